@@ -1,0 +1,226 @@
+/*  libmcclient: requests and replies over a DEALER socket, JSON <-> msgpack. */
+#include "mccluster.h"
+#include "mc_conn.h"
+#include "mc_proto.h"
+#include "mc_time.h"
+#include "mc_value.h"
+#include <czmq.h>
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+
+struct _mc_client_t {
+    zsock_t *dealer;
+    bool local;                     //  the controller runs on this host
+    char profile [4096];
+    mc_conn_t conn;
+    uint64_t next_req;
+    int errcode;
+    char error [1024];
+    msgpack_sbuffer buffer;
+};
+
+static void
+s_set_error (mc_client_t *self, int code, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+static void
+s_set_error (mc_client_t *self, int code, const char *fmt, ...)
+{
+    self->errcode = code;
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (self->error, sizeof self->error, fmt, args);
+    va_end (args);
+}
+
+mc_client_t *
+mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen)
+{
+    mc_client_t *self = calloc (1, sizeof *self);
+    assert (self);
+    msgpack_sbuffer_init (&self->buffer);
+    self->next_req = 1;
+    mc_conn_profile_dir (profile_dir, self->profile, sizeof self->profile);
+    char path [4200];
+    snprintf (path, sizeof path, "%s/%s", self->profile, MC_CONN_FILE);
+    if (mc_conn_read (path, &self->conn, err, errlen)) {
+        mc_client_destroy (&self);
+        return NULL;
+    }
+    //  On the controller's own host a dead pid tells at once what a timeout
+    //  would tell after seconds.
+    char host [256] = "";
+    gethostname (host, sizeof host);
+    self->local = self->conn.pid > 0 && !strcmp (host, self->conn.host);
+    if (self->local && kill ((pid_t) self->conn.pid, 0) && errno == ESRCH) {
+        snprintf (err, errlen, "no controller running for profile %s (pid %lld in %s has exited)",
+                  self->profile, (long long) self->conn.pid, path);
+        mc_client_destroy (&self);
+        return NULL;
+    }
+    zsys_init ();
+    zsys_handler_set (NULL);            //  a library must not take over the signals
+    self->dealer = zsock_new (ZMQ_DEALER);
+    assert (self->dealer);
+    zsock_set_linger (self->dealer, 0);
+    zsock_set_sndhwm (self->dealer, 0);
+    zsock_set_rcvhwm (self->dealer, 0);
+    if (zsock_connect (self->dealer, "%s", self->conn.client_url)) {
+        snprintf (err, errlen, "cannot connect to %s (profile %s)", self->conn.client_url, self->profile);
+        mc_client_destroy (&self);
+        return NULL;
+    }
+    if (timeout_ms <= 0)
+        timeout_ms = 3000;
+    json_t *pong = mc_client_call (self, "ping", NULL, timeout_ms);
+    if (!pong) {
+        if (self->errcode == -1)
+            snprintf (err, errlen, "no controller answers at %s within %d ms (profile %s)",
+                      self->conn.client_url, timeout_ms, self->profile);
+        else
+            snprintf (err, errlen, "%s", self->error);
+        mc_client_destroy (&self);
+        return NULL;
+    }
+    json_decref (pong);
+    return self;
+}
+
+void
+mc_client_destroy (mc_client_t **self_p)
+{
+    mc_client_t *self = *self_p;
+    if (!self)
+        return;
+    zsock_destroy (&self->dealer);
+    msgpack_sbuffer_destroy (&self->buffer);
+    free (self);
+    *self_p = NULL;
+}
+
+json_t *
+mc_client_call (mc_client_t *self, const char *op, const json_t *body, int timeout_ms)
+{
+    self->errcode = 0;
+    self->error [0] = 0;
+    msgpack_sbuffer_clear (&self->buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &self->buffer, msgpack_sbuffer_write);
+    if (body && mc_value_pack_json (&pk, body)) {
+        s_set_error (self, MC_E_BAD_ARGUMENT, "request body cannot be encoded");
+        return NULL;
+    }
+    mc_msg_t msg;
+    mc_msg_init (&msg);
+    msg.type = MC_REQUEST;
+    msg.req = self->next_req++;
+    msg.op.ptr = op;
+    msg.op.size = strlen (op);
+    msg.data.ptr = self->buffer.data;
+    msg.data.size = self->buffer.size;
+    if (mc_msg_send (&msg, zsock_resolve (self->dealer), NULL)) {
+        s_set_error (self, MC_E_INTERNAL, "cannot send the request");
+        return NULL;
+    }
+    uint64_t req = msg.req;
+    int64_t deadline = timeout_ms < 0? 0: mc_time_mono_us () + (int64_t) timeout_ms * 1000;
+    zpoller_t *poller = zpoller_new (self->dealer, NULL);
+    json_t *result = NULL;
+    mc_msg_t reply;
+    mc_msg_init (&reply);
+    while (true) {
+        //  Without a deadline, look every second whether a local controller
+        //  still exists, so that a dead one never leaves us hanging.
+        int wait_ms = 1000;
+        if (!deadline && self->local && kill ((pid_t) self->conn.pid, 0) && errno == ESRCH) {
+            s_set_error (self, -1, "the controller (pid %lld) has exited", (long long) self->conn.pid);
+            break;
+        }
+        if (deadline) {
+            int64_t left = (deadline - mc_time_mono_us ()) / 1000;
+            if (left <= 0) {
+                s_set_error (self, -1, "no reply from the controller within %d ms", timeout_ms);
+                break;
+            }
+            wait_ms = (int) left;
+        }
+        if (!zpoller_wait (poller, wait_ms)) {
+            if (zpoller_terminated (poller)) {
+                s_set_error (self, -1, "interrupted");
+                break;
+            }
+            continue;
+        }
+        int code;
+        int rc = mc_msg_recv (&reply, zsock_resolve (self->dealer), false, &code);
+        if (rc == -2) {
+            s_set_error (self, MC_E_MALFORMED, "malformed reply from the controller");
+            break;
+        }
+        if (rc == -1 || reply.type != MC_REPLY || reply.req != req)
+            continue;               //  a late reply to an earlier request
+        if (reply.status != MC_OK) {
+            char text [900];
+            s_set_error (self, (int) reply.status, "%s", mc_bytes_str (reply.text, text, sizeof text));
+            break;
+        }
+        char err [256];
+        result = mc_value_bytes_to_json (reply.data.ptr, reply.data.size, err, sizeof err);
+        if (!result)
+            s_set_error (self, MC_E_MALFORMED, "reply: %s", err);
+        break;
+    }
+    mc_msg_reset (&reply);
+    zpoller_destroy (&poller);
+    return result;
+}
+
+int
+mc_client_errcode (const mc_client_t *self)
+{
+    return self->errcode;
+}
+
+const char *
+mc_client_error (const mc_client_t *self)
+{
+    return self->error;
+}
+
+json_t *
+mc_client_submit (mc_client_t *self, const json_t *spec, bool wait)
+{
+    json_t *body = json_deep_copy (spec);
+    json_object_set_new (body, "wait", json_boolean (wait));
+    json_t *reply = mc_client_call (self, "submit", body, -1);
+    json_decref (body);
+    return reply;
+}
+
+json_t *
+mc_client_status (mc_client_t *self, const char *job)
+{
+    json_t *body = json_pack ("{s:s}", "job", job);
+    json_t *reply = mc_client_call (self, "status", body, -1);
+    json_decref (body);
+    return reply;
+}
+
+json_t *
+mc_client_wait (mc_client_t *self, const char *job, int timeout_ms)
+{
+    json_t *body = json_pack ("{s:s}", "job", job);
+    if (timeout_ms >= 0)
+        json_object_set_new (body, "timeout_ms", json_integer (timeout_ms));
+    json_t *reply = mc_client_call (self, "wait", body, -1);
+    json_decref (body);
+    return reply;
+}
+
+json_t *
+mc_client_result (mc_client_t *self, const char *job, bool wait)
+{
+    json_t *body = json_pack ("{s:s, s:b}", "job", job, "wait", wait);
+    json_t *reply = mc_client_call (self, "result", body, -1);
+    json_decref (body);
+    return reply;
+}

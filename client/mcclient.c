@@ -1,0 +1,626 @@
+/*  mcclient: the command line over libmcclient. Global options, then one
+    command; human output by default, exact JSON with --json. */
+#include "mccluster.h"
+#include "mc_value.h"
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_FAILED  1              //  an error, or a job with failed tasks
+#define EXIT_USAGE   2
+#define EXIT_TIMEOUT 3
+
+static bool s_json;
+static const char *s_profile;
+static int s_connect_ms = 0;        //  0: the library's default
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: mcclient [--profile-dir DIR] [--json] [--connect-timeout S] COMMAND ...\n\n"
+        "Cluster:\n"
+        "  ids                          engine ids\n"
+        "  engines                      engines with host, pid, state and tasks done\n"
+        "  queue                        tasks queued at the controller and running per engine\n"
+        "  shutdown                     stop the controller and all its engines\n"
+        "Work (KERNEL is noop, echo, square, sleep, fail, ...):\n"
+        "  map [OPTIONS] KERNEL SEQ [ARG...] [KEY=VALUE...]\n"
+        "                               KERNEL(item, ARG..., KEY=VALUE...) for each item of SEQ:\n"
+        "                               a range a:b[:step] (b excluded) or a JSON array\n"
+        "  apply [OPTIONS] KERNEL [ARG...] [KEY=VALUE...]\n"
+        "                               one call, on one engine (load-balanced) or on --targets\n"
+        "    --targets T                direct: 'all', ids '0,2', a range '1:3', or a mix\n"
+        "    --chunksize N              items per task of a load-balanced map (default 1)\n"
+        "    --seed S                   job seed (default: drawn and recorded)\n"
+        "    --async                    print the job id at once instead of waiting\n"
+        "Jobs (JOB is an id like j12):\n"
+        "  status JOB                   state, counts, seed and times\n"
+        "  ready JOB                    true when the job has finished\n"
+        "  wait JOB [--timeout S]       block until done (progress bar on a terminal)\n"
+        "  get JOB                      the results, in order\n"
+        "  jobs [--limit N]             recent jobs, newest first\n\n"
+        "Arguments: true/false/null, integers, floats (1e7), JSON ([1,2], {\"a\":1}, \"text\"),\n"
+        "anything else is a string. KEY=VALUE passes a keyword argument.\n"
+        "Profile: --profile-dir, else $MCCLUSTER_DIR, else ~/.mccluster/default.\n"
+        "Exit status: 0 success; 1 error or failed tasks; 2 bad usage; 3 wait timed out.\n");
+}
+
+static int
+s_fail (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+static int
+s_fail (const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    fprintf (stderr, "mcclient: ");
+    vfprintf (stderr, fmt, args);
+    fprintf (stderr, "\n");
+    va_end (args);
+    return EXIT_FAILED;
+}
+
+static void
+s_print_json (const json_t *value)
+{
+    char *text = json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (text) {
+        puts (text);
+        free (text);
+    }
+}
+
+static mc_client_t *
+s_connect (void)
+{
+    char err [1024];
+    mc_client_t *client = mc_client_new (s_profile, s_connect_ms, err, sizeof err);
+    if (!client)
+        s_fail ("%s", err);
+    return client;
+}
+
+//  A request whose failure ends the command.
+static json_t *
+s_call (mc_client_t *client, const char *op, json_t *body)
+{
+    json_t *reply = mc_client_call (client, op, body, -1);
+    json_decref (body);
+    if (!reply)
+        s_fail ("%s", mc_client_error (client));
+    return reply;
+}
+
+//  "all", "0,2", "1:3", "0,4:6" -> JSON ("all" or an array of ids).
+static json_t *
+s_parse_targets (const char *text)
+{
+    if (!strcmp (text, "all"))
+        return json_string ("all");
+    json_t *ids = json_array ();
+    char *copy = strdup (text), *save = NULL;
+    for (char *part = strtok_r (copy, ",", &save); part; part = strtok_r (NULL, ",", &save)) {
+        int64_t start, stop, step;
+        char err [256];
+        int rc = mc_value_parse_range (part, &start, &stop, &step, err, sizeof err);
+        if (rc == 1) {
+            char *end;
+            errno = 0;
+            long id = strtol (part, &end, 10);
+            if (*end || end == part || id < 0 || errno) {
+                s_fail ("bad --targets '%s': '%s' is not an engine id", text, part);
+                goto fail;
+            }
+            start = id, stop = id + 1, step = 1;
+        }
+        else
+        if (rc < 0 || start < 0 || stop < 0 || step <= 0 || stop - start > 100000) {
+            s_fail ("bad --targets '%s': '%s' is not a range of engine ids", text, part);
+            goto fail;
+        }
+        for (int64_t id = start; id < stop; id += step)
+            json_array_append_new (ids, json_integer (id));
+    }
+    free (copy);
+    if (json_array_size (ids) == 0) {
+        s_fail ("bad --targets '%s': no engine ids", text);
+        json_decref (ids);
+        return NULL;
+    }
+    return ids;
+fail:
+    free (copy);
+    json_decref (ids);
+    return NULL;
+}
+
+static bool
+s_is_kwarg (const char *arg)
+{
+    const char *eq = strchr (arg, '=');
+    if (!eq || eq == arg || !(isalpha ((unsigned char) arg [0]) || arg [0] == '_'))
+        return false;
+    for (const char *c = arg; c < eq; c++)
+        if (!isalnum ((unsigned char) *c) && *c != '_')
+            return false;
+    return true;
+}
+
+//  A sequence to map over: a range, a JSON array, or @file.json.
+static json_t *
+s_parse_seq (const char *text)
+{
+    int64_t start, stop, step;
+    char err [512];
+    int rc = mc_value_parse_range (text, &start, &stop, &step, err, sizeof err);
+    if (rc == 0)
+        return json_pack ("{s:[III]}", "range", (json_int_t) start, (json_int_t) stop, (json_int_t) step);
+    if (rc < 0) {
+        s_fail ("%s", err);
+        return NULL;
+    }
+    json_t *seq = mc_value_parse_arg (text, err, sizeof err);
+    if (!seq)
+        s_fail ("%s", err);
+    else
+    if (!json_is_array (seq)) {
+        s_fail ("cannot map over '%s': expected a range a:b[:step] or a JSON array", text);
+        json_decref (seq);
+        return NULL;
+    }
+    return seq;
+}
+
+static double
+s_now (void)
+{
+    struct timeval tv;
+    gettimeofday (&tv, NULL);
+    return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+//  Print failures grouped by message. Returns EXIT_FAILED when any.
+static int
+s_report_failures (const json_t *result)
+{
+    json_t *errors = json_object_get (result, "errors");
+    if (json_array_size (errors) == 0)
+        return 0;
+    json_int_t failed = json_integer_value (json_object_get (result, "failed"));
+    json_int_t total = json_integer_value (json_object_get (result, "total"));
+    size_t i;
+    json_t *group;
+    fprintf (stderr, "mcclient: %s: %lld of %lld items failed\n",
+             json_string_value (json_object_get (result, "job")), (long long) failed, (long long) total);
+    json_array_foreach (errors, i, group) {
+        fprintf (stderr, "  %s  (%lld task%s on engine%s ", json_string_value (json_object_get (group, "error")),
+                 (long long) json_integer_value (json_object_get (group, "count")),
+                 json_integer_value (json_object_get (group, "count")) == 1? "": "s",
+                 json_array_size (json_object_get (group, "engines")) == 1? "": "s");
+        size_t k;
+        json_t *id;
+        json_array_foreach (json_object_get (group, "engines"), k, id)
+            fprintf (stderr, "%s%lld", k? ",": "", (long long) json_integer_value (id));
+        fprintf (stderr, ")\n");
+    }
+    if (s_json) {
+        json_t *out = json_pack ("{s:s, s:s, s:O}", "error", "tasks failed",
+                                 "job", json_string_value (json_object_get (result, "job")), "errors", errors);
+        s_print_json (out);
+        json_decref (out);
+    }
+    return EXIT_FAILED;
+}
+
+//  Print what a finished job returned: the value of a single apply, else
+//  the list. Failures go to stderr and set the exit status.
+static int
+s_print_result (const json_t *result)
+{
+    if (s_report_failures (result))
+        return EXIT_FAILED;
+    json_t *results = json_object_get (result, "results");
+    if (json_is_true (json_object_get (result, "single")))
+        s_print_json (json_array_get (results, 0));
+    else
+        s_print_json (results);
+    return 0;
+}
+
+static int
+s_cmd_submit (int argc, char **argv, bool is_map)
+{
+    json_t *spec = json_pack ("{s:s, s:[], s:{}}", "kind", is_map? "map": "apply", "args", "kwargs");
+    bool async = false, kernel_seen = false, seq_seen = false, options = true;
+    int rc = EXIT_USAGE;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv [i];
+        bool has_value = i + 1 < argc;
+        if (options && !strcmp (arg, "--")) {
+            options = false;
+            continue;
+        }
+        if (options && (!strcmp (arg, "--targets") || !strcmp (arg, "--chunksize") || !strcmp (arg, "--seed"))) {
+            if (!has_value) {
+                s_fail ("%s needs a value", arg);
+                goto done;
+            }
+            const char *value = argv [++i];
+            if (!strcmp (arg, "--targets")) {
+                json_t *targets = s_parse_targets (value);
+                if (!targets) {
+                    rc = EXIT_FAILED;
+                    goto done;
+                }
+                json_object_set_new (spec, "targets", targets);
+            }
+            else {
+                char *end;
+                errno = 0;
+                long long number = strtoll (value, &end, 10);
+                if (*end || end == value || errno || number < (!strcmp (arg, "--seed")? 0: 1)) {
+                    s_fail ("bad %s '%s': expected a %s integer", arg, value,
+                            !strcmp (arg, "--seed")? "non-negative": "positive");
+                    rc = EXIT_FAILED;
+                    goto done;
+                }
+                json_object_set_new (spec, arg + 2, json_integer (number));
+            }
+            continue;
+        }
+        if (options && !strcmp (arg, "--async")) {
+            async = true;
+            continue;
+        }
+        if (options && !strncmp (arg, "--", 2) && arg [2]) {
+            s_fail ("unknown option '%s' (see mcclient --help)", arg);
+            goto done;
+        }
+        if (!kernel_seen) {
+            json_object_set_new (spec, "kernel", json_string (arg));
+            kernel_seen = true;
+            continue;
+        }
+        if (is_map && !seq_seen) {
+            json_t *seq = s_parse_seq (arg);
+            if (!seq) {
+                rc = EXIT_FAILED;
+                goto done;
+            }
+            json_object_set_new (spec, "seq", seq);
+            seq_seen = true;
+            continue;
+        }
+        char err [512];
+        bool kw = s_is_kwarg (arg);
+        json_t *value = mc_value_parse_arg (kw? strchr (arg, '=') + 1: arg, err, sizeof err);
+        if (!value) {
+            s_fail ("%s", err);
+            rc = EXIT_FAILED;
+            goto done;
+        }
+        if (kw) {
+            char *key = strndup (arg, (size_t) (strchr (arg, '=') - arg));
+            json_object_set_new (json_object_get (spec, "kwargs"), key, value);
+            free (key);
+        }
+        else
+            json_array_append_new (json_object_get (spec, "args"), value);
+    }
+    if (!kernel_seen || (is_map && !seq_seen)) {
+        s_fail (is_map? "map needs a KERNEL and a SEQ (see mcclient --help)": "apply needs a KERNEL (see mcclient --help)");
+        goto done;
+    }
+    if (json_object_get (spec, "chunksize") && json_object_get (spec, "targets")) {
+        s_fail ("--chunksize is for load-balanced maps; a direct map sends one block per target");
+        goto done;
+    }
+    mc_client_t *client = s_connect ();
+    rc = EXIT_FAILED;
+    if (!client)
+        goto done;
+    json_t *reply = mc_client_submit (client, spec, !async);
+    if (!reply)
+        s_fail ("%s", mc_client_error (client));
+    else
+    if (async) {
+        const char *job = json_string_value (json_object_get (reply, "job"));
+        if (s_json)
+            s_print_json (json_object_get (reply, "job"));
+        else
+            puts (job? job: "?");
+        rc = 0;
+    }
+    else
+        rc = s_print_result (reply);
+    json_decref (reply);
+    mc_client_destroy (&client);
+done:
+    json_decref (spec);
+    return rc;
+}
+
+static void
+s_progress (const json_t *status, double started)
+{
+    double total = (double) json_integer_value (json_object_get (status, "total"));
+    double done = (double) (json_integer_value (json_object_get (status, "done"))
+                          + json_integer_value (json_object_get (status, "failed")));
+    double elapsed = s_now () - started;
+    double rate = elapsed > 0? done / elapsed: 0;
+    int width = 30, filled = total > 0? (int) (width * done / total): width;
+    char bar [64];
+    for (int i = 0; i < width; i++)
+        bar [i] = i < filled? '#': '-';
+    bar [width] = 0;
+    printf ("\r[%s] %.0f/%.0f  %.1f/s  %.1fs ", bar, done, total, rate, elapsed);
+    if (rate > 0 && done < total)
+        printf ("ETA %.0fs ", (total - done) / rate);
+    printf ("\033[K");
+    fflush (stdout);
+}
+
+static int
+s_cmd_wait (mc_client_t *client, const char *job, double timeout_s)
+{
+    bool bar = !s_json && isatty (STDOUT_FILENO);
+    double started = s_now ();
+    json_t *status = NULL;
+    while (true) {
+        //  Short waits so that the bar moves and the timeout is kept.
+        int slice = bar? 200: 1000;
+        if (timeout_s >= 0) {
+            double left = timeout_s - (s_now () - started);
+            if (left <= 0)
+                break;
+            if (left * 1000 < slice)
+                slice = (int) (left * 1000) + 1;
+        }
+        json_decref (status);
+        status = mc_client_wait (client, job, slice);
+        if (!status)
+            return s_fail ("%s", mc_client_error (client));
+        if (bar)
+            s_progress (status, started);
+        if (!json_is_null (json_object_get (status, "finished")))
+            break;
+    }
+    if (bar)
+        printf ("\n");
+    bool finished = status && !json_is_null (json_object_get (status, "finished"));
+    if (s_json)
+        s_print_json (status);
+    else
+    if (status)
+        printf ("%s: %s (%lld done, %lld failed of %lld)\n", job,
+                json_string_value (json_object_get (status, "state")),
+                (long long) json_integer_value (json_object_get (status, "done")),
+                (long long) json_integer_value (json_object_get (status, "failed")),
+                (long long) json_integer_value (json_object_get (status, "total")));
+    int rc = !finished? EXIT_TIMEOUT: json_integer_value (json_object_get (status, "failed"))? EXIT_FAILED: 0;
+    if (!finished)
+        fprintf (stderr, "mcclient: %s did not finish within %g s\n", job, timeout_s);
+    json_decref (status);
+    return rc;
+}
+
+static void
+s_print_status (const json_t *status)
+{
+    const char *keys [] = { "job", "state", "kind", "kernel", "total", "done", "failed", "tasks", "seed" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys [0]; i++) {
+        json_t *value = json_object_get (status, keys [i]);
+        if (json_is_string (value))
+            printf ("%-10s %s\n", keys [i], json_string_value (value));
+        else
+            printf ("%-10s %lld\n", keys [i], (long long) json_integer_value (value));
+    }
+    const char *times [] = { "submitted", "finished" };
+    for (int i = 0; i < 2; i++) {
+        json_t *value = json_object_get (status, times [i]);
+        if (json_is_number (value)) {
+            time_t t = (time_t) json_number_value (value);
+            char stamp [64];
+            strftime (stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", localtime (&t));
+            printf ("%-10s %s\n", times [i], stamp);
+        }
+        else
+            printf ("%-10s -\n", times [i]);
+    }
+}
+
+static int
+s_cmd_cluster (const char *command, int argc, char **argv)
+{
+    int limit = 20;
+    double timeout_s = -1;
+    const char *job = NULL;
+    for (int i = 0; i < argc; i++) {
+        if ((!strcmp (argv [i], "--limit") || !strcmp (argv [i], "--timeout")) && i + 1 < argc) {
+            char *end;
+            double value = strtod (argv [i + 1], &end);
+            if (*end || !(value >= 0)) {
+                s_fail ("bad %s '%s'", argv [i], argv [i + 1]);
+                return EXIT_USAGE;
+            }
+            if (argv [i][2] == 'l')
+                limit = (int) value;
+            else
+                timeout_s = value;
+            i++;
+        }
+        else
+        if (!job && argv [i][0] != '-')
+            job = argv [i];
+        else {
+            s_fail ("%s: unexpected argument '%s'", command, argv [i]);
+            return EXIT_USAGE;
+        }
+    }
+    bool needs_job = !strcmp (command, "status") || !strcmp (command, "ready") || !strcmp (command, "wait")
+                  || !strcmp (command, "get");
+    if (needs_job != (job != NULL)) {
+        s_fail (needs_job? "%s needs a job id (see mcclient jobs)": "%s takes no job id", command);
+        return EXIT_USAGE;
+    }
+    mc_client_t *client = s_connect ();
+    if (!client)
+        return EXIT_FAILED;
+    int rc = 0;
+    json_t *reply = NULL;
+    if (!strcmp (command, "ids") || !strcmp (command, "engines") || !strcmp (command, "queue")) {
+        reply = s_call (client, command, NULL);
+        if (!reply)
+            rc = EXIT_FAILED;
+        else
+        if (s_json)
+            s_print_json (reply);
+        else
+        if (!strcmp (command, "ids")) {
+            size_t i;
+            json_t *id;
+            printf ("%zu engine%s:", json_array_size (reply), json_array_size (reply) == 1? "": "s");
+            json_array_foreach (reply, i, id)
+                printf (" %lld", (long long) json_integer_value (id));
+            printf ("\n");
+        }
+        else
+        if (!strcmp (command, "engines")) {
+            printf ("%4s  %-20s %8s  %-8s %10s %8s %8s\n", "id", "host", "pid", "state", "done", "failed", "inflight");
+            size_t i;
+            json_t *e;
+            json_array_foreach (reply, i, e)
+                printf ("%4lld  %-20s %8lld  %-8s %10lld %8lld %8lld\n",
+                        (long long) json_integer_value (json_object_get (e, "id")),
+                        json_string_value (json_object_get (e, "host")),
+                        (long long) json_integer_value (json_object_get (e, "pid")),
+                        json_string_value (json_object_get (e, "state")),
+                        (long long) json_integer_value (json_object_get (e, "done")),
+                        (long long) json_integer_value (json_object_get (e, "failed")),
+                        (long long) json_integer_value (json_object_get (e, "inflight")));
+        }
+        else {
+            printf ("load-balanced queue: %lld tasks\n", (long long) json_integer_value (json_object_get (reply, "queued")));
+            size_t i;
+            json_t *e;
+            json_array_foreach (json_object_get (reply, "engines"), i, e)
+                printf ("engine %lld: %lld queued, %lld running\n",
+                        (long long) json_integer_value (json_object_get (e, "id")),
+                        (long long) json_integer_value (json_object_get (e, "queued")),
+                        (long long) json_integer_value (json_object_get (e, "running")));
+        }
+    }
+    else
+    if (!strcmp (command, "jobs")) {
+        reply = s_call (client, "jobs", json_pack ("{s:i}", "limit", limit));
+        if (!reply)
+            rc = EXIT_FAILED;
+        else
+        if (s_json)
+            s_print_json (reply);
+        else {
+            size_t i;
+            json_t *j;
+            json_array_foreach (reply, i, j)
+                printf ("%-8s %-8s %-6s %-10s %lld/%lld done, %lld failed\n",
+                        json_string_value (json_object_get (j, "job")), json_string_value (json_object_get (j, "state")),
+                        json_string_value (json_object_get (j, "kind")), json_string_value (json_object_get (j, "kernel")),
+                        (long long) json_integer_value (json_object_get (j, "done")),
+                        (long long) json_integer_value (json_object_get (j, "total")),
+                        (long long) json_integer_value (json_object_get (j, "failed")));
+        }
+    }
+    else
+    if (!strcmp (command, "status") || !strcmp (command, "ready")) {
+        reply = s_call (client, "status", json_pack ("{s:s}", "job", job));
+        if (!reply)
+            rc = EXIT_FAILED;
+        else
+        if (!strcmp (command, "ready"))
+            puts (json_is_null (json_object_get (reply, "finished"))? "false": "true");
+        else
+        if (s_json)
+            s_print_json (reply);
+        else
+            s_print_status (reply);
+    }
+    else
+    if (!strcmp (command, "wait"))
+        rc = s_cmd_wait (client, job, timeout_s);
+    else
+    if (!strcmp (command, "get")) {
+        reply = s_call (client, "result", json_pack ("{s:s}", "job", job));
+        if (!reply)
+            rc = EXIT_FAILED;
+        else
+        if (json_is_null (json_object_get (reply, "finished")))
+            rc = s_fail ("%s has not finished yet (%lld of %lld items done); try: mcclient wait %s", job,
+                         (long long) json_integer_value (json_object_get (reply, "done")),
+                         (long long) json_integer_value (json_object_get (reply, "total")), job);
+        else
+            rc = s_print_result (reply);
+    }
+    else
+    if (!strcmp (command, "shutdown") || !strcmp (command, "ping")) {
+        reply = s_call (client, command, NULL);
+        if (!reply)
+            rc = EXIT_FAILED;
+        else
+        if (s_json)
+            s_print_json (reply);
+        else
+            puts (!strcmp (command, "ping")? "controller answers": "controller is stopping");
+    }
+    json_decref (reply);
+    mc_client_destroy (&client);
+    return rc;
+}
+
+int
+main (int argc, char *argv [])
+{
+    int i = 1;
+    for (; i < argc && argv [i][0] == '-'; i++) {
+        if (!strcmp (argv [i], "--json"))
+            s_json = true;
+        else
+        if (!strcmp (argv [i], "--profile-dir") && i + 1 < argc)
+            s_profile = argv [++i];
+        else
+        if (!strcmp (argv [i], "--connect-timeout") && i + 1 < argc) {
+            char *end;
+            double seconds = strtod (argv [++i], &end);
+            if (*end || !(seconds > 0) || seconds > 3600)
+                return s_fail ("bad --connect-timeout '%s'", argv [i]), EXIT_USAGE;
+            s_connect_ms = (int) ceil (seconds * 1000);
+        }
+        else
+        if (!strcmp (argv [i], "-h") || !strcmp (argv [i], "--help")) {
+            s_usage (stdout);
+            return 0;
+        }
+        else {
+            s_fail ("unknown option '%s' (see mcclient --help)", argv [i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (i == argc) {
+        s_usage (stderr);
+        return EXIT_USAGE;
+    }
+    const char *command = argv [i++];
+    if (!strcmp (command, "map") || !strcmp (command, "apply"))
+        return s_cmd_submit (argc - i, argv + i, command [0] == 'm');
+    const char *known [] = { "ids", "engines", "queue", "jobs", "status", "ready", "wait", "get", "shutdown", "ping" };
+    for (size_t k = 0; k < sizeof known / sizeof known [0]; k++)
+        if (!strcmp (command, known [k]))
+            return s_cmd_cluster (command, argc - i, argv + i);
+    s_fail ("unknown command '%s' (see mcclient --help)", command);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,97 @@
+/*  mc_config: the table of named limits and their defaults. */
+#include "mc_config.h"
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *key;
+    size_t offset;
+    int64_t fallback;
+    const char *unit;
+} s_entry_t;
+
+#define ENTRY(k, d, u) { #k, offsetof (mc_config_t, k), d, u }
+static const s_entry_t s_table [] = {
+    ENTRY (heartbeat_ms,         1000,             "ms"),
+    ENTRY (heartbeat_liveness,   3,                "intervals"),
+    ENTRY (max_inflight,         64,               "tasks per engine"),
+    ENTRY (pipeline_ms,          5,                "ms of work per engine"),
+    ENTRY (max_queued_tasks,     10000000,         "tasks"),
+    ENTRY (max_msg_bytes,        (1LL << 30) + (1LL << 20), "bytes"),
+    ENTRY (store_flush_ms,       20,               "ms"),
+    ENTRY (connect_timeout_ms,   3000,             "ms"),
+    ENTRY (register_timeout_ms,  30000,            "ms"),
+    ENTRY (max_waiters_per_job,  1024,             "requests"),
+};
+#define TABLE_SIZE (sizeof s_table / sizeof s_table [0])
+
+void
+mc_config_defaults (mc_config_t *self)
+{
+    for (size_t i = 0; i < TABLE_SIZE; i++)
+        *(int64_t *) ((char *) self + s_table [i].offset) = s_table [i].fallback;
+}
+
+int
+mc_config_set (mc_config_t *self, const char *key, const char *value, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < TABLE_SIZE; i++) {
+        if (strcmp (s_table [i].key, key))
+            continue;
+        char *end;
+        errno = 0;
+        long long v = strtoll (value, &end, 10);
+        if (errno || end == value || *end || v <= 0) {
+            snprintf (err, errlen, "config %s: '%s' is not a positive integer", key, value);
+            return -1;
+        }
+        *(int64_t *) ((char *) self + s_table [i].offset) = v;
+        return 0;
+    }
+    snprintf (err, errlen, "unknown config key '%s'", key);
+    return -1;
+}
+
+int
+mc_config_load (mc_config_t *self, const char *path, char *err, size_t errlen)
+{
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return 0;
+    char line [512];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets (line, sizeof line, file)) {
+        lineno++;
+        char *hash = strchr (line, '#');
+        if (hash)
+            *hash = 0;
+        char key [128], value [128];
+        char extra;
+        int n = sscanf (line, " %127[A-Za-z0-9_] = %127s %c", key, value, &extra);
+        if (n <= 0 && strspn (line, " \t\r\n") == strlen (line))
+            continue;
+        if (n != 2) {
+            snprintf (err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+            rc = -1;
+        }
+        else {
+            char sub [256];
+            if (mc_config_set (self, key, value, sub, sizeof sub)) {
+                snprintf (err, errlen, "%s:%d: %s", path, lineno, sub);
+                rc = -1;
+            }
+        }
+    }
+    fclose (file);
+    return rc;
+}
+
+void
+mc_config_print (const mc_config_t *self, FILE *out)
+{
+    for (size_t i = 0; i < TABLE_SIZE; i++)
+        fprintf (out, "%-22s %lld  (%s)\n", s_table [i].key,
+                 (long long) *(const int64_t *) ((const char *) self + s_table [i].offset), s_table [i].unit);
+}

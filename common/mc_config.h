@@ -1,0 +1,32 @@
+/*  mc_config: every named limit of mccluster, with its default and unit,
+    written down in one place (mc_config.c). Programs start from the
+    defaults, then apply the profile's mccluster.conf, then their options. */
+#ifndef MC_CONFIG_H
+#define MC_CONFIG_H
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    int64_t heartbeat_ms;           //  engine ping interval
+    int64_t heartbeat_liveness;     //  missed intervals before an engine is expired
+    int64_t max_inflight;           //  most tasks in flight per engine (pipeline depth cap)
+    int64_t pipeline_ms;            //  an engine is given about this much work ahead, >= 1 task
+    int64_t max_queued_tasks;       //  tasks waiting at the controller; past it submissions are refused
+    int64_t max_msg_bytes;          //  largest message accepted on any socket
+    int64_t store_flush_ms;         //  longest time a result waits before its batch is committed
+    int64_t connect_timeout_ms;     //  client: how long to wait for the controller to answer
+    int64_t register_timeout_ms;    //  ipclusterd -n: how long local engines may take to register
+    int64_t max_waiters_per_job;    //  parked wait/get requests per job
+} mc_config_t;
+
+//  Fill with the built-in defaults.
+void mc_config_defaults (mc_config_t *self);
+//  Set one key from text; returns 0, or -1 with a message in err for an
+//  unknown key or a value that is not a positive integer.
+int mc_config_set (mc_config_t *self, const char *key, const char *value, char *err, size_t errlen);
+//  Apply "key = value" lines of a file ('#' starts a comment). A missing
+//  file is not an error (returns 0); a bad line is (-1, message in err).
+int mc_config_load (mc_config_t *self, const char *path, char *err, size_t errlen);
+//  Print every key with its value and unit, one per line.
+void mc_config_print (const mc_config_t *self, FILE *out);
+#endif

@@ -1,0 +1,27 @@
+/*  mc_conn: the profile directory and the connection file in it.
+    The connection file (cluster.json, mode 0600) is how engines and clients
+    find the controller: its two endpoints, its host and its pid. */
+#ifndef MC_CONN_H
+#define MC_CONN_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define MC_CONN_FILE "cluster.json"
+
+typedef struct {
+    char engine_url [256];      //  where engines connect, e.g. tcp://127.0.0.1:40001
+    char client_url [256];      //  where clients connect
+    char host [256];            //  host name of the controller
+    int64_t pid;                //  controller process id
+} mc_conn_t;
+
+//  Resolve the profile directory: the option if given, else $MCCLUSTER_DIR,
+//  else ~/.mccluster/default. Writes it into buf; returns 0 or -1.
+int mc_conn_profile_dir (const char *option, char *buf, size_t len);
+//  Create the directory and its parents (mode 0700); 0 or -1 with err.
+int mc_conn_ensure_dir (const char *dir, char *err, size_t errlen);
+//  Write the connection file atomically with mode 0600; 0 or -1 with err.
+int mc_conn_write (const char *path, const mc_conn_t *conn, char *err, size_t errlen);
+//  Read and validate a connection file; 0 or -1 with err naming the file.
+int mc_conn_read (const char *path, mc_conn_t *conn, char *err, size_t errlen);
+#endif

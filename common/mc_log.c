@@ -1,0 +1,62 @@
+/*  mc_log: one-line log records with time, program, pid and level. */
+#include "mc_log.h"
+#include <stdarg.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static char s_program [32] = "mc";
+static mc_log_level_t s_level = MC_LOG_WARN;
+static FILE *s_stream;
+
+void
+mc_log_init (const char *program, mc_log_level_t level)
+{
+    snprintf (s_program, sizeof s_program, "%s", program);
+    s_level = level;
+}
+
+void
+mc_log_set_stream (FILE *stream)
+{
+    s_stream = stream;
+}
+
+mc_log_level_t
+mc_log_level (void)
+{
+    return s_level;
+}
+
+void
+mc_log (mc_log_level_t level, const char *fmt, ...)
+{
+    if (level > s_level)
+        return;
+    static const char *names [] = { "E", "W", "I", "D" };
+    struct timeval tv;
+    gettimeofday (&tv, NULL);
+    struct tm tm;
+    localtime_r (&tv.tv_sec, &tm);
+    char stamp [32];
+    strftime (stamp, sizeof stamp, "%H:%M:%S", &tm);
+
+    char line [2048];
+    int n = snprintf (line, sizeof line, "%s.%03d %s[%d] %s: ", stamp, (int) (tv.tv_usec / 1000),
+                      s_program, (int) getpid (), names [level]);
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (line + n, sizeof line - n, fmt, args);
+    va_end (args);
+    FILE *out = s_stream? s_stream: stderr;
+    //  One fputs per record so that records from several processes sharing
+    //  a log file do not interleave within a line.
+    size_t len = strlen (line);
+    if (len < sizeof line - 1) {
+        line [len] = '\n';
+        line [len + 1] = 0;
+    }
+    fputs (line, out);
+    fflush (out);
+}

@@ -1,0 +1,270 @@
+/*  mc_value: msgpack <-> JSON and command-line argument parsing. */
+#include "mc_value.h"
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+mc_value_pack_json (msgpack_packer *pk, const json_t *value)
+{
+    switch (json_typeof (value)) {
+        case JSON_NULL:    return msgpack_pack_nil (pk);
+        case JSON_TRUE:    return msgpack_pack_true (pk);
+        case JSON_FALSE:   return msgpack_pack_false (pk);
+        case JSON_INTEGER: return msgpack_pack_int64 (pk, json_integer_value (value));
+        case JSON_REAL:    return msgpack_pack_double (pk, json_real_value (value));
+        case JSON_STRING: {
+            size_t len = json_string_length (value);
+            msgpack_pack_str (pk, len);
+            return msgpack_pack_str_body (pk, json_string_value (value), len);
+        }
+        case JSON_ARRAY: {
+            size_t size = json_array_size (value);
+            msgpack_pack_array (pk, size);
+            for (size_t i = 0; i < size; i++)
+                if (mc_value_pack_json (pk, json_array_get (value, i)))
+                    return -1;
+            return 0;
+        }
+        case JSON_OBJECT: {
+            msgpack_pack_map (pk, json_object_size (value));
+            const char *key;
+            json_t *member;
+            json_object_foreach ((json_t *) value, key, member) {
+                size_t len = strlen (key);
+                msgpack_pack_str (pk, len);
+                msgpack_pack_str_body (pk, key, len);
+                if (mc_value_pack_json (pk, member))
+                    return -1;
+            }
+            return 0;
+        }
+    }
+    return -1;
+}
+
+json_t *
+mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen)
+{
+    switch (obj->type) {
+        case MSGPACK_OBJECT_NIL:              return json_null ();
+        case MSGPACK_OBJECT_BOOLEAN:          return json_boolean (obj->via.boolean);
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            if (obj->via.u64 > INT64_MAX) {
+                snprintf (err, errlen, "integer %llu is too large for JSON output",
+                          (unsigned long long) obj->via.u64);
+                return NULL;
+            }
+            return json_integer ((json_int_t) obj->via.u64);
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer (obj->via.i64);
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:
+            if (!isfinite (obj->via.f64)) {
+                snprintf (err, errlen, "float %g has no JSON form", obj->via.f64);
+                return NULL;
+            }
+            return json_real (obj->via.f64);
+        case MSGPACK_OBJECT_STR:
+            return json_stringn_nocheck (obj->via.str.ptr, obj->via.str.size);
+        case MSGPACK_OBJECT_ARRAY: {
+            json_t *array = json_array ();
+            for (uint32_t i = 0; i < obj->via.array.size; i++) {
+                json_t *item = mc_value_to_json (&obj->via.array.ptr [i], err, errlen);
+                if (!item) {
+                    json_decref (array);
+                    return NULL;
+                }
+                json_array_append_new (array, item);
+            }
+            return array;
+        }
+        case MSGPACK_OBJECT_MAP: {
+            json_t *map = json_object ();
+            for (uint32_t i = 0; i < obj->via.map.size; i++) {
+                const msgpack_object *key = &obj->via.map.ptr [i].key;
+                if (key->type != MSGPACK_OBJECT_STR) {
+                    snprintf (err, errlen, "map key of type %s has no JSON form", mc_value_type_name (key));
+                    json_decref (map);
+                    return NULL;
+                }
+                json_t *value = mc_value_to_json (&obj->via.map.ptr [i].val, err, errlen);
+                if (!value) {
+                    json_decref (map);
+                    return NULL;
+                }
+                char *name = strndup (key->via.str.ptr, key->via.str.size);
+                json_object_set_new (map, name, value);
+                free (name);
+            }
+            return map;
+        }
+        default:
+            snprintf (err, errlen, "value of type %s has no JSON form", mc_value_type_name (obj));
+            return NULL;
+    }
+}
+
+json_t *
+mc_value_bytes_to_json (const void *data, size_t size, char *err, size_t errlen)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    json_t *result = NULL;
+    if (msgpack_unpack_next (&unpacked, data, size, &offset) == MSGPACK_UNPACK_SUCCESS && offset == size)
+        result = mc_value_to_json (&unpacked.data, err, errlen);
+    else
+        snprintf (err, errlen, "malformed value (%zu bytes)", size);
+    msgpack_unpacked_destroy (&unpacked);
+    return result;
+}
+
+//  True when all of text is a number that strtoll/strtod accept.
+static bool
+s_is_int (const char *text, long long *value)
+{
+    char *end;
+    errno = 0;
+    *value = strtoll (text, &end, 10);
+    return *text && !isspace ((unsigned char) *text) && !*end && !errno;
+}
+
+static bool
+s_is_float (const char *text, double *value)
+{
+    char *end;
+    errno = 0;
+    *value = strtod (text, &end);
+    //  strtod takes "nan", "inf" and hex; we want plain decimal numbers only.
+    return *text && !*end && !errno && isfinite (*value)
+        && strspn (text, "+-0123456789.eE") == strlen (text);
+}
+
+json_t *
+mc_value_parse_arg (const char *text, char *err, size_t errlen)
+{
+    if (!strcmp (text, "true"))  return json_true ();
+    if (!strcmp (text, "false")) return json_false ();
+    if (!strcmp (text, "null"))  return json_null ();
+    long long ivalue;
+    double dvalue;
+    if (s_is_int (text, &ivalue))
+        return json_integer (ivalue);
+    if (s_is_float (text, &dvalue))
+        return json_real (dvalue);
+    if (*text == '[' || *text == '{' || *text == '"') {
+        json_error_t jerr;
+        json_t *value = json_loads (text, JSON_DECODE_ANY, &jerr);
+        if (!value)
+            snprintf (err, errlen, "malformed JSON '%s': %s", text, jerr.text);
+        return value;
+    }
+    return json_string (text);
+}
+
+int
+mc_value_parse_range (const char *text, int64_t *start, int64_t *stop, int64_t *step,
+                      char *err, size_t errlen)
+{
+    if (!strchr (text, ':') || *text == '[' || *text == '{' || *text == '"')
+        return 1;
+    char copy [256];
+    if (snprintf (copy, sizeof copy, "%s", text) >= (int) sizeof copy) {
+        snprintf (err, errlen, "malformed range '%.40s...': too long", text);
+        return -1;
+    }
+    long long parts [3] = { 0, 0, 1 };
+    int count = 0;
+    char *save = NULL;
+    char *token = copy;
+    //  strtok would merge empty fields ("1::2"); split by hand.
+    while (token) {
+        char *colon = strchr (token, ':');
+        if (colon)
+            *colon = 0;
+        if (count == 3 || !s_is_int (token, &parts [count])) {
+            snprintf (err, errlen, "malformed range '%s': expected start:stop[:step] with integers", text);
+            return -1;
+        }
+        count++;
+        token = colon? colon + 1: NULL;
+    }
+    (void) save;
+    if (count < 2) {
+        snprintf (err, errlen, "malformed range '%s': expected start:stop[:step]", text);
+        return -1;
+    }
+    if (parts [2] == 0) {
+        snprintf (err, errlen, "malformed range '%s': step must not be 0", text);
+        return -1;
+    }
+    *start = parts [0];
+    *stop = parts [1];
+    *step = parts [2];
+    return 0;
+}
+
+int64_t
+mc_value_range_count (int64_t start, int64_t stop, int64_t step)
+{
+    if (step > 0 && start < stop)
+        return (stop - start - 1) / step + 1;
+    if (step < 0 && start > stop)
+        return (start - stop - 1) / (-step) + 1;
+    return 0;
+}
+
+const char *
+mc_value_type_name (const msgpack_object *obj)
+{
+    switch (obj->type) {
+        case MSGPACK_OBJECT_NIL:              return "null";
+        case MSGPACK_OBJECT_BOOLEAN:          return "bool";
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "int";
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:          return "float";
+        case MSGPACK_OBJECT_STR:              return "string";
+        case MSGPACK_OBJECT_ARRAY:            return "list";
+        case MSGPACK_OBJECT_MAP:              return "map";
+        case MSGPACK_OBJECT_BIN:              return "binary";
+        case MSGPACK_OBJECT_EXT:              return "ext";
+    }
+    return "unknown";
+}
+
+int
+mc_value_get_int (const msgpack_object *obj, int64_t *value)
+{
+    if (obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER && obj->via.u64 <= INT64_MAX) {
+        *value = (int64_t) obj->via.u64;
+        return 0;
+    }
+    if (obj->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        *value = obj->via.i64;
+        return 0;
+    }
+    if ((obj->type == MSGPACK_OBJECT_FLOAT64 || obj->type == MSGPACK_OBJECT_FLOAT32)
+    &&  obj->via.f64 == floor (obj->via.f64) && fabs (obj->via.f64) < 9.2e18) {
+        *value = (int64_t) obj->via.f64;
+        return 0;
+    }
+    return -1;
+}
+
+int
+mc_value_get_double (const msgpack_object *obj, double *value)
+{
+    int64_t ivalue;
+    if (obj->type == MSGPACK_OBJECT_FLOAT64 || obj->type == MSGPACK_OBJECT_FLOAT32) {
+        *value = obj->via.f64;
+        return 0;
+    }
+    if (mc_value_get_int (obj, &ivalue) == 0) {
+        *value = (double) ivalue;
+        return 0;
+    }
+    return -1;
+}

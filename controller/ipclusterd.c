@@ -1,0 +1,237 @@
+/*  ipclusterd: the mccluster controller. Parse options, load the profile's
+    config, bind, start local engines, serve until told to stop, tear down. */
+#include "mc_config.h"
+#include "mc_conn.h"
+#include "mc_controller.h"
+#include "mc_launcher.h"
+#include "mc_log.h"
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: ipclusterd [options]\n"
+        "Start the mccluster controller (and, with -n, local engines) in the foreground.\n\n"
+        "  -n, --engines N       start N local engines and wait until they have registered\n"
+        "      --ip ADDR         address to bind (default 127.0.0.1; other addresses are\n"
+        "                        reachable from other hosts and NOT encrypted yet)\n"
+        "      --engine-port P   engine endpoint port (default: chosen by the system)\n"
+        "      --client-port P   client endpoint port (default: chosen by the system)\n"
+        "      --profile-dir DIR profile directory (default $MCCLUSTER_DIR or ~/.mccluster/default)\n"
+        "      --daemon          detach once the cluster is ready; log to DIR/ipclusterd.log\n"
+        "      --engine-bin PATH mcengine to start (default: beside ipclusterd, else PATH)\n"
+        "      --set KEY=VALUE   override a limit of DIR/mccluster.conf (see --show-config)\n"
+        "      --show-config     print every limit with its value and exit\n"
+        "  -v, --verbose         log more (twice for debug)\n"
+        "  -h, --help            this help\n\n"
+        "SIGINT, SIGTERM or `mcclient shutdown` stop the controller and all its engines.\n"
+        "Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n");
+}
+
+typedef struct {
+    int notify_fd;                  //  --daemon: tell the waiting parent we are ready
+    size_t engines;
+    mc_launcher_t *launcher;
+} s_state_t;
+
+static void
+s_ready (void *arg, size_t engines)
+{
+    s_state_t *state = arg;
+    if (state->engines)
+        mc_info ("cluster ready: %zu engines registered", engines);
+    printf ("ipclusterd ready: %zu engines\n", engines);
+    fflush (stdout);
+    if (state->notify_fd >= 0) {
+        if (write (state->notify_fd, "1", 1) != 1)
+            mc_warn ("cannot notify the parent process");
+        close (state->notify_fd);
+        state->notify_fd = -1;
+    }
+}
+
+static void
+s_reap (void *arg)
+{
+    s_state_t *state = arg;
+    if (state->launcher)
+        mc_launcher_reap (state->launcher);
+}
+
+//  Fork; the parent waits until the child reports ready (exit 0) or dies
+//  (exit 1). Returns the write end of the pipe in the child.
+static int
+s_daemonize (const char *log_path)
+{
+    int fds [2];
+    if (pipe (fds))
+        return -1;
+    pid_t pid = fork ();
+    if (pid < 0)
+        return -1;
+    if (pid > 0) {
+        close (fds [1]);
+        char byte = 0;
+        ssize_t n;
+        do n = read (fds [0], &byte, 1);
+        while (n < 0 && errno == EINTR);
+        if (n == 1 && byte == '1') {
+            printf ("ipclusterd running as pid %d (log: %s)\n", (int) pid, log_path);
+            exit (0);
+        }
+        fprintf (stderr, "ipclusterd: failed to start; see %s\n", log_path);
+        exit (1);
+    }
+    close (fds [0]);
+    setsid ();
+    int null = open ("/dev/null", O_RDWR);
+    int log = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (null >= 0)
+        dup2 (null, 0);
+    if (log >= 0) {
+        dup2 (log, 1);
+        dup2 (log, 2);
+    }
+    if (null > 2) close (null);
+    if (log > 2) close (log);
+    return fds [1];
+}
+
+int
+main (int argc, char *argv [])
+{
+    static const struct option options [] = {
+        { "engines", required_argument, 0, 'n' }, { "ip", required_argument, 0, 'i' },
+        { "engine-port", required_argument, 0, 'E' }, { "client-port", required_argument, 0, 'C' },
+        { "profile-dir", required_argument, 0, 'p' }, { "daemon", no_argument, 0, 'd' },
+        { "engine-bin", required_argument, 0, 'b' }, { "set", required_argument, 0, 's' },
+        { "show-config", no_argument, 0, 'c' }, { "verbose", no_argument, 0, 'v' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    long engines = 0, engine_port = 0, client_port = 0;
+    const char *ip = "127.0.0.1", *profile_opt = NULL;
+    char engine_bin [4096] = "";
+    bool daemon = false, show_config = false;
+    int verbose = 0;
+    zlist_t *sets = zlist_new ();
+    int c;
+    while ((c = getopt_long (argc, argv, "n:vh", options, NULL)) != -1) {
+        char *end;
+        switch (c) {
+            case 'n': case 'E': case 'C': {
+                long value = strtol (optarg, &end, 10);
+                if (*end || value < 0 || (c == 'n' && value > 100000) || (c != 'n' && value > 65535)) {
+                    fprintf (stderr, "ipclusterd: bad %s '%s'\n", c == 'n'? "engine count": "port", optarg);
+                    return 2;
+                }
+                *(c == 'n'? &engines: c == 'E'? &engine_port: &client_port) = value;
+                break;
+            }
+            case 'i': ip = optarg; break;
+            case 'p': profile_opt = optarg; break;
+            case 'd': daemon = true; break;
+            case 'b': snprintf (engine_bin, sizeof engine_bin, "%s", optarg); break;
+            case 's': zlist_append (sets, optarg); break;
+            case 'c': show_config = true; break;
+            case 'v': verbose++; break;
+            case 'h': s_usage (stdout); return 0;
+            default:  s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "ipclusterd: unexpected argument '%s'\n", argv [optind]);
+        return 2;
+    }
+    char profile [4096], err [1024];
+    if (mc_conn_profile_dir (profile_opt, profile, sizeof profile)) {
+        fprintf (stderr, "ipclusterd: profile directory name too long\n");
+        return 2;
+    }
+    mc_config_t config;
+    mc_config_defaults (&config);
+    char conf_path [4200];
+    snprintf (conf_path, sizeof conf_path, "%s/mccluster.conf", profile);
+    if (mc_config_load (&config, conf_path, err, sizeof err)) {
+        fprintf (stderr, "ipclusterd: %s\n", err);
+        return 2;
+    }
+    for (char *set = zlist_first (sets); set; set = zlist_next (sets)) {
+        char *eq = strchr (set, '=');
+        if (eq)
+            *eq = 0;
+        if (!eq || mc_config_set (&config, set, eq + 1, err, sizeof err)) {
+            fprintf (stderr, "ipclusterd: --set %s: %s\n", set, eq? err: "expected KEY=VALUE");
+            return 2;
+        }
+    }
+    zlist_destroy (&sets);
+    if (show_config) {
+        mc_config_print (&config, stdout);
+        return 0;
+    }
+    if (!*engine_bin)
+        mc_launcher_default_bin (engine_bin, sizeof engine_bin);
+    if (mc_conn_ensure_dir (profile, err, sizeof err)) {
+        fprintf (stderr, "ipclusterd: %s\n", err);
+        return 1;
+    }
+    //  One controller per profile: refuse to start over a live one.
+    char conn_path [4200];
+    snprintf (conn_path, sizeof conn_path, "%s/%s", profile, MC_CONN_FILE);
+    mc_conn_t old;
+    if (mc_conn_read (conn_path, &old, err, sizeof err) == 0 && old.pid > 0
+    &&  (kill ((pid_t) old.pid, 0) == 0 || errno == EPERM)) {
+        fprintf (stderr, "ipclusterd: a controller (pid %lld) is already running with profile %s\n",
+                 (long long) old.pid, profile);
+        return 1;
+    }
+    s_state_t state = { -1, (size_t) engines, NULL };
+    if (daemon) {
+        char log_path [4200];
+        snprintf (log_path, sizeof log_path, "%s/ipclusterd.log", profile);
+        state.notify_fd = s_daemonize (log_path);
+        if (state.notify_fd < 0) {
+            fprintf (stderr, "ipclusterd: cannot detach: %s\n", strerror (errno));
+            return 1;
+        }
+    }
+    mc_log_init ("ipclusterd", verbose >= 2? MC_LOG_DEBUG: verbose || daemon? MC_LOG_INFO: MC_LOG_WARN);
+    zsys_init ();
+    zsys_catch_interrupts ();
+
+    mc_controller_t *controller = mc_controller_new (&config, profile, ip, (int) engine_port,
+                                                     (int) client_port, err, sizeof err);
+    if (!controller) {
+        mc_error ("%s", err);
+        fprintf (stderr, "ipclusterd: %s\n", err);
+        return 1;
+    }
+    int rc = 0;
+    if (engines > 0) {
+        const char *extra [] = { verbose >= 2? "-vv": verbose? "-v": NULL, NULL };
+        state.launcher = mc_launcher_new (engine_bin, mc_controller_conn_path (controller), extra);
+        if (mc_launcher_start (state.launcher, (size_t) engines, err, sizeof err)) {
+            mc_error ("%s", err);
+            fprintf (stderr, "ipclusterd: %s\n", err);
+            rc = 1;
+        }
+    }
+    mc_controller_set_tick (controller, s_reap, &state);
+    if (rc == 0 && mc_controller_run (controller, (size_t) engines, s_ready, &state))
+        rc = 1;
+    mc_info ("stopping");
+    mc_controller_stop_engines (controller, 2000);
+    if (state.launcher) {
+        mc_launcher_stop (state.launcher, 2000);
+        mc_launcher_destroy (&state.launcher);
+    }
+    mc_controller_destroy (&controller);
+    mc_info ("stopped");
+    return rc;
+}

@@ -1,0 +1,34 @@
+/*  mc_controller: the server of ipclusterd. One zloop, no threads, no locks:
+    it registers and expires engines, takes submissions from clients, hands
+    tasks to engines through mc_sched, records everything in mc_store and
+    answers clients, parking those that wait for a job. */
+#ifndef MC_CONTROLLER_H
+#define MC_CONTROLLER_H
+#include "mc_config.h"
+#include "mc_conn.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct _mc_controller_t mc_controller_t;
+//  Called once, from the loop, when the expected engines have registered.
+typedef void (mc_controller_ready_fn) (void *arg, size_t engines);
+//  Called on every housekeeping tick (for example to reap child processes).
+typedef void (mc_controller_tick_fn) (void *arg);
+
+//  Bind both endpoints on ip (ports 0 = chosen by the system), open the
+//  store and write the connection file into profile_dir. NULL with err.
+mc_controller_t *mc_controller_new (const mc_config_t *config, const char *profile_dir,
+                                    const char *ip, int engine_port, int client_port,
+                                    char *err, size_t errlen);
+//  Remove the connection file and free everything.
+void mc_controller_destroy (mc_controller_t **self_p);
+const mc_conn_t *mc_controller_conn (const mc_controller_t *self);
+const char *mc_controller_conn_path (const mc_controller_t *self);
+void mc_controller_set_tick (mc_controller_t *self, mc_controller_tick_fn *tick, void *arg);
+//  Serve until SIGINT/SIGTERM or a client's shutdown. When expect > 0, call
+//  ready once that many engines have registered, or fail after the
+//  configured register timeout. Returns 0, or -1 on failure.
+int mc_controller_run (mc_controller_t *self, size_t expect, mc_controller_ready_fn *ready, void *arg);
+//  Tell every engine to stop and wait up to timeout_ms for their goodbyes.
+void mc_controller_stop_engines (mc_controller_t *self, int timeout_ms);
+#endif

@@ -1,0 +1,409 @@
+/*  mc_job: parse a submit body into a job and split it into tasks. */
+#include "mc_job.h"
+#include "mc_proto.h"
+#include "mc_time.h"
+#include <ctype.h>
+#include <string.h>
+
+struct _mc_job_t {
+    mc_job_info_t info;
+    char *body;                     //  copy of the submit body (owned)
+    size_t body_size;
+    msgpack_zone zone;              //  holds `spec`, which points into `body`
+    msgpack_object spec;
+    msgpack_sbuffer args, kwargs;   //  encoded once, sent with every task
+    bool is_range;
+    int64_t range_start, range_step;
+    const msgpack_object *seq_items;    //  array items (points into spec)
+    uint64_t chunksize;
+    const msgpack_object *targets;  //  NULL when load-balanced
+    mc_task_t *tasks;
+    uint64_t tasks_finished;
+    double mean_task_us;
+    zlist_t *waiters;
+};
+
+#define FAIL(c, ...) do { *code = (c); snprintf (err, errlen, __VA_ARGS__); goto fail; } while (0)
+
+static bool
+s_valid_kernel_name (const msgpack_object *obj)
+{
+    if (!obj || obj->type != MSGPACK_OBJECT_STR || obj->via.str.size == 0
+    ||  obj->via.str.size > MC_KERNEL_NAME_MAX)
+        return false;
+    for (uint32_t i = 0; i < obj->via.str.size; i++) {
+        char c = obj->via.str.ptr [i];
+        if (!isalnum ((unsigned char) c) && c != '_' && c != '-' && c != '.')
+            return false;
+    }
+    return true;
+}
+
+mc_job_t *
+mc_job_new (uint64_t id, const void *body, size_t size, uint64_t seed_if_absent,
+            int *code, char *err, size_t errlen)
+{
+    mc_job_t *self = calloc (1, sizeof *self);
+    assert (self);
+    self->info.id = id;
+    self->body = malloc (size? size: 1);
+    assert (self->body);
+    memcpy (self->body, body, size);
+    self->body_size = size;
+    msgpack_zone_init (&self->zone, 2048);
+    msgpack_sbuffer_init (&self->args);
+    msgpack_sbuffer_init (&self->kwargs);
+    self->waiters = zlist_new ();
+
+    size_t offset = 0;
+    if (msgpack_unpack (self->body, size, &offset, &self->zone, &self->spec) != MSGPACK_UNPACK_SUCCESS
+    ||  offset != size || self->spec.type != MSGPACK_OBJECT_MAP)
+        FAIL (MC_E_MALFORMED, "submit: body is not a msgpack map");
+
+    const msgpack_object *kind = mc_proto_map_get (&self->spec, "kind");
+    bool is_map;
+    if (kind && kind->type == MSGPACK_OBJECT_STR && kind->via.str.size == 3 && !memcmp (kind->via.str.ptr, "map", 3))
+        is_map = true;
+    else
+    if (kind && kind->type == MSGPACK_OBJECT_STR && kind->via.str.size == 5 && !memcmp (kind->via.str.ptr, "apply", 5))
+        is_map = false;
+    else
+        FAIL (MC_E_BAD_ARGUMENT, "submit: 'kind' must be \"map\" or \"apply\"");
+    strcpy (self->info.kind, is_map? "map": "apply");
+
+    const msgpack_object *kernel = mc_proto_map_get (&self->spec, "kernel");
+    if (!s_valid_kernel_name (kernel))
+        FAIL (MC_E_BAD_ARGUMENT, "submit: 'kernel' must be a name of 1-%d letters, digits, '_', '-' or '.'",
+              MC_KERNEL_NAME_MAX);
+    memcpy (self->info.kernel, kernel->via.str.ptr, kernel->via.str.size);
+
+    msgpack_packer pk;
+    const msgpack_object *args = mc_proto_map_get (&self->spec, "args");
+    if (args && args->type != MSGPACK_OBJECT_ARRAY && args->type != MSGPACK_OBJECT_NIL)
+        FAIL (MC_E_BAD_ARGUMENT, "submit: 'args' must be an array");
+    msgpack_packer_init (&pk, &self->args, msgpack_sbuffer_write);
+    if (args && args->type == MSGPACK_OBJECT_ARRAY)
+        msgpack_pack_object (&pk, *args);
+    else
+        msgpack_pack_array (&pk, 0);
+
+    const msgpack_object *kwargs = mc_proto_map_get (&self->spec, "kwargs");
+    if (kwargs && kwargs->type != MSGPACK_OBJECT_MAP && kwargs->type != MSGPACK_OBJECT_NIL)
+        FAIL (MC_E_BAD_ARGUMENT, "submit: 'kwargs' must be a map");
+    msgpack_packer_init (&pk, &self->kwargs, msgpack_sbuffer_write);
+    if (kwargs && kwargs->type == MSGPACK_OBJECT_MAP) {
+        for (uint32_t i = 0; i < kwargs->via.map.size; i++)
+            if (kwargs->via.map.ptr [i].key.type != MSGPACK_OBJECT_STR)
+                FAIL (MC_E_BAD_ARGUMENT, "submit: 'kwargs' keys must be strings");
+        msgpack_pack_object (&pk, *kwargs);
+    }
+    else
+        msgpack_pack_map (&pk, 0);
+
+    const msgpack_object *seq = mc_proto_map_get (&self->spec, "seq");
+    if (is_map) {
+        const msgpack_object *range = mc_proto_map_get (seq, "range");
+        if (seq && seq->type == MSGPACK_OBJECT_ARRAY) {
+            self->seq_items = seq->via.array.ptr;
+            self->info.total = seq->via.array.size;
+        }
+        else
+        if (range && range->type == MSGPACK_OBJECT_ARRAY && range->via.array.size == 3) {
+            int64_t v [3];
+            for (int i = 0; i < 3; i++) {
+                const msgpack_object *o = &range->via.array.ptr [i];
+                if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX)
+                    v [i] = (int64_t) o->via.u64;
+                else
+                if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+                    v [i] = o->via.i64;
+                else
+                    FAIL (MC_E_BAD_ARGUMENT, "submit: 'seq' range must hold three integers");
+            }
+            if (v [2] == 0)
+                FAIL (MC_E_BAD_ARGUMENT, "submit: 'seq' range step must not be 0");
+            //  Count as Python's range does, in unsigned arithmetic so that
+            //  extreme bounds cannot overflow.
+            uint64_t count = 0;
+            if (v [2] > 0 && v [0] < v [1])
+                count = ((uint64_t) v [1] - (uint64_t) v [0] - 1) / (uint64_t) v [2] + 1;
+            else
+            if (v [2] < 0 && v [0] > v [1])
+                count = ((uint64_t) v [0] - (uint64_t) v [1] - 1) / ((uint64_t) (-(v [2] + 1)) + 1) + 1;
+            self->is_range = true;
+            self->range_start = v [0];
+            self->range_step = v [2];
+            self->info.total = count;
+        }
+        else
+            FAIL (MC_E_BAD_ARGUMENT, "submit: 'seq' must be an array or {\"range\": [start, stop, step]}");
+    }
+    else
+    if (seq && seq->type != MSGPACK_OBJECT_NIL)
+        FAIL (MC_E_BAD_ARGUMENT, "submit: 'seq' is only for kind \"map\"");
+
+    const msgpack_object *chunksize = mc_proto_map_get (&self->spec, "chunksize");
+    self->chunksize = 1;
+    if (chunksize && chunksize->type != MSGPACK_OBJECT_NIL) {
+        if (chunksize->type != MSGPACK_OBJECT_POSITIVE_INTEGER || chunksize->via.u64 < 1
+        ||  chunksize->via.u64 > UINT32_MAX)
+            FAIL (MC_E_BAD_ARGUMENT, "submit: 'chunksize' must be an integer from 1 to %u", UINT32_MAX);
+        self->chunksize = chunksize->via.u64;
+    }
+
+    const msgpack_object *seed = mc_proto_map_get (&self->spec, "seed");
+    if (seed && seed->type != MSGPACK_OBJECT_NIL) {
+        if (seed->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            FAIL (MC_E_BAD_ARGUMENT, "submit: 'seed' must be a non-negative integer");
+        self->info.seed = seed->via.u64;
+    }
+    else
+        self->info.seed = seed_if_absent;
+
+    const msgpack_object *targets = mc_proto_map_get (&self->spec, "targets");
+    if (targets && targets->type != MSGPACK_OBJECT_NIL) {
+        bool all = targets->type == MSGPACK_OBJECT_STR && targets->via.str.size == 3
+                && !memcmp (targets->via.str.ptr, "all", 3);
+        if (!all && targets->type != MSGPACK_OBJECT_ARRAY)
+            FAIL (MC_E_BAD_ARGUMENT, "submit: 'targets' must be null, \"all\" or an array of engine ids");
+        if (!all) {
+            if (targets->via.array.size == 0)
+                FAIL (MC_E_BAD_ARGUMENT, "submit: 'targets' is an empty list");
+            for (uint32_t i = 0; i < targets->via.array.size; i++)
+                if (targets->via.array.ptr [i].type != MSGPACK_OBJECT_POSITIVE_INTEGER
+                ||  targets->via.array.ptr [i].via.u64 > INT32_MAX)
+                    FAIL (MC_E_BAD_ARGUMENT, "submit: 'targets' must hold engine ids (non-negative integers)");
+        }
+        self->targets = targets;
+    }
+    self->info.single = !is_map && !self->targets;
+    self->info.submitted_us = mc_time_wall_us ();
+    *code = MC_OK;
+    return self;
+fail:
+    mc_job_destroy (&self);
+    return NULL;
+}
+
+void
+mc_job_destroy (mc_job_t **self_p)
+{
+    mc_job_t *self = *self_p;
+    if (!self)
+        return;
+    msgpack_zone_destroy (&self->zone);
+    msgpack_sbuffer_destroy (&self->args);
+    msgpack_sbuffer_destroy (&self->kwargs);
+    zlist_destroy (&self->waiters);
+    free (self->tasks);
+    free (self->body);
+    free (self);
+    *self_p = NULL;
+}
+
+const msgpack_object *
+mc_job_targets (const mc_job_t *self)
+{
+    return self->targets;
+}
+
+void
+mc_job_block (uint64_t total, uint64_t parts, uint64_t index, uint64_t *start, uint64_t *size)
+{
+    uint64_t base = total / parts, extra = total % parts;
+    *size = base + (index < extra);
+    *start = index * base + (index < extra? index: extra);
+}
+
+static mc_task_t *
+s_alloc_tasks (mc_job_t *self, uint64_t count)
+{
+    if (count > UINT32_MAX)
+        return NULL;
+    self->tasks = calloc (count? count: 1, sizeof (mc_task_t));
+    self->info.tasks = count;
+    return self->tasks;
+}
+
+int
+mc_job_plan (mc_job_t *self, const int32_t *targets, size_t ntargets)
+{
+    bool is_map = self->info.kind [0] == 'm';
+    uint64_t ntasks;
+    if (ntargets == 0)
+        ntasks = is_map? (self->info.total + self->chunksize - 1) / self->chunksize: 1;
+    else
+        ntasks = ntargets;
+    if (!s_alloc_tasks (self, ntasks))
+        return -1;
+    for (uint64_t i = 0; i < ntasks; i++) {
+        mc_task_t *task = &self->tasks [i];
+        task->job = self;
+        task->number = (uint32_t) i;
+        task->engine = -1;
+        task->target = ntargets? targets [i]: -1;
+        if (!is_map)
+            task->first = i;
+        else
+        if (ntargets == 0) {
+            task->first = i * self->chunksize;
+            uint64_t left = self->info.total - task->first;
+            task->count = (uint32_t) (left < self->chunksize? left: self->chunksize);
+        }
+        else {
+            uint64_t start, size;
+            mc_job_block (self->info.total, ntargets, i, &start, &size);
+            task->first = start;
+            task->count = (uint32_t) size;
+        }
+    }
+    //  An apply counts one item per task.
+    if (!is_map)
+        self->info.total = ntasks;
+    return 0;
+}
+
+void
+mc_job_pack_items (const mc_job_t *self, const mc_task_t *task, msgpack_packer *pk)
+{
+    msgpack_pack_array (pk, task->count);
+    for (uint64_t i = task->first; i < task->first + task->count; i++) {
+        if (self->is_range)
+            msgpack_pack_int64 (pk, (int64_t) ((uint64_t) self->range_start + i * (uint64_t) self->range_step));
+        else
+            msgpack_pack_object (pk, self->seq_items [i]);
+    }
+}
+
+void
+mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us)
+{
+    assert (task->state == MC_TASK_RUNNING || task->state == MC_TASK_WAITING);
+    task->state = ok? MC_TASK_DONE: MC_TASK_FAILED;
+    uint64_t items = task->count? task->count: 1;
+    if (self->info.kind [0] == 'm' && task->count == 0)
+        items = 0;                  //  an empty block of a direct map
+    if (ok)
+        self->info.done += items;
+    else
+        self->info.failed += items;
+    self->tasks_finished++;
+    if (run_us < 0)
+        run_us = 0;
+    self->mean_task_us = self->mean_task_us > 0? 0.75 * self->mean_task_us + 0.25 * run_us: run_us + 0.001;
+    if (mc_job_is_finished (self))
+        self->info.finished_us = mc_time_wall_us ();
+}
+
+bool
+mc_job_is_finished (const mc_job_t *self)
+{
+    return self->tasks_finished == self->info.tasks;
+}
+
+mc_job_info_t *
+mc_job_info (mc_job_t *self)
+{
+    return &self->info;
+}
+
+mc_task_t *
+mc_job_task (mc_job_t *self, uint64_t number)
+{
+    return number < self->info.tasks? &self->tasks [number]: NULL;
+}
+
+const void *
+mc_job_body (const mc_job_t *self, size_t *size)
+{
+    *size = self->body_size;
+    return self->body;
+}
+
+const void *
+mc_job_args (const mc_job_t *self, size_t *size)
+{
+    *size = self->args.size;
+    return self->args.data;
+}
+
+const void *
+mc_job_kwargs (const mc_job_t *self, size_t *size)
+{
+    *size = self->kwargs.size;
+    return self->kwargs.data;
+}
+
+double
+mc_job_mean_task_us (const mc_job_t *self)
+{
+    return self->mean_task_us;
+}
+
+zlist_t *
+mc_job_waiters (mc_job_t *self)
+{
+    return self->waiters;
+}
+
+const char *
+mc_job_info_state (const mc_job_info_t *info)
+{
+    if (info->finished_us)
+        return info->failed? "failed": "done";
+    return info->started? "running": "queued";
+}
+
+static void
+s_pack_key (msgpack_packer *pk, const char *key)
+{
+    msgpack_pack_str_with_body (pk, key, strlen (key));
+}
+
+void
+mc_job_info_pack (const mc_job_info_t *info, msgpack_packer *pk, uint32_t extra)
+{
+    char id [32];
+    mc_job_id_format (info->id, id, sizeof id);
+    msgpack_pack_map (pk, 11 + extra);
+    s_pack_key (pk, "job");       s_pack_key (pk, id);
+    s_pack_key (pk, "kind");      s_pack_key (pk, info->kind);
+    s_pack_key (pk, "kernel");    s_pack_key (pk, info->kernel);
+    s_pack_key (pk, "state");     s_pack_key (pk, mc_job_info_state (info));
+    s_pack_key (pk, "total");     msgpack_pack_uint64 (pk, info->total);
+    s_pack_key (pk, "done");      msgpack_pack_uint64 (pk, info->done);
+    s_pack_key (pk, "failed");    msgpack_pack_uint64 (pk, info->failed);
+    s_pack_key (pk, "tasks");     msgpack_pack_uint64 (pk, info->tasks);
+    //  Seeds are drawn below 2^63 so that JSON readers keep every bit.
+    s_pack_key (pk, "seed");      msgpack_pack_uint64 (pk, info->seed);
+    s_pack_key (pk, "submitted"); msgpack_pack_double (pk, info->submitted_us / 1e6);
+    s_pack_key (pk, "finished");
+    if (info->finished_us)
+        msgpack_pack_double (pk, info->finished_us / 1e6);
+    else
+        msgpack_pack_nil (pk);
+}
+
+void
+mc_job_id_format (uint64_t id, char *buf, size_t len)
+{
+    snprintf (buf, len, "j%llu", (unsigned long long) id);
+}
+
+int
+mc_job_id_parse (const char *text, size_t len, uint64_t *id)
+{
+    size_t i = 0;
+    if (len && text [0] == 'j')
+        i = 1;
+    if (i == len || len - i > 19)
+        return -1;
+    uint64_t value = 0;
+    for (; i < len; i++) {
+        if (!isdigit ((unsigned char) text [i]))
+            return -1;
+        value = value * 10 + (uint64_t) (text [i] - '0');
+    }
+    *id = value;
+    return 0;
+}

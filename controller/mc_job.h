@@ -1,0 +1,84 @@
+/*  mc_job: one submission (a map or an apply) and its tasks.
+    A job owns a copy of the submit body it came from; its tasks and their
+    items are derived from that body, so the body alone can rebuild a job. */
+#ifndef MC_JOB_H
+#define MC_JOB_H
+#include <czmq.h>
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MC_KERNEL_NAME_MAX 128
+
+typedef struct _mc_job_t mc_job_t;
+typedef struct mc_task mc_task_t;
+
+typedef enum { MC_TASK_WAITING = 0, MC_TASK_RUNNING, MC_TASK_DONE, MC_TASK_FAILED } mc_task_state_t;
+
+struct mc_task {
+    mc_job_t *job;              //  the job this task belongs to (borrowed)
+    uint64_t first;             //  job-wide index of its first item
+    uint32_t number;            //  task number within its job
+    uint32_t count;             //  items in this task; 0 for an apply
+    int32_t target;             //  engine id of a direct task, -1 when load-balanced
+    int32_t engine;             //  engine running it, -1 when none
+    mc_task_state_t state;
+    mc_task_t *prev, *next;     //  links in the running engine's in-flight list
+};
+
+//  What `status` reports about a job; the same whether the job is still in
+//  memory or only in the store.
+typedef struct {
+    uint64_t id;
+    char kind [8];              //  "map" or "apply"
+    char kernel [MC_KERNEL_NAME_MAX + 1];
+    uint64_t total, done, failed;   //  items
+    uint64_t tasks;
+    uint64_t seed;
+    int64_t submitted_us;       //  wall clock
+    int64_t finished_us;        //  wall clock, 0 while unfinished
+    bool started;               //  a task has been dispatched
+    bool single;                //  load-balanced apply: its one value is the answer
+} mc_job_info_t;
+
+//  Parse and validate a submit body (see mc_proto.md). Returns a new job,
+//  or NULL with *code (MC_E_...) and a one-line err naming the bad field.
+mc_job_t *mc_job_new (uint64_t id, const void *body, size_t size, uint64_t seed_if_absent,
+                      int *code, char *err, size_t errlen);
+void mc_job_destroy (mc_job_t **self_p);
+//  The targets field: NULL for load-balanced, else "all" or an array of ids.
+const msgpack_object *mc_job_targets (const mc_job_t *self);
+//  Split the job into tasks: load-balanced when ntargets is 0, else one
+//  block per target (map) or one task per target (apply). 0 or -1.
+int mc_job_plan (mc_job_t *self, const int32_t *targets, size_t ntargets);
+//  Pack the items of a task as a msgpack array of task->count values.
+void mc_job_pack_items (const mc_job_t *self, const mc_task_t *task, msgpack_packer *pk);
+//  Record a finished task: counts its items as done or failed, and folds
+//  its run time into the job's mean task time.
+void mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us);
+bool mc_job_is_finished (const mc_job_t *self);
+
+mc_job_info_t *mc_job_info (mc_job_t *self);
+mc_task_t *mc_job_task (mc_job_t *self, uint64_t number);     //  NULL when out of range
+//  Submit body, msgpack bytes of args (array) and kwargs (map): borrowed.
+const void *mc_job_body (const mc_job_t *self, size_t *size);
+const void *mc_job_args (const mc_job_t *self, size_t *size);
+const void *mc_job_kwargs (const mc_job_t *self, size_t *size);
+//  Mean run time of this job's tasks in microseconds; 0 while unknown.
+double mc_job_mean_task_us (const mc_job_t *self);
+//  Clients parked on this job (a list of mc_waiter_t *, owned by the caller).
+zlist_t *mc_job_waiters (mc_job_t *self);
+
+//  Pack the status object of a job: a map with room for `extra` more
+//  key/value pairs, which the caller packs after it.
+void mc_job_info_pack (const mc_job_info_t *info, msgpack_packer *pk, uint32_t extra);
+//  "queued", "running", "done" or "failed".
+const char *mc_job_info_state (const mc_job_info_t *info);
+//  Format and parse job ids ("j17"); parse returns 0 or -1.
+void mc_job_id_format (uint64_t id, char *buf, size_t len);
+int mc_job_id_parse (const char *text, size_t len, uint64_t *id);
+
+//  Ipyparallel's block partition: item range [*start, *start + *size) of
+//  part `index` out of `parts` for `total` items (larger parts first).
+void mc_job_block (uint64_t total, uint64_t parts, uint64_t index, uint64_t *start, uint64_t *size);
+#endif

@@ -1,0 +1,202 @@
+/*  mc_launcher: local engines as child processes, tracked by pid. */
+#include "mc_launcher.h"
+#include "mc_log.h"
+#include "mc_time.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct _mc_launcher_t {
+    char *engine_bin;
+    char *conn_path;
+    char **extra;
+    pid_t *pids;                    //  0 once reaped
+    size_t count, capacity;
+};
+
+mc_launcher_t *
+mc_launcher_new (const char *engine_bin, const char *conn_path, const char *const *extra)
+{
+    mc_launcher_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->engine_bin = strdup (engine_bin);
+    self->conn_path = strdup (conn_path);
+    size_t n = 0;
+    while (extra && extra [n])
+        n++;
+    self->extra = calloc (n + 1, sizeof *self->extra);
+    for (size_t i = 0; i < n; i++)
+        self->extra [i] = strdup (extra [i]);
+    return self;
+}
+
+void
+mc_launcher_destroy (mc_launcher_t **self_p)
+{
+    mc_launcher_t *self = *self_p;
+    if (!self)
+        return;
+    for (char **arg = self->extra; *arg; arg++)
+        free (*arg);
+    free (self->extra);
+    free (self->engine_bin);
+    free (self->conn_path);
+    free (self->pids);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+mc_launcher_start (mc_launcher_t *self, size_t n, char *err, size_t errlen)
+{
+    size_t extra = 0;
+    while (self->extra [extra])
+        extra++;
+    for (size_t i = 0; i < n; i++) {
+        if (self->count == self->capacity) {
+            self->capacity = self->capacity? self->capacity * 2: 16;
+            self->pids = realloc (self->pids, self->capacity * sizeof *self->pids);
+        }
+        //  A pipe with close-on-exec tells the parent whether exec worked.
+        int fds [2];
+        if (pipe2 (fds, O_CLOEXEC)) {
+            snprintf (err, errlen, "pipe: %s", strerror (errno));
+            return -1;
+        }
+        pid_t pid = fork ();
+        if (pid < 0) {
+            snprintf (err, errlen, "fork: %s", strerror (errno));
+            close (fds [0]);
+            close (fds [1]);
+            return -1;
+        }
+        if (pid == 0) {
+            close (fds [0]);
+            char **argv = calloc (4 + extra, sizeof *argv);
+            argv [0] = self->engine_bin;
+            argv [1] = "--file";
+            argv [2] = self->conn_path;
+            for (size_t k = 0; k < extra; k++)
+                argv [3 + k] = self->extra [k];
+            //  Children must not inherit the controller's signal mask or
+            //  handlers; exec resets handlers, unblock the mask ourselves.
+            //  Local engines die with their controller, even one killed
+            //  with SIGKILL (engines on other hosts reconnect instead).
+            prctl (PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid () == 1)
+                _exit (1);
+            sigset_t none;
+            sigemptyset (&none);
+            sigprocmask (SIG_SETMASK, &none, NULL);
+            execvp (argv [0], argv);
+            int code = errno;
+            if (write (fds [1], &code, sizeof code) < 0)
+                _exit (127);
+            _exit (127);
+        }
+        close (fds [1]);
+        int code = 0;
+        ssize_t got = read (fds [0], &code, sizeof code);
+        close (fds [0]);
+        if (got == sizeof code) {
+            waitpid (pid, NULL, 0);
+            snprintf (err, errlen, "cannot run %s: %s", self->engine_bin, strerror (code));
+            return -1;
+        }
+        self->pids [self->count++] = pid;
+        mc_debug ("started engine process %d", (int) pid);
+    }
+    return 0;
+}
+
+static void
+s_log_exit (pid_t pid, int status)
+{
+    if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+        mc_info ("engine process %d exited", (int) pid);
+    else
+    if (WIFEXITED (status))
+        mc_warn ("engine process %d exited with status %d", (int) pid, WEXITSTATUS (status));
+    else
+    if (WIFSIGNALED (status))
+        mc_warn ("engine process %d killed by signal %d", (int) pid, WTERMSIG (status));
+}
+
+void
+mc_launcher_reap (mc_launcher_t *self)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        int status;
+        if (self->pids [i] && waitpid (self->pids [i], &status, WNOHANG) == self->pids [i]) {
+            s_log_exit (self->pids [i], status);
+            self->pids [i] = 0;
+        }
+    }
+}
+
+size_t
+mc_launcher_running (const mc_launcher_t *self)
+{
+    size_t running = 0;
+    for (size_t i = 0; i < self->count; i++)
+        running += self->pids [i] != 0;
+    return running;
+}
+
+//  Reap until none is left or the deadline passes.
+static void
+s_wait_all (mc_launcher_t *self, int64_t deadline_us)
+{
+    while (mc_launcher_running (self)) {
+        mc_launcher_reap (self);
+        if (!mc_launcher_running (self) || mc_time_mono_us () >= deadline_us)
+            break;
+        usleep (2000);
+    }
+}
+
+static void
+s_signal_all (mc_launcher_t *self, int signum)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (self->pids [i])
+            kill (self->pids [i], signum);
+}
+
+void
+mc_launcher_stop (mc_launcher_t *self, int grace_ms)
+{
+    s_wait_all (self, mc_time_mono_us () + (int64_t) grace_ms * 1000);
+    if (mc_launcher_running (self)) {
+        mc_warn ("%zu engines still running: sending SIGTERM", mc_launcher_running (self));
+        s_signal_all (self, SIGTERM);
+        s_wait_all (self, mc_time_mono_us () + 2000000);
+    }
+    if (mc_launcher_running (self)) {
+        mc_warn ("%zu engines ignore SIGTERM: sending SIGKILL", mc_launcher_running (self));
+        s_signal_all (self, SIGKILL);
+        s_wait_all (self, mc_time_mono_us () + 5000000);
+    }
+}
+
+void
+mc_launcher_default_bin (char *buf, size_t len)
+{
+    char self_path [4096];
+    ssize_t n = readlink ("/proc/self/exe", self_path, sizeof self_path - 1);
+    if (n > 0) {
+        self_path [n] = 0;
+        snprintf (buf, len, "%s/mcengine", dirname (self_path));
+        if (access (buf, X_OK) == 0)
+            return;
+    }
+    snprintf (buf, len, "mcengine");
+}

@@ -1,0 +1,41 @@
+/*  mc_sched: who runs which task next. One FIFO for load-balanced tasks, a
+    FIFO per engine for direct tasks, and the pipelining rule: an engine
+    takes another task of a job while its tasks in flight are fewer than
+    clamp(pipeline_us / mean task time of that job, 1, max_inflight), so tiny
+    tasks are pipelined and long ones are not hoarded. Every decision is
+    O(1) per task; sending is the caller's, through a callback. */
+#ifndef MC_SCHED_H
+#define MC_SCHED_H
+#include "mc_registry.h"
+
+typedef struct _mc_sched_t mc_sched_t;
+//  Send this task to this engine now (the scheduler has already counted it
+//  as in flight there).
+typedef void (mc_sched_send_fn) (void *arg, mc_engine_t *engine, mc_task_t *task);
+//  A direct task that can no longer run because its engine is gone.
+typedef void (mc_sched_lost_fn) (void *arg, mc_task_t *task);
+
+mc_sched_t *mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us,
+                          mc_sched_send_fn *send, void *arg);
+void mc_sched_destroy (mc_sched_t **self_p);
+//  Queue a task: on the load-balanced queue when task->target < 0, else
+//  on that engine's direct queue (the engine must be registered). Nothing
+//  is sent until dispatch. 0, or -1 when out of memory.
+int mc_sched_queue (mc_sched_t *self, mc_task_t *task);
+//  Give waiting tasks to engines with capacity, round robin, one at a time.
+void mc_sched_dispatch (mc_sched_t *self);
+//  An engine (re)registered: it joins the rotation and gets work.
+void mc_sched_engine_ready (mc_sched_t *self, mc_engine_t *engine);
+//  A task finished on its engine: frees the slot and refills that engine.
+void mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task);
+//  An engine is gone: its load-balanced tasks in flight go back to the front
+//  of the queue in their order; its direct tasks are handed to `lost`.
+void mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, mc_sched_lost_fn *lost, void *arg);
+//  Tasks waiting (not yet sent), load-balanced and direct together.
+size_t mc_sched_waiting (const mc_sched_t *self);
+size_t mc_sched_lb_waiting (const mc_sched_t *self);
+//  How many tasks of this job one engine may hold in flight.
+uint32_t mc_sched_limit (const mc_sched_t *self, const mc_job_t *job);
+
+void mc_sched_test (bool verbose);
+#endif

@@ -1,0 +1,335 @@
+/*  mc_store: jobs and results in SQLite, written in batched transactions. */
+#include "mc_store.h"
+#include "mc_proto.h"
+#include <czmq.h>
+#include <sqlite3.h>
+#include <string.h>
+
+struct _mc_store_t {
+    sqlite3 *db;
+    bool in_tx;
+    size_t pending;                 //  writes since the last commit
+    sqlite3_stmt *add_job, *add_result, *finish_job, *job_info, *recent, *results, *errors;
+};
+
+static const char *s_schema =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS jobs ("
+    "  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, kernel TEXT NOT NULL, body BLOB NOT NULL,"
+    "  total INTEGER NOT NULL, tasks INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0,"
+    "  failed INTEGER NOT NULL DEFAULT 0, seed INTEGER NOT NULL, single INTEGER NOT NULL,"
+    "  submitted_us INTEGER NOT NULL, finished_us INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS results ("
+    "  job INTEGER NOT NULL, task INTEGER NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL,"
+    "  engine INTEGER NOT NULL, status INTEGER NOT NULL, data BLOB, error TEXT,"
+    "  started_us INTEGER NOT NULL, finished_us INTEGER NOT NULL,"
+    "  PRIMARY KEY (job, task)) WITHOUT ROWID;";
+
+static int
+s_prepare (mc_store_t *self, sqlite3_stmt **stmt, const char *sql)
+{
+    return sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) == SQLITE_OK? 0: -1;
+}
+
+mc_store_t *
+mc_store_new (const char *path, char *err, size_t errlen)
+{
+    mc_store_t *self = calloc (1, sizeof *self);
+    assert (self);
+    if (sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                         | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK
+    ||  sqlite3_exec (self->db, s_schema, NULL, NULL, NULL) != SQLITE_OK
+    ||  s_prepare (self, &self->add_job,
+            "INSERT INTO jobs (id, kind, kernel, body, total, tasks, seed, single, submitted_us)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    ||  s_prepare (self, &self->add_result,
+            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    ||  s_prepare (self, &self->finish_job,
+            "UPDATE jobs SET done = ?, failed = ?, finished_us = ? WHERE id = ?")
+    ||  s_prepare (self, &self->job_info,
+            "SELECT kind, kernel, total, tasks, done, failed, seed, single, submitted_us, finished_us"
+            " FROM jobs WHERE id = ?")
+    ||  s_prepare (self, &self->recent, "SELECT id FROM jobs ORDER BY id DESC LIMIT ?")
+    ||  s_prepare (self, &self->results,
+            "SELECT count, status, data FROM results WHERE job = ? ORDER BY task")
+    ||  s_prepare (self, &self->errors,
+            "SELECT error, engine, task FROM results WHERE job = ? AND status != 0 ORDER BY error, task")) {
+        snprintf (err, errlen, "store %s: %s", path, self->db? sqlite3_errmsg (self->db): "cannot open");
+        mc_store_destroy (&self);
+        return NULL;
+    }
+    chmod (path, 0600);
+    return self;
+}
+
+void
+mc_store_destroy (mc_store_t **self_p)
+{
+    mc_store_t *self = *self_p;
+    if (!self)
+        return;
+    mc_store_flush (self);
+    sqlite3_stmt *stmts [] = { self->add_job, self->add_result, self->finish_job, self->job_info,
+                               self->recent, self->results, self->errors };
+    for (size_t i = 0; i < sizeof stmts / sizeof stmts [0]; i++)
+        sqlite3_finalize (stmts [i]);
+    sqlite3_close (self->db);
+    free (self);
+    *self_p = NULL;
+}
+
+static int
+s_begin (mc_store_t *self)
+{
+    if (!self->in_tx) {
+        if (sqlite3_exec (self->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+            return -1;
+        self->in_tx = true;
+    }
+    return 0;
+}
+
+//  Step a write statement inside the open transaction, then reset it.
+static int
+s_write (mc_store_t *self, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    sqlite3_clear_bindings (stmt);
+    if (rc != SQLITE_DONE)
+        return -1;
+    self->pending++;
+    return 0;
+}
+
+uint64_t
+mc_store_next_job_id (mc_store_t *self)
+{
+    sqlite3_stmt *stmt;
+    uint64_t id = 1;
+    if (sqlite3_prepare_v2 (self->db, "SELECT COALESCE (MAX (id), 0) + 1 FROM jobs", -1, &stmt, NULL) == SQLITE_OK
+    &&  sqlite3_step (stmt) == SQLITE_ROW)
+        id = (uint64_t) sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    return id;
+}
+
+int
+mc_store_add_job (mc_store_t *self, const mc_job_info_t *info, const void *body, size_t size)
+{
+    if (s_begin (self))
+        return -1;
+    sqlite3_stmt *s = self->add_job;
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
+    sqlite3_bind_text (s, 2, info->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text (s, 3, info->kernel, -1, SQLITE_STATIC);
+    sqlite3_bind_blob (s, 4, body, (int) size, SQLITE_STATIC);
+    sqlite3_bind_int64 (s, 5, (sqlite3_int64) info->total);
+    sqlite3_bind_int64 (s, 6, (sqlite3_int64) info->tasks);
+    sqlite3_bind_int64 (s, 7, (sqlite3_int64) info->seed);
+    sqlite3_bind_int (s, 8, info->single);
+    sqlite3_bind_int64 (s, 9, info->submitted_us);
+    return s_write (self, s);
+}
+
+int
+mc_store_add_result (mc_store_t *self, uint64_t job, uint64_t task, uint64_t first, uint64_t count,
+                     int64_t engine, uint64_t status, const void *data, size_t size,
+                     const char *error, size_t error_len, int64_t started_us, int64_t finished_us)
+{
+    if (s_begin (self))
+        return -1;
+    sqlite3_stmt *s = self->add_result;
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) job);
+    sqlite3_bind_int64 (s, 2, (sqlite3_int64) task);
+    sqlite3_bind_int64 (s, 3, (sqlite3_int64) first);
+    sqlite3_bind_int64 (s, 4, (sqlite3_int64) count);
+    sqlite3_bind_int64 (s, 5, engine);
+    sqlite3_bind_int64 (s, 6, (sqlite3_int64) status);
+    if (status == 0)
+        sqlite3_bind_blob (s, 7, size? data: "", (int) size, SQLITE_STATIC);
+    else
+        sqlite3_bind_text (s, 8, error_len? error: "", (int) error_len, SQLITE_STATIC);
+    sqlite3_bind_int64 (s, 9, started_us);
+    sqlite3_bind_int64 (s, 10, finished_us);
+    return s_write (self, s);
+}
+
+int
+mc_store_finish_job (mc_store_t *self, const mc_job_info_t *info)
+{
+    if (s_begin (self))
+        return -1;
+    sqlite3_stmt *s = self->finish_job;
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->done);
+    sqlite3_bind_int64 (s, 2, (sqlite3_int64) info->failed);
+    sqlite3_bind_int64 (s, 3, info->finished_us);
+    sqlite3_bind_int64 (s, 4, (sqlite3_int64) info->id);
+    return s_write (self, s);
+}
+
+int
+mc_store_flush (mc_store_t *self)
+{
+    if (!self->in_tx)
+        return 0;
+    if (sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    self->in_tx = false;
+    self->pending = 0;
+    return 0;
+}
+
+size_t
+mc_store_pending (const mc_store_t *self)
+{
+    return self->pending;
+}
+
+int
+mc_store_job_info (mc_store_t *self, uint64_t id, mc_job_info_t *info)
+{
+    sqlite3_stmt *s = self->job_info;
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) id);
+    int rc = -1;
+    if (sqlite3_step (s) == SQLITE_ROW) {
+        memset (info, 0, sizeof *info);
+        info->id = id;
+        snprintf (info->kind, sizeof info->kind, "%s", (const char *) sqlite3_column_text (s, 0));
+        snprintf (info->kernel, sizeof info->kernel, "%s", (const char *) sqlite3_column_text (s, 1));
+        info->total = (uint64_t) sqlite3_column_int64 (s, 2);
+        info->tasks = (uint64_t) sqlite3_column_int64 (s, 3);
+        info->done = (uint64_t) sqlite3_column_int64 (s, 4);
+        info->failed = (uint64_t) sqlite3_column_int64 (s, 5);
+        info->seed = (uint64_t) sqlite3_column_int64 (s, 6);
+        info->single = sqlite3_column_int (s, 7);
+        info->submitted_us = sqlite3_column_int64 (s, 8);
+        info->finished_us = sqlite3_column_int64 (s, 9);
+        info->started = info->finished_us != 0;
+        rc = 0;
+    }
+    sqlite3_reset (s);
+    return rc;
+}
+
+size_t
+mc_store_recent_jobs (mc_store_t *self, uint64_t *ids, size_t limit)
+{
+    sqlite3_stmt *s = self->recent;
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) limit);
+    size_t count = 0;
+    while (count < limit && sqlite3_step (s) == SQLITE_ROW)
+        ids [count++] = (uint64_t) sqlite3_column_int64 (s, 0);
+    sqlite3_reset (s);
+    return count;
+}
+
+static void
+s_pack_str (msgpack_packer *pk, const char *text, size_t len)
+{
+    msgpack_pack_str (pk, len);
+    msgpack_pack_str_body (pk, text, len);
+}
+
+int
+mc_store_pack_results (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
+{
+    //  Results: splice each task's stored array elements into one array,
+    //  byte for byte, without decoding them.
+    s_pack_str (pk, "results", 7);
+    msgpack_pack_array (pk, (uint32_t) info->total);
+    uint64_t packed = 0;
+    sqlite3_stmt *s = self->results;
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
+    int rc = 0;
+    while (sqlite3_step (s) == SQLITE_ROW && packed < info->total) {
+        uint64_t count = (uint64_t) sqlite3_column_int64 (s, 0);
+        uint64_t items = count? count: 1;
+        if (info->kind [0] == 'm' && count == 0)
+            items = 0;              //  an empty block of a direct map
+        const uint8_t *data = sqlite3_column_blob (s, 2);
+        size_t size = (size_t) sqlite3_column_bytes (s, 2);
+        uint32_t elements;
+        int header = sqlite3_column_int64 (s, 1) == 0 && data? mc_proto_array_header (data, size, &elements): -1;
+        if (header > 0 && elements == items && packed + items <= info->total) {
+            msgpack_pack_str_body (pk, data + header, size - (size_t) header);    //  raw append
+            packed += items;
+        }
+        else
+        for (uint64_t i = 0; i < items && packed < info->total; i++, packed++)
+            msgpack_pack_nil (pk);
+    }
+    sqlite3_reset (s);
+    //  Tasks without a row (not finished) read as nil.
+    for (; packed < info->total; packed++)
+        msgpack_pack_nil (pk);
+
+    //  Errors, grouped by message.
+    s_pack_str (pk, "errors", 6);
+    zlistx_t *groups = zlistx_new ();
+    s = self->errors;
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
+    typedef struct { char *text; zlistx_t *engines; zlistx_t *tasks; } group_t;
+    group_t *group = NULL;
+    while (sqlite3_step (s) == SQLITE_ROW) {
+        const char *text = (const char *) sqlite3_column_text (s, 0);
+        if (!text)
+            text = "";
+        if (!group || strcmp (group->text, text)) {
+            group = calloc (1, sizeof *group);
+            group->text = strdup (text);
+            group->engines = zlistx_new ();
+            group->tasks = zlistx_new ();
+            zlistx_add_end (groups, group);
+        }
+        intptr_t engine = (intptr_t) sqlite3_column_int64 (s, 1);
+        bool seen = false;
+        for (void *e = zlistx_first (group->engines); e; e = zlistx_next (group->engines))
+            if ((intptr_t) e - 1 == engine)
+                seen = true;
+        if (!seen)
+            zlistx_add_end (group->engines, (void *) (engine + 1));
+        zlistx_add_end (group->tasks, (void *) (intptr_t) (sqlite3_column_int64 (s, 2) + 1));
+    }
+    sqlite3_reset (s);
+    msgpack_pack_array (pk, (uint32_t) zlistx_size (groups));
+    for (group = zlistx_first (groups); group; group = zlistx_next (groups)) {
+        msgpack_pack_map (pk, 4);
+        s_pack_str (pk, "error", 5);
+        s_pack_str (pk, group->text, strlen (group->text));
+        s_pack_str (pk, "count", 5);
+        msgpack_pack_uint64 (pk, zlistx_size (group->tasks));
+        s_pack_str (pk, "engines", 7);
+        //  Engine ids sorted, for a stable read.
+        size_t n = zlistx_size (group->engines);
+        int64_t *ids = calloc (n? n: 1, sizeof *ids);
+        size_t k = 0;
+        for (void *e = zlistx_first (group->engines); e; e = zlistx_next (group->engines))
+            ids [k++] = (intptr_t) e - 1;
+        for (size_t a = 1; a < n; a++)
+            for (size_t b = a; b > 0 && ids [b - 1] > ids [b]; b--) {
+                int64_t t = ids [b]; ids [b] = ids [b - 1]; ids [b - 1] = t;
+            }
+        msgpack_pack_array (pk, (uint32_t) n);
+        for (k = 0; k < n; k++)
+            msgpack_pack_int64 (pk, ids [k]);
+        free (ids);
+        s_pack_str (pk, "tasks", 5);
+        msgpack_pack_array (pk, (uint32_t) zlistx_size (group->tasks));
+        for (void *t = zlistx_first (group->tasks); t; t = zlistx_next (group->tasks))
+            msgpack_pack_uint64 (pk, (uint64_t) ((intptr_t) t - 1));
+        zlistx_destroy (&group->engines);
+        zlistx_destroy (&group->tasks);
+        free (group->text);
+        free (group);
+    }
+    zlistx_destroy (&groups);
+    return rc;
+}
+
+const char *
+mc_store_error (mc_store_t *self)
+{
+    return sqlite3_errmsg (self->db);
+}

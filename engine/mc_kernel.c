@@ -1,0 +1,103 @@
+/*  mc_kernel: the kernel table and the accessors of a kernel call. */
+#include "mc_kernel.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_KERNELS 1024
+static const mc_kernel_def_t *s_kernels [MAX_KERNELS];
+static size_t s_count;
+
+int
+mc_kernel_register (const mc_kernel_def_t *def)
+{
+    if (s_count == MAX_KERNELS || mc_kernel_find (def->name, strlen (def->name)))
+        return -1;
+    s_kernels [s_count++] = def;
+    return 0;
+}
+
+const mc_kernel_def_t *
+mc_kernel_find (const char *name, size_t len)
+{
+    for (size_t i = 0; i < s_count; i++)
+        if (strlen (s_kernels [i]->name) == len && memcmp (s_kernels [i]->name, name, len) == 0)
+            return s_kernels [i];
+    return NULL;
+}
+
+size_t
+mc_kernel_count (void)
+{
+    return s_count;
+}
+
+const mc_kernel_def_t *
+mc_kernel_at (size_t index)
+{
+    return index < s_count? s_kernels [index]: NULL;
+}
+
+size_t
+mc_kcall_argc (const mc_kcall_t *call)
+{
+    return call->argc;
+}
+
+const msgpack_object *
+mc_kcall_arg (const mc_kcall_t *call, size_t i)
+{
+    return i < call->argc? call->argv [i]: NULL;
+}
+
+const msgpack_object *
+mc_kcall_kwarg (const mc_kcall_t *call, const char *name)
+{
+    if (!call->kwargs || call->kwargs->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t len = strlen (name);
+    for (uint32_t i = 0; i < call->kwargs->via.map.size; i++) {
+        const msgpack_object *key = &call->kwargs->via.map.ptr [i].key;
+        if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == len && !memcmp (key->via.str.ptr, name, len))
+            return &call->kwargs->via.map.ptr [i].val;
+    }
+    return NULL;
+}
+
+msgpack_packer *
+mc_kcall_out (mc_kcall_t *call)
+{
+    return call->out;
+}
+
+int
+mc_kcall_error (mc_kcall_t *call, const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (call->error, sizeof call->error, fmt, args);
+    va_end (args);
+    //  One line: errors are shown grouped, one per line.
+    for (char *c = call->error; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    return -1;
+}
+
+uint64_t
+mc_kcall_seed (const mc_kcall_t *call)
+{
+    return call->seed;
+}
+
+uint64_t
+mc_kcall_index (const mc_kcall_t *call)
+{
+    return call->index;
+}
+
+bool
+mc_kcall_cancelled (const mc_kcall_t *call)
+{
+    return call->cancel && *call->cancel;
+}

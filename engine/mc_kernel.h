@@ -1,0 +1,59 @@
+/*  mc_kernel: what a kernel is and how it is called. A kernel is a C
+    function that reads typed arguments (msgpack objects) and packs exactly
+    one result value, or reports an error. This header is the kernel ABI:
+    built-in kernels use it today; shared-object kernels will use it too. */
+#ifndef MC_KERNEL_H
+#define MC_KERNEL_H
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mc_kcall mc_kcall_t;
+//  Run once per item (map) or once (apply). Return 0 after packing exactly
+//  one value into mc_kcall_out, or the result of mc_kcall_error.
+typedef int (mc_kernel_fn) (mc_kcall_t *call);
+
+typedef struct {
+    const char *name;           //  what users type
+    const char *doc;            //  one line
+    const char *args;           //  argument summary, e.g. "x: int|float|list"
+    mc_kernel_fn *fn;
+} mc_kernel_def_t;
+
+//  Positional arguments: for a map the item comes first, then the job's args.
+size_t mc_kcall_argc (const mc_kcall_t *call);
+//  Argument i (borrowed), or NULL when there is none.
+const msgpack_object *mc_kcall_arg (const mc_kcall_t *call, size_t i);
+//  Keyword argument by name (borrowed), or NULL.
+const msgpack_object *mc_kcall_kwarg (const mc_kcall_t *call, const char *name);
+//  Where the kernel packs its one result value.
+msgpack_packer *mc_kcall_out (mc_kcall_t *call);
+//  Report an error (one line); returns -1 for the kernel to return.
+int mc_kcall_error (mc_kcall_t *call, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+//  The job seed and this item's job-wide index: derive random streams from
+//  these two only, so results do not depend on engine or order.
+uint64_t mc_kcall_seed (const mc_kcall_t *call);
+uint64_t mc_kcall_index (const mc_kcall_t *call);
+//  True once the engine is stopping: long kernels should return soon.
+bool mc_kcall_cancelled (const mc_kcall_t *call);
+
+//  The kernel table of this process.
+int mc_kernel_register (const mc_kernel_def_t *def);
+const mc_kernel_def_t *mc_kernel_find (const char *name, size_t len);
+size_t mc_kernel_count (void);
+const mc_kernel_def_t *mc_kernel_at (size_t index);
+
+//  --- used by the engine, not by kernels ---
+struct mc_kcall {
+    const msgpack_object **argv;
+    size_t argc;
+    const msgpack_object *kwargs;   //  a map
+    msgpack_packer *out;
+    uint64_t seed, index;
+    const volatile int *cancel;
+    char error [1024];
+};
+//  Register noop, echo, square, sleep and fail.
+void mc_builtin_register (void);
+#endif

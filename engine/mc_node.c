@@ -1,0 +1,264 @@
+/*  mc_node: the engine's I/O thread as a small state machine.
+    States: REGISTERING (REGISTER sent, no WELCOME yet) and READY.
+    Events: WELCOME, PONG, TASK, STOP, ERROR, a RESULT from the kernel
+    thread, the heartbeat timer, and silence (which reconnects). */
+#include "mc_node.h"
+#include "mc_kernel.h"
+#include "mc_log.h"
+#include "mc_proto.h"
+#include "mc_runner.h"
+#include "mc_time.h"
+#include <czmq.h>
+#include <unistd.h>
+
+typedef enum { NODE_REGISTERING, NODE_READY } s_node_state_t;
+
+struct _mc_node_t {
+    char endpoint [256];
+    mc_config_t config;
+    char uuid [33];
+    char host [256];
+    zsock_t *dealer;
+    zactor_t *runner;
+    mc_runner_state_t runner_state;
+    s_node_state_t state;
+    int64_t engine_id;              //  -1 until the first WELCOME
+    int64_t heartbeat_us;
+    int64_t liveness;
+    int64_t last_heard_us;          //  last message from the controller (monotonic)
+    int64_t next_ping_us;
+    int64_t registered_us;          //  when REGISTER was last sent
+    bool ever_welcomed;
+};
+
+static void
+s_send (mc_node_t *self, mc_msg_t *msg)
+{
+    if (mc_msg_send (msg, zsock_resolve (self->dealer), NULL))
+        mc_warn ("cannot send %s", mc_msg_type_name (msg->type));
+}
+
+static void
+s_register (mc_node_t *self)
+{
+    mc_msg_t msg;
+    mc_msg_init (&msg);
+    msg.type = MC_REGISTER;
+    msg.uuid.ptr = self->uuid;
+    msg.uuid.size = strlen (self->uuid);
+    msg.engine_id = self->engine_id;
+    msg.host.ptr = self->host;
+    msg.host.size = strlen (self->host);
+    msg.pid = getpid ();
+    msg.kernel_count = mc_kernel_count ();
+    for (size_t i = 0; i < msg.kernel_count; i++) {
+        msg.kernels [i].ptr = mc_kernel_at (i)->name;
+        msg.kernels [i].size = strlen (mc_kernel_at (i)->name);
+    }
+    s_send (self, &msg);
+    self->state = NODE_REGISTERING;
+    self->registered_us = mc_time_mono_us ();
+}
+
+static void
+s_connect (mc_node_t *self)
+{
+    zsock_destroy (&self->dealer);
+    self->dealer = zsock_new (ZMQ_DEALER);
+    assert (self->dealer);
+    zsock_set_maxmsgsize (self->dealer, (int) (self->config.max_msg_bytes > INT32_MAX? INT32_MAX
+                                                                                    : self->config.max_msg_bytes));
+    zsock_set_sndhwm (self->dealer, 0);
+    zsock_set_rcvhwm (self->dealer, 0);
+    zsock_set_linger (self->dealer, 200);
+    zsock_set_reconnect_ivl (self->dealer, 100);
+    zsock_set_reconnect_ivl_max (self->dealer, 1000);
+    if (zsock_connect (self->dealer, "%s", self->endpoint))
+        mc_error ("cannot connect to %s", self->endpoint);
+    self->last_heard_us = mc_time_mono_us ();
+    s_register (self);
+}
+
+mc_node_t *
+mc_node_new (const char *endpoint, const mc_config_t *config)
+{
+    mc_node_t *self = calloc (1, sizeof *self);
+    assert (self);
+    snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
+    self->config = *config;
+    zuuid_t *uuid = zuuid_new ();
+    snprintf (self->uuid, sizeof self->uuid, "%s", zuuid_str_canonical (uuid));
+    //  Canonical form has dashes; keep 32 hex digits.
+    char *w = self->uuid;
+    for (const char *r = zuuid_str_canonical (uuid); *r && w < self->uuid + 32; r++)
+        if (*r != '-')
+            *w++ = *r;
+    *w = 0;
+    zuuid_destroy (&uuid);
+    if (gethostname (self->host, sizeof self->host))
+        strcpy (self->host, "unknown");
+    self->host [sizeof self->host - 1] = 0;
+    self->engine_id = -1;
+    self->heartbeat_us = config->heartbeat_ms * 1000;
+    self->liveness = config->heartbeat_liveness;
+    atomic_store (&self->runner_state.engine_id, -1);
+    self->runner = mc_runner_new (&self->runner_state);
+    if (!self->runner) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+mc_node_destroy (mc_node_t **self_p)
+{
+    mc_node_t *self = *self_p;
+    if (!self)
+        return;
+    atomic_store (&self->runner_state.cancel, 1);
+    //  A kernel that ignores cancellation could hold us forever: give it a
+    //  moment, then leave without joining its thread.
+    int64_t deadline = mc_time_mono_us () + 2000000;
+    while (atomic_load (&self->runner_state.busy) && mc_time_mono_us () < deadline)
+        usleep (5000);
+    if (atomic_load (&self->runner_state.busy)) {
+        mc_warn ("a kernel is still running after 2 s: exiting without waiting for it");
+        zsock_destroy (&self->dealer);
+        _exit (0);
+    }
+    zactor_destroy (&self->runner);
+    zsock_destroy (&self->dealer);
+    free (self);
+    *self_p = NULL;
+}
+
+//  A message from the controller. Returns -1 when told to stop.
+static int
+s_on_controller (mc_node_t *self, mc_msg_t *msg)
+{
+    switch (msg->type) {
+        case MC_WELCOME:
+            if (self->engine_id >= 0 && msg->engine_id != self->engine_id)
+                mc_warn ("controller gave id %lld instead of %lld", (long long) msg->engine_id,
+                         (long long) self->engine_id);
+            self->engine_id = msg->engine_id;
+            atomic_store (&self->runner_state.engine_id, msg->engine_id);
+            if (msg->heartbeat_ms >= 10 && msg->heartbeat_ms <= 3600000)
+                self->heartbeat_us = (int64_t) msg->heartbeat_ms * 1000;
+            if (msg->liveness >= 1 && msg->liveness <= 1000)
+                self->liveness = (int64_t) msg->liveness;
+            self->state = NODE_READY;
+            self->ever_welcomed = true;
+            self->next_ping_us = mc_time_mono_us () + self->heartbeat_us;
+            mc_info ("registered as engine %lld", (long long) self->engine_id);
+            break;
+        case MC_PONG:
+            break;
+        case MC_TASK: {
+            //  Hand the header frame as it is to the kernel thread.
+            zframe_t *frame = zmsg_pop (msg->zmsg);
+            zframe_send (&frame, self->runner, 0);
+            break;
+        }
+        case MC_STOP:
+            mc_info ("controller says stop");
+            return -1;
+        case MC_ERROR:
+            if (msg->status == MC_E_NOT_REGISTERED) {
+                //  Many stale messages may each earn this answer: one
+                //  REGISTER per heartbeat interval is enough.
+                if (self->state != NODE_REGISTERING
+                ||  mc_time_mono_us () - self->registered_us > self->heartbeat_us)
+                    s_register (self);
+            }
+            else {
+                char text [256];
+                mc_warn ("controller error %s: %s", mc_proto_error_name (msg->status),
+                         mc_bytes_str (msg->text, text, sizeof text));
+            }
+            break;
+        default:
+            mc_warn ("unexpected %s from the controller", mc_msg_type_name (msg->type));
+    }
+    return 0;
+}
+
+int
+mc_node_run (mc_node_t *self, int64_t give_up_ms)
+{
+    s_connect (self);
+    int64_t started = mc_time_mono_us ();
+    zpoller_t *poller = zpoller_new (self->dealer, self->runner, NULL);
+    mc_msg_t msg;
+    mc_msg_init (&msg);
+    int rc = 0;
+    while (!zsys_interrupted) {
+        int64_t now = mc_time_mono_us ();
+        int64_t wait_us = (self->state == NODE_READY? self->next_ping_us: self->last_heard_us + self->heartbeat_us) - now;
+        void *which = zpoller_wait (poller, wait_us > 0? (int) (wait_us / 1000) + 1: 0);
+        if (zpoller_terminated (poller))
+            break;
+        now = mc_time_mono_us ();
+        if (which == self->dealer) {
+            for (int n = 0; n < 256 && (zsock_events (self->dealer) & ZMQ_POLLIN); n++) {
+                int code;
+                int got = mc_msg_recv (&msg, zsock_resolve (self->dealer), false, &code);
+                if (got == -1)
+                    break;
+                self->last_heard_us = now;
+                if (got == -2)
+                    mc_warn ("malformed message from the controller (%s)", mc_proto_error_name (code));
+                else
+                if (s_on_controller (self, &msg)) {
+                    rc = 1;
+                    break;
+                }
+            }
+            if (rc)
+                break;
+        }
+        else
+        if (which == self->runner) {
+            //  Results go out as the kernel thread encoded them.
+            for (int n = 0; n < 256 && (zsock_events (self->runner) & ZMQ_POLLIN); n++) {
+                zframe_t *result = zframe_recv (self->runner);
+                if (!result)
+                    break;
+                zframe_send (&result, self->dealer, 0);
+            }
+        }
+        //  Heartbeat, and reconnect after too long a silence.
+        if (now - self->last_heard_us > self->heartbeat_us * self->liveness) {
+            if (give_up_ms > 0 && !self->ever_welcomed && now - started > give_up_ms * 1000) {
+                mc_error ("no answer from %s within %lld ms: giving up", self->endpoint, (long long) give_up_ms);
+                rc = -1;
+                break;
+            }
+            mc_warn ("controller silent for %lld ms: reconnecting to %s",
+                     (long long) ((now - self->last_heard_us) / 1000), self->endpoint);
+            zpoller_remove (poller, self->dealer);
+            s_connect (self);
+            zpoller_add (poller, self->dealer);
+        }
+        else
+        if (self->state == NODE_READY && now >= self->next_ping_us) {
+            mc_msg_t ping;
+            mc_msg_init (&ping);
+            ping.type = MC_PING;
+            ping.engine_id = self->engine_id;
+            s_send (self, &ping);
+            self->next_ping_us = now + self->heartbeat_us;
+        }
+    }
+    mc_msg_reset (&msg);
+    zpoller_destroy (&poller);
+    if (self->engine_id >= 0) {
+        mc_msg_t bye;
+        mc_msg_init (&bye);
+        bye.type = MC_BYE;
+        bye.engine_id = self->engine_id;
+        s_send (self, &bye);
+    }
+    return rc < 0? -1: 0;
+}

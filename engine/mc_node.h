@@ -1,0 +1,18 @@
+/*  mc_node: an engine as the controller sees it, from the engine's side.
+    Owns the DEALER connection and the kernel thread; registers, pings,
+    passes tasks to the kernel thread and results back, and reconnects by
+    itself when the controller goes silent. */
+#ifndef MC_NODE_H
+#define MC_NODE_H
+#include "mc_config.h"
+#include <stdint.h>
+
+typedef struct _mc_node_t mc_node_t;
+
+//  endpoint: the controller's engine URL. NULL on failure.
+mc_node_t *mc_node_new (const char *endpoint, const mc_config_t *config);
+void mc_node_destroy (mc_node_t **self_p);
+//  Serve until the controller says STOP or a signal arrives. Returns 0, or
+//  -1 when give_up_ms (0 = never) passed without reaching the controller.
+int mc_node_run (mc_node_t *self, int64_t give_up_ms);
+#endif

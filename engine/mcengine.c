@@ -1,0 +1,95 @@
+/*  mcengine: one mccluster engine. Parse options, find the controller,
+    register the kernels, serve until stopped. */
+#include "mc_config.h"
+#include "mc_conn.h"
+#include "mc_kernel.h"
+#include "mc_log.h"
+#include "mc_node.h"
+#include <czmq.h>
+#include <getopt.h>
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: mcengine [options]\n"
+        "Run one engine: connect to the controller, register, and run kernels.\n\n"
+        "  -f, --file PATH        connection file (default DIR/cluster.json)\n"
+        "      --url URL          the controller's engine endpoint, instead of a file\n"
+        "      --profile-dir DIR  profile directory (default $MCCLUSTER_DIR or ~/.mccluster/default)\n"
+        "      --give-up S        exit with status 1 if no controller answers within S seconds\n"
+        "                         (default: keep trying)\n"
+        "      --list-kernels     print the kernels this engine can run and exit\n"
+        "  -v, --verbose          log more (twice for debug)\n"
+        "  -h, --help             this help\n");
+}
+
+int
+main (int argc, char *argv [])
+{
+    static const struct option options [] = {
+        { "file", required_argument, 0, 'f' }, { "url", required_argument, 0, 'u' },
+        { "profile-dir", required_argument, 0, 'p' }, { "give-up", required_argument, 0, 'g' },
+        { "list-kernels", no_argument, 0, 'l' }, { "verbose", no_argument, 0, 'v' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    const char *file = NULL, *url = NULL, *profile_opt = NULL;
+    double give_up = 0;
+    int verbose = 0, c;
+    bool list = false;
+    while ((c = getopt_long (argc, argv, "f:vh", options, NULL)) != -1) {
+        char *end;
+        switch (c) {
+            case 'f': file = optarg; break;
+            case 'u': url = optarg; break;
+            case 'p': profile_opt = optarg; break;
+            case 'g':
+                give_up = strtod (optarg, &end);
+                if (*end || !(give_up >= 0)) {
+                    fprintf (stderr, "mcengine: bad --give-up '%s'\n", optarg);
+                    return 2;
+                }
+                break;
+            case 'l': list = true; break;
+            case 'v': verbose++; break;
+            case 'h': s_usage (stdout); return 0;
+            default:  s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "mcengine: unexpected argument '%s'\n", argv [optind]);
+        return 2;
+    }
+    mc_log_init ("mcengine", verbose >= 2? MC_LOG_DEBUG: verbose? MC_LOG_INFO: MC_LOG_WARN);
+    mc_builtin_register ();
+    if (list) {
+        for (size_t i = 0; i < mc_kernel_count (); i++)
+            printf ("%-10s %-22s %s\n", mc_kernel_at (i)->name, mc_kernel_at (i)->args, mc_kernel_at (i)->doc);
+        return 0;
+    }
+    char profile [4096], path [4200], err [1024];
+    mc_conn_profile_dir (profile_opt, profile, sizeof profile);
+    mc_config_t config;
+    mc_config_defaults (&config);
+    mc_conn_t conn;
+    if (!url) {
+        if (!file) {
+            snprintf (path, sizeof path, "%s/%s", profile, MC_CONN_FILE);
+            file = path;
+        }
+        if (mc_conn_read (file, &conn, err, sizeof err)) {
+            fprintf (stderr, "mcengine: %s\n", err);
+            return 1;
+        }
+        url = conn.engine_url;
+    }
+    zsys_init ();
+    mc_node_t *node = mc_node_new (url, &config);
+    if (!node) {
+        fprintf (stderr, "mcengine: cannot start the kernel thread\n");
+        return 1;
+    }
+    int rc = mc_node_run (node, (int64_t) (give_up * 1000));
+    mc_node_destroy (&node);
+    return rc? 1: 0;
+}

@@ -1,0 +1,533 @@
+/*  mc_proto: MCP/1 codec. One table describes the fields of every message
+    type; encode and decode both walk it, so the two cannot disagree. */
+#include "mc_proto.h"
+#include <stddef.h>
+#include <string.h>
+
+typedef enum { F_UINT, F_INT, F_STR, F_BIN, F_STRS } s_kind_t;
+typedef struct {
+    s_kind_t kind;
+    size_t offset;
+} s_field_t;
+typedef struct {
+    int type;
+    const char *name;
+    int count;
+    s_field_t fields [10];
+} s_layout_t;
+
+#define U(f) { F_UINT, offsetof (mc_msg_t, f) }
+#define I(f) { F_INT,  offsetof (mc_msg_t, f) }
+#define S(f) { F_STR,  offsetof (mc_msg_t, f) }
+#define B(f) { F_BIN,  offsetof (mc_msg_t, f) }
+#define L(f) { F_STRS, offsetof (mc_msg_t, f) }
+
+static const s_layout_t s_layouts [] = {
+    { MC_REGISTER, "REGISTER", 5, { S (uuid), I (engine_id), S (host), I (pid), L (kernels) } },
+    { MC_WELCOME,  "WELCOME",  3, { I (engine_id), U (heartbeat_ms), U (liveness) } },
+    { MC_PING,     "PING",     1, { I (engine_id) } },
+    { MC_PONG,     "PONG",     0, { { 0, 0 } } },
+    { MC_TASK,     "TASK",     9, { U (job), U (task), U (first), U (count), U (seed), S (kernel),
+                                    B (args), B (kwargs), B (items) } },
+    { MC_RESULT,   "RESULT",   8, { I (engine_id), U (job), U (task), U (status), I (started_us),
+                                    I (finished_us), B (data), S (text) } },
+    { MC_STOP,     "STOP",     0, { { 0, 0 } } },
+    { MC_BYE,      "BYE",      1, { I (engine_id) } },
+    { MC_ERROR,    "ERROR",    2, { U (status), S (text) } },
+    { MC_REQUEST,  "REQUEST",  3, { U (req), S (op), B (data) } },
+    { MC_REPLY,    "REPLY",    4, { U (req), U (status), B (data), S (text) } },
+};
+#define LAYOUTS (sizeof s_layouts / sizeof s_layouts [0])
+
+static const s_layout_t *
+s_layout (uint64_t type)
+{
+    for (size_t i = 0; i < LAYOUTS; i++)
+        if ((uint64_t) s_layouts [i].type == type)
+            return &s_layouts [i];
+    return NULL;
+}
+
+void
+mc_msg_init (mc_msg_t *self)
+{
+    memset (self, 0, offsetof (mc_msg_t, kernels));
+    self->kernel_count = 0;
+    self->routing_id = NULL;
+    self->zmsg = NULL;
+}
+
+void
+mc_msg_reset (mc_msg_t *self)
+{
+    zframe_destroy (&self->routing_id);
+    zmsg_destroy (&self->zmsg);
+    mc_msg_init (self);
+}
+
+static void
+s_pack_bytes_str (msgpack_packer *pk, mc_bytes_t bytes)
+{
+    msgpack_pack_str (pk, bytes.size);
+    msgpack_pack_str_body (pk, bytes.ptr? bytes.ptr: "", bytes.size);
+}
+
+zframe_t *
+mc_msg_encode (const mc_msg_t *self)
+{
+    const s_layout_t *layout = s_layout ((uint64_t) self->type);
+    assert (layout);                        //  we only ever encode our own types
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 3 + layout->count);
+    msgpack_pack_uint16 (&pk, MC_PROTO_SIGNATURE);
+    msgpack_pack_uint8 (&pk, MC_PROTO_VERSION);
+    msgpack_pack_uint8 (&pk, (uint8_t) self->type);
+    for (int i = 0; i < layout->count; i++) {
+        const void *field = (const char *) self + layout->fields [i].offset;
+        switch (layout->fields [i].kind) {
+            case F_UINT: msgpack_pack_uint64 (&pk, *(const uint64_t *) field); break;
+            case F_INT:  msgpack_pack_int64 (&pk, *(const int64_t *) field); break;
+            case F_STR:  s_pack_bytes_str (&pk, *(const mc_bytes_t *) field); break;
+            case F_BIN: {
+                const mc_bytes_t *bytes = field;
+                msgpack_pack_bin (&pk, bytes->size);
+                msgpack_pack_bin_body (&pk, bytes->ptr? bytes->ptr: "", bytes->size);
+                break;
+            }
+            case F_STRS:
+                msgpack_pack_array (&pk, self->kernel_count);
+                for (size_t k = 0; k < self->kernel_count; k++)
+                    s_pack_bytes_str (&pk, self->kernels [k]);
+                break;
+        }
+    }
+    zframe_t *frame = zframe_new (buffer.data, buffer.size);
+    msgpack_sbuffer_destroy (&buffer);
+    return frame;
+}
+
+//  Read one field of the expected kind; -1 when the object has another type.
+static int
+s_decode_field (mc_msg_t *self, const s_field_t *spec, const msgpack_object *obj)
+{
+    void *field = (char *) self + spec->offset;
+    switch (spec->kind) {
+        case F_UINT:
+            if (obj->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+                return -1;
+            *(uint64_t *) field = obj->via.u64;
+            return 0;
+        case F_INT:
+            if (obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER && obj->via.u64 <= INT64_MAX)
+                *(int64_t *) field = (int64_t) obj->via.u64;
+            else
+            if (obj->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+                *(int64_t *) field = obj->via.i64;
+            else
+                return -1;
+            return 0;
+        case F_STR:
+            if (obj->type != MSGPACK_OBJECT_STR || obj->via.str.size > MC_PROTO_MAX_STR)
+                return -1;
+            ((mc_bytes_t *) field)->ptr = obj->via.str.ptr;
+            ((mc_bytes_t *) field)->size = obj->via.str.size;
+            return 0;
+        case F_BIN:
+            if (obj->type != MSGPACK_OBJECT_BIN)
+                return -1;
+            ((mc_bytes_t *) field)->ptr = obj->via.bin.ptr;
+            ((mc_bytes_t *) field)->size = obj->via.bin.size;
+            return 0;
+        case F_STRS:
+            if (obj->type != MSGPACK_OBJECT_ARRAY || obj->via.array.size > MC_PROTO_MAX_KERNELS)
+                return -1;
+            for (uint32_t k = 0; k < obj->via.array.size; k++) {
+                const msgpack_object *name = &obj->via.array.ptr [k];
+                if (name->type != MSGPACK_OBJECT_STR || name->via.str.size > MC_PROTO_MAX_STR)
+                    return -1;
+                self->kernels [k].ptr = name->via.str.ptr;
+                self->kernels [k].size = name->via.str.size;
+            }
+            self->kernel_count = obj->via.array.size;
+            return 0;
+    }
+    return -1;
+}
+
+int
+mc_msg_decode (mc_msg_t *self, const void *data, size_t size, int *code)
+{
+    *code = MC_E_MALFORMED;
+    //  A header is a short array (fixarray, at most 15 elements). Checking the
+    //  first byte up front also stops a forged 4-billion-element array from
+    //  making the unpacker reserve memory for it.
+    if (size < 4 || (((const uint8_t *) data) [0] & 0xF0) != 0x90)
+        return -2;
+    msgpack_zone zone;
+    if (!msgpack_zone_init (&zone, 1024))
+        return -2;
+    msgpack_object root;
+    size_t offset = 0;
+    int rc = -2;
+    msgpack_unpack_return ret = msgpack_unpack (data, size, &offset, &zone, &root);
+    if (ret != MSGPACK_UNPACK_SUCCESS || offset != size || root.type != MSGPACK_OBJECT_ARRAY
+    ||  root.via.array.size < 3)
+        goto done;
+    const msgpack_object *head = root.via.array.ptr;
+    if (head [0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || head [0].via.u64 != MC_PROTO_SIGNATURE
+    ||  head [1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || head [2].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        goto done;
+    if (head [1].via.u64 != MC_PROTO_VERSION) {
+        *code = MC_E_VERSION;
+        goto done;
+    }
+    const s_layout_t *layout = s_layout (head [2].via.u64);
+    if (!layout || root.via.array.size != (uint32_t) (3 + layout->count))
+        goto done;
+    self->type = layout->type;
+    for (int i = 0; i < layout->count; i++)
+        if (s_decode_field (self, &layout->fields [i], &head [3 + i]))
+            goto done;
+    *code = MC_OK;
+    rc = 0;
+done:
+    msgpack_zone_destroy (&zone);
+    return rc;
+}
+
+int
+mc_msg_send (const mc_msg_t *self, void *sock, zframe_t *routing_id)
+{
+    zframe_t *frame = mc_msg_encode (self);
+    if (!frame)
+        return -1;
+    if (routing_id && zframe_send (&routing_id, sock, ZFRAME_MORE | ZFRAME_REUSE)) {
+        zframe_destroy (&frame);
+        return -1;
+    }
+    return zframe_send (&frame, sock, 0);
+}
+
+int
+mc_msg_recv (mc_msg_t *self, void *sock, bool router, int *code)
+{
+    mc_msg_reset (self);
+    *code = MC_OK;
+    zmsg_t *zmsg = zmsg_recv (sock);
+    if (!zmsg)
+        return -1;
+    if (router)
+        self->routing_id = zmsg_pop (zmsg);
+    self->zmsg = zmsg;
+    *code = MC_E_MALFORMED;
+    if (zmsg_size (zmsg) != 1)
+        return -2;
+    zframe_t *header = zmsg_first (zmsg);
+    return mc_msg_decode (self, zframe_data (header), zframe_size (header), code);
+}
+
+const char *
+mc_msg_type_name (int type)
+{
+    const s_layout_t *layout = s_layout ((uint64_t) type);
+    return layout? layout->name: "?";
+}
+
+const char *
+mc_proto_error_name (uint64_t code)
+{
+    static const char *names [] = {
+        "OK", "MALFORMED", "VERSION", "NOT_REGISTERED", "UNKNOWN_OP", "BAD_ARGUMENT",
+        "UNKNOWN_JOB", "UNKNOWN_ENGINE", "UNKNOWN_KERNEL", "QUEUE_FULL", "KERNEL_ERROR",
+        "ENGINE_LOST", "NO_ENGINES", "SHUTTING_DOWN", "INTERNAL"
+    };
+    return code < sizeof names / sizeof names [0]? names [code]: "?";
+}
+
+char *
+mc_bytes_str (mc_bytes_t bytes, char *buf, size_t len)
+{
+    size_t n = bytes.size < len - 1? bytes.size: len - 1;
+    if (n)
+        memcpy (buf, bytes.ptr, n);
+    buf [n] = 0;
+    return buf;
+}
+
+bool
+mc_bytes_eq (mc_bytes_t bytes, const char *text)
+{
+    size_t len = strlen (text);
+    return bytes.size == len && (len == 0 || memcmp (bytes.ptr, text, len) == 0);
+}
+
+const msgpack_object *
+mc_proto_map_get (const msgpack_object *obj, const char *key)
+{
+    if (!obj || obj->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t len = strlen (key);
+    for (uint32_t i = 0; i < obj->via.map.size; i++) {
+        const msgpack_object *k = &obj->via.map.ptr [i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len && memcmp (k->via.str.ptr, key, len) == 0)
+            return &obj->via.map.ptr [i].val;
+    }
+    return NULL;
+}
+
+int
+mc_proto_array_header (const void *data, size_t size, uint32_t *count)
+{
+    const uint8_t *bytes = data;
+    if (size >= 1 && (bytes [0] & 0xF0) == 0x90) {
+        *count = bytes [0] & 0x0F;
+        return 1;
+    }
+    if (size >= 3 && bytes [0] == 0xDC) {
+        *count = (uint32_t) bytes [1] << 8 | bytes [2];
+        return 3;
+    }
+    if (size >= 5 && bytes [0] == 0xDD) {
+        *count = (uint32_t) bytes [1] << 24 | (uint32_t) bytes [2] << 16 | (uint32_t) bytes [3] << 8 | bytes [4];
+        return 5;
+    }
+    return -1;
+}
+
+bool
+mc_proto_valid_array (const void *data, size_t size, uint32_t count)
+{
+    uint32_t declared;
+    //  Each element takes at least one byte: a header claiming more than
+    //  the bytes left is rejected before the unpacker reserves memory.
+    int header = mc_proto_array_header (data, size, &declared);
+    if (header < 0 || declared != count || (size_t) declared > size - (size_t) header)
+        return false;
+    msgpack_zone zone;
+    if (!msgpack_zone_init (&zone, 512))
+        return false;
+    msgpack_object obj;
+    size_t offset = 0;
+    bool valid = msgpack_unpack (data, size, &offset, &zone, &obj) == MSGPACK_UNPACK_SUCCESS
+              && offset == size;
+    msgpack_zone_destroy (&zone);
+    return valid;
+}
+
+//  --------------------------------------------------------------------------
+//  Self test
+
+static mc_bytes_t
+s_bytes (const char *text)
+{
+    mc_bytes_t bytes = { text, strlen (text) };
+    return bytes;
+}
+
+//  Encode, decode and compare every field of a message.
+static void
+s_round_trip (const mc_msg_t *msg)
+{
+    zframe_t *frame = mc_msg_encode (msg);
+    assert (frame);
+    mc_msg_t copy;
+    mc_msg_init (&copy);
+    int code;
+    int rc = mc_msg_decode (&copy, zframe_data (frame), zframe_size (frame), &code);
+    assert (rc == 0 && code == MC_OK);
+    assert (copy.type == msg->type);
+    const s_layout_t *layout = s_layout ((uint64_t) msg->type);
+    for (int i = 0; i < layout->count; i++) {
+        const char *a = (const char *) msg + layout->fields [i].offset;
+        const char *b = (const char *) &copy + layout->fields [i].offset;
+        switch (layout->fields [i].kind) {
+            case F_UINT: assert (*(uint64_t *) a == *(uint64_t *) b); break;
+            case F_INT:  assert (*(int64_t *) a == *(int64_t *) b); break;
+            case F_STR:
+            case F_BIN: {
+                const mc_bytes_t *x = (const mc_bytes_t *) a, *y = (const mc_bytes_t *) b;
+                assert (x->size == y->size);
+                assert (x->size == 0 || memcmp (x->ptr, y->ptr, x->size) == 0);
+                break;
+            }
+            case F_STRS:
+                assert (copy.kernel_count == msg->kernel_count);
+                for (size_t k = 0; k < msg->kernel_count; k++)
+                    assert (copy.kernels [k].size == msg->kernels [k].size
+                         && memcmp (copy.kernels [k].ptr, msg->kernels [k].ptr, msg->kernels [k].size) == 0);
+                break;
+        }
+    }
+    //  Every strict prefix of a valid header must be rejected.
+    for (size_t cut = 0; cut < zframe_size (frame); cut++) {
+        mc_msg_t partial;
+        mc_msg_init (&partial);
+        assert (mc_msg_decode (&partial, zframe_data (frame), cut, &code) == -2);
+    }
+    //  And so must a header with a byte appended.
+    size_t size = zframe_size (frame);
+    uint8_t *longer = malloc (size + 1);
+    memcpy (longer, zframe_data (frame), size);
+    longer [size] = 0xC0;
+    assert (mc_msg_decode (&copy, longer, size + 1, &code) == -2);
+    free (longer);
+    zframe_destroy (&frame);
+}
+
+void
+mc_proto_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_proto: ");
+    mc_msg_t msg;
+    const char blob [] = { (char) 0x92, 0x01, (char) 0xA1, 'x' };
+    mc_bytes_t bin = { blob, sizeof blob };
+
+    //  Round trip of every message type, with extreme field values.
+    mc_msg_init (&msg);
+    msg.type = MC_REGISTER;
+    msg.uuid = s_bytes ("0123456789abcdef0123456789abcdef");
+    msg.engine_id = -1;
+    msg.host = s_bytes ("node-1");
+    msg.pid = 4242;
+    msg.kernel_count = 3;
+    msg.kernels [0] = s_bytes ("noop");
+    msg.kernels [1] = s_bytes ("square");
+    msg.kernels [2] = s_bytes ("");
+    s_round_trip (&msg);
+
+    int types [] = { MC_WELCOME, MC_PING, MC_PONG, MC_TASK, MC_RESULT, MC_STOP, MC_BYE,
+                     MC_ERROR, MC_REQUEST, MC_REPLY };
+    for (size_t t = 0; t < sizeof types / sizeof types [0]; t++) {
+        mc_msg_init (&msg);
+        msg.type = types [t];
+        msg.engine_id = INT64_MIN;
+        msg.heartbeat_ms = 1000;
+        msg.liveness = 3;
+        msg.job = UINT64_MAX;
+        msg.task = 7;
+        msg.first = 1u << 31;
+        msg.count = 10;
+        msg.seed = 0xDEADBEEFCAFEF00Dull;
+        msg.kernel = s_bytes ("square");
+        msg.args = bin;
+        msg.kwargs = bin;
+        msg.items = bin;
+        msg.status = MC_E_KERNEL_ERROR;
+        msg.started_us = INT64_MAX;
+        msg.finished_us = -5;
+        msg.data = bin;
+        msg.text = s_bytes ("boom");
+        msg.req = 99;
+        msg.op = s_bytes ("submit");
+        s_round_trip (&msg);
+    }
+
+    //  Garbage: wrong signature, version, type, field types and counts.
+    int code;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct { uint64_t sig, version, type; int extra; } cases [] = {
+        { 0x1234, 1, MC_PING, 0 },          //  bad signature
+        { MC_PROTO_SIGNATURE, 2, MC_PING, 0 },  //  bad version
+        { MC_PROTO_SIGNATURE, 1, 77, 0 },   //  unknown type
+        { MC_PROTO_SIGNATURE, 1, MC_PING, 1 },  //  one field too many
+        { MC_PROTO_SIGNATURE, 1, MC_PING, -1 }, //  field of wrong type
+        { MC_PROTO_SIGNATURE, 1, MC_TASK, -1 }, //  too few fields
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases [0]; c++) {
+        msgpack_sbuffer_init (&sb);
+        msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_array (&pk, 4 + (cases [c].extra > 0));
+        msgpack_pack_uint64 (&pk, cases [c].sig);
+        msgpack_pack_uint64 (&pk, cases [c].version);
+        msgpack_pack_uint64 (&pk, cases [c].type);
+        if (cases [c].extra < 0)
+            msgpack_pack_str_with_body (&pk, "x", 1);
+        else
+            msgpack_pack_int64 (&pk, 3);
+        if (cases [c].extra > 0)
+            msgpack_pack_int64 (&pk, 4);
+        mc_msg_init (&msg);
+        assert (mc_msg_decode (&msg, sb.data, sb.size, &code) == -2);
+        assert (code == (cases [c].version == 2? MC_E_VERSION: MC_E_MALFORMED));
+        msgpack_sbuffer_destroy (&sb);
+    }
+    //  Oversized string field and a forged huge array header.
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 5);
+    msgpack_pack_uint16 (&pk, MC_PROTO_SIGNATURE);
+    msgpack_pack_uint8 (&pk, 1);
+    msgpack_pack_uint8 (&pk, MC_ERROR);
+    msgpack_pack_uint8 (&pk, 1);
+    char *big = calloc (1, MC_PROTO_MAX_STR + 1);
+    msgpack_pack_str_with_body (&pk, big, MC_PROTO_MAX_STR + 1);
+    free (big);
+    assert (mc_msg_decode (&msg, sb.data, sb.size, &code) == -2);
+    msgpack_sbuffer_destroy (&sb);
+    const uint8_t forged [] = { 0xDD, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 };
+    assert (mc_msg_decode (&msg, forged, sizeof forged, &code) == -2);
+    const uint8_t nested [] = { 0x94, 0xCD, 0x4D, 0x43, 0x01, 0x03, 0xDD, 0xFF, 0xFF, 0xFF, 0xFF };
+    assert (mc_msg_decode (&msg, nested, sizeof nested, &code) == -2);
+
+    //  Random bytes, and random mutations of valid messages, never crash.
+    uint64_t state = 42;
+    uint8_t buffer [512];
+    mc_msg_init (&msg);
+    msg.type = MC_TASK;
+    msg.kernel = s_bytes ("noop");
+    msg.args = bin;
+    zframe_t *valid = mc_msg_encode (&msg);
+    for (int round = 0; round < 200000; round++) {
+        size_t size;
+        if (round & 1) {
+            size = zframe_size (valid);
+            memcpy (buffer, zframe_data (valid), size);
+            for (int flips = 0; flips < 3; flips++) {
+                state = state * 6364136223846793005ull + 1442695040888963407ull;
+                buffer [(state >> 33) % size] = (uint8_t) (state >> 17);
+            }
+        }
+        else {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            size = (state >> 33) % sizeof buffer;
+            for (size_t i = 0; i < size; i++) {
+                state = state * 6364136223846793005ull + 1442695040888963407ull;
+                buffer [i] = (uint8_t) (state >> 40);
+            }
+            buffer [0] = 0x90 | (buffer [0] & 0x0F);
+        }
+        mc_msg_t any;
+        mc_msg_init (&any);
+        int rc = mc_msg_decode (&any, buffer, size, &code);
+        assert (rc == 0 || rc == -2);
+    }
+    zframe_destroy (&valid);
+
+    //  Over real sockets: garbage frames and extra frames yield -2.
+    zsock_t *server = zsock_new_router ("inproc://mc_proto_test");
+    zsock_t *peer = zsock_new_dealer (">inproc://mc_proto_test");
+    assert (server && peer);
+    zstr_send (peer, "hello");
+    mc_msg_init (&msg);
+    assert (mc_msg_recv (&msg, server, true, &code) == -2 && msg.routing_id);
+    mc_msg_t ping;
+    mc_msg_init (&ping);
+    ping.type = MC_PING;
+    ping.engine_id = 3;
+    zframe_t *frame = mc_msg_encode (&ping);
+    zframe_send (&frame, peer, ZFRAME_MORE);
+    zstr_send (peer, "extra");
+    assert (mc_msg_recv (&msg, server, true, &code) == -2);
+    mc_msg_send (&ping, peer, NULL);
+    assert (mc_msg_recv (&msg, server, true, &code) == 0 && msg.type == MC_PING && msg.engine_id == 3);
+    mc_msg_reset (&msg);
+    zsock_destroy (&peer);
+    zsock_destroy (&server);
+    if (verbose)
+        printf ("OK\n");
+}

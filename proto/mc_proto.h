@@ -1,0 +1,100 @@
+/*  mc_proto: the one codec of MCP/1 (see mc_proto.md).
+    A message is decoded into an mc_msg_t whose string and bin fields point
+    into the received frame; they stay valid until the message is reset.
+    Decoding never trusts its input: garbage yields -2, never an assert. */
+#ifndef MC_PROTO_H
+#define MC_PROTO_H
+#include <czmq.h>
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MC_PROTO_SIGNATURE  0x4D43
+#define MC_PROTO_VERSION    1
+#define MC_PROTO_MAX_STR    4096
+#define MC_PROTO_MAX_KERNELS 1024
+
+//  Message types
+enum {
+    MC_REGISTER = 1, MC_WELCOME = 2, MC_PING = 3, MC_PONG = 4, MC_TASK = 5,
+    MC_RESULT = 6, MC_STOP = 7, MC_BYE = 8, MC_ERROR = 9,
+    MC_REQUEST = 20, MC_REPLY = 21
+};
+
+//  Error codes
+enum {
+    MC_OK = 0, MC_E_MALFORMED = 1, MC_E_VERSION = 2, MC_E_NOT_REGISTERED = 3,
+    MC_E_UNKNOWN_OP = 4, MC_E_BAD_ARGUMENT = 5, MC_E_UNKNOWN_JOB = 6,
+    MC_E_UNKNOWN_ENGINE = 7, MC_E_UNKNOWN_KERNEL = 8, MC_E_QUEUE_FULL = 9,
+    MC_E_KERNEL_ERROR = 10, MC_E_ENGINE_LOST = 11, MC_E_NO_ENGINES = 12,
+    MC_E_SHUTTING_DOWN = 13, MC_E_INTERNAL = 14
+};
+
+//  A borrowed byte string (not NUL-terminated).
+typedef struct {
+    const char *ptr;
+    size_t size;
+} mc_bytes_t;
+
+//  One message, any type: only the fields of its type are meaningful.
+typedef struct {
+    int type;
+    int64_t engine_id;              //  REGISTER WELCOME PING RESULT BYE
+    int64_t pid;                    //  REGISTER
+    int64_t started_us, finished_us;//  RESULT
+    uint64_t heartbeat_ms, liveness;//  WELCOME
+    uint64_t job, task, first, count, seed;    //  TASK RESULT
+    uint64_t status;                //  RESULT REPLY; code in ERROR
+    uint64_t req;                   //  REQUEST REPLY
+    mc_bytes_t uuid, host;          //  REGISTER
+    mc_bytes_t kernel;              //  TASK
+    mc_bytes_t op;                  //  REQUEST
+    mc_bytes_t text;                //  RESULT REPLY ERROR: error text
+    mc_bytes_t args, kwargs, items; //  TASK (msgpack bytes)
+    mc_bytes_t data;                //  RESULT data, REQUEST/REPLY body (msgpack bytes)
+    mc_bytes_t kernels [MC_PROTO_MAX_KERNELS];  //  REGISTER
+    size_t kernel_count;
+    //  Owned by the message:
+    zframe_t *routing_id;           //  set by mc_msg_recv on a ROUTER socket
+    zmsg_t *zmsg;                   //  the received frames the fields point into
+} mc_msg_t;
+
+//  Zero a message so that every field is empty.
+void mc_msg_init (mc_msg_t *self);
+//  Free what the message owns and zero it.
+void mc_msg_reset (mc_msg_t *self);
+//  Decode a header frame. Returns 0, or -2 when the bytes are not a valid
+//  MCP/1 header (with *code set to MC_E_MALFORMED or MC_E_VERSION).
+int mc_msg_decode (mc_msg_t *self, const void *data, size_t size, int *code);
+//  Encode the message's header into a new frame (caller owns it).
+zframe_t *mc_msg_encode (const mc_msg_t *self);
+//  Send the message; routing_id (borrowed, may be NULL) is sent first on a
+//  ROUTER socket. Returns 0 or -1.
+int mc_msg_send (const mc_msg_t *self, void *sock, zframe_t *routing_id);
+//  Receive and decode one message. On a ROUTER socket set router=true so
+//  that the routing id is kept in self->routing_id. Returns 0, -1 when
+//  nothing could be received (interrupted), -2 when the peer sent garbage
+//  (self->routing_id is then still set so that the caller can answer).
+int mc_msg_recv (mc_msg_t *self, void *sock, bool router, int *code);
+//  The name of a message type, or "?".
+const char *mc_msg_type_name (int type);
+//  The name of an error code, or "?".
+const char *mc_proto_error_name (uint64_t code);
+//  Copy bytes into a NUL-terminated buffer, truncating; returns buf.
+char *mc_bytes_str (mc_bytes_t bytes, char *buf, size_t len);
+//  True when bytes equal the C string.
+bool mc_bytes_eq (mc_bytes_t bytes, const char *text);
+
+//  Look up a string key in a msgpack map; NULL when absent or obj is no map.
+const msgpack_object *mc_proto_map_get (const msgpack_object *obj, const char *key);
+
+//  Length in bytes of the msgpack array header at data, with its element
+//  count in *count; -1 when data does not start with an array header.
+int mc_proto_array_header (const void *data, size_t size, uint32_t *count);
+//  True when data holds exactly one well-formed msgpack value that is an
+//  array of `count` elements.
+bool mc_proto_valid_array (const void *data, size_t size, uint32_t count);
+
+//  Self test: round trips of every message and garbage of every kind.
+void mc_proto_test (bool verbose);
+#endif
