@@ -67,7 +67,7 @@ mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen)
             }
             return json_real (obj->via.f64);
         case MSGPACK_OBJECT_STR:
-            return json_stringn_nocheck (obj->via.str.ptr, obj->via.str.size);
+            return json_stringn_nocheck (obj->via.str.size? obj->via.str.ptr: "", obj->via.str.size);
         case MSGPACK_OBJECT_ARRAY: {
             json_t *array = json_array ();
             for (uint32_t i = 0; i < obj->via.array.size; i++) {

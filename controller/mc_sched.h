@@ -37,5 +37,4 @@ size_t mc_sched_lb_waiting (const mc_sched_t *self);
 //  How many tasks of this job one engine may hold in flight.
 uint32_t mc_sched_limit (const mc_sched_t *self, const mc_job_t *job);
 
-void mc_sched_test (bool verbose);
 #endif

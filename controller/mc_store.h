@@ -38,5 +38,4 @@ int mc_store_pack_results (mc_store_t *self, const mc_job_info_t *info, msgpack_
 //  The last SQLite error message.
 const char *mc_store_error (mc_store_t *self);
 
-void mc_store_test (bool verbose);
 #endif
