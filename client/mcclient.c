@@ -196,16 +196,20 @@ s_report_failures (const json_t *result)
     json_int_t total = json_integer_value (json_object_get (result, "total"));
     size_t i;
     json_t *group;
-    fprintf (stderr, "mcclient: %s: %lld of %lld items failed\n",
-             json_string_value (json_object_get (result, "job")), (long long) failed, (long long) total);
+    //  One distinct error reads on one line; several get a line each.
+    bool one = json_array_size (errors) == 1;
+    fprintf (stderr, "mcclient: %s: %lld of %lld items failed%s",
+             json_string_value (json_object_get (result, "job")), (long long) failed, (long long) total,
+             one? ": ": "\n");
     json_array_foreach (errors, i, group) {
-        fprintf (stderr, "  %s  (%lld task%s on engine%s ", json_string_value (json_object_get (group, "error")),
-                 (long long) json_integer_value (json_object_get (group, "count")),
-                 json_integer_value (json_object_get (group, "count")) == 1? "": "s",
-                 json_array_size (json_object_get (group, "engines")) == 1? "": "s");
+        json_int_t count = json_integer_value (json_object_get (group, "count"));
+        json_t *engines = json_object_get (group, "engines");
+        fprintf (stderr, "%s%s (%lld task%s on engine%s ", one? "": "  ",
+                 json_string_value (json_object_get (group, "error")), (long long) count, count == 1? "": "s",
+                 json_array_size (engines) == 1? "": "s");
         size_t k;
         json_t *id;
-        json_array_foreach (json_object_get (group, "engines"), k, id)
+        json_array_foreach (engines, k, id)
             fprintf (stderr, "%s%lld", k? ",": "", (long long) json_integer_value (id));
         fprintf (stderr, ")\n");
     }

@@ -1,5 +1,6 @@
 /*  mc_value: msgpack <-> JSON and command-line argument parsing. */
 #include "mc_value.h"
+#include "mc_proto.h"
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -113,7 +114,8 @@ mc_value_bytes_to_json (const void *data, size_t size, char *err, size_t errlen)
     msgpack_unpacked_init (&unpacked);
     size_t offset = 0;
     json_t *result = NULL;
-    if (msgpack_unpack_next (&unpacked, data, size, &offset) == MSGPACK_UNPACK_SUCCESS && offset == size)
+    if (mc_proto_sane (data, size)
+    &&  msgpack_unpack_next (&unpacked, data, size, &offset) == MSGPACK_UNPACK_SUCCESS && offset == size)
         result = mc_value_to_json (&unpacked.data, err, errlen);
     else
         snprintf (err, errlen, "malformed value (%zu bytes)", size);

@@ -119,7 +119,8 @@ main (int argc, char *argv [])
     char engine_bin [4096] = "";
     bool daemon = false, show_config = false;
     int verbose = 0;
-    zlist_t *sets = zlist_new ();
+    char *sets [64];
+    size_t set_count = 0;
     int c;
     while ((c = getopt_long (argc, argv, "n:vh", options, NULL)) != -1) {
         char *end;
@@ -137,7 +138,13 @@ main (int argc, char *argv [])
             case 'p': profile_opt = optarg; break;
             case 'd': daemon = true; break;
             case 'b': snprintf (engine_bin, sizeof engine_bin, "%s", optarg); break;
-            case 's': zlist_append (sets, optarg); break;
+            case 's':
+                if (set_count == 64) {
+                    fprintf (stderr, "ipclusterd: too many --set options\n");
+                    return 2;
+                }
+                sets [set_count++] = optarg;
+                break;
             case 'c': show_config = true; break;
             case 'v': verbose++; break;
             case 'h': s_usage (stdout); return 0;
@@ -161,7 +168,8 @@ main (int argc, char *argv [])
         fprintf (stderr, "ipclusterd: %s\n", err);
         return 2;
     }
-    for (char *set = zlist_first (sets); set; set = zlist_next (sets)) {
+    for (size_t i = 0; i < set_count; i++) {
+        char *set = sets [i];
         char *eq = strchr (set, '=');
         if (eq)
             *eq = 0;
@@ -170,7 +178,6 @@ main (int argc, char *argv [])
             return 2;
         }
     }
-    zlist_destroy (&sets);
     if (show_config) {
         mc_config_print (&config, stdout);
         return 0;

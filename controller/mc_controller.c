@@ -342,11 +342,12 @@ s_on_result (mc_controller_t *self, mc_engine_t *engine, mc_msg_t *msg)
     size_t text_len = msg->text.size;
     uint32_t items = task->count? task->count: 1;
     if (status == MC_OK && !mc_proto_valid_array (msg->data.ptr, msg->data.size, items)) {
-        status = MC_E_MALFORMED;
-        text = "engine sent a malformed result";
-        text_len = strlen (text);
+        //  A broken engine costs its session, not the task: drop the engine,
+        //  which requeues its load-balanced tasks.
+        s_send_engine_error (self, msg->routing_id, MC_E_MALFORMED, "malformed result: you are dropped");
+        s_engine_gone (self, engine, "sent a malformed result");
+        return;
     }
-    else
     if (status != MC_OK && text_len == 0) {
         text = mc_proto_error_name (status);
         text_len = strlen (text);
@@ -669,7 +670,8 @@ s_on_request (mc_controller_t *self, mc_msg_t *msg)
     body.type = MSGPACK_OBJECT_NIL;
     size_t offset = 0;
     if (msg->data.size
-    &&  (msgpack_unpack (msg->data.ptr, msg->data.size, &offset, &zone, &body) != MSGPACK_UNPACK_SUCCESS
+    &&  (!mc_proto_sane (msg->data.ptr, msg->data.size)
+    ||   msgpack_unpack (msg->data.ptr, msg->data.size, &offset, &zone, &body) != MSGPACK_UNPACK_SUCCESS
     ||   offset != msg->data.size || body.type != MSGPACK_OBJECT_MAP)) {
         s_reply_error (self, msg->routing_id, msg->req, MC_E_MALFORMED, "request body is not a msgpack map");
         msgpack_zone_destroy (&zone);

@@ -36,7 +36,8 @@ static int
 s_unpack (mc_bytes_t bytes, msgpack_zone *zone, msgpack_object *obj, msgpack_object_type type)
 {
     size_t offset = 0;
-    if (msgpack_unpack (bytes.ptr, bytes.size, &offset, zone, obj) != MSGPACK_UNPACK_SUCCESS
+    if (!mc_proto_sane (bytes.ptr, bytes.size)
+    ||  msgpack_unpack (bytes.ptr, bytes.size, &offset, zone, obj) != MSGPACK_UNPACK_SUCCESS
     ||  offset != bytes.size || obj->type != type)
         return -1;
     return 0;

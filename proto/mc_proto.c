@@ -39,6 +39,16 @@ static const s_layout_t s_layouts [] = {
 };
 #define LAYOUTS (sizeof s_layouts / sizeof s_layouts [0])
 
+//  Big-endian unsigned integer of n bytes.
+static uint64_t
+s_be (const uint8_t *p, size_t n)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < n; i++)
+        value = value << 8 | p [i];
+    return value;
+}
+
 static const s_layout_t *
 s_layout (uint64_t type)
 {
@@ -164,7 +174,7 @@ mc_msg_decode (mc_msg_t *self, const void *data, size_t size, int *code)
     //  A header is a short array (fixarray, at most 15 elements). Checking the
     //  first byte up front also stops a forged 4-billion-element array from
     //  making the unpacker reserve memory for it.
-    if (size < 4 || (((const uint8_t *) data) [0] & 0xF0) != 0x90)
+    if (size < 4 || (((const uint8_t *) data) [0] & 0xF0) != 0x90 || !mc_proto_sane (data, size))
         return -2;
     msgpack_zone zone;
     if (!msgpack_zone_init (&zone, 1024))
@@ -278,6 +288,70 @@ mc_proto_map_get (const msgpack_object *obj, const char *key)
     return NULL;
 }
 
+bool
+mc_proto_sane (const void *data, size_t size)
+{
+    const uint8_t *p = data, *end = p + size;
+    //  Objects still to read; each needs at least one byte.
+    uint64_t pending = 1;
+    //  Depth: containers still open, each with the objects it has left.
+    uint64_t left [65];
+    int depth = 0;
+    left [0] = 1;
+    while (pending) {
+        if (p >= end)
+            return false;
+        uint8_t b = *p++;
+        uint64_t payload = 0, children = 0;
+        size_t avail = (size_t) (end - p);
+        #define BE(n) (avail < (n)? (uint64_t) -1: s_be (p, (n)))
+        if (b <= 0x7F || b >= 0xE0 || b == 0xC0 || b == 0xC2 || b == 0xC3)
+            ;
+        else if ((b & 0xE0) == 0xA0) payload = b & 0x1F;
+        else if ((b & 0xF0) == 0x90) children = b & 0x0F;
+        else if ((b & 0xF0) == 0x80) children = 2 * (uint64_t) (b & 0x0F);
+        else switch (b) {
+            case 0xC4: case 0xD9: payload = BE (1); if (payload != (uint64_t) -1) payload += 1; break;
+            case 0xC5: case 0xDA: payload = BE (2); if (payload != (uint64_t) -1) payload += 2; break;
+            case 0xC6: case 0xDB: payload = BE (4); if (payload != (uint64_t) -1) payload += 4; break;
+            case 0xC7: payload = BE (1); if (payload != (uint64_t) -1) payload += 2; break;
+            case 0xC8: payload = BE (2); if (payload != (uint64_t) -1) payload += 3; break;
+            case 0xC9: payload = BE (4); if (payload != (uint64_t) -1) payload += 5; break;
+            case 0xCA: case 0xCE: case 0xD2: payload = 4; break;
+            case 0xCB: case 0xCF: case 0xD3: payload = 8; break;
+            case 0xCC: case 0xD0: payload = 1; break;
+            case 0xCD: case 0xD1: payload = 2; break;
+            case 0xD4: payload = 2; break;
+            case 0xD5: payload = 3; break;
+            case 0xD6: payload = 5; break;
+            case 0xD7: payload = 9; break;
+            case 0xD8: payload = 17; break;
+            case 0xDC: children = BE (2); payload = 2; break;
+            case 0xDD: children = BE (4); payload = 4; break;
+            case 0xDE: children = BE (2); if (children != (uint64_t) -1) children *= 2; payload = 2; break;
+            case 0xDF: children = BE (4); if (children != (uint64_t) -1) children *= 2; payload = 4; break;
+            default: return false;          //  0xC1 is never used
+        }
+        #undef BE
+        if (payload == (uint64_t) -1 || children == (uint64_t) -1 || payload > avail)
+            return false;
+        p += payload;
+        pending--;
+        left [depth]--;
+        if (children) {
+            if (depth == 64 || children > (uint64_t) (end - p))
+                return false;
+            left [++depth] = children;
+            pending += children;
+            if (pending > (uint64_t) (end - p))
+                return false;
+        }
+        while (depth > 0 && left [depth] == 0)
+            depth--;
+    }
+    return p == end;
+}
+
 int
 mc_proto_array_header (const void *data, size_t size, uint32_t *count)
 {
@@ -304,7 +378,7 @@ mc_proto_valid_array (const void *data, size_t size, uint32_t count)
     //  Each element takes at least one byte: a header claiming more than
     //  the bytes left is rejected before the unpacker reserves memory.
     int header = mc_proto_array_header (data, size, &declared);
-    if (header < 0 || declared != count || (size_t) declared > size - (size_t) header)
+    if (header < 0 || declared != count || !mc_proto_sane (data, size))
         return false;
     msgpack_zone zone;
     if (!msgpack_zone_init (&zone, 512))
@@ -473,6 +547,23 @@ mc_proto_test (bool verbose)
     assert (mc_msg_decode (&msg, forged, sizeof forged, &code) == -2);
     const uint8_t nested [] = { 0x94, 0xCD, 0x4D, 0x43, 0x01, 0x03, 0xDD, 0xFF, 0xFF, 0xFF, 0xFF };
     assert (mc_msg_decode (&msg, nested, sizeof nested, &code) == -2);
+
+    //  The pre-scan: complete values pass, forged sizes and truncation fail.
+    const uint8_t ok [] = { 0x93, 0x01, 0xA1, 'x', 0x81, 0xC0, 0xC4, 0x01, 0x00 };
+    assert (mc_proto_sane (ok, sizeof ok));
+    assert (!mc_proto_sane (ok, 6));                        //  map key without a value
+    const uint8_t ok2 [] = { 0x93, 0x01, 0xA1, 'x', 0x81, 0xC0, 0xC3 };
+    assert (mc_proto_sane (ok2, sizeof ok2));
+    assert (!mc_proto_sane (ok2, sizeof ok2 - 1));
+    const uint8_t huge_map [] = { 0xDF, 0x7F, 0xFF, 0xFF, 0xFF, 0x01, 0x01 };
+    assert (!mc_proto_sane (huge_map, sizeof huge_map));
+    const uint8_t huge_str [] = { 0xDB, 0xFF, 0xFF, 0xFF, 0xFF, 'a' };
+    assert (!mc_proto_sane (huge_str, sizeof huge_str));
+    uint8_t deep [100];
+    memset (deep, 0x91, sizeof deep);
+    deep [99] = 0xC0;
+    assert (!mc_proto_sane (deep, sizeof deep));            //  nesting over 64
+    assert (mc_proto_sane (deep + 40, 60));
 
     //  Random bytes, and random mutations of valid messages, never crash.
     uint64_t state = 42;

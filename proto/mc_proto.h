@@ -88,6 +88,13 @@ bool mc_bytes_eq (mc_bytes_t bytes, const char *text);
 //  Look up a string key in a msgpack map; NULL when absent or obj is no map.
 const msgpack_object *mc_proto_map_get (const msgpack_object *obj, const char *key);
 
+//  True when data is one complete msgpack value whose containers never
+//  claim more elements than there are bytes left. Run it before unpacking
+//  anything a peer sent: msgpack-c reserves memory for a container's
+//  claimed size up front, so a 6-byte message could otherwise ask for
+//  gigabytes. Linear in size; nesting depth is limited to 64.
+bool mc_proto_sane (const void *data, size_t size);
+
 //  Length in bytes of the msgpack array header at data, with its element
 //  count in *count; -1 when data does not start with an array header.
 int mc_proto_array_header (const void *data, size_t size, uint32_t *count);

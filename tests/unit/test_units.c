@@ -404,7 +404,9 @@ s_run_task (const char *kernel, const char *args, const char *items, uint64_t *s
     mc_msg_init (&task);
     task.type = MC_TASK;
     task.job = 1;
-    task.count = items? json_array_size (json_loads (items, 0, NULL)): 0;
+    json_t *item_list = items? json_loads (items, 0, NULL): NULL;
+    task.count = json_array_size (item_list);
+    json_decref (item_list);
     task.kernel.ptr = kernel;
     task.kernel.size = strlen (kernel);
     task.args.ptr = a.data;   task.args.size = a.size;
