@@ -1,0 +1,11 @@
+#!/bin/bash
+# Install, build and run the whole test suite: once as built for use, once
+# under AddressSanitizer and UndefinedBehaviourSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh build
+(cd build && ctest -j2 --output-on-failure)
+scripts/deps.sh build-asan -DMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+# The 30-second kernel test says nothing new under the sanitizers.
+(cd build-asan && ctest -j2 --output-on-failure -E long_kernel)
+echo "all tests passed"
