@@ -478,13 +478,17 @@ s_cmd_cluster (const char *command, int argc, char **argv)
         return EXIT_FAILED;
     int rc = 0;
     json_t *reply = NULL;
-    if (!strcmp (command, "ids") || !strcmp (command, "engines") || !strcmp (command, "queue")) {
+    if (!strcmp (command, "ids") || !strcmp (command, "engines") || !strcmp (command, "queue")
+    ||  !strcmp (command, "shutdown") || !strcmp (command, "ping")) {
         reply = s_call (client, command, NULL);
         if (!reply)
             rc = EXIT_FAILED;
         else
         if (s_json)
             s_print_json (reply);
+        else
+        if (!strcmp (command, "shutdown") || !strcmp (command, "ping"))
+            puts (!strcmp (command, "ping")? "controller answers": "controller is stopping");
         else
         if (!strcmp (command, "ids")) {
             size_t i;
@@ -569,17 +573,6 @@ s_cmd_cluster (const char *command, int argc, char **argv)
                          (long long) json_integer_value (json_object_get (reply, "total")), job);
         else
             rc = s_print_result (reply);
-    }
-    else
-    if (!strcmp (command, "shutdown") || !strcmp (command, "ping")) {
-        reply = s_call (client, command, NULL);
-        if (!reply)
-            rc = EXIT_FAILED;
-        else
-        if (s_json)
-            s_print_json (reply);
-        else
-            puts (!strcmp (command, "ping")? "controller answers": "controller is stopping");
     }
     json_decref (reply);
     mc_client_destroy (&client);

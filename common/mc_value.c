@@ -179,7 +179,6 @@ mc_value_parse_range (const char *text, int64_t *start, int64_t *stop, int64_t *
     }
     long long parts [3] = { 0, 0, 1 };
     int count = 0;
-    char *save = NULL;
     char *token = copy;
     //  strtok would merge empty fields ("1::2"); split by hand.
     while (token) {
@@ -193,7 +192,6 @@ mc_value_parse_range (const char *text, int64_t *start, int64_t *stop, int64_t *
         count++;
         token = colon? colon + 1: NULL;
     }
-    (void) save;
     if (count < 2) {
         snprintf (err, errlen, "malformed range '%s': expected start:stop[:step]", text);
         return -1;
