@@ -34,7 +34,8 @@ kill -TERM "$CTRL_PID"; wait "$CTRL_PID"
 start_cluster 0 --ip 0.0.0.0 --set heartbeat_ms=100 --set heartbeat_liveness=3
 url=$(grep -o '"engine_url": "[^"]*"' "$MCCLUSTER_DIR/cluster.json" | cut -d'"' -f4)
 expect_match "wildcard bind advertises the host name" "$url" "^tcp://$(hostname):[0-9]+$"
-"$BIN/mcengine" --url "$url" > "$MCCLUSTER_DIR/engine.log" 2>&1 &
+# Connect by address, so that the test does not depend on name resolution.
+"$BIN/mcengine" --url "tcp://127.0.0.1:${url##*:}" > "$MCCLUSTER_DIR/engine.log" 2>&1 &
 PIDS+=($!)
 engine=$!
 wait_for 10 test "$(mcj ids)" == "[0]" && pass "hand-started engine registered" || fail "hand-started engine missing"
