@@ -65,6 +65,10 @@ start_cluster () {
 mc () { "$BIN/mcclient" "$@"; }
 mcj () { "$BIN/mcclient" --json "$@"; }
 
+# ids_are JSON: true when the controller lists exactly these engine ids
+# (a function, so that wait_for asks again each time).
+ids_are () { [ "$(mcj ids)" == "$1" ]; }
+
 # Engine pids as the controller reports them.
 engine_pids () { mcj engines | grep -o '"pid":[0-9]*' | cut -d: -f2; }
 

@@ -18,7 +18,7 @@ kill -KILL "$victim"
 mc wait "$job" --timeout 30 >/dev/null; rc=$?
 expect "job completes after losing an engine" "$rc" "0"
 expect "results complete" "$(mcj get "$job")" "[null,null,null,null,null,null]"
-wait_for 3 test "$(mcj ids)" == "[0]" && pass "dead engine expired" || fail "dead engine still listed: $(mcj ids)"
+wait_for 3 ids_are "[0]" && pass "dead engine expired" || fail "dead engine still listed: $(mcj ids)"
 # A direct task to a lost engine fails, it does not hang.
 victim=$(mcj engines | grep -o '"id":0,"host":"[^"]*","pid":[0-9]*' | grep -o '[0-9]*$')
 job=$(mcj apply --async --targets 0 sleep 5000); job=${job//\"/}
@@ -38,9 +38,9 @@ expect_match "wildcard bind advertises the host name" "$url" "^tcp://$(hostname)
 "$BIN/mcengine" --url "tcp://127.0.0.1:${url##*:}" > "$MCCLUSTER_DIR/engine.log" 2>&1 &
 PIDS+=($!)
 engine=$!
-wait_for 10 test "$(mcj ids)" == "[0]" && pass "hand-started engine registered" || fail "hand-started engine missing"
+wait_for 10 ids_are "[0]" && pass "hand-started engine registered" || fail "hand-started engine missing"
 kill -STOP "$CTRL_PID"; sleep 1.5; kill -CONT "$CTRL_PID"
-wait_for 10 test "$(mcj ids)" == "[0]" && pass "engine back with the same id" || fail "ids after stall: $(mcj ids)"
+wait_for 10 ids_are "[0]" && pass "engine back with the same id" || fail "ids after stall: $(mcj ids)"
 expect "reconnected engine works" "$(mcj apply --targets 0 square 5)" "[25]"
 expect "reconnected engine is the same process" "$(mcj engines | grep -o '"pid":[0-9]*' | cut -d: -f2)" "$engine"
 kill -TERM "$CTRL_PID"; wait "$CTRL_PID"
