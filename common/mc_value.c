@@ -110,16 +110,15 @@ mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen)
 json_t *
 mc_value_bytes_to_json (const void *data, size_t size, char *err, size_t errlen)
 {
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
-    size_t offset = 0;
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 2048);
+    msgpack_object obj;
     json_t *result = NULL;
-    if (mc_proto_sane (data, size)
-    &&  msgpack_unpack_next (&unpacked, data, size, &offset) == MSGPACK_UNPACK_SUCCESS && offset == size)
-        result = mc_value_to_json (&unpacked.data, err, errlen);
+    if (mc_proto_unpack (data, size, &zone, &obj) == 0)
+        result = mc_value_to_json (&obj, err, errlen);
     else
         snprintf (err, errlen, "malformed value (%zu bytes)", size);
-    msgpack_unpacked_destroy (&unpacked);
+    msgpack_zone_destroy (&zone);
     return result;
 }
 

@@ -668,11 +668,8 @@ s_on_request (mc_controller_t *self, mc_msg_t *msg)
     msgpack_zone_init (&zone, 1024);
     msgpack_object body;
     body.type = MSGPACK_OBJECT_NIL;
-    size_t offset = 0;
     if (msg->data.size
-    &&  (!mc_proto_sane (msg->data.ptr, msg->data.size)
-    ||   msgpack_unpack (msg->data.ptr, msg->data.size, &offset, &zone, &body) != MSGPACK_UNPACK_SUCCESS
-    ||   offset != msg->data.size || body.type != MSGPACK_OBJECT_MAP)) {
+    &&  (mc_proto_unpack (msg->data.ptr, msg->data.size, &zone, &body) || body.type != MSGPACK_OBJECT_MAP)) {
         s_reply_error (self, msg->routing_id, msg->req, MC_E_MALFORMED, "request body is not a msgpack map");
         msgpack_zone_destroy (&zone);
         return;

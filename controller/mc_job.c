@@ -55,10 +55,7 @@ mc_job_new (uint64_t id, const void *body, size_t size, uint64_t seed_if_absent,
     msgpack_sbuffer_init (&self->kwargs);
     self->waiters = zlist_new ();
 
-    size_t offset = 0;
-    if (!mc_proto_sane (self->body, size)
-    ||  msgpack_unpack (self->body, size, &offset, &self->zone, &self->spec) != MSGPACK_UNPACK_SUCCESS
-    ||  offset != size || self->spec.type != MSGPACK_OBJECT_MAP)
+    if (mc_proto_unpack (self->body, size, &self->zone, &self->spec) || self->spec.type != MSGPACK_OBJECT_MAP)
         FAIL (MC_E_MALFORMED, "submit: body is not a msgpack map");
 
     const msgpack_object *kind = mc_proto_map_get (&self->spec, "kind");

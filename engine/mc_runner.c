@@ -35,12 +35,7 @@ s_result (const mc_msg_t *task, mc_runner_state_t *state, uint64_t status, const
 static int
 s_unpack (mc_bytes_t bytes, msgpack_zone *zone, msgpack_object *obj, msgpack_object_type type)
 {
-    size_t offset = 0;
-    if (!mc_proto_sane (bytes.ptr, bytes.size)
-    ||  msgpack_unpack (bytes.ptr, bytes.size, &offset, zone, obj) != MSGPACK_UNPACK_SUCCESS
-    ||  offset != bytes.size || obj->type != type)
-        return -1;
-    return 0;
+    return mc_proto_unpack (bytes.ptr, bytes.size, zone, obj) || obj->type != type? -1: 0;
 }
 
 static zframe_t *

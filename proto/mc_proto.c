@@ -174,16 +174,14 @@ mc_msg_decode (mc_msg_t *self, const void *data, size_t size, int *code)
     //  A header is a short array (fixarray, at most 15 elements). Checking the
     //  first byte up front also stops a forged 4-billion-element array from
     //  making the unpacker reserve memory for it.
-    if (size < 4 || (((const uint8_t *) data) [0] & 0xF0) != 0x90 || !mc_proto_sane (data, size))
+    if (size < 4 || (((const uint8_t *) data) [0] & 0xF0) != 0x90)
         return -2;
     msgpack_zone zone;
     if (!msgpack_zone_init (&zone, 1024))
         return -2;
     msgpack_object root;
-    size_t offset = 0;
     int rc = -2;
-    msgpack_unpack_return ret = msgpack_unpack (data, size, &offset, &zone, &root);
-    if (ret != MSGPACK_UNPACK_SUCCESS || offset != size || root.type != MSGPACK_OBJECT_ARRAY
+    if (mc_proto_unpack (data, size, &zone, &root) || root.type != MSGPACK_OBJECT_ARRAY
     ||  root.via.array.size < 3)
         goto done;
     const msgpack_object *head = root.via.array.ptr;
@@ -353,6 +351,16 @@ mc_proto_sane (const void *data, size_t size)
 }
 
 int
+mc_proto_unpack (const void *data, size_t size, msgpack_zone *zone, msgpack_object *obj)
+{
+    size_t offset = 0;
+    if (!mc_proto_sane (data, size)
+    ||  msgpack_unpack (data, size, &offset, zone, obj) != MSGPACK_UNPACK_SUCCESS || offset != size)
+        return -1;
+    return 0;
+}
+
+int
 mc_proto_array_header (const void *data, size_t size, uint32_t *count)
 {
     const uint8_t *bytes = data;
@@ -378,15 +386,13 @@ mc_proto_valid_array (const void *data, size_t size, uint32_t count)
     //  Each element takes at least one byte: a header claiming more than
     //  the bytes left is rejected before the unpacker reserves memory.
     int header = mc_proto_array_header (data, size, &declared);
-    if (header < 0 || declared != count || !mc_proto_sane (data, size))
+    if (header < 0 || declared != count)
         return false;
     msgpack_zone zone;
     if (!msgpack_zone_init (&zone, 512))
         return false;
     msgpack_object obj;
-    size_t offset = 0;
-    bool valid = msgpack_unpack (data, size, &offset, &zone, &obj) == MSGPACK_UNPACK_SUCCESS
-              && offset == size;
+    bool valid = mc_proto_unpack (data, size, &zone, &obj) == 0;
     msgpack_zone_destroy (&zone);
     return valid;
 }

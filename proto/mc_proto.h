@@ -95,6 +95,10 @@ const msgpack_object *mc_proto_map_get (const msgpack_object *obj, const char *k
 //  gigabytes. Linear in size; nesting depth is limited to 64.
 bool mc_proto_sane (const void *data, size_t size);
 
+//  Unpack peer bytes that must hold exactly one value: the pre-scan above,
+//  then msgpack-c into zone. 0, or -1 for anything else.
+int mc_proto_unpack (const void *data, size_t size, msgpack_zone *zone, msgpack_object *obj);
+
 //  Length in bytes of the msgpack array header at data, with its element
 //  count in *count; -1 when data does not start with an array header.
 int mc_proto_array_header (const void *data, size_t size, uint32_t *count);
