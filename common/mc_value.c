@@ -46,8 +46,50 @@ mc_value_pack_json (msgpack_packer *pk, const json_t *value)
     return -1;
 }
 
+//  Nested JSON lists of an array's elements, dimension by dimension.
+static json_t *
+s_array_to_json (const mc_array_t *array, uint32_t dim, size_t *index, char *err, size_t errlen)
+{
+    json_t *list = json_array ();
+    for (uint64_t i = 0; i < array->shape [dim]; i++) {
+        json_t *item;
+        if (dim + 1 < array->ndim)
+            item = s_array_to_json (array, dim + 1, index, err, errlen);
+        else {
+            size_t at = (*index)++;
+            if (array->dtype == MC_DTYPE_I64) {
+                int64_t v;
+                memcpy (&v, (const char *) array->data + 8 * at, 8);
+                item = json_integer (v);
+            }
+            else {
+                double v;
+                memcpy (&v, (const char *) array->data + 8 * at, 8);
+                if (!isfinite (v)) {
+                    snprintf (err, errlen, "float %g has no JSON form", v);
+                    item = NULL;
+                }
+                else
+                    item = json_real (v);
+            }
+        }
+        if (!item) {
+            json_decref (list);
+            return NULL;
+        }
+        json_array_append_new (list, item);
+    }
+    return list;
+}
+
 json_t *
 mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen)
+{
+    return mc_value_to_json_frames (obj, NULL, 0, err, errlen);
+}
+
+json_t *
+mc_value_to_json_frames (const msgpack_object *obj, zframe_t *const *frames, size_t count, char *err, size_t errlen)
 {
     switch (obj->type) {
         case MSGPACK_OBJECT_NIL:              return json_null ();
@@ -72,7 +114,7 @@ mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen)
         case MSGPACK_OBJECT_ARRAY: {
             json_t *array = json_array ();
             for (uint32_t i = 0; i < obj->via.array.size; i++) {
-                json_t *item = mc_value_to_json (&obj->via.array.ptr [i], err, errlen);
+                json_t *item = mc_value_to_json_frames (&obj->via.array.ptr [i], frames, count, err, errlen);
                 if (!item) {
                     json_decref (array);
                     return NULL;
@@ -90,7 +132,7 @@ mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen)
                     json_decref (map);
                     return NULL;
                 }
-                json_t *value = mc_value_to_json (&obj->via.map.ptr [i].val, err, errlen);
+                json_t *value = mc_value_to_json_frames (&obj->via.map.ptr [i].val, frames, count, err, errlen);
                 if (!value) {
                     json_decref (map);
                     return NULL;
@@ -101,6 +143,16 @@ mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen)
             }
             return map;
         }
+        case MSGPACK_OBJECT_EXT: {
+            mc_array_t array;
+            if (mc_proto_array_data (obj, frames, count, &array)) {
+                size_t index = 0;
+                return s_array_to_json (&array, 0, &index, err, errlen);
+            }
+            if (obj->via.ext.type == MC_EXT_NAME)
+                return json_sprintf ("@%.*s", (int) obj->via.ext.size, obj->via.ext.ptr);
+        }
+        //  fall through
         default:
             snprintf (err, errlen, "value of type %s has no JSON form", mc_value_type_name (obj));
             return NULL;
@@ -229,7 +281,9 @@ mc_value_type_name (const msgpack_object *obj)
         case MSGPACK_OBJECT_ARRAY:            return "list";
         case MSGPACK_OBJECT_MAP:              return "map";
         case MSGPACK_OBJECT_BIN:              return "binary";
-        case MSGPACK_OBJECT_EXT:              return "ext";
+        case MSGPACK_OBJECT_EXT:
+            return obj->via.ext.type == MC_EXT_NAME? "name"
+                 : obj->via.ext.type == MC_EXT_ARRAY || obj->via.ext.type == MC_EXT_INLINE? "array": "ext";
     }
     return "unknown";
 }

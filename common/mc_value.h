@@ -3,6 +3,7 @@
     it moves kernel arguments and results as opaque msgpack bytes. */
 #ifndef MC_VALUE_H
 #define MC_VALUE_H
+#include <czmq.h>
 #include <jansson.h>
 #include <msgpack.h>
 #include <stdbool.h>
@@ -14,6 +15,10 @@ int mc_value_pack_json (msgpack_packer *pk, const json_t *value);
 //  Convert a msgpack object to a new JSON value (caller owns it). Returns
 //  NULL for what JSON cannot hold (binary, ext, NaN); err names it.
 json_t *mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen);
+//  The same, for a value whose array references index frames[0 .. count):
+//  arrays become nested lists.
+json_t *mc_value_to_json_frames (const msgpack_object *obj, zframe_t *const *frames, size_t count,
+                                 char *err, size_t errlen);
 //  Convert msgpack bytes holding exactly one value to JSON (caller owns).
 json_t *mc_value_bytes_to_json (const void *data, size_t size, char *err, size_t errlen);
 //  Parse one command-line argument: true/false/null, an integer, a float

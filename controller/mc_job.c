@@ -205,14 +205,6 @@ mc_job_targets (const mc_job_t *self)
     return self->targets;
 }
 
-void
-mc_job_block (uint64_t total, uint64_t parts, uint64_t index, uint64_t *start, uint64_t *size)
-{
-    uint64_t base = total / parts, extra = total % parts;
-    *size = base + (index < extra);
-    *start = index * base + (index < extra? index: extra);
-}
-
 static mc_task_t *
 s_alloc_tasks (mc_job_t *self, uint64_t count)
 {
@@ -250,7 +242,7 @@ mc_job_plan (mc_job_t *self, const int32_t *targets, size_t ntargets)
         }
         else {
             uint64_t start, size;
-            mc_job_block (self->info.total, ntargets, i, &start, &size);
+            mc_dist_block (self->info.total, ntargets, i, &start, &size);
             task->first = start;
             task->count = (uint32_t) size;
         }

@@ -78,7 +78,4 @@ const char *mc_job_info_state (const mc_job_info_t *info);
 void mc_job_id_format (uint64_t id, char *buf, size_t len);
 int mc_job_id_parse (const char *text, size_t len, uint64_t *id);
 
-//  Ipyparallel's block partition: item range [*start, *start + *size) of
-//  part `index` out of `parts` for `total` items (larger parts first).
-void mc_job_block (uint64_t total, uint64_t parts, uint64_t index, uint64_t *start, uint64_t *size);
 #endif

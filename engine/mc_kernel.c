@@ -1,5 +1,6 @@
 /*  mc_kernel: the kernel table and the accessors of a kernel call. */
 #include "mc_kernel.h"
+#include "mc_proto.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,6 +69,35 @@ msgpack_packer *
 mc_kcall_out (mc_kcall_t *call)
 {
     return call->out;
+}
+
+int
+mc_kcall_array (const mc_kcall_t *call, const msgpack_object *obj, mc_array_t *array)
+{
+    return mc_proto_array_data (obj, call->frames, call->frame_count, array)? 0: -1;
+}
+
+void *
+mc_kcall_out_array (mc_kcall_t *call, mc_dtype_t dtype, uint32_t ndim, const uint64_t *shape)
+{
+    mc_array_t array = { dtype, ndim, { 0 }, NULL, 0, 0 };
+    if (ndim < 1 || ndim > MC_ARRAY_MAX_DIMS) {
+        mc_kcall_error (call, "result array has %u dimensions (1 to %d allowed)", ndim, MC_ARRAY_MAX_DIMS);
+        return NULL;
+    }
+    memcpy (array.shape, shape, ndim * sizeof *shape);
+    if (mc_array_bytes (dtype, ndim, shape, &array.size)) {
+        mc_kcall_error (call, "result array is too large");
+        return NULL;
+    }
+    zframe_t *frame = zframe_new (NULL, array.size);
+    if (!frame || zlist_append (call->out_frames, frame)) {
+        zframe_destroy (&frame);
+        mc_kcall_error (call, "cannot allocate %zu bytes for the result", array.size);
+        return NULL;
+    }
+    mc_array_pack_ref (call->out, &array, (uint32_t) zlist_size (call->out_frames) - 1);
+    return zframe_data (frame);
 }
 
 int

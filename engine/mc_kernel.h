@@ -4,6 +4,8 @@
     built-in kernels use it today; shared-object kernels will use it too. */
 #ifndef MC_KERNEL_H
 #define MC_KERNEL_H
+#include "mc_array.h"
+#include <czmq.h>
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,6 +31,13 @@ const msgpack_object *mc_kcall_arg (const mc_kcall_t *call, size_t i);
 const msgpack_object *mc_kcall_kwarg (const mc_kcall_t *call, const char *name);
 //  Where the kernel packs its one result value.
 msgpack_packer *mc_kcall_out (mc_kcall_t *call);
+//  Read an array argument (float64 or int64 with a shape): 0 with *array
+//  filled (data borrowed for the call), or -1 when obj is no array.
+int mc_kcall_array (const mc_kcall_t *call, const msgpack_object *obj, mc_array_t *array);
+//  Pack an array of this dtype and shape as (part of) the result and return
+//  its data for the kernel to fill (8-byte aligned, uninitialised). NULL
+//  when the memory cannot be had: the error is already set, return -1.
+void *mc_kcall_out_array (mc_kcall_t *call, mc_dtype_t dtype, uint32_t ndim, const uint64_t *shape);
 //  Report an error (one line); returns -1 for the kernel to return.
 int mc_kcall_error (mc_kcall_t *call, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 //  The job seed and this item's job-wide index: derive random streams from
@@ -49,7 +58,10 @@ struct mc_kcall {
     const msgpack_object **argv;
     size_t argc;
     const msgpack_object *kwargs;   //  a map
+    zframe_t *const *frames;        //  what the arguments' array references index
+    size_t frame_count;
     msgpack_packer *out;
+    zlist_t *out_frames;            //  frames of the result's arrays (the runner's)
     uint64_t seed, index;
     const volatile int *cancel;
     char error [1024];

@@ -156,9 +156,10 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
         case MC_PONG:
             break;
         case MC_TASK: {
-            //  Hand the header frame as it is to the kernel thread.
-            zframe_t *frame = zmsg_pop (msg->zmsg);
-            zframe_send (&frame, self->runner, 0);
+            //  Hand the message as it is, frames and all, to the kernel thread.
+            zmsg_t *task = msg->zmsg;
+            msg->zmsg = NULL;
+            zmsg_send (&task, self->runner);
             break;
         }
         case MC_STOP:
@@ -222,10 +223,10 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
         if (which == self->runner) {
             //  Results go out as the kernel thread encoded them.
             for (int n = 0; n < 256 && (zsock_events (self->runner) & ZMQ_POLLIN); n++) {
-                zframe_t *result = zframe_recv (self->runner);
+                zmsg_t *result = zmsg_recv (self->runner);
                 if (!result)
                     break;
-                zframe_send (&result, self->dealer, 0);
+                zmsg_send (&result, self->dealer);
             }
         }
         //  Heartbeat, and reconnect after too long a silence.

@@ -1,17 +1,37 @@
-/*  mc_runner: decode a task, call its kernel per item, encode the result. */
+/*  mc_runner: decode a task, resolve its @name arguments, call its kernel
+    per item (or do a namespace operation), and send the result. */
 #include "mc_runner.h"
 #include "mc_kernel.h"
 #include "mc_log.h"
 #include "mc_proto.h"
 #include "mc_time.h"
+#include "mc_value.h"
 
+//  What one task produced.
 typedef struct {
-    msgpack_sbuffer out;
-} s_scratch_t;
+    uint64_t status;
+    char text [1024];
+    msgpack_sbuffer out;            //  msgpack array, one value per item
+    msgpack_packer pk;
+    zlist_t *frames;                //  frames the values refer to
+    bool frames_owned;              //  false: borrowed from the namespace
+} s_result_t;
 
-static zframe_t *
-s_result (const mc_msg_t *task, mc_runner_state_t *state, uint64_t status, const msgpack_sbuffer *data,
-          const char *text, int64_t started)
+static int
+s_fail (s_result_t *r, uint64_t status, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+static int
+s_fail (s_result_t *r, uint64_t status, const char *fmt, ...)
+{
+    r->status = status;
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (r->text, sizeof r->text, fmt, args);
+    va_end (args);
+    return -1;
+}
+
+static void
+s_send_result (mc_runner_state_t *state, const mc_msg_t *task, s_result_t *r, int64_t started, void *dest)
 {
     mc_msg_t result;
     mc_msg_init (&result);
@@ -19,131 +39,351 @@ s_result (const mc_msg_t *task, mc_runner_state_t *state, uint64_t status, const
     result.engine_id = atomic_load (&state->engine_id);
     result.job = task->job;
     result.task = task->task;
-    result.status = status;
+    result.status = r->status;
     result.started_us = started;
     result.finished_us = mc_time_wall_us ();
-    if (status == MC_OK) {
-        result.data.ptr = data->data;
-        result.data.size = data->size;
+    size_t count = r->status == MC_OK? zlist_size (r->frames): 0;
+    zframe_t **frames = calloc (count + 1, sizeof *frames);
+    size_t n = 0;
+    for (zframe_t *f = zlist_first (r->frames); f && n < count; f = zlist_next (r->frames))
+        frames [n++] = f;
+    if (r->status == MC_OK) {
+        result.data.ptr = r->out.data;
+        result.data.size = r->out.size;
+        result.frames = frames;
+        result.frame_count = count;
     }
-    result.text.ptr = text;
-    result.text.size = text? strlen (text): 0;
-    return mc_msg_encode (&result);
+    else {
+        result.text.ptr = r->text;
+        result.text.size = strlen (r->text);
+    }
+    //  Frames go out shared, not copied: the namespace may keep them.
+    if (mc_msg_send (&result, dest, NULL))
+        mc_warn ("runner: cannot send a result");
+    free (frames);
 }
 
-//  Unpack one msgpack value of the expected type into the zone.
+//  --------------------------------------------------------------------------
+//  Namespace operations: kernels whose names start with '%'.
+
+//  A name argument: a string that is a valid name.
+static int
+s_name_arg (s_result_t *r, const msgpack_object *obj, char *name)
+{
+    if (obj->type != MSGPACK_OBJECT_STR || !mc_namespace_valid_name (obj->via.str.ptr, obj->via.str.size))
+        return s_fail (r, MC_E_BAD_ARGUMENT, "a name must be a letter or '_' then letters, digits or '_' "
+                       "(at most %d), got %s", MC_NAME_MAX, obj->type == MSGPACK_OBJECT_STR? "another string"
+                                                                          : mc_value_type_name (obj));
+    memcpy (name, obj->via.str.ptr, obj->via.str.size);
+    name [obj->via.str.size] = 0;
+    return 0;
+}
+
+//  Every argument must be a name that this namespace holds.
+static int
+s_held_names (s_result_t *r, mc_namespace_t *ns, const msgpack_object *args, int64_t engine)
+{
+    char name [MC_NAME_MAX + 1];
+    for (uint32_t i = 0; i < args->via.array.size; i++) {
+        if (s_name_arg (r, &args->via.array.ptr [i], name))
+            return -1;
+        if (!mc_namespace_get (ns, name, strlen (name)))
+            return s_fail (r, MC_E_KERNEL_ERROR, "name '%s' is not defined on engine %lld", name, (long long) engine);
+    }
+    return 0;
+}
+
+static void
+s_pack_nils (s_result_t *r, uint32_t count)
+{
+    msgpack_pack_array (&r->pk, count);
+    for (uint32_t i = 0; i < count; i++)
+        msgpack_pack_nil (&r->pk);
+}
+
+static int
+s_namespace_op (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, const msgpack_object *args,
+                const msgpack_object *kwargs, const msgpack_object *items, s_result_t *r)
+{
+    int64_t engine = atomic_load (&state->engine_id);
+    char name [MC_NAME_MAX + 1];
+    if (mc_bytes_eq (task->kernel, "%push")) {
+        //  kwargs: name -> value. Check every name before storing any.
+        for (uint32_t i = 0; i < kwargs->via.map.size; i++)
+            if (s_name_arg (r, &kwargs->via.map.ptr [i].key, name))
+                return -1;
+        for (uint32_t i = 0; i < kwargs->via.map.size; i++) {
+            s_name_arg (r, &kwargs->via.map.ptr [i].key, name);
+            if (mc_namespace_set (ns, name, &kwargs->via.map.ptr [i].val, task->frames, task->frame_count, task->zmsg))
+                return s_fail (r, MC_E_KERNEL_ERROR, "out of memory storing '%s'", name);
+        }
+        s_pack_nils (r, 1);
+        return 0;
+    }
+    if (mc_bytes_eq (task->kernel, "%scatter")) {
+        //  A map of one item (this engine's part) over args [name].
+        if (task->count != 1 || args->via.array.size != 1)
+            return s_fail (r, MC_E_BAD_ARGUMENT, "%%scatter takes one item and one name");
+        if (s_name_arg (r, &args->via.array.ptr [0], name))
+            return -1;
+        if (mc_namespace_set (ns, name, &items->via.array.ptr [0], task->frames, task->frame_count, task->zmsg))
+            return s_fail (r, MC_E_KERNEL_ERROR, "out of memory storing '%s'", name);
+        s_pack_nils (r, 1);
+        return 0;
+    }
+    if (mc_bytes_eq (task->kernel, "%pull")) {
+        if (args->via.array.size == 0)
+            return s_fail (r, MC_E_BAD_ARGUMENT, "pull needs at least one name");
+        if (s_held_names (r, ns, args, engine))
+            return -1;
+        //  One name: its value; several: a list of their values.
+        msgpack_pack_array (&r->pk, 1);
+        if (args->via.array.size > 1)
+            msgpack_pack_array (&r->pk, args->via.array.size);
+        r->frames_owned = false;
+        for (uint32_t i = 0; i < args->via.array.size; i++) {
+            const msgpack_object *key = &args->via.array.ptr [i];
+            const mc_nsvalue_t *value = mc_namespace_get (ns, key->via.str.ptr, key->via.str.size);
+            mc_repack_t how = { value->frames, value->frame_count, r->frames, false, NULL, NULL };
+            if (mc_proto_repack (&r->pk, &value->obj, &how))
+                return s_fail (r, MC_E_KERNEL_ERROR, "out of memory");
+        }
+        return 0;
+    }
+    if (mc_bytes_eq (task->kernel, "%del")) {
+        if (s_held_names (r, ns, args, engine))
+            return -1;
+        for (uint32_t i = 0; i < args->via.array.size; i++)
+            mc_namespace_delete (ns, args->via.array.ptr [i].via.str.ptr, args->via.array.ptr [i].via.str.size);
+        s_pack_nils (r, 1);
+        return 0;
+    }
+    if (mc_bytes_eq (task->kernel, "%names")) {
+        msgpack_pack_array (&r->pk, 1);
+        mc_namespace_pack_names (ns, &r->pk);
+        return 0;
+    }
+    char kernel [64];
+    return s_fail (r, MC_E_UNKNOWN_KERNEL, "unknown namespace operation '%s'",
+                   mc_bytes_str (task->kernel, kernel, sizeof kernel));
+}
+
+//  --------------------------------------------------------------------------
+//  Kernels
+
+//  Does a value hold any ext (array or name) that must be resolved?
+static bool
+s_has_ext (const msgpack_object *obj)
+{
+    switch (obj->type) {
+        case MSGPACK_OBJECT_EXT:
+            return true;
+        case MSGPACK_OBJECT_ARRAY:
+            for (uint32_t i = 0; i < obj->via.array.size; i++)
+                if (s_has_ext (&obj->via.array.ptr [i]))
+                    return true;
+            return false;
+        case MSGPACK_OBJECT_MAP:
+            for (uint32_t i = 0; i < obj->via.map.size; i++)
+                if (s_has_ext (&obj->via.map.ptr [i].val))
+                    return true;
+            return false;
+        default:
+            return false;
+    }
+}
+
+typedef struct {
+    mc_namespace_t *ns;
+    zlist_t *table;
+    s_result_t *r;
+    int64_t engine;
+} s_resolve_t;
+
+//  Replace "@name" by the value of name, its arrays renumbered into table.
+static int
+s_resolve_name (void *arg, msgpack_packer *pk, const char *name, size_t len)
+{
+    s_resolve_t *ctx = arg;
+    const mc_nsvalue_t *value = mc_namespace_get (ctx->ns, name, len);
+    if (!value)
+        return s_fail (ctx->r, MC_E_BAD_ARGUMENT, "name '%.*s' is not defined on engine %lld", (int) len, name,
+                       (long long) ctx->engine);
+    mc_repack_t how = { value->frames, value->frame_count, ctx->table, false, NULL, NULL };
+    return mc_proto_repack (pk, &value->obj, &how);
+}
+
 static int
 s_unpack (mc_bytes_t bytes, msgpack_zone *zone, msgpack_object *obj, msgpack_object_type type)
 {
     return mc_proto_unpack (bytes.ptr, bytes.size, zone, obj) || obj->type != type? -1: 0;
 }
 
-static zframe_t *
-s_run (mc_runner_state_t *state, const mc_msg_t *task, msgpack_sbuffer *out)
+static void
+s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t *r)
 {
-    int64_t started = mc_time_wall_us ();
-    char kernel [MC_PROTO_MAX_STR + 1];
-    mc_bytes_str (task->kernel, kernel, sizeof kernel);
-    const mc_kernel_def_t *def = mc_kernel_find (task->kernel.ptr, task->kernel.size);
-    if (!def) {
-        char text [256];
-        snprintf (text, sizeof text, "unknown kernel '%.100s' on this engine", kernel);
-        return s_result (task, state, MC_E_UNKNOWN_KERNEL, NULL, text, started);
+    bool namespace_op = task->kernel.size && task->kernel.ptr [0] == '%';
+    const mc_kernel_def_t *def = namespace_op? NULL: mc_kernel_find (task->kernel.ptr, task->kernel.size);
+    if (!namespace_op && !def) {
+        char kernel [128];
+        s_fail (r, MC_E_UNKNOWN_KERNEL, "unknown kernel '%s' on this engine",
+                mc_bytes_str (task->kernel, kernel, sizeof kernel));
+        return;
     }
     msgpack_zone zone;
     msgpack_zone_init (&zone, 2048);
     msgpack_object args, kwargs, items;
-    zframe_t *frame = NULL;
+    msgpack_sbuffer resolved;
+    msgpack_sbuffer_init (&resolved);
+    zlist_t *table = zlist_new ();
+    zframe_t **frames = NULL;
+    const msgpack_object **argv = NULL;
     if (s_unpack (task->args, &zone, &args, MSGPACK_OBJECT_ARRAY)
     ||  s_unpack (task->kwargs, &zone, &kwargs, MSGPACK_OBJECT_MAP)
     ||  (task->count && (s_unpack (task->items, &zone, &items, MSGPACK_OBJECT_ARRAY)
                          || items.via.array.size != task->count))) {
-        frame = s_result (task, state, MC_E_BAD_ARGUMENT, NULL, "task arguments are malformed", started);
-        msgpack_zone_destroy (&zone);
-        return frame;
+        s_fail (r, MC_E_BAD_ARGUMENT, "task arguments are malformed");
+        goto done;
+    }
+    if (namespace_op) {
+        s_namespace_op (state, ns, task, &args, &kwargs, task->count? &items: NULL, r);
+        goto done;
+    }
+    //  Arguments with arrays or names are repacked into one value whose
+    //  array references all index one table: the task's frames and those
+    //  of the namespace values named.
+    zframe_t *const *arg_frames = task->frames;
+    size_t arg_frame_count = task->frame_count;
+    if (s_has_ext (&args) || s_has_ext (&kwargs) || (task->count && s_has_ext (&items))) {
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &resolved, msgpack_sbuffer_write);
+        s_resolve_t ctx = { ns, table, r, atomic_load (&state->engine_id) };
+        mc_repack_t how = { task->frames, task->frame_count, table, false, s_resolve_name, &ctx };
+        msgpack_object all;
+        msgpack_pack_array (&pk, 3);
+        if (mc_proto_repack (&pk, &args, &how) || mc_proto_repack (&pk, &kwargs, &how)
+        ||  (task->count? mc_proto_repack (&pk, &items, &how): msgpack_pack_nil (&pk))) {
+            if (r->status == MC_OK)
+                s_fail (r, MC_E_BAD_ARGUMENT, "task arguments cannot be resolved");
+            goto done;
+        }
+        if (mc_proto_unpack (resolved.data, resolved.size, &zone, &all)) {
+            s_fail (r, MC_E_BAD_ARGUMENT, "task arguments cannot be resolved");
+            goto done;
+        }
+        args = all.via.array.ptr [0];
+        kwargs = all.via.array.ptr [1];
+        items = all.via.array.ptr [2];
+        frames = calloc (zlist_size (table) + 1, sizeof *frames);
+        arg_frame_count = 0;
+        for (zframe_t *f = zlist_first (table); f; f = zlist_next (table))
+            frames [arg_frame_count++] = f;
+        arg_frames = frames;
     }
     bool is_map = task->count > 0;
     size_t argc = args.via.array.size + is_map;
-    const msgpack_object **argv = calloc (argc + 1, sizeof *argv);
+    argv = calloc (argc + 1, sizeof *argv);
     for (uint32_t i = 0; i < args.via.array.size; i++)
         argv [i + is_map] = &args.via.array.ptr [i];
-
-    msgpack_sbuffer_clear (out);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
     uint64_t n = is_map? task->count: 1;
-    msgpack_pack_array (&pk, (uint32_t) n);
-    mc_kcall_t call = { argv, argc, &kwargs, &pk, task->seed, 0, (const volatile int *) &state->cancel, "" };
-    uint64_t status = MC_OK;
+    msgpack_pack_array (&r->pk, (uint32_t) n);
+    mc_kcall_t call = { argv, argc, &kwargs, arg_frames, arg_frame_count, &r->pk, r->frames,
+                        task->seed, 0, (const volatile int *) &state->cancel, "" };
     for (uint64_t i = 0; i < n; i++) {
         if (is_map)
             argv [0] = &items.via.array.ptr [i];
         call.index = task->first + i;
-        size_t mark = out->size;
         if (def->fn (&call)) {
-            status = MC_E_KERNEL_ERROR;
             if (!call.error [0])
                 snprintf (call.error, sizeof call.error, "%s failed without saying why", def->name);
-            out->size = mark;
-            break;
+            s_fail (r, MC_E_KERNEL_ERROR, "%s", call.error);
+            goto done;
         }
     }
-    frame = s_result (task, state, status, out, status? call.error: NULL, started);
+    //  --out name: the results stay on this engine; the caller gets nulls.
+    if (task->out.size) {
+        char name [MC_NAME_MAX + 1];
+        if (!mc_namespace_valid_name (task->out.ptr, task->out.size)) {
+            s_fail (r, MC_E_BAD_ARGUMENT, "--out: '%s' is not a valid name", mc_bytes_str (task->out, name, sizeof name));
+            goto done;
+        }
+        mc_bytes_str (task->out, name, sizeof name);
+        msgpack_object values;
+        zframe_t **outs = calloc (zlist_size (r->frames) + 1, sizeof *outs);
+        size_t count = 0;
+        for (zframe_t *f = zlist_first (r->frames); f; f = zlist_next (r->frames))
+            outs [count++] = f;
+        int rc = mc_proto_unpack (r->out.data, r->out.size, &zone, &values);
+        if (rc == 0)
+            rc = mc_namespace_set (ns, name, is_map? &values: &values.via.array.ptr [0], outs, count, NULL);
+        free (outs);
+        if (rc) {
+            s_fail (r, MC_E_KERNEL_ERROR, "out of memory storing '%s'", name);
+            goto done;
+        }
+        zlist_purge (r->frames);        //  the namespace owns them now
+        msgpack_sbuffer_clear (&r->out);
+        s_pack_nils (r, (uint32_t) n);
+    }
+done:
     free (argv);
+    free (frames);
+    zlist_destroy (&table);
+    msgpack_sbuffer_destroy (&resolved);
     msgpack_zone_destroy (&zone);
-    return frame;
 }
 
-zframe_t *
-mc_runner_run (mc_runner_state_t *state, const void *data, size_t size)
+int
+mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, void *dest)
 {
     mc_msg_t task;
     mc_msg_init (&task);
     int code;
-    if (mc_msg_decode (&task, data, size, &code) || task.type != MC_TASK)
-        return NULL;
-    msgpack_sbuffer out;
-    msgpack_sbuffer_init (&out);
-    zframe_t *frame = s_run (state, &task, &out);
-    msgpack_sbuffer_destroy (&out);
-    return frame;
+    if (mc_msg_take (&task, task_p, false, &code) || task.type != MC_TASK) {
+        mc_msg_reset (&task);
+        return -1;
+    }
+    int64_t started = mc_time_wall_us ();
+    s_result_t r;
+    r.status = MC_OK;
+    r.text [0] = 0;
+    msgpack_sbuffer_init (&r.out);
+    msgpack_packer_init (&r.pk, &r.out, msgpack_sbuffer_write);
+    r.frames = zlist_new ();
+    r.frames_owned = true;
+    s_run (state, ns, &task, &r);
+    s_send_result (state, &task, &r, started, dest);
+    if (r.frames_owned) {
+        zframe_t *frame;
+        while ((frame = zlist_pop (r.frames)))
+            zframe_destroy (&frame);
+    }
+    zlist_destroy (&r.frames);
+    msgpack_sbuffer_destroy (&r.out);
+    mc_msg_reset (&task);
+    return 0;
 }
 
 static void
 s_runner_actor (zsock_t *pipe, void *arg)
 {
     mc_runner_state_t *state = arg;
+    mc_namespace_t *ns = mc_namespace_new ();
     zsock_signal (pipe, 0);
-    msgpack_sbuffer out;
-    msgpack_sbuffer_init (&out);
     while (true) {
-        zframe_t *frame = zframe_recv (pipe);
-        if (!frame)
+        zmsg_t *msg = zmsg_recv (pipe);
+        if (!msg)
             break;
-        if (zframe_streq (frame, "$TERM")) {
-            zframe_destroy (&frame);
+        if (zmsg_size (msg) == 1 && zframe_streq (zmsg_first (msg), "$TERM")) {
+            zmsg_destroy (&msg);
             break;
         }
         atomic_store (&state->busy, 1);
-        mc_msg_t task;
-        mc_msg_init (&task);
-        int code;
-        zframe_t *result = NULL;
-        if (mc_msg_decode (&task, zframe_data (frame), zframe_size (frame), &code) == 0 && task.type == MC_TASK)
-            result = s_run (state, &task, &out);
-        else
-            mc_warn ("runner: dropped a frame that is not a TASK");
-        //  Keep a big result buffer from pinning memory between tasks.
-        if (out.alloc > (1 << 20)) {
-            msgpack_sbuffer_destroy (&out);
-            msgpack_sbuffer_init (&out);
-        }
-        zframe_destroy (&frame);
+        if (mc_runner_run (state, ns, &msg, pipe))
+            mc_warn ("runner: dropped a message that is not a TASK");
         atomic_store (&state->busy, 0);
-        if (result)
-            zframe_send (&result, pipe, 0);
     }
-    msgpack_sbuffer_destroy (&out);
+    mc_namespace_destroy (&ns);
 }
 
 zactor_t *

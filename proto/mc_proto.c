@@ -1,4 +1,4 @@
-/*  mc_proto: MCP/1 codec. One table describes the fields of every message
+/*  mc_proto: MCP/2 codec. One table describes the fields of every message
     type; encode and decode both walk it, so the two cannot disagree. */
 #include "mc_proto.h"
 #include <stddef.h>
@@ -27,10 +27,10 @@ static const s_layout_t s_layouts [] = {
     { MC_WELCOME,  "WELCOME",  3, { I (engine_id), U (heartbeat_ms), U (liveness) } },
     { MC_PING,     "PING",     1, { I (engine_id) } },
     { MC_PONG,     "PONG",     0, { { 0, 0 } } },
-    { MC_TASK,     "TASK",     9, { U (job), U (task), U (first), U (count), U (seed), S (kernel),
-                                    B (args), B (kwargs), B (items) } },
-    { MC_RESULT,   "RESULT",   8, { I (engine_id), U (job), U (task), U (status), I (started_us),
-                                    I (finished_us), B (data), S (text) } },
+    { MC_TASK,     "TASK",    10, { U (job), U (task), U (first), U (count), U (seed), S (kernel),
+                                    B (args), B (kwargs), B (items), S (out) } },
+    { MC_RESULT,   "RESULT",   9, { I (engine_id), U (job), U (task), U (status), I (started_us),
+                                    I (finished_us), B (data), S (text), B (meta) } },
     { MC_STOP,     "STOP",     0, { { 0, 0 } } },
     { MC_BYE,      "BYE",      1, { I (engine_id) } },
     { MC_ERROR,    "ERROR",    2, { U (status), S (text) } },
@@ -65,6 +65,7 @@ mc_msg_init (mc_msg_t *self)
     self->kernel_count = 0;
     self->routing_id = NULL;
     self->zmsg = NULL;
+    self->frames_owned = false;
 }
 
 void
@@ -72,6 +73,8 @@ mc_msg_reset (mc_msg_t *self)
 {
     zframe_destroy (&self->routing_id);
     zmsg_destroy (&self->zmsg);
+    if (self->frames_owned)
+        free (self->frames);
     mc_msg_init (self);
 }
 
@@ -216,7 +219,53 @@ mc_msg_send (const mc_msg_t *self, void *sock, zframe_t *routing_id)
         zframe_destroy (&frame);
         return -1;
     }
-    return zframe_send (&frame, sock, 0);
+    if (zframe_send (&frame, sock, self->frame_count? ZFRAME_MORE: 0))
+        return -1;
+    for (size_t i = 0; i < self->frame_count; i++) {
+        zframe_t *part = self->frames [i];
+        if (zframe_send (&part, sock, ZFRAME_REUSE | (i + 1 < self->frame_count? ZFRAME_MORE: 0)))
+            return -1;
+    }
+    return 0;
+}
+
+//  Which types may carry array frames, and in which bin fields.
+static bool
+s_may_have_frames (int type)
+{
+    return type == MC_TASK || type == MC_RESULT || type == MC_REQUEST || type == MC_REPLY;
+}
+
+typedef struct {
+    zframe_t **frames;
+    size_t count;
+    uint8_t *used;                  //  one flag per frame
+} s_refs_t;
+
+static bool s_scan (const void *data, size_t size, s_refs_t *refs);
+
+//  Check the array references of every bin field against the frames.
+static int
+s_check_frames (mc_msg_t *self)
+{
+    if (self->frame_count && !s_may_have_frames (self->type))
+        return -2;
+    const s_layout_t *layout = s_layout ((uint64_t) self->type);
+    s_refs_t refs = { self->frames, self->frame_count, NULL };
+    if (self->frame_count)
+        refs.used = calloc (self->frame_count, 1);
+    int rc = 0;
+    for (int i = 0; i < layout->count && rc == 0; i++)
+        if (layout->fields [i].kind == F_BIN) {
+            const mc_bytes_t *bytes = (const mc_bytes_t *) ((const char *) self + layout->fields [i].offset);
+            if (bytes->size && !s_scan (bytes->ptr, bytes->size, &refs))
+                rc = -2;
+        }
+    for (size_t i = 0; i < self->frame_count && rc == 0; i++)
+        if (!refs.used [i])
+            rc = -2;                //  a frame that nothing refers to
+    free (refs.used);
+    return rc;
 }
 
 int
@@ -227,14 +276,36 @@ mc_msg_recv (mc_msg_t *self, void *sock, bool router, int *code)
     zmsg_t *zmsg = zmsg_recv (sock);
     if (!zmsg)
         return -1;
+    return mc_msg_take (self, &zmsg, router, code);
+}
+
+int
+mc_msg_take (mc_msg_t *self, zmsg_t **zmsg_p, bool router, int *code)
+{
+    mc_msg_reset (self);
+    zmsg_t *zmsg = *zmsg_p;
+    *zmsg_p = NULL;
     if (router)
         self->routing_id = zmsg_pop (zmsg);
     self->zmsg = zmsg;
     *code = MC_E_MALFORMED;
-    if (zmsg_size (zmsg) != 1)
+    size_t parts = zmsg_size (zmsg);
+    if (parts < 1 || parts - 1 > MC_PROTO_MAX_FRAMES)
         return -2;
     zframe_t *header = zmsg_first (zmsg);
-    return mc_msg_decode (self, zframe_data (header), zframe_size (header), code);
+    if (mc_msg_decode (self, zframe_data (header), zframe_size (header), code))
+        return -2;
+    if (parts > 1) {
+        self->frames = malloc ((parts - 1) * sizeof *self->frames);
+        self->frames_owned = true;
+        for (zframe_t *frame = zmsg_next (zmsg); frame; frame = zmsg_next (zmsg))
+            self->frames [self->frame_count++] = frame;
+    }
+    if (s_check_frames (self)) {
+        *code = MC_E_MALFORMED;
+        return -2;
+    }
+    return 0;
 }
 
 const char *
@@ -286,8 +357,34 @@ mc_proto_map_get (const msgpack_object *obj, const char *key)
     return NULL;
 }
 
+//  An ext value: its type and payload must be an MCP/2 array or name; an
+//  array reference, when frames are known, must name an unused frame of
+//  exactly its size.
+static bool
+s_ext_ok (int8_t type, const uint8_t *payload, size_t len, s_refs_t *refs)
+{
+    if (type == MC_EXT_NAME)
+        return len >= 1 && len <= 255;
+    mc_array_t array;
+    if (mc_array_parse_ext (type, payload, len, &array))
+        return false;
+    if (type == MC_EXT_ARRAY && refs) {
+        if (array.frame >= refs->count || refs->used [array.frame]
+        ||  zframe_size (refs->frames [array.frame]) != array.size)
+            return false;
+        refs->used [array.frame] = 1;
+    }
+    return true;
+}
+
 bool
 mc_proto_sane (const void *data, size_t size)
+{
+    return s_scan (data, size, NULL);
+}
+
+static bool
+s_scan (const void *data, size_t size, s_refs_t *refs)
 {
     const uint8_t *p = data, *end = p + size;
     //  Objects still to read; each needs at least one byte.
@@ -333,6 +430,16 @@ mc_proto_sane (const void *data, size_t size)
         #undef BE
         if (payload == (uint64_t) -1 || children == (uint64_t) -1 || payload > avail)
             return false;
+        if (b >= 0xD4 && b <= 0xD8) {           //  fixext: type, then 1..16 bytes
+            if (!s_ext_ok ((int8_t) p [0], p + 1, payload - 1, refs))
+                return false;
+        }
+        else
+        if (b >= 0xC7 && b <= 0xC9) {           //  ext 8/16/32: length, type, data
+            size_t n = b == 0xC7? 1: b == 0xC8? 2: 4;
+            if (!s_ext_ok ((int8_t) p [n], p + n + 1, payload - n - 1, refs))
+                return false;
+        }
         p += payload;
         pending--;
         left [depth]--;
@@ -395,6 +502,60 @@ mc_proto_valid_array (const void *data, size_t size, uint32_t count)
     bool valid = mc_proto_unpack (data, size, &zone, &obj) == 0;
     msgpack_zone_destroy (&zone);
     return valid;
+}
+
+int
+mc_proto_repack (msgpack_packer *pk, const msgpack_object *obj, const mc_repack_t *how)
+{
+    switch (obj->type) {
+        case MSGPACK_OBJECT_ARRAY:
+            if (msgpack_pack_array (pk, obj->via.array.size))
+                return -1;
+            for (uint32_t i = 0; i < obj->via.array.size; i++)
+                if (mc_proto_repack (pk, &obj->via.array.ptr [i], how))
+                    return -1;
+            return 0;
+        case MSGPACK_OBJECT_MAP:
+            if (msgpack_pack_map (pk, obj->via.map.size))
+                return -1;
+            for (uint32_t i = 0; i < obj->via.map.size; i++)
+                if (mc_proto_repack (pk, &obj->via.map.ptr [i].key, how)
+                ||  mc_proto_repack (pk, &obj->via.map.ptr [i].val, how))
+                    return -1;
+            return 0;
+        case MSGPACK_OBJECT_EXT: {
+            if (obj->via.ext.type == MC_EXT_NAME && how->name_fn)
+                return how->name_fn (how->name_arg, pk, obj->via.ext.ptr, obj->via.ext.size);
+            if (obj->via.ext.type != MC_EXT_ARRAY)
+                return msgpack_pack_object (pk, *obj);
+            mc_array_t array;
+            if (!mc_proto_array_data (obj, how->in, how->in_count, &array))
+                return -1;
+            if (how->inline_arrays)
+                return mc_array_pack_inline (pk, &array);
+            if (zlist_append (how->out, how->in [array.frame]))
+                return -1;
+            return mc_array_pack_ref (pk, &array, (uint32_t) zlist_size (how->out) - 1);
+        }
+        default:
+            return msgpack_pack_object (pk, *obj);
+    }
+}
+
+const void *
+mc_proto_array_data (const msgpack_object *obj, zframe_t *const *frames, size_t count, mc_array_t *array)
+{
+    if (mc_array_from_object (obj, array))
+        return NULL;
+    if (obj->via.ext.type == MC_EXT_ARRAY) {
+        if (array->frame >= count || zframe_size (frames [array->frame]) != array->size)
+            return NULL;
+        array->data = zframe_data (frames [array->frame]);
+    }
+    //  An empty array has no bytes; its data pointer is still not NULL.
+    if (!array->data)
+        array->data = "";
+    return array->data;
 }
 
 //  --------------------------------------------------------------------------
@@ -512,11 +673,11 @@ mc_proto_test (bool verbose)
     msgpack_packer pk;
     struct { uint64_t sig, version, type; int extra; } cases [] = {
         { 0x1234, 1, MC_PING, 0 },          //  bad signature
-        { MC_PROTO_SIGNATURE, 2, MC_PING, 0 },  //  bad version
-        { MC_PROTO_SIGNATURE, 1, 77, 0 },   //  unknown type
-        { MC_PROTO_SIGNATURE, 1, MC_PING, 1 },  //  one field too many
-        { MC_PROTO_SIGNATURE, 1, MC_PING, -1 }, //  field of wrong type
-        { MC_PROTO_SIGNATURE, 1, MC_TASK, -1 }, //  too few fields
+        { MC_PROTO_SIGNATURE, 1, MC_PING, 0 },  //  bad version (MCP/1)
+        { MC_PROTO_SIGNATURE, MC_PROTO_VERSION, 77, 0 },   //  unknown type
+        { MC_PROTO_SIGNATURE, MC_PROTO_VERSION, MC_PING, 1 },  //  one field too many
+        { MC_PROTO_SIGNATURE, MC_PROTO_VERSION, MC_PING, -1 }, //  field of wrong type
+        { MC_PROTO_SIGNATURE, MC_PROTO_VERSION, MC_TASK, -1 }, //  too few fields
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases [0]; c++) {
         msgpack_sbuffer_init (&sb);
@@ -533,7 +694,7 @@ mc_proto_test (bool verbose)
             msgpack_pack_int64 (&pk, 4);
         mc_msg_init (&msg);
         assert (mc_msg_decode (&msg, sb.data, sb.size, &code) == -2);
-        assert (code == (cases [c].version == 2? MC_E_VERSION: MC_E_MALFORMED));
+        assert (code == (cases [c].sig == MC_PROTO_SIGNATURE && cases [c].version != MC_PROTO_VERSION? MC_E_VERSION: MC_E_MALFORMED));
         msgpack_sbuffer_destroy (&sb);
     }
     //  Oversized string field and a forged huge array header.
@@ -541,7 +702,7 @@ mc_proto_test (bool verbose)
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_array (&pk, 5);
     msgpack_pack_uint16 (&pk, MC_PROTO_SIGNATURE);
-    msgpack_pack_uint8 (&pk, 1);
+    msgpack_pack_uint8 (&pk, MC_PROTO_VERSION);
     msgpack_pack_uint8 (&pk, MC_ERROR);
     msgpack_pack_uint8 (&pk, 1);
     char *big = calloc (1, MC_PROTO_MAX_STR + 1);
@@ -551,7 +712,7 @@ mc_proto_test (bool verbose)
     msgpack_sbuffer_destroy (&sb);
     const uint8_t forged [] = { 0xDD, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 };
     assert (mc_msg_decode (&msg, forged, sizeof forged, &code) == -2);
-    const uint8_t nested [] = { 0x94, 0xCD, 0x4D, 0x43, 0x01, 0x03, 0xDD, 0xFF, 0xFF, 0xFF, 0xFF };
+    const uint8_t nested [] = { 0x94, 0xCD, 0x4D, 0x43, MC_PROTO_VERSION, 0x03, 0xDD, 0xFF, 0xFF, 0xFF, 0xFF };
     assert (mc_msg_decode (&msg, nested, sizeof nested, &code) == -2);
 
     //  The pre-scan: complete values pass, forged sizes and truncation fail.
@@ -622,6 +783,80 @@ mc_proto_test (bool verbose)
     assert (mc_msg_recv (&msg, server, true, &code) == -2);
     mc_msg_send (&ping, peer, NULL);
     assert (mc_msg_recv (&msg, server, true, &code) == 0 && msg.type == MC_PING && msg.engine_id == 3);
+
+    //  Array frames: a reference must match its frame's size, and every
+    //  frame must be referred to exactly once.
+    double values [3] = { 1.5, -2, 3 };
+    mc_array_t array = { MC_DTYPE_F64, 1, { 3 }, values, sizeof values, 0 };
+    for (int variant = 0; variant < 5; variant++) {
+        msgpack_sbuffer_init (&sb);
+        msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_array (&pk, variant == 3? 2: 1);
+        mc_array_pack_ref (&pk, &array, variant == 4? 1: 0);
+        if (variant == 3)
+            mc_array_pack_ref (&pk, &array, 0);         //  the same frame twice
+        zframe_t *data = zframe_new (values, variant == 1? 16: sizeof values);
+        zframe_t *spare = zframe_new (values, sizeof values);
+        zframe_t *parts [2] = { data, spare };
+        mc_msg_t task;
+        mc_msg_init (&task);
+        task.type = MC_TASK;
+        task.kernel = s_bytes ("echo");
+        task.args.ptr = sb.data;
+        task.args.size = sb.size;
+        task.frames = parts;
+        task.frame_count = variant == 2 || variant == 4? 2: 1;
+        assert (mc_msg_send (&task, peer, NULL) == 0);
+        int rc = mc_msg_recv (&msg, server, true, &code);
+        if (variant == 0) {
+            //  Valid: the data arrives, and repacking renumbers or inlines it.
+            assert (rc == 0 && msg.frame_count == 1);
+            msgpack_zone zone;
+            msgpack_zone_init (&zone, 256);
+            msgpack_object obj;
+            assert (mc_proto_unpack (msg.args.ptr, msg.args.size, &zone, &obj) == 0);
+            mc_array_t got;
+            const double *d = mc_proto_array_data (&obj.via.array.ptr [0], msg.frames, msg.frame_count, &got);
+            assert (d && got.shape [0] == 3 && d [1] == -2);
+            zlist_t *out = zlist_new ();
+            zlist_append (out, spare);
+            msgpack_sbuffer copy;
+            msgpack_sbuffer_init (&copy);
+            msgpack_packer cpk;
+            msgpack_packer_init (&cpk, &copy, msgpack_sbuffer_write);
+            mc_repack_t how = { msg.frames, msg.frame_count, out, false, NULL, NULL };
+            assert (mc_proto_repack (&cpk, &obj, &how) == 0 && zlist_size (out) == 2);
+            msgpack_object again;
+            assert (mc_proto_unpack (copy.data, copy.size, &zone, &again) == 0);
+            assert (mc_array_from_object (&again.via.array.ptr [0], &got) == 0 && got.frame == 1);
+            msgpack_sbuffer_clear (&copy);
+            how.inline_arrays = true;
+            assert (mc_proto_repack (&cpk, &obj, &how) == 0);
+            assert (mc_proto_unpack (copy.data, copy.size, &zone, &again) == 0);
+            d = mc_proto_array_data (&again.via.array.ptr [0], NULL, 0, &got);
+            assert (d && memcmp (d, values, sizeof values) == 0);
+            msgpack_sbuffer_destroy (&copy);
+            zlist_destroy (&out);
+            msgpack_zone_destroy (&zone);
+        }
+        else
+            assert (rc == -2);                          //  short frame, spare frame, twice, no such frame
+        zframe_destroy (&data);
+        zframe_destroy (&spare);
+        msgpack_sbuffer_destroy (&sb);
+    }
+    //  Malformed ext payloads fail the pre-scan.
+    uint8_t ref [] = { 0xC7, 14, MC_EXT_ARRAY, MC_DTYPE_F64, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    assert (mc_proto_sane (ref, sizeof ref));
+    ref [3] = 9;                                        //  no such dtype
+    assert (!mc_proto_sane (ref, sizeof ref));
+    ref [3] = MC_DTYPE_F64;
+    ref [4] = 0;                                        //  no dimensions
+    assert (!mc_proto_sane (ref, sizeof ref));
+    const uint8_t bad_type [] = { 0xD4, 77, 0 };
+    assert (!mc_proto_sane (bad_type, sizeof bad_type));
+    const uint8_t name [] = { 0xD4, MC_EXT_NAME, 'a' };
+    assert (mc_proto_sane (name, sizeof name));
     mc_msg_reset (&msg);
     zsock_destroy (&peer);
     zsock_destroy (&server);

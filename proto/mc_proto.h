@@ -1,18 +1,22 @@
-/*  mc_proto: the one codec of MCP/1 (see mc_proto.md).
+/*  mc_proto: the one codec of MCP/2 (see mc_proto.md).
     A message is decoded into an mc_msg_t whose string and bin fields point
     into the received frame; they stay valid until the message is reset.
-    Decoding never trusts its input: garbage yields -2, never an assert. */
+    Arrays ride as raw frames after the header, referred to by ext values
+    inside the bin fields (mc_array.h). Decoding never trusts its input:
+    garbage yields -2, never an assert. */
 #ifndef MC_PROTO_H
 #define MC_PROTO_H
+#include "mc_array.h"
 #include <czmq.h>
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #define MC_PROTO_SIGNATURE  0x4D43
-#define MC_PROTO_VERSION    1
+#define MC_PROTO_VERSION    2
 #define MC_PROTO_MAX_STR    4096
 #define MC_PROTO_MAX_KERNELS 1024
+#define MC_PROTO_MAX_FRAMES 65536     //  array frames after one header
 
 //  Message types
 enum {
@@ -48,15 +52,23 @@ typedef struct {
     uint64_t req;                   //  REQUEST REPLY
     mc_bytes_t uuid, host;          //  REGISTER
     mc_bytes_t kernel;              //  TASK
+    mc_bytes_t out;                 //  TASK: namespace name for the result, or empty
     mc_bytes_t op;                  //  REQUEST
     mc_bytes_t text;                //  RESULT REPLY ERROR: error text
     mc_bytes_t args, kwargs, items; //  TASK (msgpack bytes)
     mc_bytes_t data;                //  RESULT data, REQUEST/REPLY body (msgpack bytes)
+    mc_bytes_t meta;                //  RESULT: msgpack map of task metadata, or empty
+    //  Array frames after the header. On receive the pointers are borrowed
+    //  from zmsg (the array itself is the message's); on send they are the
+    //  caller's, sent without being consumed (ZeroMQ shares, not copies, them).
+    zframe_t **frames;
+    size_t frame_count;
     mc_bytes_t kernels [MC_PROTO_MAX_KERNELS];  //  REGISTER
     size_t kernel_count;
     //  Owned by the message:
     zframe_t *routing_id;           //  set by mc_msg_recv on a ROUTER socket
     zmsg_t *zmsg;                   //  the received frames the fields point into
+    bool frames_owned;              //  frames[] was allocated by mc_msg_recv
 } mc_msg_t;
 
 //  Zero a message so that every field is empty.
@@ -68,14 +80,20 @@ void mc_msg_reset (mc_msg_t *self);
 int mc_msg_decode (mc_msg_t *self, const void *data, size_t size, int *code);
 //  Encode the message's header into a new frame (caller owns it).
 zframe_t *mc_msg_encode (const mc_msg_t *self);
-//  Send the message; routing_id (borrowed, may be NULL) is sent first on a
-//  ROUTER socket. Returns 0 or -1.
+//  Send the message and its array frames; routing_id (borrowed, may be
+//  NULL) is sent first on a ROUTER socket. Returns 0 or -1.
 int mc_msg_send (const mc_msg_t *self, void *sock, zframe_t *routing_id);
 //  Receive and decode one message. On a ROUTER socket set router=true so
-//  that the routing id is kept in self->routing_id. Returns 0, -1 when
-//  nothing could be received (interrupted), -2 when the peer sent garbage
-//  (self->routing_id is then still set so that the caller can answer).
+//  that the routing id is kept in self->routing_id. Every array reference
+//  in the bin fields is checked against the frames that came with it:
+//  each frame must be referred to exactly once, with a matching size.
+//  Returns 0, -1 when nothing could be received (interrupted), -2 when the
+//  peer sent garbage (self->routing_id is then still set so that the
+//  caller can answer).
 int mc_msg_recv (mc_msg_t *self, void *sock, bool router, int *code);
+//  Decode a message already received (header, then array frames; the
+//  routing id first when router). Takes the zmsg. Returns as mc_msg_recv.
+int mc_msg_take (mc_msg_t *self, zmsg_t **zmsg_p, bool router, int *code);
 //  The name of a message type, or "?".
 const char *mc_msg_type_name (int type);
 //  The name of an error code, or "?".
@@ -89,10 +107,11 @@ bool mc_bytes_eq (mc_bytes_t bytes, const char *text);
 const msgpack_object *mc_proto_map_get (const msgpack_object *obj, const char *key);
 
 //  True when data is one complete msgpack value whose containers never
-//  claim more elements than there are bytes left. Run it before unpacking
-//  anything a peer sent: msgpack-c reserves memory for a container's
-//  claimed size up front, so a 6-byte message could otherwise ask for
-//  gigabytes. Linear in size; nesting depth is limited to 64.
+//  claim more elements than there are bytes left, and whose ext values are
+//  well-formed MCP/2 arrays or names. Run it before unpacking anything a
+//  peer sent: msgpack-c reserves memory for a container's claimed size up
+//  front, so a 6-byte message could otherwise ask for gigabytes. Linear in
+//  size; nesting depth is limited to 64.
 bool mc_proto_sane (const void *data, size_t size);
 
 //  Unpack peer bytes that must hold exactly one value: the pre-scan above,
@@ -105,6 +124,25 @@ int mc_proto_array_header (const void *data, size_t size, uint32_t *count);
 //  True when data holds exactly one well-formed msgpack value that is an
 //  array of `count` elements.
 bool mc_proto_valid_array (const void *data, size_t size, uint32_t count);
+
+//  Copy a value into pk, renumbering array references. A reference to
+//  frame i of `in` appends in[i] to `out` (a list of borrowed frames) and
+//  becomes a reference to its index there; with `inline_arrays` the data is
+//  copied into the value instead (for storage). A name reference is handed
+//  to name_fn when given (which packs what replaces it), else copied.
+typedef struct {
+    zframe_t *const *in;
+    size_t in_count;
+    zlist_t *out;                   //  may be NULL when inline_arrays
+    bool inline_arrays;
+    int (*name_fn) (void *arg, msgpack_packer *pk, const char *name, size_t len);
+    void *name_arg;
+} mc_repack_t;
+int mc_proto_repack (msgpack_packer *pk, const msgpack_object *obj, const mc_repack_t *how);
+//  Data of an array value: the inline bytes, or those of its frame in
+//  frames[]. NULL when obj is no array or its frame is missing.
+const void *mc_proto_array_data (const msgpack_object *obj, zframe_t *const *frames, size_t count,
+                                 mc_array_t *array);
 
 //  Self test: round trips of every message and garbage of every kind.
 void mc_proto_test (bool verbose);

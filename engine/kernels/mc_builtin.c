@@ -39,12 +39,38 @@ s_echo (mc_kcall_t *call)
     return 0;
 }
 
-//  Square a number, or each element of a list, recursively.
+//  Square each element of a float64 or int64 array into a new array.
+static int
+s_square_array (mc_kcall_t *call, const mc_array_t *in)
+{
+    void *data = mc_kcall_out_array (call, in->dtype, in->ndim, in->shape);
+    if (!data)
+        return -1;
+    size_t n = in->size / 8;
+    if (in->dtype == MC_DTYPE_F64) {
+        const double *x = in->data;
+        double *y = data;
+        for (size_t k = 0; k < n; k++)
+            y [k] = x [k] * x [k];
+        return 0;
+    }
+    const int64_t *x = in->data;
+    int64_t *y = data;
+    for (size_t k = 0; k < n; k++)
+        if (__builtin_mul_overflow (x [k], x [k], &y [k]))
+            return mc_kcall_error (call, "square: element %zu squared overflows a 64-bit integer", k);
+    return 0;
+}
+
+//  Square a number, or each element of a list or array, recursively.
 static int
 s_square_value (mc_kcall_t *call, const msgpack_object *x)
 {
     msgpack_packer *out = mc_kcall_out (call);
     int64_t i;
+    mc_array_t array;
+    if (mc_kcall_array (call, x, &array) == 0)
+        return s_square_array (call, &array);
     switch (x->type) {
         case MSGPACK_OBJECT_POSITIVE_INTEGER:
         case MSGPACK_OBJECT_NEGATIVE_INTEGER: {
@@ -64,7 +90,7 @@ s_square_value (mc_kcall_t *call, const msgpack_object *x)
                     return -1;
             return 0;
         default:
-            return mc_kcall_error (call, "square: expected an int, a float or a list of them, got %s",
+            return mc_kcall_error (call, "square: expected an int, a float, or a list or array of them, got %s",
                                    mc_value_type_name (x));
     }
 }
@@ -125,7 +151,7 @@ s_fail (mc_kcall_t *call)
 static const mc_kernel_def_t s_builtins [] = {
     { "noop",   "do nothing and return null (for measuring overhead)", "any...", s_noop },
     { "echo",   "return the argument (or the list of arguments)", "any...", s_echo },
-    { "square", "x*x for an int or float; elementwise for a list", "x: int|float|list", s_square },
+    { "square", "x*x for an int or float; elementwise for a list or array", "x: int|float|list|array", s_square },
     { "sleep",  "sleep this many milliseconds, then return null", "ms: int|float", s_sleep },
     { "fail",   "raise an error with the given message", "message: string", s_fail },
 };

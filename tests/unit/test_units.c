@@ -5,6 +5,7 @@
 #include "mc_kernel.h"
 #include "mc_proto.h"
 #include "mc_registry.h"
+#include "mc_namespace.h"
 #include "mc_runner.h"
 #include "mc_sched.h"
 #include "mc_store.h"
@@ -238,7 +239,7 @@ test_job (void)
             uint64_t next = 0;
             for (uint64_t p = 0; p < parts; p++) {
                 uint64_t start, size;
-                mc_job_block (total, parts, p, &start, &size);
+                mc_dist_block (total, parts, p, &start, &size);
                 assert (start == next);
                 assert (size == total / parts || size == total / parts + 1);
                 assert (p == 0 || size <= total / parts + (p < total % parts));
@@ -247,11 +248,11 @@ test_job (void)
             assert (next == total);
         }
     uint64_t start, size;
-    mc_job_block (50, 8, 0, &start, &size);
+    mc_dist_block (50, 8, 0, &start, &size);
     assert (size == 7);
-    mc_job_block (50, 8, 2, &start, &size);
+    mc_dist_block (50, 8, 2, &start, &size);
     assert (size == 6 && start == 14);
-    mc_job_block (4, 8, 5, &start, &size);
+    mc_dist_block (4, 8, 5, &start, &size);
     assert (size == 0);
 
     uint64_t id;
@@ -383,21 +384,37 @@ test_value (void)
 }
 
 //  --------------------------------------------------------------------------
-//  Runner: kernels called through a real TASK frame.
+//  Runner: kernels and namespace operations through real TASK messages.
 
+typedef struct {
+    mc_runner_state_t state;
+    mc_namespace_t *ns;
+    zsock_t *in, *out;              //  the runner sends to in; we read from out
+} s_engine_t;
+
+//  Run one task: JSON args, kwargs and items (NULL: an apply), an optional
+//  --out name and optional array frames (the args refer to them).
 static json_t *
-s_run_task (const char *kernel, const char *args, const char *items, uint64_t *status, char *text)
+s_task (s_engine_t *e, const char *kernel, const char *args, const char *kwargs, const char *items,
+        const char *out, zframe_t **frames, size_t nframes, uint64_t *status, char *text)
 {
-    static mc_runner_state_t state;
     msgpack_sbuffer a, k, it;
     msgpack_sbuffer *bufs [] = { &a, &k, &it };
-    const char *jsons [] = { args, "{}", items? items: "[]" };
+    const char *jsons [] = { args, kwargs? kwargs: "{}", items? items: "[]" };
     msgpack_packer pk;
     for (int i = 0; i < 3; i++) {
         msgpack_sbuffer_init (bufs [i]);
         msgpack_packer_init (&pk, bufs [i], msgpack_sbuffer_write);
-        json_t *value = json_loads (jsons [i], 0, NULL);
-        mc_value_pack_json (&pk, value);
+        //  "@x" strings in JSON stand for name references.
+        json_t *value = json_loads (jsons [i], JSON_DECODE_ANY, NULL);
+        assert (value);
+        if (json_is_array (value) && json_array_size (value) == 1 && json_is_string (json_array_get (value, 0))
+        &&  json_string_value (json_array_get (value, 0)) [0] == '@') {
+            msgpack_pack_array (&pk, 1);
+            mc_array_pack_name (&pk, json_string_value (json_array_get (value, 0)) + 1);
+        }
+        else
+            mc_value_pack_json (&pk, value);
         json_decref (value);
     }
     mc_msg_t task;
@@ -412,28 +429,55 @@ s_run_task (const char *kernel, const char *args, const char *items, uint64_t *s
     task.args.ptr = a.data;   task.args.size = a.size;
     task.kwargs.ptr = k.data; task.kwargs.size = k.size;
     task.items.ptr = it.data; task.items.size = it.size;
-    zframe_t *frame = mc_msg_encode (&task);
-    zframe_t *result = mc_runner_run (&state, zframe_data (frame), zframe_size (frame));
-    assert (result);
+    task.out.ptr = out;
+    task.out.size = out? strlen (out): 0;
+    task.frames = frames;
+    task.frame_count = nframes;
+    assert (mc_msg_send (&task, e->out, NULL) == 0);
+    zmsg_t *wire = zmsg_recv (e->in);
+    assert (mc_runner_run (&e->state, e->ns, &wire, e->in) == 0 && !wire);
     mc_msg_t msg;
     mc_msg_init (&msg);
     int code;
-    assert (mc_msg_decode (&msg, zframe_data (result), zframe_size (result), &code) == 0 && msg.type == MC_RESULT);
+    assert (mc_msg_recv (&msg, e->out, false, &code) == 0 && msg.type == MC_RESULT);
     *status = msg.status;
     mc_bytes_str (msg.text, text, 256);
     char err [64];
-    json_t *out = msg.status == MC_OK? mc_value_bytes_to_json (msg.data.ptr, msg.data.size, err, sizeof err): NULL;
-    zframe_destroy (&frame);
-    zframe_destroy (&result);
+    json_t *result = NULL;
+    if (msg.status == MC_OK) {
+        msgpack_zone zone;
+        msgpack_zone_init (&zone, 256);
+        msgpack_object obj;
+        assert (mc_proto_unpack (msg.data.ptr, msg.data.size, &zone, &obj) == 0);
+        result = mc_value_to_json_frames (&obj, msg.frames, msg.frame_count, err, sizeof err);
+        assert (result);
+        msgpack_zone_destroy (&zone);
+    }
+    mc_msg_reset (&msg);
     for (int i = 0; i < 3; i++)
         msgpack_sbuffer_destroy (bufs [i]);
-    return out;
+    return result;
+}
+
+static void
+s_expect (json_t *got, const char *expect)
+{
+    char *dump = json_dumps (got, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (strcmp (dump, expect))
+        fprintf (stderr, "got %s, expected %s\n", dump, expect);
+    assert (!strcmp (dump, expect));
+    free (dump);
+    json_decref (got);
 }
 
 static void
 test_runner (void)
 {
     mc_builtin_register ();
+    s_engine_t e = { .ns = mc_namespace_new () };
+    e.in = zsock_new_pair ("@inproc://test_runner");
+    e.out = zsock_new_pair (">inproc://test_runner");
+    assert (e.in && e.out);
     struct { const char *kernel, *args, *items, *expect; uint64_t status; const char *says; } cases [] = {
         { "square", "[3]", NULL, "[9]", 0, "" },
         { "square", "[]", "[1,2.5,[3,4]]", "[1,6.25,[9,16]]", 0, "" },
@@ -446,23 +490,80 @@ test_runner (void)
         { "sleep", "[-1]", NULL, NULL, MC_E_KERNEL_ERROR, "milliseconds" },
         { "fail", "[\"boom\"]", NULL, NULL, MC_E_KERNEL_ERROR, "boom" },
         { "nosuch", "[]", NULL, NULL, MC_E_UNKNOWN_KERNEL, "unknown kernel" },
+        { "%nosuch", "[]", NULL, NULL, MC_E_UNKNOWN_KERNEL, "unknown namespace operation" },
+        { "%pull", "[\"a\"]", NULL, NULL, MC_E_KERNEL_ERROR, "name 'a' is not defined on engine" },
+        { "%pull", "[\"9a\"]", NULL, NULL, MC_E_BAD_ARGUMENT, "a name must be" },
+        { "square", "[\"@a\"]", NULL, NULL, MC_E_BAD_ARGUMENT, "name 'a' is not defined" },
     };
+    uint64_t status;
+    char text [256];
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
-        uint64_t status;
-        char text [256];
-        json_t *out = s_run_task (cases [i].kernel, cases [i].args, cases [i].items, &status, text);
+        json_t *out = s_task (&e, cases [i].kernel, cases [i].args, NULL, cases [i].items, NULL, NULL, 0,
+                              &status, text);
+        if (status != cases [i].status || !strstr (text, cases [i].says))
+            fprintf (stderr, "case %zu: status %llu, '%s'\n", i, (unsigned long long) status, text);
         assert (status == cases [i].status);
         assert (strstr (text, cases [i].says));
-        if (cases [i].expect) {
-            char *dump = json_dumps (out, JSON_COMPACT);
-            assert (!strcmp (dump, cases [i].expect));
-            free (dump);
-        }
-        json_decref (out);
+        if (cases [i].expect)
+            s_expect (out, cases [i].expect);
+        else
+            json_decref (out);
     }
-    //  A frame that is not a TASK is refused.
-    mc_runner_state_t state = { 0 };
-    assert (mc_runner_run (&state, "junk", 4) == NULL);
+    //  push, pull, @name, --out, scatter, names, del.
+    s_expect (s_task (&e, "%push", "[]", "{\"a\":[1,2],\"b\":\"x\"}", NULL, NULL, NULL, 0, &status, text), "[null]");
+    s_expect (s_task (&e, "%pull", "[\"a\",\"b\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[[1,2],\"x\"]]");
+    s_expect (s_task (&e, "square", "[\"@a\"]", NULL, NULL, "a", NULL, 0, &status, text), "[null]");
+    s_expect (s_task (&e, "%pull", "[\"a\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[1,4]]");
+    s_expect (s_task (&e, "%scatter", "[\"c\"]", NULL, "[[5,6]]", NULL, NULL, 0, &status, text), "[null]");
+    s_expect (s_task (&e, "%pull", "[\"c\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[5,6]]");
+    s_expect (s_task (&e, "%del", "[\"b\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[null]");
+    s_expect (s_task (&e, "%names", "[]", NULL, NULL, NULL, NULL, 0, &status, text),
+              "[{\"a\":{\"type\":\"list\",\"size\":2,\"bytes\":3},\"c\":{\"type\":\"list\",\"size\":2,\"bytes\":3}}]");
+    s_task (&e, "%del", "[\"b\"]", NULL, NULL, NULL, NULL, 0, &status, text);
+    assert (status == MC_E_KERNEL_ERROR && strstr (text, "'b' is not defined"));
+    //  Arrays: pushed as a frame, squared elementwise in place, pulled back.
+    double values [4] = { 1, 2, 3, -4 };
+    mc_array_t array = { MC_DTYPE_F64, 1, { 4 }, values, sizeof values, 0 };
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    msgpack_pack_str_with_body (&pk, "v", 1);
+    mc_array_pack_ref (&pk, &array, 0);
+    zframe_t *frame = zframe_new (values, sizeof values);
+    mc_msg_t push;
+    mc_msg_init (&push);
+    push.type = MC_TASK;
+    push.kernel.ptr = "%push";
+    push.kernel.size = 5;
+    push.args.ptr = "\x90";
+    push.args.size = 1;
+    push.kwargs.ptr = sb.data;
+    push.kwargs.size = sb.size;
+    push.frames = &frame;
+    push.frame_count = 1;
+    assert (mc_msg_send (&push, e.out, NULL) == 0);
+    zmsg_t *wire = zmsg_recv (e.in);
+    assert (mc_runner_run (&e.state, e.ns, &wire, e.in) == 0);
+    mc_msg_t result;
+    mc_msg_init (&result);
+    int code;
+    assert (mc_msg_recv (&result, e.out, false, &code) == 0 && result.status == MC_OK);
+    mc_msg_reset (&result);
+    zframe_destroy (&frame);
+    msgpack_sbuffer_destroy (&sb);
+    s_expect (s_task (&e, "square", "[\"@v\"]", NULL, NULL, "v", NULL, 0, &status, text), "[null]");
+    s_expect (s_task (&e, "%pull", "[\"v\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[1.0,4.0,9.0,16.0]]");
+    s_expect (s_task (&e, "square", "[\"@v\"]", NULL, NULL, NULL, NULL, 0, &status, text),
+              "[[1.0,16.0,81.0,256.0]]");
+    //  A message that is not a TASK is refused.
+    zmsg_t *junk = zmsg_new ();
+    zmsg_addstr (junk, "junk");
+    assert (mc_runner_run (&e.state, e.ns, &junk, e.in) == -1);
+    mc_namespace_destroy (&e.ns);
+    zsock_destroy (&e.in);
+    zsock_destroy (&e.out);
     printf (" * mc_runner: OK\n");
 }
 
@@ -477,5 +578,6 @@ main (int argc, char *argv [])
     if (all || !strcmp (name, "store"))  test_store ();
     if (all || !strcmp (name, "value"))  test_value ();
     if (all || !strcmp (name, "runner")) test_runner ();
+    if (all || !strcmp (name, "namespace")) mc_namespace_test (true);
     return 0;
 }

@@ -1,0 +1,163 @@
+/*  mc_array: ext payloads of arrays, their shapes and partitions.
+    Payload layout (all integers little-endian):
+      MC_EXT_ARRAY   dtype:u8 ndim:u8 shape:u64[ndim] frame:u32
+      MC_EXT_INLINE  dtype:u8 ndim:u8 shape:u64[ndim] data[bytes]
+      MC_EXT_NAME    name bytes (1..255) */
+#include "mc_array.h"
+#include <stdio.h>
+#include <string.h>
+
+const char *
+mc_dtype_name (int dtype)
+{
+    return dtype == MC_DTYPE_F64? "f64": dtype == MC_DTYPE_I64? "i64": NULL;
+}
+
+int
+mc_dtype_parse (const char *text)
+{
+    if (!strcmp (text, "f64") || !strcmp (text, "float64"))
+        return MC_DTYPE_F64;
+    if (!strcmp (text, "i64") || !strcmp (text, "int64"))
+        return MC_DTYPE_I64;
+    return 0;
+}
+
+int
+mc_array_bytes (int dtype, uint32_t ndim, const uint64_t *shape, size_t *bytes)
+{
+    if (!mc_dtype_name (dtype) || ndim < 1 || ndim > MC_ARRAY_MAX_DIMS)
+        return -1;
+    uint64_t total = 8;
+    for (uint32_t i = 0; i < ndim; i++)
+        if (__builtin_mul_overflow (total, shape [i], &total))
+            return -1;
+    if (total > SIZE_MAX / 2)
+        return -1;
+    *bytes = (size_t) total;
+    return 0;
+}
+
+uint64_t
+mc_array_rows (const mc_array_t *self)
+{
+    return self->shape [0];
+}
+
+size_t
+mc_array_row_bytes (const mc_array_t *self)
+{
+    size_t bytes = 8;
+    for (uint32_t i = 1; i < self->ndim; i++)
+        bytes *= self->shape [i];
+    return bytes;
+}
+
+static uint64_t
+s_le (const uint8_t *p, int n)
+{
+    uint64_t value = 0;
+    for (int i = n - 1; i >= 0; i--)
+        value = value << 8 | p [i];
+    return value;
+}
+
+int
+mc_array_parse_ext (int8_t type, const void *payload, size_t len, mc_array_t *self)
+{
+    const uint8_t *p = payload;
+    if ((type != MC_EXT_ARRAY && type != MC_EXT_INLINE) || len < 2)
+        return -1;
+    memset (self, 0, sizeof *self);
+    self->dtype = p [0];
+    self->ndim = p [1];
+    if (self->ndim < 1 || self->ndim > MC_ARRAY_MAX_DIMS || len < 2 + 8 * (size_t) self->ndim)
+        return -1;
+    for (uint32_t i = 0; i < self->ndim; i++)
+        self->shape [i] = s_le (p + 2 + 8 * i, 8);
+    if (mc_array_bytes (self->dtype, self->ndim, self->shape, &self->size))
+        return -1;
+    size_t head = 2 + 8 * (size_t) self->ndim;
+    if (type == MC_EXT_ARRAY) {
+        if (len != head + 4)
+            return -1;
+        self->frame = (uint32_t) s_le (p + head, 4);
+        return 0;
+    }
+    if (len - head != self->size)
+        return -1;
+    self->data = p + head;
+    return 0;
+}
+
+int
+mc_array_from_object (const msgpack_object *obj, mc_array_t *self)
+{
+    if (!obj || obj->type != MSGPACK_OBJECT_EXT)
+        return -1;
+    return mc_array_parse_ext (obj->via.ext.type, obj->via.ext.ptr, obj->via.ext.size, self);
+}
+
+//  The shared head of both payloads.
+static size_t
+s_head (const mc_array_t *self, uint8_t *head)
+{
+    head [0] = (uint8_t) self->dtype;
+    head [1] = (uint8_t) self->ndim;
+    for (uint32_t i = 0; i < self->ndim; i++)
+        for (int b = 0; b < 8; b++)
+            head [2 + 8 * i + b] = (uint8_t) (self->shape [i] >> (8 * b));
+    return 2 + 8 * (size_t) self->ndim;
+}
+
+int
+mc_array_pack_ref (msgpack_packer *pk, const mc_array_t *self, uint32_t frame)
+{
+    uint8_t head [2 + 8 * MC_ARRAY_MAX_DIMS + 4];
+    size_t len = s_head (self, head);
+    for (int b = 0; b < 4; b++)
+        head [len++] = (uint8_t) (frame >> (8 * b));
+    return msgpack_pack_ext (pk, len, MC_EXT_ARRAY) || msgpack_pack_ext_body (pk, head, len);
+}
+
+int
+mc_array_pack_inline (msgpack_packer *pk, const mc_array_t *self)
+{
+    uint8_t head [2 + 8 * MC_ARRAY_MAX_DIMS];
+    size_t len = s_head (self, head);
+    return msgpack_pack_ext (pk, len + self->size, MC_EXT_INLINE)
+        || msgpack_pack_ext_body (pk, head, len)
+        || (self->size && msgpack_pack_ext_body (pk, self->data, self->size));
+}
+
+int
+mc_array_pack_name (msgpack_packer *pk, const char *name)
+{
+    size_t len = strlen (name);
+    return msgpack_pack_ext (pk, len, MC_EXT_NAME) || msgpack_pack_ext_body (pk, name, len);
+}
+
+char *
+mc_array_describe (const mc_array_t *self, char *buf, size_t len)
+{
+    size_t used = (size_t) snprintf (buf, len, "%s[", mc_dtype_name (self->dtype)? mc_dtype_name (self->dtype): "?");
+    for (uint32_t i = 0; i < self->ndim && used < len; i++)
+        used += (size_t) snprintf (buf + used, len - used, "%s%llu", i? "x": "", (unsigned long long) self->shape [i]);
+    if (used < len)
+        snprintf (buf + used, len - used, "]");
+    return buf;
+}
+
+void
+mc_dist_block (uint64_t total, uint64_t parts, uint64_t index, uint64_t *start, uint64_t *size)
+{
+    uint64_t base = total / parts, extra = total % parts;
+    *size = base + (index < extra);
+    *start = index * base + (index < extra? index: extra);
+}
+
+uint64_t
+mc_dist_rr_count (uint64_t total, uint64_t parts, uint64_t index)
+{
+    return total / parts + (index < total % parts);
+}
