@@ -1,5 +1,5 @@
 /*  libmcclient: requests and replies over a DEALER socket, JSON <-> msgpack. */
-#include "mccluster.h"
+#include "mc_client_int.h"
 #include "mc_conn.h"
 #include "mc_proto.h"
 #include "mc_time.h"
@@ -18,12 +18,12 @@ struct _mc_client_t {
     int errcode;
     char error [1024];
     msgpack_sbuffer buffer;
+    int64_t max_value_bytes;        //  the controller's limit, from its ping reply
+    mc_msg_t reply;                 //  the last reply (its fields point into its frames)
 };
 
-static void
-s_set_error (mc_client_t *self, int code, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
-static void
-s_set_error (mc_client_t *self, int code, const char *fmt, ...)
+void
+mc_client_set_error (mc_client_t *self, int code, const char *fmt, ...)
 {
     self->errcode = code;
     va_list args;
@@ -38,6 +38,7 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     mc_client_t *self = calloc (1, sizeof *self);
     assert (self);
     msgpack_sbuffer_init (&self->buffer);
+    mc_msg_init (&self->reply);
     self->next_req = 1;
     mc_conn_profile_dir (profile_dir, self->profile, sizeof self->profile);
     char path [4200];
@@ -81,6 +82,9 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
         mc_client_destroy (&self);
         return NULL;
     }
+    self->max_value_bytes = json_integer_value (json_object_get (pong, "max_value_bytes"));
+    if (self->max_value_bytes <= 0)
+        self->max_value_bytes = 1LL << 30;
     json_decref (pong);
     return self;
 }
@@ -93,85 +97,130 @@ mc_client_destroy (mc_client_t **self_p)
         return;
     zsock_destroy (&self->dealer);
     msgpack_sbuffer_destroy (&self->buffer);
+    mc_msg_reset (&self->reply);
     free (self);
     *self_p = NULL;
 }
 
-json_t *
-mc_client_call (mc_client_t *self, const char *op, const json_t *body, int timeout_ms)
+int
+mc_client_request (mc_client_t *self, const char *op, const void *body, size_t size, zframe_t **frames, size_t count,
+           int timeout_ms)
 {
-    self->errcode = 0;
-    self->error [0] = 0;
-    msgpack_sbuffer_clear (&self->buffer);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &self->buffer, msgpack_sbuffer_write);
-    if (body && mc_value_pack_json (&pk, body)) {
-        s_set_error (self, MC_E_BAD_ARGUMENT, "request body cannot be encoded");
-        return NULL;
-    }
     mc_msg_t msg;
     mc_msg_init (&msg);
     msg.type = MC_REQUEST;
     msg.req = self->next_req++;
     msg.op.ptr = op;
     msg.op.size = strlen (op);
-    msg.data.ptr = self->buffer.data;
-    msg.data.size = self->buffer.size;
+    msg.data.ptr = body;
+    msg.data.size = size;
+    msg.frames = frames;
+    msg.frame_count = count;
     if (mc_msg_send (&msg, zsock_resolve (self->dealer), NULL)) {
-        s_set_error (self, MC_E_INTERNAL, "cannot send the request");
-        return NULL;
+        mc_client_set_error (self, MC_E_INTERNAL, "cannot send the request");
+        return -1;
     }
     uint64_t req = msg.req;
     int64_t deadline = timeout_ms < 0? 0: mc_time_mono_us () + (int64_t) timeout_ms * 1000;
     zpoller_t *poller = zpoller_new (self->dealer, NULL);
-    json_t *result = NULL;
-    mc_msg_t reply;
-    mc_msg_init (&reply);
+    int rc = -1;
+    mc_msg_t *reply = &self->reply;
     while (true) {
         //  Without a deadline, look every second whether a local controller
         //  still exists, so that a dead one never leaves us hanging.
         int wait_ms = 1000;
         if (!deadline && self->local && kill ((pid_t) self->conn.pid, 0) && errno == ESRCH) {
-            s_set_error (self, -1, "the controller (pid %lld) has exited", (long long) self->conn.pid);
+            mc_client_set_error (self, -1, "the controller (pid %lld) has exited", (long long) self->conn.pid);
             break;
         }
         if (deadline) {
             int64_t left = (deadline - mc_time_mono_us ()) / 1000;
             if (left <= 0) {
-                s_set_error (self, -1, "no reply from the controller within %d ms", timeout_ms);
+                mc_client_set_error (self, -1, "no reply from the controller within %d ms", timeout_ms);
                 break;
             }
             wait_ms = (int) left;
         }
         if (!zpoller_wait (poller, wait_ms)) {
             if (zpoller_terminated (poller)) {
-                s_set_error (self, -1, "interrupted");
+                mc_client_set_error (self, -1, "interrupted");
                 break;
             }
             continue;
         }
         int code;
-        int rc = mc_msg_recv (&reply, zsock_resolve (self->dealer), false, &code);
-        if (rc == -2) {
-            s_set_error (self, MC_E_MALFORMED, "malformed reply from the controller");
+        int got = mc_msg_recv (reply, zsock_resolve (self->dealer), false, &code);
+        if (got == -2) {
+            mc_client_set_error (self, MC_E_MALFORMED, "malformed reply from the controller");
             break;
         }
-        if (rc == -1 || reply.type != MC_REPLY || reply.req != req)
+        if (got == -1 || reply->type != MC_REPLY || reply->req != req)
             continue;               //  a late reply to an earlier request
-        if (reply.status != MC_OK) {
+        if (reply->status != MC_OK) {
             char text [900];
-            s_set_error (self, (int) reply.status, "%s", mc_bytes_str (reply.text, text, sizeof text));
+            mc_client_set_error (self, (int) reply->status, "%s", mc_bytes_str (reply->text, text, sizeof text));
             break;
         }
-        char err [256];
-        result = mc_value_bytes_to_json (reply.data.ptr, reply.data.size, err, sizeof err);
-        if (!result)
-            s_set_error (self, MC_E_MALFORMED, "reply: %s", err);
+        rc = 0;
         break;
     }
-    mc_msg_reset (&reply);
     zpoller_destroy (&poller);
+    return rc;
+}
+
+//  The reply body as JSON (arrays become nested lists), or NULL.
+static json_t *
+s_reply_json (mc_client_t *self)
+{
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 2048);
+    msgpack_object obj;
+    json_t *result = NULL;
+    char err [256];
+    if (mc_proto_unpack (self->reply.data.ptr, self->reply.data.size, &zone, &obj) == 0)
+        result = mc_value_to_json_frames (&obj, self->reply.frames, self->reply.frame_count, err, sizeof err);
+    else
+        snprintf (err, sizeof err, "malformed value (%zu bytes)", self->reply.data.size);
+    if (!result)
+        mc_client_set_error (self, MC_E_MALFORMED, "reply: %s", err);
+    msgpack_zone_destroy (&zone);
     return result;
+}
+
+static int
+s_pack_body (mc_client_t *self, const json_t *body, bool refs)
+{
+    self->errcode = 0;
+    self->error [0] = 0;
+    msgpack_sbuffer_clear (&self->buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &self->buffer, msgpack_sbuffer_write);
+    if (body && mc_value_pack_json_refs (&pk, body, refs)) {
+        mc_client_set_error (self, MC_E_BAD_ARGUMENT, "request body cannot be encoded");
+        return -1;
+    }
+    return 0;
+}
+
+json_t *
+mc_client_call (mc_client_t *self, const char *op, const json_t *body, int timeout_ms)
+{
+    if (s_pack_body (self, body, false)
+    ||  mc_client_request (self, op, self->buffer.data, self->buffer.size, NULL, 0, timeout_ms))
+        return NULL;
+    return s_reply_json (self);
+}
+
+const mc_msg_t *
+mc_client_reply (const mc_client_t *self)
+{
+    return &self->reply;
+}
+
+int64_t
+mc_client_max_value_bytes (const mc_client_t *self)
+{
+    return self->max_value_bytes;
 }
 
 int
@@ -191,9 +240,18 @@ mc_client_submit (mc_client_t *self, const json_t *spec, bool wait)
 {
     json_t *body = json_deep_copy (spec);
     json_object_set_new (body, "wait", json_boolean (wait));
-    json_t *reply = mc_client_call (self, "submit", body, -1);
+    json_t *reply = NULL;
+    if (s_pack_body (self, body, true) == 0
+    &&  mc_client_request (self, "submit", self->buffer.data, self->buffer.size, NULL, 0, -1) == 0)
+        reply = s_reply_json (self);
     json_decref (body);
     return reply;
+}
+
+json_t *
+mc_ref (const char *name)
+{
+    return json_pack ("{s:s}", "$ref", name);
 }
 
 json_t *

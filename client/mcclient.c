@@ -1,6 +1,6 @@
 /*  mcclient: the command line over libmcclient. Global options, then one
     command; human output by default, exact JSON with --json. */
-#include "mccluster.h"
+#include "mcclient.h"
 #include "mc_value.h"
 #include <ctype.h>
 #include <errno.h>
@@ -12,11 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_FAILED  1              //  an error, or a job with failed tasks
-#define EXIT_USAGE   2
-#define EXIT_TIMEOUT 3
 
-static bool s_json;
+bool mc_cli_json;
 static const char *s_profile;
 static int s_connect_ms = 0;        //  0: the library's default
 
@@ -40,6 +37,18 @@ s_usage (FILE *out)
         "    --chunksize N              items per task of a load-balanced map (default 1)\n"
         "    --seed S                   job seed (default: drawn and recorded)\n"
         "    --async                    print the job id at once instead of waiting\n"
+        "    --out NAME                 store each task's result as NAME on its engine\n"
+        "                               (an argument @NAME reads NAME there)\n"
+        "Engine namespaces (on every engine, or on --targets T):\n"
+        "  push NAME=VALUE...           set NAME on each engine (VALUE: as arguments, @file.json, -)\n"
+        "  pull NAME...                 each engine's value (a list of values for several names)\n"
+        "  scatter NAME SEQ             split SEQ (range, JSON array, @file.json, -) one part per engine\n"
+        "  gather NAME                  join the parts of NAME back into one list\n"
+        "  del NAME...                  remove names\n"
+        "  names                        each engine's names with type and size\n"
+        "    --dist b|r                 scatter/gather in blocks (default) or round robin\n"
+        "    --type f64|i64             push/scatter a typed array: @file and - are raw little-endian\n"
+        "    -o FILE [--raw]            pull/gather into FILE as JSON, or as raw bytes\n"
         "Jobs (JOB is an id like j12):\n"
         "  status JOB                   state, counts, seed and times\n"
         "  ready JOB                    true when the job has finished\n"
@@ -52,10 +61,8 @@ s_usage (FILE *out)
         "Exit status: 0 success; 1 error or failed tasks; 2 bad usage; 3 wait timed out.\n");
 }
 
-static int
-s_fail (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-static int
-s_fail (const char *fmt, ...)
+int
+mc_cli_fail (const char *fmt, ...)
 {
     va_list args;
     va_start (args, fmt);
@@ -66,8 +73,8 @@ s_fail (const char *fmt, ...)
     return EXIT_FAILED;
 }
 
-static void
-s_print_json (const json_t *value)
+void
+mc_cli_print_json (const json_t *value)
 {
     char *text = json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
     if (text) {
@@ -76,13 +83,13 @@ s_print_json (const json_t *value)
     }
 }
 
-static mc_client_t *
-s_connect (void)
+mc_client_t *
+mc_cli_connect (void)
 {
     char err [1024];
     mc_client_t *client = mc_client_new (s_profile, s_connect_ms, err, sizeof err);
     if (!client)
-        s_fail ("%s", err);
+        mc_cli_fail ("%s", err);
     return client;
 }
 
@@ -93,13 +100,13 @@ s_call (mc_client_t *client, const char *op, json_t *body)
     json_t *reply = mc_client_call (client, op, body, -1);
     json_decref (body);
     if (!reply)
-        s_fail ("%s", mc_client_error (client));
+        mc_cli_fail ("%s", mc_client_error (client));
     return reply;
 }
 
 //  "all", "0,2", "1:3", "0,4:6" -> JSON ("all" or an array of ids).
-static json_t *
-s_parse_targets (const char *text)
+json_t *
+mc_cli_parse_targets (const char *text)
 {
     if (!strcmp (text, "all"))
         return json_string ("all");
@@ -114,14 +121,14 @@ s_parse_targets (const char *text)
             errno = 0;
             long id = strtol (part, &end, 10);
             if (*end || end == part || id < 0 || errno) {
-                s_fail ("bad --targets '%s': '%s' is not an engine id", text, part);
+                mc_cli_fail ("bad --targets '%s': '%s' is not an engine id", text, part);
                 goto fail;
             }
             start = id, stop = id + 1, step = 1;
         }
         else
         if (rc < 0 || start < 0 || stop < 0 || step <= 0 || stop - start > 100000) {
-            s_fail ("bad --targets '%s': '%s' is not a range of engine ids", text, part);
+            mc_cli_fail ("bad --targets '%s': '%s' is not a range of engine ids", text, part);
             goto fail;
         }
         for (int64_t id = start; id < stop; id += step)
@@ -129,7 +136,7 @@ s_parse_targets (const char *text)
     }
     free (copy);
     if (json_array_size (ids) == 0) {
-        s_fail ("bad --targets '%s': no engine ids", text);
+        mc_cli_fail ("bad --targets '%s': no engine ids", text);
         json_decref (ids);
         return NULL;
     }
@@ -162,15 +169,15 @@ s_parse_seq (const char *text)
     if (rc == 0)
         return json_pack ("{s:[III]}", "range", (json_int_t) start, (json_int_t) stop, (json_int_t) step);
     if (rc < 0) {
-        s_fail ("%s", err);
+        mc_cli_fail ("%s", err);
         return NULL;
     }
     json_t *seq = mc_value_parse_arg (text, err, sizeof err);
     if (!seq)
-        s_fail ("%s", err);
+        mc_cli_fail ("%s", err);
     else
     if (!json_is_array (seq)) {
-        s_fail ("cannot map over '%s': expected a range a:b[:step] or a JSON array", text);
+        mc_cli_fail ("cannot map over '%s': expected a range a:b[:step] or a JSON array", text);
         json_decref (seq);
         return NULL;
     }
@@ -213,10 +220,10 @@ s_report_failures (const json_t *result)
             fprintf (stderr, "%s%lld", k? ",": "", (long long) json_integer_value (id));
         fprintf (stderr, ")\n");
     }
-    if (s_json) {
+    if (mc_cli_json) {
         json_t *out = json_pack ("{s:s, s:s, s:O}", "error", "tasks failed",
                                  "job", json_string_value (json_object_get (result, "job")), "errors", errors);
-        s_print_json (out);
+        mc_cli_print_json (out);
         json_decref (out);
     }
     return EXIT_FAILED;
@@ -231,9 +238,9 @@ s_print_result (const json_t *result)
         return EXIT_FAILED;
     json_t *results = json_object_get (result, "results");
     if (json_is_true (json_object_get (result, "single")))
-        s_print_json (json_array_get (results, 0));
+        mc_cli_print_json (json_array_get (results, 0));
     else
-        s_print_json (results);
+        mc_cli_print_json (results);
     return 0;
 }
 
@@ -250,14 +257,22 @@ s_cmd_submit (int argc, char **argv, bool is_map)
             options = false;
             continue;
         }
+        if (options && !strcmp (arg, "--out")) {
+            if (!has_value || !mc_value_valid_name (argv [i + 1], strlen (argv [i + 1]))) {
+                mc_cli_fail ("--out needs a name (a letter or '_', then letters, digits or '_')");
+                goto done;
+            }
+            json_object_set_new (spec, "out", json_string (argv [++i]));
+            continue;
+        }
         if (options && (!strcmp (arg, "--targets") || !strcmp (arg, "--chunksize") || !strcmp (arg, "--seed"))) {
             if (!has_value) {
-                s_fail ("%s needs a value", arg);
+                mc_cli_fail ("%s needs a value", arg);
                 goto done;
             }
             const char *value = argv [++i];
             if (!strcmp (arg, "--targets")) {
-                json_t *targets = s_parse_targets (value);
+                json_t *targets = mc_cli_parse_targets (value);
                 if (!targets) {
                     rc = EXIT_FAILED;
                     goto done;
@@ -269,7 +284,7 @@ s_cmd_submit (int argc, char **argv, bool is_map)
                 errno = 0;
                 long long number = strtoll (value, &end, 10);
                 if (*end || end == value || errno || number < (!strcmp (arg, "--seed")? 0: 1)) {
-                    s_fail ("bad %s '%s': expected a %s integer", arg, value,
+                    mc_cli_fail ("bad %s '%s': expected a %s integer", arg, value,
                             !strcmp (arg, "--seed")? "non-negative": "positive");
                     rc = EXIT_FAILED;
                     goto done;
@@ -283,7 +298,7 @@ s_cmd_submit (int argc, char **argv, bool is_map)
             continue;
         }
         if (options && !strncmp (arg, "--", 2) && arg [2]) {
-            s_fail ("unknown option '%s' (see mcclient --help)", arg);
+            mc_cli_fail ("unknown option '%s' (see mcclient --help)", arg);
             goto done;
         }
         if (!kernel_seen) {
@@ -303,9 +318,18 @@ s_cmd_submit (int argc, char **argv, bool is_map)
         }
         char err [512];
         bool kw = s_is_kwarg (arg);
-        json_t *value = mc_value_parse_arg (kw? strchr (arg, '=') + 1: arg, err, sizeof err);
+        const char *text = kw? strchr (arg, '=') + 1: arg;
+        json_t *value;
+        //  @name: the value of name in the namespace of the engine that runs it.
+        if (text [0] == '@') {
+            value = mc_value_valid_name (text + 1, strlen (text + 1))? mc_ref (text + 1): NULL;
+            if (!value)
+                snprintf (err, sizeof err, "bad argument '%s': '@' must be followed by a name", text);
+        }
+        else
+            value = mc_value_parse_arg (text, err, sizeof err);
         if (!value) {
-            s_fail ("%s", err);
+            mc_cli_fail ("%s", err);
             rc = EXIT_FAILED;
             goto done;
         }
@@ -318,25 +342,25 @@ s_cmd_submit (int argc, char **argv, bool is_map)
             json_array_append_new (json_object_get (spec, "args"), value);
     }
     if (!kernel_seen || (is_map && !seq_seen)) {
-        s_fail (is_map? "map needs a KERNEL and a SEQ (see mcclient --help)": "apply needs a KERNEL (see mcclient --help)");
+        mc_cli_fail (is_map? "map needs a KERNEL and a SEQ (see mcclient --help)": "apply needs a KERNEL (see mcclient --help)");
         goto done;
     }
     if (json_object_get (spec, "chunksize") && json_object_get (spec, "targets")) {
-        s_fail ("--chunksize is for load-balanced maps; a direct map sends one block per target");
+        mc_cli_fail ("--chunksize is for load-balanced maps; a direct map sends one block per target");
         goto done;
     }
-    mc_client_t *client = s_connect ();
+    mc_client_t *client = mc_cli_connect ();
     rc = EXIT_FAILED;
     if (!client)
         goto done;
     json_t *reply = mc_client_submit (client, spec, !async);
     if (!reply)
-        s_fail ("%s", mc_client_error (client));
+        mc_cli_fail ("%s", mc_client_error (client));
     else
     if (async) {
         const char *job = json_string_value (json_object_get (reply, "job"));
-        if (s_json)
-            s_print_json (json_object_get (reply, "job"));
+        if (mc_cli_json)
+            mc_cli_print_json (json_object_get (reply, "job"));
         else
             puts (job? job: "?");
         rc = 0;
@@ -373,7 +397,7 @@ s_progress (const json_t *status, double started)
 static int
 s_cmd_wait (mc_client_t *client, const char *job, double timeout_s)
 {
-    bool bar = !s_json && isatty (STDOUT_FILENO);
+    bool bar = !mc_cli_json && isatty (STDOUT_FILENO);
     double started = s_now ();
     json_t *status = NULL;
     while (true) {
@@ -389,7 +413,7 @@ s_cmd_wait (mc_client_t *client, const char *job, double timeout_s)
         json_decref (status);
         status = mc_client_wait (client, job, slice);
         if (!status)
-            return s_fail ("%s", mc_client_error (client));
+            return mc_cli_fail ("%s", mc_client_error (client));
         if (bar)
             s_progress (status, started);
         if (!json_is_null (json_object_get (status, "finished")))
@@ -398,8 +422,8 @@ s_cmd_wait (mc_client_t *client, const char *job, double timeout_s)
     if (bar)
         printf ("\n");
     bool finished = status && !json_is_null (json_object_get (status, "finished"));
-    if (s_json)
-        s_print_json (status);
+    if (mc_cli_json)
+        mc_cli_print_json (status);
     else
     if (status)
         printf ("%s: %s (%lld done, %lld failed of %lld)\n", job,
@@ -450,7 +474,7 @@ s_cmd_cluster (const char *command, int argc, char **argv)
             char *end;
             double value = strtod (argv [i + 1], &end);
             if (*end || !(value >= 0)) {
-                s_fail ("bad %s '%s'", argv [i], argv [i + 1]);
+                mc_cli_fail ("bad %s '%s'", argv [i], argv [i + 1]);
                 return EXIT_USAGE;
             }
             if (argv [i][2] == 'l')
@@ -463,17 +487,17 @@ s_cmd_cluster (const char *command, int argc, char **argv)
         if (!job && argv [i][0] != '-')
             job = argv [i];
         else {
-            s_fail ("%s: unexpected argument '%s'", command, argv [i]);
+            mc_cli_fail ("%s: unexpected argument '%s'", command, argv [i]);
             return EXIT_USAGE;
         }
     }
     bool needs_job = !strcmp (command, "status") || !strcmp (command, "ready") || !strcmp (command, "wait")
                   || !strcmp (command, "get");
     if (needs_job != (job != NULL)) {
-        s_fail (needs_job? "%s needs a job id (see mcclient jobs)": "%s takes no job id", command);
+        mc_cli_fail (needs_job? "%s needs a job id (see mcclient jobs)": "%s takes no job id", command);
         return EXIT_USAGE;
     }
-    mc_client_t *client = s_connect ();
+    mc_client_t *client = mc_cli_connect ();
     if (!client)
         return EXIT_FAILED;
     int rc = 0;
@@ -484,8 +508,8 @@ s_cmd_cluster (const char *command, int argc, char **argv)
         if (!reply)
             rc = EXIT_FAILED;
         else
-        if (s_json)
-            s_print_json (reply);
+        if (mc_cli_json)
+            mc_cli_print_json (reply);
         else
         if (!strcmp (command, "shutdown") || !strcmp (command, "ping"))
             puts (!strcmp (command, "ping")? "controller answers": "controller is stopping");
@@ -530,8 +554,8 @@ s_cmd_cluster (const char *command, int argc, char **argv)
         if (!reply)
             rc = EXIT_FAILED;
         else
-        if (s_json)
-            s_print_json (reply);
+        if (mc_cli_json)
+            mc_cli_print_json (reply);
         else {
             size_t i;
             json_t *j;
@@ -553,8 +577,8 @@ s_cmd_cluster (const char *command, int argc, char **argv)
         if (!strcmp (command, "ready"))
             puts (json_is_null (json_object_get (reply, "finished"))? "false": "true");
         else
-        if (s_json)
-            s_print_json (reply);
+        if (mc_cli_json)
+            mc_cli_print_json (reply);
         else
             s_print_status (reply);
     }
@@ -568,7 +592,7 @@ s_cmd_cluster (const char *command, int argc, char **argv)
             rc = EXIT_FAILED;
         else
         if (json_is_null (json_object_get (reply, "finished")))
-            rc = s_fail ("%s has not finished yet (%lld of %lld items done); try: mcclient wait %s", job,
+            rc = mc_cli_fail ("%s has not finished yet (%lld of %lld items done); try: mcclient wait %s", job,
                          (long long) json_integer_value (json_object_get (reply, "done")),
                          (long long) json_integer_value (json_object_get (reply, "total")), job);
         else
@@ -585,7 +609,7 @@ main (int argc, char *argv [])
     int i = 1;
     for (; i < argc && argv [i][0] == '-'; i++) {
         if (!strcmp (argv [i], "--json"))
-            s_json = true;
+            mc_cli_json = true;
         else
         if (!strcmp (argv [i], "--profile-dir") && i + 1 < argc)
             s_profile = argv [++i];
@@ -594,7 +618,7 @@ main (int argc, char *argv [])
             char *end;
             double seconds = strtod (argv [++i], &end);
             if (*end || !(seconds > 0) || seconds > 3600)
-                return s_fail ("bad --connect-timeout '%s'", argv [i]), EXIT_USAGE;
+                return mc_cli_fail ("bad --connect-timeout '%s'", argv [i]), EXIT_USAGE;
             s_connect_ms = (int) ceil (seconds * 1000);
         }
         else
@@ -603,7 +627,7 @@ main (int argc, char *argv [])
             return 0;
         }
         else {
-            s_fail ("unknown option '%s' (see mcclient --help)", argv [i]);
+            mc_cli_fail ("unknown option '%s' (see mcclient --help)", argv [i]);
             return EXIT_USAGE;
         }
     }
@@ -614,10 +638,14 @@ main (int argc, char *argv [])
     const char *command = argv [i++];
     if (!strcmp (command, "map") || !strcmp (command, "apply"))
         return s_cmd_submit (argc - i, argv + i, command [0] == 'm');
+    const char *data [] = { "push", "pull", "scatter", "gather", "del", "names" };
+    for (size_t k = 0; k < sizeof data / sizeof data [0]; k++)
+        if (!strcmp (command, data [k]))
+            return mc_cli_data (command, argc - i, argv + i);
     const char *known [] = { "ids", "engines", "queue", "jobs", "status", "ready", "wait", "get", "shutdown", "ping" };
     for (size_t k = 0; k < sizeof known / sizeof known [0]; k++)
         if (!strcmp (command, known [k]))
             return s_cmd_cluster (command, argc - i, argv + i);
-    s_fail ("unknown command '%s' (see mcclient --help)", command);
+    mc_cli_fail ("unknown command '%s' (see mcclient --help)", command);
     return EXIT_USAGE;
 }

@@ -24,6 +24,8 @@ static const s_entry_t s_table [] = {
     ENTRY (connect_timeout_ms,   3000,             "ms"),
     ENTRY (register_timeout_ms,  30000,            "ms"),
     ENTRY (max_waiters_per_job,  1024,             "requests"),
+    ENTRY (max_value_bytes,      1LL << 30,        "bytes in one pushed or scattered value"),
+    ENTRY (max_client_bytes,     2LL << 30,        "bytes of array data the controller holds per client"),
 };
 #define TABLE_SIZE (sizeof s_table / sizeof s_table [0])
 

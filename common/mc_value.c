@@ -10,6 +10,15 @@
 int
 mc_value_pack_json (msgpack_packer *pk, const json_t *value)
 {
+    return mc_value_pack_json_refs (pk, value, false);
+}
+
+int
+mc_value_pack_json_refs (msgpack_packer *pk, const json_t *value, bool refs)
+{
+    if (refs && json_is_object (value) && json_object_size (value) == 1
+    &&  json_is_string (json_object_get (value, "$ref")))
+        return mc_array_pack_name (pk, json_string_value (json_object_get (value, "$ref")));
     switch (json_typeof (value)) {
         case JSON_NULL:    return msgpack_pack_nil (pk);
         case JSON_TRUE:    return msgpack_pack_true (pk);
@@ -25,7 +34,7 @@ mc_value_pack_json (msgpack_packer *pk, const json_t *value)
             size_t size = json_array_size (value);
             msgpack_pack_array (pk, size);
             for (size_t i = 0; i < size; i++)
-                if (mc_value_pack_json (pk, json_array_get (value, i)))
+                if (mc_value_pack_json_refs (pk, json_array_get (value, i), refs))
                     return -1;
             return 0;
         }
@@ -37,7 +46,7 @@ mc_value_pack_json (msgpack_packer *pk, const json_t *value)
                 size_t len = strlen (key);
                 msgpack_pack_str (pk, len);
                 msgpack_pack_str_body (pk, key, len);
-                if (mc_value_pack_json (pk, member))
+                if (mc_value_pack_json_refs (pk, member, refs))
                     return -1;
             }
             return 0;
@@ -265,6 +274,17 @@ mc_value_range_count (int64_t start, int64_t stop, int64_t step)
     if (step < 0 && start > stop)
         return (start - stop - 1) / (-step) + 1;
     return 0;
+}
+
+bool
+mc_value_valid_name (const char *name, size_t len)
+{
+    if (len == 0 || len > 255 || !(isalpha ((unsigned char) name [0]) || name [0] == '_'))
+        return false;
+    for (size_t i = 1; i < len; i++)
+        if (!isalnum ((unsigned char) name [i]) && name [i] != '_')
+            return false;
+    return true;
 }
 
 const char *

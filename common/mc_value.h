@@ -12,6 +12,9 @@
 //  Pack a JSON value as msgpack (integers stay integers, reals become
 //  float64). Returns 0, or -1 for a value it cannot represent.
 int mc_value_pack_json (msgpack_packer *pk, const json_t *value);
+//  The same; with refs, an object {"$ref": "name"} becomes an "@name"
+//  reference to a value in an engine's namespace.
+int mc_value_pack_json_refs (msgpack_packer *pk, const json_t *value, bool refs);
 //  Convert a msgpack object to a new JSON value (caller owns it). Returns
 //  NULL for what JSON cannot hold (binary, ext, NaN); err names it.
 json_t *mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen);
@@ -31,6 +34,9 @@ int mc_value_parse_range (const char *text, int64_t *start, int64_t *stop, int64
                           char *err, size_t errlen);
 //  Number of items of range(start, stop, step), as Python counts them.
 int64_t mc_value_range_count (int64_t start, int64_t stop, int64_t step);
+//  True for a valid namespace name: a letter or '_', then letters, digits
+//  or '_', at most 255 characters (names of values in engine namespaces).
+bool mc_value_valid_name (const char *name, size_t len);
 //  A short name of an object's type ("int", "float", "string", ...).
 const char *mc_value_type_name (const msgpack_object *obj);
 //  Read an integer (or an integral float) from obj; 0 or -1.

@@ -33,6 +33,7 @@ struct _mc_controller_t {
     mc_sched_t *sched;
     mc_store_t *store;
     zhashx_t *jobs;                 //  unfinished jobs by id (owned)
+    zhashx_t *client_bytes;         //  routing id (hex) -> bytes of array data held for that client
     zlistx_t *finishing;            //  jobs finished during this event, to report
     uint64_t next_job_id;
     size_t timed_waiters;           //  parked requests with a deadline
@@ -132,19 +133,186 @@ s_pack_result (mc_controller_t *self, const mc_job_info_t *info)
     return mc_store_pack_results (self->store, info, &pk);
 }
 
-//  Answer one parked request about a job.
+static void s_reply_transient (mc_controller_t *self, mc_waiter_t *waiter, mc_job_t *job);
+
+//  Answer one parked request about a job (job is NULL once it is only in
+//  the store).
 static void
-s_answer_waiter (mc_controller_t *self, mc_waiter_t *waiter, const mc_job_info_t *info)
+s_answer_waiter (mc_controller_t *self, mc_waiter_t *waiter, mc_job_t *job, const mc_job_info_t *info)
 {
-    if (waiter->kind == WAIT_RESULT)
-        s_pack_result (self, info);
-    else
-        s_pack_status (self, info);
-    s_reply (self, waiter->routing_id, waiter->req, MC_OK, NULL);
+    if (job && mc_job_transient (job) && waiter->kind == WAIT_RESULT)
+        s_reply_transient (self, waiter, job);
+    else {
+        if (waiter->kind == WAIT_RESULT)
+            s_pack_result (self, info);
+        else
+            s_pack_status (self, info);
+        s_reply (self, waiter->routing_id, waiter->req, MC_OK, NULL);
+    }
     if (waiter->deadline_us)
         self->timed_waiters--;
     zframe_destroy (&waiter->routing_id);
     free (waiter);
+}
+
+//  --------------------------------------------------------------------------
+//  Array data held for clients (requests and results of transient jobs)
+
+//  Bytes held for a client.
+static size_t
+s_client_held (mc_controller_t *self, zframe_t *routing_id)
+{
+    char *key = zframe_strhex (routing_id);
+    size_t *bytes = zhashx_lookup (self->client_bytes, key);
+    free (key);
+    return bytes? *bytes: 0;
+}
+
+//  Count bytes more (add) or fewer (!add) held for a client; a client that
+//  holds nothing has no entry.
+static void
+s_client_count (mc_controller_t *self, zframe_t *routing_id, size_t bytes, bool add)
+{
+    if (bytes == 0)
+        return;
+    char *key = zframe_strhex (routing_id);
+    size_t *held = zhashx_lookup (self->client_bytes, key);
+    if (!held && add) {
+        held = calloc (1, sizeof *held);
+        zhashx_insert (self->client_bytes, key, held);
+    }
+    if (held) {
+        *held = add? *held + bytes: *held > bytes? *held - bytes: 0;
+        if (*held == 0)
+            zhashx_delete (self->client_bytes, key);
+    }
+    free (key);
+}
+
+//  One distinct error of a job, with where it happened.
+typedef struct {
+    char *text;
+    uint64_t count;                 //  tasks
+    int64_t *engines;               //  distinct, in order of first failure
+    uint64_t *tasks;                //  count of them
+    size_t engine_count;
+} s_error_t;
+
+static void
+s_error_add (zlistx_t *errors, const char *text, size_t len, int64_t engine, uint64_t task)
+{
+    s_error_t *e;
+    for (e = zlistx_first (errors); e; e = zlistx_next (errors))
+        if (strlen (e->text) == len && !memcmp (e->text, text, len))
+            break;
+    if (!e) {
+        e = calloc (1, sizeof *e);
+        e->text = strndup (text, len);
+        zlistx_add_end (errors, e);
+    }
+    e->tasks = realloc (e->tasks, (e->count + 1) * sizeof *e->tasks);
+    e->tasks [e->count++] = task;
+    for (size_t i = 0; i < e->engine_count; i++)
+        if (e->engines [i] == engine)
+            return;
+    e->engines = realloc (e->engines, (e->engine_count + 1) * sizeof *e->engines);
+    e->engines [e->engine_count++] = engine;
+}
+
+static void
+s_errors_pack (zlistx_t *errors, msgpack_packer *pk)
+{
+    msgpack_pack_array (pk, zlistx_size (errors));
+    s_error_t *e;
+    while ((e = zlistx_detach (errors, NULL))) {
+        msgpack_pack_map (pk, 4);
+        s_pack_str (pk, "error");   s_pack_str (pk, e->text);
+        s_pack_str (pk, "count");   msgpack_pack_uint64 (pk, e->count);
+        s_pack_str (pk, "engines");
+        msgpack_pack_array (pk, e->engine_count);
+        for (size_t i = 0; i < e->engine_count; i++)
+            msgpack_pack_int64 (pk, e->engines [i]);
+        s_pack_str (pk, "tasks");
+        msgpack_pack_array (pk, e->count);
+        for (size_t i = 0; i < e->count; i++)
+            msgpack_pack_uint64 (pk, e->tasks [i]);
+        free (e->engines);
+        free (e->tasks);
+        free (e->text);
+        free (e);
+    }
+}
+
+//  Answer the submitter of a finished transient job with its results, whose
+//  arrays go out as frames of the reply (shared, never copied).
+static void
+s_reply_transient (mc_controller_t *self, mc_waiter_t *waiter, mc_job_t *job)
+{
+    mc_job_info_t *info = mc_job_info (job);
+    msgpack_packer pk = s_body_start (self);
+    mc_job_info_pack (info, &pk, 3);
+    s_pack_str (&pk, "single");
+    msgpack_pack_false (&pk);
+    s_pack_str (&pk, "results");
+    msgpack_pack_array (&pk, (uint32_t) info->total);
+    zlist_t *frames = zlist_new ();
+    zlistx_t *errors = zlistx_new ();
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 1024);
+    for (uint64_t t = 0; t < info->tasks; t++) {
+        mc_task_t *task = mc_job_task (job, t);
+        uint32_t items = info->kind [0] == 'm'? task->count: 1;
+        zmsg_t *kept = mc_job_result (job, t);
+        mc_msg_t result;
+        mc_msg_init (&result);
+        msgpack_object data;
+        int code;
+        zframe_t *header = kept? zmsg_first (kept): NULL;
+        bool ok = header && mc_msg_decode (&result, zframe_data (header), zframe_size (header), &code) == 0
+               && result.status == MC_OK
+               && mc_proto_unpack (result.data.ptr, result.data.size, &zone, &data) == 0
+               && data.type == MSGPACK_OBJECT_ARRAY && data.via.array.size == items;
+        if (ok) {
+            size_t count = zmsg_size (kept) - 1;
+            zframe_t **in = calloc (count + 1, sizeof *in);
+            size_t n = 0;
+            for (zframe_t *f = zmsg_next (kept); f; f = zmsg_next (kept))
+                in [n++] = f;
+            mc_repack_t how = { in, count, frames, false, NULL, NULL };
+            for (uint32_t i = 0; i < items; i++)
+                if (mc_proto_repack (&pk, &data.via.array.ptr [i], &how))
+                    msgpack_pack_nil (&pk);
+            free (in);
+        }
+        else {
+            for (uint32_t i = 0; i < items; i++)
+                msgpack_pack_nil (&pk);
+            const char *text = header && result.text.size? result.text.ptr: "no result";
+            size_t len = header && result.text.size? result.text.size: strlen (text);
+            s_error_add (errors, text, len, header? result.engine_id: task->target, t);
+        }
+    }
+    msgpack_zone_destroy (&zone);
+    s_pack_str (&pk, "errors");
+    s_errors_pack (errors, &pk);
+    zlistx_destroy (&errors);
+    mc_msg_t reply;
+    mc_msg_init (&reply);
+    reply.type = MC_REPLY;
+    reply.req = waiter->req;
+    reply.status = MC_OK;
+    reply.data.ptr = self->buffer.data;
+    reply.data.size = self->buffer.size;
+    reply.frame_count = zlist_size (frames);
+    reply.frames = calloc (reply.frame_count + 1, sizeof *reply.frames);
+    size_t n = 0;
+    for (zframe_t *f = zlist_first (frames); f; f = zlist_next (frames))
+        reply.frames [n++] = f;
+    if (mc_msg_send (&reply, zsock_resolve (self->client_sock), waiter->routing_id))
+        mc_warn ("cannot send a reply of %zu frames", reply.frame_count);
+    free (reply.frames);
+    zlist_destroy (&frames);
+    s_client_count (self, waiter->routing_id, mc_job_held_bytes (job), false);
 }
 
 //  --------------------------------------------------------------------------
@@ -166,7 +334,7 @@ s_report_finished (mc_controller_t *self)
     if (zlistx_size (self->finishing) == 0)
         return;
     for (mc_job_t *job = zlistx_first (self->finishing); job; job = zlistx_next (self->finishing))
-        if (mc_store_finish_job (self->store, mc_job_info (job)))
+        if (!mc_job_transient (job) && mc_store_finish_job (self->store, mc_job_info (job)))
             mc_error ("store: cannot record job %llu: %s",
                       (unsigned long long) mc_job_info (job)->id, mc_store_error (self->store));
     if (mc_store_flush (self->store))
@@ -178,7 +346,7 @@ s_report_finished (mc_controller_t *self)
                   mc_job_info_state (info), (unsigned long long) info->done, (unsigned long long) info->failed);
         mc_waiter_t *waiter;
         while ((waiter = zlist_pop (mc_job_waiters (job))))
-            s_answer_waiter (self, waiter, info);
+            s_answer_waiter (self, waiter, job, info);
         zhashx_delete (self->jobs, (void *) (uintptr_t) info->id);
     }
 }
@@ -189,6 +357,24 @@ s_fail_task (mc_controller_t *self, mc_task_t *task, int64_t engine, uint64_t co
 {
     mc_job_t *job = task->job;
     int64_t now = mc_time_wall_us ();
+    if (mc_job_transient (job)) {
+        //  Kept as the RESULT the engine would have sent.
+        mc_msg_t result;
+        mc_msg_init (&result);
+        result.type = MC_RESULT;
+        result.engine_id = engine;
+        result.job = mc_job_info (job)->id;
+        result.task = task->number;
+        result.status = code;
+        result.started_us = result.finished_us = now;
+        result.text.ptr = text;
+        result.text.size = strlen (text);
+        zmsg_t *kept = zmsg_new ();
+        zframe_t *header = mc_msg_encode (&result);
+        zmsg_append (kept, &header);
+        mc_job_keep_result (job, task, &kept);
+    }
+    else
     if (mc_store_add_result (self->store, mc_job_info (job)->id, task->number, task->first, task->count,
                              engine, code, NULL, 0, text, strlen (text), now, now))
         mc_error ("store: cannot record result: %s", mc_store_error (self->store));
@@ -215,11 +401,29 @@ s_send_task (void *arg, mc_engine_t *engine, mc_task_t *task)
     mc_job_t *job = task->job;
     mc_job_info_t *info = mc_job_info (job);
     info->started = true;
-    msgpack_packer pk = s_body_start (self);
-    if (task->count)
-        mc_job_pack_items (job, task, &pk);
     mc_msg_t msg;
     mc_msg_init (&msg);
+    msgpack_sbuffer args, kwargs;
+    zlist_t *frames = NULL;
+    msgpack_packer pk = s_body_start (self);
+    if (mc_job_frame_count (job)) {
+        //  Each task carries only the frames it refers to, renumbered.
+        msgpack_sbuffer_init (&args);
+        msgpack_sbuffer_init (&kwargs);
+        msgpack_packer apk, kpk;
+        msgpack_packer_init (&apk, &args, msgpack_sbuffer_write);
+        msgpack_packer_init (&kpk, &kwargs, msgpack_sbuffer_write);
+        frames = zlist_new ();
+        mc_job_pack_task (job, task, &apk, &kpk, &pk, frames);
+        msg.frame_count = zlist_size (frames);
+        msg.frames = calloc (msg.frame_count + 1, sizeof *msg.frames);
+        size_t n = 0;
+        for (zframe_t *f = zlist_first (frames); f; f = zlist_next (frames))
+            msg.frames [n++] = f;
+    }
+    else
+    if (task->count)
+        mc_job_pack_items (job, task, &pk);
     msg.type = MC_TASK;
     msg.job = info->id;
     msg.task = task->number;
@@ -230,10 +434,24 @@ s_send_task (void *arg, mc_engine_t *engine, mc_task_t *task)
     msg.kernel.size = strlen (info->kernel);
     msg.args.ptr = mc_job_args (job, &msg.args.size);
     msg.kwargs.ptr = mc_job_kwargs (job, &msg.kwargs.size);
+    if (frames) {
+        msg.args.ptr = args.data;
+        msg.args.size = args.size;
+        msg.kwargs.ptr = kwargs.data;
+        msg.kwargs.size = kwargs.size;
+    }
     msg.items.ptr = self->buffer.data;
     msg.items.size = self->buffer.size;
+    msg.out.ptr = mc_job_out (job);
+    msg.out.size = strlen (msg.out.ptr);
     if (mc_msg_send (&msg, zsock_resolve (self->engine_sock), engine->routing_id))
         mc_warn ("cannot send task to engine %d", engine->id);
+    if (frames) {
+        free (msg.frames);
+        zlist_destroy (&frames);
+        msgpack_sbuffer_destroy (&args);
+        msgpack_sbuffer_destroy (&kwargs);
+    }
 }
 
 static void
@@ -352,9 +570,51 @@ s_on_result (mc_controller_t *self, mc_engine_t *engine, mc_msg_t *msg)
         text = mc_proto_error_name (status);
         text_len = strlen (text);
     }
-    if (mc_store_add_result (self->store, msg->job, msg->task, task->first, task->count, engine->id, status,
-                             msg->data.ptr, msg->data.size, text, text_len, msg->started_us, msg->finished_us))
-        mc_error ("store: cannot record result: %s", mc_store_error (self->store));
+    if (mc_job_transient (job)) {
+        //  Kept for the submitter, within its limit of held data.
+        size_t bytes = 0;
+        for (size_t i = 0; i < msg->frame_count; i++)
+            bytes += zframe_size (msg->frames [i]);
+        mc_waiter_t *submitter = zlist_first (mc_job_waiters (job));
+        if (submitter && s_client_held (self, submitter->routing_id) + bytes > (size_t) self->config.max_client_bytes) {
+            char why [256];
+            snprintf (why, sizeof why, "results exceed max_client_bytes=%lld: pull from fewer engines "
+                      "or fewer names at a time", (long long) self->config.max_client_bytes);
+            engine->failed++;
+            s_fail_task (self, task, engine->id, MC_E_QUEUE_FULL, why);
+            mc_sched_task_done (self->sched, engine, task);
+            return;
+        }
+        if (submitter)
+            s_client_count (self, submitter->routing_id, bytes, true);
+        zmsg_t *kept = msg->zmsg;
+        msg->zmsg = NULL;
+        mc_job_keep_result (job, task, &kept);
+    }
+    else {
+        //  Arrays of a stored result are stored inline.
+        msgpack_sbuffer inlined;
+        msgpack_sbuffer_init (&inlined);
+        const void *data = msg->data.ptr;
+        size_t size = msg->data.size;
+        if (status == MC_OK && msg->frame_count) {
+            msgpack_zone zone;
+            msgpack_zone_init (&zone, 1024);
+            msgpack_object obj;
+            msgpack_packer pk;
+            msgpack_packer_init (&pk, &inlined, msgpack_sbuffer_write);
+            mc_repack_t how = { msg->frames, msg->frame_count, NULL, true, NULL, NULL };
+            if (mc_proto_unpack (data, size, &zone, &obj) == 0 && mc_proto_repack (&pk, &obj, &how) == 0) {
+                data = inlined.data;
+                size = inlined.size;
+            }
+            msgpack_zone_destroy (&zone);
+        }
+        if (mc_store_add_result (self->store, msg->job, msg->task, task->first, task->count, engine->id, status,
+                                 data, size, text, text_len, msg->started_us, msg->finished_us))
+            mc_error ("store: cannot record result: %s", mc_store_error (self->store));
+        msgpack_sbuffer_destroy (&inlined);
+    }
     if (status == MC_OK)
         engine->done++;
     else
@@ -453,10 +713,21 @@ s_op_submit (mc_controller_t *self, mc_msg_t *msg, const msgpack_object *body)
         return;
     }
     mc_job_info_t *info = mc_job_info (job);
+    bool transient = mc_job_transient (job);
+    size_t request_bytes = 0;
+    for (size_t i = 0; i < msg->frame_count; i++)
+        request_bytes += zframe_size (msg->frames [i]);
     const msgpack_object *targets = mc_job_targets (job);
     size_t engines = mc_registry_size (self->registry);
     int32_t *ids = NULL;
     size_t nids = 0;
+    if (transient && s_client_held (self, rid) + request_bytes > (size_t) self->config.max_client_bytes) {
+        s_reply_error (self, rid, msg->req, MC_E_QUEUE_FULL,
+                       "this client already has %zu bytes in flight; with %zu more it would pass "
+                       "max_client_bytes=%lld", s_client_held (self, rid), request_bytes,
+                       (long long) self->config.max_client_bytes);
+        goto done;
+    }
     if (targets) {
         ids = calloc (engines + (targets->type == MSGPACK_OBJECT_ARRAY? targets->via.array.size: 0) + 1,
                       sizeof *ids);
@@ -484,7 +755,7 @@ s_op_submit (mc_controller_t *self, mc_msg_t *msg, const msgpack_object *body)
             goto done;
         }
     }
-    if (engines && !mc_registry_has_kernel (self->registry, info->kernel)) {
+    if (engines && !mc_job_is_namespace_op (info->kernel) && !mc_registry_has_kernel (self->registry, info->kernel)) {
         char list [1024];
         mc_registry_kernel_list (self->registry, list, sizeof list);
         s_reply_error (self, rid, msg->req, MC_E_UNKNOWN_KERNEL, "unknown kernel '%s' (engines have: %s)",
@@ -504,12 +775,16 @@ s_op_submit (mc_controller_t *self, mc_msg_t *msg, const msgpack_object *body)
     }
     size_t body_size;
     const void *body_data = mc_job_body (job, &body_size);
-    if (mc_store_add_job (self->store, info, body_data, body_size) || mc_store_flush (self->store)) {
+    if (!transient && (mc_store_add_job (self->store, info, body_data, body_size) || mc_store_flush (self->store))) {
         s_reply_error (self, rid, msg->req, MC_E_INTERNAL, "store: cannot record job: %s",
                        mc_store_error (self->store));
         goto done;
     }
     self->next_job_id++;
+    if (msg->frame_count) {
+        mc_job_hold_frames (job, &msg->zmsg, msg->frames, msg->frame_count);
+        s_client_count (self, rid, request_bytes, true);
+    }
     zhashx_insert (self->jobs, (void *) (uintptr_t) info->id, job);
     mc_job_t *owned = job;
     job = NULL;                         //  the table owns it now
@@ -526,7 +801,7 @@ s_op_submit (mc_controller_t *self, mc_msg_t *msg, const msgpack_object *body)
         zlistx_add_end (self->finishing, owned);
     }
     const msgpack_object *wait = mc_proto_map_get (body, "wait");
-    if (wait && wait->type == MSGPACK_OBJECT_BOOLEAN && wait->via.boolean) {
+    if (transient || (wait && wait->type == MSGPACK_OBJECT_BOOLEAN && wait->via.boolean)) {
         mc_waiter_t *waiter = calloc (1, sizeof *waiter);
         waiter->routing_id = zframe_dup (rid);
         waiter->req = msg->req;
@@ -692,7 +967,8 @@ s_on_request (mc_controller_t *self, mc_msg_t *msg)
     else
     if (mc_bytes_eq (op, "ping")) {
         msgpack_packer pk = s_body_start (self);
-        msgpack_pack_map (&pk, 3);
+        msgpack_pack_map (&pk, 4);
+        s_pack_str (&pk, "max_value_bytes"); msgpack_pack_int64 (&pk, self->config.max_value_bytes);
         s_pack_str (&pk, "version"); msgpack_pack_uint8 (&pk, MC_PROTO_VERSION);
         s_pack_str (&pk, "pid");     msgpack_pack_int64 (&pk, getpid ());
         s_pack_str (&pk, "engines"); msgpack_pack_uint64 (&pk, mc_registry_size (self->registry));
@@ -761,7 +1037,7 @@ s_expire_waiters (mc_controller_t *self, int64_t now)
             mc_waiter_t *next = zlist_next (waiters);
             if (waiter->deadline_us && waiter->deadline_us <= now) {
                 zlist_remove (waiters, waiter);
-                s_answer_waiter (self, waiter, mc_job_info (job));
+                s_answer_waiter (self, waiter, job, mc_job_info (job));
             }
             waiter = next;
         }
@@ -838,6 +1114,8 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
     zhashx_set_key_destructor (self->jobs, NULL);
     zhashx_set_destructor (self->jobs, s_job_free);
     self->finishing = zlistx_new ();
+    self->client_bytes = zhashx_new ();
+    zhashx_set_destructor (self->client_bytes, (zhashx_destructor_fn *) zstr_free);
     self->registry = mc_registry_new ();
     self->sched = mc_sched_new (self->registry, config->max_inflight, config->pipeline_ms * 1000,
                                 s_send_task, self);
@@ -911,6 +1189,7 @@ mc_controller_destroy (mc_controller_t **self_p)
         }
     zhashx_destroy (&self->jobs);
     zlistx_destroy (&self->finishing);
+    zhashx_destroy (&self->client_bytes);
     mc_sched_destroy (&self->sched);
     mc_registry_destroy (&self->registry);
     mc_store_destroy (&self->store);

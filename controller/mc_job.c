@@ -17,6 +17,14 @@ struct _mc_job_t {
     const msgpack_object *seq_items;    //  array items (points into spec)
     uint64_t chunksize;
     const msgpack_object *targets;  //  NULL when load-balanced
+    const msgpack_object *args_obj, *kwargs_obj;    //  point into spec; NULL when absent
+    char out [MC_JOB_NAME_MAX + 1]; //  namespace name for results, or ""
+    bool transient;                 //  results go back to the submitter, never to the store
+    zmsg_t *held;                   //  the request whose array frames the body refers to
+    zframe_t **frames;              //  borrowed from held
+    size_t frame_count;
+    zmsg_t **results;               //  transient: each task's RESULT message (owned)
+    size_t held_bytes;              //  bytes of frames held: request and results
     mc_task_t *tasks;
     uint64_t tasks_finished;
     double mean_task_us;
@@ -25,18 +33,61 @@ struct _mc_job_t {
 
 #define FAIL(c, ...) do { *code = (c); snprintf (err, errlen, __VA_ARGS__); goto fail; } while (0)
 
+//  Namespace operations, done by every engine itself (see mc_proto.md).
+static const char *s_namespace_ops [] = { "%push", "%scatter", "%pull", "%del", "%names" };
+
+bool
+mc_job_is_namespace_op (const char *kernel)
+{
+    for (size_t i = 0; i < sizeof s_namespace_ops / sizeof s_namespace_ops [0]; i++)
+        if (!strcmp (kernel, s_namespace_ops [i]))
+            return true;
+    return false;
+}
+
 static bool
 s_valid_kernel_name (const msgpack_object *obj)
 {
     if (!obj || obj->type != MSGPACK_OBJECT_STR || obj->via.str.size == 0
     ||  obj->via.str.size > MC_KERNEL_NAME_MAX)
         return false;
+    if (obj->via.str.ptr [0] == '%') {
+        char name [MC_KERNEL_NAME_MAX + 1];
+        memcpy (name, obj->via.str.ptr, obj->via.str.size);
+        name [obj->via.str.size] = 0;
+        return mc_job_is_namespace_op (name);
+    }
     for (uint32_t i = 0; i < obj->via.str.size; i++) {
         char c = obj->via.str.ptr [i];
         if (!isalnum ((unsigned char) c) && c != '_' && c != '-' && c != '.')
             return false;
     }
     return true;
+}
+
+//  Does a value hold an array reference (to a frame)?
+static bool
+s_has_ref (const msgpack_object *obj)
+{
+    if (obj->type == MSGPACK_OBJECT_EXT)
+        return obj->via.ext.type == MC_EXT_ARRAY;
+    if (obj->type == MSGPACK_OBJECT_ARRAY) {
+        for (uint32_t i = 0; i < obj->via.array.size; i++)
+            if (s_has_ref (&obj->via.array.ptr [i]))
+                return true;
+    }
+    else
+    if (obj->type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < obj->via.map.size; i++)
+            if (s_has_ref (&obj->via.map.ptr [i].val))
+                return true;
+    return false;
+}
+
+static bool
+s_is_true (const msgpack_object *obj)
+{
+    return obj && obj->type == MSGPACK_OBJECT_BOOLEAN && obj->via.boolean;
 }
 
 mc_job_t *
@@ -74,14 +125,32 @@ mc_job_new (uint64_t id, const void *body, size_t size, uint64_t seed_if_absent,
         FAIL (MC_E_BAD_ARGUMENT, "submit: 'kernel' must be a name of 1-%d letters, digits, '_', '-' or '.'",
               MC_KERNEL_NAME_MAX);
     memcpy (self->info.kernel, kernel->via.str.ptr, kernel->via.str.size);
+    self->transient = s_is_true (mc_proto_map_get (&self->spec, "transient"));
+    bool namespace_op = self->info.kernel [0] == '%';
+    if (namespace_op && !self->transient)
+        FAIL (MC_E_BAD_ARGUMENT, "submit: namespace operations must be transient");
+    if (s_has_ref (&self->spec) && !self->transient)
+        FAIL (MC_E_BAD_ARGUMENT, "submit: arrays travel only with transient jobs (push them, then pass @name)");
+
+    const msgpack_object *out = mc_proto_map_get (&self->spec, "out");
+    if (out && out->type != MSGPACK_OBJECT_NIL) {
+        if (out->type != MSGPACK_OBJECT_STR || out->via.str.size == 0 || out->via.str.size > MC_JOB_NAME_MAX
+        ||  namespace_op)
+            FAIL (MC_E_BAD_ARGUMENT, "submit: 'out' must be a name of 1-%d characters, for a kernel",
+                  MC_JOB_NAME_MAX);
+        memcpy (self->out, out->via.str.ptr, out->via.str.size);
+        self->out [out->via.str.size] = 0;
+    }
 
     msgpack_packer pk;
     const msgpack_object *args = mc_proto_map_get (&self->spec, "args");
     if (args && args->type != MSGPACK_OBJECT_ARRAY && args->type != MSGPACK_OBJECT_NIL)
         FAIL (MC_E_BAD_ARGUMENT, "submit: 'args' must be an array");
     msgpack_packer_init (&pk, &self->args, msgpack_sbuffer_write);
-    if (args && args->type == MSGPACK_OBJECT_ARRAY)
+    if (args && args->type == MSGPACK_OBJECT_ARRAY) {
         msgpack_pack_object (&pk, *args);
+        self->args_obj = args;
+    }
     else
         msgpack_pack_array (&pk, 0);
 
@@ -94,6 +163,7 @@ mc_job_new (uint64_t id, const void *body, size_t size, uint64_t seed_if_absent,
             if (kwargs->via.map.ptr [i].key.type != MSGPACK_OBJECT_STR)
                 FAIL (MC_E_BAD_ARGUMENT, "submit: 'kwargs' keys must be strings");
         msgpack_pack_object (&pk, *kwargs);
+        self->kwargs_obj = kwargs;
     }
     else
         msgpack_pack_map (&pk, 0);
@@ -174,6 +244,8 @@ mc_job_new (uint64_t id, const void *body, size_t size, uint64_t seed_if_absent,
         }
         self->targets = targets;
     }
+    if (namespace_op && !self->targets)
+        FAIL (MC_E_BAD_ARGUMENT, "submit: namespace operations need targets");
     self->info.single = !is_map && !self->targets;
     self->info.submitted_us = mc_time_wall_us ();
     *code = MC_OK;
@@ -193,6 +265,12 @@ mc_job_destroy (mc_job_t **self_p)
     msgpack_sbuffer_destroy (&self->args);
     msgpack_sbuffer_destroy (&self->kwargs);
     zlist_destroy (&self->waiters);
+    if (self->results)
+        for (uint64_t i = 0; i < self->info.tasks; i++)
+            zmsg_destroy (&self->results [i]);
+    free (self->results);
+    free (self->frames);
+    zmsg_destroy (&self->held);
     free (self->tasks);
     free (self->body);
     free (self);
@@ -263,6 +341,83 @@ mc_job_pack_items (const mc_job_t *self, const mc_task_t *task, msgpack_packer *
         else
             msgpack_pack_object (pk, self->seq_items [i]);
     }
+}
+
+int
+mc_job_pack_task (const mc_job_t *self, const mc_task_t *task, msgpack_packer *args, msgpack_packer *kwargs,
+                  msgpack_packer *items, zlist_t *frames)
+{
+    mc_repack_t how = { self->frames, self->frame_count, frames, false, NULL, NULL };
+    int rc = self->args_obj? mc_proto_repack (args, self->args_obj, &how): msgpack_pack_array (args, 0);
+    rc |= self->kwargs_obj? mc_proto_repack (kwargs, self->kwargs_obj, &how): msgpack_pack_map (kwargs, 0);
+    if (task->count == 0)
+        return rc;
+    if (self->is_range) {
+        mc_job_pack_items (self, task, items);
+        return rc;
+    }
+    rc |= msgpack_pack_array (items, task->count);
+    for (uint64_t i = task->first; i < task->first + task->count; i++)
+        rc |= mc_proto_repack (items, &self->seq_items [i], &how);
+    return rc? -1: 0;
+}
+
+void
+mc_job_hold_frames (mc_job_t *self, zmsg_t **held_p, zframe_t *const *frames, size_t count)
+{
+    assert (!self->held);
+    self->held = *held_p;
+    *held_p = NULL;
+    self->frames = malloc ((count? count: 1) * sizeof *frames);
+    memcpy (self->frames, frames, count * sizeof *frames);
+    self->frame_count = count;
+    for (size_t i = 0; i < count; i++)
+        self->held_bytes += zframe_size (frames [i]);
+}
+
+size_t
+mc_job_frame_count (const mc_job_t *self)
+{
+    return self->frame_count;
+}
+
+bool
+mc_job_transient (const mc_job_t *self)
+{
+    return self->transient;
+}
+
+const char *
+mc_job_out (const mc_job_t *self)
+{
+    return self->out;
+}
+
+size_t
+mc_job_held_bytes (const mc_job_t *self)
+{
+    return self->held_bytes;
+}
+
+void
+mc_job_keep_result (mc_job_t *self, const mc_task_t *task, zmsg_t **result_p)
+{
+    assert (self->transient && task->number < self->info.tasks);
+    if (!self->results)
+        self->results = calloc (self->info.tasks, sizeof *self->results);
+    zmsg_destroy (&self->results [task->number]);
+    self->results [task->number] = *result_p;
+    *result_p = NULL;
+    //  Everything after the header is array frames.
+    zmsg_t *msg = self->results [task->number];
+    for (zframe_t *f = zmsg_first (msg)? zmsg_next (msg): NULL; f; f = zmsg_next (msg))
+        self->held_bytes += zframe_size (f);
+}
+
+zmsg_t *
+mc_job_result (const mc_job_t *self, uint64_t number)
+{
+    return self->results && number < self->info.tasks? self->results [number]: NULL;
 }
 
 void

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #define MC_KERNEL_NAME_MAX 128
+#define MC_JOB_NAME_MAX 255         //  namespace names
 
 typedef struct _mc_job_t mc_job_t;
 typedef struct mc_task mc_task_t;
@@ -53,6 +54,29 @@ const msgpack_object *mc_job_targets (const mc_job_t *self);
 int mc_job_plan (mc_job_t *self, const int32_t *targets, size_t ntargets);
 //  Pack the items of a task as a msgpack array of task->count values.
 void mc_job_pack_items (const mc_job_t *self, const mc_task_t *task, msgpack_packer *pk);
+//  Pack args, kwargs and items of a task of a job with array frames: their
+//  array references are renumbered to index `frames`, to which the job's
+//  frames they refer to are appended (borrowed). 0 or -1 (no memory).
+int mc_job_pack_task (const mc_job_t *self, const mc_task_t *task, msgpack_packer *args, msgpack_packer *kwargs,
+                      msgpack_packer *items, zlist_t *frames);
+
+//  --- Transient jobs (namespace operations, arrays): never stored; their
+//  results are kept here until the submitter is answered. ---
+//  True for "%push", "%scatter", "%pull", "%del" and "%names".
+bool mc_job_is_namespace_op (const char *kernel);
+bool mc_job_transient (const mc_job_t *self);
+//  The job takes the request message that holds its array frames; frames
+//  (borrowed from it) are what the body's array references index.
+void mc_job_hold_frames (mc_job_t *self, zmsg_t **held_p, zframe_t *const *frames, size_t count);
+size_t mc_job_frame_count (const mc_job_t *self);
+//  Keep a task's RESULT message (header then array frames; taken).
+void mc_job_keep_result (mc_job_t *self, const mc_task_t *task, zmsg_t **result_p);
+//  A task's kept RESULT message (borrowed), or NULL.
+zmsg_t *mc_job_result (const mc_job_t *self, uint64_t number);
+//  Bytes of array frames the job holds (request and kept results).
+size_t mc_job_held_bytes (const mc_job_t *self);
+//  The namespace name results are stored under on the engines, or "".
+const char *mc_job_out (const mc_job_t *self);
 //  Record a finished task: counts its items as done or failed, and folds
 //  its run time into the job's mean task time.
 void mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us);

@@ -3,7 +3,6 @@
 #include "mc_namespace.h"
 #include "mc_proto.h"
 #include "mc_value.h"
-#include <ctype.h>
 
 struct _mc_namespace_t {
     zhashx_t *values;               //  name -> mc_nsvalue_t (owned)
@@ -49,17 +48,6 @@ mc_namespace_destroy (mc_namespace_t **self_p)
     zhashx_destroy (&self->values);
     free (self);
     *self_p = NULL;
-}
-
-bool
-mc_namespace_valid_name (const char *name, size_t len)
-{
-    if (len == 0 || len > MC_NAME_MAX || !(isalpha ((unsigned char) name [0]) || name [0] == '_'))
-        return false;
-    for (size_t i = 1; i < len; i++)
-        if (!isalnum ((unsigned char) name [i]) && name [i] != '_')
-            return false;
-    return true;
 }
 
 int
@@ -178,9 +166,9 @@ mc_namespace_test (bool verbose)
 {
     if (verbose)
         printf (" * mc_namespace: ");
-    assert (mc_namespace_valid_name ("a", 1) && mc_namespace_valid_name ("_x9", 3));
-    assert (!mc_namespace_valid_name ("9a", 2) && !mc_namespace_valid_name ("a-b", 3)
-         && !mc_namespace_valid_name ("", 0));
+    assert (mc_value_valid_name ("a", 1) && mc_value_valid_name ("_x9", 3));
+    assert (!mc_value_valid_name ("9a", 2) && !mc_value_valid_name ("a-b", 3)
+         && !mc_value_valid_name ("", 0));
     mc_namespace_t *ns = mc_namespace_new ();
     //  A list holding an array: the frame moves out of its message.
     double values [4] = { 1, 2, 3, 4 };

@@ -9,7 +9,7 @@
 #include <msgpack.h>
 #include <stdbool.h>
 
-#define MC_NAME_MAX 255
+#define MC_NAME_MAX 255             //  names are checked with mc_value_valid_name
 
 typedef struct _mc_namespace_t mc_namespace_t;
 
@@ -26,8 +26,6 @@ typedef struct {
 mc_namespace_t *mc_namespace_new (void);
 void mc_namespace_destroy (mc_namespace_t **self_p);
 
-//  True for a valid name: a letter or '_', then letters, digits or '_'.
-bool mc_namespace_valid_name (const char *name, size_t len);
 //  Store obj under name, replacing what was there. Its array references
 //  index frames[0 .. count); the frames that obj refers to are taken from
 //  `owner` (removed from that message, which no longer owns them) or, when

@@ -70,7 +70,7 @@ s_send_result (mc_runner_state_t *state, const mc_msg_t *task, s_result_t *r, in
 static int
 s_name_arg (s_result_t *r, const msgpack_object *obj, char *name)
 {
-    if (obj->type != MSGPACK_OBJECT_STR || !mc_namespace_valid_name (obj->via.str.ptr, obj->via.str.size))
+    if (obj->type != MSGPACK_OBJECT_STR || !mc_value_valid_name (obj->via.str.ptr, obj->via.str.size))
         return s_fail (r, MC_E_BAD_ARGUMENT, "a name must be a letter or '_' then letters, digits or '_' "
                        "(at most %d), got %s", MC_NAME_MAX, obj->type == MSGPACK_OBJECT_STR? "another string"
                                                                           : mc_value_type_name (obj));
@@ -81,14 +81,14 @@ s_name_arg (s_result_t *r, const msgpack_object *obj, char *name)
 
 //  Every argument must be a name that this namespace holds.
 static int
-s_held_names (s_result_t *r, mc_namespace_t *ns, const msgpack_object *args, int64_t engine)
+s_held_names (s_result_t *r, mc_namespace_t *ns, const msgpack_object *args)
 {
     char name [MC_NAME_MAX + 1];
     for (uint32_t i = 0; i < args->via.array.size; i++) {
         if (s_name_arg (r, &args->via.array.ptr [i], name))
             return -1;
         if (!mc_namespace_get (ns, name, strlen (name)))
-            return s_fail (r, MC_E_KERNEL_ERROR, "name '%s' is not defined on engine %lld", name, (long long) engine);
+            return s_fail (r, MC_E_KERNEL_ERROR, "name '%s' is not defined", name);
     }
     return 0;
 }
@@ -102,10 +102,9 @@ s_pack_nils (s_result_t *r, uint32_t count)
 }
 
 static int
-s_namespace_op (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, const msgpack_object *args,
+s_namespace_op (mc_namespace_t *ns, mc_msg_t *task, const msgpack_object *args,
                 const msgpack_object *kwargs, const msgpack_object *items, s_result_t *r)
 {
-    int64_t engine = atomic_load (&state->engine_id);
     char name [MC_NAME_MAX + 1];
     if (mc_bytes_eq (task->kernel, "%push")) {
         //  kwargs: name -> value. Check every name before storing any.
@@ -134,7 +133,7 @@ s_namespace_op (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, co
     if (mc_bytes_eq (task->kernel, "%pull")) {
         if (args->via.array.size == 0)
             return s_fail (r, MC_E_BAD_ARGUMENT, "pull needs at least one name");
-        if (s_held_names (r, ns, args, engine))
+        if (s_held_names (r, ns, args))
             return -1;
         //  One name: its value; several: a list of their values.
         msgpack_pack_array (&r->pk, 1);
@@ -151,7 +150,7 @@ s_namespace_op (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, co
         return 0;
     }
     if (mc_bytes_eq (task->kernel, "%del")) {
-        if (s_held_names (r, ns, args, engine))
+        if (s_held_names (r, ns, args))
             return -1;
         for (uint32_t i = 0; i < args->via.array.size; i++)
             mc_namespace_delete (ns, args->via.array.ptr [i].via.str.ptr, args->via.array.ptr [i].via.str.size);
@@ -197,7 +196,6 @@ typedef struct {
     mc_namespace_t *ns;
     zlist_t *table;
     s_result_t *r;
-    int64_t engine;
 } s_resolve_t;
 
 //  Replace "@name" by the value of name, its arrays renumbered into table.
@@ -207,8 +205,7 @@ s_resolve_name (void *arg, msgpack_packer *pk, const char *name, size_t len)
     s_resolve_t *ctx = arg;
     const mc_nsvalue_t *value = mc_namespace_get (ctx->ns, name, len);
     if (!value)
-        return s_fail (ctx->r, MC_E_BAD_ARGUMENT, "name '%.*s' is not defined on engine %lld", (int) len, name,
-                       (long long) ctx->engine);
+        return s_fail (ctx->r, MC_E_BAD_ARGUMENT, "name '%.*s' is not defined", (int) len, name);
     mc_repack_t how = { value->frames, value->frame_count, ctx->table, false, NULL, NULL };
     return mc_proto_repack (pk, &value->obj, &how);
 }
@@ -246,7 +243,7 @@ s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t 
         goto done;
     }
     if (namespace_op) {
-        s_namespace_op (state, ns, task, &args, &kwargs, task->count? &items: NULL, r);
+        s_namespace_op (ns, task, &args, &kwargs, task->count? &items: NULL, r);
         goto done;
     }
     //  Arguments with arrays or names are repacked into one value whose
@@ -257,7 +254,7 @@ s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t 
     if (s_has_ext (&args) || s_has_ext (&kwargs) || (task->count && s_has_ext (&items))) {
         msgpack_packer pk;
         msgpack_packer_init (&pk, &resolved, msgpack_sbuffer_write);
-        s_resolve_t ctx = { ns, table, r, atomic_load (&state->engine_id) };
+        s_resolve_t ctx = { ns, table, r };
         mc_repack_t how = { task->frames, task->frame_count, table, false, s_resolve_name, &ctx };
         msgpack_object all;
         msgpack_pack_array (&pk, 3);
@@ -303,7 +300,7 @@ s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t 
     //  --out name: the results stay on this engine; the caller gets nulls.
     if (task->out.size) {
         char name [MC_NAME_MAX + 1];
-        if (!mc_namespace_valid_name (task->out.ptr, task->out.size)) {
+        if (!mc_value_valid_name (task->out.ptr, task->out.size)) {
             s_fail (r, MC_E_BAD_ARGUMENT, "--out: '%s' is not a valid name", mc_bytes_str (task->out, name, sizeof name));
             goto done;
         }

@@ -17,6 +17,7 @@
     json_t * arguments are borrowed. A client is used by one thread. */
 #ifndef MCCLUSTER_H
 #define MCCLUSTER_H
+#include "mc_array.h"
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,6 +51,44 @@ json_t *mc_client_status (mc_client_t *self, const char *job);
 json_t *mc_client_wait (mc_client_t *self, const char *job, int timeout_ms);
 //  Result object of a job; with wait, once it is done.
 json_t *mc_client_result (mc_client_t *self, const char *job, bool wait);
+//  An "@name" argument: put it in a spec's args or kwargs, and the engine
+//  that runs the task passes the value of `name` from its namespace. A spec
+//  key "out": "name" stores each task's result there instead of returning it.
+json_t *mc_ref (const char *name);
+
+//  --- Engine namespaces (the direct view) ---
+//  targets: NULL or "all" for every engine, else a JSON array of engine ids.
+//  Values are JSON, or typed arrays (mc_array.h) that travel as raw bytes.
+//  A value larger than the controller's max_value_bytes is refused before
+//  anything is sent. Functions returning int give 0, or -1 with the error
+//  in mc_client_error (an error of an engine names the engine).
+
+//  Set name = value on every target.
+int mc_client_push (mc_client_t *self, const char *name, const json_t *value, const json_t *targets);
+int mc_client_push_array (mc_client_t *self, const char *name, const mc_array_t *array, const json_t *targets);
+//  Split a JSON array (or an array along its first axis) into one part per
+//  target, as ipyparallel does: contiguous blocks, the first parts one item
+//  longer, or with round_robin items dealt in turn; then set name = part.
+int mc_client_scatter (mc_client_t *self, const char *name, const json_t *seq, const json_t *targets,
+                       bool round_robin);
+int mc_client_scatter_array (mc_client_t *self, const char *name, const mc_array_t *array, const json_t *targets,
+                             bool round_robin);
+//  Per target, in target order: the value of the one name, or the list of
+//  the values of several names. Arrays become nested lists.
+json_t *mc_client_pull (mc_client_t *self, const char *const *names, size_t count, const json_t *targets);
+//  The parts of name on the targets joined back into one list (undoing
+//  scatter with the same round_robin).
+json_t *mc_client_gather (mc_client_t *self, const char *name, const json_t *targets, bool round_robin);
+//  The same when every part is an array of one dtype and row shape: the
+//  joined array, whose data the caller frees with free().
+int mc_client_gather_array (mc_client_t *self, const char *name, const json_t *targets, bool round_robin,
+                            mc_array_t *array);
+//  Remove names from the targets (each must exist on each target).
+int mc_client_delete (mc_client_t *self, const char *const *names, size_t count, const json_t *targets);
+//  Per target: {"id": engine, "names": {name: {"type", "size", "bytes"[, "shape"]}}}.
+json_t *mc_client_names (mc_client_t *self, const json_t *targets);
+//  The controller's max_value_bytes.
+int64_t mc_client_max_value_bytes (const mc_client_t *self);
 
 #ifdef __cplusplus
 }

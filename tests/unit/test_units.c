@@ -491,7 +491,7 @@ test_runner (void)
         { "fail", "[\"boom\"]", NULL, NULL, MC_E_KERNEL_ERROR, "boom" },
         { "nosuch", "[]", NULL, NULL, MC_E_UNKNOWN_KERNEL, "unknown kernel" },
         { "%nosuch", "[]", NULL, NULL, MC_E_UNKNOWN_KERNEL, "unknown namespace operation" },
-        { "%pull", "[\"a\"]", NULL, NULL, MC_E_KERNEL_ERROR, "name 'a' is not defined on engine" },
+        { "%pull", "[\"a\"]", NULL, NULL, MC_E_KERNEL_ERROR, "name 'a' is not defined" },
         { "%pull", "[\"9a\"]", NULL, NULL, MC_E_BAD_ARGUMENT, "a name must be" },
         { "square", "[\"@a\"]", NULL, NULL, MC_E_BAD_ARGUMENT, "name 'a' is not defined" },
     };
