@@ -41,7 +41,7 @@ s_pack_str (msgpack_packer *pk, const char *text)
 static int
 s_add_frame (mc_client_t *self, s_body_t *b, const mc_array_t *shape, const void *data)
 {
-    zframe_t *frame = zframe_new (data, shape->size);
+    zframe_t *frame = mc_proto_frame_new (data, shape->size);
     if (!frame || zlist_append (b->frames, frame)) {
         zframe_destroy (&frame);
         mc_client_set_error (self, MC_E_INTERNAL, "cannot allocate %zu bytes", shape->size);

@@ -359,8 +359,13 @@ mc_cli_data (const char *command, int argc, char **argv)
     if (push)
         for (int i = 0; i < o.argc && rc == 0; i++) {
             const char *eq = strchr (o.args [i], '=');
-            if (!eq || !mc_value_valid_name (o.args [i], (size_t) (eq - o.args [i]))) {
+            if (!eq) {
                 rc = mc_cli_fail ("push: expected NAME=VALUE, got '%s'", o.args [i]);
+                break;
+            }
+            if (!mc_value_valid_name (o.args [i], (size_t) (eq - o.args [i]))) {
+                rc = mc_cli_fail ("push: '%.*s' is not a valid name (a letter or '_', then letters, digits or '_')",
+                                  (int) (eq - o.args [i]), o.args [i]);
                 break;
             }
             char *name = strndup (o.args [i], (size_t) (eq - o.args [i]));

@@ -90,7 +90,7 @@ mc_kcall_out_array (mc_kcall_t *call, mc_dtype_t dtype, uint32_t ndim, const uin
         mc_kcall_error (call, "result array is too large");
         return NULL;
     }
-    zframe_t *frame = zframe_new (NULL, array.size);
+    zframe_t *frame = mc_proto_frame_new (NULL, array.size);
     if (!frame || zlist_append (call->out_frames, frame)) {
         zframe_destroy (&frame);
         mc_kcall_error (call, "cannot allocate %zu bytes for the result", array.size);

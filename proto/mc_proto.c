@@ -558,6 +558,18 @@ mc_proto_array_data (const msgpack_object *obj, zframe_t *const *frames, size_t 
     return array->data;
 }
 
+zframe_t *
+mc_proto_frame_new (const void *data, size_t size)
+{
+    //  Probe with a little more than ZeroMQ will ask for; a large block is
+    //  mapped and unmapped, so the address space is free again at once.
+    void *probe = malloc (size + 4096);
+    if (!probe)
+        return NULL;
+    free (probe);
+    return zframe_new (data, size);
+}
+
 //  --------------------------------------------------------------------------
 //  Self test
 

@@ -144,6 +144,11 @@ int mc_proto_repack (msgpack_packer *pk, const msgpack_object *obj, const mc_rep
 const void *mc_proto_array_data (const msgpack_object *obj, zframe_t *const *frames, size_t count,
                                  mc_array_t *array);
 
+//  A new frame of size bytes (copied from data unless it is NULL), or NULL
+//  when the memory cannot be had. Use it instead of zframe_new for array
+//  data: zframe_new does not check its allocation, so a failure crashes.
+zframe_t *mc_proto_frame_new (const void *data, size_t size);
+
 //  Self test: round trips of every message and garbage of every kind.
 void mc_proto_test (bool verbose);
 #endif
