@@ -5,6 +5,7 @@
 #include "mc_time.h"
 #include "mc_value.h"
 #include <czmq.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <signal.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@ struct _mc_client_t {
     msgpack_sbuffer buffer;
     int64_t max_value_bytes;        //  the controller's limit, from its ping reply
     mc_msg_t reply;                 //  the last reply (its fields point into its frames)
+    atomic_size_t unsettled;        //  slices ZeroMQ may still read from
 };
 
 void
@@ -65,8 +67,9 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     zsock_set_linger (self->dealer, 0);
     zsock_set_sndhwm (self->dealer, 0);
     zsock_set_rcvhwm (self->dealer, 0);
-    if (zsock_connect (self->dealer, "%s", self->conn.client_url)) {
-        snprintf (err, errlen, "cannot connect to %s (profile %s)", self->conn.client_url, self->profile);
+    const char *endpoint = mc_conn_client_endpoint (&self->conn);
+    if (zsock_connect (self->dealer, "%s", endpoint)) {
+        snprintf (err, errlen, "cannot connect to %s (profile %s)", endpoint, self->profile);
         mc_client_destroy (&self);
         return NULL;
     }
@@ -76,7 +79,7 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     if (!pong) {
         if (self->errcode == -1)
             snprintf (err, errlen, "no controller answers at %s within %d ms (profile %s)",
-                      self->conn.client_url, timeout_ms, self->profile);
+                      endpoint, timeout_ms, self->profile);
         else
             snprintf (err, errlen, "%s", self->error);
         mc_client_destroy (&self);
@@ -95,6 +98,7 @@ mc_client_destroy (mc_client_t **self_p)
     mc_client_t *self = *self_p;
     if (!self)
         return;
+    mc_client_settle (self);
     zsock_destroy (&self->dealer);
     msgpack_sbuffer_destroy (&self->buffer);
     mc_msg_reset (&self->reply);
@@ -102,9 +106,18 @@ mc_client_destroy (mc_client_t **self_p)
     *self_p = NULL;
 }
 
-int
-mc_client_request (mc_client_t *self, const char *op, const void *body, size_t size, zframe_t **frames, size_t count,
-           int timeout_ms)
+//  ZeroMQ calls this from its I/O thread once it no longer needs the
+//  bytes of a slice sent without copying.
+static void
+s_slice_released (void *data, void *hint)
+{
+    (void) data;
+    atomic_fetch_sub ((atomic_size_t *) hint, 1);
+}
+
+uint64_t
+mc_client_send (mc_client_t *self, const char *op, const void *body, size_t size,
+                const mc_slice_t *slices, size_t count)
 {
     mc_msg_t msg;
     mc_msg_init (&msg);
@@ -114,17 +127,45 @@ mc_client_request (mc_client_t *self, const char *op, const void *body, size_t s
     msg.op.size = strlen (op);
     msg.data.ptr = body;
     msg.data.size = size;
-    msg.frames = frames;
-    msg.frame_count = count;
-    if (mc_msg_send (&msg, zsock_resolve (self->dealer), NULL)) {
+    zframe_t *header = mc_msg_encode (&msg);
+    void *sock = zsock_resolve (self->dealer);
+    if (!header || zframe_send (&header, sock, count? ZFRAME_MORE: 0)) {
+        zframe_destroy (&header);
         mc_client_set_error (self, MC_E_INTERNAL, "cannot send the request");
-        return -1;
+        return 0;
     }
-    uint64_t req = msg.req;
+    //  Array data goes out from the caller's memory, never copied; the
+    //  caller keeps it until mc_client_settle.
+    for (size_t i = 0; i < count; i++) {
+        zmq_msg_t part;
+        atomic_fetch_add (&self->unsettled, 1);
+        if (zmq_msg_init_data (&part, (void *) slices [i].data, slices [i].size, s_slice_released, &self->unsettled)) {
+            atomic_fetch_sub (&self->unsettled, 1);
+            mc_client_set_error (self, MC_E_INTERNAL, "cannot send the request");
+            return 0;
+        }
+        if (zmq_msg_send (&part, sock, i + 1 < count? ZMQ_SNDMORE: 0) < 0) {
+            zmq_msg_close (&part);
+            mc_client_set_error (self, MC_E_INTERNAL, "cannot send the request");
+            return 0;
+        }
+    }
+    return msg.req;
+}
+
+void
+mc_client_settle (mc_client_t *self)
+{
+    while (atomic_load (&self->unsettled))
+        usleep (100);
+}
+
+int
+mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, int timeout_ms)
+{
     int64_t deadline = timeout_ms < 0? 0: mc_time_mono_us () + (int64_t) timeout_ms * 1000;
     zpoller_t *poller = zpoller_new (self->dealer, NULL);
     int rc = -1;
-    mc_msg_t *reply = &self->reply;
     while (true) {
         //  Without a deadline, look every second whether a local controller
         //  still exists, so that a dead one never leaves us hanging.
@@ -154,7 +195,7 @@ mc_client_request (mc_client_t *self, const char *op, const void *body, size_t s
             mc_client_set_error (self, MC_E_MALFORMED, "malformed reply from the controller");
             break;
         }
-        if (got == -1 || reply->type != MC_REPLY || reply->req != req)
+        if (got == -1 || reply->type != MC_REPLY || reply->req < lo || reply->req > hi)
             continue;               //  a late reply to an earlier request
         if (reply->status != MC_OK) {
             char text [900];
@@ -166,6 +207,13 @@ mc_client_request (mc_client_t *self, const char *op, const void *body, size_t s
     }
     zpoller_destroy (&poller);
     return rc;
+}
+
+int
+mc_client_request (mc_client_t *self, const char *op, const void *body, size_t size, int timeout_ms)
+{
+    uint64_t req = mc_client_send (self, op, body, size, NULL, 0);
+    return req? mc_client_recv (self, &self->reply, req, req, timeout_ms): -1;
 }
 
 //  The reply body as JSON (arrays become nested lists), or NULL.
@@ -206,7 +254,7 @@ json_t *
 mc_client_call (mc_client_t *self, const char *op, const json_t *body, int timeout_ms)
 {
     if (s_pack_body (self, body, false)
-    ||  mc_client_request (self, op, self->buffer.data, self->buffer.size, NULL, 0, timeout_ms))
+    ||  mc_client_request (self, op, self->buffer.data, self->buffer.size, timeout_ms))
         return NULL;
     return s_reply_json (self);
 }
@@ -242,7 +290,7 @@ mc_client_submit (mc_client_t *self, const json_t *spec, bool wait)
     json_object_set_new (body, "wait", json_boolean (wait));
     json_t *reply = NULL;
     if (s_pack_body (self, body, true) == 0
-    &&  mc_client_request (self, "submit", self->buffer.data, self->buffer.size, NULL, 0, -1) == 0)
+    &&  mc_client_request (self, "submit", self->buffer.data, self->buffer.size, -1) == 0)
         reply = s_reply_json (self);
     json_decref (body);
     return reply;

@@ -4,11 +4,28 @@
 #include "mccluster.h"
 #include "mc_proto.h"
 
-//  Send a request whose body is msgpack bytes, with array frames (borrowed),
-//  and wait for its reply; 0, or -1 with the error set.
-int mc_client_request (mc_client_t *self, const char *op, const void *body, size_t size,
-                       zframe_t **frames, size_t count, int timeout_ms);
-//  The last reply (borrowed until the next request).
+//  Bytes of an array frame, sent from where they are.
+typedef struct {
+    const void *data;
+    size_t size;
+} mc_slice_t;
+
+//  Send a request whose body is msgpack bytes, followed by array frames
+//  read from slices without copying: the caller keeps their memory until
+//  mc_client_settle returns. Several requests may be outstanding. Returns
+//  the request id, or 0 with the error set.
+uint64_t mc_client_send (mc_client_t *self, const char *op, const void *body, size_t size,
+                         const mc_slice_t *slices, size_t count);
+//  Receive the next reply whose request id is in [lo, hi] into reply
+//  (timeout_ms < 0: no limit). 0, or -1 with the error set (a reply with
+//  an error status is also -1; reply->req says which).
+int mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, int timeout_ms);
+//  Wait until ZeroMQ has let go of every slice sent.
+void mc_client_settle (mc_client_t *self);
+//  Send one request without frames and wait for its reply, which is kept
+//  (mc_client_reply). 0, or -1 with the error set.
+int mc_client_request (mc_client_t *self, const char *op, const void *body, size_t size, int timeout_ms);
+//  The last reply of mc_client_request (borrowed until the next one).
 const mc_msg_t *mc_client_reply (const mc_client_t *self);
 void mc_client_set_error (mc_client_t *self, int code, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
 #endif

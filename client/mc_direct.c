@@ -1,53 +1,37 @@
 /*  mc_direct: the direct view of libmcclient, engine namespaces. Each
-    operation is one transient job of a namespace operation ("%push",
-    "%scatter", "%pull", "%del", "%names") on explicit targets; its reply
-    carries the results, arrays as frames. Partitions are computed here, as
-    ipyparallel computes them in its client. */
+    operation sends one transient job per target ("%push", "%scatter",
+    "%pull", "%del" or "%names" on that engine) and all of them at once, so
+    that the controller forwards one target's data while the next still
+    arrives. Array data is sent from the caller's memory and comes back as
+    frames of the replies. Partitions are computed here, as ipyparallel
+    computes them in its client. */
 #include "mc_client_int.h"
 #include "mc_value.h"
 
-//  A request body being built, and the frames of its arrays (owned).
+//  One request: its msgpack body and the array bytes it refers to.
 typedef struct {
     msgpack_sbuffer sb;
     msgpack_packer pk;
-    zlist_t *frames;
+    mc_slice_t *slices;
+    size_t slice_count;
+    void *owned;                    //  bytes gathered for this request (freed at the end)
 } s_body_t;
 
-static void
-s_body_init (s_body_t *b)
-{
-    msgpack_sbuffer_init (&b->sb);
-    msgpack_packer_init (&b->pk, &b->sb, msgpack_sbuffer_write);
-    b->frames = zlist_new ();
-}
-
-static void
-s_body_destroy (s_body_t *b)
-{
-    zframe_t *frame;
-    while ((frame = zlist_pop (b->frames)))
-        zframe_destroy (&frame);
-    zlist_destroy (&b->frames);
-    msgpack_sbuffer_destroy (&b->sb);
-}
+//  One request per target, and their replies.
+typedef struct {
+    mc_client_t *client;
+    json_t *ids;                    //  the targets' engine ids
+    size_t count;
+    s_body_t *bodies;
+    mc_msg_t *replies;
+    msgpack_zone zone;
+    msgpack_object *results;        //  per target: the "results" of its reply
+} s_fanout_t;
 
 static void
 s_pack_str (msgpack_packer *pk, const char *text)
 {
     msgpack_pack_str_with_body (pk, text, strlen (text));
-}
-
-//  A new frame holding these bytes, referred to from the body.
-static int
-s_add_frame (mc_client_t *self, s_body_t *b, const mc_array_t *shape, const void *data)
-{
-    zframe_t *frame = mc_proto_frame_new (data, shape->size);
-    if (!frame || zlist_append (b->frames, frame)) {
-        zframe_destroy (&frame);
-        mc_client_set_error (self, MC_E_INTERNAL, "cannot allocate %zu bytes", shape->size);
-        return -1;
-    }
-    return mc_array_pack_ref (&b->pk, shape, (uint32_t) zlist_size (b->frames) - 1);
 }
 
 static int
@@ -92,17 +76,74 @@ s_target_ids (mc_client_t *self, const json_t *targets)
     return ids;
 }
 
-//  Start a submit body: {kind, kernel, transient, targets, ...} with room
-//  for `extra` more keys.
-static void
-s_spec (s_body_t *b, const char *kind, const char *kernel, const json_t *ids, uint32_t extra)
+static s_fanout_t *
+s_fanout_new (mc_client_t *self, const json_t *targets)
 {
-    msgpack_pack_map (&b->pk, 4 + extra);
-    s_pack_str (&b->pk, "kind");      s_pack_str (&b->pk, kind);
-    s_pack_str (&b->pk, "kernel");    s_pack_str (&b->pk, kernel);
-    s_pack_str (&b->pk, "transient"); msgpack_pack_true (&b->pk);
-    s_pack_str (&b->pk, "targets");
-    mc_value_pack_json (&b->pk, ids);
+    json_t *ids = s_target_ids (self, targets);
+    if (!ids)
+        return NULL;
+    s_fanout_t *f = calloc (1, sizeof *f);
+    f->client = self;
+    f->ids = ids;
+    f->count = json_array_size (ids);
+    f->bodies = calloc (f->count, sizeof *f->bodies);
+    f->replies = calloc (f->count, sizeof *f->replies);
+    f->results = calloc (f->count, sizeof *f->results);
+    msgpack_zone_init (&f->zone, 1024);
+    for (size_t i = 0; i < f->count; i++) {
+        msgpack_sbuffer_init (&f->bodies [i].sb);
+        msgpack_packer_init (&f->bodies [i].pk, &f->bodies [i].sb, msgpack_sbuffer_write);
+        mc_msg_init (&f->replies [i]);
+    }
+    return f;
+}
+
+static void
+s_fanout_destroy (s_fanout_t **f_p)
+{
+    s_fanout_t *f = *f_p;
+    if (!f)
+        return;
+    mc_client_settle (f->client);       //  before any slice memory goes
+    for (size_t i = 0; i < f->count; i++) {
+        msgpack_sbuffer_destroy (&f->bodies [i].sb);
+        free (f->bodies [i].slices);
+        free (f->bodies [i].owned);
+        mc_msg_reset (&f->replies [i]);
+    }
+    msgpack_zone_destroy (&f->zone);
+    free (f->bodies);
+    free (f->replies);
+    free (f->results);
+    json_decref (f->ids);
+    free (f);
+    *f_p = NULL;
+}
+
+//  Start the body for target i: {kind, kernel, transient, targets: [id],
+//  ...} with room for `extra` more keys.
+static msgpack_packer *
+s_spec (s_fanout_t *f, size_t i, const char *kind, const char *kernel, uint32_t extra)
+{
+    msgpack_packer *pk = &f->bodies [i].pk;
+    msgpack_pack_map (pk, 4 + extra);
+    s_pack_str (pk, "kind");      s_pack_str (pk, kind);
+    s_pack_str (pk, "kernel");    s_pack_str (pk, kernel);
+    s_pack_str (pk, "transient"); msgpack_pack_true (pk);
+    s_pack_str (pk, "targets");
+    msgpack_pack_array (pk, 1);
+    msgpack_pack_int64 (pk, json_integer_value (json_array_get (f->ids, i)));
+    return pk;
+}
+
+//  Refer to an array whose bytes are sent from data (not copied).
+static void
+s_pack_array (s_body_t *b, const mc_array_t *shape, const void *data)
+{
+    b->slices = realloc (b->slices, (b->slice_count + 1) * sizeof *b->slices);
+    b->slices [b->slice_count].data = data;
+    b->slices [b->slice_count].size = shape->size;
+    mc_array_pack_ref (&b->pk, shape, (uint32_t) b->slice_count++);
 }
 
 static void
@@ -113,65 +154,111 @@ s_pack_names (msgpack_packer *pk, const char *const *names, size_t count)
         s_pack_str (pk, names [i]);
 }
 
-//  Send the body; on success the results array of the reply is in *results
-//  (unpacked into zone). Errors of engines fail the call, one per line.
-static int
-s_run (mc_client_t *self, s_body_t *b, msgpack_zone *zone, msgpack_object *results)
+//  Add one engine's error to a summary "engines 0,3: text; engine 5: ...".
+typedef struct {
+    char text [200];
+    char engines [200];
+    int n;
+} s_problem_t;
+
+static void
+s_problem (s_problem_t *problems, size_t *count, size_t max, const char *text, size_t len, long long engine)
 {
-    size_t count = zlist_size (b->frames);
-    zframe_t **frames = calloc (count + 1, sizeof *frames);
-    size_t n = 0;
-    for (zframe_t *f = zlist_first (b->frames); f; f = zlist_next (b->frames))
-        frames [n++] = f;
-    int rc = mc_client_request (self, "submit", b->sb.data, b->sb.size, frames, count, -1);
-    free (frames);
-    if (rc)
-        return -1;
-    const mc_msg_t *reply = mc_client_reply (self);
-    msgpack_object body;
-    if (mc_proto_unpack (reply->data.ptr, reply->data.size, zone, &body) || body.type != MSGPACK_OBJECT_MAP) {
-        mc_client_set_error (self, MC_E_MALFORMED, "malformed reply from the controller");
+    size_t i;
+    for (i = 0; i < *count; i++)
+        if (strlen (problems [i].text) == (len < 199? len: 199) && !strncmp (problems [i].text, text, len < 199? len: 199))
+            break;
+    if (i == *count) {
+        if (*count == max)
+            return;
+        snprintf (problems [i].text, sizeof problems [i].text, "%.*s", (int) len, text);
+        problems [i].engines [0] = 0;
+        problems [i].n = 0;
+        (*count)++;
+    }
+    size_t used = strlen (problems [i].engines);
+    snprintf (problems [i].engines + used, sizeof problems [i].engines - used, "%s%lld", problems [i].n++? ",": "",
+              engine);
+}
+
+//  Send every request, then collect every reply. On success each target's
+//  results are in f->results; else the error names the engines and says
+//  what went wrong on each.
+static int
+s_fanout_run (s_fanout_t *f)
+{
+    mc_client_t *self = f->client;
+    uint64_t *reqs = calloc (f->count, sizeof *reqs);
+    for (size_t i = 0; i < f->count; i++) {
+        s_body_t *b = &f->bodies [i];
+        if (!(reqs [i] = mc_client_send (self, "submit", b->sb.data, b->sb.size, b->slices, b->slice_count))) {
+            free (reqs);
+            return -1;
+        }
+    }
+    s_problem_t problems [16];
+    size_t nproblems = 0;
+    char fatal [512] = "";
+    int fatal_code = 0;
+    for (size_t got = 0; got < f->count; got++) {
+        mc_msg_t reply;
+        mc_msg_init (&reply);
+        int rc = mc_client_recv (self, &reply, reqs [0], reqs [f->count - 1], -1);
+        size_t i = reply.type == MC_REPLY && reply.req >= reqs [0] && reply.req <= reqs [f->count - 1]?
+                   (size_t) (reply.req - reqs [0]): f->count;
+        if (rc && i == f->count) {              //  no reply at all: give up
+            mc_msg_reset (&reply);
+            free (reqs);
+            return -1;
+        }
+        if (rc && !fatal [0]) {                 //  the controller refused this request
+            snprintf (fatal, sizeof fatal, "%s", mc_client_error (self));
+            fatal_code = mc_client_errcode (self);
+        }
+        mc_msg_reset (&f->replies [i]);
+        f->replies [i] = reply;                 //  the slot owns its frames now
+        msgpack_object body;
+        if (rc || mc_proto_unpack (reply.data.ptr, reply.data.size, &f->zone, &body) || body.type != MSGPACK_OBJECT_MAP)
+            continue;
+        long long engine = json_integer_value (json_array_get (f->ids, i));
+        const msgpack_object *errors = mc_proto_map_get (&body, "errors");
+        for (uint32_t e = 0; errors && errors->type == MSGPACK_OBJECT_ARRAY && e < errors->via.array.size; e++) {
+            const msgpack_object *text = mc_proto_map_get (&errors->via.array.ptr [e], "error");
+            if (text && text->type == MSGPACK_OBJECT_STR)
+                s_problem (problems, &nproblems, 16, text->via.str.ptr, text->via.str.size, engine);
+        }
+        const msgpack_object *results = mc_proto_map_get (&body, "results");
+        if (results && results->type == MSGPACK_OBJECT_ARRAY)
+            f->results [i] = *results;
+    }
+    free (reqs);
+    if (fatal [0]) {
+        mc_client_set_error (self, fatal_code, "%s", fatal);
         return -1;
     }
-    const msgpack_object *errors = mc_proto_map_get (&body, "errors");
-    if (errors && errors->type == MSGPACK_OBJECT_ARRAY && errors->via.array.size) {
+    if (nproblems) {
         char text [1024] = "";
         size_t used = 0;
-        //  "engines 0,3: name 'b' is not defined; engine 5: ..."
-        for (uint32_t i = 0; i < errors->via.array.size && used < sizeof text; i++) {
-            const msgpack_object *error = mc_proto_map_get (&errors->via.array.ptr [i], "error");
-            const msgpack_object *engines = mc_proto_map_get (&errors->via.array.ptr [i], "engines");
-            uint32_t n = engines && engines->type == MSGPACK_OBJECT_ARRAY? engines->via.array.size: 0;
-            used += (size_t) snprintf (text + used, sizeof text - used, "%sengine%s ", i? "; ": "", n == 1? "": "s");
-            for (uint32_t k = 0; k < n && used < sizeof text; k++)
-                used += (size_t) snprintf (text + used, sizeof text - used, "%s%lld", k? ",": "",
-                                           (long long) engines->via.array.ptr [k].via.i64);
-            if (error && error->type == MSGPACK_OBJECT_STR && used < sizeof text)
-                used += (size_t) snprintf (text + used, sizeof text - used, ": %.*s",
-                                           (int) error->via.str.size, error->via.str.ptr);
-        }
+        for (size_t p = 0; p < nproblems && used < sizeof text; p++)
+            used += (size_t) snprintf (text + used, sizeof text - used, "%sengine%s %s: %s", p? "; ": "",
+                                       problems [p].n == 1? "": "s", problems [p].engines, problems [p].text);
         mc_client_set_error (self, MC_E_KERNEL_ERROR, "%s", text);
         return -1;
     }
-    const msgpack_object *list = mc_proto_map_get (&body, "results");
-    if (!list || list->type != MSGPACK_OBJECT_ARRAY) {
-        mc_client_set_error (self, MC_E_MALFORMED, "malformed reply from the controller");
-        return -1;
-    }
-    *results = *list;
+    for (size_t i = 0; i < f->count; i++)
+        if (f->results [i].type != MSGPACK_OBJECT_ARRAY || f->results [i].via.array.size < 1) {
+            mc_client_set_error (self, MC_E_MALFORMED, "malformed reply from the controller");
+            return -1;
+        }
     return 0;
 }
 
-//  Run a body whose results are nothing of interest.
+//  Run and forget: 0 or -1.
 static int
-s_run_plain (mc_client_t *self, s_body_t *b)
+s_fanout_finish (s_fanout_t *f)
 {
-    msgpack_zone zone;
-    msgpack_zone_init (&zone, 1024);
-    msgpack_object results;
-    int rc = s_run (self, b, &zone, &results);
-    msgpack_zone_destroy (&zone);
-    s_body_destroy (b);
+    int rc = s_fanout_run (f);
+    s_fanout_destroy (&f);
     return rc;
 }
 
@@ -180,27 +267,29 @@ mc_client_push (mc_client_t *self, const char *name, const json_t *value, const 
 {
     if (s_check_name (self, name))
         return -1;
-    json_t *ids = s_target_ids (self, targets);
-    if (!ids)
-        return -1;
-    s_body_t b;
-    s_body_init (&b);
-    s_spec (&b, "apply", "%push", ids, 1);
-    json_decref (ids);
-    s_pack_str (&b.pk, "kwargs");
-    msgpack_pack_map (&b.pk, 1);
-    s_pack_str (&b.pk, name);
-    size_t before = b.sb.size;
-    if (mc_value_pack_json (&b.pk, value)) {
+    //  Pack the value once to check its size and that it can be encoded.
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    int rc = mc_value_pack_json (&pk, value);
+    if (rc)
         mc_client_set_error (self, MC_E_BAD_ARGUMENT, "value for '%s' cannot be encoded", name);
-        s_body_destroy (&b);
+    size_t size = sb.size;
+    msgpack_sbuffer_destroy (&sb);
+    if (rc || s_check_size (self, name, size))
         return -1;
-    }
-    if (s_check_size (self, name, b.sb.size - before)) {
-        s_body_destroy (&b);
+    s_fanout_t *f = s_fanout_new (self, targets);
+    if (!f)
         return -1;
+    for (size_t i = 0; i < f->count; i++) {
+        msgpack_packer *body = s_spec (f, i, "apply", "%push", 1);
+        s_pack_str (body, "kwargs");
+        msgpack_pack_map (body, 1);
+        s_pack_str (body, name);
+        mc_value_pack_json (body, value);
     }
-    return s_run_plain (self, &b);
+    return s_fanout_finish (f);
 }
 
 int
@@ -208,33 +297,42 @@ mc_client_push_array (mc_client_t *self, const char *name, const mc_array_t *arr
 {
     if (s_check_name (self, name) || s_check_size (self, name, array->size))
         return -1;
-    json_t *ids = s_target_ids (self, targets);
-    if (!ids)
+    s_fanout_t *f = s_fanout_new (self, targets);
+    if (!f)
         return -1;
-    s_body_t b;
-    s_body_init (&b);
-    s_spec (&b, "apply", "%push", ids, 1);
-    json_decref (ids);
-    s_pack_str (&b.pk, "kwargs");
-    msgpack_pack_map (&b.pk, 1);
-    s_pack_str (&b.pk, name);
-    if (s_add_frame (self, &b, array, array->data)) {
-        s_body_destroy (&b);
-        return -1;
+    for (size_t i = 0; i < f->count; i++) {
+        msgpack_packer *body = s_spec (f, i, "apply", "%push", 1);
+        s_pack_str (body, "kwargs");
+        msgpack_pack_map (body, 1);
+        s_pack_str (body, name);
+        s_pack_array (&f->bodies [i], array, array->data);
     }
-    return s_run_plain (self, &b);
+    return s_fanout_finish (f);
 }
 
-//  Start a scatter body: a map of "%scatter" whose seq has one part per target.
-static void
-s_scatter_spec (s_body_t *b, const char *name, const json_t *ids)
+//  Start target i's part of a scatter: "%scatter" mapped over one item.
+static msgpack_packer *
+s_scatter_spec (s_fanout_t *f, size_t i, const char *name)
 {
-    s_spec (b, "map", "%scatter", ids, 2);
-    s_pack_str (&b->pk, "args");
-    msgpack_pack_array (&b->pk, 1);
-    s_pack_str (&b->pk, name);
-    s_pack_str (&b->pk, "seq");
-    msgpack_pack_array (&b->pk, (uint32_t) json_array_size (ids));
+    msgpack_packer *body = s_spec (f, i, "map", "%scatter", 2);
+    s_pack_str (body, "args");
+    msgpack_pack_array (body, 1);
+    s_pack_str (body, name);
+    s_pack_str (body, "seq");
+    msgpack_pack_array (body, 1);
+    return body;
+}
+
+//  Part i of n of total items: where it starts and how long it is.
+static void
+s_part (uint64_t total, uint64_t parts, uint64_t i, bool round_robin, uint64_t *start, uint64_t *size)
+{
+    if (round_robin) {
+        *start = i;
+        *size = mc_dist_rr_count (total, parts, i);
+    }
+    else
+        mc_dist_block (total, parts, i, start, size);
 }
 
 int
@@ -246,35 +344,28 @@ mc_client_scatter (mc_client_t *self, const char *name, const json_t *seq, const
         mc_client_set_error (self, MC_E_BAD_ARGUMENT, "scatter: the value for '%s' must be a list", name);
         return -1;
     }
-    json_t *ids = s_target_ids (self, targets);
-    if (!ids)
+    s_fanout_t *f = s_fanout_new (self, targets);
+    if (!f)
         return -1;
-    s_body_t b;
-    s_body_init (&b);
-    s_scatter_spec (&b, name, ids);
-    size_t total = json_array_size (seq), parts = json_array_size (ids);
-    size_t before = b.sb.size;
+    size_t total = json_array_size (seq), bytes = 0;
     int rc = 0;
-    for (size_t part = 0; part < parts && rc == 0; part++) {
+    for (size_t i = 0; i < f->count && rc == 0; i++) {
+        msgpack_packer *body = s_scatter_spec (f, i, name);
         uint64_t start, size;
-        if (round_robin) {
-            start = part;
-            size = mc_dist_rr_count (total, parts, part);
-        }
-        else
-            mc_dist_block (total, parts, part, &start, &size);
-        msgpack_pack_array (&b.pk, (uint32_t) size);
+        s_part (total, f->count, i, round_robin, &start, &size);
+        size_t before = f->bodies [i].sb.size;
+        msgpack_pack_array (body, (uint32_t) size);
         for (uint64_t k = 0; k < size && rc == 0; k++)
-            rc = mc_value_pack_json (&b.pk, json_array_get (seq, round_robin? start + k * parts: start + k));
+            rc = mc_value_pack_json (body, json_array_get (seq, round_robin? start + k * f->count: start + k));
+        bytes += f->bodies [i].sb.size - before;
     }
-    json_decref (ids);
     if (rc)
         mc_client_set_error (self, MC_E_BAD_ARGUMENT, "value for '%s' cannot be encoded", name);
-    if (rc || s_check_size (self, name, b.sb.size - before)) {
-        s_body_destroy (&b);
+    if (rc || s_check_size (self, name, bytes)) {
+        s_fanout_destroy (&f);
         return -1;
     }
-    return s_run_plain (self, &b);
+    return s_fanout_finish (f);
 }
 
 int
@@ -283,90 +374,83 @@ mc_client_scatter_array (mc_client_t *self, const char *name, const mc_array_t *
 {
     if (s_check_name (self, name) || s_check_size (self, name, array->size))
         return -1;
-    json_t *ids = s_target_ids (self, targets);
-    if (!ids)
+    s_fanout_t *f = s_fanout_new (self, targets);
+    if (!f)
         return -1;
-    s_body_t b;
-    s_body_init (&b);
-    s_scatter_spec (&b, name, ids);
-    uint64_t rows = mc_array_rows (array), parts = json_array_size (ids);
+    uint64_t rows = mc_array_rows (array);
     size_t row_bytes = mc_array_row_bytes (array);
-    json_decref (ids);
-    int rc = 0;
-    for (uint64_t part = 0; part < parts && rc == 0; part++) {
+    for (size_t i = 0; i < f->count; i++) {
+        s_scatter_spec (f, i, name);
         uint64_t start, size;
-        if (round_robin) {
-            start = part;
-            size = mc_dist_rr_count (rows, parts, part);
-        }
-        else
-            mc_dist_block (rows, parts, part, &start, &size);
+        s_part (rows, f->count, i, round_robin, &start, &size);
         mc_array_t piece = *array;
         piece.shape [0] = size;
         piece.size = size * row_bytes;
+        const char *from = (const char *) array->data;
         if (!round_robin) {
-            rc = s_add_frame (self, &b, &piece, (const char *) array->data + start * row_bytes);
+            s_pack_array (&f->bodies [i], &piece, from + start * row_bytes);
             continue;
         }
-        //  Rows part, part + parts, ... gathered into one frame.
-        rc = s_add_frame (self, &b, &piece, NULL);
-        if (rc == 0) {
-            char *out = (char *) zframe_data (zlist_tail (b.frames));
-            for (uint64_t k = 0; k < size; k++)
-                memcpy (out + k * row_bytes, (const char *) array->data + (start + k * parts) * row_bytes, row_bytes);
+        //  Rows i, i + n, ... gathered into one block.
+        char *dealt = malloc (piece.size? piece.size: 1);
+        if (!dealt) {
+            mc_client_set_error (self, MC_E_INTERNAL, "cannot allocate %zu bytes", piece.size);
+            s_fanout_destroy (&f);
+            return -1;
         }
+        for (uint64_t k = 0; k < size; k++)
+            memcpy (dealt + k * row_bytes, from + (start + k * f->count) * row_bytes, row_bytes);
+        f->bodies [i].owned = dealt;
+        s_pack_array (&f->bodies [i], &piece, dealt);
     }
-    if (rc) {
-        s_body_destroy (&b);
-        return -1;
-    }
-    return s_run_plain (self, &b);
+    return s_fanout_finish (f);
 }
 
-//  Pull names from targets; the results (one per target) are unpacked in zone.
-static int
-s_pull (mc_client_t *self, const char *const *names, size_t count, const json_t *targets, msgpack_zone *zone,
-        msgpack_object *results, json_t **ids_out)
+//  Pull names from every target; each target's value is f->results [i] [0].
+static s_fanout_t *
+s_pull (mc_client_t *self, const char *const *names, size_t count, const json_t *targets)
 {
     for (size_t i = 0; i < count; i++)
         if (s_check_name (self, names [i]))
-            return -1;
+            return NULL;
     if (count == 0) {
         mc_client_set_error (self, MC_E_BAD_ARGUMENT, "pull needs at least one name");
-        return -1;
+        return NULL;
     }
-    json_t *ids = s_target_ids (self, targets);
-    if (!ids)
-        return -1;
-    s_body_t b;
-    s_body_init (&b);
-    s_spec (&b, "apply", "%pull", ids, 1);
-    s_pack_str (&b.pk, "args");
-    s_pack_names (&b.pk, names, count);
-    int rc = s_run (self, &b, zone, results);
-    s_body_destroy (&b);
-    if (rc == 0 && ids_out)
-        *ids_out = ids;
-    else
-        json_decref (ids);
-    return rc;
+    s_fanout_t *f = s_fanout_new (self, targets);
+    if (!f)
+        return NULL;
+    for (size_t i = 0; i < f->count; i++) {
+        msgpack_packer *body = s_spec (f, i, "apply", "%pull", 1);
+        s_pack_str (body, "args");
+        s_pack_names (body, names, count);
+    }
+    if (s_fanout_run (f))
+        s_fanout_destroy (&f);
+    return f;
 }
 
 json_t *
 mc_client_pull (mc_client_t *self, const char *const *names, size_t count, const json_t *targets)
 {
-    msgpack_zone zone;
-    msgpack_zone_init (&zone, 1024);
-    msgpack_object results;
-    json_t *values = NULL;
-    if (s_pull (self, names, count, targets, &zone, &results, NULL) == 0) {
-        const mc_msg_t *reply = mc_client_reply (self);
+    s_fanout_t *f = s_pull (self, names, count, targets);
+    if (!f)
+        return NULL;
+    json_t *values = json_array ();
+    for (size_t i = 0; i < f->count && values; i++) {
         char err [256];
-        values = mc_value_to_json_frames (&results, reply->frames, reply->frame_count, err, sizeof err);
-        if (!values)
-            mc_client_set_error (self, MC_E_BAD_ARGUMENT, "pull: %s", err);
+        json_t *value = mc_value_to_json_frames (&f->results [i].via.array.ptr [0], f->replies [i].frames,
+                                                 f->replies [i].frame_count, err, sizeof err);
+        if (!value) {
+            mc_client_set_error (self, MC_E_BAD_ARGUMENT, "pull: engine %lld: %s",
+                                 (long long) json_integer_value (json_array_get (f->ids, i)), err);
+            json_decref (values);
+            values = NULL;
+        }
+        else
+            json_array_append_new (values, value);
     }
-    msgpack_zone_destroy (&zone);
+    s_fanout_destroy (&f);
     return values;
 }
 
@@ -380,8 +464,8 @@ mc_client_gather (mc_client_t *self, const char *name, const json_t *targets, bo
     json_t *part;
     json_array_foreach (parts, i, part)
         if (!json_is_array (part)) {
-            mc_client_set_error (self, MC_E_BAD_ARGUMENT, "gather: '%s' is not a list or an array on the %zu%s target",
-                                 name, i + 1, i == 0? "st": i == 1? "nd": i == 2? "rd": "th");
+            mc_client_set_error (self, MC_E_BAD_ARGUMENT, "gather: '%s' is not a list or an array on target %zu",
+                                 name, i);
             json_decref (parts);
             return NULL;
         }
@@ -407,23 +491,18 @@ int
 mc_client_gather_array (mc_client_t *self, const char *name, const json_t *targets, bool round_robin,
                         mc_array_t *array)
 {
-    msgpack_zone zone;
-    msgpack_zone_init (&zone, 1024);
-    msgpack_object results;
-    json_t *ids = NULL;
+    s_fanout_t *f = s_pull (self, &name, 1, targets);
+    if (!f)
+        return -1;
     int rc = -1;
-    mc_array_t *parts = NULL;
-    if (s_pull (self, &name, 1, targets, &zone, &results, &ids))
-        goto done;
-    const mc_msg_t *reply = mc_client_reply (self);
-    uint32_t count = results.via.array.size;
-    parts = calloc (count + 1, sizeof *parts);
+    mc_array_t *parts = calloc (f->count, sizeof *parts);
     uint64_t rows = 0;
-    for (uint32_t p = 0; p < count; p++) {
-        long long id = json_integer_value (json_array_get (ids, p));
-        if (!mc_proto_array_data (&results.via.array.ptr [p], reply->frames, reply->frame_count, &parts [p])) {
+    for (size_t p = 0; p < f->count; p++) {
+        long long id = json_integer_value (json_array_get (f->ids, p));
+        const msgpack_object *value = &f->results [p].via.array.ptr [0];
+        if (!mc_proto_array_data (value, f->replies [p].frames, f->replies [p].frame_count, &parts [p])) {
             mc_client_set_error (self, MC_E_BAD_ARGUMENT, "gather: '%s' on engine %lld is a %s, not an array",
-                                 name, id, mc_value_type_name (&results.via.array.ptr [p]));
+                                 name, id, mc_value_type_name (value));
             goto done;
         }
         if (parts [p].dtype != parts [0].dtype || parts [p].ndim != parts [0].ndim
@@ -432,13 +511,11 @@ mc_client_gather_array (mc_client_t *self, const char *name, const json_t *targe
             mc_client_set_error (self, MC_E_BAD_ARGUMENT, "gather: '%s' is %s on engine %lld but %s on engine %lld",
                                  name, mc_array_describe (&parts [p], a, sizeof a), id,
                                  mc_array_describe (&parts [0], b, sizeof b),
-                                 (long long) json_integer_value (json_array_get (ids, 0)));
+                                 (long long) json_integer_value (json_array_get (f->ids, 0)));
             goto done;
         }
         rows += parts [p].shape [0];
     }
-    if (count == 0)
-        goto done;
     *array = parts [0];
     array->shape [0] = rows;
     size_t row_bytes = mc_array_row_bytes (array);
@@ -448,26 +525,19 @@ mc_client_gather_array (mc_client_t *self, const char *name, const json_t *targe
         mc_client_set_error (self, MC_E_INTERNAL, "cannot allocate %zu bytes", array->size);
         goto done;
     }
-    if (!round_robin) {
-        size_t at = 0;
-        for (uint32_t p = 0; p < count; p++) {
+    if (!round_robin)
+        for (size_t p = 0, at = 0; p < f->count; at += parts [p++].size)
             memcpy (data + at, parts [p].data, parts [p].size);
-            at += parts [p].size;
-        }
-    }
-    else {
-        uint64_t out = 0;
-        for (uint64_t k = 0; out < rows; k++)
-            for (uint32_t p = 0; p < count; p++)
+    else
+        for (uint64_t k = 0, out = 0; out < rows; k++)
+            for (size_t p = 0; p < f->count; p++)
                 if (k < parts [p].shape [0])
                     memcpy (data + row_bytes * out++, (const char *) parts [p].data + k * row_bytes, row_bytes);
-    }
     array->data = data;
     rc = 0;
 done:
     free (parts);
-    json_decref (ids);
-    msgpack_zone_destroy (&zone);
+    s_fanout_destroy (&f);
     return rc;
 }
 
@@ -477,43 +547,35 @@ mc_client_delete (mc_client_t *self, const char *const *names, size_t count, con
     for (size_t i = 0; i < count; i++)
         if (s_check_name (self, names [i]))
             return -1;
-    json_t *ids = s_target_ids (self, targets);
-    if (!ids)
+    s_fanout_t *f = s_fanout_new (self, targets);
+    if (!f)
         return -1;
-    s_body_t b;
-    s_body_init (&b);
-    s_spec (&b, "apply", "%del", ids, 1);
-    json_decref (ids);
-    s_pack_str (&b.pk, "args");
-    s_pack_names (&b.pk, names, count);
-    return s_run_plain (self, &b);
+    for (size_t i = 0; i < f->count; i++) {
+        msgpack_packer *body = s_spec (f, i, "apply", "%del", 1);
+        s_pack_str (body, "args");
+        s_pack_names (body, names, count);
+    }
+    return s_fanout_finish (f);
 }
 
 json_t *
 mc_client_names (mc_client_t *self, const json_t *targets)
 {
-    json_t *ids = s_target_ids (self, targets);
-    if (!ids)
+    s_fanout_t *f = s_fanout_new (self, targets);
+    if (!f)
         return NULL;
-    s_body_t b;
-    s_body_init (&b);
-    s_spec (&b, "apply", "%names", ids, 0);
-    msgpack_zone zone;
-    msgpack_zone_init (&zone, 1024);
-    msgpack_object results;
+    for (size_t i = 0; i < f->count; i++)
+        s_spec (f, i, "apply", "%names", 0);
     json_t *out = NULL;
-    if (s_run (self, &b, &zone, &results) == 0) {
-        char err [256];
-        json_t *maps = mc_value_to_json (&results, err, sizeof err);
+    if (s_fanout_run (f) == 0) {
         out = json_array ();
-        size_t i;
-        json_t *map;
-        json_array_foreach (maps, i, map)
-            json_array_append_new (out, json_pack ("{s:O, s:O}", "id", json_array_get (ids, i), "names", map));
-        json_decref (maps);
+        for (size_t i = 0; i < f->count; i++) {
+            char err [256];
+            json_t *names = mc_value_to_json (&f->results [i].via.array.ptr [0], err, sizeof err);
+            json_array_append_new (out, json_pack ("{s:O, s:o}", "id", json_array_get (f->ids, i),
+                                                   "names", names? names: json_object ()));
+        }
     }
-    msgpack_zone_destroy (&zone);
-    s_body_destroy (&b);
-    json_decref (ids);
+    s_fanout_destroy (&f);
     return out;
 }

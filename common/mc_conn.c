@@ -1,5 +1,6 @@
 /*  mc_conn: profile directory and connection file (JSON via jansson). */
 #include "mc_conn.h"
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -56,6 +57,10 @@ mc_conn_write (const char *path, const mc_conn_t *conn, char *err, size_t errlen
     json_t *root = json_pack ("{s:i, s:s, s:s, s:s, s:I}", "version", 1,
                               "engine_url", conn->engine_url, "client_url", conn->client_url,
                               "host", conn->host, "pid", (json_int_t) conn->pid);
+    if (root && conn->engine_ipc [0])
+        json_object_set_new (root, "engine_ipc", json_string (conn->engine_ipc));
+    if (root && conn->client_ipc [0])
+        json_object_set_new (root, "client_ipc", json_string (conn->client_ipc));
     char *text = root? json_dumps (root, JSON_INDENT (2)): NULL;
     json_decref (root);
     if (!text) {
@@ -114,8 +119,31 @@ mc_conn_read (const char *path, mc_conn_t *conn, char *err, size_t errlen)
     }
     else {
         s_copy_string (root, "host", conn->host, sizeof conn->host);
+        s_copy_string (root, "engine_ipc", conn->engine_ipc, sizeof conn->engine_ipc);
+        s_copy_string (root, "client_ipc", conn->client_ipc, sizeof conn->client_ipc);
         conn->pid = json_integer_value (json_object_get (root, "pid"));
     }
     json_decref (root);
     return rc;
+}
+
+static bool
+s_same_host (const mc_conn_t *conn)
+{
+    char host [256] = "";
+    gethostname (host, sizeof host);
+    host [sizeof host - 1] = 0;
+    return conn->host [0] && !strcmp (host, conn->host);
+}
+
+const char *
+mc_conn_engine_endpoint (const mc_conn_t *conn)
+{
+    return conn->engine_ipc [0] && s_same_host (conn)? conn->engine_ipc: conn->engine_url;
+}
+
+const char *
+mc_conn_client_endpoint (const mc_conn_t *conn)
+{
+    return conn->client_ipc [0] && s_same_host (conn)? conn->client_ipc: conn->client_url;
 }

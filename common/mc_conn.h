@@ -11,6 +11,8 @@
 typedef struct {
     char engine_url [256];      //  where engines connect, e.g. tcp://127.0.0.1:40001
     char client_url [256];      //  where clients connect
+    char engine_ipc [256];      //  the same endpoints over a Unix socket in the
+    char client_ipc [256];      //  profile directory, for peers on the same host ("" when none)
     char host [256];            //  host name of the controller
     int64_t pid;                //  controller process id
 } mc_conn_t;
@@ -22,6 +24,10 @@ int mc_conn_profile_dir (const char *option, char *buf, size_t len);
 int mc_conn_ensure_dir (const char *dir, char *err, size_t errlen);
 //  Write the connection file atomically with mode 0600; 0 or -1 with err.
 int mc_conn_write (const char *path, const mc_conn_t *conn, char *err, size_t errlen);
+//  The endpoint a peer on this host should use: the Unix socket when the
+//  controller runs here (no TCP stack in the way), else the TCP URL.
+const char *mc_conn_engine_endpoint (const mc_conn_t *conn);
+const char *mc_conn_client_endpoint (const mc_conn_t *conn);
 //  Read and validate a connection file; 0 or -1 with err naming the file.
 int mc_conn_read (const char *path, mc_conn_t *conn, char *err, size_t errlen);
 #endif

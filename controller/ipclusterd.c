@@ -5,6 +5,7 @@
 #include "mc_controller.h"
 #include "mc_launcher.h"
 #include "mc_log.h"
+#include "mc_proto.h"
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -208,7 +209,9 @@ main (int argc, char *argv [])
             return 1;
         }
     }
+    mc_proto_keep_frames_warm ();
     mc_log_init ("ipclusterd", verbose >= 2? MC_LOG_DEBUG: verbose || daemon? MC_LOG_INFO: MC_LOG_WARN);
+    zsys_set_io_threads (2);            //  one to receive a large message while the other sends
     zsys_init ();
     zsys_catch_interrupts ();
 

@@ -29,6 +29,7 @@ struct _mc_node_t {
     int64_t next_ping_us;
     int64_t registered_us;          //  when REGISTER was last sent
     bool ever_welcomed;
+    int64_t last_task_us;           //  when the last task came (monotonic); 0 once memory is trimmed
 };
 
 static void
@@ -160,6 +161,7 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
             zmsg_t *task = msg->zmsg;
             msg->zmsg = NULL;
             zmsg_send (&task, self->runner);
+            self->last_task_us = mc_time_mono_us ();
             break;
         }
         case MC_STOP:
@@ -244,6 +246,12 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
         }
         else
         if (self->state == NODE_READY && now >= self->next_ping_us) {
+            //  Freed array frames stay in the heap for the next task; after
+            //  a quiet second they go back to the system.
+            if (self->last_task_us && now - self->last_task_us > 1000000 && !atomic_load (&self->runner_state.busy)) {
+                mc_proto_trim ();
+                self->last_task_us = 0;
+            }
             mc_msg_t ping;
             mc_msg_init (&ping);
             ping.type = MC_PING;

@@ -4,6 +4,7 @@
 #include "mc_conn.h"
 #include "mc_kernel.h"
 #include "mc_log.h"
+#include "mc_proto.h"
 #include "mc_node.h"
 #include <czmq.h>
 #include <getopt.h>
@@ -60,6 +61,7 @@ main (int argc, char *argv [])
         fprintf (stderr, "mcengine: unexpected argument '%s'\n", argv [optind]);
         return 2;
     }
+    mc_proto_keep_frames_warm ();
     mc_log_init ("mcengine", verbose >= 2? MC_LOG_DEBUG: verbose? MC_LOG_INFO: MC_LOG_WARN);
     mc_builtin_register ();
     if (list) {
@@ -81,7 +83,7 @@ main (int argc, char *argv [])
             fprintf (stderr, "mcengine: %s\n", err);
             return 1;
         }
-        url = conn.engine_url;
+        url = mc_conn_engine_endpoint (&conn);
     }
     zsys_init ();
     mc_node_t *node = mc_node_new (url, &config);

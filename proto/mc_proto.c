@@ -1,6 +1,8 @@
 /*  mc_proto: MCP/2 codec. One table describes the fields of every message
     type; encode and decode both walk it, so the two cannot disagree. */
 #include "mc_proto.h"
+#include <limits.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -568,6 +570,19 @@ mc_proto_frame_new (const void *data, size_t size)
         return NULL;
     free (probe);
     return zframe_new (data, size);
+}
+
+void
+mc_proto_keep_frames_warm (void)
+{
+    mallopt (M_MMAP_THRESHOLD, 1 << 30);
+    mallopt (M_TRIM_THRESHOLD, INT_MAX);
+}
+
+void
+mc_proto_trim (void)
+{
+    malloc_trim (0);
 }
 
 //  --------------------------------------------------------------------------

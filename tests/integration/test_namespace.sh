@@ -85,12 +85,14 @@ expect "nothing changed" "$(mcj gather --dist r a)" "[0,1,2,3,4,5,6,7,8,9]"
 head -c 100000008 /dev/zero > "$D/big.f64"
 check_error "value over max_value_bytes" "max_value_bytes=100000000; nothing was sent" \
   mc push --targets 0 --type f64 big=@"$D/big.f64"
-head -c 40000000 /dev/zero > "$D/mid.f64"
-mc push --type f64 --targets 0:4 m=@"$D/mid.f64"
-check_error "results over max_client_bytes" "max_client_bytes" mc pull --targets 0:4 m
-expect "still serving" "$(mcj pull --targets 0,1 m -o "$D/m.json" 2>&1 | head -c 40; mcj ids)" "[0,1,2,3,4,5,6,7]"
+head -c 41000000 /dev/zero > "$D/mid.f64"
+mc push --type f64 --targets 0 m1=@"$D/mid.f64" m2=@"$D/mid.f64" m3=@"$D/mid.f64"
+check_error "results over max_client_bytes" "max_client_bytes" mc pull --targets 0 m1 m2 m3
+expect "still serving" "$(mc del --targets 0 m1 m2 m3; mcj ids)" "[0,1,2,3,4,5,6,7]"
 
 # An engine that cannot allocate reports the error and keeps running.
+# (AddressSanitizer reserves terabytes of address space: no ulimit -v there.)
+if [ "${MC_SANITIZE:-OFF}" == "ON" ]; then echo "skip: allocation failure under ASan"; finish; exit; fi
 (ulimit -v 320000; exec "$BIN/mcengine" > "$D/small.log" 2>&1) &
 PIDS+=($!)
 wait_for 10 ids_are "[0,1,2,3,4,5,6,7,8]" || fail "the small engine did not register"

@@ -1,0 +1,73 @@
+/*  Scatter and gather of a float64 array through libmcclient, in process,
+    against a running cluster ($MCCLUSTER_DIR). Prints JSON: the median of
+    several rounds, in MB/s each way, and checks every round's bytes.
+    Usage: bench_data [COUNT [ROUNDS]] */
+#include "mccluster.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double
+s_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+s_cmp (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y? -1: x > y;
+}
+
+static double
+s_median (double *v, int n)
+{
+    qsort (v, (size_t) n, sizeof *v, s_cmp);
+    return n % 2? v [n / 2]: (v [n / 2 - 1] + v [n / 2]) / 2;
+}
+
+int
+main (int argc, char *argv [])
+{
+    size_t count = argc > 1? strtoull (argv [1], NULL, 10): 10000000;
+    int rounds = argc > 2? atoi (argv [2]): 7;
+    if (rounds < 1 || rounds > 100 || count == 0)
+        return fprintf (stderr, "usage: bench_data [COUNT [ROUNDS]]\n"), 2;
+    char err [256];
+    mc_client_t *client = mc_client_new (NULL, 0, err, sizeof err);
+    if (!client)
+        return fprintf (stderr, "bench_data: %s\n", err), 1;
+    double *values = malloc (count * sizeof *values);
+    for (size_t i = 0; i < count; i++)
+        values [i] = (double) i * 0.5;
+    mc_array_t array = { MC_DTYPE_F64, 1, { count }, values, count * sizeof *values, 0 };
+    double scatter [100], gather [100];
+    double mb = array.size / 1e6;
+    for (int r = 0; r < rounds; r++) {
+        double t0 = s_now ();
+        if (mc_client_scatter_array (client, "x", &array, NULL, false))
+            return fprintf (stderr, "scatter: %s\n", mc_client_error (client)), 1;
+        double t1 = s_now ();
+        mc_array_t back;
+        if (mc_client_gather_array (client, "x", NULL, false, &back))
+            return fprintf (stderr, "gather: %s\n", mc_client_error (client)), 1;
+        double t2 = s_now ();
+        if (back.size != array.size || memcmp (back.data, values, array.size))
+            return fprintf (stderr, "gather returned other bytes\n"), 1;
+        free ((void *) back.data);
+        scatter [r] = mb / (t1 - t0);
+        gather [r] = mb / (t2 - t1);
+    }
+    json_t *ids = mc_client_call (client, "ids", NULL, -1);
+    printf ("{\"values\": %zu, \"megabytes\": %.1f, \"engines\": %zu, \"rounds\": %d, "
+            "\"scatter_mb_per_s_median\": %.0f, \"gather_mb_per_s_median\": %.0f}\n",
+            count, mb, json_array_size (ids), rounds, s_median (scatter, rounds), s_median (gather, rounds));
+    json_decref (ids);
+    free (values);
+    mc_client_destroy (&client);
+    return 0;
+}
