@@ -281,6 +281,38 @@ mc_msg_recv (mc_msg_t *self, void *sock, bool router, int *code)
     return mc_msg_take (self, &zmsg, router, code);
 }
 
+//  ZeroMQ receives small messages into a shared buffer, at any offset; array
+//  data must be 8-byte aligned for kernels to read it as numbers. Copy the
+//  few frames that are not (large ones are allocated alone, so aligned).
+//  The header's fields are not touched: the header frame is kept. 0 or -1.
+static int
+s_align_frames (mc_msg_t *self)
+{
+    bool aligned = true;
+    for (zframe_t *f = zmsg_first (self->zmsg)? zmsg_next (self->zmsg): NULL; f; f = zmsg_next (self->zmsg))
+        aligned &= ((uintptr_t) zframe_data (f) & 7) == 0;
+    if (aligned)
+        return 0;
+    zmsg_t *copy = zmsg_new ();
+    zframe_t *frame = zmsg_pop (self->zmsg);           //  the header, as it is
+    zmsg_append (copy, &frame);
+    while ((frame = zmsg_pop (self->zmsg))) {
+        if ((uintptr_t) zframe_data (frame) & 7) {
+            zframe_t *moved = mc_proto_frame_new (zframe_data (frame), zframe_size (frame));
+            zframe_destroy (&frame);
+            if (!moved) {
+                zmsg_destroy (&copy);
+                return -1;
+            }
+            frame = moved;
+        }
+        zmsg_append (copy, &frame);
+    }
+    zmsg_destroy (&self->zmsg);
+    self->zmsg = copy;
+    return 0;
+}
+
 int
 mc_msg_take (mc_msg_t *self, zmsg_t **zmsg_p, bool router, int *code)
 {
@@ -298,9 +330,13 @@ mc_msg_take (mc_msg_t *self, zmsg_t **zmsg_p, bool router, int *code)
     if (mc_msg_decode (self, zframe_data (header), zframe_size (header), code))
         return -2;
     if (parts > 1) {
+        if (s_align_frames (self))
+            return -2;                  //  out of memory: the message is lost
+
         self->frames = malloc ((parts - 1) * sizeof *self->frames);
         self->frames_owned = true;
-        for (zframe_t *frame = zmsg_next (zmsg); frame; frame = zmsg_next (zmsg))
+        zmsg_first (self->zmsg);                //  the header; frames follow
+        for (zframe_t *frame = zmsg_next (self->zmsg); frame; frame = zmsg_next (self->zmsg))
             self->frames [self->frame_count++] = frame;
     }
     if (s_check_frames (self)) {
@@ -838,6 +874,7 @@ mc_proto_test (bool verbose)
         if (variant == 0) {
             //  Valid: the data arrives, and repacking renumbers or inlines it.
             assert (rc == 0 && msg.frame_count == 1);
+            assert (((uintptr_t) zframe_data (msg.frames [0]) & 7) == 0);     //  kernels read numbers
             msgpack_zone zone;
             msgpack_zone_init (&zone, 256);
             msgpack_object obj;
