@@ -525,6 +525,8 @@ s_on_register (mc_controller_t *self, mc_msg_t *msg)
     welcome.heartbeat_ms = (uint64_t) self->config.heartbeat_ms;
     welcome.liveness = (uint64_t) self->config.heartbeat_liveness;
     mc_msg_send (&welcome, zsock_resolve (self->engine_sock), engine->routing_id);
+    if (replaced)
+        mc_sched_engine_reset (self->sched, engine);
     mc_sched_engine_ready (self->sched, engine);
     if (!self->ready && self->expect && mc_registry_size (self->registry) >= self->expect) {
         self->ready = true;

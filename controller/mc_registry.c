@@ -145,7 +145,7 @@ mc_registry_register (mc_registry_t *self, const char *uuid, int64_t want_id,
     if (engine) {
         //  Same uuid again: a reconnect. Keep its counters, take the new
         //  connection and its kernel list.
-        *replaced = true;
+        *replaced = !zframe_eq (engine->routing_id, routing_id);
         s_count_kernels (self, engine, -1);
         for (size_t i = 0; i < engine->kernel_count; i++)
             free (engine->kernels [i]);

@@ -37,7 +37,8 @@ void mc_registry_destroy (mc_registry_t **self_p);
 //  Register or re-register an engine. An engine whose uuid is known gets
 //  its id back; else want_id if free; else a new id. The routing id is
 //  copied. Returns the engine (borrowed), or NULL when no id is left.
-//  *replaced is set when the uuid was already connected under this id.
+//  *replaced is set when the uuid was already registered under this id
+//  from another connection (what was sent to the old one may be lost).
 mc_engine_t *mc_registry_register (mc_registry_t *self, const char *uuid, int64_t want_id,
                                    const char *host, int64_t pid, zframe_t *routing_id,
                                    char **kernels, size_t kernel_count, int64_t now_us, bool *replaced);

@@ -190,6 +190,24 @@ mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, mc_sched_lost_fn *l
     mc_sched_dispatch (self);
 }
 
+void
+mc_sched_engine_reset (mc_sched_t *self, mc_engine_t *engine)
+{
+    //  From the tail, pushing each to the front, keeps the original order.
+    mc_task_t *task = engine->running? engine->running->prev: NULL;
+    while (task) {
+        mc_task_t *prev = task == engine->running? NULL: task->prev;
+        task->prev = task->next = NULL;
+        task->engine = -1;
+        task->state = MC_TASK_WAITING;
+        if (mc_taskq_push_front (task->target < 0? self->lb: engine->direct, task) == 0)
+            self->waiting++;
+        task = prev;
+    }
+    engine->running = NULL;
+    engine->inflight = 0;
+}
+
 size_t
 mc_sched_waiting (const mc_sched_t *self)
 {

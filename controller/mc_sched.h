@@ -31,6 +31,11 @@ void mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
 //  An engine is gone: its load-balanced tasks in flight go back to the front
 //  of the queue in their order; its direct tasks are handed to `lost`.
 void mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, mc_sched_lost_fn *lost, void *arg);
+//  An engine came back on a new connection: what was in flight on the old
+//  one may be lost, so it is sent again (tasks are reproducible, and a
+//  second result for a finished task is dropped). Load-balanced tasks go to
+//  the front of the queue, direct ones to the front of the engine's queue.
+void mc_sched_engine_reset (mc_sched_t *self, mc_engine_t *engine);
 //  Tasks waiting (not yet sent), load-balanced and direct together.
 size_t mc_sched_waiting (const mc_sched_t *self);
 size_t mc_sched_lb_waiting (const mc_sched_t *self);
