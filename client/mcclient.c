@@ -1,6 +1,7 @@
 /*  mcclient: the command line over libmcclient. Global options, then one
     command; human output by default, exact JSON with --json. */
 #include "mcclient.h"
+#include "mc_picture.h"
 #include "mc_value.h"
 #include <ctype.h>
 #include <errno.h>
@@ -38,6 +39,11 @@ s_usage (FILE *out)
         "    --seed S                   job seed (default: drawn and recorded)\n"
         "    --async                    print the job id at once instead of waiting\n"
         "    --out NAME                 store each task's result as NAME on its engine\n"
+        "    --tasks N                  map: run N tasks (items 0..N-1) instead of a SEQ\n"
+        "    --reduce sum|hist2d        one answer: results summed field by field at the controller;\n"
+        "                               hist2d bins each task's points on its engine and sums the counts\n"
+        "    --bins NXxNY --range x0:x1,y0:y1   hist2d bins (default 50x50) and box (default 0:1,0:1)\n"
+        "    --png FILE, --show         draw the hist2d counts into a PNG file, or on the terminal\n"
         "                               (an argument @NAME reads NAME there)\n"
         "Engine namespaces (on every engine, or on --targets T):\n"
         "  push NAME=VALUE...           set NAME on each engine (VALUE: as arguments, @file.json, -)\n"
@@ -229,18 +235,99 @@ s_report_failures (const json_t *result)
     return EXIT_FAILED;
 }
 
-//  Print what a finished job returned: the value of a single apply, else
-//  the list. Failures go to stderr and set the exit status.
+int
+mc_cli_parse_bins (const char *text, size_t *nx, size_t *ny)
+{
+    char *end;
+    unsigned long x = strtoul (text, &end, 10), y = 0;
+    if (*end == 'x')
+        y = strtoul (end + 1, &end, 10);
+    if (*end || x < 1 || y < 1 || x > 4096 || y > 4096)
+        return mc_cli_fail ("bad bins '%s': expected NXxNY, e.g. 50x50 (at most 4096 each)", text);
+    *nx = x;
+    *ny = y;
+    return 0;
+}
+
+int
+mc_cli_parse_box (const char *text, double box [4])
+{
+    char *end = (char *) text;
+    for (int i = 0; i < 4; i++) {
+        box [i] = strtod (end, &end);
+        if (*end != (i == 3? 0: i == 1? ',': ':'))
+            return mc_cli_fail ("bad range '%s': expected x0:x1,y0:y1, e.g. 0:1,0:1", text);
+        if (i < 3)
+            end++;
+    }
+    if (!(box [0] < box [1]) || !(box [2] < box [3]))
+        return mc_cli_fail ("bad range '%s': each lower bound must be below its upper bound", text);
+    return 0;
+}
+
+int
+mc_cli_picture (const int64_t *counts, size_t rows, size_t cols, const char *png, bool show)
+{
+    char err [512];
+    if (png && mc_picture_png (png, counts, rows, cols, cols < 200? 8: 2, err, sizeof err))
+        return mc_cli_fail ("%s", err);
+    if (show)
+        mc_picture_show (stdout, counts, rows, cols);
+    return 0;
+}
+
+//  A JSON list of lists of integers as counts (rows x cols); NULL when it
+//  is not one.
+static int64_t *
+s_counts (const json_t *value, size_t *rows, size_t *cols)
+{
+    *rows = json_array_size (value);
+    *cols = json_array_size (json_array_get (value, 0));
+    if (*rows == 0 || *cols == 0)
+        return NULL;
+    int64_t *counts = calloc (*rows * *cols, sizeof *counts);
+    for (size_t r = 0; r < *rows; r++) {
+        json_t *row = json_array_get (value, r);
+        if (json_array_size (row) != *cols) {
+            free (counts);
+            return NULL;
+        }
+        for (size_t c = 0; c < *cols; c++)
+            counts [r * *cols + c] = json_integer_value (json_array_get (row, c));
+    }
+    return counts;
+}
+
+//  Print what a finished job returned: the value of a single apply (or a
+//  reduction), else the list; a pi sum as its estimate, a histogram as a
+//  picture. Failures go to stderr and set the exit status.
 static int
-s_print_result (const json_t *result)
+s_print_result (const json_t *result, const char *png, bool show)
 {
     if (s_report_failures (result))
         return EXIT_FAILED;
     json_t *results = json_object_get (result, "results");
-    if (json_is_true (json_object_get (result, "single")))
-        mc_cli_print_json (json_array_get (results, 0));
+    json_t *value = json_is_true (json_object_get (result, "single"))? json_array_get (results, 0): results;
+    const char *kernel = json_string_value (json_object_get (result, "kernel"));
+    json_t *hits = json_object_get (value, "hits"), *samples = json_object_get (value, "samples");
+    if (!mc_cli_json && kernel && !strcmp (kernel, "pi") && json_is_integer (hits) && json_is_integer (samples)) {
+        //  4 p, with the binomial standard error 4 sqrt (p (1 - p) / n).
+        double n = (double) json_integer_value (samples), p = json_integer_value (hits) / n;
+        printf ("pi = %.8f +- %.8f  (%.0f samples, %lld hits; error %+.2e)\n", 4 * p, 4 * sqrt (p * (1 - p) / n), n,
+                (long long) json_integer_value (hits), 4 * p - M_PI);
+    }
     else
-        mc_cli_print_json (results);
+    if (!show || mc_cli_json)
+        mc_cli_print_json (value);
+    if (png || show) {
+        size_t rows, cols;
+        int64_t *counts = s_counts (value, &rows, &cols);
+        if (!counts)
+            return mc_cli_fail ("--png and --show draw histograms (--reduce hist2d); this result is not one");
+        int rc = mc_cli_picture (counts, rows, cols, png, show && !mc_cli_json);
+        free (counts);
+        return rc;
+    }
     return 0;
 }
 
@@ -248,7 +335,10 @@ static int
 s_cmd_submit (int argc, char **argv, bool is_map)
 {
     json_t *spec = json_pack ("{s:s, s:[], s:{}}", "kind", is_map? "map": "apply", "args", "kwargs");
-    bool async = false, kernel_seen = false, seq_seen = false, options = true;
+    bool async = false, kernel_seen = false, seq_seen = false, options = true, show = false;
+    const char *png = NULL, *reduce = NULL;
+    size_t nx = 50, ny = 50;
+    double box [4] = { 0, 1, 0, 1 };
     int rc = EXIT_USAGE;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv [i];
@@ -295,6 +385,45 @@ s_cmd_submit (int argc, char **argv, bool is_map)
         }
         if (options && !strcmp (arg, "--async")) {
             async = true;
+            continue;
+        }
+        if (options && !strcmp (arg, "--show")) {
+            show = true;
+            continue;
+        }
+        if (options && (!strcmp (arg, "--tasks") || !strcmp (arg, "--reduce") || !strcmp (arg, "--bins")
+                        || !strcmp (arg, "--range") || !strcmp (arg, "--png"))) {
+            if (!has_value) {
+                mc_cli_fail ("%s needs a value", arg);
+                goto done;
+            }
+            const char *value = argv [++i];
+            if (!strcmp (arg, "--tasks")) {
+                char *end;
+                long long n = strtoll (value, &end, 10);
+                if (*end || n < 1 || n > 100000000 || !is_map || seq_seen) {
+                    mc_cli_fail (!is_map? "--tasks is for map": seq_seen? "--tasks replaces SEQ: give one or the other"
+                                 : "bad --tasks '%s': expected a count from 1 to 100000000", value);
+                    goto done;
+                }
+                json_object_set_new (spec, "seq", json_pack ("{s:[iIi]}", "range", 0, (json_int_t) n, 1));
+                seq_seen = true;
+            }
+            else
+            if (!strcmp (arg, "--reduce")) {
+                if (strcmp (value, "sum") && strcmp (value, "hist2d")) {
+                    mc_cli_fail ("bad --reduce '%s': expected sum or hist2d", value);
+                    goto done;
+                }
+                reduce = value;
+            }
+            else
+            if (!strcmp (arg, "--bins") ? mc_cli_parse_bins (value, &nx, &ny)
+              : !strcmp (arg, "--range")? mc_cli_parse_box (value, box): 0)
+                goto done;
+            else
+            if (!strcmp (arg, "--png"))
+                png = value;
             continue;
         }
         if (options && !strncmp (arg, "--", 2) && arg [2]) {
@@ -345,6 +474,17 @@ s_cmd_submit (int argc, char **argv, bool is_map)
         mc_cli_fail (is_map? "map needs a KERNEL and a SEQ (see mcclient --help)": "apply needs a KERNEL (see mcclient --help)");
         goto done;
     }
+    if (reduce && !strcmp (reduce, "sum"))
+        json_object_set_new (spec, "reduce", json_string ("sum"));
+    else
+    if (reduce)
+        json_object_set_new (spec, "reduce", json_pack ("{s:s, s:[II], s:[ffff]}", "op", "hist2d", "bins",
+                                                        (json_int_t) nx, (json_int_t) ny, "range",
+                                                        box [0], box [1], box [2], box [3]));
+    if ((png || show) && (!reduce || strcmp (reduce, "hist2d"))) {
+        mc_cli_fail ("--png and --show draw the histogram of --reduce hist2d");
+        goto done;
+    }
     if (json_object_get (spec, "chunksize") && json_object_get (spec, "targets")) {
         mc_cli_fail ("--chunksize is for load-balanced maps; a direct map sends one block per target");
         goto done;
@@ -366,7 +506,7 @@ s_cmd_submit (int argc, char **argv, bool is_map)
         rc = 0;
     }
     else
-        rc = s_print_result (reply);
+        rc = s_print_result (reply, png, show);
     json_decref (reply);
     mc_client_destroy (&client);
 done:
@@ -596,7 +736,7 @@ s_cmd_cluster (const char *command, int argc, char **argv)
                          (long long) json_integer_value (json_object_get (reply, "done")),
                          (long long) json_integer_value (json_object_get (reply, "total")), job);
         else
-            rc = s_print_result (reply);
+            rc = s_print_result (reply, NULL, false);
     }
     json_decref (reply);
     mc_client_destroy (&client);

@@ -446,6 +446,7 @@ s_send_task (void *arg, mc_engine_t *engine, mc_task_t *task)
     msg.items.size = self->buffer.size;
     msg.out.ptr = mc_job_out (job);
     msg.out.size = strlen (msg.out.ptr);
+    msg.reduce.ptr = mc_job_engine_reduce (job, &msg.reduce.size);
     if (mc_msg_send (&msg, zsock_resolve (self->engine_sock), engine->routing_id))
         mc_warn ("cannot send task to engine %d", engine->id);
     if (frames) {

@@ -2,6 +2,7 @@
 #include "mc_job.h"
 #include "mc_proto.h"
 #include "mc_time.h"
+#include "mc_value.h"
 #include <ctype.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@ struct _mc_job_t {
     const msgpack_object *targets;  //  NULL when load-balanced
     const msgpack_object *args_obj, *kwargs_obj;    //  point into spec; NULL when absent
     char out [MC_JOB_NAME_MAX + 1]; //  namespace name for results, or ""
+    msgpack_sbuffer engine_reduce;  //  hist2d spec for the engines, or empty
     bool transient;                 //  results go back to the submitter, never to the store
     zmsg_t *held;                   //  the request whose array frames the body refers to
     zframe_t **frames;              //  borrowed from held
@@ -104,6 +106,7 @@ mc_job_new (uint64_t id, const void *body, size_t size, uint64_t seed_if_absent,
     msgpack_zone_init (&self->zone, 2048);
     msgpack_sbuffer_init (&self->args);
     msgpack_sbuffer_init (&self->kwargs);
+    msgpack_sbuffer_init (&self->engine_reduce);
     self->waiters = zlist_new ();
 
     if (mc_proto_unpack (self->body, size, &self->zone, &self->spec) || self->spec.type != MSGPACK_OBJECT_MAP)
@@ -246,7 +249,38 @@ mc_job_new (uint64_t id, const void *body, size_t size, uint64_t seed_if_absent,
     }
     if (namespace_op && !self->targets)
         FAIL (MC_E_BAD_ARGUMENT, "submit: namespace operations need targets");
-    self->info.single = !is_map && !self->targets;
+    //  reduce: "sum", or {"op": "hist2d", "bins": [nx, ny], "range": [x0, x1, y0, y1]}:
+    //  engines bin each result, the controller sums the counts.
+    const msgpack_object *reduce = mc_proto_map_get (&self->spec, "reduce");
+    if (reduce && reduce->type != MSGPACK_OBJECT_NIL) {
+        const msgpack_object *op = reduce->type == MSGPACK_OBJECT_MAP? mc_proto_map_get (reduce, "op"): reduce;
+        bool sum = op && op->type == MSGPACK_OBJECT_STR && op->via.str.size == 3 && !memcmp (op->via.str.ptr, "sum", 3);
+        bool hist = op && op->type == MSGPACK_OBJECT_STR && op->via.str.size == 6
+                 && !memcmp (op->via.str.ptr, "hist2d", 6);
+        if (!sum && !hist)
+            FAIL (MC_E_BAD_ARGUMENT, "submit: 'reduce' must be \"sum\" or {\"op\": \"hist2d\", ...}");
+        if (namespace_op || self->transient || self->out [0])
+            FAIL (MC_E_BAD_ARGUMENT, "submit: 'reduce' is for kernels whose results come back");
+        if (hist) {
+            const msgpack_object *bins = mc_proto_map_get (reduce, "bins");
+            const msgpack_object *range = mc_proto_map_get (reduce, "range");
+            bool ok = bins && bins->type == MSGPACK_OBJECT_ARRAY && bins->via.array.size == 2
+                   && range && range->type == MSGPACK_OBJECT_ARRAY && range->via.array.size == 4;
+            for (uint32_t i = 0; ok && i < 2; i++)
+                ok = bins->via.array.ptr [i].type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                  && bins->via.array.ptr [i].via.u64 >= 1 && bins->via.array.ptr [i].via.u64 <= 4096;
+            double r [4];
+            for (uint32_t i = 0; ok && i < 4; i++)
+                ok = mc_value_get_double (&range->via.array.ptr [i], &r [i]) == 0;
+            if (!ok || !(r [0] < r [1]) || !(r [2] < r [3]))
+                FAIL (MC_E_BAD_ARGUMENT, "submit: hist2d needs bins [nx, ny] (1-4096) and range [x0, x1, y0, y1] "
+                      "with x0 < x1 and y0 < y1");
+            msgpack_packer_init (&pk, &self->engine_reduce, msgpack_sbuffer_write);
+            msgpack_pack_object (&pk, *reduce);
+        }
+        self->info.reduce = true;
+    }
+    self->info.single = (!is_map && !self->targets) || self->info.reduce;
     self->info.submitted_us = mc_time_wall_us ();
     *code = MC_OK;
     return self;
@@ -264,6 +298,7 @@ mc_job_destroy (mc_job_t **self_p)
     msgpack_zone_destroy (&self->zone);
     msgpack_sbuffer_destroy (&self->args);
     msgpack_sbuffer_destroy (&self->kwargs);
+    msgpack_sbuffer_destroy (&self->engine_reduce);
     zlist_destroy (&self->waiters);
     if (self->results)
         for (uint64_t i = 0; i < self->info.tasks; i++)
@@ -385,6 +420,28 @@ bool
 mc_job_transient (const mc_job_t *self)
 {
     return self->transient;
+}
+
+const void *
+mc_job_engine_reduce (const mc_job_t *self, size_t *size)
+{
+    *size = self->engine_reduce.size;
+    return self->engine_reduce.size? self->engine_reduce.data: NULL;
+}
+
+bool
+mc_job_body_reduces (const void *body, size_t size)
+{
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 1024);
+    msgpack_object spec;
+    bool reduces = false;
+    if (mc_proto_unpack (body, size, &zone, &spec) == 0) {
+        const msgpack_object *reduce = mc_proto_map_get (&spec, "reduce");
+        reduces = reduce && reduce->type != MSGPACK_OBJECT_NIL;
+    }
+    msgpack_zone_destroy (&zone);
+    return reduces;
 }
 
 const char *

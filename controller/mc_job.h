@@ -39,7 +39,8 @@ typedef struct {
     int64_t submitted_us;       //  wall clock
     int64_t finished_us;        //  wall clock, 0 while unfinished
     bool started;               //  a task has been dispatched
-    bool single;                //  load-balanced apply: its one value is the answer
+    bool single;                //  load-balanced apply, or reduced: its one value is the answer
+    bool reduce;                //  results are summed at the controller (--reduce)
 } mc_job_info_t;
 
 //  Parse and validate a submit body (see mc_proto.md). Returns a new job,
@@ -75,6 +76,11 @@ void mc_job_keep_result (mc_job_t *self, const mc_task_t *task, zmsg_t **result_
 zmsg_t *mc_job_result (const mc_job_t *self, uint64_t number);
 //  Bytes of array frames the job holds (request and kept results).
 size_t mc_job_held_bytes (const mc_job_t *self);
+//  What engines do to each result before sending it (msgpack map, e.g.
+//  {"op": "hist2d", ...}), or NULL with *size 0.
+const void *mc_job_engine_reduce (const mc_job_t *self, size_t *size);
+//  True when a submit body asks for a reduction ("reduce" is present).
+bool mc_job_body_reduces (const void *body, size_t size);
 //  The namespace name results are stored under on the engines, or "".
 const char *mc_job_out (const mc_job_t *self);
 //  Record a finished task: counts its items as done or failed, and folds

@@ -1,6 +1,7 @@
 /*  mc_store: jobs and results in SQLite, written in batched transactions. */
 #include "mc_store.h"
 #include "mc_proto.h"
+#include "mc_reduce.h"
 #include <czmq.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -48,7 +49,7 @@ mc_store_new (const char *path, char *err, size_t errlen)
     ||  s_prepare (self, &self->finish_job,
             "UPDATE jobs SET done = ?, failed = ?, finished_us = ? WHERE id = ?")
     ||  s_prepare (self, &self->job_info,
-            "SELECT kind, kernel, total, tasks, done, failed, seed, single, submitted_us, finished_us"
+            "SELECT kind, kernel, total, tasks, done, failed, seed, single, submitted_us, finished_us, body"
             " FROM jobs WHERE id = ?")
     ||  s_prepare (self, &self->recent, "SELECT id FROM jobs ORDER BY id DESC LIMIT ?")
     ||  s_prepare (self, &self->results,
@@ -206,6 +207,7 @@ mc_store_job_info (mc_store_t *self, uint64_t id, mc_job_info_t *info)
         info->single = sqlite3_column_int (s, 7);
         info->submitted_us = sqlite3_column_int64 (s, 8);
         info->finished_us = sqlite3_column_int64 (s, 9);
+        info->reduce = mc_job_body_reduces (sqlite3_column_blob (s, 10), (size_t) sqlite3_column_bytes (s, 10));
         info->started = info->finished_us != 0;
         rc = 0;
     }
@@ -232,17 +234,60 @@ s_pack_str (msgpack_packer *pk, const char *text, size_t len)
     msgpack_pack_str_body (pk, text, len);
 }
 
+static void s_pack_sum (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
+static void s_pack_each (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
+static int s_pack_errors (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
+
 int
 mc_store_pack_results (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
 {
-    //  Results: splice each task's stored array elements into one array,
-    //  byte for byte, without decoding them.
     s_pack_str (pk, "results", 7);
+    if (info->reduce)
+        s_pack_sum (self, info, pk);
+    else
+        s_pack_each (self, info, pk);
+    return s_pack_errors (self, info, pk);
+}
+
+//  The sum of every item's value, as the one result.
+static void
+s_pack_sum (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
+{
+    mc_reduce_t *sum = mc_reduce_new ();
+    sqlite3_stmt *s = self->results;
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 4096);
+    while (sqlite3_step (s) == SQLITE_ROW) {
+        msgpack_object items;
+        const void *data = sqlite3_column_blob (s, 2);
+        if (sqlite3_column_int64 (s, 1) != 0 || !data
+        ||  mc_proto_unpack (data, (size_t) sqlite3_column_bytes (s, 2), &zone, &items)
+        ||  items.type != MSGPACK_OBJECT_ARRAY)
+            continue;
+        for (uint32_t i = 0; i < items.via.array.size; i++)
+            mc_reduce_add (sum, &items.via.array.ptr [i]);
+        msgpack_zone_clear (&zone);
+    }
+    sqlite3_reset (s);
+    msgpack_zone_destroy (&zone);
+    msgpack_pack_array (pk, 1);
+    if (mc_reduce_error (sum))
+        msgpack_pack_str_with_body (pk, mc_reduce_error (sum), strlen (mc_reduce_error (sum)));
+    else
+        mc_reduce_pack (sum, pk);
+    mc_reduce_destroy (&sum);
+}
+
+//  Each task's stored array elements spliced into one array, byte for
+//  byte, without decoding them.
+static void
+s_pack_each (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
+{
     msgpack_pack_array (pk, (uint32_t) info->total);
     uint64_t packed = 0;
     sqlite3_stmt *s = self->results;
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
-    int rc = 0;
     while (sqlite3_step (s) == SQLITE_ROW && packed < info->total) {
         uint64_t count = (uint64_t) sqlite3_column_int64 (s, 0);
         uint64_t items = count? count: 1;
@@ -264,11 +309,15 @@ mc_store_pack_results (mc_store_t *self, const mc_job_info_t *info, msgpack_pack
     //  Tasks without a row (not finished) read as nil.
     for (; packed < info->total; packed++)
         msgpack_pack_nil (pk);
+}
 
-    //  Errors, grouped by message.
+//  Errors, grouped by message.
+static int
+s_pack_errors (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
+{
     s_pack_str (pk, "errors", 6);
     zlistx_t *groups = zlistx_new ();
-    s = self->errors;
+    sqlite3_stmt *s = self->errors;
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
     typedef struct { char *text; zlistx_t *engines; zlistx_t *tasks; } group_t;
     group_t *group = NULL;
@@ -325,7 +374,7 @@ mc_store_pack_results (mc_store_t *self, const mc_job_info_t *info, msgpack_pack
         free (group);
     }
     zlistx_destroy (&groups);
-    return rc;
+    return 0;
 }
 
 const char *

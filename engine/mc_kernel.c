@@ -100,6 +100,15 @@ mc_kcall_out_array (mc_kcall_t *call, mc_dtype_t dtype, uint32_t ndim, const uin
     return zframe_data (frame);
 }
 
+void
+mc_kcall_meta_double (mc_kcall_t *call, const char *key, double value)
+{
+    if (call->meta_count < sizeof call->meta / sizeof call->meta [0]) {
+        call->meta [call->meta_count].key = key;
+        call->meta [call->meta_count++].value = value;
+    }
+}
+
 int
 mc_kcall_error (mc_kcall_t *call, const char *fmt, ...)
 {

@@ -38,6 +38,10 @@ int mc_kcall_array (const mc_kcall_t *call, const msgpack_object *obj, mc_array_
 //  its data for the kernel to fill (8-byte aligned, uninitialised). NULL
 //  when the memory cannot be had: the error is already set, return -1.
 void *mc_kcall_out_array (mc_kcall_t *call, mc_dtype_t dtype, uint32_t ndim, const uint64_t *shape);
+//  Report a number about this call beside its result (the task's metadata,
+//  e.g. "acceptance"); at most 16 keys per task. A map task reports each
+//  key as a list with one value per item.
+void mc_kcall_meta_double (mc_kcall_t *call, const char *key, double value);
 //  Report an error (one line); returns -1 for the kernel to return.
 int mc_kcall_error (mc_kcall_t *call, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 //  The job seed and this item's job-wide index: derive random streams from
@@ -65,7 +69,11 @@ struct mc_kcall {
     uint64_t seed, index;
     const volatile int *cancel;
     char error [1024];
+    struct { const char *key; double value; } meta [64];
+    size_t meta_count;
 };
 //  Register noop, echo, square, sleep and fail.
 void mc_builtin_register (void);
+//  Register pi and walker.
+void mc_sampler_register (void);
 #endif

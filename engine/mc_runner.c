@@ -13,6 +13,7 @@ typedef struct {
     char text [1024];
     msgpack_sbuffer out;            //  msgpack array, one value per item
     msgpack_packer pk;
+    msgpack_sbuffer meta;           //  msgpack map of metadata, or empty
     zlist_t *frames;                //  frames the values refer to
     bool frames_owned;              //  false: borrowed from the namespace
 } s_result_t;
@@ -57,6 +58,8 @@ s_send_result (mc_runner_state_t *state, const mc_msg_t *task, s_result_t *r, in
         result.text.ptr = r->text;
         result.text.size = strlen (r->text);
     }
+    result.meta.ptr = r->meta.data;
+    result.meta.size = r->meta.size;
     //  Frames go out shared, not copied: the namespace may keep them.
     if (mc_msg_send (&result, dest, NULL))
         mc_warn ("runner: cannot send a result");
@@ -169,6 +172,119 @@ s_namespace_op (mc_namespace_t *ns, mc_msg_t *task, const msgpack_object *args,
 
 //  --------------------------------------------------------------------------
 //  Kernels
+
+//  The metadata kernels reported: key -> value for an apply, key -> list
+//  of values (one per item that reported it) for a map task.
+static void
+s_pack_meta (const mc_kcall_t *call, bool is_map, s_result_t *r)
+{
+    if (call->meta_count == 0)
+        return;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &r->meta, msgpack_sbuffer_write);
+    const char *keys [64];
+    size_t nkeys = 0;
+    for (size_t i = 0; i < call->meta_count; i++) {
+        size_t k = 0;
+        while (k < nkeys && strcmp (keys [k], call->meta [i].key))
+            k++;
+        if (k == nkeys)
+            keys [nkeys++] = call->meta [i].key;
+    }
+    msgpack_pack_map (&pk, nkeys);
+    for (size_t k = 0; k < nkeys; k++) {
+        msgpack_pack_str_with_body (&pk, keys [k], strlen (keys [k]));
+        size_t count = 0;
+        for (size_t i = 0; i < call->meta_count; i++)
+            count += !strcmp (keys [k], call->meta [i].key);
+        if (is_map)
+            msgpack_pack_array (&pk, count);
+        for (size_t i = 0; i < call->meta_count; i++)
+            if (!strcmp (keys [k], call->meta [i].key)) {
+                msgpack_pack_double (&pk, call->meta [i].value);
+                if (!is_map)
+                    break;
+            }
+    }
+}
+
+//  reduce {"op": "hist2d", "bins": [nx, ny], "range": [x0, x1, y0, y1]}:
+//  replace each item's points (an n x 2 float64 array) by their counts, an
+//  int64 array of ny rows (y from y0 up) and nx columns (x from x0 right);
+//  points outside the range are not counted. 0 or -1 (failed).
+static int
+s_hist2d (const msgpack_object *spec, s_result_t *r)
+{
+    const msgpack_object *bins = mc_proto_map_get (spec, "bins"), *range = mc_proto_map_get (spec, "range");
+    if (!bins || bins->type != MSGPACK_OBJECT_ARRAY || bins->via.array.size != 2
+    ||  !range || range->type != MSGPACK_OBJECT_ARRAY || range->via.array.size != 4)
+        return s_fail (r, MC_E_BAD_ARGUMENT, "hist2d: bins and range are malformed");
+    int64_t nx, ny;
+    double lo [2], hi [2];
+    if (mc_value_get_int (&bins->via.array.ptr [0], &nx) || mc_value_get_int (&bins->via.array.ptr [1], &ny)
+    ||  nx < 1 || ny < 1 || nx > 4096 || ny > 4096
+    ||  mc_value_get_double (&range->via.array.ptr [0], &lo [0]) || mc_value_get_double (&range->via.array.ptr [1], &hi [0])
+    ||  mc_value_get_double (&range->via.array.ptr [2], &lo [1]) || mc_value_get_double (&range->via.array.ptr [3], &hi [1])
+    ||  !(lo [0] < hi [0]) || !(lo [1] < hi [1]))
+        return s_fail (r, MC_E_BAD_ARGUMENT, "hist2d: bins and range are malformed");
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 1024);
+    msgpack_object items;
+    zframe_t **in = calloc (zlist_size (r->frames) + 1, sizeof *in);
+    size_t count = 0;
+    for (zframe_t *f = zlist_first (r->frames); f; f = zlist_next (r->frames))
+        in [count++] = f;
+    msgpack_sbuffer counts;
+    msgpack_sbuffer_init (&counts);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &counts, msgpack_sbuffer_write);
+    zlist_t *frames = zlist_new ();
+    int rc = mc_proto_unpack (r->out.data, r->out.size, &zone, &items);
+    if (rc == 0)
+        msgpack_pack_array (&pk, items.via.array.size);
+    for (uint32_t i = 0; rc == 0 && i < items.via.array.size; i++) {
+        mc_array_t points;
+        if (!mc_proto_array_data (&items.via.array.ptr [i], in, count, &points) || points.dtype != MC_DTYPE_F64
+        ||  points.ndim != 2 || points.shape [1] != 2) {
+            rc = s_fail (r, MC_E_KERNEL_ERROR, "hist2d: the kernel's result is not an n x 2 float64 array of points");
+            break;
+        }
+        mc_array_t hist = { MC_DTYPE_I64, 2, { (uint64_t) ny, (uint64_t) nx }, NULL, (size_t) (nx * ny * 8), 0 };
+        zframe_t *frame = mc_proto_frame_new (NULL, hist.size);
+        if (!frame) {
+            rc = s_fail (r, MC_E_KERNEL_ERROR, "hist2d: cannot allocate %zu bytes", hist.size);
+            break;
+        }
+        int64_t *h = (int64_t *) zframe_data (frame);
+        memset (h, 0, hist.size);
+        const double *p = points.data;
+        double sx = (double) nx / (hi [0] - lo [0]), sy = (double) ny / (hi [1] - lo [1]);
+        for (uint64_t k = 0; k < points.shape [0]; k++) {
+            double x = p [2 * k], y = p [2 * k + 1];
+            if (x < lo [0] || x >= hi [0] || y < lo [1] || y >= hi [1])
+                continue;
+            int64_t bx = (int64_t) ((x - lo [0]) * sx), by = (int64_t) ((y - lo [1]) * sy);
+            h [(by < ny? by: ny - 1) * nx + (bx < nx? bx: nx - 1)]++;
+        }
+        zlist_append (frames, frame);
+        mc_array_pack_ref (&pk, &hist, (uint32_t) zlist_size (frames) - 1);
+    }
+    //  The counts replace the points.
+    zlist_t *old = rc == 0? r->frames: frames;
+    if (rc == 0) {
+        r->frames = frames;
+        msgpack_sbuffer_clear (&r->out);
+        msgpack_sbuffer_write (&r->out, counts.data, counts.size);
+    }
+    zframe_t *frame;
+    while ((frame = zlist_pop (old)))
+        zframe_destroy (&frame);
+    zlist_destroy (&old);
+    msgpack_sbuffer_destroy (&counts);
+    free (in);
+    msgpack_zone_destroy (&zone);
+    return rc;
+}
 
 //  Does a value hold any ext (array or name) that must be resolved?
 static bool
@@ -285,7 +401,7 @@ s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t 
     uint64_t n = is_map? task->count: 1;
     msgpack_pack_array (&r->pk, (uint32_t) n);
     mc_kcall_t call = { argv, argc, &kwargs, arg_frames, arg_frame_count, &r->pk, r->frames,
-                        task->seed, 0, (const volatile int *) &state->cancel, "" };
+                        task->seed, 0, (const volatile int *) &state->cancel, "", { { 0 } }, 0 };
     for (uint64_t i = 0; i < n; i++) {
         if (is_map)
             argv [0] = &items.via.array.ptr [i];
@@ -296,6 +412,16 @@ s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t 
             s_fail (r, MC_E_KERNEL_ERROR, "%s", call.error);
             goto done;
         }
+    }
+    s_pack_meta (&call, is_map, r);
+    if (task->reduce.size) {
+        msgpack_object spec;
+        if (mc_proto_unpack (task->reduce.ptr, task->reduce.size, &zone, &spec) || spec.type != MSGPACK_OBJECT_MAP) {
+            s_fail (r, MC_E_BAD_ARGUMENT, "task reduce is malformed");
+            goto done;
+        }
+        if (s_hist2d (&spec, r))
+            goto done;
     }
     //  --out name: the results stay on this engine; the caller gets nulls.
     if (task->out.size) {
@@ -348,6 +474,7 @@ mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, vo
     msgpack_packer_init (&r.pk, &r.out, msgpack_sbuffer_write);
     r.frames = zlist_new ();
     r.frames_owned = true;
+    msgpack_sbuffer_init (&r.meta);
     s_run (state, ns, &task, &r);
     s_send_result (state, &task, &r, started, dest);
     if (r.frames_owned) {
@@ -357,6 +484,7 @@ mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, vo
     }
     zlist_destroy (&r.frames);
     msgpack_sbuffer_destroy (&r.out);
+    msgpack_sbuffer_destroy (&r.meta);
     mc_msg_reset (&task);
     return 0;
 }

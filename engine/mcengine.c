@@ -64,6 +64,7 @@ main (int argc, char *argv [])
     mc_proto_keep_frames_warm ();
     mc_log_init ("mcengine", verbose >= 2? MC_LOG_DEBUG: verbose? MC_LOG_INFO: MC_LOG_WARN);
     mc_builtin_register ();
+    mc_sampler_register ();
     if (list) {
         for (size_t i = 0; i < mc_kernel_count (); i++)
             printf ("%-10s %-22s %s\n", mc_kernel_at (i)->name, mc_kernel_at (i)->args, mc_kernel_at (i)->doc);

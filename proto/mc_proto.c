@@ -15,7 +15,7 @@ typedef struct {
     int type;
     const char *name;
     int count;
-    s_field_t fields [10];
+    s_field_t fields [11];
 } s_layout_t;
 
 #define U(f) { F_UINT, offsetof (mc_msg_t, f) }
@@ -29,8 +29,8 @@ static const s_layout_t s_layouts [] = {
     { MC_WELCOME,  "WELCOME",  3, { I (engine_id), U (heartbeat_ms), U (liveness) } },
     { MC_PING,     "PING",     1, { I (engine_id) } },
     { MC_PONG,     "PONG",     0, { { 0, 0 } } },
-    { MC_TASK,     "TASK",    10, { U (job), U (task), U (first), U (count), U (seed), S (kernel),
-                                    B (args), B (kwargs), B (items), S (out) } },
+    { MC_TASK,     "TASK",    11, { U (job), U (task), U (first), U (count), U (seed), S (kernel),
+                                    B (args), B (kwargs), B (items), S (out), B (reduce) } },
     { MC_RESULT,   "RESULT",   9, { I (engine_id), U (job), U (task), U (status), I (started_us),
                                     I (finished_us), B (data), S (text), B (meta) } },
     { MC_STOP,     "STOP",     0, { { 0, 0 } } },

@@ -53,6 +53,7 @@ typedef struct {
     mc_bytes_t uuid, host;          //  REGISTER
     mc_bytes_t kernel;              //  TASK
     mc_bytes_t out;                 //  TASK: namespace name for the result, or empty
+    mc_bytes_t reduce;              //  TASK: msgpack map of what to do to each result (hist2d), or empty
     mc_bytes_t op;                  //  REQUEST
     mc_bytes_t text;                //  RESULT REPLY ERROR: error text
     mc_bytes_t args, kwargs, items; //  TASK (msgpack bytes)

@@ -4,7 +4,9 @@
 #include "mc_job.h"
 #include "mc_kernel.h"
 #include "mc_proto.h"
+#include "mc_reduce.h"
 #include "mc_registry.h"
+#include "mc_rng.h"
 #include "mc_namespace.h"
 #include "mc_runner.h"
 #include "mc_sched.h"
@@ -474,6 +476,7 @@ static void
 test_runner (void)
 {
     mc_builtin_register ();
+    mc_sampler_register ();
     s_engine_t e = { .ns = mc_namespace_new () };
     e.in = zsock_new_pair ("@inproc://test_runner");
     e.out = zsock_new_pair (">inproc://test_runner");
@@ -579,5 +582,7 @@ main (int argc, char *argv [])
     if (all || !strcmp (name, "value"))  test_value ();
     if (all || !strcmp (name, "runner")) test_runner ();
     if (all || !strcmp (name, "namespace")) mc_namespace_test (true);
+    if (all || !strcmp (name, "reduce")) mc_reduce_test (true);
+    if (all || !strcmp (name, "rng"))    mc_rng_test (true);
     return 0;
 }

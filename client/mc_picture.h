@@ -1,0 +1,21 @@
+/*  mc_picture: 2-D histograms as pictures, a PNG file (libpng) or Unicode
+    blocks on a terminal. Counts are rows of y bins from the bottom, like
+    imshow (..., origin="lower"): row 0 is drawn at the bottom. */
+#ifndef MC_PICTURE_H
+#define MC_PICTURE_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+//  Write counts (rows x cols, row-major) as a PNG heatmap, each bin a
+//  square of `scale` pixels. 0, or -1 with err naming the file.
+int mc_picture_png (const char *path, const int64_t *counts, size_t rows, size_t cols, int scale,
+                    char *err, size_t errlen);
+//  Draw counts on a terminal: two bins per character cell (upper half
+//  block), 24-bit colour.
+void mc_picture_show (FILE *out, const int64_t *counts, size_t rows, size_t cols);
+//  Bin points (n x 2, x then y) into counts (rows = ny, cols = nx) over
+//  [x0, x1) x [y0, y1); points outside are not counted.
+void mc_picture_bin (const double *points, uint64_t n, int64_t *counts, size_t ny, size_t nx,
+                     double x0, double x1, double y0, double y1);
+#endif
