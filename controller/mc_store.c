@@ -234,24 +234,25 @@ s_pack_str (msgpack_packer *pk, const char *text, size_t len)
     msgpack_pack_str_body (pk, text, len);
 }
 
-static void s_pack_sum (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
+static void s_pack_sum (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk, char *err, size_t errlen);
 static void s_pack_each (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
-static int s_pack_errors (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
+static int s_pack_errors (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk, const char *extra);
 
 int
 mc_store_pack_results (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
 {
     s_pack_str (pk, "results", 7);
+    char err [256] = "";
     if (info->reduce)
-        s_pack_sum (self, info, pk);
+        s_pack_sum (self, info, pk, err, sizeof err);
     else
         s_pack_each (self, info, pk);
-    return s_pack_errors (self, info, pk);
+    return s_pack_errors (self, info, pk, err [0]? err: NULL);
 }
 
 //  The sum of every item's value, as the one result.
 static void
-s_pack_sum (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
+s_pack_sum (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk, char *err, size_t errlen)
 {
     mc_reduce_t *sum = mc_reduce_new ();
     sqlite3_stmt *s = self->results;
@@ -272,8 +273,10 @@ s_pack_sum (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
     sqlite3_reset (s);
     msgpack_zone_destroy (&zone);
     msgpack_pack_array (pk, 1);
-    if (mc_reduce_error (sum))
-        msgpack_pack_str_with_body (pk, mc_reduce_error (sum), strlen (mc_reduce_error (sum)));
+    if (mc_reduce_error (sum)) {
+        snprintf (err, errlen, "--reduce sum: %s", mc_reduce_error (sum));
+        msgpack_pack_nil (pk);
+    }
     else
         mc_reduce_pack (sum, pk);
     mc_reduce_destroy (&sum);
@@ -311,9 +314,10 @@ s_pack_each (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
         msgpack_pack_nil (pk);
 }
 
-//  Errors, grouped by message.
+//  Errors, grouped by message; `extra` (when given) is one more, of the
+//  job as a whole rather than of a task.
 static int
-s_pack_errors (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
+s_pack_errors (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk, const char *extra)
 {
     s_pack_str (pk, "errors", 6);
     zlistx_t *groups = zlistx_new ();
@@ -342,7 +346,18 @@ s_pack_errors (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
         zlistx_add_end (group->tasks, (void *) (intptr_t) (sqlite3_column_int64 (s, 2) + 1));
     }
     sqlite3_reset (s);
-    msgpack_pack_array (pk, (uint32_t) zlistx_size (groups));
+    msgpack_pack_array (pk, (uint32_t) zlistx_size (groups) + (extra? 1: 0));
+    if (extra) {
+        msgpack_pack_map (pk, 4);
+        s_pack_str (pk, "error", 5);
+        s_pack_str (pk, extra, strlen (extra));
+        s_pack_str (pk, "count", 5);
+        msgpack_pack_uint64 (pk, 0);
+        s_pack_str (pk, "engines", 7);
+        msgpack_pack_array (pk, 0);
+        s_pack_str (pk, "tasks", 5);
+        msgpack_pack_array (pk, 0);
+    }
     for (group = zlistx_first (groups); group; group = zlistx_next (groups)) {
         msgpack_pack_map (pk, 4);
         s_pack_str (pk, "error", 5);

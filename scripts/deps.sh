@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages="build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev libjansson-dev
-          libsqlite3-dev libsodium-dev libpng-dev procps"
+          libsqlite3-dev libsodium-dev libpng-dev procps python3"
 missing=$(dpkg-query -W -f='${Status} ${Package}\n' $packages 2>/dev/null | grep -v '^install ok installed' | wc -l || true)
 if ! dpkg-query -W $packages >/dev/null 2>&1 || [ "$missing" != 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
