@@ -1,0 +1,126 @@
+/*  Speed of the sampler kernels on one core, against naive scalar C loops
+    measured in the same run (so the ratio holds on a noisy machine).
+    Prints JSON: medians of 5 rounds. Usage: bench_kernels */
+#include "mc_kernel.h"
+#include "mc_rng.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double
+s_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+s_cmp (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y? -1: x > y;
+}
+
+//  Call a kernel with keyword arguments given as JSON-ish msgpack; returns seconds.
+static double
+s_call (const char *name, const char *key, double value)
+{
+    const mc_kernel_def_t *def = mc_kernel_find (name, strlen (name));
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 1024);
+    msgpack_object_kv kv;
+    kv.key.type = MSGPACK_OBJECT_STR;
+    kv.key.via.str.ptr = key;
+    kv.key.via.str.size = (uint32_t) strlen (key);
+    kv.val.type = MSGPACK_OBJECT_FLOAT64;
+    kv.val.via.f64 = value;
+    msgpack_object kwargs = { .type = MSGPACK_OBJECT_MAP, .via.map = { 1, &kv } };
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &out, msgpack_sbuffer_write);
+    zlist_t *frames = zlist_new ();
+    mc_kcall_t call = { NULL, 0, &kwargs, NULL, 0, &pk, frames, 7, 0, NULL, "", { { 0 } }, 0 };
+    double t0 = s_now ();
+    if (def->fn (&call))
+        fprintf (stderr, "%s: %s\n", name, call.error);
+    double t = s_now () - t0;
+    zframe_t *f;
+    while ((f = zlist_pop (frames)))
+        zframe_destroy (&f);
+    zlist_destroy (&frames);
+    msgpack_sbuffer_destroy (&out);
+    msgpack_zone_destroy (&zone);
+    return t;
+}
+
+//  The textbook loop: two uniform doubles per sample from one stream.
+static double
+s_naive_pi (uint64_t n)
+{
+    mc_rng_t rng;
+    mc_rng_seed (&rng, 7, 0, 0);
+    uint64_t hits = 0;
+    double t0 = s_now ();
+    for (uint64_t i = 0; i < n; i++) {
+        double x = mc_rng_uniform (&rng), y = mc_rng_uniform (&rng);
+        hits += x * x + y * y < 1.0;
+    }
+    double t = s_now () - t0;
+    if (hits == 0)
+        printf ("?");
+    return t;
+}
+
+//  The textbook walker: libm exp, one chain.
+static double
+s_naive_walker (uint64_t steps)
+{
+    static const double c [3][4] = { { 0.5, 0.2, 0.15, 0.04 }, { 0.7, 0.7, 0.05, 0.05 }, { 0.3, 0.7, 0.05, 0.07 } };
+    mc_rng_t rng;
+    mc_rng_seed (&rng, 7, 0, 0);
+    double x = 0.5, y = 0.5, fx = 0;
+    double *out = malloc (steps * 2 * sizeof *out);
+    double t0 = s_now ();
+    for (uint64_t i = 0; i < steps; i++) {
+        double nx = x + 0.1 * (2 * mc_rng_uniform (&rng) - 1), ny = y + 0.1 * (2 * mc_rng_uniform (&rng) - 1);
+        double fn = 0;
+        for (int k = 0; k < 3; k++) {
+            double u = (c [k][0] - nx) / c [k][2], v = (c [k][1] - ny) / c [k][3];
+            fn += exp (-(u * u + v * v) / 2);
+        }
+        if (fn >= fx || mc_rng_uniform (&rng) * fx < fn)
+            x = nx, y = ny, fx = fn;
+        out [2 * i] = x;
+        out [2 * i + 1] = y;
+    }
+    double t = s_now () - t0;
+    free (out);
+    return t;
+}
+
+int
+main (void)
+{
+    mc_sampler_register ();
+    double pi [5], npi [5], walk [5], nwalk [5];
+    uint64_t samples = 1000000000, steps = 20000000;
+    for (int r = 0; r < 5; r++) {
+        pi [r] = samples / s_call ("pi", "samples", (double) samples) / 1e9;
+        npi [r] = samples / 10 / s_naive_pi (samples / 10) / 1e9;
+        walk [r] = steps / s_call ("walker", "steps", (double) steps) / 1e6;
+        nwalk [r] = steps / s_naive_walker (steps) / 1e6;
+    }
+    qsort (pi, 5, sizeof (double), s_cmp);
+    qsort (npi, 5, sizeof (double), s_cmp);
+    qsort (walk, 5, sizeof (double), s_cmp);
+    qsort (nwalk, 5, sizeof (double), s_cmp);
+    printf ("{\"pi_gsamples_per_s_median\": %.2f, \"naive_pi_gsamples_per_s_median\": %.2f, "
+            "\"walker_msteps_per_s_median\": %.1f, \"naive_walker_msteps_per_s_median\": %.1f, "
+            "\"avx2\": %s}\n", pi [2], npi [2], walk [2], nwalk [2],
+            __builtin_cpu_supports ("avx2")? "true": "false");
+    return 0;
+}
