@@ -55,6 +55,8 @@ s_usage (FILE *out)
         "    --dist b|r                 scatter/gather in blocks (default) or round robin\n"
         "    --type f64|i64             push/scatter a typed array: @file and - are raw little-endian\n"
         "    -o FILE [--raw]            pull/gather into FILE as JSON, or as raw bytes\n"
+        "    --hist NXxNY [--range x0:x1,y0:y1] [--png FILE] [--show]\n"
+        "                               gather: bin n x 2 points into counts, and draw them\n"
         "Jobs (JOB is an id like j12):\n"
         "  status JOB                   state, counts, seed and times\n"
         "  ready JOB                    true when the job has finished\n"

@@ -3,6 +3,7 @@
     JSON, or as raw little-endian numbers with --type; results go to stdout
     or to a file (-o), as JSON or as raw bytes (--raw). */
 #include "mcclient.h"
+#include "mc_picture.h"
 #include "mc_value.h"
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,10 @@ typedef struct {
     int dtype;                      //  --type, 0 when absent
     const char *output;             //  -o FILE
     bool raw;                       //  --raw
+    bool hist, show;                //  gather --hist NXxNY [--range] [--png] [--show]
+    size_t nx, ny;
+    double box [4];
+    const char *png;
     const char *args [64];          //  what is left
     int argc;
 } s_opts_t;
@@ -25,10 +30,12 @@ static int
 s_parse (const char *command, int argc, char **argv, s_opts_t *o)
 {
     memset (o, 0, sizeof *o);
+    o->box [1] = o->box [3] = 1;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv [i];
         bool takes = !strcmp (arg, "--targets") || !strcmp (arg, "--dist") || !strcmp (arg, "--type")
-                  || !strcmp (arg, "-o") || !strcmp (arg, "--output");
+                  || !strcmp (arg, "-o") || !strcmp (arg, "--output") || !strcmp (arg, "--hist")
+                  || !strcmp (arg, "--range") || !strcmp (arg, "--png");
         if (takes && i + 1 == argc)
             return mc_cli_fail ("%s: %s needs a value", command, arg), EXIT_USAGE;
         if (!strcmp (arg, "--targets")) {
@@ -56,6 +63,23 @@ s_parse (const char *command, int argc, char **argv, s_opts_t *o)
         if (!strcmp (arg, "--raw"))
             o->raw = true;
         else
+        if (!strcmp (arg, "--hist")) {
+            if (mc_cli_parse_bins (argv [++i], &o->nx, &o->ny))
+                return EXIT_USAGE;
+            o->hist = true;
+        }
+        else
+        if (!strcmp (arg, "--range")) {
+            if (mc_cli_parse_box (argv [++i], o->box))
+                return EXIT_USAGE;
+        }
+        else
+        if (!strcmp (arg, "--png"))
+            o->png = argv [++i];
+        else
+        if (!strcmp (arg, "--show"))
+            o->show = true;
+        else
         if (arg [0] == '-' && arg [1] && strcmp (arg, "--"))
             return mc_cli_fail ("%s: unknown option '%s' (see mcclient --help)", command, arg), EXIT_USAGE;
         else
@@ -67,6 +91,10 @@ s_parse (const char *command, int argc, char **argv, s_opts_t *o)
     }
     if (o->raw && !o->output)
         return mc_cli_fail ("%s: --raw writes binary, so it needs -o FILE", command), EXIT_USAGE;
+    if ((o->png || o->show) && !o->hist)
+        return mc_cli_fail ("%s: --png and --show draw a histogram: add --hist NXxNY", command), EXIT_USAGE;
+    if (o->hist && strcmp (command, "gather"))
+        return mc_cli_fail ("%s: --hist is for gather", command), EXIT_USAGE;
     return 0;
 }
 
@@ -279,10 +307,45 @@ s_write (const char *path, const json_t *value, const mc_array_t *array)
     return 0;
 }
 
+//  gather --hist: bin the gathered points (n x 2 float64) into counts,
+//  rows of y bins from the bottom; print them, or draw them.
+static int
+s_gather_hist (mc_client_t *client, const s_opts_t *o)
+{
+    mc_array_t points;
+    if (mc_client_gather_array (client, o->args [0], o->targets, o->round_robin, &points))
+        return mc_cli_fail ("%s", mc_client_error (client));
+    int rc = 0;
+    if (points.dtype != MC_DTYPE_F64 || points.ndim != 2 || points.shape [1] != 2)
+        rc = mc_cli_fail ("gather --hist: '%s' is not an n x 2 float64 array of points", o->args [0]);
+    int64_t *counts = calloc (o->nx * o->ny, sizeof *counts);
+    if (rc == 0) {
+        mc_picture_bin (points.data, points.shape [0], counts, o->ny, o->nx, o->box [0], o->box [1], o->box [2],
+                        o->box [3]);
+        if (mc_cli_json || (!o->png && !o->show)) {
+            json_t *rows = json_array ();
+            for (size_t r = 0; r < o->ny; r++) {
+                json_t *row = json_array ();
+                for (size_t c = 0; c < o->nx; c++)
+                    json_array_append_new (row, json_integer (counts [r * o->nx + c]));
+                json_array_append_new (rows, row);
+            }
+            mc_cli_print_json (rows);
+            json_decref (rows);
+        }
+        rc = mc_cli_picture (counts, o->ny, o->nx, o->png, o->show && !mc_cli_json);
+    }
+    free (counts);
+    free ((void *) points.data);
+    return rc;
+}
+
 //  gather, or pull of one name: to stdout, or to -o as JSON or --raw bytes.
 static int
 s_fetch (mc_client_t *client, const s_opts_t *o, bool gather)
 {
+    if (gather && o->hist)
+        return s_gather_hist (client, o);
     if (o->raw) {
         mc_array_t array;
         if (mc_client_gather_array (client, o->args [0], o->targets, gather && o->round_robin, &array))
