@@ -209,8 +209,10 @@ mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, in
     return rc;
 }
 
-int
-mc_client_request (mc_client_t *self, const char *op, const void *body, size_t size, int timeout_ms)
+//  Send one request without frames and wait for its reply, kept in
+//  self->reply. 0, or -1 with the error set.
+static int
+s_request (mc_client_t *self, const char *op, const void *body, size_t size, int timeout_ms)
 {
     uint64_t req = mc_client_send (self, op, body, size, NULL, 0);
     return req? mc_client_recv (self, &self->reply, req, req, timeout_ms): -1;
@@ -254,15 +256,9 @@ json_t *
 mc_client_call (mc_client_t *self, const char *op, const json_t *body, int timeout_ms)
 {
     if (s_pack_body (self, body, false)
-    ||  mc_client_request (self, op, self->buffer.data, self->buffer.size, timeout_ms))
+    ||  s_request (self, op, self->buffer.data, self->buffer.size, timeout_ms))
         return NULL;
     return s_reply_json (self);
-}
-
-const mc_msg_t *
-mc_client_reply (const mc_client_t *self)
-{
-    return &self->reply;
 }
 
 int64_t
@@ -290,7 +286,7 @@ mc_client_submit (mc_client_t *self, const json_t *spec, bool wait)
     json_object_set_new (body, "wait", json_boolean (wait));
     json_t *reply = NULL;
     if (s_pack_body (self, body, true) == 0
-    &&  mc_client_request (self, "submit", self->buffer.data, self->buffer.size, -1) == 0)
+    &&  s_request (self, "submit", self->buffer.data, self->buffer.size, -1) == 0)
         reply = s_reply_json (self);
     json_decref (body);
     return reply;

@@ -22,10 +22,5 @@ uint64_t mc_client_send (mc_client_t *self, const char *op, const void *body, si
 int mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, int timeout_ms);
 //  Wait until ZeroMQ has let go of every slice sent.
 void mc_client_settle (mc_client_t *self);
-//  Send one request without frames and wait for its reply, which is kept
-//  (mc_client_reply). 0, or -1 with the error set.
-int mc_client_request (mc_client_t *self, const char *op, const void *body, size_t size, int timeout_ms);
-//  The last reply of mc_client_request (borrowed until the next one).
-const mc_msg_t *mc_client_reply (const mc_client_t *self);
 void mc_client_set_error (mc_client_t *self, int code, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
 #endif
