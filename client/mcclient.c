@@ -61,7 +61,8 @@ s_usage (FILE *out)
         "  status JOB                   state, counts, seed and times\n"
         "  ready JOB                    true when the job has finished\n"
         "  wait JOB [--timeout S]       block until done (progress bar on a terminal)\n"
-        "  get JOB                      the results, in order\n"
+        "  get JOB [--meta]             the results, in order; --meta: per task its engine, times\n"
+        "                               and what the kernel reported (e.g. walker acceptance)\n"
         "  jobs [--limit N]             recent jobs, newest first\n\n"
         "Arguments: true/false/null, integers, floats (1e7), JSON ([1,2], {\"a\":1}, \"text\"),\n"
         "anything else is a string. KEY=VALUE passes a keyword argument.\n"
@@ -611,7 +612,11 @@ s_cmd_cluster (const char *command, int argc, char **argv)
     int limit = 20;
     double timeout_s = -1;
     const char *job = NULL;
+    bool meta = false;
     for (int i = 0; i < argc; i++) {
+        if (!strcmp (argv [i], "--meta") && !strcmp (command, "get"))
+            meta = true;
+        else
         if ((!strcmp (argv [i], "--limit") || !strcmp (argv [i], "--timeout")) && i + 1 < argc) {
             char *end;
             double value = strtod (argv [i + 1], &end);
@@ -729,9 +734,12 @@ s_cmd_cluster (const char *command, int argc, char **argv)
         rc = s_cmd_wait (client, job, timeout_s);
     else
     if (!strcmp (command, "get")) {
-        reply = s_call (client, "result", json_pack ("{s:s}", "job", job));
+        reply = s_call (client, "result", json_pack ("{s:s, s:b}", "job", job, "meta", meta));
         if (!reply)
             rc = EXIT_FAILED;
+        else
+        if (meta)
+            mc_cli_print_json (json_object_get (reply, "meta"));
         else
         if (json_is_null (json_object_get (reply, "finished")))
             rc = mc_cli_fail ("%s has not finished yet (%lld of %lld items done); try: mcclient wait %s", job,

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 //  A client request parked on a job until it finishes (or times out).
-typedef enum { WAIT_STATUS, WAIT_RESULT } mc_wait_kind_t;
+typedef enum { WAIT_STATUS, WAIT_RESULT, WAIT_META } mc_wait_kind_t;   //  META: result with task metadata
 typedef struct {
     zframe_t *routing_id;
     uint64_t req;
@@ -122,15 +122,19 @@ s_pack_status (mc_controller_t *self, const mc_job_info_t *info)
 }
 
 static int
-s_pack_result (mc_controller_t *self, const mc_job_info_t *info)
+s_pack_result (mc_controller_t *self, const mc_job_info_t *info, bool meta)
 {
     msgpack_packer pk = s_body_start (self);
-    mc_job_info_pack (info, &pk, 3);
+    mc_job_info_pack (info, &pk, meta? 4: 3);
     s_pack_str (&pk, "single");
     if (info->single)
         msgpack_pack_true (&pk);
     else
         msgpack_pack_false (&pk);
+    if (meta) {
+        s_pack_str (&pk, "meta");
+        mc_store_pack_meta (self->store, info, &pk);
+    }
     return mc_store_pack_results (self->store, info, &pk);
 }
 
@@ -144,8 +148,8 @@ s_answer_waiter (mc_controller_t *self, mc_waiter_t *waiter, mc_job_t *job, cons
     if (job && mc_job_transient (job) && waiter->kind == WAIT_RESULT)
         s_reply_transient (self, waiter, job);
     else {
-        if (waiter->kind == WAIT_RESULT)
-            s_pack_result (self, info);
+        if (waiter->kind != WAIT_STATUS)
+            s_pack_result (self, info, waiter->kind == WAIT_META);
         else
             s_pack_status (self, info);
         s_reply (self, waiter->routing_id, waiter->req, MC_OK, NULL);
@@ -378,7 +382,7 @@ s_fail_task (mc_controller_t *self, mc_task_t *task, int64_t engine, uint64_t co
     }
     else
     if (mc_store_add_result (self->store, mc_job_info (job)->id, task->number, task->first, task->count,
-                             engine, code, NULL, 0, text, strlen (text), now, now))
+                             engine, code, NULL, 0, text, strlen (text), now, now, NULL, 0))
         mc_error ("store: cannot record result: %s", mc_store_error (self->store));
     s_task_finished (self, job, task, false, 0);
 }
@@ -597,6 +601,15 @@ s_on_result (mc_controller_t *self, mc_engine_t *engine, mc_msg_t *msg)
         mc_job_keep_result (job, task, &kept);
     }
     else {
+        //  Metadata is kept only when it is one well-formed map.
+        const void *meta = msg->meta.ptr;
+        size_t meta_size = msg->meta.size;
+        msgpack_zone mzone;
+        msgpack_zone_init (&mzone, 256);
+        msgpack_object mobj;
+        if (meta_size && (mc_proto_unpack (meta, meta_size, &mzone, &mobj) || mobj.type != MSGPACK_OBJECT_MAP))
+            meta_size = 0;
+        msgpack_zone_destroy (&mzone);
         //  Arrays of a stored result are stored inline.
         msgpack_sbuffer inlined;
         msgpack_sbuffer_init (&inlined);
@@ -616,7 +629,7 @@ s_on_result (mc_controller_t *self, mc_engine_t *engine, mc_msg_t *msg)
             msgpack_zone_destroy (&zone);
         }
         if (mc_store_add_result (self->store, msg->job, msg->task, task->first, task->count, engine->id, status,
-                                 data, size, text, text_len, msg->started_us, msg->finished_us))
+                                 data, size, text, text_len, msg->started_us, msg->finished_us, meta, meta_size))
             mc_error ("store: cannot record result: %s", mc_store_error (self->store));
         msgpack_sbuffer_destroy (&inlined);
     }
@@ -868,8 +881,8 @@ s_op_job_query (mc_controller_t *self, mc_msg_t *msg, const msgpack_object *body
         zlist_append (waiters, waiter);
         return;
     }
-    if (kind == WAIT_RESULT)
-        s_pack_result (self, info);
+    if (kind != WAIT_STATUS)
+        s_pack_result (self, info, kind == WAIT_META);
     else
         s_pack_status (self, info);
     s_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
@@ -966,8 +979,10 @@ s_on_request (mc_controller_t *self, mc_msg_t *msg)
     else
     if (mc_bytes_eq (op, "result")) {
         const msgpack_object *wait = mc_proto_map_get (&body, "wait");
-        s_op_job_query (self, msg, &body, WAIT_RESULT, wait && wait->type == MSGPACK_OBJECT_BOOLEAN
-                                                       && wait->via.boolean);
+        const msgpack_object *meta = mc_proto_map_get (&body, "meta");
+        bool with_meta = meta && meta->type == MSGPACK_OBJECT_BOOLEAN && meta->via.boolean;
+        s_op_job_query (self, msg, &body, with_meta? WAIT_META: WAIT_RESULT,
+                        wait && wait->type == MSGPACK_OBJECT_BOOLEAN && wait->via.boolean);
     }
     else
     if (mc_bytes_eq (op, "ping")) {

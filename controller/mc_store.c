@@ -10,7 +10,7 @@ struct _mc_store_t {
     sqlite3 *db;
     bool in_tx;
     size_t pending;                 //  writes since the last commit
-    sqlite3_stmt *add_job, *add_result, *finish_job, *job_info, *recent, *results, *errors;
+    sqlite3_stmt *add_job, *add_result, *finish_job, *job_info, *recent, *results, *errors, *meta;
 };
 
 static const char *s_schema =
@@ -24,7 +24,7 @@ static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS results ("
     "  job INTEGER NOT NULL, task INTEGER NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL,"
     "  engine INTEGER NOT NULL, status INTEGER NOT NULL, data BLOB, error TEXT,"
-    "  started_us INTEGER NOT NULL, finished_us INTEGER NOT NULL,"
+    "  started_us INTEGER NOT NULL, finished_us INTEGER NOT NULL, meta BLOB,"
     "  PRIMARY KEY (job, task)) WITHOUT ROWID;";
 
 static int
@@ -41,11 +41,17 @@ mc_store_new (const char *path, char *err, size_t errlen)
     if (sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
                          | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK
     ||  sqlite3_exec (self->db, s_schema, NULL, NULL, NULL) != SQLITE_OK
+    //  Stores from before task metadata lack its column (an error here
+    //  only means that it is there already).
+    ||  (sqlite3_exec (self->db, "ALTER TABLE results ADD COLUMN meta BLOB", NULL, NULL, NULL), false)
     ||  s_prepare (self, &self->add_job,
             "INSERT INTO jobs (id, kind, kernel, body, total, tasks, seed, single, submitted_us)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
     ||  s_prepare (self, &self->add_result,
-            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            "INSERT OR REPLACE INTO results (job, task, first, count, engine, status, data, error,"
+            " started_us, finished_us, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    ||  s_prepare (self, &self->meta,
+            "SELECT task, engine, status, started_us, finished_us, meta FROM results WHERE job = ? ORDER BY task")
     ||  s_prepare (self, &self->finish_job,
             "UPDATE jobs SET done = ?, failed = ?, finished_us = ? WHERE id = ?")
     ||  s_prepare (self, &self->job_info,
@@ -71,7 +77,7 @@ mc_store_destroy (mc_store_t **self_p)
     if (!self)
         return;
     mc_store_flush (self);
-    sqlite3_stmt *stmts [] = { self->add_job, self->add_result, self->finish_job, self->job_info,
+    sqlite3_stmt *stmts [] = { self->meta, self->add_job, self->add_result, self->finish_job, self->job_info,
                                self->recent, self->results, self->errors };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts [0]; i++)
         sqlite3_finalize (stmts [i]);
@@ -137,7 +143,8 @@ mc_store_add_job (mc_store_t *self, const mc_job_info_t *info, const void *body,
 int
 mc_store_add_result (mc_store_t *self, uint64_t job, uint64_t task, uint64_t first, uint64_t count,
                      int64_t engine, uint64_t status, const void *data, size_t size,
-                     const char *error, size_t error_len, int64_t started_us, int64_t finished_us)
+                     const char *error, size_t error_len, int64_t started_us, int64_t finished_us,
+                     const void *meta, size_t meta_size)
 {
     if (s_begin (self))
         return -1;
@@ -154,6 +161,8 @@ mc_store_add_result (mc_store_t *self, uint64_t job, uint64_t task, uint64_t fir
         sqlite3_bind_text (s, 8, error_len? error: "", (int) error_len, SQLITE_STATIC);
     sqlite3_bind_int64 (s, 9, started_us);
     sqlite3_bind_int64 (s, 10, finished_us);
+    if (meta_size)
+        sqlite3_bind_blob (s, 11, meta, (int) meta_size, SQLITE_STATIC);
     return s_write (self, s);
 }
 
@@ -396,4 +405,39 @@ const char *
 mc_store_error (mc_store_t *self)
 {
     return sqlite3_errmsg (self->db);
+}
+
+int
+mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
+{
+    sqlite3_stmt *s = self->meta;
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
+    //  Rows are counted first: a msgpack array states its size up front.
+    size_t rows = 0;
+    while (sqlite3_step (s) == SQLITE_ROW)
+        rows++;
+    sqlite3_reset (s);
+    msgpack_pack_array (pk, (uint32_t) rows);
+    while (rows-- && sqlite3_step (s) == SQLITE_ROW) {
+        const void *meta = sqlite3_column_blob (s, 5);
+        size_t size = (size_t) sqlite3_column_bytes (s, 5);
+        msgpack_pack_map (pk, 6);
+        s_pack_str (pk, "task", 4);       msgpack_pack_int64 (pk, sqlite3_column_int64 (s, 0));
+        s_pack_str (pk, "engine", 6);     msgpack_pack_int64 (pk, sqlite3_column_int64 (s, 1));
+        s_pack_str (pk, "ok", 2);
+        if (sqlite3_column_int64 (s, 2) == 0)
+            msgpack_pack_true (pk);
+        else
+            msgpack_pack_false (pk);
+        s_pack_str (pk, "started", 7);    msgpack_pack_double (pk, sqlite3_column_int64 (s, 3) / 1e6);
+        s_pack_str (pk, "finished", 8);   msgpack_pack_double (pk, sqlite3_column_int64 (s, 4) / 1e6);
+        s_pack_str (pk, "meta", 4);
+        //  Stored as the engine sent it, checked when it arrived.
+        if (meta && size)
+            msgpack_pack_str_body (pk, meta, size);
+        else
+            msgpack_pack_map (pk, 0);
+    }
+    sqlite3_reset (s);
+    return 0;
 }

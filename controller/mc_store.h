@@ -17,10 +17,12 @@ uint64_t mc_store_next_job_id (mc_store_t *self);
 //  Record a new job with its submit body. 0 or -1.
 int mc_store_add_job (mc_store_t *self, const mc_job_info_t *info, const void *body, size_t size);
 //  Record a finished task. data is the msgpack array of its item values
-//  (ok) and error the message (failed). 0 or -1.
+//  (ok) and error the message (failed); meta a msgpack map of what the
+//  kernel reported, or empty. 0 or -1.
 int mc_store_add_result (mc_store_t *self, uint64_t job, uint64_t task, uint64_t first, uint64_t count,
                          int64_t engine, uint64_t status, const void *data, size_t size,
-                         const char *error, size_t error_len, int64_t started_us, int64_t finished_us);
+                         const char *error, size_t error_len, int64_t started_us, int64_t finished_us,
+                         const void *meta, size_t meta_size);
 //  Record a job's final counts and finish time. 0 or -1.
 int mc_store_finish_job (mc_store_t *self, const mc_job_info_t *info);
 //  Commit what is pending. 0 or -1.
@@ -38,4 +40,7 @@ int mc_store_pack_results (mc_store_t *self, const mc_job_info_t *info, msgpack_
 //  The last SQLite error message.
 const char *mc_store_error (mc_store_t *self);
 
+//  Per task of a job, in task order: {"task", "engine", "ok", "started",
+//  "finished", "meta"} (times in Unix seconds). 0 or -1.
+int mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
 #endif

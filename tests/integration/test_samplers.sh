@@ -22,6 +22,10 @@ expect "--tasks is a map over 0..N-1" "$(mcj map --tasks 12 pi samples=100001 --
 job=$(mcj map --async pi --tasks 2 samples=10); job=${job//\"/}; mc wait "$job" > /dev/null
 expect_match "a drawn seed is recorded" "$(mcj status "$job")" '"seed":[0-9]+'
 
+job=$(mcj apply --async --targets 0,1 walker steps=2000 --seed 9); job=${job//\"/}; mc wait "$job" > /dev/null
+expect_match "get --meta: acceptance per task" "$(mcj get --meta "$job")" \
+  '^\[\{"task":0,"engine":0,"ok":true,"started":[0-9.]+,"finished":[0-9.]+,"meta":\{"acceptance":0\.[0-9]+\}\},\{"task":1,"engine":1,'
+
 # pi within 4 standard errors (10^8 samples; se = 4 sqrt(p(1-p)/n) ~ 1.6e-4).
 sum=$(mcj map pi --tasks 20 samples=5e6 --seed 11 --reduce sum)
 expect_match "reduce sum adds fields" "$sum" '^\{"hits":[0-9]+,"samples":100000000\}$'

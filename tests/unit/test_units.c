@@ -287,9 +287,9 @@ test_store (void)
     //  written out of order.
     const char ok2 [] = { (char) 0x92, 0x00, 0x01 };
     const char ok1 [] = { (char) 0x91, 0x10 };
-    assert (mc_store_add_result (store, 1, 2, 4, 1, 1, 0, ok1, sizeof ok1, NULL, 0, 5, 6) == 0);
-    assert (mc_store_add_result (store, 1, 0, 0, 2, 0, 0, ok2, sizeof ok2, NULL, 0, 1, 2) == 0);
-    assert (mc_store_add_result (store, 1, 1, 2, 2, 3, MC_E_KERNEL_ERROR, NULL, 0, "boom", 4, 3, 4) == 0);
+    assert (mc_store_add_result (store, 1, 2, 4, 1, 1, 0, ok1, sizeof ok1, NULL, 0, 5, 6, NULL, 0) == 0);
+    assert (mc_store_add_result (store, 1, 0, 0, 2, 0, 0, ok2, sizeof ok2, NULL, 0, 1, 2, "\x80", 1) == 0);
+    assert (mc_store_add_result (store, 1, 1, 2, 2, 3, MC_E_KERNEL_ERROR, NULL, 0, "boom", 4, 3, 4, NULL, 0) == 0);
     assert (mc_store_pending (store) == 4);
     info.done = 3;
     info.failed = 2;
