@@ -26,6 +26,7 @@ s_usage (FILE *out)
         "Cluster:\n"
         "  ids                          engine ids\n"
         "  engines                      engines with host, pid, state and tasks done\n"
+        "  kernels                      every kernel the engines have: doc, typed arguments, engines\n"
         "  queue                        tasks queued at the controller and running per engine\n"
         "  shutdown                     stop the controller and all its engines\n"
         "Work (KERNEL is noop, echo, square, sleep, fail, ...):\n"
@@ -649,6 +650,36 @@ s_cmd_cluster (const char *command, int argc, char **argv)
         return EXIT_FAILED;
     int rc = 0;
     json_t *reply = NULL;
+    if (!strcmp (command, "kernels")) {
+        reply = s_call (client, "kernels", NULL);
+        if (!reply)
+            rc = EXIT_FAILED;
+        else
+        if (mc_cli_json)
+            mc_cli_print_json (reply);
+        else {
+            size_t i;
+            json_t *k;
+            json_array_foreach (reply, i, k) {
+                printf ("%-10s", json_string_value (json_object_get (k, "name")));
+                size_t a;
+                json_t *arg;
+                json_array_foreach (json_object_get (k, "args"), a, arg) {
+                    json_t *fallback = json_object_get (arg, "default");
+                    printf (" %s:%s%s%s", json_string_value (json_object_get (arg, "name")),
+                            json_string_value (json_object_get (arg, "type")), fallback? "=": "",
+                            fallback? json_string_value (fallback): "");
+                }
+                printf ("\n           %s (engines:", json_string_value (json_object_get (k, "doc")));
+                size_t e;
+                json_t *id;
+                json_array_foreach (json_object_get (k, "engines"), e, id)
+                    printf (" %lld", (long long) json_integer_value (id));
+                printf (")\n");
+            }
+        }
+    }
+    else
     if (!strcmp (command, "ids") || !strcmp (command, "engines") || !strcmp (command, "queue")
     ||  !strcmp (command, "shutdown") || !strcmp (command, "ping")) {
         reply = s_call (client, command, NULL);
@@ -792,7 +823,7 @@ main (int argc, char *argv [])
     for (size_t k = 0; k < sizeof data / sizeof data [0]; k++)
         if (!strcmp (command, data [k]))
             return mc_cli_data (command, argc - i, argv + i);
-    const char *known [] = { "ids", "engines", "queue", "jobs", "status", "ready", "wait", "get", "shutdown", "ping" };
+    const char *known [] = { "kernels", "ids", "engines", "queue", "jobs", "status", "ready", "wait", "get", "shutdown", "ping" };
     for (size_t k = 0; k < sizeof known / sizeof known [0]; k++)
         if (!strcmp (command, known [k]))
             return s_cmd_cluster (command, argc - i, argv + i);

@@ -27,6 +27,7 @@ s_usage (FILE *out)
         "      --profile-dir DIR profile directory (default $MCCLUSTER_DIR or ~/.mccluster/default)\n"
         "      --daemon          detach once the cluster is ready; log to DIR/ipclusterd.log\n"
         "      --engine-bin PATH mcengine to start (default: beside ipclusterd, else PATH)\n"
+        "      --kernel-path DIR  local engines also load the kernels of DIR/*.so\n"
         "      --set KEY=VALUE   override a limit of DIR/mccluster.conf (see --show-config)\n"
         "      --show-config     print every limit with its value and exit\n"
         "  -v, --verbose         log more (twice for debug)\n"
@@ -112,12 +113,14 @@ main (int argc, char *argv [])
         { "engine-port", required_argument, 0, 'E' }, { "client-port", required_argument, 0, 'C' },
         { "profile-dir", required_argument, 0, 'p' }, { "daemon", no_argument, 0, 'd' },
         { "engine-bin", required_argument, 0, 'b' }, { "set", required_argument, 0, 's' },
+        { "kernel-path", required_argument, 0, 'k' },
         { "show-config", no_argument, 0, 'c' }, { "verbose", no_argument, 0, 'v' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     long engines = 0, engine_port = 0, client_port = 0;
     const char *ip = "127.0.0.1", *profile_opt = NULL;
     char engine_bin [4096] = "";
+    const char *kernel_path = NULL;
     bool daemon = false, show_config = false;
     int verbose = 0;
     char *sets [64];
@@ -139,6 +142,7 @@ main (int argc, char *argv [])
             case 'p': profile_opt = optarg; break;
             case 'd': daemon = true; break;
             case 'b': snprintf (engine_bin, sizeof engine_bin, "%s", optarg); break;
+            case 'k': kernel_path = optarg; break;
             case 's':
                 if (set_count == 64) {
                     fprintf (stderr, "ipclusterd: too many --set options\n");
@@ -224,7 +228,15 @@ main (int argc, char *argv [])
     }
     int rc = 0;
     if (engines > 0) {
-        const char *extra [] = { verbose >= 2? "-vv": verbose? "-v": NULL, NULL };
+        //  The launcher's argv ends at the first NULL.
+        const char *extra [4] = { NULL };
+        size_t n = 0;
+        if (kernel_path) {
+            extra [n++] = "--kernel-path";
+            extra [n++] = kernel_path;
+        }
+        if (verbose)
+            extra [n++] = verbose >= 2? "-vv": "-v";
         state.launcher = mc_launcher_new (engine_bin, mc_controller_conn_path (controller), extra);
         if (mc_launcher_start (state.launcher, (size_t) engines, err, sizeof err)) {
             mc_error ("%s", err);

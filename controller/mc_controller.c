@@ -521,6 +521,14 @@ s_on_register (mc_controller_t *self, mc_msg_t *msg)
         s_send_engine_error (self, msg->routing_id, MC_E_INTERNAL, "REGISTER: no engine id left");
         return;
     }
+    free (engine->kernel_info);
+    engine->kernel_info = NULL;
+    engine->kernel_info_size = 0;
+    if (msg->kernel_info.size && mc_proto_sane (msg->kernel_info.ptr, msg->kernel_info.size)) {
+        engine->kernel_info = malloc (msg->kernel_info.size);
+        memcpy (engine->kernel_info, msg->kernel_info.ptr, msg->kernel_info.size);
+        engine->kernel_info_size = msg->kernel_info.size;
+    }
     mc_info ("engine %d %s (%s pid %lld, %zu kernels)", engine->id, replaced? "reconnected": "registered",
              host, (long long) msg->pid, count);
     mc_msg_t welcome;
@@ -954,6 +962,111 @@ s_op_queue (mc_controller_t *self, mc_msg_t *msg)
     s_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
 }
 
+//  One kernel as engines described it, and which engines have it.
+typedef struct {
+    char name [MC_KERNEL_NAME_MAX + 1];
+    const msgpack_object *doc, *args;   //  point into zone
+    int32_t engines [64];
+    size_t engine_count;
+} s_kernel_t;
+
+static int
+s_kernel_cmp (const void *a, const void *b)
+{
+    return strcmp (((const s_kernel_t *) a)->name, ((const s_kernel_t *) b)->name);
+}
+
+//  Pack "name:type[=default] ..." as [{"name", "type"[, "default"]}, ...].
+static void
+s_pack_args (msgpack_packer *pk, const msgpack_object *args)
+{
+    char text [1024] = "";
+    if (args && args->type == MSGPACK_OBJECT_STR)
+        snprintf (text, sizeof text, "%.*s", (int) args->via.str.size, args->via.str.ptr);
+    char *tokens [64], *save = NULL;
+    size_t n = 0;
+    for (char *t = strtok_r (text, " ", &save); t && n < 64; t = strtok_r (NULL, " ", &save))
+        tokens [n++] = t;
+    msgpack_pack_array (pk, (uint32_t) n);
+    for (size_t i = 0; i < n; i++) {
+        char *type = strchr (tokens [i], ':');
+        char *fallback = type? strchr (type, '='): NULL;
+        if (type)
+            *type++ = 0;
+        if (fallback)
+            *fallback++ = 0;
+        msgpack_pack_map (pk, fallback? 3: 2);
+        s_pack_str (pk, "name");
+        s_pack_str (pk, tokens [i]);
+        s_pack_str (pk, "type");
+        s_pack_str (pk, type? type: "any");
+        if (fallback) {
+            s_pack_str (pk, "default");
+            s_pack_str (pk, fallback);
+        }
+    }
+}
+
+//  kernels: every kernel some engine has, by name, with its doc, typed
+//  arguments and engines.
+static void
+s_op_kernels (mc_controller_t *self, mc_msg_t *msg)
+{
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 4096);
+    s_kernel_t *kernels = NULL;
+    size_t count = 0;
+    for (mc_engine_t *e = mc_registry_first (self->registry); e; e = mc_registry_next (self->registry, e)) {
+        msgpack_object info;
+        if (!e->kernel_info || mc_proto_unpack (e->kernel_info, e->kernel_info_size, &zone, &info)
+        ||  info.type != MSGPACK_OBJECT_ARRAY)
+            continue;
+        for (uint32_t i = 0; i < info.via.array.size; i++) {
+            const msgpack_object *k = &info.via.array.ptr [i];
+            if (k->type != MSGPACK_OBJECT_ARRAY || k->via.array.size != 3
+            ||  k->via.array.ptr [0].type != MSGPACK_OBJECT_STR || k->via.array.ptr [0].via.str.size > MC_KERNEL_NAME_MAX)
+                continue;
+            char name [MC_KERNEL_NAME_MAX + 1];
+            snprintf (name, sizeof name, "%.*s", (int) k->via.array.ptr [0].via.str.size, k->via.array.ptr [0].via.str.ptr);
+            size_t j = 0;
+            while (j < count && strcmp (kernels [j].name, name))
+                j++;
+            if (j == count) {
+                kernels = realloc (kernels, (count + 1) * sizeof *kernels);
+                memset (&kernels [j], 0, sizeof kernels [j]);
+                strcpy (kernels [j].name, name);
+                kernels [j].doc = &k->via.array.ptr [1];
+                kernels [j].args = &k->via.array.ptr [2];
+                count++;
+            }
+            if (kernels [j].engine_count < 64)
+                kernels [j].engines [kernels [j].engine_count++] = e->id;
+        }
+    }
+    qsort (kernels, count, sizeof *kernels, s_kernel_cmp);
+    msgpack_packer pk = s_body_start (self);
+    msgpack_pack_array (&pk, (uint32_t) count);
+    for (size_t j = 0; j < count; j++) {
+        msgpack_pack_map (&pk, 4);
+        s_pack_str (&pk, "name");
+        s_pack_str (&pk, kernels [j].name);
+        s_pack_str (&pk, "doc");
+        if (kernels [j].doc->type == MSGPACK_OBJECT_STR)
+            msgpack_pack_object (&pk, *kernels [j].doc);
+        else
+            s_pack_str (&pk, "");
+        s_pack_str (&pk, "args");
+        s_pack_args (&pk, kernels [j].args);
+        s_pack_str (&pk, "engines");
+        msgpack_pack_array (&pk, (uint32_t) kernels [j].engine_count);
+        for (size_t e = 0; e < kernels [j].engine_count; e++)
+            msgpack_pack_int32 (&pk, kernels [j].engines [e]);
+    }
+    s_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
+    free (kernels);
+    msgpack_zone_destroy (&zone);
+}
+
 static void
 s_on_request (mc_controller_t *self, mc_msg_t *msg)
 {
@@ -1000,6 +1113,9 @@ s_on_request (mc_controller_t *self, mc_msg_t *msg)
     else
     if (mc_bytes_eq (op, "jobs"))
         s_op_jobs (self, msg, &body);
+    else
+    if (mc_bytes_eq (op, "kernels"))
+        s_op_kernels (self, msg);
     else
     if (mc_bytes_eq (op, "queue"))
         s_op_queue (self, msg);

@@ -39,6 +39,7 @@ s_engine_destroy (mc_engine_t **engine_p)
     for (size_t i = 0; i < engine->kernel_count; i++)
         free (engine->kernels [i]);
     free (engine->kernels);
+    free (engine->kernel_info);
     free (engine);
     *engine_p = NULL;
 }

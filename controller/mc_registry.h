@@ -25,6 +25,8 @@ struct _mc_engine_t {
     mc_taskq_t *direct;             //  direct tasks waiting for this engine
     char **kernels;                 //  names of the kernels it can run
     size_t kernel_count;
+    void *kernel_info;              //  msgpack [[name, doc, args], ...] as registered (owned), or NULL
+    size_t kernel_info_size;
     bool stopping;                  //  STOP sent
     //  Registry links:
     mc_engine_t *live_prev, *live_next;

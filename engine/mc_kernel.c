@@ -1,6 +1,10 @@
 /*  mc_kernel: the kernel table and the accessors of a kernel call. */
 #include "mc_kernel.h"
 #include "mc_proto.h"
+#include <ctype.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,10 +13,23 @@
 static const mc_kernel_def_t *s_kernels [MAX_KERNELS];
 static size_t s_count;
 
+static bool
+s_valid_name (const char *name)
+{
+    size_t len = name? strlen (name): 0;
+    if (len == 0 || len > 128)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum ((unsigned char) name [i]) && name [i] != '_' && name [i] != '-' && name [i] != '.')
+            return false;
+    return true;
+}
+
 int
 mc_kernel_register (const mc_kernel_def_t *def)
 {
-    if (s_count == MAX_KERNELS || mc_kernel_find (def->name, strlen (def->name)))
+    if (s_count == MAX_KERNELS || !s_valid_name (def->name) || !def->fn
+    ||  mc_kernel_find (def->name, strlen (def->name)))
         return -1;
     s_kernels [s_count++] = def;
     return 0;
@@ -25,6 +42,48 @@ mc_kernel_find (const char *name, size_t len)
         if (strlen (s_kernels [i]->name) == len && memcmp (s_kernels [i]->name, name, len) == 0)
             return s_kernels [i];
     return NULL;
+}
+
+int
+mc_kernel_load_dir (const char *dir, char *err, size_t errlen)
+{
+    DIR *d = opendir (dir);
+    if (!d) {
+        snprintf (err, errlen, "--kernel-path %s: %s", dir, strerror (errno));
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *entry;
+    while (rc == 0 && (entry = readdir (d))) {
+        size_t len = strlen (entry->d_name);
+        if (len < 4 || strcmp (entry->d_name + len - 3, ".so"))
+            continue;
+        char path [4096];
+        snprintf (path, sizeof path, "%s/%s", dir, entry->d_name);
+        //  Kernels stay loaded for the life of the engine: never dlclose.
+        void *lib = dlopen (path, RTLD_NOW | RTLD_LOCAL);
+        mc_kernels_fn *entry_fn = lib? (mc_kernels_fn *) dlsym (lib, "mc_kernels"): NULL;
+        size_t count = 0;
+        const mc_kernel_def_t *defs = entry_fn? entry_fn (MC_KERNEL_ABI, &count): NULL;
+        if (!lib)
+            snprintf (err, errlen, "%s: %s", path, dlerror ());
+        else
+        if (!entry_fn)
+            snprintf (err, errlen, "%s: no mc_kernels function (see engine/mc_kernel.h)", path);
+        else
+        if (!defs)
+            snprintf (err, errlen, "%s: does not serve kernel ABI %d", path, MC_KERNEL_ABI);
+        for (size_t i = 0; defs && i < count; i++)
+            if (mc_kernel_register (&defs [i])) {
+                snprintf (err, errlen, "%s: kernel '%s' has a bad or taken name", path,
+                          defs [i].name? defs [i].name: "(null)");
+                defs = NULL;
+            }
+        if (!defs)
+            rc = -1;
+    }
+    closedir (d);
+    return rc;
 }
 
 size_t

@@ -1,7 +1,18 @@
-/*  mc_kernel: what a kernel is and how it is called. A kernel is a C
-    function that reads typed arguments (msgpack objects) and packs exactly
-    one result value, or reports an error. This header is the kernel ABI:
-    built-in kernels use it today; shared-object kernels will use it too. */
+/*  mc_kernel: what a kernel is and how it is called, the kernel ABI. A
+    kernel is a C function that reads typed arguments (msgpack objects, and
+    arrays through mc_kcall_array) and packs exactly one result value, or
+    reports an error. Built-in kernels and kernels in shared objects use
+    the same calls.
+
+    A shared object (loaded by `mcengine --kernel-path DIR`) exports
+
+        const mc_kernel_def_t *mc_kernels (int abi, size_t *count);
+
+    which returns its table of kernels (static storage), or NULL when it
+    cannot serve this MC_KERNEL_ABI. Names are letters, digits, '_', '-' or
+    '.'; `args` lists the arguments as "name:type" or "name:type=default",
+    separated by spaces, with types int, float, str, bool, list, map,
+    array, any (a trailing "..." for more). See engine/kernels/examples. */
 #ifndef MC_KERNEL_H
 #define MC_KERNEL_H
 #include "mc_array.h"
@@ -11,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define MC_KERNEL_ABI 1
+
 typedef struct mc_kcall mc_kcall_t;
 //  Run once per item (map) or once (apply). Return 0 after packing exactly
 //  one value into mc_kcall_out, or the result of mc_kcall_error.
@@ -19,7 +32,7 @@ typedef int (mc_kernel_fn) (mc_kcall_t *call);
 typedef struct {
     const char *name;           //  what users type
     const char *doc;            //  one line
-    const char *args;           //  argument summary, e.g. "x: int|float|list"
+    const char *args;           //  typed arguments, e.g. "samples:int" (see above)
     mc_kernel_fn *fn;
 } mc_kernel_def_t;
 
@@ -51,13 +64,20 @@ uint64_t mc_kcall_index (const mc_kcall_t *call);
 //  True once the engine is stopping: long kernels should return soon.
 bool mc_kcall_cancelled (const mc_kcall_t *call);
 
-//  The kernel table of this process.
+//  The entry point a shared object of kernels exports.
+typedef const mc_kernel_def_t *(mc_kernels_fn) (int abi, size_t *count);
+
+//  --- used by the engine, not by kernels ---
+//  The kernel table of this process. Register fails (-1) for a taken or
+//  invalid name.
 int mc_kernel_register (const mc_kernel_def_t *def);
 const mc_kernel_def_t *mc_kernel_find (const char *name, size_t len);
 size_t mc_kernel_count (void);
 const mc_kernel_def_t *mc_kernel_at (size_t index);
 
-//  --- used by the engine, not by kernels ---
+//  Load every *.so in dir and register its kernels. 0, or -1 with err
+//  naming the file and what is wrong with it.
+int mc_kernel_load_dir (const char *dir, char *err, size_t errlen);
 struct mc_kcall {
     const msgpack_object **argv;
     size_t argc;

@@ -56,7 +56,23 @@ s_register (mc_node_t *self)
         msg.kernels [i].ptr = mc_kernel_at (i)->name;
         msg.kernels [i].size = strlen (mc_kernel_at (i)->name);
     }
+    //  What `mcclient kernels` shows: name, doc and typed arguments.
+    msgpack_sbuffer info;
+    msgpack_sbuffer_init (&info);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &info, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, msg.kernel_count);
+    for (size_t i = 0; i < msg.kernel_count; i++) {
+        const mc_kernel_def_t *def = mc_kernel_at (i);
+        msgpack_pack_array (&pk, 3);
+        msgpack_pack_str_with_body (&pk, def->name, strlen (def->name));
+        msgpack_pack_str_with_body (&pk, def->doc? def->doc: "", def->doc? strlen (def->doc): 0);
+        msgpack_pack_str_with_body (&pk, def->args? def->args: "", def->args? strlen (def->args): 0);
+    }
+    msg.kernel_info.ptr = info.data;
+    msg.kernel_info.size = info.size;
     s_send (self, &msg);
+    msgpack_sbuffer_destroy (&info);
     self->state = NODE_REGISTERING;
     self->registered_us = mc_time_mono_us ();
 }

@@ -20,6 +20,7 @@ s_usage (FILE *out)
         "      --profile-dir DIR  profile directory (default $MCCLUSTER_DIR or ~/.mccluster/default)\n"
         "      --give-up S        exit with status 1 if no controller answers within S seconds\n"
         "                         (default: keep trying)\n"
+        "      --kernel-path DIR  also load the kernels of every DIR/*.so (see engine/mc_kernel.h)\n"
         "      --list-kernels     print the kernels this engine can run and exit\n"
         "  -v, --verbose          log more (twice for debug)\n"
         "  -h, --help             this help\n");
@@ -32,9 +33,10 @@ main (int argc, char *argv [])
         { "file", required_argument, 0, 'f' }, { "url", required_argument, 0, 'u' },
         { "profile-dir", required_argument, 0, 'p' }, { "give-up", required_argument, 0, 'g' },
         { "list-kernels", no_argument, 0, 'l' }, { "verbose", no_argument, 0, 'v' },
+        { "kernel-path", required_argument, 0, 'k' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
-    const char *file = NULL, *url = NULL, *profile_opt = NULL;
+    const char *file = NULL, *url = NULL, *profile_opt = NULL, *kernel_path = NULL;
     double give_up = 0;
     int verbose = 0, c;
     bool list = false;
@@ -52,6 +54,7 @@ main (int argc, char *argv [])
                 }
                 break;
             case 'l': list = true; break;
+            case 'k': kernel_path = optarg; break;
             case 'v': verbose++; break;
             case 'h': s_usage (stdout); return 0;
             default:  s_usage (stderr); return 2;
@@ -65,6 +68,11 @@ main (int argc, char *argv [])
     mc_log_init ("mcengine", verbose >= 2? MC_LOG_DEBUG: verbose? MC_LOG_INFO: MC_LOG_WARN);
     mc_builtin_register ();
     mc_sampler_register ();
+    char kerr [1024];
+    if (kernel_path && mc_kernel_load_dir (kernel_path, kerr, sizeof kerr)) {
+        fprintf (stderr, "mcengine: %s\n", kerr);
+        return 1;
+    }
     if (list) {
         for (size_t i = 0; i < mc_kernel_count (); i++)
             printf ("%-10s %-22s %s\n", mc_kernel_at (i)->name, mc_kernel_at (i)->args, mc_kernel_at (i)->doc);

@@ -51,6 +51,7 @@ typedef struct {
     uint64_t status;                //  RESULT REPLY; code in ERROR
     uint64_t req;                   //  REQUEST REPLY
     mc_bytes_t uuid, host;          //  REGISTER
+    mc_bytes_t kernel_info;         //  REGISTER: msgpack array of [name, doc, args] per kernel
     mc_bytes_t kernel;              //  TASK
     mc_bytes_t out;                 //  TASK: namespace name for the result, or empty
     mc_bytes_t reduce;              //  TASK: msgpack map of what to do to each result (hist2d), or empty

@@ -149,11 +149,11 @@ s_fail (mc_kcall_t *call)
 }
 
 static const mc_kernel_def_t s_builtins [] = {
-    { "noop",   "do nothing and return null (for measuring overhead)", "any...", s_noop },
-    { "echo",   "return the argument (or the list of arguments)", "any...", s_echo },
-    { "square", "x*x for an int or float; elementwise for a list or array", "x: int|float|list|array", s_square },
-    { "sleep",  "sleep this many milliseconds, then return null", "ms: int|float", s_sleep },
-    { "fail",   "raise an error with the given message", "message: string", s_fail },
+    { "noop",   "do nothing and return null (for measuring overhead)", "args:any...", s_noop },
+    { "echo",   "return the argument (or the list of arguments)", "args:any...", s_echo },
+    { "square", "x*x for an int or float; elementwise for a list or array", "x:any", s_square },
+    { "sleep",  "sleep this many milliseconds, then return null", "ms:float", s_sleep },
+    { "fail",   "raise an error with the given message", "message:str", s_fail },
 };
 
 void

@@ -295,9 +295,9 @@ s_walker (mc_kcall_t *call)
 
 static const mc_kernel_def_t s_samplers [] = {
     { "pi", "Monte Carlo pi: uniform points of the unit square inside the quarter circle -> {hits, samples}",
-      "samples=N", s_pi },
+      "samples:int", s_pi },
     { "walker", "Metropolis-Hastings random walk -> the chain after burn-in, a float64 array n x 2",
-      "target=gauss3|ring|banana steps=N [start=[x,y]] [burn_in=100] [step=0.1] [thin=1]", s_walker },
+      "target:str=gauss3 steps:int start:list burn_in:int=100 step:float=0.1 thin:int=1", s_walker },
 };
 
 void
