@@ -221,6 +221,9 @@ static const struct {
 //  --------------------------------------------------------------------------
 //  walker
 
+static int s_walkers (mc_kcall_t *call, int target, const char *name, int64_t walkers, int64_t steps,
+                      int64_t burn_in, int64_t thin, double step, const msgpack_object *start);
+
 static int
 s_walker (mc_kcall_t *call)
 {
@@ -241,17 +244,25 @@ s_walker (mc_kcall_t *call)
     if (!f)
         return mc_kcall_error (call, "walker: unknown target '%.*s' (gauss3, ring or banana)",
                                (int) target->via.str.size, target->via.str.ptr);
-    int64_t steps, burn_in, thin;
+    int64_t steps, burn_in, thin, walkers;
     double step;
-    if (s_count_kwarg (call, "walker", "steps", -1, 1, 1000000000, &steps)
+    if (s_count_kwarg (call, "walker", "walkers", 1, 1, 1000000, &walkers)
+    ||  s_count_kwarg (call, "walker", "steps", -1, 1, 1000000000, &steps)
     ||  s_count_kwarg (call, "walker", "burn_in", 100, 0, 1000000000, &burn_in)
     ||  s_count_kwarg (call, "walker", "thin", 1, 1, 1000000000, &thin)
     ||  s_double_kwarg (call, "walker", "step", 0.1, 1e-12, 1e6, &step))
         return -1;
+    const msgpack_object *start = mc_kcall_kwarg (call, "start");
+    if (walkers > 1) {
+        int index = 0;
+        for (size_t i = 0; i < sizeof s_targets / sizeof s_targets [0]; i++)
+            if (s_targets [i].f == f)
+                index = (int) i;
+        return s_walkers (call, index, name, walkers, steps, burn_in, thin, step, start);
+    }
     mc_rng_t rng;
     mc_rng_seed (&rng, mc_kcall_seed (call), mc_kcall_index (call), 0);
     double x, y;
-    const msgpack_object *start = mc_kcall_kwarg (call, "start");
     if (start) {
         if (start->type != MSGPACK_OBJECT_ARRAY || start->via.array.size != 2
         ||  mc_value_get_double (&start->via.array.ptr [0], &x) || mc_value_get_double (&start->via.array.ptr [1], &y))
@@ -293,11 +304,178 @@ s_walker (mc_kcall_t *call)
     return 0;
 }
 
+//  --------------------------------------------------------------------------
+//  walkers=K: K chains side by side, written so that the compiler
+//  vectorises across chains (no branches, no calls, no integer<->double
+//  conversions that AVX2 lacks). Each chain draws three uniforms per step
+//  from its own stream (seed, item index, chain).
+
+//  Uniform in [0, 1) from the top 52 bits, through the bits of a double.
+static inline double
+s_unit (uint64_t r)
+{
+    uint64_t bits = (r >> 12) | 0x3FF0000000000000ull;
+    double d;
+    memcpy (&d, &bits, 8);
+    return d - 1.0;
+}
+
+//  exp(x) for x <= 0, as s_exp, but rounding with the 1.5 * 2^52 trick so
+//  that the integer part never leaves the double's bits.
+static inline double
+s_exp_v (double x)
+{
+    const double shift = 6755399441055744.0;            //  1.5 * 2^52
+    double xc = x < -708.0? -708.0: x;
+    double t = xc * 1.4426950408889634 + shift;          //  round to nearest
+    double k = t - shift;
+    double r = (xc - k * 0.693145751953125) - k * 1.4286068203094173e-06;
+    double p = 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    uint64_t bits;
+    memcpy (&bits, &t, 8);
+    uint64_t e = (bits + 1023) << 52;                    //  2^k: k sits in the low bits of t
+    double scale;
+    memcpy (&scale, &e, 8);
+    return x < -708.0? 0.0: p * scale;
+}
+
+static inline double
+s_gauss3_v (double x, double y)
+{
+    double u0 = (0.5 - x) / 0.15, v0 = (0.2 - y) / 0.04;
+    double u1 = (0.7 - x) / 0.05, v1 = (0.7 - y) / 0.05;
+    double u2 = (0.3 - x) / 0.05, v2 = (0.7 - y) / 0.07;
+    return s_exp_v (-(u0 * u0 + v0 * v0) / 2) + s_exp_v (-(u1 * u1 + v1 * v1) / 2)
+         + s_exp_v (-(u2 * u2 + v2 * v2) / 2);
+}
+
+static inline double
+s_ring_v (double x, double y)
+{
+    double dx = x - 0.5, dy = y - 0.5;
+    double d = (sqrt (dx * dx + dy * dy) - 0.3) / 0.05;
+    return s_exp_v (-d * d / 2);
+}
+
+static inline double
+s_banana_v (double x, double y)
+{
+    double a = 1 - x, b = y - x * x;
+    return s_exp_v (-(a * a + 100 * b * b) / 20);
+}
+
+//  One xoshiro256++ step of lane c of a block of streams.
+static inline uint64_t
+s_next (uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3, int c)
+{
+    uint64_t sum = s0 [c] + s3 [c];
+    uint64_t r = ((sum << 23) | (sum >> 41)) + s0 [c];
+    uint64_t t = s1 [c] << 17;
+    s2 [c] ^= s0 [c]; s3 [c] ^= s1 [c]; s1 [c] ^= s2 [c]; s0 [c] ^= s3 [c];
+    s2 [c] ^= t;
+    s3 [c] = (s3 [c] << 45) | (s3 [c] >> 19);
+    return r;
+}
+
+//  Run one block of chains (at most LANES used) of one target; points of
+//  chain c go to out + 2 * kept * c. Returns the accepted moves after
+//  burn-in. One function per target, so that the chain loop has no branch.
+#define S_CHAINS(fname, density)                                                                          \
+MC_DISPATCH static uint64_t                                                                               \
+fname (int chains, uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3, double *x, double *y,         \
+       double *fx, int64_t burn_in, int64_t steps, int64_t thin, double step, double *out, uint64_t kept)  \
+{                                                                                                         \
+    uint64_t accepted [LANES] = { 0 };                                                                    \
+    uint64_t n = 0;                                                                                       \
+    for (int64_t i = -burn_in; i < steps; i++) {                                                          \
+        uint64_t after = i >= 0;                                                                          \
+        for (int c = 0; c < LANES; c++) {                                                                 \
+            double u0 = s_unit (s_next (s0, s1, s2, s3, c));                                              \
+            double u1 = s_unit (s_next (s0, s1, s2, s3, c));                                              \
+            double u2 = s_unit (s_next (s0, s1, s2, s3, c));                                              \
+            double nx = x [c] + step * (2 * u0 - 1), ny = y [c] + step * (2 * u1 - 1);                    \
+            double fn = density (nx, ny);                                                                 \
+            int take = (fn >= fx [c]) | (u2 * fx [c] < fn);                                               \
+            x [c] = take? nx: x [c];                                                                      \
+            y [c] = take? ny: y [c];                                                                      \
+            fx [c] = take? fn: fx [c];                                                                    \
+            accepted [c] += (uint64_t) take & after;                                                      \
+        }                                                                                                 \
+        if (i >= 0 && (i + 1) % thin == 0 && n < kept) {                                                 \
+            for (int c = 0; c < chains; c++) {                                                            \
+                out [2 * (kept * (uint64_t) c + n)] = x [c];                                              \
+                out [2 * (kept * (uint64_t) c + n) + 1] = y [c];                                          \
+            }                                                                                             \
+            n++;                                                                                          \
+        }                                                                                                 \
+    }                                                                                                     \
+    uint64_t total = 0;                                                                                   \
+    for (int c = 0; c < chains; c++)                                                                      \
+        total += accepted [c];                                                                            \
+    return total;                                                                                         \
+}
+S_CHAINS (s_chains_gauss3, s_gauss3_v)
+S_CHAINS (s_chains_ring, s_ring_v)
+S_CHAINS (s_chains_banana, s_banana_v)
+
+//  walkers=K: chains are run LANES at a time; chain c uses stream c.
+static int
+s_walkers (mc_kcall_t *call, int target, const char *name, int64_t walkers, int64_t steps, int64_t burn_in,
+           int64_t thin, double step, const msgpack_object *start)
+{
+    double sx = 0, sy = 0;
+    if (start && (start->type != MSGPACK_OBJECT_ARRAY || start->via.array.size != 2
+                  || mc_value_get_double (&start->via.array.ptr [0], &sx)
+                  || mc_value_get_double (&start->via.array.ptr [1], &sy)))
+        return mc_kcall_error (call, "walker: start must be [x, y]");
+    uint64_t kept = (uint64_t) (steps / thin);
+    uint64_t shape [2] = { kept * (uint64_t) walkers, 2 };
+    double *points = mc_kcall_out_array (call, MC_DTYPE_F64, 2, shape);
+    if (!points)
+        return -1;
+    uint64_t accepted = 0;
+    for (int64_t first = 0; first < walkers; first += LANES) {
+        if (mc_kcall_cancelled (call))
+            return mc_kcall_error (call, "walker: cancelled, the engine is stopping");
+        int chains = walkers - first < LANES? (int) (walkers - first): LANES;
+        uint64_t s0 [LANES], s1 [LANES], s2 [LANES], s3 [LANES];
+        double x [LANES], y [LANES], fx [LANES];
+        for (int c = 0; c < LANES; c++) {
+            mc_rng_t rng;
+            mc_rng_seed (&rng, mc_kcall_seed (call), mc_kcall_index (call), (uint64_t) (first + c));
+            x [c] = start? sx: mc_rng_uniform (&rng);
+            y [c] = start? sy: mc_rng_uniform (&rng);
+            s0 [c] = rng.s [0]; s1 [c] = rng.s [1]; s2 [c] = rng.s [2]; s3 [c] = rng.s [3];
+            fx [c] = target == 0? s_gauss3_v (x [c], y [c]): target == 1? s_ring_v (x [c], y [c])
+                                                     : s_banana_v (x [c], y [c]);
+            if (c < chains && !(fx [c] > 0))
+                return mc_kcall_error (call, "walker: start (%g, %g) is outside the support of %s "
+                                       "(its density is 0 there)", x [c], y [c], name);
+        }
+        double *out = points + 2 * kept * (uint64_t) first;
+        accepted += (target == 0? s_chains_gauss3: target == 1? s_chains_ring: s_chains_banana)
+                    (chains, s0, s1, s2, s3, x, y, fx, burn_in, steps, thin, step, out, kept);
+    }
+    mc_kcall_meta_double (call, "acceptance", (double) accepted / ((double) steps * (double) walkers));
+    return 0;
+}
+
 static const mc_kernel_def_t s_samplers [] = {
     { "pi", "Monte Carlo pi: uniform points of the unit square inside the quarter circle -> {hits, samples}",
       "samples:int", s_pi },
-    { "walker", "Metropolis-Hastings random walk -> the chain after burn-in, a float64 array n x 2",
-      "target:str=gauss3 steps:int start:list burn_in:int=100 step:float=0.1 thin:int=1", s_walker },
+    { "walker", "Metropolis-Hastings random walk -> the chain after burn-in, a float64 array n x 2 (walkers=K: K chains, chain by chain)",
+      "target:str=gauss3 steps:int start:list burn_in:int=100 step:float=0.1 thin:int=1 walkers:int=1", s_walker },
 };
 
 void

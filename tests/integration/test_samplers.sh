@@ -18,6 +18,9 @@ wref=$(mcj map --targets 0 walker 0:4 steps=1000 --seed 3)
 for how in "--targets all" "--chunksize 3"; do
   expect "walker bit-identical ($how)" "$(mcj map $how walker 0:4 steps=1000 --seed 3)" "$wref"
 done
+mref=$(mcj map --targets 0 walker 0:3 walkers=20 steps=500 --seed 3 --reduce hist2d --bins 8x8)
+expect "walkers=K bit-identical across engines" "$(mcj map --targets all walker 0:3 walkers=20 steps=500 --seed 3 --reduce hist2d --bins 8x8)" "$mref"
+expect_match "walkers=K counts every chain's points" "$(echo "$mref" | tr -c '0-9\n' ' ' | awk '{for(i=1;i<=NF;i++)s+=$i} END {print s}')" "^2[89][0-9][0-9][0-9]$"
 expect "--tasks is a map over 0..N-1" "$(mcj map --tasks 12 pi samples=100001 --seed 7)" "$ref"
 job=$(mcj map --async pi --tasks 2 samples=10); job=${job//\"/}; mc wait "$job" > /dev/null
 expect_match "a drawn seed is recorded" "$(mcj status "$job")" '"seed":[0-9]+'
