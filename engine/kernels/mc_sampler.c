@@ -140,18 +140,29 @@ s_pi (mc_kcall_t *call)
 //  --------------------------------------------------------------------------
 //  Targets of the walker: unnormalised densities on the plane.
 
-//  exp(x) for x <= 0 in plain IEEE operations (no libm): the same bits on
-//  every machine and in both builds. Relative error below 1e-15 above
-//  -708; 0 below.
+//  Uniform in [0, 1) from the top 52 bits, through the bits of a double.
 static inline double
-s_exp (double x)
+s_unit (uint64_t r)
 {
-    if (x < -708.0)
-        return 0.0;
-    //  Nearest integer to x / ln 2 (x <= 0: truncation of t - 0.5).
-    double k = (double) (int64_t) (x * 1.4426950408889634 - 0.5);
-    double r = (x - k * 0.693145751953125) - k * 1.4286068203094173e-06;
-    //  Taylor series of e^r, |r| <= 0.35, to r^11 / 11!.
+    uint64_t bits = (r >> 12) | 0x3FF0000000000000ull;
+    double d;
+    memcpy (&d, &bits, 8);
+    return d - 1.0;
+}
+
+//  exp(x) for x <= 0 in plain IEEE operations (no libm): the same bits on
+//  every machine and in both builds; relative error below 1e-15, and 0
+//  below -708. Rounding uses the 1.5 * 2^52 trick so that the integer part
+//  never leaves the double's bits (AVX2 has no double <-> int64 conversion):
+//  loops that call it can be vectorised.
+static inline double
+s_exp_v (double x)
+{
+    const double shift = 6755399441055744.0;            //  1.5 * 2^52
+    double xc = x < -708.0? -708.0: x;
+    double t = xc * 1.4426950408889634 + shift;          //  round to nearest
+    double k = t - shift;
+    double r = (xc - k * 0.693145751953125) - k * 1.4286068203094173e-06;
     double p = 1.0 / 39916800.0;
     p = p * r + 1.0 / 3628800.0;
     p = p * r + 1.0 / 362880.0;
@@ -164,48 +175,43 @@ s_exp (double x)
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    //  Scale by 2^k, in two steps so that 2^k itself stays normal.
-    int64_t n = (int64_t) k;
-    int64_t half = n / 2;
-    double a, b;
-    uint64_t ea = (uint64_t) (half + 1023) << 52, eb = (uint64_t) (n - half + 1023) << 52;
-    memcpy (&a, &ea, 8);
-    memcpy (&b, &eb, 8);
-    return p * a * b;
+    uint64_t bits;
+    memcpy (&bits, &t, 8);
+    uint64_t e = (bits + 1023) << 52;                    //  2^k: k sits in the low bits of t
+    double scale;
+    memcpy (&scale, &e, 8);
+    return x < -708.0? 0.0: p * scale;
 }
 
 typedef double (s_density_fn) (double x, double y);
 
 //  The seed notebook's target: three 2-D Gaussian bumps.
-static double
-s_gauss3 (double x, double y)
+static inline double
+s_gauss3_v (double x, double y)
 {
-    static const double c [3][4] = {      //  cx, cy, wx, wy
-        { 0.5, 0.2, 0.15, 0.04 }, { 0.7, 0.7, 0.05, 0.05 }, { 0.3, 0.7, 0.05, 0.07 } };
-    double f = 0;
-    for (int i = 0; i < 3; i++) {
-        double u = (c [i][0] - x) / c [i][2], v = (c [i][1] - y) / c [i][3];
-        f += s_exp (-(u * u + v * v) / 2);
-    }
-    return f;
+    double u0 = (0.5 - x) / 0.15, v0 = (0.2 - y) / 0.04;
+    double u1 = (0.7 - x) / 0.05, v1 = (0.7 - y) / 0.05;
+    double u2 = (0.3 - x) / 0.05, v2 = (0.7 - y) / 0.07;
+    return s_exp_v (-(u0 * u0 + v0 * v0) / 2) + s_exp_v (-(u1 * u1 + v1 * v1) / 2)
+         + s_exp_v (-(u2 * u2 + v2 * v2) / 2);
 }
 
 //  A ring of radius 0.3 and width 0.05 around (0.5, 0.5).
-static double
-s_ring (double x, double y)
+static inline double
+s_ring_v (double x, double y)
 {
     double dx = x - 0.5, dy = y - 0.5;
     double d = (sqrt (dx * dx + dy * dy) - 0.3) / 0.05;
-    return s_exp (-d * d / 2);
+    return s_exp_v (-d * d / 2);
 }
 
 //  Rosenbrock's banana: exp(-((1 - x)^2 + 100 (y - x^2)^2) / 20), a narrow
 //  curved ridge along y = x^2 with its peak at (1, 1).
-static double
-s_banana (double x, double y)
+static inline double
+s_banana_v (double x, double y)
 {
     double a = 1 - x, b = y - x * x;
-    return s_exp (-(a * a + 100 * b * b) / 20);
+    return s_exp_v (-(a * a + 100 * b * b) / 20);
 }
 
 static const struct {
@@ -213,9 +219,9 @@ static const struct {
     s_density_fn *f;
     const char *doc;
 } s_targets [] = {
-    { "gauss3", s_gauss3, "three Gaussians at (0.5,0.2) (0.7,0.7) (0.3,0.7), widths (0.15,0.04) (0.05,0.05) (0.05,0.07)" },
-    { "ring",   s_ring,   "a ring of radius 0.3, width 0.05, around (0.5,0.5)" },
-    { "banana", s_banana, "Rosenbrock's banana exp(-((1-x)^2 + 100(y-x^2)^2)/20)" },
+    { "gauss3", s_gauss3_v, "three Gaussians at (0.5,0.2) (0.7,0.7) (0.3,0.7), widths (0.15,0.04) (0.05,0.05) (0.05,0.07)" },
+    { "ring",   s_ring_v,   "a ring of radius 0.3, width 0.05, around (0.5,0.5)" },
+    { "banana", s_banana_v, "Rosenbrock's banana exp(-((1-x)^2 + 100(y-x^2)^2)/20)" },
 };
 
 //  --------------------------------------------------------------------------
@@ -305,75 +311,9 @@ s_walker (mc_kcall_t *call)
 }
 
 //  --------------------------------------------------------------------------
-//  walkers=K: K chains side by side, written so that the compiler
-//  vectorises across chains (no branches, no calls, no integer<->double
-//  conversions that AVX2 lacks). Each chain draws three uniforms per step
-//  from its own stream (seed, item index, chain).
-
-//  Uniform in [0, 1) from the top 52 bits, through the bits of a double.
-static inline double
-s_unit (uint64_t r)
-{
-    uint64_t bits = (r >> 12) | 0x3FF0000000000000ull;
-    double d;
-    memcpy (&d, &bits, 8);
-    return d - 1.0;
-}
-
-//  exp(x) for x <= 0, as s_exp, but rounding with the 1.5 * 2^52 trick so
-//  that the integer part never leaves the double's bits.
-static inline double
-s_exp_v (double x)
-{
-    const double shift = 6755399441055744.0;            //  1.5 * 2^52
-    double xc = x < -708.0? -708.0: x;
-    double t = xc * 1.4426950408889634 + shift;          //  round to nearest
-    double k = t - shift;
-    double r = (xc - k * 0.693145751953125) - k * 1.4286068203094173e-06;
-    double p = 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    uint64_t bits;
-    memcpy (&bits, &t, 8);
-    uint64_t e = (bits + 1023) << 52;                    //  2^k: k sits in the low bits of t
-    double scale;
-    memcpy (&scale, &e, 8);
-    return x < -708.0? 0.0: p * scale;
-}
-
-static inline double
-s_gauss3_v (double x, double y)
-{
-    double u0 = (0.5 - x) / 0.15, v0 = (0.2 - y) / 0.04;
-    double u1 = (0.7 - x) / 0.05, v1 = (0.7 - y) / 0.05;
-    double u2 = (0.3 - x) / 0.05, v2 = (0.7 - y) / 0.07;
-    return s_exp_v (-(u0 * u0 + v0 * v0) / 2) + s_exp_v (-(u1 * u1 + v1 * v1) / 2)
-         + s_exp_v (-(u2 * u2 + v2 * v2) / 2);
-}
-
-static inline double
-s_ring_v (double x, double y)
-{
-    double dx = x - 0.5, dy = y - 0.5;
-    double d = (sqrt (dx * dx + dy * dy) - 0.3) / 0.05;
-    return s_exp_v (-d * d / 2);
-}
-
-static inline double
-s_banana_v (double x, double y)
-{
-    double a = 1 - x, b = y - x * x;
-    return s_exp_v (-(a * a + 100 * b * b) / 20);
-}
+//  walkers=K: K chains side by side, written for the compiler to vectorise
+//  across chains. Each chain draws three uniforms per step from its own
+//  stream (seed, item index, chain).
 
 //  One xoshiro256++ step of lane c of a block of streams.
 static inline uint64_t
