@@ -100,17 +100,3 @@ mc_picture_show (FILE *out, const int64_t *counts, size_t rows, size_t cols)
             break;
     }
 }
-
-void
-mc_picture_bin (const double *points, uint64_t n, int64_t *counts, size_t ny, size_t nx,
-                double x0, double x1, double y0, double y1)
-{
-    double sx = (double) nx / (x1 - x0), sy = (double) ny / (y1 - y0);
-    for (uint64_t k = 0; k < n; k++) {
-        double x = points [2 * k], y = points [2 * k + 1];
-        if (x < x0 || x >= x1 || y < y0 || y >= y1)
-            continue;
-        size_t bx = (size_t) ((x - x0) * sx), by = (size_t) ((y - y0) * sy);
-        counts [(by < ny? by: ny - 1) * nx + (bx < nx? bx: nx - 1)]++;
-    }
-}

@@ -14,8 +14,4 @@ int mc_picture_png (const char *path, const int64_t *counts, size_t rows, size_t
 //  Draw counts on a terminal: two bins per character cell (upper half
 //  block), 24-bit colour.
 void mc_picture_show (FILE *out, const int64_t *counts, size_t rows, size_t cols);
-//  Bin points (n x 2, x then y) into counts (rows = ny, cols = nx) over
-//  [x0, x1) x [y0, y1); points outside are not counted.
-void mc_picture_bin (const double *points, uint64_t n, int64_t *counts, size_t ny, size_t nx,
-                     double x0, double x1, double y0, double y1);
 #endif

@@ -320,7 +320,7 @@ s_gather_hist (mc_client_t *client, const s_opts_t *o)
         rc = mc_cli_fail ("gather --hist: '%s' is not an n x 2 float64 array of points", o->args [0]);
     int64_t *counts = calloc (o->nx * o->ny, sizeof *counts);
     if (rc == 0) {
-        mc_picture_bin (points.data, points.shape [0], counts, o->ny, o->nx, o->box [0], o->box [1], o->box [2],
+        mc_array_hist2d (points.data, points.shape [0], counts, o->ny, o->nx, o->box [0], o->box [1], o->box [2],
                         o->box [3]);
         if (mc_cli_json || (!o->png && !o->show)) {
             json_t *rows = json_array ();

@@ -59,6 +59,13 @@ int mc_array_pack_name (msgpack_packer *pk, const char *name);
 //  A one-line type description: "f64[100x2]".
 char *mc_array_describe (const mc_array_t *self, char *buf, size_t len);
 
+//  Add points (n x 2, x then y) to counts (ny rows of nx columns, row-major,
+//  row 0 at y0) over [x0, x1) x [y0, y1); points outside are not counted.
+//  Engines (--reduce hist2d) and clients (gather --hist) bin with this one
+//  function, so that both give the same counts.
+void mc_array_hist2d (const double *points, uint64_t n, int64_t *counts, size_t ny, size_t nx,
+                      double x0, double x1, double y0, double y1);
+
 //  Ipyparallel's partitions of `total` items into `parts` parts, for scatter
 //  and gather and for maps over explicit targets.
 //  Block: part `index` is the range [*start, *start + *size); the first

@@ -257,15 +257,7 @@ s_hist2d (const msgpack_object *spec, s_result_t *r)
         }
         int64_t *h = (int64_t *) zframe_data (frame);
         memset (h, 0, hist.size);
-        const double *p = points.data;
-        double sx = (double) nx / (hi [0] - lo [0]), sy = (double) ny / (hi [1] - lo [1]);
-        for (uint64_t k = 0; k < points.shape [0]; k++) {
-            double x = p [2 * k], y = p [2 * k + 1];
-            if (x < lo [0] || x >= hi [0] || y < lo [1] || y >= hi [1])
-                continue;
-            int64_t bx = (int64_t) ((x - lo [0]) * sx), by = (int64_t) ((y - lo [1]) * sy);
-            h [(by < ny? by: ny - 1) * nx + (bx < nx? bx: nx - 1)]++;
-        }
+        mc_array_hist2d (points.data, points.shape [0], h, (size_t) ny, (size_t) nx, lo [0], hi [0], lo [1], hi [1]);
         zlist_append (frames, frame);
         mc_array_pack_ref (&pk, &hist, (uint32_t) zlist_size (frames) - 1);
     }
