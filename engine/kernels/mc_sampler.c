@@ -71,6 +71,19 @@ s_no_positionals (mc_kcall_t *call, const char *kernel)
 //  --------------------------------------------------------------------------
 //  pi
 
+//  One xoshiro256++ step of lane c of a block of streams.
+static inline uint64_t
+s_next (uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3, int c)
+{
+    uint64_t sum = s0 [c] + s3 [c];
+    uint64_t r = ((sum << 23) | (sum >> 41)) + s0 [c];
+    uint64_t t = s1 [c] << 17;
+    s2 [c] ^= s0 [c]; s3 [c] ^= s1 [c]; s1 [c] ^= s2 [c]; s0 [c] ^= s3 [c];
+    s2 [c] ^= t;
+    s3 [c] = (s3 [c] << 45) | (s3 [c] >> 19);
+    return r;
+}
+
 //  Points of the square [0, 2^31)^2 inside the quarter circle of radius
 //  2^31, over LANES streams side by side: each draw gives x and y.
 MC_DISPATCH static uint64_t
@@ -87,12 +100,7 @@ s_pi_hits (uint64_t seed, uint64_t index, uint64_t samples)
     uint64_t rounds = samples / LANES, rest = samples % LANES;
     for (uint64_t i = 0; i < rounds; i++)
         for (int l = 0; l < LANES; l++) {
-            uint64_t sum = s0 [l] + s3 [l];
-            uint64_t r = ((sum << 23) | (sum >> 41)) + s0 [l];
-            uint64_t t = s1 [l] << 17;
-            s2 [l] ^= s0 [l]; s3 [l] ^= s1 [l]; s1 [l] ^= s2 [l]; s0 [l] ^= s3 [l];
-            s2 [l] ^= t;
-            s3 [l] = (s3 [l] << 45) | (s3 [l] >> 19);
+            uint64_t r = s_next (s0, s1, s2, s3, l);
             uint64_t x = r >> 33, y = (r >> 1) & 0x7FFFFFFF;
             hits [l] += x * x + y * y < r2;
         }
@@ -100,8 +108,7 @@ s_pi_hits (uint64_t seed, uint64_t index, uint64_t samples)
     uint64_t total = 0;
     for (int l = 0; l < LANES; l++) {
         if ((uint64_t) l < rest) {
-            mc_rng_t rng = { { s0 [l], s1 [l], s2 [l], s3 [l] } };
-            uint64_t r = mc_rng_next (&rng);
+            uint64_t r = s_next (s0, s1, s2, s3, l);
             uint64_t x = r >> 33, y = (r >> 1) & 0x7FFFFFFF;
             hits [l] += x * x + y * y < r2;
         }
@@ -314,19 +321,6 @@ s_walker (mc_kcall_t *call)
 //  walkers=K: K chains side by side, written for the compiler to vectorise
 //  across chains. Each chain draws three uniforms per step from its own
 //  stream (seed, item index, chain).
-
-//  One xoshiro256++ step of lane c of a block of streams.
-static inline uint64_t
-s_next (uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3, int c)
-{
-    uint64_t sum = s0 [c] + s3 [c];
-    uint64_t r = ((sum << 23) | (sum >> 41)) + s0 [c];
-    uint64_t t = s1 [c] << 17;
-    s2 [c] ^= s0 [c]; s3 [c] ^= s1 [c]; s1 [c] ^= s2 [c]; s0 [c] ^= s3 [c];
-    s2 [c] ^= t;
-    s3 [c] = (s3 [c] << 45) | (s3 [c] >> 19);
-    return r;
-}
 
 //  Run one block of chains (at most LANES used) of one target; points of
 //  chain c go to out + 2 * kept * c. Returns the accepted moves after
