@@ -262,33 +262,41 @@ s_fanout_finish (s_fanout_t *f)
     return rc;
 }
 
+//  Start target i's body of a push: "%push" with kwargs {name: ...}; the
+//  caller packs the value next.
+static msgpack_packer *
+s_push_spec (s_fanout_t *f, size_t i, const char *name)
+{
+    msgpack_packer *body = s_spec (f, i, "apply", "%push", 1);
+    s_pack_str (body, "kwargs");
+    msgpack_pack_map (body, 1);
+    s_pack_str (body, name);
+    return body;
+}
+
 int
 mc_client_push (mc_client_t *self, const char *name, const json_t *value, const json_t *targets)
 {
     if (s_check_name (self, name))
         return -1;
-    //  Pack the value once to check its size and that it can be encoded.
+    //  Packed once: checked for size, then copied into every target's body.
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    s_fanout_t *f = NULL;
     int rc = mc_value_pack_json (&pk, value);
     if (rc)
         mc_client_set_error (self, MC_E_BAD_ARGUMENT, "value for '%s' cannot be encoded", name);
-    size_t size = sb.size;
-    msgpack_sbuffer_destroy (&sb);
-    if (rc || s_check_size (self, name, size))
+    if (rc || s_check_size (self, name, sb.size) || !(f = s_fanout_new (self, targets))) {
+        msgpack_sbuffer_destroy (&sb);
         return -1;
-    s_fanout_t *f = s_fanout_new (self, targets);
-    if (!f)
-        return -1;
-    for (size_t i = 0; i < f->count; i++) {
-        msgpack_packer *body = s_spec (f, i, "apply", "%push", 1);
-        s_pack_str (body, "kwargs");
-        msgpack_pack_map (body, 1);
-        s_pack_str (body, name);
-        mc_value_pack_json (body, value);
     }
+    for (size_t i = 0; i < f->count; i++) {
+        s_push_spec (f, i, name);
+        msgpack_sbuffer_write (&f->bodies [i].sb, sb.data, sb.size);
+    }
+    msgpack_sbuffer_destroy (&sb);
     return s_fanout_finish (f);
 }
 
@@ -301,10 +309,7 @@ mc_client_push_array (mc_client_t *self, const char *name, const mc_array_t *arr
     if (!f)
         return -1;
     for (size_t i = 0; i < f->count; i++) {
-        msgpack_packer *body = s_spec (f, i, "apply", "%push", 1);
-        s_pack_str (body, "kwargs");
-        msgpack_pack_map (body, 1);
-        s_pack_str (body, name);
+        s_push_spec (f, i, name);
         s_pack_array (&f->bodies [i], array, array->data);
     }
     return s_fanout_finish (f);
