@@ -309,11 +309,7 @@ s_reply_transient (mc_controller_t *self, mc_waiter_t *waiter, mc_job_t *job)
     reply.status = MC_OK;
     reply.data.ptr = self->buffer.data;
     reply.data.size = self->buffer.size;
-    reply.frame_count = zlist_size (frames);
-    reply.frames = calloc (reply.frame_count + 1, sizeof *reply.frames);
-    size_t n = 0;
-    for (zframe_t *f = zlist_first (frames); f; f = zlist_next (frames))
-        reply.frames [n++] = f;
+    reply.frames = mc_proto_frame_array (frames, &reply.frame_count);
     if (mc_msg_send (&reply, zsock_resolve (self->client_sock), waiter->routing_id))
         mc_warn ("cannot send a reply of %zu frames", reply.frame_count);
     free (reply.frames);
@@ -421,11 +417,7 @@ s_send_task (void *arg, mc_engine_t *engine, mc_task_t *task)
         msgpack_packer_init (&kpk, &kwargs, msgpack_sbuffer_write);
         frames = zlist_new ();
         mc_job_pack_task (job, task, &apk, &kpk, &pk, frames);
-        msg.frame_count = zlist_size (frames);
-        msg.frames = calloc (msg.frame_count + 1, sizeof *msg.frames);
-        size_t n = 0;
-        for (zframe_t *f = zlist_first (frames); f; f = zlist_next (frames))
-            msg.frames [n++] = f;
+        msg.frames = mc_proto_frame_array (frames, &msg.frame_count);
     }
     else
     if (task->count)

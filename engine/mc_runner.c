@@ -43,11 +43,8 @@ s_send_result (mc_runner_state_t *state, const mc_msg_t *task, s_result_t *r, in
     result.status = r->status;
     result.started_us = started;
     result.finished_us = mc_time_wall_us ();
-    size_t count = r->status == MC_OK? zlist_size (r->frames): 0;
-    zframe_t **frames = calloc (count + 1, sizeof *frames);
-    size_t n = 0;
-    for (zframe_t *f = zlist_first (r->frames); f && n < count; f = zlist_next (r->frames))
-        frames [n++] = f;
+    size_t count;
+    zframe_t **frames = mc_proto_frame_array (r->frames, &count);
     if (r->status == MC_OK) {
         result.data.ptr = r->out.data;
         result.data.size = r->out.size;
@@ -230,10 +227,8 @@ s_hist2d (const msgpack_object *spec, s_result_t *r)
     msgpack_zone zone;
     msgpack_zone_init (&zone, 1024);
     msgpack_object items;
-    zframe_t **in = calloc (zlist_size (r->frames) + 1, sizeof *in);
-    size_t count = 0;
-    for (zframe_t *f = zlist_first (r->frames); f; f = zlist_next (r->frames))
-        in [count++] = f;
+    size_t count;
+    zframe_t **in = mc_proto_frame_array (r->frames, &count);
     msgpack_sbuffer counts;
     msgpack_sbuffer_init (&counts);
     msgpack_packer pk;
@@ -379,10 +374,7 @@ s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t 
         args = all.via.array.ptr [0];
         kwargs = all.via.array.ptr [1];
         items = all.via.array.ptr [2];
-        frames = calloc (zlist_size (table) + 1, sizeof *frames);
-        arg_frame_count = 0;
-        for (zframe_t *f = zlist_first (table); f; f = zlist_next (table))
-            frames [arg_frame_count++] = f;
+        frames = mc_proto_frame_array (table, &arg_frame_count);
         arg_frames = frames;
     }
     bool is_map = task->count > 0;
@@ -424,10 +416,8 @@ s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t 
         }
         mc_bytes_str (task->out, name, sizeof name);
         msgpack_object values;
-        zframe_t **outs = calloc (zlist_size (r->frames) + 1, sizeof *outs);
-        size_t count = 0;
-        for (zframe_t *f = zlist_first (r->frames); f; f = zlist_next (r->frames))
-            outs [count++] = f;
+        size_t count;
+        zframe_t **outs = mc_proto_frame_array (r->frames, &count);
         int rc = mc_proto_unpack (r->out.data, r->out.size, &zone, &values);
         if (rc == 0)
             rc = mc_namespace_set (ns, name, is_map? &values: &values.via.array.ptr [0], outs, count, NULL);

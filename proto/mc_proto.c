@@ -596,6 +596,17 @@ mc_proto_array_data (const msgpack_object *obj, zframe_t *const *frames, size_t 
     return array->data;
 }
 
+zframe_t **
+mc_proto_frame_array (zlist_t *list, size_t *count)
+{
+    zframe_t **frames = calloc (zlist_size (list) + 1, sizeof *frames);
+    assert (frames);
+    *count = 0;
+    for (zframe_t *f = zlist_first (list); f; f = zlist_next (list))
+        frames [(*count)++] = f;
+    return frames;
+}
+
 zframe_t *
 mc_proto_frame_new (const void *data, size_t size)
 {

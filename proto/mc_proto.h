@@ -146,6 +146,11 @@ int mc_proto_repack (msgpack_packer *pk, const msgpack_object *obj, const mc_rep
 const void *mc_proto_array_data (const msgpack_object *obj, zframe_t *const *frames, size_t count,
                                  mc_array_t *array);
 
+//  The frames of a list as a new array, for mc_msg_t.frames: the caller
+//  frees the array, never the frames (still the list's owner's). *count
+//  gets their number.
+zframe_t **mc_proto_frame_array (zlist_t *list, size_t *count);
+
 //  A new frame of size bytes (copied from data unless it is NULL), or NULL
 //  when the memory cannot be had. Use it instead of zframe_new for array
 //  data: zframe_new does not check its allocation, so a failure crashes.
