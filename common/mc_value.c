@@ -287,6 +287,17 @@ mc_value_valid_name (const char *name, size_t len)
     return true;
 }
 
+bool
+mc_value_valid_kernel_name (const char *name, size_t len)
+{
+    if (len == 0 || len > MC_VALUE_KERNEL_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum ((unsigned char) name [i]) && name [i] != '_' && name [i] != '-' && name [i] != '.')
+            return false;
+    return true;
+}
+
 const char *
 mc_value_type_name (const msgpack_object *obj)
 {

@@ -37,6 +37,10 @@ int64_t mc_value_range_count (int64_t start, int64_t stop, int64_t step);
 //  True for a valid namespace name: a letter or '_', then letters, digits
 //  or '_', at most 255 characters (names of values in engine namespaces).
 bool mc_value_valid_name (const char *name, size_t len);
+//  True for a valid kernel name: 1 to 128 letters, digits, '_', '-' or '.'
+//  (what REGISTER, submit and the kernel table all accept).
+#define MC_VALUE_KERNEL_NAME_MAX 128
+bool mc_value_valid_kernel_name (const char *name, size_t len);
 //  A short name of an object's type ("int", "float", "string", ...).
 const char *mc_value_type_name (const msgpack_object *obj);
 //  Read an integer (or an integral float) from obj; 0 or -1.

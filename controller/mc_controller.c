@@ -500,7 +500,7 @@ s_on_register (mc_controller_t *self, mc_msg_t *msg)
     char **kernels = calloc (msg->kernel_count + 1, sizeof *kernels);
     size_t count = 0;
     for (size_t i = 0; i < msg->kernel_count; i++)
-        if (s_valid_token (msg->kernels [i], MC_KERNEL_NAME_MAX))
+        if (mc_value_valid_kernel_name (msg->kernels [i].ptr, msg->kernels [i].size))
             kernels [count++] = strndup (msg->kernels [i].ptr, msg->kernels [i].size);
     bool replaced;
     mc_engine_t *engine = mc_registry_register (self->registry, uuid, msg->engine_id, host, msg->pid,

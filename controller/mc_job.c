@@ -59,12 +59,7 @@ s_valid_kernel_name (const msgpack_object *obj)
         name [obj->via.str.size] = 0;
         return mc_job_is_namespace_op (name);
     }
-    for (uint32_t i = 0; i < obj->via.str.size; i++) {
-        char c = obj->via.str.ptr [i];
-        if (!isalnum ((unsigned char) c) && c != '_' && c != '-' && c != '.')
-            return false;
-    }
-    return true;
+    return mc_value_valid_kernel_name (obj->via.str.ptr, obj->via.str.size);
 }
 
 //  Does a value hold an array reference (to a frame)?

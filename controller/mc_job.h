@@ -3,12 +3,13 @@
     items are derived from that body, so the body alone can rebuild a job. */
 #ifndef MC_JOB_H
 #define MC_JOB_H
+#include "mc_value.h"
 #include <czmq.h>
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MC_KERNEL_NAME_MAX 128
+#define MC_KERNEL_NAME_MAX MC_VALUE_KERNEL_NAME_MAX
 #define MC_JOB_NAME_MAX 255         //  namespace names
 
 typedef struct _mc_job_t mc_job_t;

@@ -1,7 +1,7 @@
 /*  mc_kernel: the kernel table and the accessors of a kernel call. */
 #include "mc_kernel.h"
 #include "mc_proto.h"
-#include <ctype.h>
+#include "mc_value.h"
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -13,22 +13,10 @@
 static const mc_kernel_def_t *s_kernels [MAX_KERNELS];
 static size_t s_count;
 
-static bool
-s_valid_name (const char *name)
-{
-    size_t len = name? strlen (name): 0;
-    if (len == 0 || len > 128)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isalnum ((unsigned char) name [i]) && name [i] != '_' && name [i] != '-' && name [i] != '.')
-            return false;
-    return true;
-}
-
 int
 mc_kernel_register (const mc_kernel_def_t *def)
 {
-    if (s_count == MAX_KERNELS || !s_valid_name (def->name) || !def->fn
+    if (s_count == MAX_KERNELS || !def->name || !mc_value_valid_kernel_name (def->name, strlen (def->name)) || !def->fn
     ||  mc_kernel_find (def->name, strlen (def->name)))
         return -1;
     s_kernels [s_count++] = def;
