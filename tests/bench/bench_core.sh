@@ -2,17 +2,9 @@
 # Core throughput and latency of mccluster, written as JSON (median of
 # several runs; this machine is shared and noisy, so read ratios, not
 # single figures). Usage: tests/bench/bench_core.sh [BUILD_DIR] [OUT.json]
-set -euo pipefail
-BIN=$(cd "${1:-build}" && pwd)
-OUT=${2:-bench-results.json}
-export MCCLUSTER_DIR=$(mktemp -d /tmp/mc-bench.XXXXXX)
-"$BIN/ipclusterd" -n 2 > "$MCCLUSTER_DIR/out" 2>&1 &
-ctrl=$!
-trap 'kill -TERM $ctrl 2>/dev/null; wait $ctrl 2>/dev/null; rm -rf "$MCCLUSTER_DIR"' EXIT
-for _ in $(seq 200); do grep -q ready "$MCCLUSTER_DIR/out" && break; sleep 0.05; done
+DEFAULT_OUT=bench-results.json
+. "$(dirname "$0")/lib.sh"
 
-now_ns () { date +%s%N; }
-median () { sort -n | awk '{a[NR]=$1} END {print (NR%2? a[(NR+1)/2]: (a[NR/2]+a[NR/2+1])/2)}'; }
 pct () { sort -n | awk -v p="$1" '{a[NR]=$1} END {i=int(NR*p/100+0.999); if(i<1)i=1; print a[i]}'; }
 
 # 1. Load-balanced map of 100,000 no-op tasks, chunksize 1, end to end.

@@ -3,19 +3,11 @@
 # engines: in process through libmcclient (bench_data, median of 7 rounds,
 # bytes checked), and end to end with the CLI from and to raw files.
 # Usage: tests/bench/bench_data.sh [BUILD_DIR] [OUT.json]
-set -euo pipefail
-BIN=$(cd "${1:-build}" && pwd)
-OUT=${2:-bench-data.json}
-export MCCLUSTER_DIR=$(mktemp -d /tmp/mc-bench.XXXXXX)
-"$BIN/ipclusterd" -n 2 > "$MCCLUSTER_DIR/out" 2>&1 &
-ctrl=$!
-trap 'kill -TERM $ctrl 2>/dev/null; wait $ctrl 2>/dev/null; rm -rf "$MCCLUSTER_DIR"' EXIT
-for _ in $(seq 200); do grep -q ready "$MCCLUSTER_DIR/out" && break; sleep 0.05; done
+DEFAULT_OUT=bench-data.json
+. "$(dirname "$0")/lib.sh"
 
 lib=$("$BIN/tests/bench_data" 10000000 7)
 
-now_ns () { date +%s%N; }
-median () { sort -n | awk '{a[NR]=$1} END {print (NR%2? a[(NR+1)/2]: (a[NR/2]+a[NR/2+1])/2)}'; }
 head -c 80000000 /dev/urandom > "$MCCLUSTER_DIR/x.f64"
 s=(); g=()
 for _ in 1 2 3 4 5; do

@@ -2,15 +2,8 @@
 # Parallel efficiency of pi: 2 x 10^10 samples as 2 tasks on 1 engine, then
 # on 2 engines (same job, same seed, same bits). Efficiency = t1 / (2 t2).
 # Usage: tests/bench/bench_pi_scaling.sh [BUILD_DIR] [OUT.json]
-set -euo pipefail
-BIN=$(cd "${1:-build}" && pwd)
-OUT=${2:-bench-pi-scaling.json}
-export MCCLUSTER_DIR=$(mktemp -d /tmp/mc-bench.XXXXXX)
-"$BIN/ipclusterd" -n 2 > "$MCCLUSTER_DIR/out" 2>&1 &
-ctrl=$!
-trap 'kill -TERM $ctrl 2>/dev/null; wait $ctrl 2>/dev/null; rm -rf "$MCCLUSTER_DIR"' EXIT
-for _ in $(seq 200); do grep -q ready "$MCCLUSTER_DIR/out" && break; sleep 0.05; done
-now_ns () { date +%s%N; }
+DEFAULT_OUT=bench-pi-scaling.json
+. "$(dirname "$0")/lib.sh"
 t0=$(now_ns); one=$("$BIN/mcclient" --json map --targets 0 pi 0:2 samples=1e10 --seed 7 --reduce sum); t1=$(now_ns)
 two=$("$BIN/mcclient" --json map --targets 0,1 pi 0:2 samples=1e10 --seed 7 --reduce sum); t2=$(now_ns)
 [ "$one" == "$two" ] || { echo "1 and 2 engines gave different results" >&2; exit 1; }
