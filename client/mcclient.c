@@ -650,14 +650,28 @@ s_cmd_cluster (const char *command, int argc, char **argv)
         return EXIT_FAILED;
     int rc = 0;
     json_t *reply = NULL;
-    if (!strcmp (command, "kernels")) {
-        reply = s_call (client, "kernels", NULL);
+    if (!strcmp (command, "ids") || !strcmp (command, "engines") || !strcmp (command, "queue")
+    ||  !strcmp (command, "kernels") || !strcmp (command, "shutdown") || !strcmp (command, "ping")) {
+        reply = s_call (client, command, NULL);
         if (!reply)
             rc = EXIT_FAILED;
         else
         if (mc_cli_json)
             mc_cli_print_json (reply);
-        else {
+        else
+        if (!strcmp (command, "shutdown") || !strcmp (command, "ping"))
+            puts (!strcmp (command, "ping")? "controller answers": "controller is stopping");
+        else
+        if (!strcmp (command, "ids")) {
+            size_t i;
+            json_t *id;
+            printf ("%zu engine%s:", json_array_size (reply), json_array_size (reply) == 1? "": "s");
+            json_array_foreach (reply, i, id)
+                printf (" %lld", (long long) json_integer_value (id));
+            printf ("\n");
+        }
+        else
+        if (!strcmp (command, "kernels")) {
             size_t i;
             json_t *k;
             json_array_foreach (reply, i, k) {
@@ -677,28 +691,6 @@ s_cmd_cluster (const char *command, int argc, char **argv)
                     printf (" %lld", (long long) json_integer_value (id));
                 printf (")\n");
             }
-        }
-    }
-    else
-    if (!strcmp (command, "ids") || !strcmp (command, "engines") || !strcmp (command, "queue")
-    ||  !strcmp (command, "shutdown") || !strcmp (command, "ping")) {
-        reply = s_call (client, command, NULL);
-        if (!reply)
-            rc = EXIT_FAILED;
-        else
-        if (mc_cli_json)
-            mc_cli_print_json (reply);
-        else
-        if (!strcmp (command, "shutdown") || !strcmp (command, "ping"))
-            puts (!strcmp (command, "ping")? "controller answers": "controller is stopping");
-        else
-        if (!strcmp (command, "ids")) {
-            size_t i;
-            json_t *id;
-            printf ("%zu engine%s:", json_array_size (reply), json_array_size (reply) == 1? "": "s");
-            json_array_foreach (reply, i, id)
-                printf (" %lld", (long long) json_integer_value (id));
-            printf ("\n");
         }
         else
         if (!strcmp (command, "engines")) {
