@@ -322,40 +322,52 @@ s_walker (mc_kcall_t *call)
 //  across chains. Each chain draws three uniforms per step from its own
 //  stream (seed, item index, chain).
 
+//  The state of LANES chains side by side.
+typedef struct {
+    uint64_t s0 [LANES], s1 [LANES], s2 [LANES], s3 [LANES];
+    double x [LANES], y [LANES], fx [LANES];
+} s_chains_t;
+
 //  Run one block of chains (at most LANES used) of one target; points of
 //  chain c go to out + 2 * kept * c. Returns the accepted moves after
 //  burn-in. One function per target, so that the chain loop has no branch.
+//  The state is copied into a local block that nothing else can point to,
+//  and the file is compiled with -fno-trapping-math (which changes no
+//  value): with either missing, GCC keeps the selects as branches and the
+//  chain loop stays scalar.
 #define S_CHAINS(fname, density)                                                                          \
 MC_DISPATCH static uint64_t                                                                               \
-fname (int chains, uint64_t *s0, uint64_t *s1, uint64_t *s2, uint64_t *s3, double *x, double *y,         \
-       double *fx, int64_t burn_in, int64_t steps, int64_t thin, double step, double *out, uint64_t kept)  \
+fname (s_chains_t *chains, int used, int64_t burn_in, int64_t steps, int64_t thin, double step,           \
+       double *out, uint64_t kept)                                                                        \
 {                                                                                                         \
+    s_chains_t b = *chains;                                                                               \
     uint64_t accepted [LANES] = { 0 };                                                                    \
     uint64_t n = 0;                                                                                       \
     for (int64_t i = -burn_in; i < steps; i++) {                                                          \
         uint64_t after = i >= 0;                                                                          \
         for (int c = 0; c < LANES; c++) {                                                                 \
-            double u0 = s_unit (s_next (s0, s1, s2, s3, c));                                              \
-            double u1 = s_unit (s_next (s0, s1, s2, s3, c));                                              \
-            double u2 = s_unit (s_next (s0, s1, s2, s3, c));                                              \
-            double nx = x [c] + step * (2 * u0 - 1), ny = y [c] + step * (2 * u1 - 1);                    \
+            double u0 = s_unit (s_next (b.s0, b.s1, b.s2, b.s3, c));                                      \
+            double u1 = s_unit (s_next (b.s0, b.s1, b.s2, b.s3, c));                                      \
+            double u2 = s_unit (s_next (b.s0, b.s1, b.s2, b.s3, c));                                      \
+            double nx = b.x [c] + step * (2 * u0 - 1), ny = b.y [c] + step * (2 * u1 - 1);                \
             double fn = density (nx, ny);                                                                 \
-            int take = (fn >= fx [c]) | (u2 * fx [c] < fn);                                               \
-            x [c] = take? nx: x [c];                                                                      \
-            y [c] = take? ny: y [c];                                                                      \
-            fx [c] = take? fn: fx [c];                                                                    \
+            int take = (fn >= b.fx [c]) | (u2 * b.fx [c] < fn);                                           \
+            b.x [c] = take? nx: b.x [c];                                                                  \
+            b.y [c] = take? ny: b.y [c];                                                                  \
+            b.fx [c] = take? fn: b.fx [c];                                                                \
             accepted [c] += (uint64_t) take & after;                                                      \
         }                                                                                                 \
         if (i >= 0 && (i + 1) % thin == 0 && n < kept) {                                                 \
-            for (int c = 0; c < chains; c++) {                                                            \
-                out [2 * (kept * (uint64_t) c + n)] = x [c];                                              \
-                out [2 * (kept * (uint64_t) c + n) + 1] = y [c];                                          \
+            for (int c = 0; c < used; c++) {                                                              \
+                out [2 * (kept * (uint64_t) c + n)] = b.x [c];                                            \
+                out [2 * (kept * (uint64_t) c + n) + 1] = b.y [c];                                        \
             }                                                                                             \
             n++;                                                                                          \
         }                                                                                                 \
     }                                                                                                     \
+    *chains = b;                                                                                          \
     uint64_t total = 0;                                                                                   \
-    for (int c = 0; c < chains; c++)                                                                      \
+    for (int c = 0; c < used; c++)                                                                        \
         total += accepted [c];                                                                            \
     return total;                                                                                         \
 }
@@ -382,24 +394,23 @@ s_walkers (mc_kcall_t *call, int target, const char *name, int64_t walkers, int6
     for (int64_t first = 0; first < walkers; first += LANES) {
         if (mc_kcall_cancelled (call))
             return mc_kcall_error (call, "walker: cancelled, the engine is stopping");
-        int chains = walkers - first < LANES? (int) (walkers - first): LANES;
-        uint64_t s0 [LANES], s1 [LANES], s2 [LANES], s3 [LANES];
-        double x [LANES], y [LANES], fx [LANES];
+        int used = walkers - first < LANES? (int) (walkers - first): LANES;
+        s_chains_t chains;
         for (int c = 0; c < LANES; c++) {
             mc_rng_t rng;
             mc_rng_seed (&rng, mc_kcall_seed (call), mc_kcall_index (call), (uint64_t) (first + c));
-            x [c] = start? sx: mc_rng_uniform (&rng);
-            y [c] = start? sy: mc_rng_uniform (&rng);
-            s0 [c] = rng.s [0]; s1 [c] = rng.s [1]; s2 [c] = rng.s [2]; s3 [c] = rng.s [3];
-            fx [c] = target == 0? s_gauss3_v (x [c], y [c]): target == 1? s_ring_v (x [c], y [c])
-                                                     : s_banana_v (x [c], y [c]);
-            if (c < chains && !(fx [c] > 0))
+            double x = start? sx: mc_rng_uniform (&rng);
+            double y = start? sy: mc_rng_uniform (&rng);
+            double fx = s_targets [target].f (x, y);
+            if (c < used && !(fx > 0))
                 return mc_kcall_error (call, "walker: start (%g, %g) is outside the support of %s "
-                                       "(its density is 0 there)", x [c], y [c], name);
+                                       "(its density is 0 there)", x, y, name);
+            chains.s0 [c] = rng.s [0]; chains.s1 [c] = rng.s [1]; chains.s2 [c] = rng.s [2]; chains.s3 [c] = rng.s [3];
+            chains.x [c] = x; chains.y [c] = y; chains.fx [c] = fx;
         }
         double *out = points + 2 * kept * (uint64_t) first;
         accepted += (target == 0? s_chains_gauss3: target == 1? s_chains_ring: s_chains_banana)
-                    (chains, s0, s1, s2, s3, x, y, fx, burn_in, steps, thin, step, out, kept);
+                    (&chains, used, burn_in, steps, thin, step, out, kept);
     }
     mc_kcall_meta_double (call, "acceptance", (double) accepted / ((double) steps * (double) walkers));
     return 0;
