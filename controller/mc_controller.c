@@ -1209,10 +1209,15 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
 
 static zsock_t *
 s_bind (const mc_config_t *config, const char *ip, int port, char *url, size_t urllen,
-        const char *advertise, char *err, size_t errlen)
+        const char *advertise, int io_thread, char *err, size_t errlen)
 {
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
     assert (sock);
+    //  With two I/O threads, engines' connections get one and clients' the
+    //  other, so that a large result is read from its engine while the one
+    //  before it goes out to its client.
+    if (zmq_ctx_get (zsys_init (), ZMQ_IO_THREADS) >= 2)
+        zsock_set_affinity (sock, 1 << io_thread);
     zsock_set_maxmsgsize (sock, (int) (config->max_msg_bytes > INT32_MAX? INT32_MAX: config->max_msg_bytes));
     zsock_set_sndhwm (sock, 0);         //  limits are ours (max_queued_tasks), not silent drops
     zsock_set_rcvhwm (sock, 0);
@@ -1269,11 +1274,11 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
     bool wildcard = !strcmp (ip, "*") || !strcmp (ip, "0.0.0.0");
     const char *advertise = wildcard? hostname: ip;
     self->engine_sock = s_bind (config, wildcard? "*": ip, engine_port, self->conn.engine_url,
-                                sizeof self->conn.engine_url, advertise, err, errlen);
+                                sizeof self->conn.engine_url, advertise, 0, err, errlen);
     if (!self->engine_sock)
         goto fail;
     self->client_sock = s_bind (config, wildcard? "*": ip, client_port, self->conn.client_url,
-                                sizeof self->conn.client_url, advertise, err, errlen);
+                                sizeof self->conn.client_url, advertise, 1, err, errlen);
     if (!self->client_sock)
         goto fail;
     //  Peers on this host use Unix sockets in the profile directory: they

@@ -78,6 +78,9 @@ check_error "bad name" "not a valid name" mc push 9a=1
 check_error "bad --out" "--out needs a name" mc apply --targets 0 square 1 --out 1x
 check_error "gather of a scalar" "not a list or an array" bash -c "$BIN/mcclient push q=1; $BIN/mcclient gather q"
 check_error "raw gather of lists" "not an array" mc gather a -o "$D/x" --raw
+check_error "raw gather of mixed dtypes" "'m' is i64\\[1\\] on engine 1 but f64\\[1\\] on engine 0" \
+  bash -c "$BIN/mcclient scatter --targets 0 --type f64 m '[1.5]' && $BIN/mcclient scatter --targets 1 --type i64 m '[2]' && $BIN/mcclient gather --targets 0,1 m -o $D/x --raw"
+check_error "raw gather, a name one engine lacks" "engine 2: name 'm' is not defined" mc gather --targets 0,1,2 m -o "$D/x" --raw
 expect "nothing changed" "$(mcj gather --dist r a)" "[0,1,2,3,4,5,6,7,8,9]"
 
 # Limits: values over max_value_bytes are refused before sending; results
