@@ -6,29 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-s_cmp (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y? -1: x > y;
-}
-
-static double
-s_median (double *v, int n)
-{
-    qsort (v, (size_t) n, sizeof *v, s_cmp);
-    return n % 2? v [n / 2]: (v [n / 2 - 1] + v [n / 2]) / 2;
-}
+#include "bench_util.h"
 
 int
 main (int argc, char *argv [])
@@ -48,14 +26,14 @@ main (int argc, char *argv [])
     double scatter [100], gather [100];
     double mb = array.size / 1e6;
     for (int r = 0; r < rounds; r++) {
-        double t0 = s_now ();
+        double t0 = bench_now ();
         if (mc_client_scatter_array (client, "x", &array, NULL, false))
             return fprintf (stderr, "scatter: %s\n", mc_client_error (client)), 1;
-        double t1 = s_now ();
+        double t1 = bench_now ();
         mc_array_t back;
         if (mc_client_gather_array (client, "x", NULL, false, &back))
             return fprintf (stderr, "gather: %s\n", mc_client_error (client)), 1;
-        double t2 = s_now ();
+        double t2 = bench_now ();
         if (back.size != array.size || memcmp (back.data, values, array.size))
             return fprintf (stderr, "gather returned other bytes\n"), 1;
         free ((void *) back.data);
@@ -65,7 +43,7 @@ main (int argc, char *argv [])
     json_t *ids = mc_client_call (client, "ids", NULL, -1);
     printf ("{\"values\": %zu, \"megabytes\": %.1f, \"engines\": %zu, \"rounds\": %d, "
             "\"scatter_mb_per_s_median\": %.0f, \"gather_mb_per_s_median\": %.0f}\n",
-            count, mb, json_array_size (ids), rounds, s_median (scatter, rounds), s_median (gather, rounds));
+            count, mb, json_array_size (ids), rounds, bench_median (scatter, rounds), bench_median (gather, rounds));
     json_decref (ids);
     free (values);
     mc_client_destroy (&client);

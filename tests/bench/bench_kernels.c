@@ -7,22 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-s_cmp (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y? -1: x > y;
-}
+#include "bench_util.h"
 
 //  Call a kernel with one or two numeric keyword arguments; returns seconds.
 static double
@@ -48,10 +33,10 @@ s_call2 (const char *name, const char *key, double value, const char *key2, doub
     msgpack_packer_init (&pk, &out, msgpack_sbuffer_write);
     zlist_t *frames = zlist_new ();
     mc_kcall_t call = { NULL, 0, &kwargs, NULL, 0, &pk, frames, 7, 0, NULL, "", { { 0 } }, 0 };
-    double t0 = s_now ();
+    double t0 = bench_now ();
     if (def->fn (&call))
         fprintf (stderr, "%s: %s\n", name, call.error);
-    double t = s_now () - t0;
+    double t = bench_now () - t0;
     zframe_t *f;
     while ((f = zlist_pop (frames)))
         zframe_destroy (&f);
@@ -74,12 +59,12 @@ s_naive_pi (uint64_t n)
     mc_rng_t rng;
     mc_rng_seed (&rng, 7, 0, 0);
     uint64_t hits = 0;
-    double t0 = s_now ();
+    double t0 = bench_now ();
     for (uint64_t i = 0; i < n; i++) {
         double x = mc_rng_uniform (&rng), y = mc_rng_uniform (&rng);
         hits += x * x + y * y < 1.0;
     }
-    double t = s_now () - t0;
+    double t = bench_now () - t0;
     if (hits == 0)
         printf ("?");
     return t;
@@ -94,7 +79,7 @@ s_naive_walker (uint64_t steps)
     mc_rng_seed (&rng, 7, 0, 0);
     double x = 0.5, y = 0.5, fx = 0;
     double *out = malloc (steps * 2 * sizeof *out);
-    double t0 = s_now ();
+    double t0 = bench_now ();
     for (uint64_t i = 0; i < steps; i++) {
         double nx = x + 0.1 * (2 * mc_rng_uniform (&rng) - 1), ny = y + 0.1 * (2 * mc_rng_uniform (&rng) - 1);
         double fn = 0;
@@ -107,7 +92,7 @@ s_naive_walker (uint64_t steps)
         out [2 * i] = x;
         out [2 * i + 1] = y;
     }
-    double t = s_now () - t0;
+    double t = bench_now () - t0;
     free (out);
     return t;
 }
@@ -125,11 +110,11 @@ main (void)
         nwalk [r] = steps / s_naive_walker (steps) / 1e6;
         multi [r] = 64.0 * 300000 / s_call2 ("walker", "walkers", 64, "steps", 300000) / 1e6;
     }
-    qsort (pi, 5, sizeof (double), s_cmp);
-    qsort (npi, 5, sizeof (double), s_cmp);
-    qsort (walk, 5, sizeof (double), s_cmp);
-    qsort (nwalk, 5, sizeof (double), s_cmp);
-    qsort (multi, 5, sizeof (double), s_cmp);
+    qsort (pi, 5, sizeof (double), bench_cmp);
+    qsort (npi, 5, sizeof (double), bench_cmp);
+    qsort (walk, 5, sizeof (double), bench_cmp);
+    qsort (nwalk, 5, sizeof (double), bench_cmp);
+    qsort (multi, 5, sizeof (double), bench_cmp);
     printf ("{\"pi_gsamples_per_s_median\": %.2f, \"naive_pi_gsamples_per_s_median\": %.2f, "
             "\"walker_msteps_per_s_median\": %.1f, \"naive_walker_msteps_per_s_median\": %.1f, "
             "\"walkers64_msteps_per_s_median\": %.1f, \"avx2\": %s}\n", pi [2], npi [2], walk [2], nwalk [2], multi [2],
