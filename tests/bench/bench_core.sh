@@ -2,7 +2,7 @@
 # Core throughput and latency of mccluster, written as JSON (median of
 # several runs; this machine is shared and noisy, so read ratios, not
 # single figures). Usage: tests/bench/bench_core.sh [BUILD_DIR] [OUT.json]
-DEFAULT_OUT=bench-results.json
+DEFAULT_OUT=bench-core.json
 . "$(dirname "$0")/lib.sh"
 
 pct () { sort -n | awk -v p="$1" '{a[NR]=$1} END {i=int(NR*p/100+0.999); if(i<1)i=1; print a[i]}'; }
