@@ -234,8 +234,18 @@ static const struct {
 //  --------------------------------------------------------------------------
 //  walker
 
-static int s_walkers (mc_kcall_t *call, int target, const char *name, int64_t walkers, int64_t steps,
-                      int64_t burn_in, int64_t thin, double step, const msgpack_object *start);
+static int s_walkers (mc_kcall_t *call, int target, int64_t walkers, int64_t steps, int64_t burn_in,
+                      int64_t thin, double step, const msgpack_object *start);
+
+//  The start argument [x, y] into x and y; -1 with the error set.
+static int
+s_start (mc_kcall_t *call, const msgpack_object *start, double *x, double *y)
+{
+    if (start->type != MSGPACK_OBJECT_ARRAY || start->via.array.size != 2
+    ||  mc_value_get_double (&start->via.array.ptr [0], x) || mc_value_get_double (&start->via.array.ptr [1], y))
+        return mc_kcall_error (call, "walker: start must be [x, y]");
+    return 0;
+}
 
 static int
 s_walker (mc_kcall_t *call)
@@ -243,20 +253,18 @@ s_walker (mc_kcall_t *call)
     if (s_no_positionals (call, "walker"))
         return -1;
     const msgpack_object *target = mc_kcall_kwarg (call, "target");
-    s_density_fn *f = NULL;
-    const char *name = "gauss3";
+    int index = target? -1: 0;                  //  gauss3 unless named
     if (target && target->type != MSGPACK_OBJECT_STR)
         return mc_kcall_error (call, "walker: target must be a name (gauss3, ring or banana)");
-    for (size_t i = 0; i < sizeof s_targets / sizeof s_targets [0]; i++)
-        if (!target || (target->via.str.size == strlen (s_targets [i].name)
-                        && !memcmp (target->via.str.ptr, s_targets [i].name, target->via.str.size))) {
-            f = s_targets [i].f;
-            name = s_targets [i].name;
-            break;
-        }
-    if (!f)
+    for (size_t i = 0; target && i < sizeof s_targets / sizeof s_targets [0] && index < 0; i++)
+        if (target->via.str.size == strlen (s_targets [i].name)
+        &&  !memcmp (target->via.str.ptr, s_targets [i].name, target->via.str.size))
+            index = (int) i;
+    if (index < 0)
         return mc_kcall_error (call, "walker: unknown target '%.*s' (gauss3, ring or banana)",
                                (int) target->via.str.size, target->via.str.ptr);
+    s_density_fn *f = s_targets [index].f;
+    const char *name = s_targets [index].name;
     int64_t steps, burn_in, thin, walkers;
     double step;
     if (s_count_kwarg (call, "walker", "walkers", 1, 1, 1000000, &walkers)
@@ -266,20 +274,14 @@ s_walker (mc_kcall_t *call)
     ||  s_double_kwarg (call, "walker", "step", 0.1, 1e-12, 1e6, &step))
         return -1;
     const msgpack_object *start = mc_kcall_kwarg (call, "start");
-    if (walkers > 1) {
-        int index = 0;
-        for (size_t i = 0; i < sizeof s_targets / sizeof s_targets [0]; i++)
-            if (s_targets [i].f == f)
-                index = (int) i;
-        return s_walkers (call, index, name, walkers, steps, burn_in, thin, step, start);
-    }
+    if (walkers > 1)
+        return s_walkers (call, index, walkers, steps, burn_in, thin, step, start);
     mc_rng_t rng;
     mc_rng_seed (&rng, mc_kcall_seed (call), mc_kcall_index (call), 0);
     double x, y;
     if (start) {
-        if (start->type != MSGPACK_OBJECT_ARRAY || start->via.array.size != 2
-        ||  mc_value_get_double (&start->via.array.ptr [0], &x) || mc_value_get_double (&start->via.array.ptr [1], &y))
-            return mc_kcall_error (call, "walker: start must be [x, y]");
+        if (s_start (call, start, &x, &y))
+            return -1;
     }
     else {
         x = mc_rng_uniform (&rng);
@@ -377,14 +379,12 @@ S_CHAINS (s_chains_banana, s_banana_v)
 
 //  walkers=K: chains are run LANES at a time; chain c uses stream c.
 static int
-s_walkers (mc_kcall_t *call, int target, const char *name, int64_t walkers, int64_t steps, int64_t burn_in,
-           int64_t thin, double step, const msgpack_object *start)
+s_walkers (mc_kcall_t *call, int target, int64_t walkers, int64_t steps, int64_t burn_in, int64_t thin,
+           double step, const msgpack_object *start)
 {
     double sx = 0, sy = 0;
-    if (start && (start->type != MSGPACK_OBJECT_ARRAY || start->via.array.size != 2
-                  || mc_value_get_double (&start->via.array.ptr [0], &sx)
-                  || mc_value_get_double (&start->via.array.ptr [1], &sy)))
-        return mc_kcall_error (call, "walker: start must be [x, y]");
+    if (start && s_start (call, start, &sx, &sy))
+        return -1;
     uint64_t kept = (uint64_t) (steps / thin);
     uint64_t shape [2] = { kept * (uint64_t) walkers, 2 };
     double *points = mc_kcall_out_array (call, MC_DTYPE_F64, 2, shape);
@@ -404,7 +404,7 @@ s_walkers (mc_kcall_t *call, int target, const char *name, int64_t walkers, int6
             double fx = s_targets [target].f (x, y);
             if (c < used && !(fx > 0))
                 return mc_kcall_error (call, "walker: start (%g, %g) is outside the support of %s "
-                                       "(its density is 0 there)", x, y, name);
+                                       "(its density is 0 there)", x, y, s_targets [target].name);
             chains.s0 [c] = rng.s [0]; chains.s1 [c] = rng.s [1]; chains.s2 [c] = rng.s [2]; chains.s3 [c] = rng.s [3];
             chains.x [c] = x; chains.y [c] = y; chains.fx [c] = fx;
         }
