@@ -198,6 +198,19 @@ mc_reduce_error (const mc_reduce_t *self)
     return self->error [0]? self->error: NULL;
 }
 
+//  Test helper: add the msgpack value packed in sb to r.
+static int
+s_add_packed (mc_reduce_t *r, const msgpack_sbuffer *sb)
+{
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 256);
+    msgpack_object obj;
+    assert (mc_proto_unpack (sb->data, sb->size, &zone, &obj) == 0);
+    int rc = mc_reduce_add (r, &obj);
+    msgpack_zone_destroy (&zone);
+    return rc;
+}
+
 void
 mc_reduce_test (bool verbose)
 {
@@ -216,12 +229,7 @@ mc_reduce_test (bool verbose)
         msgpack_pack_int64 (&pk, 3 + i);
         msgpack_pack_str_with_body (&pk, "samples", 7);
         msgpack_pack_int64 (&pk, 10);
-        msgpack_zone zone;
-        msgpack_zone_init (&zone, 256);
-        msgpack_object obj;
-        assert (mc_proto_unpack (sb.data, sb.size, &zone, &obj) == 0);
-        assert (mc_reduce_add (r, &obj) == 0);
-        msgpack_zone_destroy (&zone);
+        assert (s_add_packed (r, &sb) == 0);
     }
     msgpack_object nil = { .type = MSGPACK_OBJECT_NIL };
     assert (mc_reduce_add (r, &nil) == 0);
@@ -244,12 +252,7 @@ mc_reduce_test (bool verbose)
     for (int i = 0; i < 3; i++) {
         msgpack_sbuffer_clear (&sb);
         mc_array_pack_inline (&pk, &array);
-        msgpack_zone zone;
-        msgpack_zone_init (&zone, 256);
-        msgpack_object obj;
-        assert (mc_proto_unpack (sb.data, sb.size, &zone, &obj) == 0);
-        assert (mc_reduce_add (r, &obj) == 0);
-        msgpack_zone_destroy (&zone);
+        assert (s_add_packed (r, &sb) == 0);
     }
     msgpack_sbuffer_clear (&sb);
     mc_reduce_pack (r, &pk);
