@@ -513,7 +513,6 @@ typedef struct {
     const char *name;
     bool round_robin;
     mc_array_t *parts;              //  per target, once its reply is in
-    bool *arrived;
     char *data;                     //  the joined array
     size_t capacity;                //  bytes allocated for it
     size_t joined;                  //  parts 0 .. joined - 1 are copied in
@@ -557,10 +556,8 @@ static void
 s_join_part (s_fanout_t *f, size_t p)
 {
     s_join_t *j = f->arg;
-    if (!j->parts) {
+    if (!j->parts)
         j->parts = calloc (f->count, sizeof *j->parts);
-        j->arrived = calloc (f->count, sizeof *j->arrived);
-    }
     if (j->failed)
         return;
     long long id = json_integer_value (json_array_get (f->ids, p));
@@ -572,7 +569,6 @@ s_join_part (s_fanout_t *f, size_t p)
         j->failed = true;
         return;
     }
-    j->arrived [p] = true;
     if (!j->data) {
         //  The first to arrive: parts usually differ by at most a row. A
         //  guess too large to allocate is no error; the joins reserve exactly.
@@ -584,8 +580,10 @@ s_join_part (s_fanout_t *f, size_t p)
             j->capacity = guess;
         }
     }
-    //  Round robin deals rows from every part: joined when all are in.
-    while (!j->failed && !j->round_robin && j->joined < f->count && j->arrived [j->joined]) {
+    //  Round robin deals rows from every part: joined when all are in. A
+    //  target's results are set once its reply is in.
+    while (!j->failed && !j->round_robin && j->joined < f->count
+    &&     f->results [j->joined].type == MSGPACK_OBJECT_ARRAY) {
         mc_array_t *next = &j->parts [j->joined++];
         j->failed = s_join_reserve (f, j, j->at + next->size) != 0;
         if (!j->failed && next->size)
@@ -637,7 +635,6 @@ mc_client_gather_array (mc_client_t *self, const char *name, const json_t *targe
     }
     free (join.data);
     free (join.parts);
-    free (join.arrived);
     s_fanout_destroy (&f);
     return rc;
 }
