@@ -17,7 +17,7 @@
 
 #define MC_ARRAY_MAX_DIMS 8
 
-//  msgpack ext types of MCP/2
+//  msgpack ext types of MCP/3
 enum {
     MC_EXT_ARRAY = 1,               //  array whose data is a frame of the message
     MC_EXT_NAME = 2,                //  "@name": a value in the namespace of the engine that runs the task

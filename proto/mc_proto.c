@@ -1,8 +1,9 @@
-/*  mc_proto: MCP/2 codec. One table describes the fields of every message
+/*  mc_proto: MCP/3 codec. One table describes the fields of every message
     type; encode and decode both walk it, so the two cannot disagree. */
 #include "mc_proto.h"
 #include <limits.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -36,8 +37,10 @@ static const s_layout_t s_layouts [] = {
     { MC_STOP,     "STOP",     0, { { 0, 0 } } },
     { MC_BYE,      "BYE",      1, { I (engine_id) } },
     { MC_ERROR,    "ERROR",    2, { U (status), S (text) } },
+    { MC_RESULT_CHUNK, "RESULT_CHUNK", 5, { U (job), U (task), U (frame), U (frame_size), U (offset) } },
     { MC_REQUEST,  "REQUEST",  3, { U (req), S (op), B (data) } },
     { MC_REPLY,    "REPLY",    4, { U (req), U (status), B (data), S (text) } },
+    { MC_REPLY_CHUNK, "REPLY_CHUNK", 4, { U (req), U (frame), U (frame_size), U (offset) } },
 };
 #define LAYOUTS (sizeof s_layouts / sizeof s_layouts [0])
 
@@ -77,6 +80,7 @@ mc_msg_reset (mc_msg_t *self)
     zmsg_destroy (&self->zmsg);
     if (self->frames_owned)
         free (self->frames);
+    free (self->streamed);
     mc_msg_init (self);
 }
 
@@ -231,6 +235,75 @@ mc_msg_send (const mc_msg_t *self, void *sock, zframe_t *routing_id)
     return 0;
 }
 
+//  A frame whose chunks are in flight: freed with the last of them, by
+//  whichever thread ZeroMQ lets go of it in.
+typedef struct {
+    zframe_t *frame;
+    atomic_size_t refs;
+} s_holder_t;
+
+static void
+s_chunk_sent (void *data, void *hint)
+{
+    (void) data;
+    s_holder_t *holder = hint;
+    if (atomic_fetch_sub (&holder->refs, 1) == 1) {
+        zframe_destroy (&holder->frame);
+        free (holder);
+    }
+}
+
+//  Send frame i of a RESULT as chunks that share its memory; the frame
+//  moves out of the message, and an empty one takes its place.
+static int
+s_send_chunks (mc_msg_t *self, size_t i, void *sock, size_t chunk)
+{
+    s_holder_t *holder = malloc (sizeof *holder);
+    zframe_t *empty = zframe_new (NULL, 0);
+    if (!holder || !empty) {
+        free (holder);
+        zframe_destroy (&empty);
+        return -1;
+    }
+    holder->frame = self->frames [i];
+    zmsg_remove (self->zmsg, holder->frame);
+    self->frames [i] = empty;
+    zmsg_append (self->zmsg, &empty);
+    mc_msg_t piece;
+    mc_msg_init (&piece);
+    piece.type = MC_RESULT_CHUNK;
+    piece.job = self->job;
+    piece.task = self->task;
+    piece.frame = i;
+    piece.frame_size = zframe_size (holder->frame);
+    size_t pieces = (piece.frame_size + chunk - 1) / chunk;
+    atomic_init (&holder->refs, pieces);
+    int rc = 0;
+    for (size_t k = 0; k < pieces; k++) {
+        piece.offset = k * chunk;
+        size_t n = piece.frame_size - piece.offset < chunk? piece.frame_size - piece.offset: chunk;
+        zmq_msg_t part;
+        zmq_msg_init_data (&part, (char *) zframe_data (holder->frame) + piece.offset, n, s_chunk_sent, holder);
+        zframe_t *header = rc? NULL: mc_msg_encode (&piece);
+        if (!header || zframe_send (&header, sock, ZFRAME_MORE) || zmq_msg_send (&part, sock, 0) < 0) {
+            zframe_destroy (&header);
+            zmq_msg_close (&part);          //  lets go of the holder
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+int
+mc_msg_send_streamed (mc_msg_t *self, void *sock, size_t chunk)
+{
+    assert (self->type == MC_RESULT && self->zmsg && chunk > 0);
+    for (size_t i = 0; i < self->frame_count; i++)
+        if (zframe_size (self->frames [i]) > chunk && s_send_chunks (self, i, sock, chunk))
+            return -1;
+    return mc_msg_send (self, sock, NULL);
+}
+
 //  Which types may carry array frames, and in which bin fields.
 static bool
 s_may_have_frames (int type)
@@ -242,7 +315,14 @@ typedef struct {
     zframe_t **frames;
     size_t count;
     uint8_t *used;                  //  one flag per frame
+    uint64_t **streamed;            //  where to note streamed frames; NULL: none may be
 } s_refs_t;
+
+static bool
+s_is_chunk (int type)
+{
+    return type == MC_RESULT_CHUNK || type == MC_REPLY_CHUNK;
+}
 
 static bool s_scan (const void *data, size_t size, s_refs_t *refs);
 
@@ -250,10 +330,15 @@ static bool s_scan (const void *data, size_t size, s_refs_t *refs);
 static int
 s_check_frames (mc_msg_t *self)
 {
+    if (s_is_chunk (self->type))            //  one frame of bytes that fit
+        return self->frame_count == 1 && self->offset < self->frame_size
+            && zframe_size (self->frames [0]) >= 1
+            && zframe_size (self->frames [0]) <= self->frame_size - self->offset? 0: -2;
     if (self->frame_count && !s_may_have_frames (self->type))
         return -2;
     const s_layout_t *layout = s_layout ((uint64_t) self->type);
-    s_refs_t refs = { self->frames, self->frame_count, NULL };
+    bool may_stream = self->type == MC_RESULT || self->type == MC_REPLY;
+    s_refs_t refs = { self->frames, self->frame_count, NULL, may_stream? &self->streamed: NULL };
     if (self->frame_count)
         refs.used = calloc (self->frame_count, 1);
     int rc = 0;
@@ -395,7 +480,7 @@ mc_proto_map_get (const msgpack_object *obj, const char *key)
     return NULL;
 }
 
-//  An ext value: its type and payload must be an MCP/2 array or name; an
+//  An ext value: its type and payload must be an MCP/3 array or name; an
 //  array reference, when frames are known, must name an unused frame of
 //  exactly its size.
 static bool
@@ -407,8 +492,16 @@ s_ext_ok (int8_t type, const uint8_t *payload, size_t len, s_refs_t *refs)
     if (mc_array_parse_ext (type, payload, len, &array))
         return false;
     if (type == MC_EXT_ARRAY && refs) {
-        if (array.frame >= refs->count || refs->used [array.frame]
-        ||  zframe_size (refs->frames [array.frame]) != array.size)
+        if (array.frame >= refs->count || refs->used [array.frame])
+            return false;
+        size_t size = zframe_size (refs->frames [array.frame]);
+        if (size == 0 && array.size > 0 && refs->streamed) {
+            if (!*refs->streamed)
+                *refs->streamed = calloc (refs->count, sizeof **refs->streamed);
+            (*refs->streamed) [array.frame] = array.size;
+        }
+        else
+        if (size != array.size)
             return false;
         refs->used [array.frame] = 1;
     }
@@ -692,6 +785,115 @@ s_round_trip (const mc_msg_t *msg)
     zframe_destroy (&frame);
 }
 
+//  Send a message of one type with the given frames from peer; what
+//  mc_msg_recv makes of it at server.
+static int
+s_send_recv (mc_msg_t *msg, zsock_t *peer, zsock_t *server, zframe_t **frames, size_t count, mc_msg_t *got)
+{
+    msg->frames = frames;
+    msg->frame_count = count;
+    assert (mc_msg_send (msg, peer, NULL) == 0);
+    int code;
+    return mc_msg_recv (got, server, true, &code);
+}
+
+//  Chunks carry one frame of bytes that fit; an empty frame may stand for
+//  a streamed array in a RESULT or REPLY only; and mc_msg_send_streamed
+//  sends large frames as chunks that put the bytes back together.
+static void
+s_test_streams (zsock_t *peer, zsock_t *server, const double *values, size_t size)
+{
+    zframe_t *data = zframe_new (values, size), *empty = zframe_new (NULL, 0);
+    zframe_t *two [2] = { data, data };
+    mc_msg_t chunk, got;
+    mc_msg_init (&chunk);
+    mc_msg_init (&got);
+    chunk.type = MC_RESULT_CHUNK;
+    chunk.frame_size = size + 8;
+    chunk.offset = 8;
+    assert (s_send_recv (&chunk, peer, server, &data, 1, &got) == 0 && got.frame_count == 1);
+    assert (s_send_recv (&chunk, peer, server, NULL, 0, &got) == -2);       //  no bytes
+    assert (s_send_recv (&chunk, peer, server, two, 2, &got) == -2);        //  two frames
+    assert (s_send_recv (&chunk, peer, server, &empty, 1, &got) == -2);     //  an empty frame
+    chunk.offset = 9;
+    assert (s_send_recv (&chunk, peer, server, &data, 1, &got) == -2);      //  past the end
+    chunk.type = MC_REPLY_CHUNK;
+    chunk.offset = chunk.frame_size;
+    assert (s_send_recv (&chunk, peer, server, &data, 1, &got) == -2);
+
+    //  An empty frame for an array of `size` bytes: streamed in a RESULT
+    //  or a REPLY, malformed in a TASK; its data is never handed out.
+    mc_array_t array = { MC_DTYPE_F64, 1, { size / 8 }, NULL, size, 0 };
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 1);
+    mc_array_pack_ref (&pk, &array, 0);
+    int types [] = { MC_RESULT, MC_REPLY, MC_TASK };
+    for (int t = 0; t < 3; t++) {
+        mc_msg_t msg;
+        mc_msg_init (&msg);
+        msg.type = types [t];
+        msg.data.ptr = msg.args.ptr = sb.data;
+        msg.data.size = msg.args.size = sb.size;
+        int rc = s_send_recv (&msg, peer, server, &empty, 1, &got);
+        assert (types [t] == MC_TASK? rc == -2: rc == 0 && got.streamed && got.streamed [0] == size);
+        if (rc == 0) {
+            msgpack_zone zone;
+            msgpack_zone_init (&zone, 256);
+            msgpack_object obj;
+            mc_array_t out;
+            assert (mc_proto_unpack (got.data.ptr, got.data.size, &zone, &obj) == 0);
+            assert (!mc_proto_array_data (&obj.via.array.ptr [0], got.frames, got.frame_count, &out));
+            msgpack_zone_destroy (&zone);
+        }
+    }
+
+    //  A RESULT with a large and a small frame, over a pair: the large one
+    //  goes ahead in chunks of 16 bytes, the small one with the RESULT.
+    zsock_t *a = zsock_new_pair ("@inproc://mc_proto_stream"), *b = zsock_new_pair (">inproc://mc_proto_stream");
+    mc_array_t small = { MC_DTYPE_F64, 1, { 2 }, NULL, 16, 0 };
+    msgpack_sbuffer_clear (&sb);
+    msgpack_pack_array (&pk, 1);
+    msgpack_pack_array (&pk, 2);
+    mc_array_pack_ref (&pk, &array, 0);
+    mc_array_pack_ref (&pk, &small, 1);
+    zframe_t *frames [2] = { data, zframe_new (values, 16) };
+    mc_msg_t result;
+    mc_msg_init (&result);
+    result.type = MC_RESULT;
+    result.job = 5;
+    result.task = 1;
+    result.data.ptr = sb.data;
+    result.data.size = sb.size;
+    result.frames = frames;
+    result.frame_count = 2;
+    int code;
+    assert (mc_msg_send (&result, a, NULL) == 0 && mc_msg_recv (&got, b, false, &code) == 0);
+    assert (mc_msg_send_streamed (&got, zsock_resolve (b), 16) == 0);
+    char joined [size];
+    for (size_t at = 0; at < size; ) {
+        assert (mc_msg_recv (&got, a, false, &code) == 0 && got.type == MC_RESULT_CHUNK);
+        assert (got.job == 5 && got.task == 1 && got.frame == 0 && got.frame_size == size && got.offset == at);
+        size_t n = zframe_size (got.frames [0]);
+        assert (n == (size - at < 16? size - at: 16));
+        memcpy (joined + at, zframe_data (got.frames [0]), n);
+        at += n;
+    }
+    assert (memcmp (joined, values, size) == 0);
+    assert (mc_msg_recv (&got, a, false, &code) == 0 && got.type == MC_RESULT && got.frame_count == 2);
+    assert (got.streamed && got.streamed [0] == size && got.streamed [1] == 0);
+    assert (zframe_size (got.frames [0]) == 0 && memcmp (zframe_data (got.frames [1]), values, 16) == 0);
+    mc_msg_reset (&got);
+    zframe_destroy (&frames [1]);
+    zsock_destroy (&a);
+    zsock_destroy (&b);
+    msgpack_sbuffer_destroy (&sb);
+    zframe_destroy (&data);
+    zframe_destroy (&empty);
+}
+
 void
 mc_proto_test (bool verbose)
 {
@@ -715,7 +917,7 @@ mc_proto_test (bool verbose)
     s_round_trip (&msg);
 
     int types [] = { MC_WELCOME, MC_PING, MC_PONG, MC_TASK, MC_RESULT, MC_STOP, MC_BYE,
-                     MC_ERROR, MC_REQUEST, MC_REPLY };
+                     MC_ERROR, MC_RESULT_CHUNK, MC_REQUEST, MC_REPLY, MC_REPLY_CHUNK };
     for (size_t t = 0; t < sizeof types / sizeof types [0]; t++) {
         mc_msg_init (&msg);
         msg.type = types [t];
@@ -738,6 +940,9 @@ mc_proto_test (bool verbose)
         msg.text = s_bytes ("boom");
         msg.req = 99;
         msg.op = s_bytes ("submit");
+        msg.frame = 2;
+        msg.frame_size = 1ull << 40;
+        msg.offset = UINT64_MAX;
         s_round_trip (&msg);
     }
 
@@ -920,6 +1125,8 @@ mc_proto_test (bool verbose)
         zframe_destroy (&spare);
         msgpack_sbuffer_destroy (&sb);
     }
+    s_test_streams (peer, server, values, sizeof values);
+
     //  Malformed ext payloads fail the pre-scan.
     uint8_t ref [] = { 0xC7, 14, MC_EXT_ARRAY, MC_DTYPE_F64, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
     assert (mc_proto_sane (ref, sizeof ref));

@@ -1,4 +1,4 @@
-/*  mc_proto: the one codec of MCP/2 (see mc_proto.md).
+/*  mc_proto: the one codec of MCP/3 (see mc_proto.md).
     A message is decoded into an mc_msg_t whose string and bin fields point
     into the received frame; they stay valid until the message is reset.
     Arrays ride as raw frames after the header, referred to by ext values
@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define MC_PROTO_SIGNATURE  0x4D43
-#define MC_PROTO_VERSION    2
+#define MC_PROTO_VERSION    3
 #define MC_PROTO_MAX_STR    4096
 #define MC_PROTO_MAX_KERNELS 1024
 #define MC_PROTO_MAX_FRAMES 65536     //  array frames after one header
@@ -21,9 +21,13 @@
 //  Message types
 enum {
     MC_REGISTER = 1, MC_WELCOME = 2, MC_PING = 3, MC_PONG = 4, MC_TASK = 5,
-    MC_RESULT = 6, MC_STOP = 7, MC_BYE = 8, MC_ERROR = 9,
-    MC_REQUEST = 20, MC_REPLY = 21
+    MC_RESULT = 6, MC_STOP = 7, MC_BYE = 8, MC_ERROR = 9, MC_RESULT_CHUNK = 10,
+    MC_REQUEST = 20, MC_REPLY = 21, MC_REPLY_CHUNK = 22
 };
+
+//  Array frames of more than this many bytes are streamed in chunks of at
+//  most this many, when asked (see RESULT_CHUNK in mc_proto.md).
+#define MC_PROTO_CHUNK      (4u << 20)
 
 //  Error codes
 enum {
@@ -49,7 +53,8 @@ typedef struct {
     uint64_t heartbeat_ms, liveness;//  WELCOME
     uint64_t job, task, first, count, seed;    //  TASK RESULT
     uint64_t status;                //  RESULT REPLY; code in ERROR
-    uint64_t req;                   //  REQUEST REPLY
+    uint64_t req;                   //  REQUEST REPLY REPLY_CHUNK
+    uint64_t frame, frame_size, offset; //  RESULT_CHUNK REPLY_CHUNK: where its one frame's bytes go
     mc_bytes_t uuid, host;          //  REGISTER
     mc_bytes_t kernel_info;         //  REGISTER: msgpack array of [name, doc, args] per kernel
     mc_bytes_t kernel;              //  TASK
@@ -65,6 +70,9 @@ typedef struct {
     //  caller's, sent without being consumed (ZeroMQ shares, not copies, them).
     zframe_t **frames;
     size_t frame_count;
+    //  RESULT REPLY, on receive: per frame, the bytes of a streamed (empty)
+    //  frame, else 0; NULL when there is none. Owned by the message.
+    uint64_t *streamed;
     mc_bytes_t kernels [MC_PROTO_MAX_KERNELS];  //  REGISTER
     size_t kernel_count;
     //  Owned by the message:
@@ -85,6 +93,11 @@ zframe_t *mc_msg_encode (const mc_msg_t *self);
 //  Send the message and its array frames; routing_id (borrowed, may be
 //  NULL) is sent first on a ROUTER socket. Returns 0 or -1.
 int mc_msg_send (const mc_msg_t *self, void *sock, zframe_t *routing_id);
+//  Send a received RESULT with each array frame of more than `chunk` bytes
+//  streamed ahead of it as RESULT_CHUNKs, then the RESULT with those frames
+//  empty. The chunks share the frames' memory (nothing is copied), which
+//  stays alive until ZeroMQ has sent them. Returns 0 or -1.
+int mc_msg_send_streamed (mc_msg_t *self, void *sock, size_t chunk);
 //  Receive and decode one message. On a ROUTER socket set router=true so
 //  that the routing id is kept in self->routing_id. Every array reference
 //  in the bin fields is checked against the frames that came with it:
@@ -110,7 +123,7 @@ const msgpack_object *mc_proto_map_get (const msgpack_object *obj, const char *k
 
 //  True when data is one complete msgpack value whose containers never
 //  claim more elements than there are bytes left, and whose ext values are
-//  well-formed MCP/2 arrays or names. Run it before unpacking anything a
+//  well-formed MCP/3 arrays or names. Run it before unpacking anything a
 //  peer sent: msgpack-c reserves memory for a container's claimed size up
 //  front, so a 6-byte message could otherwise ask for gigabytes. Linear in
 //  size; nesting depth is limited to 64.
