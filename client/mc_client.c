@@ -195,7 +195,7 @@ mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, in
             mc_client_set_error (self, MC_E_MALFORMED, "malformed reply from the controller");
             break;
         }
-        if (got == -1 || reply->type != MC_REPLY || reply->req < lo || reply->req > hi)
+        if (got == -1 || (reply->type != MC_REPLY && reply->type != MC_REPLY_CHUNK) || reply->req < lo || reply->req > hi)
             continue;               //  a late reply to an earlier request
         if (reply->status != MC_OK) {
             char text [900];

@@ -16,9 +16,10 @@ typedef struct {
 //  the request id, or 0 with the error set.
 uint64_t mc_client_send (mc_client_t *self, const char *op, const void *body, size_t size,
                          const mc_slice_t *slices, size_t count);
-//  Receive the next reply whose request id is in [lo, hi] into reply
-//  (timeout_ms < 0: no limit). 0, or -1 with the error set (a reply with
-//  an error status is also -1; reply->req says which).
+//  Receive the next reply, or chunk of one (reply->type says which), whose
+//  request id is in [lo, hi] into reply (timeout_ms < 0: no limit). 0, or
+//  -1 with the error set (a reply with an error status is also -1;
+//  reply->req says which). Only requests that ask for streaming get chunks.
 int mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, int timeout_ms);
 //  Wait until ZeroMQ has let go of every slice sent.
 void mc_client_settle (mc_client_t *self);

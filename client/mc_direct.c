@@ -18,6 +18,14 @@ typedef struct {
     void *owned;                    //  bytes gathered for this request (freed at the end)
 } s_body_t;
 
+//  A target's streamed arrays, put together from their chunks.
+typedef struct {
+    zframe_t **frames;              //  by frame number of the reply
+    uint64_t *got;                  //  bytes of each received so far
+    size_t count;
+    const char *problem;            //  why they cannot be used, or NULL
+} s_stream_t;
+
 //  One request per target, and their replies.
 typedef struct s_fanout_t {
     mc_client_t *client;
@@ -27,6 +35,7 @@ typedef struct s_fanout_t {
     mc_msg_t *replies;
     msgpack_zone zone;
     msgpack_object *results;        //  per target: the "results" of its reply
+    s_stream_t *streams;            //  per target
     //  Called as each target's results arrive (in any order), while the
     //  other targets' replies are still on their way.
     void (*on_results) (struct s_fanout_t *f, size_t i);
@@ -94,6 +103,7 @@ s_fanout_new (mc_client_t *self, const json_t *targets)
     f->bodies = calloc (f->count, sizeof *f->bodies);
     f->replies = calloc (f->count, sizeof *f->replies);
     f->results = calloc (f->count, sizeof *f->results);
+    f->streams = calloc (f->count, sizeof *f->streams);
     msgpack_zone_init (&f->zone, 1024);
     for (size_t i = 0; i < f->count; i++) {
         msgpack_sbuffer_init (&f->bodies [i].sb);
@@ -115,7 +125,12 @@ s_fanout_destroy (s_fanout_t **f_p)
         free (f->bodies [i].slices);
         free (f->bodies [i].owned);
         mc_msg_reset (&f->replies [i]);
+        for (size_t k = 0; k < f->streams [i].count; k++)
+            zframe_destroy (&f->streams [i].frames [k]);
+        free (f->streams [i].frames);
+        free (f->streams [i].got);
     }
+    free (f->streams);
     msgpack_zone_destroy (&f->zone);
     free (f->bodies);
     free (f->replies);
@@ -186,6 +201,106 @@ s_problem (s_problem_t *problems, size_t *count, size_t max, const char *text, s
               engine);
 }
 
+//  Make [data, data + size) resident before it is written: in huge pages
+//  where the kernel gives them on request (numpy asks for them for its
+//  arrays too), and in one call, not one fault per page as a copy would
+//  take them. Fresh pages cost more than the copy itself.
+static void
+s_warm (char *data, size_t size)
+{
+    uintptr_t huge = 2 << 20, page = 4096;
+    uintptr_t from = ((uintptr_t) data + huge - 1) & ~(huge - 1), to = ((uintptr_t) data + size) & ~(huge - 1);
+#ifdef MADV_HUGEPAGE
+    if (to > from)
+        madvise ((void *) from, to - from, MADV_HUGEPAGE);
+#endif
+    from = ((uintptr_t) data + page - 1) & ~(page - 1);
+    to = ((uintptr_t) data + size) & ~(page - 1);
+#ifdef MADV_POPULATE_WRITE
+    if (to > from && madvise ((void *) from, to - from, MADV_POPULATE_WRITE) == 0)
+        return;
+#endif
+    for (uintptr_t p = from; p < to; p += page)
+        *(volatile char *) p = 0;
+}
+
+//  A block of `size` bytes that free() releases; a large one is aligned to
+//  huge pages, so that s_warm can have it all in them.
+static char *
+s_alloc_large (size_t size)
+{
+    size_t huge = 2 << 20;
+    void *data;
+    if (size < 2 * huge)
+        return malloc (size);
+    return posix_memalign (&data, huge, size)? NULL: data;
+}
+
+//  A chunk of target i's reply: its bytes go into place in a frame of the
+//  array's full size, made when the first chunk comes.
+static void
+s_stream_chunk (s_fanout_t *f, size_t i, const mc_msg_t *chunk)
+{
+    s_stream_t *s = &f->streams [i];
+    uint64_t k = chunk->frame;
+    if (!s->problem && k >= MC_PROTO_MAX_FRAMES)
+        s->problem = "a chunk of a streamed array names a frame that cannot be";
+    if (!s->problem && k >= s->count) {
+        zframe_t **frames = realloc (s->frames, (k + 1) * sizeof *frames);
+        uint64_t *got = frames? realloc (s->got, (k + 1) * sizeof *got): NULL;
+        if (frames)
+            s->frames = frames;
+        if (!got) {
+            s->problem = "no memory for a streamed array";
+            return;
+        }
+        s->got = got;
+        memset (s->frames + s->count, 0, (k + 1 - s->count) * sizeof *frames);
+        memset (s->got + s->count, 0, (k + 1 - s->count) * sizeof *got);
+        s->count = k + 1;
+    }
+    if (!s->problem && !s->frames [k] && chunk->offset == 0) {
+        if (!(s->frames [k] = mc_proto_frame_new (NULL, chunk->frame_size)))
+            s->problem = "no memory for a streamed array";
+        else
+            s_warm ((char *) zframe_data (s->frames [k]), chunk->frame_size);
+    }
+    if (s->problem)
+        return;
+    if (!s->frames [k] || chunk->offset != s->got [k] || chunk->frame_size != zframe_size (s->frames [k])) {
+        s->problem = "the chunks of a streamed array came out of order";
+        return;
+    }
+    size_t n = zframe_size (chunk->frames [0]);
+    memcpy (zframe_data (s->frames [k]) + chunk->offset, zframe_data (chunk->frames [0]), n);
+    s->got [k] += n;
+}
+
+//  Put target i's streamed arrays into its reply, where the empty frames
+//  that stand for them are. NULL, or why they cannot be.
+static const char *
+s_unstream (s_fanout_t *f, size_t i, mc_msg_t *reply)
+{
+    s_stream_t *s = &f->streams [i];
+    for (size_t k = 0; reply->streamed && k < reply->frame_count; k++) {
+        if (!reply->streamed [k])
+            continue;
+        if (s->problem)
+            return s->problem;
+        if (k >= s->count || !s->frames [k] || s->got [k] != reply->streamed [k]
+        ||  zframe_size (s->frames [k]) != reply->streamed [k])
+            return "a streamed array arrived incomplete";
+        zframe_t *empty = reply->frames [k], *full = s->frames [k];
+        s->frames [k] = NULL;
+        zmsg_remove (reply->zmsg, empty);
+        zframe_destroy (&empty);
+        reply->frames [k] = full;
+        zmsg_append (reply->zmsg, &full);
+        reply->streamed [k] = 0;
+    }
+    return NULL;
+}
+
 //  Send every request, then collect every reply. On success each target's
 //  results are in f->results; else the error names the engines and says
 //  what went wrong on each.
@@ -205,12 +320,18 @@ s_fanout_run (s_fanout_t *f)
     size_t nproblems = 0;
     char fatal [512] = "";
     int fatal_code = 0;
-    for (size_t got = 0; got < f->count; got++) {
+    for (size_t got = 0; got < f->count; ) {
         mc_msg_t reply;
         mc_msg_init (&reply);
         int rc = mc_client_recv (self, &reply, reqs [0], reqs [f->count - 1], -1);
-        size_t i = reply.type == MC_REPLY && reply.req >= reqs [0] && reply.req <= reqs [f->count - 1]?
-                   (size_t) (reply.req - reqs [0]): f->count;
+        size_t i = (reply.type == MC_REPLY || reply.type == MC_REPLY_CHUNK)
+                && reply.req >= reqs [0] && reply.req <= reqs [f->count - 1]? (size_t) (reply.req - reqs [0]): f->count;
+        if (rc == 0 && reply.type == MC_REPLY_CHUNK) {
+            s_stream_chunk (f, i, &reply);
+            mc_msg_reset (&reply);
+            continue;
+        }
+        got++;
         if (rc && i == f->count) {              //  no reply at all: give up
             mc_msg_reset (&reply);
             free (reqs);
@@ -222,10 +343,15 @@ s_fanout_run (s_fanout_t *f)
         }
         mc_msg_reset (&f->replies [i]);
         f->replies [i] = reply;                 //  the slot owns its frames now
+        long long engine = json_integer_value (json_array_get (f->ids, i));
+        const char *why = rc? NULL: s_unstream (f, i, &f->replies [i]);
+        if (why) {
+            s_problem (problems, &nproblems, 16, why, strlen (why), engine);
+            continue;
+        }
         msgpack_object body;
         if (rc || mc_proto_unpack (reply.data.ptr, reply.data.size, &f->zone, &body) || body.type != MSGPACK_OBJECT_MAP)
             continue;
-        long long engine = json_integer_value (json_array_get (f->ids, i));
         const msgpack_object *errors = mc_proto_map_get (&body, "errors");
         for (uint32_t e = 0; errors && errors->type == MSGPACK_OBJECT_ARRAY && e < errors->via.array.size; e++) {
             const msgpack_object *text = mc_proto_map_get (&errors->via.array.ptr [e], "error");
@@ -438,9 +564,15 @@ s_pull (mc_client_t *self, const char *const *names, size_t count, const json_t 
     f->on_results = on_results;
     f->arg = arg;
     for (size_t i = 0; i < f->count; i++) {
-        msgpack_packer *body = s_spec (f, i, "apply", "%pull", 1);
+        //  Large arrays come in chunks, received into reused memory and
+        //  forwarded by the controller as they come (see mc_proto.md).
+        msgpack_packer *body = s_spec (f, i, "apply", "%pull", 2);
         s_pack_str (body, "args");
         s_pack_names (body, names, count);
+        s_pack_str (body, "kwargs");
+        msgpack_pack_map (body, 1);
+        s_pack_str (body, "stream");
+        msgpack_pack_true (body);
     }
     if (s_fanout_run (f))
         s_fanout_destroy (&f);
@@ -520,21 +652,6 @@ typedef struct {
     bool failed;                    //  error set; nothing more is done
 } s_join_t;
 
-//  Make the pages of [data, data + size) resident in one call, not one
-//  fault per page as the copy would take them.
-static void
-s_populate (char *data, size_t size)
-{
-    uintptr_t page = 4096, from = ((uintptr_t) data + page - 1) & ~(page - 1);
-    uintptr_t to = ((uintptr_t) data + size) & ~(page - 1);
-#ifdef MADV_POPULATE_WRITE
-    if (to > from && madvise ((void *) from, to - from, MADV_POPULATE_WRITE) == 0)
-        return;
-#endif
-    for (uintptr_t p = from; p < to; p += page)
-        *(volatile char *) p = 0;
-}
-
 //  Room for `need` bytes (grown when the first part's size misjudged the
 //  others). 0, or -1 with the error set.
 static int
@@ -573,9 +690,9 @@ s_join_part (s_fanout_t *f, size_t p)
         //  The first to arrive: parts usually differ by at most a row. A
         //  guess too large to allocate is no error; the joins reserve exactly.
         size_t guess = (mc_array_rows (part) + 1) * mc_array_row_bytes (part) * f->count;
-        char *data = malloc (guess);
+        char *data = s_alloc_large (guess);
         if (data) {
-            s_populate (data, guess);
+            s_warm (data, guess);
             j->data = data;
             j->capacity = guess;
         }

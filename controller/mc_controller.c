@@ -553,6 +553,40 @@ s_known_engine (mc_controller_t *self, mc_msg_t *msg)
     return engine;
 }
 
+//  A chunk of a streamed %pull: on to its submitter at once, counted
+//  against the submitter's limit of data in flight.
+static void
+s_on_chunk (mc_controller_t *self, mc_engine_t *engine, mc_msg_t *msg)
+{
+    mc_job_t *job = s_job_lookup (self, msg->job);
+    mc_task_t *task = job? mc_job_task (job, msg->task): NULL;
+    mc_waiter_t *submitter = job? zlist_first (mc_job_waiters (job)): NULL;
+    if (!task || task->state != MC_TASK_RUNNING || task->engine != engine->id || !mc_job_streams (job)) {
+        mc_debug ("engine %d: dropped a chunk for job %llu task %llu", engine->id,
+                  (unsigned long long) msg->job, (unsigned long long) msg->task);
+        if (job && mc_job_streams (job))
+            mc_job_stream_fail (job, MC_E_MALFORMED);
+        return;
+    }
+    size_t bytes = zframe_size (msg->frames [0]);
+    if (!submitter || s_client_held (self, submitter->routing_id) + bytes > (size_t) self->config.max_client_bytes)
+        mc_job_stream_fail (job, MC_E_QUEUE_FULL);
+    if (mc_job_stream_chunk (job, msg))
+        return;
+    s_client_count (self, submitter->routing_id, bytes, true);
+    mc_msg_t relay;
+    mc_msg_init (&relay);
+    relay.type = MC_REPLY_CHUNK;
+    relay.req = submitter->req;
+    relay.frame = msg->frame;
+    relay.frame_size = msg->frame_size;
+    relay.offset = msg->offset;
+    relay.frames = msg->frames;
+    relay.frame_count = 1;
+    if (mc_msg_send (&relay, zsock_resolve (self->client_sock), submitter->routing_id))
+        mc_job_stream_fail (job, MC_E_INTERNAL);
+}
+
 static void
 s_on_result (mc_controller_t *self, mc_engine_t *engine, mc_msg_t *msg)
 {
@@ -578,6 +612,16 @@ s_on_result (mc_controller_t *self, mc_engine_t *engine, mc_msg_t *msg)
     if (status != MC_OK && text_len == 0) {
         text = mc_proto_error_name (status);
         text_len = strlen (text);
+    }
+    int stream_code = status == MC_OK? mc_job_stream_check (job, msg): MC_OK;
+    if (stream_code != MC_OK) {
+        engine->failed++;
+        s_fail_task (self, task, engine->id, (uint64_t) stream_code,
+                     stream_code == MC_E_QUEUE_FULL? "streamed result exceeds max_client_bytes"
+                   : stream_code == MC_E_MALFORMED? "streamed arrays do not match the result that followed them"
+                   : "the controller could not relay a streamed result");
+        mc_sched_task_done (self->sched, engine, task);
+        return;
     }
     if (mc_job_transient (job)) {
         //  Kept for the submitter, within its limit of held data.
@@ -676,6 +720,10 @@ s_engine_readable (zloop_t *loop, zsock_t *sock, void *arg)
             case MC_RESULT:
                 if ((engine = s_known_engine (self, &msg)))
                     s_on_result (self, engine, &msg);
+                break;
+            case MC_RESULT_CHUNK:
+                if ((engine = s_known_engine (self, &msg)))
+                    s_on_chunk (self, engine, &msg);
                 break;
             case MC_BYE:
                 if ((engine = s_known_engine (self, &msg)))

@@ -26,6 +26,10 @@ struct _mc_job_t {
     zframe_t **frames;              //  borrowed from held
     size_t frame_count;
     zmsg_t **results;               //  transient: each task's RESULT message (owned)
+    bool streams;                   //  a %pull whose large arrays come in chunks
+    uint64_t *streamed;             //  per frame of its result: bytes relayed so far
+    size_t streamed_count;          //  frames that have had chunks
+    int stream_error;               //  MC_E_... once a chunk could not be relayed
     size_t held_bytes;              //  bytes of frames held: request and results
     mc_task_t *tasks;
     uint64_t tasks_finished;
@@ -244,6 +248,14 @@ mc_job_new (uint64_t id, const void *body, size_t size, uint64_t seed_if_absent,
     }
     if (namespace_op && !self->targets)
         FAIL (MC_E_BAD_ARGUMENT, "submit: namespace operations need targets");
+    const msgpack_object *stream = mc_proto_map_get (self->kwargs_obj, "stream");
+    if (stream && !strcmp (self->info.kernel, "%pull")) {
+        if (stream->type != MSGPACK_OBJECT_BOOLEAN)
+            FAIL (MC_E_BAD_ARGUMENT, "submit: %%pull 'stream' must be true or false");
+        self->streams = stream->via.boolean;
+        if (self->streams && (self->targets->type != MSGPACK_OBJECT_ARRAY || self->targets->via.array.size != 1))
+            FAIL (MC_E_BAD_ARGUMENT, "submit: a streamed %%pull needs 'targets' to be a list of one engine id");
+    }
     //  reduce: "sum", or {"op": "hist2d", "bins": [nx, ny], "range": [x0, x1, y0, y1]}:
     //  engines bin each result, the controller sums the counts.
     const msgpack_object *reduce = mc_proto_map_get (&self->spec, "reduce");
@@ -295,6 +307,7 @@ mc_job_destroy (mc_job_t **self_p)
     msgpack_sbuffer_destroy (&self->kwargs);
     msgpack_sbuffer_destroy (&self->engine_reduce);
     zlist_destroy (&self->waiters);
+    free (self->streamed);
     if (self->results)
         for (uint64_t i = 0; i < self->info.tasks; i++)
             zmsg_destroy (&self->results [i]);
@@ -464,6 +477,61 @@ mc_job_keep_result (mc_job_t *self, const mc_task_t *task, zmsg_t **result_p)
     zmsg_t *msg = self->results [task->number];
     for (zframe_t *f = zmsg_first (msg)? zmsg_next (msg): NULL; f; f = zmsg_next (msg))
         self->held_bytes += zframe_size (f);
+}
+
+bool
+mc_job_streams (const mc_job_t *self)
+{
+    return self->streams;
+}
+
+int
+mc_job_stream_chunk (mc_job_t *self, const mc_msg_t *chunk)
+{
+    if (self->stream_error)
+        return -1;
+    size_t bytes = zframe_size (chunk->frames [0]);
+    bool next_frame = chunk->offset == 0 && chunk->frame >= self->streamed_count;
+    bool same_frame = self->streamed_count && chunk->frame == self->streamed_count - 1
+                   && chunk->offset == self->streamed [chunk->frame];
+    if (!next_frame && !same_frame) {
+        self->stream_error = MC_E_MALFORMED;
+        return -1;
+    }
+    if (next_frame) {
+        uint64_t *grown = realloc (self->streamed, (chunk->frame + 1) * sizeof *grown);
+        if (!grown) {
+            self->stream_error = MC_E_INTERNAL;
+            return -1;
+        }
+        memset (grown + self->streamed_count, 0, (chunk->frame + 1 - self->streamed_count) * sizeof *grown);
+        self->streamed = grown;
+        self->streamed_count = chunk->frame + 1;
+    }
+    self->streamed [chunk->frame] += bytes;
+    self->held_bytes += bytes;
+    return 0;
+}
+
+void
+mc_job_stream_fail (mc_job_t *self, int code)
+{
+    if (!self->stream_error)
+        self->stream_error = code;
+}
+
+int
+mc_job_stream_check (const mc_job_t *self, const mc_msg_t *result)
+{
+    if (self->stream_error)
+        return self->stream_error;
+    for (size_t i = 0; i < result->frame_count || i < self->streamed_count; i++) {
+        uint64_t relayed = i < self->streamed_count? self->streamed [i]: 0;
+        uint64_t wanted = result->streamed && i < result->frame_count? result->streamed [i]: 0;
+        if (relayed != wanted)
+            return MC_E_MALFORMED;
+    }
+    return MC_OK;
 }
 
 zmsg_t *

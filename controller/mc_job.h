@@ -3,6 +3,7 @@
     items are derived from that body, so the body alone can rebuild a job. */
 #ifndef MC_JOB_H
 #define MC_JOB_H
+#include "mc_proto.h"
 #include "mc_value.h"
 #include <czmq.h>
 #include <msgpack.h>
@@ -73,6 +74,17 @@ void mc_job_hold_frames (mc_job_t *self, zmsg_t **held_p, zframe_t *const *frame
 size_t mc_job_frame_count (const mc_job_t *self);
 //  Keep a task's RESULT message (header then array frames; taken).
 void mc_job_keep_result (mc_job_t *self, const mc_task_t *task, zmsg_t **result_p);
+//  A streamed %pull (one task): its arrays' chunks are relayed to the
+//  submitter as they come, and only counted here.
+bool mc_job_streams (const mc_job_t *self);
+//  Count a RESULT_CHUNK as relayed: 0, or -1 (and nothing more is relayed)
+//  when it is not the next chunk in order.
+int mc_job_stream_chunk (mc_job_t *self, const mc_msg_t *chunk);
+//  Stop relaying: the task will fail with this code (MC_E_...).
+void mc_job_stream_fail (mc_job_t *self, int code);
+//  MC_OK when the result's streamed frames are exactly the bytes relayed
+//  (none for a job that does not stream), else the code to fail it with.
+int mc_job_stream_check (const mc_job_t *self, const mc_msg_t *result);
 //  A task's kept RESULT message (borrowed), or NULL.
 zmsg_t *mc_job_result (const mc_job_t *self, uint64_t number);
 //  Bytes of array frames the job holds (request and kept results).

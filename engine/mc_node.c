@@ -30,7 +30,55 @@ struct _mc_node_t {
     int64_t registered_us;          //  when REGISTER was last sent
     bool ever_welcomed;
     int64_t last_task_us;           //  when the last task came (monotonic); 0 once memory is trimmed
+    zhashx_t *streaming;            //  "job/task" of the tasks whose results go out streamed
 };
+
+//  A %pull that asks for its result to be streamed: {"stream": true}.
+static bool
+s_wants_stream (const mc_msg_t *task)
+{
+    if (!mc_bytes_eq (task->kernel, "%pull") || task->kwargs.size == 0)
+        return false;
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 256);
+    msgpack_object kwargs;
+    const msgpack_object *stream = mc_proto_unpack (task->kwargs.ptr, task->kwargs.size, &zone, &kwargs) == 0?
+                                   mc_proto_map_get (&kwargs, "stream"): NULL;
+    bool yes = stream && stream->type == MSGPACK_OBJECT_BOOLEAN && stream->via.boolean;
+    msgpack_zone_destroy (&zone);
+    return yes;
+}
+
+static void
+s_task_key (char *key, size_t len, uint64_t job, uint64_t task)
+{
+    snprintf (key, len, "%llu/%llu", (unsigned long long) job, (unsigned long long) task);
+}
+
+//  A RESULT from the kernel thread, sent on as it is, or with its large
+//  arrays streamed ahead when its task asked for that.
+static void
+s_send_result (mc_node_t *self, zmsg_t **result_p)
+{
+    if (zhashx_size (self->streaming) == 0) {
+        zmsg_send (result_p, self->dealer);
+        return;
+    }
+    mc_msg_t result;
+    mc_msg_init (&result);
+    int code;
+    char key [48] = "";
+    if (mc_msg_take (&result, result_p, false, &code) == 0 && result.type == MC_RESULT)
+        s_task_key (key, sizeof key, result.job, result.task);
+    if (key [0] && zhashx_lookup (self->streaming, key)) {
+        zhashx_delete (self->streaming, key);
+        if (mc_msg_send_streamed (&result, zsock_resolve (self->dealer), MC_PROTO_CHUNK))
+            mc_warn ("cannot send the result of job %llu", (unsigned long long) result.job);
+    }
+    else
+        zmsg_send (&result.zmsg, self->dealer);
+    mc_msg_reset (&result);
+}
 
 static void
 s_send (mc_node_t *self, mc_msg_t *msg)
@@ -124,6 +172,7 @@ mc_node_new (const char *endpoint, const mc_config_t *config)
         free (self);
         return NULL;
     }
+    self->streaming = zhashx_new ();
     return self;
 }
 
@@ -146,6 +195,7 @@ mc_node_destroy (mc_node_t **self_p)
     }
     zactor_destroy (&self->runner);
     zsock_destroy (&self->dealer);
+    zhashx_destroy (&self->streaming);
     free (self);
     *self_p = NULL;
 }
@@ -174,6 +224,11 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
             break;
         case MC_TASK: {
             //  Hand the message as it is, frames and all, to the kernel thread.
+            if (s_wants_stream (msg)) {
+                char key [48];
+                s_task_key (key, sizeof key, msg->job, msg->task);
+                zhashx_insert (self->streaming, key, (void *) 1);
+            }
             zmsg_t *task = msg->zmsg;
             msg->zmsg = NULL;
             zmsg_send (&task, self->runner);
@@ -244,7 +299,7 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
                 zmsg_t *result = zmsg_recv (self->runner);
                 if (!result)
                     break;
-                zmsg_send (&result, self->dealer);
+                s_send_result (self, &result);
             }
         }
         //  Heartbeat, and reconnect after too long a silence.

@@ -37,7 +37,8 @@ static const s_layout_t s_layouts [] = {
     { MC_STOP,     "STOP",     0, { { 0, 0 } } },
     { MC_BYE,      "BYE",      1, { I (engine_id) } },
     { MC_ERROR,    "ERROR",    2, { U (status), S (text) } },
-    { MC_RESULT_CHUNK, "RESULT_CHUNK", 5, { U (job), U (task), U (frame), U (frame_size), U (offset) } },
+    { MC_RESULT_CHUNK, "RESULT_CHUNK", 6, { I (engine_id), U (job), U (task), U (frame), U (frame_size),
+                                             U (offset) } },
     { MC_REQUEST,  "REQUEST",  3, { U (req), S (op), B (data) } },
     { MC_REPLY,    "REPLY",    4, { U (req), U (status), B (data), S (text) } },
     { MC_REPLY_CHUNK, "REPLY_CHUNK", 4, { U (req), U (frame), U (frame_size), U (offset) } },
@@ -272,6 +273,7 @@ s_send_chunks (mc_msg_t *self, size_t i, void *sock, size_t chunk)
     mc_msg_t piece;
     mc_msg_init (&piece);
     piece.type = MC_RESULT_CHUNK;
+    piece.engine_id = self->engine_id;
     piece.job = self->job;
     piece.task = self->task;
     piece.frame = i;
@@ -660,11 +662,12 @@ mc_proto_repack (msgpack_packer *pk, const msgpack_object *obj, const mc_repack_
             if (obj->via.ext.type != MC_EXT_ARRAY)
                 return msgpack_pack_object (pk, *obj);
             mc_array_t array;
-            if (!mc_proto_array_data (obj, how->in, how->in_count, &array))
-                return -1;
             if (how->inline_arrays)
-                return mc_array_pack_inline (pk, &array);
-            if (zlist_append (how->out, how->in [array.frame]))
+                return mc_proto_array_data (obj, how->in, how->in_count, &array)? mc_array_pack_inline (pk, &array): -1;
+            //  A relay moves frames as they are; an empty one that stands
+            //  for a streamed array stays empty.
+            if (mc_array_from_object (obj, &array) || array.frame >= how->in_count
+            ||  zlist_append (how->out, how->in [array.frame]))
                 return -1;
             return mc_array_pack_ref (pk, &array, (uint32_t) zlist_size (how->out) - 1);
         }
@@ -863,6 +866,7 @@ s_test_streams (zsock_t *peer, zsock_t *server, const double *values, size_t siz
     mc_msg_t result;
     mc_msg_init (&result);
     result.type = MC_RESULT;
+    result.engine_id = 2;
     result.job = 5;
     result.task = 1;
     result.data.ptr = sb.data;
@@ -875,7 +879,7 @@ s_test_streams (zsock_t *peer, zsock_t *server, const double *values, size_t siz
     char joined [size];
     for (size_t at = 0; at < size; ) {
         assert (mc_msg_recv (&got, a, false, &code) == 0 && got.type == MC_RESULT_CHUNK);
-        assert (got.job == 5 && got.task == 1 && got.frame == 0 && got.frame_size == size && got.offset == at);
+        assert (got.engine_id == 2 && got.job == 5 && got.task == 1 && got.frame == 0 && got.frame_size == size && got.offset == at);
         size_t n = zframe_size (got.frames [0]);
         assert (n == (size - at < 16? size - at: 16));
         memcpy (joined + at, zframe_data (got.frames [0]), n);

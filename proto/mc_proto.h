@@ -47,7 +47,7 @@ typedef struct {
 //  One message, any type: only the fields of its type are meaningful.
 typedef struct {
     int type;
-    int64_t engine_id;              //  REGISTER WELCOME PING RESULT BYE
+    int64_t engine_id;              //  REGISTER WELCOME PING RESULT RESULT_CHUNK BYE
     int64_t pid;                    //  REGISTER
     int64_t started_us, finished_us;//  RESULT
     uint64_t heartbeat_ms, liveness;//  WELCOME
@@ -142,8 +142,9 @@ bool mc_proto_valid_array (const void *data, size_t size, uint32_t count);
 
 //  Copy a value into pk, renumbering array references. A reference to
 //  frame i of `in` appends in[i] to `out` (a list of borrowed frames) and
-//  becomes a reference to its index there; with `inline_arrays` the data is
-//  copied into the value instead (for storage). A name reference is handed
+//  becomes a reference to its index there (an empty frame that stands for a
+//  streamed array moves as it is); with `inline_arrays` the data is copied
+//  into the value instead (for storage). A name reference is handed
 //  to name_fn when given (which packs what replaces it), else copied.
 typedef struct {
     zframe_t *const *in;

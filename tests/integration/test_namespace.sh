@@ -83,6 +83,17 @@ check_error "raw gather of mixed dtypes" "'m' is i64\\[1\\] on engine 1 but f64\
 check_error "raw gather, a name one engine lacks" "engine 2: name 'm' is not defined" mc gather --targets 0,1,2 m -o "$D/x" --raw
 expect "nothing changed" "$(mcj gather --dist r a)" "[0,1,2,3,4,5,6,7,8,9]"
 
+# Arrays of more than 4 MiB come in chunks (6 MB per engine here), put back
+# together in order, by block and round robin, to a file and as JSON.
+python3 -c 'import struct; open("'$D'/s.f64","wb").write(struct.pack("<1500000d",*[i/2 for i in range(1500000)]))'
+mc scatter --targets 0,1 --type f64 s @"$D/s.f64"; mc gather --targets 0,1 s -o "$D/s.back" --raw
+expect "streamed gather gives the same bytes" "$(cmp "$D/s.f64" "$D/s.back" && echo same)" "same"
+expect "streamed pull as JSON" "$(mcj pull --targets 1 s | python3 -c 'import json,sys; v=json.load(sys.stdin)[0]; print(len(v), v[0], v[-1])')" \
+  "750000 375000.0 749999.5"
+mc scatter --dist r --targets 0,1 --type f64 s @"$D/s.f64"; mc gather --dist r --targets 0,1 s -o "$D/s.back" --raw
+expect "streamed round robin gather" "$(cmp "$D/s.f64" "$D/s.back" && echo same)" "same"
+mc del --targets 0,1 s
+
 # Limits: values over max_value_bytes are refused before sending; results
 # over max_client_bytes fail; the controller keeps serving.
 head -c 100000008 /dev/zero > "$D/big.f64"

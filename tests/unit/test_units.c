@@ -180,6 +180,64 @@ test_sched (void)
 //  --------------------------------------------------------------------------
 //  Jobs: parsing, validation, partition
 
+//  A streamed %pull counts the chunks relayed, which must come in order,
+//  and its result must stand for exactly those bytes.
+static void
+test_job_stream (void)
+{
+    int code;
+    char err [256];
+    const char *pull = "{\"kind\":\"apply\",\"kernel\":\"%pull\",\"transient\":true,\"targets\":[3],"
+                       "\"args\":[\"x\"],\"kwargs\":{\"stream\":true}}";
+    char bytes [10] = "abcdefghij";
+    zframe_t *piece = zframe_new (bytes, 4);
+    mc_msg_t chunk, result;
+    mc_msg_init (&chunk);
+    mc_msg_init (&result);
+    chunk.frames = &piece;
+    chunk.frame_count = 1;
+    chunk.frame_size = 10;
+    uint64_t streamed [2] = { 10, 0 };
+    result.frame_count = 2;
+    //  Chunks at 0, 4, then a short last one at 8: in order, so relayed.
+    mc_job_t *job = s_job (1, pull, &code, err);
+    assert (job && mc_job_streams (job));
+    assert (mc_job_stream_check (job, &result) == MC_OK);          //  nothing streamed, nothing relayed
+    for (uint64_t at = 0; at < 8; at += 4) {
+        chunk.offset = at;
+        assert (mc_job_stream_chunk (job, &chunk) == 0);
+    }
+    result.streamed = streamed;
+    assert (mc_job_stream_check (job, &result) == MC_E_MALFORMED);  //  2 bytes short
+    zframe_t *last = zframe_new (bytes, 2);
+    chunk.frames = &last;
+    chunk.offset = 8;
+    assert (mc_job_stream_chunk (job, &chunk) == 0 && mc_job_stream_check (job, &result) == MC_OK);
+    assert (mc_job_held_bytes (job) == 10);
+    streamed [1] = 5;                                               //  a frame never relayed
+    assert (mc_job_stream_check (job, &result) == MC_E_MALFORMED);
+    mc_job_destroy (&job);
+    //  A gap, or a frame started again, stops the relay for good.
+    job = s_job (1, pull, &code, err);
+    chunk.frames = &piece;
+    chunk.offset = 4;
+    assert (mc_job_stream_chunk (job, &chunk) == -1);
+    chunk.offset = 0;
+    assert (mc_job_stream_chunk (job, &chunk) == -1);
+    mc_job_destroy (&job);
+    job = s_job (1, pull, &code, err);
+    assert (mc_job_stream_chunk (job, &chunk) == 0 && mc_job_stream_chunk (job, &chunk) == -1);
+    mc_job_stream_fail (job, MC_E_QUEUE_FULL);                      //  the first code stays
+    assert (mc_job_stream_check (job, &result) == MC_E_MALFORMED);
+    mc_job_destroy (&job);
+    //  A job that does not stream takes no streamed result.
+    job = s_job (1, "{\"kind\":\"apply\",\"kernel\":\"noop\"}", &code, err);
+    assert (job && !mc_job_streams (job) && mc_job_stream_check (job, &result) == MC_E_MALFORMED);
+    mc_job_destroy (&job);
+    zframe_destroy (&piece);
+    zframe_destroy (&last);
+}
+
 static void
 test_job (void)
 {
@@ -196,6 +254,12 @@ test_job (void)
         { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"targets\":\"some\"}", MC_E_BAD_ARGUMENT, "targets" },
         { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"seed\":-3}", MC_E_BAD_ARGUMENT, "seed" },
         { "[1,2]", MC_E_MALFORMED, "map" },
+        { "{\"kind\":\"apply\",\"kernel\":\"%pull\",\"transient\":true,\"targets\":[0,1],\"args\":[\"x\"],"
+          "\"kwargs\":{\"stream\":true}}", MC_E_BAD_ARGUMENT, "list of one engine" },
+        { "{\"kind\":\"apply\",\"kernel\":\"%pull\",\"transient\":true,\"targets\":\"all\",\"args\":[\"x\"],"
+          "\"kwargs\":{\"stream\":true}}", MC_E_BAD_ARGUMENT, "list of one engine" },
+        { "{\"kind\":\"apply\",\"kernel\":\"%pull\",\"transient\":true,\"targets\":[0],\"args\":[\"x\"],"
+          "\"kwargs\":{\"stream\":1}}", MC_E_BAD_ARGUMENT, "true or false" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         err [0] = 0;
@@ -256,6 +320,8 @@ test_job (void)
     assert (size == 6 && start == 14);
     mc_dist_block (4, 8, 5, &start, &size);
     assert (size == 0);
+
+    test_job_stream ();
 
     uint64_t id;
     assert (mc_job_id_parse ("j17", 3, &id) == 0 && id == 17);
