@@ -20,7 +20,7 @@ typedef struct {
 
 //  A target's streamed arrays, put together from their chunks.
 typedef struct {
-    zframe_t **frames;              //  by frame number of the reply
+    zframe_t **frames;              //  by frame number of the reply; NULL when on_chunk took it
     uint64_t *got;                  //  bytes of each received so far
     size_t count;
     const char *problem;            //  why they cannot be used, or NULL
@@ -39,6 +39,10 @@ typedef struct s_fanout_t {
     //  Called as each target's results arrive (in any order), while the
     //  other targets' replies are still on their way.
     void (*on_results) (struct s_fanout_t *f, size_t i);
+    //  Offered each chunk of target i's streamed arrays: true when it put
+    //  the bytes where they belong itself (then the first chunk of a frame
+    //  decides for the whole frame).
+    bool (*on_chunk) (struct s_fanout_t *f, size_t i, const mc_msg_t *chunk);
     void *arg;
 } s_fanout_t;
 
@@ -236,8 +240,8 @@ s_alloc_large (size_t size)
     return posix_memalign (&data, huge, size)? NULL: data;
 }
 
-//  A chunk of target i's reply: its bytes go into place in a frame of the
-//  array's full size, made when the first chunk comes.
+//  A chunk of target i's reply: its bytes go where on_chunk puts them, or
+//  into a frame of the array's full size, made when the first chunk comes.
 static void
 s_stream_chunk (s_fanout_t *f, size_t i, const mc_msg_t *chunk)
 {
@@ -259,20 +263,26 @@ s_stream_chunk (s_fanout_t *f, size_t i, const mc_msg_t *chunk)
         memset (s->got + s->count, 0, (k + 1 - s->count) * sizeof *got);
         s->count = k + 1;
     }
-    if (!s->problem && !s->frames [k] && chunk->offset == 0) {
-        if (!(s->frames [k] = mc_proto_frame_new (NULL, chunk->frame_size)))
-            s->problem = "no memory for a streamed array";
-        else
-            s_warm ((char *) zframe_data (s->frames [k]), chunk->frame_size);
-    }
     if (s->problem)
         return;
-    if (!s->frames [k] || chunk->offset != s->got [k] || chunk->frame_size != zframe_size (s->frames [k])) {
+    size_t n = zframe_size (chunk->frames [0]);
+    bool first = chunk->offset == 0 && s->got [k] == 0 && !s->frames [k];
+    if (first && !(f->on_chunk && f->on_chunk (f, i, chunk))) {
+        //  Not taken by on_chunk: into a frame of our own, for the reply.
+        if (!(s->frames [k] = mc_proto_frame_new (NULL, chunk->frame_size))) {
+            s->problem = "no memory for a streamed array";
+            return;
+        }
+        s_warm ((char *) zframe_data (s->frames [k]), chunk->frame_size);
+    }
+    else
+    if (!first && (chunk->offset != s->got [k]
+               ||  (s->frames [k]? chunk->frame_size != zframe_size (s->frames [k]): !f->on_chunk (f, i, chunk)))) {
         s->problem = "the chunks of a streamed array came out of order";
         return;
     }
-    size_t n = zframe_size (chunk->frames [0]);
-    memcpy (zframe_data (s->frames [k]) + chunk->offset, zframe_data (chunk->frames [0]), n);
+    if (s->frames [k])
+        memcpy (zframe_data (s->frames [k]) + chunk->offset, zframe_data (chunk->frames [0]), n);
     s->got [k] += n;
 }
 
@@ -287,9 +297,11 @@ s_unstream (s_fanout_t *f, size_t i, mc_msg_t *reply)
             continue;
         if (s->problem)
             return s->problem;
-        if (k >= s->count || !s->frames [k] || s->got [k] != reply->streamed [k]
-        ||  zframe_size (s->frames [k]) != reply->streamed [k])
+        if (k >= s->count || s->got [k] != reply->streamed [k]
+        ||  (s->frames [k] && zframe_size (s->frames [k]) != reply->streamed [k]))
             return "a streamed array arrived incomplete";
+        if (!s->frames [k])
+            continue;                   //  on_chunk has its bytes; the frame stays empty
         zframe_t *empty = reply->frames [k], *full = s->frames [k];
         s->frames [k] = NULL;
         zmsg_remove (reply->zmsg, empty);
@@ -549,7 +561,8 @@ mc_client_scatter_array (mc_client_t *self, const char *name, const mc_array_t *
 //  on_results (with arg), when given, sees each target's as it arrives.
 static s_fanout_t *
 s_pull (mc_client_t *self, const char *const *names, size_t count, const json_t *targets,
-        void (*on_results) (s_fanout_t *f, size_t i), void *arg)
+        void (*on_results) (s_fanout_t *f, size_t i), bool (*on_chunk) (s_fanout_t *f, size_t i, const mc_msg_t *chunk),
+        void *arg)
 {
     for (size_t i = 0; i < count; i++)
         if (s_check_name (self, names [i]))
@@ -562,6 +575,7 @@ s_pull (mc_client_t *self, const char *const *names, size_t count, const json_t 
     if (!f)
         return NULL;
     f->on_results = on_results;
+    f->on_chunk = on_chunk;
     f->arg = arg;
     for (size_t i = 0; i < f->count; i++) {
         //  Large arrays come in chunks, received into reused memory and
@@ -582,7 +596,7 @@ s_pull (mc_client_t *self, const char *const *names, size_t count, const json_t 
 json_t *
 mc_client_pull (mc_client_t *self, const char *const *names, size_t count, const json_t *targets)
 {
-    s_fanout_t *f = s_pull (self, names, count, targets, NULL, NULL);
+    s_fanout_t *f = s_pull (self, names, count, targets, NULL, NULL, NULL);
     if (!f)
         return NULL;
     json_t *values = json_array ();
@@ -638,13 +652,17 @@ mc_client_gather (mc_client_t *self, const char *name, const json_t *targets, bo
 
 //  A gather into one array, joined while the parts arrive: the first part
 //  to arrive sizes the array, whose pages are then made resident while
-//  the other parts are still on their way; each part is copied in as soon
-//  as all parts before it are known (so that its offset is). Fresh pages
-//  cost more than the copy itself: 80 MB fault in at about 4 GB/s.
+//  the other parts are still on their way. A streamed part goes straight
+//  into place, chunk by chunk, when the sizes of all parts before it are
+//  known by the time its first chunk comes (so is its offset); any other
+//  part is copied in once all parts before it are in. Fresh pages cost
+//  more than the copy itself: 80 MB fault in at about 4 GB/s.
 typedef struct {
     const char *name;
     bool round_robin;
     mc_array_t *parts;              //  per target, once its reply is in
+    uint64_t *sizes;                //  per target: bytes, once known (first chunk or reply)
+    uint64_t *placed;               //  per target: 1 + its offset when streamed into place, else 0
     char *data;                     //  the joined array
     size_t capacity;                //  bytes allocated for it
     size_t joined;                  //  parts 0 .. joined - 1 are copied in
@@ -669,41 +687,96 @@ s_join_reserve (s_fanout_t *f, s_join_t *j, size_t need)
     return 0;
 }
 
+//  The join's arrays, made when the first part (or chunk) comes. 0 or -1.
+static int
+s_join_start (s_fanout_t *f, s_join_t *j)
+{
+    if (!j->parts) {
+        j->parts = calloc (f->count, sizeof *j->parts);
+        j->sizes = calloc (f->count, sizeof *j->sizes);
+        j->placed = calloc (f->count, sizeof *j->placed);
+    }
+    return j->parts && j->sizes && j->placed? 0: -1;
+}
+
+//  Make the joined array, of a size guessed from the first part's bytes:
+//  parts usually differ by at most a row. A guess too large to allocate is
+//  no error; the joins reserve exactly.
+static void
+s_join_guess (s_fanout_t *f, s_join_t *j, size_t bytes)
+{
+    size_t guess = (bytes + (64 << 10)) * f->count;
+    if (!j->data && (j->data = s_alloc_large (guess))) {
+        s_warm (j->data, guess);
+        j->capacity = guess;
+    }
+}
+
+//  A chunk of part p's array: into place when the part's offset is known.
+static bool
+s_join_chunk (s_fanout_t *f, size_t p, const mc_msg_t *chunk)
+{
+    s_join_t *j = f->arg;
+    if (j->round_robin || j->failed || chunk->frame != 0 || s_join_start (f, j))
+        return false;
+    if (chunk->offset == 0) {
+        j->sizes [p] = chunk->frame_size;
+        uint64_t at = 0;
+        for (size_t q = 0; q < p; q++) {
+            if (!j->sizes [q] && f->results [q].type != MSGPACK_OBJECT_ARRAY)
+                return false;           //  not known yet
+            at += j->sizes [q];
+        }
+        s_join_guess (f, j, chunk->frame_size);
+        if (!j->data || at + chunk->frame_size > j->capacity)
+            return false;
+        j->placed [p] = 1 + at;
+    }
+    if (!j->placed [p] || chunk->frame_size != j->sizes [p])
+        return false;
+    memcpy (j->data + j->placed [p] - 1 + chunk->offset, zframe_data (chunk->frames [0]),
+            zframe_size (chunk->frames [0]));
+    return true;
+}
+
 static void
 s_join_part (s_fanout_t *f, size_t p)
 {
     s_join_t *j = f->arg;
-    if (!j->parts)
-        j->parts = calloc (f->count, sizeof *j->parts);
+    if (!j->failed && s_join_start (f, j)) {
+        mc_client_set_error (f->client, MC_E_INTERNAL, "gather: out of memory");
+        j->failed = true;
+    }
     if (j->failed)
         return;
     long long id = json_integer_value (json_array_get (f->ids, p));
     const msgpack_object *value = &f->results [p].via.array.ptr [0];
     mc_array_t *part = &j->parts [p];
-    if (!mc_proto_array_data (value, f->replies [p].frames, f->replies [p].frame_count, part)) {
+    //  A part streamed into place has its bytes there, its frame empty.
+    bool ok = j->placed [p]? mc_array_from_object (value, part) == 0 && part->size == j->sizes [p]
+                           : mc_proto_array_data (value, f->replies [p].frames, f->replies [p].frame_count, part) != NULL;
+    if (!ok) {
         mc_client_set_error (f->client, MC_E_BAD_ARGUMENT, "gather: '%s' on engine %lld is a %s, not an array",
                              j->name, id, mc_value_type_name (value));
         j->failed = true;
         return;
     }
-    if (!j->data) {
-        //  The first to arrive: parts usually differ by at most a row. A
-        //  guess too large to allocate is no error; the joins reserve exactly.
-        size_t guess = (mc_array_rows (part) + 1) * mc_array_row_bytes (part) * f->count;
-        char *data = s_alloc_large (guess);
-        if (data) {
-            s_warm (data, guess);
-            j->data = data;
-            j->capacity = guess;
-        }
-    }
+    j->sizes [p] = part->size;
+    s_join_guess (f, j, part->size + mc_array_row_bytes (part));
     //  Round robin deals rows from every part: joined when all are in. A
     //  target's results are set once its reply is in.
     while (!j->failed && !j->round_robin && j->joined < f->count
     &&     f->results [j->joined].type == MSGPACK_OBJECT_ARRAY) {
+        size_t placed = j->placed [j->joined];
         mc_array_t *next = &j->parts [j->joined++];
+        if (placed && placed - 1 != j->at) {        //  the parts' sizes disagree with their chunks'
+            mc_client_set_error (f->client, MC_E_MALFORMED, "gather: '%s' on engine %lld changed size while it came",
+                                 j->name, (long long) json_integer_value (json_array_get (f->ids, j->joined - 1)));
+            j->failed = true;
+            break;
+        }
         j->failed = s_join_reserve (f, j, j->at + next->size) != 0;
-        if (!j->failed && next->size)
+        if (!j->failed && next->size && !placed)
             memcpy (j->data + j->at, next->data, next->size);
         j->at += next->size;
     }
@@ -714,7 +787,7 @@ mc_client_gather_array (mc_client_t *self, const char *name, const json_t *targe
                         mc_array_t *array)
 {
     s_join_t join = { .name = name, .round_robin = round_robin };
-    s_fanout_t *f = s_pull (self, &name, 1, targets, s_join_part, &join);
+    s_fanout_t *f = s_pull (self, &name, 1, targets, s_join_part, s_join_chunk, &join);
     int rc = !f || join.failed? -1: 0;
     uint64_t rows = 0;
     if (rc == 0)
@@ -752,6 +825,8 @@ mc_client_gather_array (mc_client_t *self, const char *name, const json_t *targe
     }
     free (join.data);
     free (join.parts);
+    free (join.sizes);
+    free (join.placed);
     s_fanout_destroy (&f);
     return rc;
 }

@@ -92,7 +92,12 @@ expect "streamed pull as JSON" "$(mcj pull --targets 1 s | python3 -c 'import js
   "750000 375000.0 749999.5"
 mc scatter --dist r --targets 0,1 --type f64 s @"$D/s.f64"; mc gather --dist r --targets 0,1 s -o "$D/s.back" --raw
 expect "streamed round robin gather" "$(cmp "$D/s.f64" "$D/s.back" && echo same)" "same"
-mc del --targets 0,1 s
+# Streamed and small parts mixed: each goes to its place.
+python3 -c 'import struct; open("'$D'/t.f64","wb").write(struct.pack("<3d",1,2,3))'
+mc push --targets 0,2 --type f64 s=@"$D/s.f64"; mc push --targets 1 --type f64 s=@"$D/t.f64"
+mc gather --targets 0,1,2 s -o "$D/s.back" --raw
+expect "streamed and small parts" "$(cat "$D/s.f64" "$D/t.f64" "$D/s.f64" | cmp - "$D/s.back" && echo same)" "same"
+mc del --targets 0,1,2 s
 
 # Limits: values over max_value_bytes are refused before sending; results
 # over max_client_bytes fail; the controller keeps serving.
