@@ -86,7 +86,7 @@ void mc_msg_init (mc_msg_t *self);
 //  Free what the message owns and zero it.
 void mc_msg_reset (mc_msg_t *self);
 //  Decode a header frame. Returns 0, or -2 when the bytes are not a valid
-//  MCP/1 header (with *code set to MC_E_MALFORMED or MC_E_VERSION).
+//  MCP/3 header (with *code set to MC_E_MALFORMED or MC_E_VERSION).
 int mc_msg_decode (mc_msg_t *self, const void *data, size_t size, int *code);
 //  Encode the message's header into a new frame (caller owns it).
 zframe_t *mc_msg_encode (const mc_msg_t *self);
