@@ -18,10 +18,16 @@ typedef struct {
     void *owned;                    //  bytes gathered for this request (freed at the end)
 } s_body_t;
 
-//  A target's streamed arrays, put together from their chunks.
+//  A target's streamed arrays, put together from their chunks: by frame
+//  number of the reply, its bytes so far (in `frame`, or where on_chunk
+//  put them when `frame` is NULL).
 typedef struct {
-    zframe_t **frames;              //  by frame number of the reply; NULL when on_chunk took it
-    uint64_t *got;                  //  bytes of each received so far
+    zframe_t *frame;
+    uint64_t got;
+} s_streamed_t;
+
+typedef struct {
+    s_streamed_t *frames;
     size_t count;
     const char *problem;            //  why they cannot be used, or NULL
 } s_stream_t;
@@ -130,9 +136,8 @@ s_fanout_destroy (s_fanout_t **f_p)
         free (f->bodies [i].owned);
         mc_msg_reset (&f->replies [i]);
         for (size_t k = 0; k < f->streams [i].count; k++)
-            zframe_destroy (&f->streams [i].frames [k]);
+            zframe_destroy (&f->streams [i].frames [k].frame);
         free (f->streams [i].frames);
-        free (f->streams [i].got);
     }
     free (f->streams);
     msgpack_zone_destroy (&f->zone);
@@ -250,40 +255,37 @@ s_stream_chunk (s_fanout_t *f, size_t i, const mc_msg_t *chunk)
     if (!s->problem && k >= MC_PROTO_MAX_FRAMES)
         s->problem = "a chunk of a streamed array names a frame that cannot be";
     if (!s->problem && k >= s->count) {
-        zframe_t **frames = realloc (s->frames, (k + 1) * sizeof *frames);
-        uint64_t *got = frames? realloc (s->got, (k + 1) * sizeof *got): NULL;
-        if (frames)
-            s->frames = frames;
-        if (!got) {
+        s_streamed_t *frames = realloc (s->frames, (k + 1) * sizeof *frames);
+        if (!frames) {
             s->problem = "no memory for a streamed array";
             return;
         }
-        s->got = got;
-        memset (s->frames + s->count, 0, (k + 1 - s->count) * sizeof *frames);
-        memset (s->got + s->count, 0, (k + 1 - s->count) * sizeof *got);
+        memset (frames + s->count, 0, (k + 1 - s->count) * sizeof *frames);
+        s->frames = frames;
         s->count = k + 1;
     }
     if (s->problem)
         return;
+    s_streamed_t *at = &s->frames [k];
     size_t n = zframe_size (chunk->frames [0]);
-    bool first = chunk->offset == 0 && s->got [k] == 0 && !s->frames [k];
+    bool first = chunk->offset == 0 && at->got == 0 && !at->frame;
     if (first && !(f->on_chunk && f->on_chunk (f, i, chunk))) {
         //  Not taken by on_chunk: into a frame of our own, for the reply.
-        if (!(s->frames [k] = mc_proto_frame_new (NULL, chunk->frame_size))) {
+        if (!(at->frame = mc_proto_frame_new (NULL, chunk->frame_size))) {
             s->problem = "no memory for a streamed array";
             return;
         }
-        s_warm ((char *) zframe_data (s->frames [k]), chunk->frame_size);
+        s_warm ((char *) zframe_data (at->frame), chunk->frame_size);
     }
     else
-    if (!first && (chunk->offset != s->got [k]
-               ||  (s->frames [k]? chunk->frame_size != zframe_size (s->frames [k]): !f->on_chunk (f, i, chunk)))) {
+    if (!first && (chunk->offset != at->got
+               ||  (at->frame? chunk->frame_size != zframe_size (at->frame): !f->on_chunk (f, i, chunk)))) {
         s->problem = "the chunks of a streamed array came out of order";
         return;
     }
-    if (s->frames [k])
-        memcpy (zframe_data (s->frames [k]) + chunk->offset, zframe_data (chunk->frames [0]), n);
-    s->got [k] += n;
+    if (at->frame)
+        memcpy (zframe_data (at->frame) + chunk->offset, zframe_data (chunk->frames [0]), n);
+    at->got += n;
 }
 
 //  Put target i's streamed arrays into its reply, where the empty frames
@@ -297,17 +299,13 @@ s_unstream (s_fanout_t *f, size_t i, mc_msg_t *reply)
             continue;
         if (s->problem)
             return s->problem;
-        if (k >= s->count || s->got [k] != reply->streamed [k]
-        ||  (s->frames [k] && zframe_size (s->frames [k]) != reply->streamed [k]))
+        s_streamed_t *at = k < s->count? &s->frames [k]: NULL;
+        if (!at || at->got != reply->streamed [k] || (at->frame && zframe_size (at->frame) != reply->streamed [k]))
             return "a streamed array arrived incomplete";
-        if (!s->frames [k])
+        if (!at->frame)
             continue;                   //  on_chunk has its bytes; the frame stays empty
-        zframe_t *empty = reply->frames [k], *full = s->frames [k];
-        s->frames [k] = NULL;
-        zmsg_remove (reply->zmsg, empty);
+        zframe_t *empty = mc_msg_swap_frame (reply, k, &at->frame);
         zframe_destroy (&empty);
-        reply->frames [k] = full;
-        zmsg_append (reply->zmsg, &full);
         reply->streamed [k] = 0;
     }
     return NULL;

@@ -236,6 +236,17 @@ mc_msg_send (const mc_msg_t *self, void *sock, zframe_t *routing_id)
     return 0;
 }
 
+zframe_t *
+mc_msg_swap_frame (mc_msg_t *self, size_t i, zframe_t **with_p)
+{
+    assert (self->zmsg && i < self->frame_count);
+    zframe_t *old = self->frames [i];
+    zmsg_remove (self->zmsg, old);
+    self->frames [i] = *with_p;
+    zmsg_append (self->zmsg, with_p);           //  the message owns it; frames[] says where it is
+    return old;
+}
+
 //  A frame whose chunks are in flight: freed with the last of them, by
 //  whichever thread ZeroMQ lets go of it in.
 typedef struct {
@@ -266,10 +277,7 @@ s_send_chunks (mc_msg_t *self, size_t i, void *sock, size_t chunk)
         zframe_destroy (&empty);
         return -1;
     }
-    holder->frame = self->frames [i];
-    zmsg_remove (self->zmsg, holder->frame);
-    self->frames [i] = empty;
-    zmsg_append (self->zmsg, &empty);
+    holder->frame = mc_msg_swap_frame (self, i, &empty);
     mc_msg_t piece;
     mc_msg_init (&piece);
     piece.type = MC_RESULT_CHUNK;

@@ -93,6 +93,9 @@ zframe_t *mc_msg_encode (const mc_msg_t *self);
 //  Send the message and its array frames; routing_id (borrowed, may be
 //  NULL) is sent first on a ROUTER socket. Returns 0 or -1.
 int mc_msg_send (const mc_msg_t *self, void *sock, zframe_t *routing_id);
+//  Put `with` (taken) in the place of array frame i of a received message;
+//  returns the frame it replaces, now the caller's.
+zframe_t *mc_msg_swap_frame (mc_msg_t *self, size_t i, zframe_t **with_p);
 //  Send a received RESULT with each array frame of more than `chunk` bytes
 //  streamed ahead of it as RESULT_CHUNKs, then the RESULT with those frames
 //  empty. The chunks share the frames' memory (nothing is copied), which
