@@ -252,8 +252,6 @@ s_stream_chunk (s_fanout_t *f, size_t i, const mc_msg_t *chunk)
 {
     s_stream_t *s = &f->streams [i];
     uint64_t k = chunk->frame;
-    if (!s->problem && k >= MC_PROTO_MAX_FRAMES)
-        s->problem = "a chunk of a streamed array names a frame that cannot be";
     if (!s->problem && k >= s->count) {
         s_streamed_t *frames = realloc (s->frames, (k + 1) * sizeof *frames);
         if (!frames) {

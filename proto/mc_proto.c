@@ -340,8 +340,8 @@ static bool s_scan (const void *data, size_t size, s_refs_t *refs);
 static int
 s_check_frames (mc_msg_t *self)
 {
-    if (s_is_chunk (self->type))            //  one frame of bytes that fit
-        return self->frame_count == 1 && self->offset < self->frame_size
+    if (s_is_chunk (self->type))            //  one frame of bytes that fit, for a frame that can be
+        return self->frame_count == 1 && self->frame < MC_PROTO_MAX_FRAMES && self->offset < self->frame_size
             && zframe_size (self->frames [0]) >= 1
             && zframe_size (self->frames [0]) <= self->frame_size - self->offset? 0: -2;
     if (self->frame_count && !s_may_have_frames (self->type))
@@ -831,6 +831,11 @@ s_test_streams (zsock_t *peer, zsock_t *server, const double *values, size_t siz
     chunk.type = MC_REPLY_CHUNK;
     chunk.offset = chunk.frame_size;
     assert (s_send_recv (&chunk, peer, server, &data, 1, &got) == -2);
+    chunk.offset = 0;
+    chunk.frame = MC_PROTO_MAX_FRAMES;                                      //  no message has that frame
+    assert (s_send_recv (&chunk, peer, server, &data, 1, &got) == -2);
+    chunk.frame = MC_PROTO_MAX_FRAMES - 1;
+    assert (s_send_recv (&chunk, peer, server, &data, 1, &got) == 0);
 
     //  An empty frame for an array of `size` bytes: streamed in a RESULT
     //  or a REPLY, malformed in a TASK; its data is never handed out.
