@@ -29,8 +29,16 @@ typedef struct {
 typedef struct {
     s_streamed_t *frames;
     size_t count;
+    zlist_t *held;                  //  chunks (mc_msg_t *) on_chunk cannot place yet, in order
     const char *problem;            //  why they cannot be used, or NULL
 } s_stream_t;
+
+//  What on_chunk did with a chunk.
+typedef enum {
+    S_CHUNK_COPY,                   //  nothing: the fanout keeps the frame's bytes itself
+    S_CHUNK_PLACED,                 //  put its bytes where they belong
+    S_CHUNK_LATER                   //  ask again later: hold the chunk (only when not `must`)
+} s_chunk_use_t;
 
 //  One request per target, and their replies.
 typedef struct s_fanout_t {
@@ -45,10 +53,13 @@ typedef struct s_fanout_t {
     //  Called as each target's results arrive (in any order), while the
     //  other targets' replies are still on their way.
     void (*on_results) (struct s_fanout_t *f, size_t i);
-    //  Offered each chunk of target i's streamed arrays: true when it put
-    //  the bytes where they belong itself (then the first chunk of a frame
-    //  decides for the whole frame).
-    bool (*on_chunk) (struct s_fanout_t *f, size_t i, const mc_msg_t *chunk);
+    //  Offered each chunk of target i's streamed arrays, in order. The
+    //  answer to the first chunk of a frame decides for the whole frame;
+    //  S_CHUNK_LATER holds it (and all that follow) to be offered again
+    //  after the next chunk or reply, with `must` set once its target's
+    //  reply is in.
+    s_chunk_use_t (*on_chunk) (struct s_fanout_t *f, size_t i, const mc_msg_t *chunk, bool must);
+    size_t held;                    //  chunks held, over all targets
     void *arg;
 } s_fanout_t;
 
@@ -135,9 +146,16 @@ s_fanout_destroy (s_fanout_t **f_p)
         free (f->bodies [i].slices);
         free (f->bodies [i].owned);
         mc_msg_reset (&f->replies [i]);
-        for (size_t k = 0; k < f->streams [i].count; k++)
-            zframe_destroy (&f->streams [i].frames [k].frame);
-        free (f->streams [i].frames);
+        s_stream_t *s = &f->streams [i];
+        for (size_t k = 0; k < s->count; k++)
+            zframe_destroy (&s->frames [k].frame);
+        free (s->frames);
+        mc_msg_t *chunk;
+        while (s->held && (chunk = zlist_pop (s->held))) {
+            mc_msg_reset (chunk);
+            free (chunk);
+        }
+        zlist_destroy (&s->held);
     }
     free (f->streams);
     msgpack_zone_destroy (&f->zone);
@@ -247,8 +265,9 @@ s_alloc_large (size_t size)
 
 //  A chunk of target i's reply: its bytes go where on_chunk puts them, or
 //  into a frame of the array's full size, made when the first chunk comes.
-static void
-s_stream_chunk (s_fanout_t *f, size_t i, const mc_msg_t *chunk)
+//  False when on_chunk asks to see it again later.
+static bool
+s_stream_chunk (s_fanout_t *f, size_t i, const mc_msg_t *chunk, bool must)
 {
     s_stream_t *s = &f->streams [i];
     uint64_t k = chunk->frame;
@@ -256,34 +275,81 @@ s_stream_chunk (s_fanout_t *f, size_t i, const mc_msg_t *chunk)
         s_streamed_t *frames = realloc (s->frames, (k + 1) * sizeof *frames);
         if (!frames) {
             s->problem = "no memory for a streamed array";
-            return;
+            return true;
         }
         memset (frames + s->count, 0, (k + 1 - s->count) * sizeof *frames);
         s->frames = frames;
         s->count = k + 1;
     }
     if (s->problem)
-        return;
+        return true;
     s_streamed_t *at = &s->frames [k];
     size_t n = zframe_size (chunk->frames [0]);
     bool first = chunk->offset == 0 && at->got == 0 && !at->frame;
-    if (first && !(f->on_chunk && f->on_chunk (f, i, chunk))) {
+    s_chunk_use_t use = f->on_chunk && (first || !at->frame)? f->on_chunk (f, i, chunk, must): S_CHUNK_COPY;
+    if (use == S_CHUNK_LATER && first)
+        return false;
+    if (first && use == S_CHUNK_COPY) {
         //  Not taken by on_chunk: into a frame of our own, for the reply.
         if (!(at->frame = mc_proto_frame_new (NULL, chunk->frame_size))) {
             s->problem = "no memory for a streamed array";
-            return;
+            return true;
         }
         s_warm ((char *) zframe_data (at->frame), chunk->frame_size);
     }
     else
     if (!first && (chunk->offset != at->got
-               ||  (at->frame? chunk->frame_size != zframe_size (at->frame): !f->on_chunk (f, i, chunk)))) {
+               ||  (at->frame? chunk->frame_size != zframe_size (at->frame): use != S_CHUNK_PLACED))) {
         s->problem = "the chunks of a streamed array came out of order";
-        return;
+        return true;
     }
     if (at->frame)
         memcpy (zframe_data (at->frame) + chunk->offset, zframe_data (chunk->frames [0]), n);
     at->got += n;
+    return true;
+}
+
+//  Offer target i's held chunks again, oldest first, until one is held
+//  once more.
+static void
+s_stream_offer (s_fanout_t *f, size_t i, bool must)
+{
+    s_stream_t *s = &f->streams [i];
+    mc_msg_t *chunk;
+    while (s->held && (chunk = zlist_first (s->held)) && s_stream_chunk (f, i, chunk, must)) {
+        zlist_remove (s->held, chunk);
+        f->held--;
+        mc_msg_reset (chunk);
+        free (chunk);
+    }
+}
+
+static void
+s_stream_offer_all (s_fanout_t *f)
+{
+    for (size_t t = 0; t < f->count && f->held; t++)
+        s_stream_offer (f, t, false);
+}
+
+//  A chunk of target i's reply (taken from *chunk): used now, or held when
+//  on_chunk asks, or when chunks before it are held. Then any chunks held
+//  for other targets are offered again: this one may have settled them.
+static void
+s_stream_take (s_fanout_t *f, size_t i, mc_msg_t *chunk)
+{
+    s_stream_t *s = &f->streams [i];
+    if ((s->held && zlist_size (s->held)) || !s_stream_chunk (f, i, chunk, false)) {
+        mc_msg_t *copy = malloc (sizeof *copy);
+        if (!copy || (!s->held && !(s->held = zlist_new ())) || zlist_append (s->held, copy)) {
+            free (copy);
+            s->problem = "no memory for a streamed array";
+            return;
+        }
+        *copy = *chunk;                 //  the copy owns its frames now
+        mc_msg_init (chunk);
+        f->held++;
+    }
+    s_stream_offer_all (f);
 }
 
 //  Put target i's streamed arrays into its reply, where the empty frames
@@ -335,7 +401,7 @@ s_fanout_run (s_fanout_t *f)
         size_t i = (reply.type == MC_REPLY || reply.type == MC_REPLY_CHUNK)
                 && reply.req >= reqs [0] && reply.req <= reqs [f->count - 1]? (size_t) (reply.req - reqs [0]): f->count;
         if (rc == 0 && reply.type == MC_REPLY_CHUNK) {
-            s_stream_chunk (f, i, &reply);
+            s_stream_take (f, i, &reply);
             mc_msg_reset (&reply);
             continue;
         }
@@ -352,6 +418,7 @@ s_fanout_run (s_fanout_t *f)
         mc_msg_reset (&f->replies [i]);
         f->replies [i] = reply;                 //  the slot owns its frames now
         long long engine = json_integer_value (json_array_get (f->ids, i));
+        s_stream_offer (f, i, true);            //  all its chunks are in: none may wait longer
         const char *why = rc? NULL: s_unstream (f, i, &f->replies [i]);
         if (why) {
             s_problem (problems, &nproblems, 16, why, strlen (why), engine);
@@ -371,6 +438,7 @@ s_fanout_run (s_fanout_t *f)
             f->results [i] = *results;
             if (f->on_results && !nproblems && !fatal [0])
                 f->on_results (f, i);
+            s_stream_offer_all (f);             //  what they tell may settle held chunks
         }
     }
     free (reqs);
@@ -557,7 +625,7 @@ mc_client_scatter_array (mc_client_t *self, const char *name, const mc_array_t *
 //  on_results (with arg), when given, sees each target's as it arrives.
 static s_fanout_t *
 s_pull (mc_client_t *self, const char *const *names, size_t count, const json_t *targets,
-        void (*on_results) (s_fanout_t *f, size_t i), bool (*on_chunk) (s_fanout_t *f, size_t i, const mc_msg_t *chunk),
+        void (*on_results) (s_fanout_t *f, size_t i), s_chunk_use_t (*on_chunk) (s_fanout_t *f, size_t i, const mc_msg_t *chunk, bool must),
         void *arg)
 {
     for (size_t i = 0; i < count; i++)
@@ -649,10 +717,12 @@ mc_client_gather (mc_client_t *self, const char *name, const json_t *targets, bo
 //  A gather into one array, joined while the parts arrive: the first part
 //  to arrive sizes the array, whose pages are then made resident while
 //  the other parts are still on their way. A streamed part goes straight
-//  into place, chunk by chunk, when the sizes of all parts before it are
-//  known by the time its first chunk comes (so is its offset); any other
-//  part is copied in once all parts before it are in. Fresh pages cost
-//  more than the copy itself: 80 MB fault in at about 4 GB/s.
+//  into place, chunk by chunk, once the sizes of all parts before it are
+//  known (so is its offset): its chunks are held until then, or until its
+//  reply is in. Any other part is copied in once all parts before it are
+//  in. Fresh pages cost more than the copy itself: 80 MB fault in at about
+//  4 GB/s, and much slower where a virtual machine's host has taken them
+//  back (free page reporting).
 typedef struct {
     const char *name;
     bool round_robin;
@@ -661,26 +731,45 @@ typedef struct {
     uint64_t *placed;               //  per target: 1 + its offset when streamed into place, else 0
     char *data;                     //  the joined array
     size_t capacity;                //  bytes allocated for it
+    size_t high;                    //  bytes up to the end of the last written
     size_t joined;                  //  parts 0 .. joined - 1 are copied in
     size_t at;                      //  bytes they take
     bool failed;                    //  error set; nothing more is done
 } s_join_t;
 
-//  Room for `need` bytes (grown when the first part's size misjudged the
-//  others). 0, or -1 with the error set.
+//  Room for `need` bytes. When the array must grow, it grows to `want`
+//  bytes (at least `need`) of resident memory, keeping what is written.
+//  0, or -1 with the error set.
 static int
-s_join_reserve (s_fanout_t *f, s_join_t *j, size_t need)
+s_join_reserve (s_fanout_t *f, s_join_t *j, size_t need, size_t want)
 {
     if (need <= j->capacity)
         return 0;
-    char *data = realloc (j->data, need? need: 1);
+    want = want < need? need: want;
+    char *data = s_alloc_large (want? want: 1);
+    if (!data && want > need) {         //  a guess too large is no error
+        want = need;
+        data = s_alloc_large (want? want: 1);
+    }
     if (!data) {
         mc_client_set_error (f->client, MC_E_INTERNAL, "gather: cannot allocate %zu bytes", need);
         return -1;
     }
+    s_warm (data, want);
+    if (j->high)
+        memcpy (data, j->data, j->high);
+    free (j->data);
     j->data = data;
-    j->capacity = need;
+    j->capacity = want;
     return 0;
+}
+
+//  What to allocate for the whole array, from one part's bytes: parts
+//  usually differ by at most a row.
+static size_t
+s_join_guess (s_fanout_t *f, size_t bytes)
+{
+    return (bytes + (64 << 10)) * f->count;
 }
 
 //  The join's arrays, made when the first part (or chunk) comes. 0 or -1.
@@ -695,44 +784,32 @@ s_join_start (s_fanout_t *f, s_join_t *j)
     return j->parts && j->sizes && j->placed? 0: -1;
 }
 
-//  Make the joined array, of a size guessed from the first part's bytes:
-//  parts usually differ by at most a row. A guess too large to allocate is
-//  no error; the joins reserve exactly.
-static void
-s_join_guess (s_fanout_t *f, s_join_t *j, size_t bytes)
-{
-    size_t guess = (bytes + (64 << 10)) * f->count;
-    if (!j->data && (j->data = s_alloc_large (guess))) {
-        s_warm (j->data, guess);
-        j->capacity = guess;
-    }
-}
-
-//  A chunk of part p's array: into place when the part's offset is known.
-static bool
-s_join_chunk (s_fanout_t *f, size_t p, const mc_msg_t *chunk)
+//  A chunk of part p's array: into place once the part's offset is known,
+//  which is when the sizes of all parts before it are.
+static s_chunk_use_t
+s_join_chunk (s_fanout_t *f, size_t p, const mc_msg_t *chunk, bool must)
 {
     s_join_t *j = f->arg;
     if (j->round_robin || j->failed || chunk->frame != 0 || s_join_start (f, j))
-        return false;
-    if (chunk->offset == 0) {
+        return S_CHUNK_COPY;
+    if (chunk->offset == 0 && !j->placed [p]) {
         j->sizes [p] = chunk->frame_size;
         uint64_t at = 0;
         for (size_t q = 0; q < p; q++) {
             if (!j->sizes [q] && f->results [q].type != MSGPACK_OBJECT_ARRAY)
-                return false;           //  not known yet
+                return must? S_CHUNK_COPY: S_CHUNK_LATER;
             at += j->sizes [q];
         }
-        s_join_guess (f, j, chunk->frame_size);
-        if (!j->data || at + chunk->frame_size > j->capacity)
-            return false;
+        if ((j->failed = s_join_reserve (f, j, at + chunk->frame_size, s_join_guess (f, chunk->frame_size)) != 0))
+            return S_CHUNK_COPY;
         j->placed [p] = 1 + at;
     }
     if (!j->placed [p] || chunk->frame_size != j->sizes [p])
-        return false;
-    memcpy (j->data + j->placed [p] - 1 + chunk->offset, zframe_data (chunk->frames [0]),
-            zframe_size (chunk->frames [0]));
-    return true;
+        return S_CHUNK_COPY;
+    size_t at = j->placed [p] - 1 + chunk->offset, n = zframe_size (chunk->frames [0]);
+    memcpy (j->data + at, zframe_data (chunk->frames [0]), n);
+    j->high = at + n > j->high? at + n: j->high;
+    return S_CHUNK_PLACED;
 }
 
 static void
@@ -758,7 +835,7 @@ s_join_part (s_fanout_t *f, size_t p)
         return;
     }
     j->sizes [p] = part->size;
-    s_join_guess (f, j, part->size + mc_array_row_bytes (part));
+    j->failed = s_join_reserve (f, j, part->size, s_join_guess (f, part->size + mc_array_row_bytes (part))) != 0;
     //  Round robin deals rows from every part: joined when all are in. A
     //  target's results are set once its reply is in.
     while (!j->failed && !j->round_robin && j->joined < f->count
@@ -771,10 +848,11 @@ s_join_part (s_fanout_t *f, size_t p)
             j->failed = true;
             break;
         }
-        j->failed = s_join_reserve (f, j, j->at + next->size) != 0;
+        j->failed = s_join_reserve (f, j, j->at + next->size, s_join_guess (f, next->size)) != 0;
         if (!j->failed && next->size && !placed)
             memcpy (j->data + j->at, next->data, next->size);
         j->at += next->size;
+        j->high = j->at > j->high? j->at: j->high;
     }
 }
 
@@ -806,7 +884,7 @@ mc_client_gather_array (mc_client_t *self, const char *name, const json_t *targe
         array->shape [0] = rows;
         size_t row_bytes = mc_array_row_bytes (array);
         array->size = rows * row_bytes;
-        if (round_robin && (rc = s_join_reserve (f, &join, array->size)) == 0)
+        if (round_robin && (rc = s_join_reserve (f, &join, array->size, array->size)) == 0)
             for (uint64_t k = 0, out = 0; out < rows; k++)
                 for (size_t p = 0; p < f->count; p++)
                     if (k < join.parts [p].shape [0])
@@ -814,7 +892,7 @@ mc_client_gather_array (mc_client_t *self, const char *name, const json_t *targe
                                 row_bytes);
     }
     if (rc == 0 && !join.data)
-        rc = s_join_reserve (f, &join, 1);      //  no targets' data at all: an empty array
+        rc = s_join_reserve (f, &join, 1, 1);   //  no targets' data at all: an empty array
     if (rc == 0) {
         array->data = join.data;
         join.data = NULL;

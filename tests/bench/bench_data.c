@@ -8,6 +8,17 @@
 #include <string.h>
 #include "bench_util.h"
 
+//  Each round's figure in order (to show warm-up and outliers), then the
+//  median.
+static void
+s_print_rounds (const char *name, double *v, int n)
+{
+    printf (", \"%s_mb_per_s\": [", name);
+    for (int i = 0; i < n; i++)
+        printf ("%s%.0f", i? ", ": "", v [i]);
+    printf ("], \"%s_mb_per_s_median\": %.0f", name, bench_median (v, n));
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -41,10 +52,12 @@ main (int argc, char *argv [])
         gather [r] = mb / (t2 - t1);
     }
     json_t *ids = mc_client_call (client, "ids", NULL, -1);
-    printf ("{\"values\": %zu, \"megabytes\": %.1f, \"engines\": %zu, \"rounds\": %d, "
-            "\"scatter_mb_per_s_median\": %.0f, \"gather_mb_per_s_median\": %.0f}\n",
-            count, mb, json_array_size (ids), rounds, bench_median (scatter, rounds), bench_median (gather, rounds));
+    printf ("{\"values\": %zu, \"megabytes\": %.1f, \"engines\": %zu, \"rounds\": %d",
+            count, mb, json_array_size (ids), rounds);
     json_decref (ids);
+    s_print_rounds ("scatter", scatter, rounds);
+    s_print_rounds ("gather", gather, rounds);
+    printf ("}\n");
     free (values);
     mc_client_destroy (&client);
     return 0;

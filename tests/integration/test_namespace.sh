@@ -97,6 +97,15 @@ python3 -c 'import struct; open("'$D'/t.f64","wb").write(struct.pack("<3d",1,2,3
 mc push --targets 0,2 --type f64 s=@"$D/s.f64"; mc push --targets 1 --type f64 s=@"$D/t.f64"
 mc gather --targets 0,1,2 s -o "$D/s.back" --raw
 expect "streamed and small parts" "$(cat "$D/s.f64" "$D/t.f64" "$D/s.f64" | cmp - "$D/s.back" && echo same)" "same"
+# A later part that comes first (engine 0 answers after a sleep) waits for
+# the sizes of the parts before it, then goes to its place; one whose reply
+# is in while they are still unknown is joined at the end.
+mc scatter --targets 0,1 --type f64 s @"$D/s.f64"
+mc apply --targets 0 --async sleep 300 > /dev/null; mc gather --targets 0,1 s -o "$D/s.back" --raw
+expect "a later part first" "$(cmp "$D/s.f64" "$D/s.back" && echo same)" "same"
+mc push --targets 0 --type f64 s=@"$D/t.f64"; mc push --targets 1 --type f64 s=@"$D/s.f64"
+mc apply --targets 0 --async sleep 300 > /dev/null; mc gather --targets 0,1 s -o "$D/s.back" --raw
+expect "a later part complete first" "$(cat "$D/t.f64" "$D/s.f64" | cmp - "$D/s.back" && echo same)" "same"
 mc del --targets 0,1,2 s
 
 # Limits: values over max_value_bytes are refused before sending; results
