@@ -839,9 +839,14 @@ s_op_submit (mc_controller_t *self, mc_msg_t *msg, const msgpack_object *body)
                        (long long) self->config.max_queued_tasks);
         goto done;
     }
+    //  A job is committed before it is acknowledged: now, by its id, or
+    //  for a client that waits, with its results just before the reply.
+    const msgpack_object *wait = mc_proto_map_get (body, "wait");
+    bool waits = transient || (wait && wait->type == MSGPACK_OBJECT_BOOLEAN && wait->via.boolean);
     size_t body_size;
     const void *body_data = mc_job_body (job, &body_size);
-    if (!transient && (mc_store_add_job (self->store, info, body_data, body_size) || mc_store_flush (self->store))) {
+    if (!transient && (mc_store_add_job (self->store, info, body_data, body_size)
+                   ||  (!waits && mc_store_flush (self->store)))) {
         s_reply_error (self, rid, msg->req, MC_E_INTERNAL, "store: cannot record job: %s",
                        mc_store_error (self->store));
         goto done;
@@ -866,8 +871,7 @@ s_op_submit (mc_controller_t *self, mc_msg_t *msg, const msgpack_object *body)
         info->finished_us = mc_time_wall_us ();
         zlistx_add_end (self->finishing, owned);
     }
-    const msgpack_object *wait = mc_proto_map_get (body, "wait");
-    if (transient || (wait && wait->type == MSGPACK_OBJECT_BOOLEAN && wait->via.boolean)) {
+    if (waits) {
         mc_waiter_t *waiter = calloc (1, sizeof *waiter);
         waiter->routing_id = zframe_dup (rid);
         waiter->req = msg->req;

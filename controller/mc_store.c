@@ -11,6 +11,7 @@ struct _mc_store_t {
     bool in_tx;
     size_t pending;                 //  writes since the last commit
     sqlite3_stmt *add_job, *add_result, *finish_job, *job_info, *recent, *results, *errors, *meta;
+    sqlite3_stmt *begin, *commit;   //  prepared once: a commit per reply is on the latency path
 };
 
 static const char *s_schema =
@@ -44,6 +45,8 @@ mc_store_new (const char *path, char *err, size_t errlen)
     //  Stores from before task metadata lack its column (an error here
     //  only means that it is there already).
     ||  (sqlite3_exec (self->db, "ALTER TABLE results ADD COLUMN meta BLOB", NULL, NULL, NULL), false)
+    ||  s_prepare (self, &self->begin, "BEGIN")
+    ||  s_prepare (self, &self->commit, "COMMIT")
     ||  s_prepare (self, &self->add_job,
             "INSERT INTO jobs (id, kind, kernel, body, total, tasks, seed, single, submitted_us)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -78,7 +81,7 @@ mc_store_destroy (mc_store_t **self_p)
         return;
     mc_store_flush (self);
     sqlite3_stmt *stmts [] = { self->meta, self->add_job, self->add_result, self->finish_job, self->job_info,
-                               self->recent, self->results, self->errors };
+                               self->recent, self->results, self->errors, self->begin, self->commit };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts [0]; i++)
         sqlite3_finalize (stmts [i]);
     sqlite3_close (self->db);
@@ -90,7 +93,9 @@ static int
 s_begin (mc_store_t *self)
 {
     if (!self->in_tx) {
-        if (sqlite3_exec (self->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        int rc = sqlite3_step (self->begin);
+        sqlite3_reset (self->begin);
+        if (rc != SQLITE_DONE)
             return -1;
         self->in_tx = true;
     }
@@ -184,7 +189,9 @@ mc_store_flush (mc_store_t *self)
 {
     if (!self->in_tx)
         return 0;
-    if (sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    int rc = sqlite3_step (self->commit);
+    sqlite3_reset (self->commit);
+    if (rc != SQLITE_DONE)
         return -1;
     self->in_tx = false;
     self->pending = 0;
