@@ -40,8 +40,12 @@ typedef enum {
     S_CHUNK_LATER                   //  ask again later: hold the chunk (only when not `must`)
 } s_chunk_use_t;
 
+typedef struct s_fanout_t s_fanout_t;
+typedef void (s_on_results_t) (s_fanout_t *f, size_t i);
+typedef s_chunk_use_t (s_on_chunk_t) (s_fanout_t *f, size_t i, const mc_msg_t *chunk, bool must);
+
 //  One request per target, and their replies.
-typedef struct s_fanout_t {
+struct s_fanout_t {
     mc_client_t *client;
     json_t *ids;                    //  the targets' engine ids
     size_t count;
@@ -52,16 +56,16 @@ typedef struct s_fanout_t {
     s_stream_t *streams;            //  per target
     //  Called as each target's results arrive (in any order), while the
     //  other targets' replies are still on their way.
-    void (*on_results) (struct s_fanout_t *f, size_t i);
+    s_on_results_t *on_results;
     //  Offered each chunk of target i's streamed arrays, in order. The
     //  answer to the first chunk of a frame decides for the whole frame;
     //  S_CHUNK_LATER holds it (and all that follow) to be offered again
     //  after the next chunk or reply, with `must` set once its target's
     //  reply is in.
-    s_chunk_use_t (*on_chunk) (struct s_fanout_t *f, size_t i, const mc_msg_t *chunk, bool must);
+    s_on_chunk_t *on_chunk;
     size_t held;                    //  chunks held, over all targets
     void *arg;
-} s_fanout_t;
+};
 
 static void
 s_pack_str (msgpack_packer *pk, const char *text)
@@ -625,8 +629,7 @@ mc_client_scatter_array (mc_client_t *self, const char *name, const mc_array_t *
 //  on_results (with arg), when given, sees each target's as it arrives.
 static s_fanout_t *
 s_pull (mc_client_t *self, const char *const *names, size_t count, const json_t *targets,
-        void (*on_results) (s_fanout_t *f, size_t i), s_chunk_use_t (*on_chunk) (s_fanout_t *f, size_t i, const mc_msg_t *chunk, bool must),
-        void *arg)
+        s_on_results_t *on_results, s_on_chunk_t *on_chunk, void *arg)
 {
     for (size_t i = 0; i < count; i++)
         if (s_check_name (self, names [i]))
