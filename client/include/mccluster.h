@@ -40,6 +40,12 @@ void mc_client_destroy (mc_client_t **self_p);
 json_t *mc_client_call (mc_client_t *self, const char *op, const json_t *body, int timeout_ms);
 int mc_client_errcode (const mc_client_t *self);
 const char *mc_client_error (const mc_client_t *self);
+//  How long each wait for a reply polls before it sleeps, in microseconds
+//  (default 500, or $MCCLUSTER_SPIN_US; 0: sleep at once). Polling keeps a
+//  quick reply quick, above all on virtual machines, where waking a
+//  sleeping CPU costs more than a round trip; it costs up to this much CPU
+//  time per wait.
+void mc_client_set_spin (mc_client_t *self, int spin_us);
 
 //  Submit a job (spec as in mc_proto.md: kind, kernel, args, kwargs, seq,
 //  targets, chunksize, seed). Without wait, returns {"job": "j12"}; with

@@ -2,7 +2,8 @@
     streamed chunks come in the orders a real cluster gives only by chance
     (a later part's chunks first, a later part complete while an earlier
     part's size is still unknown, chunks out of order), with the joined
-    bytes checked each time. Asserts are the verdicts: they survive NDEBUG. */
+    bytes checked each time; and that a wait polls only briefly before it
+    sleeps. Asserts are the verdicts: they survive NDEBUG. */
 #undef NDEBUG
 #include "mccluster.h"
 #include "mc_array.h"
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PARTS 3
@@ -27,9 +29,11 @@ typedef struct {
 typedef struct {
     char dir [256];
     size_t parts;
+    int spin_us;                    //  for mc_client_set_spin, or -1: the default
     int rc;
     mc_array_t array;
     char error [512];
+    double cpu_ms;                  //  the client thread's CPU time in the gather
 } s_gather_t;
 
 static double *
@@ -51,7 +55,13 @@ s_client_thread (void *arg)
     json_t *targets = json_array ();
     for (size_t p = 0; p < g->parts; p++)
         json_array_append_new (targets, json_integer ((json_int_t) p));
+    if (g->spin_us >= 0)
+        mc_client_set_spin (client, g->spin_us);
+    struct timespec t0, t1;
+    clock_gettime (CLOCK_THREAD_CPUTIME_ID, &t0);
     g->rc = mc_client_gather_array (client, "x", targets, false, &g->array);
+    clock_gettime (CLOCK_THREAD_CPUTIME_ID, &t1);
+    g->cpu_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
     if (g->rc)
         snprintf (g->error, sizeof g->error, "%s", mc_client_error (client));
     json_decref (targets);
@@ -127,11 +137,12 @@ s_chunk (void *router, zframe_t *to, uint64_t req, const double *data, size_t co
     zframe_destroy (&frame);
 }
 
-//  Play a gather of parts of counts [p] float64 values by the script, and
-//  check the joined array, or with `fails` that the gather failed saying so.
-static void
+//  Play a gather of parts of counts [p] float64 values by the script, after
+//  delay_ms, and check the joined array, or with `fails` that the gather
+//  failed saying so. Returns the client's CPU time in the gather, in ms.
+static double
 s_play (const char *name, const size_t *counts, size_t parts, const s_step_t *script, size_t steps,
-        const char *fails)
+        const char *fails, int spin_us, int delay_ms)
 {
     char dir [] = "/tmp/mc-test-client.XXXXXX";
     assert (mkdtemp (dir));
@@ -145,7 +156,7 @@ s_play (const char *name, const size_t *counts, size_t parts, const s_step_t *sc
     zsock_t *router = zsock_new_router (conn.client_url);
     assert (router);
     void *sock = zsock_resolve (router);
-    s_gather_t g = { .parts = parts };
+    s_gather_t g = { .parts = parts, .spin_us = spin_us };
     snprintf (g.dir, sizeof g.dir, "%s", dir);
     pthread_t thread;
     assert (pthread_create (&thread, NULL, s_client_thread, &g) == 0);
@@ -173,6 +184,7 @@ s_play (const char *name, const size_t *counts, size_t parts, const s_step_t *sc
             zframe_destroy (&client);
         data [p] = s_part_data ((int) p, counts [p]);
     }
+    zclock_sleep (delay_ms);
     for (size_t k = 0; k < steps; k++) {
         const s_step_t *step = &script [k];
         if (step->bytes) {
@@ -215,15 +227,17 @@ s_play (const char *name, const size_t *counts, size_t parts, const s_step_t *sc
     unlink (path);
     rmdir (dir);
     printf (" * %s: OK\n", name);
+    return g.cpu_ms;
 }
 
 #define MB (1 << 20)
 #define PLAY(name, counts, script, fails) \
-    s_play (name, counts, sizeof counts / sizeof counts [0], script, sizeof script / sizeof script [0], fails)
+    s_play (name, counts, sizeof counts / sizeof counts [0], script, sizeof script / sizeof script [0], fails, -1, 0)
 
 int
 main (void)
 {
+    unsetenv ("MCCLUSTER_SPIN_US");         //  the default is what is tested
     //  Two parts of 1.5 MiB, each in two chunks of 1 MiB and 0.5 MiB.
     size_t two [] = { 196608, 196608 };
     const s_step_t in_order [] = {
@@ -251,5 +265,10 @@ main (void)
     //  A part that never sent all its chunks.
     const s_step_t short_part [] = { { 0, 0, MB }, { 0, 0, 0 }, { 1, 0, MB }, { 1, MB, MB / 2 }, { 1, 0, 0 } };
     PLAY ("a part short of its chunks", two, short_part, "incomplete");
+    //  A wait polls only briefly before it sleeps: a reply 300 ms late
+    //  costs the client far less than 300 ms of CPU time, polling or not.
+    size_t steps = sizeof in_order / sizeof in_order [0];
+    assert (s_play ("a late reply, default polling", two, 2, in_order, steps, NULL, -1, 300) < 50);
+    assert (s_play ("a late reply, no polling", two, 2, in_order, steps, NULL, 0, 300) < 50);
     return 0;
 }
