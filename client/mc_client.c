@@ -48,8 +48,7 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     mc_msg_init (&self->reply);
     self->next_req = 1;
     const char *spin = getenv ("MCCLUSTER_SPIN_US");
-    self->spin_us = spin && *spin? atoi (spin): MC_CLIENT_SPIN_US;
-    self->spin_us = self->spin_us < 0? 0: self->spin_us > 1000000? 1000000: self->spin_us;
+    mc_client_set_spin (self, spin && *spin? atoi (spin): MC_CLIENT_SPIN_US);
     mc_conn_profile_dir (profile_dir, self->profile, sizeof self->profile);
     char path [4200];
     snprintf (path, sizeof path, "%s/%s", self->profile, MC_CONN_FILE);
