@@ -8,6 +8,7 @@
 #include "mc_registry.h"
 #include "mc_rng.h"
 #include "mc_namespace.h"
+#include "mc_ops.h"
 #include "mc_runner.h"
 #include "mc_sched.h"
 #include "mc_store.h"
@@ -642,6 +643,7 @@ main (int argc, char *argv [])
     const char *name = argc > 1? argv [1]: "all";
     bool all = !strcmp (name, "all");
     if (all || !strcmp (name, "proto"))  mc_proto_test (true);
+    if (all || !strcmp (name, "ops"))    mc_ops_test (true);
     if (all || !strcmp (name, "sched"))  test_sched ();
     if (all || !strcmp (name, "job"))    test_job ();
     if (all || !strcmp (name, "store"))  test_store ();
