@@ -5,6 +5,26 @@
 #include "mc_registry.h"
 #include <string.h>
 
+struct _mc_engine_t {
+    int32_t id;
+    char uuid [65];
+    char host [256];
+    int64_t pid;
+    zframe_t *routing_id;           //  current connection (owned)
+    int64_t last_seen_us;           //  monotonic time of its last message
+    mc_engine_state_t state;
+    uint64_t done, failed;          //  tasks finished here
+    mc_engine_load_t load;          //  the scheduler's
+    char **kernels;                 //  names of the kernels it can run
+    size_t kernel_count;
+    void *kernel_info;              //  msgpack [[name, doc, args], ...] as registered (owned), or NULL
+    size_t kernel_info_size;
+    //  Registry links:
+    mc_engine_t *live_prev, *live_next;
+    mc_engine_t *free_prev, *free_next;
+    bool in_free;
+};
+
 struct _mc_registry_t {
     mc_engine_t **by_id;            //  index = engine id; NULL when gone
     size_t capacity;
@@ -21,11 +41,21 @@ mc_registry_t *
 mc_registry_new (void)
 {
     mc_registry_t *self = calloc (1, sizeof *self);
-    assert (self);
+    if (!self)
+        return NULL;
     self->ids_by_uuid = zhashx_new ();
     self->kernels = zhashx_new ();
-    assert (self->ids_by_uuid && self->kernels);
+    if (!self->ids_by_uuid || !self->kernels)
+        mc_registry_destroy (&self);
     return self;
+}
+
+static void
+s_free_names (char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free (names [i]);
+    free (names);
 }
 
 static void
@@ -35,10 +65,8 @@ s_engine_destroy (mc_engine_t **engine_p)
     if (!engine)
         return;
     zframe_destroy (&engine->routing_id);
-    mc_taskq_destroy (&engine->direct);
-    for (size_t i = 0; i < engine->kernel_count; i++)
-        free (engine->kernels [i]);
-    free (engine->kernels);
+    mc_taskq_destroy (&engine->load.direct);
+    s_free_names (engine->kernels, engine->kernel_count);
     free (engine->kernel_info);
     free (engine);
     *engine_p = NULL;
@@ -113,16 +141,21 @@ s_choose_id (mc_registry_t *self, const char *uuid, int64_t want_id)
     return id;
 }
 
-static void
+static int
 s_reserve (mc_registry_t *self, size_t id)
 {
     if (id >= self->capacity) {
         size_t capacity = self->capacity? self->capacity: 16;
         while (capacity <= id)
             capacity *= 2;
-        self->by_id = realloc (self->by_id, capacity * sizeof *self->by_id);
-        self->reserved = realloc (self->reserved, capacity * sizeof *self->reserved);
-        assert (self->by_id && self->reserved);
+        mc_engine_t **by_id = realloc (self->by_id, capacity * sizeof *self->by_id);
+        if (!by_id)
+            return -1;
+        self->by_id = by_id;
+        bool *reserved = realloc (self->reserved, capacity * sizeof *self->reserved);
+        if (!reserved)
+            return -1;
+        self->reserved = reserved;
         memset (self->by_id + self->capacity, 0, (capacity - self->capacity) * sizeof *self->by_id);
         memset (self->reserved + self->capacity, 0, (capacity - self->capacity) * sizeof *self->reserved);
         self->capacity = capacity;
@@ -130,6 +163,7 @@ s_reserve (mc_registry_t *self, size_t id)
     self->reserved [id] = true;
     if (id >= self->next_id)
         self->next_id = id + 1;
+    return 0;
 }
 
 mc_engine_t *
@@ -139,42 +173,45 @@ mc_registry_register (mc_registry_t *self, const char *uuid, int64_t want_id,
 {
     *replaced = false;
     size_t id = s_choose_id (self, uuid, want_id);
-    if (id >= INT32_MAX)
-        return NULL;
-    s_reserve (self, id);
+    zframe_t *connection = zframe_dup (routing_id);
+    if (id >= INT32_MAX || !connection || s_reserve (self, id))
+        goto fail;
     mc_engine_t *engine = self->by_id [id];
     if (engine) {
         //  Same uuid again: a reconnect. Keep its counters, take the new
         //  connection and its kernel list.
         *replaced = !zframe_eq (engine->routing_id, routing_id);
         s_count_kernels (self, engine, -1);
-        for (size_t i = 0; i < engine->kernel_count; i++)
-            free (engine->kernels [i]);
-        free (engine->kernels);
+        s_free_names (engine->kernels, engine->kernel_count);
         zframe_destroy (&engine->routing_id);
         s_live_unlink (self, engine);
     }
     else {
         engine = calloc (1, sizeof *engine);
-        assert (engine);
+        if (!engine || !(engine->load.direct = mc_taskq_new ())) {
+            s_engine_destroy (&engine);
+            goto fail;
+        }
+        zhashx_update (self->ids_by_uuid, uuid, (void *) (intptr_t) (id + 1));
         engine->id = (int32_t) id;
-        engine->direct = mc_taskq_new ();
-        assert (engine->direct);
         self->by_id [id] = engine;
         self->count++;
-        zhashx_update (self->ids_by_uuid, uuid, (void *) (intptr_t) (id + 1));
     }
     snprintf (engine->uuid, sizeof engine->uuid, "%s", uuid);
     snprintf (engine->host, sizeof engine->host, "%s", host);
     engine->pid = pid;
-    engine->routing_id = zframe_dup (routing_id);
+    engine->routing_id = connection;
     engine->kernels = kernels;
     engine->kernel_count = kernel_count;
-    engine->stopping = false;
+    engine->state = MC_ENGINE_READY;
     s_count_kernels (self, engine, +1);
     engine->last_seen_us = now_us;
     s_live_append (self, engine);
     return engine;
+fail:
+    zframe_destroy (&connection);
+    s_free_names (kernels, kernel_count);
+    return NULL;
 }
 
 mc_engine_t *
@@ -205,7 +242,7 @@ void
 mc_registry_remove (mc_registry_t *self, mc_engine_t **engine_p)
 {
     mc_engine_t *engine = *engine_p;
-    assert (engine->inflight == 0 && mc_taskq_size (engine->direct) == 0);
+    assert (engine->load.inflight == 0 && mc_taskq_size (engine->load.direct) == 0);
     s_live_unlink (self, engine);
     mc_registry_free_remove (self, engine);
     s_count_kernels (self, engine, -1);
@@ -292,4 +329,133 @@ mc_registry_free_remove (mc_registry_t *self, mc_engine_t *engine)
     else self->free_tail = engine->free_prev;
     engine->free_prev = engine->free_next = NULL;
     engine->in_free = false;
+}
+
+//  --------------------------------------------------------------------------
+//  One engine's record
+
+int32_t mc_engine_id (const mc_engine_t *self) { return self->id; }
+const char *mc_engine_uuid (const mc_engine_t *self) { return self->uuid; }
+const char *mc_engine_host (const mc_engine_t *self) { return self->host; }
+int64_t mc_engine_pid (const mc_engine_t *self) { return self->pid; }
+zframe_t *mc_engine_routing_id (const mc_engine_t *self) { return self->routing_id; }
+int64_t mc_engine_last_seen_us (const mc_engine_t *self) { return self->last_seen_us; }
+mc_engine_state_t mc_engine_state (const mc_engine_t *self) { return self->state; }
+void mc_engine_set_state (mc_engine_t *self, mc_engine_state_t state) { self->state = state; }
+uint64_t mc_engine_done (const mc_engine_t *self) { return self->done; }
+uint64_t mc_engine_failed (const mc_engine_t *self) { return self->failed; }
+mc_engine_load_t *mc_engine_load (mc_engine_t *self) { return &self->load; }
+uint32_t mc_engine_inflight (const mc_engine_t *self) { return self->load.inflight; }
+size_t mc_engine_queued (const mc_engine_t *self) { return mc_taskq_size (self->load.direct); }
+
+void
+mc_engine_count_task (mc_engine_t *self, bool ok)
+{
+    if (ok)
+        self->done++;
+    else
+        self->failed++;
+}
+
+const void *
+mc_engine_kernel_info (const mc_engine_t *self, size_t *size)
+{
+    *size = self->kernel_info_size;
+    return self->kernel_info;
+}
+
+int
+mc_engine_set_kernel_info (mc_engine_t *self, const void *data, size_t size)
+{
+    void *copy = size? malloc (size): NULL;
+    if (size && !copy)
+        return -1;
+    if (size)
+        memcpy (copy, data, size);
+    free (self->kernel_info);
+    self->kernel_info = copy;
+    self->kernel_info_size = size;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+
+static mc_engine_t *
+s_test_register (mc_registry_t *self, const char *uuid, int64_t want_id, const char *kernel, int64_t now,
+                 bool *replaced)
+{
+    char connection [64];
+    snprintf (connection, sizeof connection, "%s@%lld", uuid, (long long) now);
+    zframe_t *rid = zframe_new (connection, strlen (connection));
+    char **kernels = calloc (2, sizeof *kernels);
+    assert (rid && kernels);
+    kernels [0] = strdup (kernel);
+    mc_engine_t *engine = mc_registry_register (self, uuid, want_id, "host", 42, rid, kernels, 1, now, replaced);
+    zframe_destroy (&rid);
+    return engine;
+}
+
+void
+mc_registry_test (bool verbose)
+{
+    (void) verbose;
+    printf (" * mc_registry: ");
+    mc_registry_t *self = mc_registry_new ();
+    assert (self);
+    bool replaced;
+    mc_engine_t *a = s_test_register (self, "a", -1, "noop", 10, &replaced);
+    mc_engine_t *b = s_test_register (self, "b", 7, "pi", 20, &replaced);
+    assert (a && b && !replaced);
+    //  A new engine gets the lowest id never given; a free asked-for id is granted.
+    assert (mc_engine_id (a) == 0 && mc_engine_id (b) == 7 && mc_registry_size (self) == 2);
+    assert (mc_registry_lookup (self, 7) == b && mc_registry_lookup (self, 3) == NULL
+         && mc_registry_lookup (self, -1) == NULL && mc_registry_lookup (self, 1000) == NULL);
+    assert (mc_engine_state (a) == MC_ENGINE_READY && !strcmp (mc_engine_uuid (b), "b")
+         && !strcmp (mc_engine_host (b), "host") && mc_engine_pid (b) == 42);
+    assert (mc_registry_first (self) == a && mc_registry_next (self, a) == b && mc_registry_next (self, b) == NULL);
+    //  Kernels are counted by name.
+    assert (mc_registry_has_kernel (self, "pi") && mc_registry_has_kernel (self, "noop")
+         && !mc_registry_has_kernel (self, "walker"));
+    char list [64];
+    mc_registry_kernel_list (self, list, sizeof list);
+    assert (!strcmp (list, "noop, pi"));
+    //  Signs of life order the live list.
+    assert (mc_registry_oldest (self) == a);
+    mc_registry_touch (self, a, 30);
+    assert (mc_registry_oldest (self) == b && mc_engine_last_seen_us (a) == 30);
+    //  A known uuid gets its id back, from a new connection (replaced), and
+    //  an id asked for by another uuid is not given away.
+    mc_engine_set_state (b, MC_ENGINE_STOPPING);
+    mc_engine_count_task (b, true);
+    mc_engine_count_task (b, false);
+    mc_engine_t *b2 = s_test_register (self, "b", 0, "walker", 40, &replaced);
+    assert (b2 == b && replaced && mc_engine_id (b2) == 7 && mc_engine_state (b2) == MC_ENGINE_READY);
+    assert (mc_engine_done (b) == 1 && mc_engine_failed (b) == 1);
+    assert (!mc_registry_has_kernel (self, "pi") && mc_registry_has_kernel (self, "walker"));
+    mc_engine_t *c = s_test_register (self, "c", 0, "noop", 50, &replaced);
+    assert (c && mc_engine_id (c) == 1);
+    //  Kernel descriptions are copied.
+    size_t size;
+    assert (mc_engine_kernel_info (c, &size) == NULL && size == 0);
+    char info [] = "\x91\x93\xa1x\xa0\xa0";
+    assert (mc_engine_set_kernel_info (c, info, sizeof info) == 0);
+    info [0] = 0;
+    const char *kept = mc_engine_kernel_info (c, &size);
+    assert (size == sizeof info && (unsigned char) kept [0] == 0x91);
+    //  The free ring serves round robin and holds each engine once.
+    mc_registry_free_push (self, a);
+    mc_registry_free_push (self, c);
+    mc_registry_free_push (self, a);
+    assert (mc_registry_free_pop (self) == a && mc_registry_free_pop (self) == c && mc_registry_free_pop (self) == NULL);
+    mc_registry_free_push (self, c);
+    //  Removing forgets the engine (and takes it off the ring) but keeps its id for its uuid.
+    mc_registry_remove (self, &c);
+    assert (c == NULL && mc_registry_size (self) == 2 && mc_registry_free_pop (self) == NULL);
+    c = s_test_register (self, "c", -1, "noop", 60, &replaced);
+    assert (c && mc_engine_id (c) == 1 && !replaced);
+    mc_engine_t *d = s_test_register (self, "d", 1, "noop", 70, &replaced);
+    assert (d && mc_engine_id (d) == 2);
+    mc_registry_destroy (&self);
+    assert (self == NULL);
+    printf ("OK\n");
 }

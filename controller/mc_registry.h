@@ -10,35 +10,54 @@
 #include <stdint.h>
 
 typedef struct _mc_registry_t mc_registry_t;
+//  One engine's record: owned by the registry, read through the functions
+//  below. Its protocol state is the engine side's (mc_engines) to set.
 typedef struct _mc_engine_t mc_engine_t;
 
-struct _mc_engine_t {
-    int32_t id;
-    char uuid [65];
-    char host [256];
-    int64_t pid;
-    zframe_t *routing_id;           //  current connection (owned)
-    int64_t last_seen_us;           //  monotonic time of its last message
-    uint64_t done, failed;          //  tasks finished here
-    uint32_t inflight;              //  tasks sent and not yet answered
-    mc_task_t *running;             //  in-flight tasks, a doubly linked list
-    mc_taskq_t *direct;             //  direct tasks waiting for this engine
-    char **kernels;                 //  names of the kernels it can run
-    size_t kernel_count;
-    void *kernel_info;              //  msgpack [[name, doc, args], ...] as registered (owned), or NULL
-    size_t kernel_info_size;
-    bool stopping;                  //  STOP sent
-    //  Registry links:
-    mc_engine_t *live_prev, *live_next;
-    mc_engine_t *free_prev, *free_next;
-    bool in_free;
-};
+//  An engine's life as the controller sees it (mc_proto.md §4). An engine
+//  the registry does not hold is in none of these: unknown, or gone.
+typedef enum { MC_ENGINE_READY = 1, MC_ENGINE_STOPPING } mc_engine_state_t;
 
+//  What the scheduler keeps per engine, inside its record: the scheduler's
+//  to read and change, nobody else's.
+typedef struct {
+    uint32_t inflight;              //  tasks sent and not yet answered
+    mc_task_t *running;             //  in-flight tasks, a doubly linked list (head->prev is the tail)
+    mc_taskq_t *direct;             //  direct tasks waiting for this engine (owned by the record)
+} mc_engine_load_t;
+
+int32_t mc_engine_id (const mc_engine_t *self);
+const char *mc_engine_uuid (const mc_engine_t *self);
+const char *mc_engine_host (const mc_engine_t *self);
+int64_t mc_engine_pid (const mc_engine_t *self);
+//  The engine's current connection (borrowed).
+zframe_t *mc_engine_routing_id (const mc_engine_t *self);
+//  Monotonic time of its last message.
+int64_t mc_engine_last_seen_us (const mc_engine_t *self);
+mc_engine_state_t mc_engine_state (const mc_engine_t *self);
+void mc_engine_set_state (mc_engine_t *self, mc_engine_state_t state);
+//  Count a task finished on this engine, done (ok) or failed.
+void mc_engine_count_task (mc_engine_t *self, bool ok);
+uint64_t mc_engine_done (const mc_engine_t *self);
+uint64_t mc_engine_failed (const mc_engine_t *self);
+//  Its kernels as it described them at REGISTER (msgpack [[name, doc,
+//  args], ...], borrowed), or NULL.
+const void *mc_engine_kernel_info (const mc_engine_t *self, size_t *size);
+//  Keep a copy of that description (NULL/0 forgets it). 0, or -1 when out of memory.
+int mc_engine_set_kernel_info (mc_engine_t *self, const void *data, size_t size);
+//  The scheduler's part of the record.
+mc_engine_load_t *mc_engine_load (mc_engine_t *self);
+uint32_t mc_engine_inflight (const mc_engine_t *self);
+size_t mc_engine_queued (const mc_engine_t *self);
+
+//  A new registry, or NULL when out of memory.
 mc_registry_t *mc_registry_new (void);
 void mc_registry_destroy (mc_registry_t **self_p);
 //  Register or re-register an engine. An engine whose uuid is known gets
 //  its id back; else want_id if free; else a new id. The routing id is
-//  copied. Returns the engine (borrowed), or NULL when no id is left.
+//  copied; kernels (an array of kernel_count strings) is taken, also on
+//  failure. The engine's state is READY. Returns the engine (borrowed), or
+//  NULL when no id is left or memory is short.
 //  *replaced is set when the uuid was already registered under this id
 //  from another connection (what was sent to the old one may be lost).
 mc_engine_t *mc_registry_register (mc_registry_t *self, const char *uuid, int64_t want_id,
@@ -66,4 +85,7 @@ void mc_registry_kernel_list (const mc_registry_t *self, char *buf, size_t len);
 void mc_registry_free_push (mc_registry_t *self, mc_engine_t *engine);
 mc_engine_t *mc_registry_free_pop (mc_registry_t *self);
 void mc_registry_free_remove (mc_registry_t *self, mc_engine_t *engine);
+
+//  Self test.
+void mc_registry_test (bool verbose);
 #endif

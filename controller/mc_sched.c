@@ -58,7 +58,7 @@ mc_sched_queue (mc_sched_t *self, mc_task_t *task)
     if (task->target >= 0) {
         mc_engine_t *engine = mc_registry_lookup (self->registry, task->target);
         assert (engine);
-        queue = engine->direct;
+        queue = mc_engine_load (engine)->direct;
     }
     if (mc_taskq_push (queue, task))
         return -1;
@@ -72,19 +72,20 @@ s_send (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
 {
     self->waiting--;
     task->state = MC_TASK_RUNNING;
-    task->engine = engine->id;
+    task->engine = mc_engine_id (engine);
     task->next = NULL;
     task->prev = NULL;
     //  Append to the in-flight list; its head is the oldest.
-    if (engine->running) {
-        mc_task_t *tail = engine->running->prev;
+    mc_engine_load_t *load = mc_engine_load (engine);
+    if (load->running) {
+        mc_task_t *tail = load->running->prev;
         tail->next = task;
         task->prev = tail;
     }
     else
-        engine->running = task;
-    engine->running->prev = task;      //  head->prev is the tail
-    engine->inflight++;
+        load->running = task;
+    load->running->prev = task;        //  head->prev is the tail
+    load->inflight++;
     self->send (self->arg, engine, task);
 }
 
@@ -93,19 +94,20 @@ s_send (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
 static bool
 s_give_one (mc_sched_t *self, mc_engine_t *engine)
 {
-    if (engine->stopping || engine->inflight >= self->max_inflight)
+    mc_engine_load_t *load = mc_engine_load (engine);
+    if (mc_engine_state (engine) != MC_ENGINE_READY || load->inflight >= self->max_inflight)
         return false;
-    mc_task_t *task = mc_taskq_peek (engine->direct);
+    mc_task_t *task = mc_taskq_peek (load->direct);
     if (task) {
         //  A direct task waits for its turn even when lb work is waiting:
         //  the engine runs its tasks in order.
-        if (engine->inflight >= mc_sched_limit (self, task->job))
+        if (load->inflight >= mc_sched_limit (self, task->job))
             return false;
-        s_send (self, engine, mc_taskq_pop (engine->direct));
+        s_send (self, engine, mc_taskq_pop (load->direct));
         return true;
     }
     task = mc_taskq_peek (self->lb);
-    if (task && engine->inflight < mc_sched_limit (self, task->job)) {
+    if (task && load->inflight < mc_sched_limit (self, task->job)) {
         s_send (self, engine, mc_taskq_pop (self->lb));
         return true;
     }
@@ -138,23 +140,24 @@ mc_sched_engine_ready (mc_sched_t *self, mc_engine_t *engine)
 void
 mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
 {
-    assert (engine->inflight > 0 && task->engine == engine->id);
+    mc_engine_load_t *load = mc_engine_load (engine);
+    assert (load->inflight > 0 && task->engine == mc_engine_id (engine));
     //  Unlink from the in-flight list (head->prev is the tail).
-    if (task == engine->running) {
-        engine->running = task->next;
-        if (engine->running)
-            engine->running->prev = task->prev;
+    if (task == load->running) {
+        load->running = task->next;
+        if (load->running)
+            load->running->prev = task->prev;
     }
     else {
         task->prev->next = task->next;
         if (task->next)
             task->next->prev = task->prev;
         else
-            engine->running->prev = task->prev;
+            load->running->prev = task->prev;
     }
     task->prev = task->next = NULL;
     task->engine = -1;
-    engine->inflight--;
+    load->inflight--;
     while (s_give_one (self, engine))
         ;
 }
@@ -165,9 +168,10 @@ mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, mc_sched_lost_fn *l
     mc_registry_free_remove (self->registry, engine);
     //  Walk the in-flight list from its tail so that pushing each
     //  load-balanced task to the front keeps the original order.
-    mc_task_t *task = engine->running? engine->running->prev: NULL;
+    mc_engine_load_t *load = mc_engine_load (engine);
+    mc_task_t *task = load->running? load->running->prev: NULL;
     while (task) {
-        mc_task_t *prev = task == engine->running? NULL: task->prev;
+        mc_task_t *prev = task == load->running? NULL: task->prev;
         task->prev = task->next = NULL;
         task->engine = -1;
         if (task->target < 0) {
@@ -181,9 +185,9 @@ mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, mc_sched_lost_fn *l
             lost (arg, task);
         task = prev;
     }
-    engine->running = NULL;
-    engine->inflight = 0;
-    while ((task = mc_taskq_pop (engine->direct))) {
+    load->running = NULL;
+    load->inflight = 0;
+    while ((task = mc_taskq_pop (load->direct))) {
         self->waiting--;
         lost (arg, task);
     }
@@ -194,18 +198,19 @@ void
 mc_sched_engine_reset (mc_sched_t *self, mc_engine_t *engine)
 {
     //  From the tail, pushing each to the front, keeps the original order.
-    mc_task_t *task = engine->running? engine->running->prev: NULL;
+    mc_engine_load_t *load = mc_engine_load (engine);
+    mc_task_t *task = load->running? load->running->prev: NULL;
     while (task) {
-        mc_task_t *prev = task == engine->running? NULL: task->prev;
+        mc_task_t *prev = task == load->running? NULL: task->prev;
         task->prev = task->next = NULL;
         task->engine = -1;
         task->state = MC_TASK_WAITING;
-        if (mc_taskq_push_front (task->target < 0? self->lb: engine->direct, task) == 0)
+        if (mc_taskq_push_front (task->target < 0? self->lb: load->direct, task) == 0)
             self->waiting++;
         task = prev;
     }
-    engine->running = NULL;
-    engine->inflight = 0;
+    load->running = NULL;
+    load->inflight = 0;
 }
 
 size_t

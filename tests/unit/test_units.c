@@ -8,6 +8,10 @@
 #include "mc_registry.h"
 #include "mc_rng.h"
 #include "mc_namespace.h"
+#include "mc_api.h"
+#include "mc_engines.h"
+#include "mc_held.h"
+#include "mc_parked.h"
 #include "mc_ops.h"
 #include "mc_runner.h"
 #include "mc_sched.h"
@@ -52,7 +56,7 @@ s_capture_send (void *arg, mc_engine_t *engine, mc_task_t *task)
     s_capture_t *c = arg;
     assert (c->count < 4096);
     c->sent [c->count] = task;
-    c->to [c->count++] = engine->id;
+    c->to [c->count++] = mc_engine_id (engine);
 }
 
 static void
@@ -82,7 +86,7 @@ test_sched (void)
     mc_sched_t *sched = mc_sched_new (registry, 4, 5000, s_capture_send, &capture);
     mc_engine_t *e0 = s_add_engine (registry, "a");
     mc_engine_t *e1 = s_add_engine (registry, "b");
-    assert (e0->id == 0 && e1->id == 1);
+    assert (mc_engine_id (e0) == 0 && mc_engine_id (e1) == 1);
     assert (mc_registry_has_kernel (registry, "noop") && !mc_registry_has_kernel (registry, "nope"));
     mc_sched_engine_ready (sched, e0);
     mc_sched_engine_ready (sched, e1);
@@ -105,14 +109,14 @@ test_sched (void)
     mc_engine_t *engine = mc_registry_lookup (registry, capture.to [0]);
     mc_job_task_finished (job, first, true, 10);
     mc_sched_task_done (sched, engine, first);
-    assert (engine->inflight == 4 && capture.count == 6);
+    assert (mc_engine_inflight (engine) == 4 && capture.count == 6);
     for (size_t i = 2; i < 6; i++)
-        assert (capture.sent [i]->number == i && capture.to [i] == engine->id);
+        assert (capture.sent [i]->number == i && capture.to [i] == mc_engine_id (engine));
     assert (mc_sched_limit (sched, job) == 4);
 
     //  The engine dies: its 4 tasks go back to the front, in order, and the
     //  other engine takes them (it may hold one: the job is known now).
-    mc_engine_t *other = mc_registry_lookup (registry, 1 - engine->id);
+    mc_engine_t *other = mc_registry_lookup (registry, 1 - mc_engine_id (engine));
     size_t before = capture.count;
     mc_sched_engine_gone (sched, engine, s_capture_lost, &capture);
     assert (capture.lost == 0);
@@ -122,7 +126,7 @@ test_sched (void)
     assert (capture.count == before + 3);
     assert (capture.sent [before]->number == 2 && capture.sent [before + 1]->number == 3
          && capture.sent [before + 2]->number == 4);
-    assert (other->inflight == 4 && mc_sched_waiting (sched) == 10 - 1 - 4);
+    assert (mc_engine_inflight (other) == 4 && mc_sched_waiting (sched) == 10 - 1 - 4);
 
     //  Long tasks are not hoarded: a job whose tasks take 100 ms goes one at
     //  a time per engine.
@@ -134,10 +138,10 @@ test_sched (void)
     //  Direct tasks: kept in order on their engine; failed when it goes.
     mc_engine_t *e2 = s_add_engine (registry, "c");
     mc_sched_engine_ready (sched, e2);
-    int32_t targets [] = { e2->id };
+    int32_t targets [] = { mc_engine_id (e2) };
     mc_job_t *direct = s_job (3, "{\"kind\":\"apply\",\"kernel\":\"noop\",\"targets\":[0]}", &code, err);
     assert (direct && mc_job_plan (direct, targets, 1) == 0);
-    assert (mc_job_task (direct, 0)->target == e2->id);
+    assert (mc_job_task (direct, 0)->target == mc_engine_id (e2));
     //  e2 took load-balanced work when it joined; its direct task waits its turn.
     mc_sched_queue (sched, mc_job_task (direct, 0));
     size_t lost_before = capture.lost;
@@ -147,15 +151,15 @@ test_sched (void)
 
     //  A reconnecting uuid keeps its id; a new one never takes a used id.
     mc_engine_t *again = s_add_engine (registry, "c");
-    assert (again->id == 2);
+    assert (mc_engine_id (again) == 2);
     mc_engine_t *fresh = s_add_engine (registry, "d");
-    assert (fresh->id == 3);
+    assert (mc_engine_id (fresh) == 3);
 
     //  Tear down: forget the tasks that still point into the jobs.
     for (mc_engine_t *e = mc_registry_first (registry); e; e = mc_registry_next (registry, e)) {
-        e->running = NULL;
-        e->inflight = 0;
-        while (mc_taskq_pop (e->direct))
+        mc_engine_load (e)->running = NULL;
+        mc_engine_load (e)->inflight = 0;
+        while (mc_taskq_pop (mc_engine_load (e)->direct))
             ;
     }
     mc_sched_destroy (&sched);
@@ -652,5 +656,10 @@ main (int argc, char *argv [])
     if (all || !strcmp (name, "namespace")) mc_namespace_test (true);
     if (all || !strcmp (name, "reduce")) mc_reduce_test (true);
     if (all || !strcmp (name, "rng"))    mc_rng_test (true);
+    if (all || !strcmp (name, "registry")) mc_registry_test (true);
+    if (all || !strcmp (name, "parked")) mc_parked_test (true);
+    if (all || !strcmp (name, "held"))   mc_held_test (true);
+    if (all || !strcmp (name, "engines")) mc_engines_test (true);
+    if (all || !strcmp (name, "api"))    mc_api_test (true);
     return 0;
 }

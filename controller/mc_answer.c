@@ -1,0 +1,221 @@
+/*  mc_answer: replies to clients, and transient jobs' results grouped by error. */
+#include "mc_answer.h"
+#include "mc_log.h"
+#include "mc_time.h"
+
+void
+mc_answer_pack_str (msgpack_packer *pk, const char *text)
+{
+    msgpack_pack_str_with_body (pk, text, strlen (text));
+}
+
+void
+mc_answer_reply (mc_server_t *server, zframe_t *routing_id, uint64_t req, uint64_t status, const char *text)
+{
+    mc_msg_t reply;
+    mc_msg_init (&reply);
+    reply.type = MC_REPLY;
+    reply.req = req;
+    reply.status = status;
+    if (status == MC_OK) {
+        reply.data.ptr = server->buffer.data;
+        reply.data.size = server->buffer.size;
+    }
+    reply.text.ptr = text;
+    reply.text.size = text? strlen (text): 0;
+    mc_msg_send (&reply, zsock_resolve (server->client_sock), routing_id);
+}
+
+void
+mc_answer_error (mc_server_t *server, zframe_t *routing_id, uint64_t req, uint64_t code, const char *fmt, ...)
+{
+    char text [1024];
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (text, sizeof text, fmt, args);
+    va_end (args);
+    mc_debug ("request %llu: %s: %s", (unsigned long long) req, mc_proto_error_name (code), text);
+    mc_answer_reply (server, routing_id, req, code, text);
+}
+
+void
+mc_answer_job (mc_server_t *server, zframe_t *routing_id, uint64_t req, mc_park_kind_t kind,
+               const mc_job_info_t *info)
+{
+    msgpack_packer pk = mc_server_body (server);
+    if (kind == MC_PARK_STATUS)
+        mc_job_info_pack (info, &pk, 0);
+    else {
+        bool meta = kind == MC_PARK_META;
+        mc_job_info_pack (info, &pk, meta? 4: 3);
+        mc_answer_pack_str (&pk, "single");
+        if (info->single)
+            msgpack_pack_true (&pk);
+        else
+            msgpack_pack_false (&pk);
+        if (meta) {
+            mc_answer_pack_str (&pk, "meta");
+            mc_store_pack_meta (server->store, info, &pk);
+        }
+        mc_store_pack_results (server->store, info, &pk);
+    }
+    mc_answer_reply (server, routing_id, req, MC_OK, NULL);
+}
+
+//  One distinct error of a job, with where it happened.
+typedef struct {
+    char *text;
+    uint64_t count;                 //  tasks
+    int64_t *engines;               //  distinct, in order of first failure
+    uint64_t *tasks;                //  count of them
+    size_t engine_count;
+} s_error_t;
+
+//  Count a failed task under its error text. 0, or -1 when out of memory
+//  (the failure is then left out of the list, not of the results).
+static int
+s_error_add (zlistx_t *errors, const char *text, size_t len, int64_t engine, uint64_t task)
+{
+    s_error_t *e;
+    for (e = zlistx_first (errors); e; e = zlistx_next (errors))
+        if (strlen (e->text) == len && !memcmp (e->text, text, len))
+            break;
+    if (!e) {
+        e = calloc (1, sizeof *e);
+        if (!e || !(e->text = strndup (text, len))) {
+            free (e);
+            return -1;
+        }
+        zlistx_add_end (errors, e);
+    }
+    uint64_t *tasks = realloc (e->tasks, (e->count + 1) * sizeof *e->tasks);
+    if (!tasks)
+        return -1;
+    e->tasks = tasks;
+    e->tasks [e->count++] = task;
+    for (size_t i = 0; i < e->engine_count; i++)
+        if (e->engines [i] == engine)
+            return 0;
+    int64_t *engines = realloc (e->engines, (e->engine_count + 1) * sizeof *e->engines);
+    if (!engines)
+        return -1;
+    e->engines = engines;
+    e->engines [e->engine_count++] = engine;
+    return 0;
+}
+
+static void
+s_errors_pack (zlistx_t *errors, msgpack_packer *pk)
+{
+    msgpack_pack_array (pk, zlistx_size (errors));
+    s_error_t *e;
+    while ((e = zlistx_detach (errors, NULL))) {
+        msgpack_pack_map (pk, 4);
+        mc_answer_pack_str (pk, "error");   mc_answer_pack_str (pk, e->text);
+        mc_answer_pack_str (pk, "count");   msgpack_pack_uint64 (pk, e->count);
+        mc_answer_pack_str (pk, "engines");
+        msgpack_pack_array (pk, e->engine_count);
+        for (size_t i = 0; i < e->engine_count; i++)
+            msgpack_pack_int64 (pk, e->engines [i]);
+        mc_answer_pack_str (pk, "tasks");
+        msgpack_pack_array (pk, e->count);
+        for (size_t i = 0; i < e->count; i++)
+            msgpack_pack_uint64 (pk, e->tasks [i]);
+        free (e->engines);
+        free (e->tasks);
+        free (e->text);
+        free (e);
+    }
+}
+
+//  Pack the value of each item of task t of a transient job from its kept
+//  RESULT, appending the arrays it refers to to frames; a task without a
+//  good result packs nils and adds its error.
+static void
+s_pack_task_results (mc_job_t *job, uint64_t t, msgpack_packer *pk, zlist_t *frames, zlistx_t *errors,
+                     msgpack_zone *zone)
+{
+    mc_task_t *task = mc_job_task (job, t);
+    uint32_t items = mc_job_info (job)->kind [0] == 'm'? task->count: 1;
+    zmsg_t *kept = mc_job_result (job, t);
+    mc_msg_t result;
+    mc_msg_init (&result);
+    msgpack_object data;
+    int code;
+    zframe_t *header = kept? zmsg_first (kept): NULL;
+    bool ok = header && mc_msg_decode (&result, zframe_data (header), zframe_size (header), &code) == 0
+           && result.status == MC_OK
+           && mc_proto_unpack (result.data.ptr, result.data.size, zone, &data) == 0
+           && data.type == MSGPACK_OBJECT_ARRAY && data.via.array.size == items;
+    size_t count = ok? zmsg_size (kept) - 1: 0;
+    zframe_t **in = ok? calloc (count + 1, sizeof *in): NULL;
+    if (in) {
+        size_t n = 0;
+        for (zframe_t *f = zmsg_next (kept); f; f = zmsg_next (kept))
+            in [n++] = f;
+        mc_repack_t how = { in, count, frames, false, NULL, NULL };
+        for (uint32_t i = 0; i < items; i++)
+            if (mc_proto_repack (pk, &data.via.array.ptr [i], &how))
+                msgpack_pack_nil (pk);
+        free (in);
+        return;
+    }
+    for (uint32_t i = 0; i < items; i++)
+        msgpack_pack_nil (pk);
+    const char *text = ok? "controller out of memory"
+                     : header && result.text.size? result.text.ptr: "no result";
+    size_t len = !ok && header && result.text.size? result.text.size: strlen (text);
+    if (s_error_add (errors, text, len, header? result.engine_id: task->target, t))
+        mc_error ("out of memory: an error of job %llu is not listed", (unsigned long long) mc_job_info (job)->id);
+}
+
+//  Answer the submitter of a finished transient job with its results, whose
+//  arrays go out as frames of the reply (shared, never copied).
+static void
+s_reply_transient (mc_server_t *server, const mc_park_t *park, mc_job_t *job)
+{
+    mc_job_info_t *info = mc_job_info (job);
+    zlist_t *frames = zlist_new ();
+    zlistx_t *errors = zlistx_new ();
+    if (frames && errors) {
+        msgpack_packer pk = mc_server_body (server);
+        mc_job_info_pack (info, &pk, 3);
+        mc_answer_pack_str (&pk, "single");
+        msgpack_pack_false (&pk);
+        mc_answer_pack_str (&pk, "results");
+        msgpack_pack_array (&pk, (uint32_t) info->total);
+        msgpack_zone zone;
+        msgpack_zone_init (&zone, 1024);
+        for (uint64_t t = 0; t < info->tasks; t++)
+            s_pack_task_results (job, t, &pk, frames, errors, &zone);
+        msgpack_zone_destroy (&zone);
+        mc_answer_pack_str (&pk, "errors");
+        s_errors_pack (errors, &pk);
+        mc_msg_t reply;
+        mc_msg_init (&reply);
+        reply.type = MC_REPLY;
+        reply.req = park->req;
+        reply.status = MC_OK;
+        reply.data.ptr = server->buffer.data;
+        reply.data.size = server->buffer.size;
+        reply.frames = mc_proto_frame_array (frames, &reply.frame_count);
+        if ((zlist_size (frames) && !reply.frames)
+        ||  mc_msg_send (&reply, zsock_resolve (server->client_sock), park->routing_id))
+            mc_warn ("cannot send a reply of %zu frames", zlist_size (frames));
+        free (reply.frames);
+    }
+    else
+        mc_answer_error (server, park->routing_id, park->req, MC_E_INTERNAL, "controller out of memory");
+    zlist_destroy (&frames);
+    zlistx_destroy (&errors);
+    mc_held_sub (server->held, park->routing_id, mc_job_held_bytes (job), mc_time_mono_us ());
+}
+
+void
+mc_answer_park (mc_server_t *server, const mc_park_t *park, mc_job_t *job, const mc_job_info_t *info)
+{
+    if (job && mc_job_transient (job) && park->kind == MC_PARK_RESULT)
+        s_reply_transient (server, park, job);
+    else
+        mc_answer_job (server, park->routing_id, park->req, park->kind, info);
+}

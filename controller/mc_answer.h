@@ -1,0 +1,25 @@
+/*  mc_answer: the controller's replies to clients. A reply's body is the
+    server's shared buffer (mc_server_body), packed by the caller; a job is
+    answered with its status object, its result object (from the store), or,
+    for a transient job, its results kept in memory, whose arrays go out as
+    frames of the reply without being copied. */
+#ifndef MC_ANSWER_H
+#define MC_ANSWER_H
+#include "mc_server.h"
+
+//  Send a REPLY: with MC_OK the body is the shared buffer, else text says
+//  what went wrong.
+void mc_answer_reply (mc_server_t *server, zframe_t *routing_id, uint64_t req, uint64_t status, const char *text);
+//  Send an error REPLY with a formatted one-line text.
+void mc_answer_error (mc_server_t *server, zframe_t *routing_id, uint64_t req, uint64_t code, const char *fmt, ...)
+    __attribute__ ((format (printf, 5, 6)));
+//  Answer a query about a job at once: its status object (MC_PARK_STATUS)
+//  or its result object, with task metadata for MC_PARK_META.
+void mc_answer_job (mc_server_t *server, zframe_t *routing_id, uint64_t req, mc_park_kind_t kind,
+                    const mc_job_info_t *info);
+//  Answer a parked request about a finished job (job is NULL once it is
+//  only in the store): the submitter of a transient job gets its results.
+void mc_answer_park (mc_server_t *server, const mc_park_t *park, mc_job_t *job, const mc_job_info_t *info);
+//  Pack a C string.
+void mc_answer_pack_str (msgpack_packer *pk, const char *text);
+#endif

@@ -1,0 +1,578 @@
+/*  mc_engines: the engine side of the protocol (mc_proto.md §3 and §4). */
+#include "mc_engines.h"
+#include "mc_answer.h"
+#include "mc_log.h"
+#include "mc_time.h"
+
+//  --------------------------------------------------------------------------
+//  Sending
+
+void
+mc_engines_send_task (void *arg, mc_engine_t *engine, mc_task_t *task)
+{
+    mc_server_t *self = arg;
+    mc_job_t *job = task->job;
+    mc_job_info_t *info = mc_job_info (job);
+    info->started = true;
+    mc_msg_t msg;
+    mc_msg_init (&msg);
+    msgpack_sbuffer args, kwargs;
+    zlist_t *frames = NULL;
+    msgpack_packer pk = mc_server_body (self);
+    if (mc_job_frame_count (job)) {
+        //  Each task carries only the frames it refers to, renumbered.
+        msgpack_sbuffer_init (&args);
+        msgpack_sbuffer_init (&kwargs);
+        msgpack_packer apk, kpk;
+        msgpack_packer_init (&apk, &args, msgpack_sbuffer_write);
+        msgpack_packer_init (&kpk, &kwargs, msgpack_sbuffer_write);
+        frames = zlist_new ();
+        mc_job_pack_task (job, task, &apk, &kpk, &pk, frames);
+        msg.frames = mc_proto_frame_array (frames, &msg.frame_count);
+    }
+    else
+    if (task->count)
+        mc_job_pack_items (job, task, &pk);
+    msg.type = MC_TASK;
+    msg.job = info->id;
+    msg.task = task->number;
+    msg.first = task->first;
+    msg.count = task->count;
+    msg.seed = info->seed;
+    msg.kernel.ptr = info->kernel;
+    msg.kernel.size = strlen (info->kernel);
+    msg.args.ptr = mc_job_args (job, &msg.args.size);
+    msg.kwargs.ptr = mc_job_kwargs (job, &msg.kwargs.size);
+    if (frames) {
+        msg.args.ptr = args.data;
+        msg.args.size = args.size;
+        msg.kwargs.ptr = kwargs.data;
+        msg.kwargs.size = kwargs.size;
+    }
+    msg.items.ptr = self->buffer.data;
+    msg.items.size = self->buffer.size;
+    msg.out.ptr = mc_job_out (job);
+    msg.out.size = strlen (msg.out.ptr);
+    msg.reduce.ptr = mc_job_engine_reduce (job, &msg.reduce.size);
+    if (mc_msg_send (&msg, zsock_resolve (self->engine_sock), mc_engine_routing_id (engine)))
+        mc_warn ("cannot send task to engine %d", mc_engine_id (engine));
+    if (frames) {
+        free (msg.frames);
+        zlist_destroy (&frames);
+        msgpack_sbuffer_destroy (&args);
+        msgpack_sbuffer_destroy (&kwargs);
+    }
+}
+
+static void
+s_send_error (mc_server_t *self, zframe_t *routing_id, uint64_t code, const char *text)
+{
+    mc_msg_t msg;
+    mc_msg_init (&msg);
+    msg.type = MC_ERROR;
+    msg.status = code;
+    msg.text.ptr = text;
+    msg.text.size = strlen (text);
+    mc_msg_send (&msg, zsock_resolve (self->engine_sock), routing_id);
+}
+
+static void
+s_send_empty (mc_server_t *self, zframe_t *routing_id, int type)
+{
+    mc_msg_t msg;
+    mc_msg_init (&msg);
+    msg.type = type;
+    mc_msg_send (&msg, zsock_resolve (self->engine_sock), routing_id);
+}
+
+//  An engine is gone: its load-balanced tasks go back to the queue, its
+//  direct ones fail, its record goes.
+static void
+s_gone (mc_server_t *self, mc_engine_t *engine, const char *why)
+{
+    mc_info ("engine %d (%s pid %lld) %s; %u tasks in flight", mc_engine_id (engine), mc_engine_host (engine),
+             (long long) mc_engine_pid (engine), why, mc_engine_inflight (engine));
+    mc_sched_engine_gone (self->sched, engine, mc_server_task_lost, self);
+    mc_registry_remove (self->registry, &engine);
+}
+
+static bool
+s_valid_token (mc_bytes_t bytes, size_t max)
+{
+    if (bytes.size == 0 || bytes.size > max)
+        return false;
+    for (size_t i = 0; i < bytes.size; i++) {
+        char c = bytes.ptr [i];
+        if (!isalnum ((unsigned char) c) && c != '-' && c != '_' && c != '.')
+            return false;
+    }
+    return true;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Actions: one per row of the transition table. engine is NULL when the
+//  message comes from an engine the registry does not hold.
+
+typedef void (s_action_fn) (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg);
+
+//  REGISTER: (re)register, WELCOME it, and give it work.
+static void
+s_register (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
+{
+    char uuid [65], host [256];
+    if (!s_valid_token (msg->uuid, 64) || msg->host.size > 255) {
+        s_send_error (self, msg->routing_id, MC_E_BAD_ARGUMENT, "REGISTER: bad uuid or host");
+        return;
+    }
+    mc_bytes_str (msg->uuid, uuid, sizeof uuid);
+    mc_bytes_str (msg->host, host, sizeof host);
+    char **kernels = calloc (msg->kernel_count + 1, sizeof *kernels);
+    size_t count = 0;
+    for (size_t i = 0; kernels && i < msg->kernel_count; i++)
+        if (mc_value_valid_kernel_name (msg->kernels [i].ptr, msg->kernels [i].size)
+        &&  (kernels [count] = strndup (msg->kernels [i].ptr, msg->kernels [i].size)))
+            count++;
+    bool replaced;
+    engine = kernels? mc_registry_register (self->registry, uuid, msg->engine_id, host, msg->pid, msg->routing_id,
+                                            kernels, count, mc_time_mono_us (), &replaced): NULL;
+    if (!engine) {
+        s_send_error (self, msg->routing_id, MC_E_INTERNAL, "REGISTER: no engine id or memory left");
+        return;
+    }
+    bool described = msg->kernel_info.size && mc_proto_sane (msg->kernel_info.ptr, msg->kernel_info.size);
+    if (mc_engine_set_kernel_info (engine, described? msg->kernel_info.ptr: NULL, described? msg->kernel_info.size: 0))
+        mc_warn ("engine %d: no memory to keep its kernels' descriptions", mc_engine_id (engine));
+    mc_info ("engine %d %s (%s pid %lld, %zu kernels)", mc_engine_id (engine), replaced? "reconnected": "registered",
+             host, (long long) msg->pid, count);
+    mc_msg_t welcome;
+    mc_msg_init (&welcome);
+    welcome.type = MC_WELCOME;
+    welcome.engine_id = mc_engine_id (engine);
+    welcome.heartbeat_ms = (uint64_t) self->config.heartbeat_ms;
+    welcome.liveness = (uint64_t) self->config.heartbeat_liveness;
+    mc_msg_send (&welcome, zsock_resolve (self->engine_sock), mc_engine_routing_id (engine));
+    if (replaced)
+        mc_sched_engine_reset (self->sched, engine);
+    mc_sched_engine_ready (self->sched, engine);
+    if (!self->ready && self->expect && mc_registry_size (self->registry) >= self->expect) {
+        self->ready = true;
+        if (self->ready_fn)
+            self->ready_fn (self->ready_arg, mc_registry_size (self->registry));
+    }
+}
+
+static void
+s_pong (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
+{
+    (void) engine;
+    s_send_empty (self, msg->routing_id, MC_PONG);
+}
+
+//  RESULT_CHUNK: a chunk of a streamed %pull goes on to its submitter at
+//  once, counted against the submitter's limit of data in flight.
+static void
+s_chunk (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
+{
+    mc_job_t *job = mc_server_job (self, msg->job);
+    mc_task_t *task = job? mc_job_task (job, msg->task): NULL;
+    const mc_park_t *submitter = job? mc_parked_first (self->parked, msg->job): NULL;
+    if (!task || task->state != MC_TASK_RUNNING || task->engine != mc_engine_id (engine) || !mc_job_streams (job)) {
+        mc_debug ("engine %d: dropped a chunk for job %llu task %llu", mc_engine_id (engine),
+                  (unsigned long long) msg->job, (unsigned long long) msg->task);
+        if (job && mc_job_streams (job))
+            mc_job_stream_fail (job, MC_E_MALFORMED);
+        return;
+    }
+    size_t bytes = zframe_size (msg->frames [0]);
+    if (!submitter || mc_held_bytes (self->held, submitter->routing_id) + bytes > (size_t) self->config.max_client_bytes
+    ||  mc_held_add (self->held, submitter->routing_id, bytes, mc_time_mono_us ()))
+        mc_job_stream_fail (job, MC_E_QUEUE_FULL);
+    if (mc_job_stream_chunk (job, msg))
+        return;
+    mc_msg_t relay;
+    mc_msg_init (&relay);
+    relay.type = MC_REPLY_CHUNK;
+    relay.req = submitter->req;
+    relay.frame = msg->frame;
+    relay.frame_size = msg->frame_size;
+    relay.offset = msg->offset;
+    relay.frames = msg->frames;
+    relay.frame_count = 1;
+    if (mc_msg_send (&relay, zsock_resolve (self->client_sock), submitter->routing_id))
+        mc_job_stream_fail (job, MC_E_INTERNAL);
+}
+
+//  A task's end that is not the engine's result: it fails with this code.
+static void
+s_task_fails (mc_server_t *self, mc_engine_t *engine, mc_task_t *task, uint64_t code, const char *text)
+{
+    mc_engine_count_task (engine, false);
+    mc_server_fail_task (self, task, mc_engine_id (engine), code, text);
+    mc_sched_task_done (self->sched, engine, task);
+}
+
+//  Keep a transient job's RESULT for its submitter, within the submitter's
+//  limit of held data. 0, or -1 when the task failed instead.
+static int
+s_keep_transient (mc_server_t *self, mc_engine_t *engine, mc_job_t *job, mc_task_t *task, mc_msg_t *msg)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < msg->frame_count; i++)
+        bytes += zframe_size (msg->frames [i]);
+    const mc_park_t *submitter = mc_parked_first (self->parked, msg->job);
+    if (submitter && (mc_held_bytes (self->held, submitter->routing_id) + bytes > (size_t) self->config.max_client_bytes
+                  ||  mc_held_add (self->held, submitter->routing_id, bytes, mc_time_mono_us ()))) {
+        char why [256];
+        snprintf (why, sizeof why, "results exceed max_client_bytes=%lld: pull from fewer engines "
+                  "or fewer names at a time", (long long) self->config.max_client_bytes);
+        s_task_fails (self, engine, task, MC_E_QUEUE_FULL, why);
+        return -1;
+    }
+    zmsg_t *kept = msg->zmsg;
+    msg->zmsg = NULL;
+    mc_job_keep_result (job, task, &kept);
+    return 0;
+}
+
+//  Record a stored job's RESULT: arrays inline, metadata only when it is
+//  one well-formed map.
+static void
+s_store_result (mc_server_t *self, mc_engine_t *engine, mc_task_t *task, mc_msg_t *msg,
+                const char *text, size_t text_len)
+{
+    const void *meta = msg->meta.ptr;
+    size_t meta_size = msg->meta.size;
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 1024);
+    msgpack_object obj;
+    if (meta_size && (mc_proto_unpack (meta, meta_size, &zone, &obj) || obj.type != MSGPACK_OBJECT_MAP))
+        meta_size = 0;
+    msgpack_sbuffer inlined;
+    msgpack_sbuffer_init (&inlined);
+    const void *data = msg->data.ptr;
+    size_t size = msg->data.size;
+    if (msg->status == MC_OK && msg->frame_count) {
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &inlined, msgpack_sbuffer_write);
+        mc_repack_t how = { msg->frames, msg->frame_count, NULL, true, NULL, NULL };
+        if (mc_proto_unpack (data, size, &zone, &obj) == 0 && mc_proto_repack (&pk, &obj, &how) == 0) {
+            data = inlined.data;
+            size = inlined.size;
+        }
+    }
+    msgpack_zone_destroy (&zone);
+    if (mc_store_add_result (self->store, msg->job, msg->task, task->first, task->count, mc_engine_id (engine),
+                             msg->status, data, size, text, text_len, msg->started_us, msg->finished_us,
+                             meta, meta_size))
+        mc_error ("store: cannot record result: %s", mc_store_error (self->store));
+    msgpack_sbuffer_destroy (&inlined);
+}
+
+static void s_bye (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg);
+
+//  RESULT: the end of a task running on this engine.
+static void
+s_result (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
+{
+    mc_job_t *job = mc_server_job (self, msg->job);
+    mc_task_t *task = job? mc_job_task (job, msg->task): NULL;
+    if (!task || task->state != MC_TASK_RUNNING || task->engine != mc_engine_id (engine)) {
+        //  A late answer for a task that was requeued or already answered.
+        mc_debug ("engine %d: dropped result for job %llu task %llu", mc_engine_id (engine),
+                  (unsigned long long) msg->job, (unsigned long long) msg->task);
+        return;
+    }
+    uint64_t status = msg->status;
+    const char *text = msg->text.ptr;
+    size_t text_len = msg->text.size;
+    if (status == MC_OK && !mc_proto_valid_array (msg->data.ptr, msg->data.size, task->count? task->count: 1)) {
+        //  A broken engine costs its session, not the task: drop the engine,
+        //  which requeues its load-balanced tasks.
+        s_send_error (self, msg->routing_id, MC_E_MALFORMED, "malformed result: you are dropped");
+        s_gone (self, engine, "sent a malformed result");
+        return;
+    }
+    if (status != MC_OK && text_len == 0) {
+        text = mc_proto_error_name (status);
+        text_len = strlen (text);
+    }
+    int stream_code = status == MC_OK? mc_job_stream_check (job, msg): MC_OK;
+    if (stream_code != MC_OK) {
+        s_task_fails (self, engine, task, (uint64_t) stream_code,
+                      stream_code == MC_E_QUEUE_FULL? "streamed result exceeds max_client_bytes"
+                    : stream_code == MC_E_MALFORMED? "streamed arrays do not match the result that followed them"
+                    : "the controller could not relay a streamed result");
+        return;
+    }
+    if (mc_job_transient (job)) {
+        if (s_keep_transient (self, engine, job, task, msg))
+            return;
+    }
+    else
+        s_store_result (self, engine, task, msg, text, text_len);
+    mc_engine_count_task (engine, status == MC_OK);
+    mc_server_task_finished (self, job, task, status == MC_OK, msg->finished_us - msg->started_us);
+    mc_sched_task_done (self->sched, engine, task);
+}
+
+//  BYE: an engine that says goodbye is gone at once.
+static void
+s_bye (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
+{
+    (void) msg;
+    s_gone (self, engine, mc_engine_state (engine) == MC_ENGINE_STOPPING? "stopped": "said goodbye");
+}
+
+static void
+s_expire (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
+{
+    (void) msg;
+    s_gone (self, engine, "expired (no heartbeat)");
+}
+
+static void
+s_stop (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
+{
+    (void) msg;
+    mc_engine_set_state (engine, MC_ENGINE_STOPPING);
+    s_send_empty (self, mc_engine_routing_id (engine), MC_STOP);
+}
+
+static void
+s_not_registered (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
+{
+    (void) engine;
+    s_send_error (self, msg->routing_id, MC_E_NOT_REGISTERED, "not registered: register again");
+}
+
+static void
+s_unexpected (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
+{
+    (void) engine;
+    s_send_error (self, msg->routing_id, MC_E_MALFORMED, "unexpected message type");
+}
+
+static void
+s_nothing (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
+{
+    (void) self; (void) engine; (void) msg;
+}
+
+//  --------------------------------------------------------------------------
+//  The state machine
+
+typedef enum {
+    A_NOTHING, A_REGISTER, A_PONG, A_RESULT, A_CHUNK, A_BYE, A_EXPIRE, A_STOP, A_NOT_REGISTERED, A_UNEXPECTED,
+    A_COUNT
+} s_action_t;
+
+static const struct {
+    const char *name;
+    s_action_fn *fn;
+} s_actions [A_COUNT] = {
+    [A_NOTHING] = { "nothing", s_nothing },         [A_REGISTER] = { "register", s_register },
+    [A_PONG] = { "pong", s_pong },                  [A_RESULT] = { "take result", s_result },
+    [A_CHUNK] = { "relay chunk", s_chunk },         [A_BYE] = { "forget", s_bye },
+    [A_EXPIRE] = { "expire", s_expire },            [A_STOP] = { "send stop", s_stop },
+    [A_NOT_REGISTERED] = { "not registered", s_not_registered },
+    [A_UNEXPECTED] = { "unexpected", s_unexpected },
+};
+
+#define S_STATES (MC_ENGINE_STOPPING + 1)
+static const char *s_state_names [S_STATES] = { "unknown", "READY", "STOPPING" };
+static const char *s_event_names [MC_ENGINE_EV_COUNT] = {
+    "REGISTER", "PING", "RESULT", "RESULT_CHUNK", "BYE", "silence", "stop", "other"
+};
+
+//  For each state and event: the action, and the state that follows (the
+//  actions make it so: the registry creates READY records and forgets gone
+//  ones; s_stop sets STOPPING). Mirrors mc_proto.md §4.
+static const struct {
+    s_action_t action;
+    int next;
+} s_table [S_STATES][MC_ENGINE_EV_COUNT] = {
+    [MC_ENGINE_UNKNOWN] = {
+        [MC_ENGINE_EV_REGISTER] = { A_REGISTER, MC_ENGINE_READY },
+        [MC_ENGINE_EV_PING]     = { A_NOT_REGISTERED, MC_ENGINE_UNKNOWN },
+        [MC_ENGINE_EV_RESULT]   = { A_NOT_REGISTERED, MC_ENGINE_UNKNOWN },
+        [MC_ENGINE_EV_CHUNK]    = { A_NOT_REGISTERED, MC_ENGINE_UNKNOWN },
+        [MC_ENGINE_EV_BYE]      = { A_NOT_REGISTERED, MC_ENGINE_UNKNOWN },
+        [MC_ENGINE_EV_SILENCE]  = { A_NOTHING, MC_ENGINE_UNKNOWN },
+        [MC_ENGINE_EV_STOP]     = { A_NOTHING, MC_ENGINE_UNKNOWN },
+        [MC_ENGINE_EV_OTHER]    = { A_UNEXPECTED, MC_ENGINE_UNKNOWN },
+    },
+    [MC_ENGINE_READY] = {
+        [MC_ENGINE_EV_REGISTER] = { A_REGISTER, MC_ENGINE_READY },
+        [MC_ENGINE_EV_PING]     = { A_PONG, MC_ENGINE_READY },
+        [MC_ENGINE_EV_RESULT]   = { A_RESULT, MC_ENGINE_READY },
+        [MC_ENGINE_EV_CHUNK]    = { A_CHUNK, MC_ENGINE_READY },
+        [MC_ENGINE_EV_BYE]      = { A_BYE, MC_ENGINE_UNKNOWN },
+        [MC_ENGINE_EV_SILENCE]  = { A_EXPIRE, MC_ENGINE_UNKNOWN },
+        [MC_ENGINE_EV_STOP]     = { A_STOP, MC_ENGINE_STOPPING },
+        [MC_ENGINE_EV_OTHER]    = { A_UNEXPECTED, MC_ENGINE_READY },
+    },
+    [MC_ENGINE_STOPPING] = {
+        [MC_ENGINE_EV_REGISTER] = { A_REGISTER, MC_ENGINE_READY },
+        [MC_ENGINE_EV_PING]     = { A_PONG, MC_ENGINE_STOPPING },
+        [MC_ENGINE_EV_RESULT]   = { A_RESULT, MC_ENGINE_STOPPING },
+        [MC_ENGINE_EV_CHUNK]    = { A_CHUNK, MC_ENGINE_STOPPING },
+        [MC_ENGINE_EV_BYE]      = { A_BYE, MC_ENGINE_UNKNOWN },
+        [MC_ENGINE_EV_SILENCE]  = { A_EXPIRE, MC_ENGINE_UNKNOWN },
+        [MC_ENGINE_EV_STOP]     = { A_NOTHING, MC_ENGINE_STOPPING },
+        [MC_ENGINE_EV_OTHER]    = { A_UNEXPECTED, MC_ENGINE_STOPPING },
+    },
+};
+
+const char *
+mc_engines_transition (int state, mc_engine_event_t event, int *next)
+{
+    assert (state >= 0 && state < S_STATES && event < MC_ENGINE_EV_COUNT);
+    *next = s_table [state][event].next;
+    return s_actions [s_table [state][event].action].name;
+}
+
+//  One event for one engine (NULL: one the registry does not hold).
+static void
+s_dispatch (mc_server_t *self, mc_engine_t *engine, mc_engine_event_t event, mc_msg_t *msg)
+{
+    int state = engine? (int) mc_engine_state (engine): MC_ENGINE_UNKNOWN;
+    s_action_t action = s_table [state][event].action;
+    mc_debug ("engine %lld: %s + %s -> %s: %s", engine? (long long) mc_engine_id (engine): msg? (long long) msg->engine_id: -1,
+              s_state_names [state], s_event_names [event], s_state_names [s_table [state][event].next],
+              s_actions [action].name);
+    s_actions [action].fn (self, engine, msg);
+}
+
+//  The engine a message comes from, if the registry holds it under that
+//  id and connection; any message from it counts as a sign of life.
+static mc_engine_t *
+s_sender (mc_server_t *self, mc_msg_t *msg)
+{
+    mc_engine_t *engine = mc_registry_lookup (self->registry, msg->engine_id);
+    if (!engine || !zframe_eq (mc_engine_routing_id (engine), msg->routing_id))
+        return NULL;
+    mc_registry_touch (self->registry, engine, mc_time_mono_us ());
+    return engine;
+}
+
+static mc_engine_event_t
+s_event (int type)
+{
+    switch (type) {
+        case MC_REGISTER:     return MC_ENGINE_EV_REGISTER;
+        case MC_PING:         return MC_ENGINE_EV_PING;
+        case MC_RESULT:       return MC_ENGINE_EV_RESULT;
+        case MC_RESULT_CHUNK: return MC_ENGINE_EV_CHUNK;
+        case MC_BYE:          return MC_ENGINE_EV_BYE;
+        default:              return MC_ENGINE_EV_OTHER;
+    }
+}
+
+int
+mc_engines_readable (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    mc_server_t *self = arg;
+    mc_msg_t msg;
+    mc_msg_init (&msg);
+    //  Drain what is waiting, up to a bound, so that one busy peer cannot
+    //  starve the client socket or the timers.
+    for (int n = 0; n < 256 && (zsock_events (sock) & ZMQ_POLLIN); n++) {
+        int code;
+        int rc = mc_msg_recv (&msg, zsock_resolve (sock), true, &code);
+        if (rc == -1)
+            break;
+        if (rc == -2) {
+            if (msg.routing_id)
+                s_send_error (self, msg.routing_id, (uint64_t) code, "malformed message");
+            continue;
+        }
+        mc_engine_event_t event = s_event (msg.type);
+        //  REGISTER is served whoever sends it; other strangers' messages are not read.
+        mc_engine_t *engine = event == MC_ENGINE_EV_OTHER? NULL: s_sender (self, &msg);
+        s_dispatch (self, engine, event, &msg);
+    }
+    mc_msg_reset (&msg);
+    mc_server_report_finished (self);
+    return 0;
+}
+
+void
+mc_engines_expire (mc_server_t *self, int64_t now_us)
+{
+    int64_t silence_us = self->config.heartbeat_ms * self->config.heartbeat_liveness * 1000;
+    mc_engine_t *engine;
+    while ((engine = mc_registry_oldest (self->registry)) && now_us - mc_engine_last_seen_us (engine) > silence_us)
+        s_dispatch (self, engine, MC_ENGINE_EV_SILENCE, NULL);
+}
+
+void
+mc_engines_stop (mc_server_t *self, int timeout_ms)
+{
+    for (mc_engine_t *e = mc_registry_first (self->registry); e; e = mc_registry_next (self->registry, e))
+        s_dispatch (self, e, MC_ENGINE_EV_STOP, NULL);
+    //  Collect goodbyes; whatever else engines send now is of no use.
+    int64_t deadline = mc_time_mono_us () + (int64_t) timeout_ms * 1000;
+    zpoller_t *poller = zpoller_new (self->engine_sock, NULL);
+    mc_msg_t msg;
+    mc_msg_init (&msg);
+    while (poller && mc_registry_size (self->registry) > 0) {
+        int64_t left_ms = (deadline - mc_time_mono_us ()) / 1000;
+        if (left_ms <= 0 || !zpoller_wait (poller, (int) left_ms))
+            break;
+        int code;
+        mc_engine_t *engine;
+        if (mc_msg_recv (&msg, zsock_resolve (self->engine_sock), true, &code) == 0 && msg.type == MC_BYE
+        &&  (engine = s_sender (self, &msg)))
+            s_dispatch (self, engine, MC_ENGINE_EV_BYE, &msg);
+    }
+    mc_msg_reset (&msg);
+    zpoller_destroy (&poller);
+    if (mc_registry_size (self->registry))
+        mc_warn ("%zu engines did not say goodbye within %d ms", mc_registry_size (self->registry), timeout_ms);
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest: the table as mc_proto.md §4 draws it.
+
+void
+mc_engines_test (bool verbose)
+{
+    printf (" * mc_engines: ");
+    if (verbose)
+        printf ("\n");
+    int next;
+    for (int state = 0; state < S_STATES; state++)
+        for (int event = 0; event < MC_ENGINE_EV_COUNT; event++) {
+            const char *action = mc_engines_transition (state, (mc_engine_event_t) event, &next);
+            assert (action && s_actions [s_table [state][event].action].fn);
+            if (verbose)
+                printf ("  %-8s + %-12s -> %-8s: %s\n", s_state_names [state], s_event_names [event],
+                        s_state_names [next], action);
+        }
+    //  REGISTER/WELCOME takes any engine to READY (a reconnect from READY too).
+    for (int state = 0; state < S_STATES; state++) {
+        assert (!strcmp (mc_engines_transition (state, MC_ENGINE_EV_REGISTER, &next), "register"));
+        assert (next == MC_ENGINE_READY);
+    }
+    //  A message from an engine the controller does not hold gets NOT_REGISTERED.
+    mc_engine_event_t asks [] = { MC_ENGINE_EV_PING, MC_ENGINE_EV_RESULT, MC_ENGINE_EV_CHUNK, MC_ENGINE_EV_BYE };
+    for (size_t i = 0; i < sizeof asks / sizeof asks [0]; i++) {
+        assert (!strcmp (mc_engines_transition (MC_ENGINE_UNKNOWN, asks [i], &next), "not registered"));
+        assert (next == MC_ENGINE_UNKNOWN);
+    }
+    //  Silence expires, BYE forgets, from both live states; STOP goes to STOPPING once.
+    for (int state = MC_ENGINE_READY; state <= MC_ENGINE_STOPPING; state++) {
+        assert (!strcmp (mc_engines_transition (state, MC_ENGINE_EV_SILENCE, &next), "expire") && next == MC_ENGINE_UNKNOWN);
+        assert (!strcmp (mc_engines_transition (state, MC_ENGINE_EV_BYE, &next), "forget") && next == MC_ENGINE_UNKNOWN);
+        assert (!strcmp (mc_engines_transition (state, MC_ENGINE_EV_PING, &next), "pong") && next == state);
+        assert (!strcmp (mc_engines_transition (state, MC_ENGINE_EV_RESULT, &next), "take result") && next == state);
+        assert (!strcmp (mc_engines_transition (state, MC_ENGINE_EV_OTHER, &next), "unexpected") && next == state);
+    }
+    assert (!strcmp (mc_engines_transition (MC_ENGINE_READY, MC_ENGINE_EV_STOP, &next), "send stop")
+            && next == MC_ENGINE_STOPPING);
+    assert (!strcmp (mc_engines_transition (MC_ENGINE_STOPPING, MC_ENGINE_EV_STOP, &next), "nothing")
+            && next == MC_ENGINE_STOPPING);
+    printf ("OK\n");
+}

@@ -1,0 +1,39 @@
+/*  mc_engines: the engine side of the protocol, as the state machine of
+    mc_proto.md §4. Each engine is in a state (unknown, READY, STOPPING;
+    its record, owned by the registry, keeps it); each message or timeout is
+    an event; one table says, for every state and event, which action runs
+    and which state follows. With -vv the controller logs every
+    state/event/action. */
+#ifndef MC_ENGINES_H
+#define MC_ENGINES_H
+#include "mc_server.h"
+
+//  What can happen to an engine.
+typedef enum {
+    MC_ENGINE_EV_REGISTER, MC_ENGINE_EV_PING, MC_ENGINE_EV_RESULT, MC_ENGINE_EV_CHUNK,
+    MC_ENGINE_EV_BYE,               //  the engine says goodbye
+    MC_ENGINE_EV_SILENCE,           //  nothing heard for liveness x heartbeat_ms
+    MC_ENGINE_EV_STOP,              //  the controller stops it
+    MC_ENGINE_EV_OTHER,             //  a message an engine must not send
+    MC_ENGINE_EV_COUNT
+} mc_engine_event_t;
+
+//  The state of an engine the registry does not hold (never registered,
+//  expired, or gone); the others are mc_engine_state_t.
+#define MC_ENGINE_UNKNOWN 0
+
+//  The scheduler's callback: send a TASK to an engine (server is the mc_server_t).
+void mc_engines_send_task (void *server, mc_engine_t *engine, mc_task_t *task);
+//  Serve what is waiting on the engine socket (a zloop reader; arg is the server).
+int mc_engines_readable (zloop_t *loop, zsock_t *sock, void *server);
+//  Expire every engine silent for longer than heartbeat_liveness x heartbeat_ms.
+void mc_engines_expire (mc_server_t *server, int64_t now_us);
+//  Tell every engine to stop and wait up to timeout_ms for their goodbyes.
+void mc_engines_stop (mc_server_t *server, int timeout_ms);
+//  The transition table: the action's name for this state and event, with
+//  the state that follows in *next. For tests and logs.
+const char *mc_engines_transition (int state, mc_engine_event_t event, int *next);
+
+//  Self test: the transition table against mc_proto.md §4.
+void mc_engines_test (bool verbose);
+#endif

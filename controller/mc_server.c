@@ -1,0 +1,143 @@
+/*  mc_server: the controller's shared state and the completion of jobs. */
+#include "mc_server.h"
+#include "mc_answer.h"
+#include "mc_log.h"
+#include "mc_time.h"
+
+//  Job table: keys are job ids stored in the pointer itself.
+static size_t s_id_hash (const void *key) { return (size_t) (uintptr_t) key * 0x9E3779B97F4A7C15ull; }
+static int s_id_cmp (const void *a, const void *b) { return a == b? 0: (a < b? -1: 1); }
+static void s_job_free (void **item) { mc_job_destroy ((mc_job_t **) item); }
+
+int
+mc_server_init (mc_server_t *self, const mc_config_t *config)
+{
+    memset (self, 0, sizeof *self);
+    self->config = *config;
+    msgpack_sbuffer_init (&self->buffer);
+    self->jobs = zhashx_new ();
+    self->finishing = zlistx_new ();
+    self->parked = mc_parked_new ();
+    self->held = mc_held_new ();
+    self->registry = mc_registry_new ();
+    if (!self->jobs || !self->finishing || !self->parked || !self->held || !self->registry)
+        return -1;
+    zhashx_set_key_hasher (self->jobs, s_id_hash);
+    zhashx_set_key_comparator (self->jobs, s_id_cmp);
+    zhashx_set_key_duplicator (self->jobs, NULL);
+    zhashx_set_key_destructor (self->jobs, NULL);
+    zhashx_set_destructor (self->jobs, s_job_free);
+    return 0;
+}
+
+void
+mc_server_fini (mc_server_t *self)
+{
+    //  Engines may still hold tasks that point into jobs: forget them first.
+    if (self->registry)
+        for (mc_engine_t *e = mc_registry_first (self->registry); e; e = mc_registry_next (self->registry, e)) {
+            mc_engine_load_t *load = mc_engine_load (e);
+            load->running = NULL;
+            load->inflight = 0;
+            while (mc_taskq_pop (load->direct))
+                ;
+        }
+    zhashx_destroy (&self->jobs);
+    zlistx_destroy (&self->finishing);
+    mc_parked_destroy (&self->parked);
+    mc_held_destroy (&self->held);
+    mc_sched_destroy (&self->sched);
+    mc_registry_destroy (&self->registry);
+    msgpack_sbuffer_destroy (&self->buffer);
+}
+
+mc_job_t *
+mc_server_job (mc_server_t *self, uint64_t id)
+{
+    return id? zhashx_lookup (self->jobs, (void *) (uintptr_t) id): NULL;
+}
+
+msgpack_packer
+mc_server_body (mc_server_t *self)
+{
+    msgpack_sbuffer_clear (&self->buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &self->buffer, msgpack_sbuffer_write);
+    return pk;
+}
+
+void
+mc_server_task_finished (mc_server_t *self, mc_job_t *job, mc_task_t *task, bool ok, int64_t run_us)
+{
+    mc_job_task_finished (job, task, ok, run_us);
+    if (mc_job_is_finished (job))
+        zlistx_add_end (self->finishing, job);
+}
+
+void
+mc_server_fail_task (mc_server_t *self, mc_task_t *task, int64_t engine, uint64_t code, const char *text)
+{
+    mc_job_t *job = task->job;
+    int64_t now = mc_time_wall_us ();
+    if (mc_job_transient (job)) {
+        //  Kept as the RESULT the engine would have sent.
+        mc_msg_t result;
+        mc_msg_init (&result);
+        result.type = MC_RESULT;
+        result.engine_id = engine;
+        result.job = mc_job_info (job)->id;
+        result.task = task->number;
+        result.status = code;
+        result.started_us = result.finished_us = now;
+        result.text.ptr = text;
+        result.text.size = strlen (text);
+        zmsg_t *kept = zmsg_new ();
+        zframe_t *header = mc_msg_encode (&result);
+        if (kept && header && zmsg_append (kept, &header) == 0)
+            mc_job_keep_result (job, task, &kept);
+        else
+            mc_error ("out of memory: the failure of job %llu task %u is reported as no result",
+                      (unsigned long long) result.job, task->number);
+        zframe_destroy (&header);
+        zmsg_destroy (&kept);
+    }
+    else
+    if (mc_store_add_result (self->store, mc_job_info (job)->id, task->number, task->first, task->count,
+                             engine, code, NULL, 0, text, strlen (text), now, now, NULL, 0))
+        mc_error ("store: cannot record result: %s", mc_store_error (self->store));
+    mc_server_task_finished (self, job, task, false, 0);
+}
+
+void
+mc_server_task_lost (void *arg, mc_task_t *task)
+{
+    char text [128];
+    int64_t engine = task->target >= 0? task->target: task->engine;
+    snprintf (text, sizeof text, "engine %lld was lost before the task finished", (long long) engine);
+    mc_server_fail_task (arg, task, engine, MC_E_ENGINE_LOST, text);
+}
+
+void
+mc_server_report_finished (mc_server_t *self)
+{
+    if (zlistx_size (self->finishing) == 0)
+        return;
+    for (mc_job_t *job = zlistx_first (self->finishing); job; job = zlistx_next (self->finishing))
+        if (!mc_job_transient (job) && mc_store_finish_job (self->store, mc_job_info (job)))
+            mc_error ("store: cannot record job %llu: %s",
+                      (unsigned long long) mc_job_info (job)->id, mc_store_error (self->store));
+    if (mc_store_flush (self->store))
+        mc_error ("store: commit failed: %s", mc_store_error (self->store));
+    mc_job_t *job;
+    while ((job = zlistx_detach (self->finishing, NULL))) {
+        mc_job_info_t *info = mc_job_info (job);
+        mc_debug ("job %llu %s: %llu done, %llu failed", (unsigned long long) info->id,
+                  mc_job_info_state (info), (unsigned long long) info->done, (unsigned long long) info->failed);
+        mc_park_t *park;
+        while ((park = mc_parked_take (self->parked, info->id))) {
+            mc_answer_park (self, park, job, info);
+            mc_park_destroy (&park);
+        }
+        zhashx_delete (self->jobs, (void *) (uintptr_t) info->id);
+    }
+}

@@ -1,0 +1,58 @@
+/*  mc_server: what the controller's modules share, one per controller
+    (mc_controller owns it): the two sockets, the engine registry, the
+    scheduler, the store, the jobs in memory, the parked requests and the
+    bytes held per client. And the completion of jobs, which both peers'
+    sides drive: a finished job is committed to the store, then everyone
+    parked on it is answered, then it is forgotten (the store has it). */
+#ifndef MC_SERVER_H
+#define MC_SERVER_H
+#include "mc_config.h"
+#include "mc_held.h"
+#include "mc_job.h"
+#include "mc_parked.h"
+#include "mc_registry.h"
+#include "mc_sched.h"
+#include "mc_store.h"
+#include <czmq.h>
+#include <msgpack.h>
+
+typedef struct {
+    mc_config_t config;
+    zsock_t *engine_sock, *client_sock;
+    mc_registry_t *registry;
+    mc_sched_t *sched;
+    mc_store_t *store;
+    zhashx_t *jobs;                 //  unfinished jobs by id (owned)
+    mc_parked_t *parked;            //  requests waiting for a job to finish
+    mc_held_t *held;                //  array bytes held per client
+    zlistx_t *finishing;            //  jobs finished during this event, to report
+    uint64_t next_job_id;
+    msgpack_sbuffer buffer;         //  reused for every encoded body
+    bool shutdown;                  //  a client asked us to stop
+    //  Start-up: call ready_fn once `expect` engines have registered.
+    size_t expect;
+    bool ready;
+    void (*ready_fn) (void *arg, size_t engines);
+    void *ready_arg;
+} mc_server_t;
+
+//  Create what the server holds besides its sockets and store (which the
+//  controller opens). 0, or -1 when out of memory.
+int mc_server_init (mc_server_t *self, const mc_config_t *config);
+//  Free everything the server holds (parked requests go unanswered).
+void mc_server_fini (mc_server_t *self);
+//  The unfinished job with this id (borrowed), or NULL.
+mc_job_t *mc_server_job (mc_server_t *self, uint64_t id);
+//  Clear the shared body buffer and return a packer that writes into it.
+msgpack_packer mc_server_body (mc_server_t *self);
+//  A task finished: count it; a job that is now finished is reported at
+//  the end of this event (mc_server_report_finished).
+void mc_server_task_finished (mc_server_t *self, mc_job_t *job, mc_task_t *task, bool ok, int64_t run_us);
+//  Record a failed task that never ran, or whose engine is gone.
+void mc_server_fail_task (mc_server_t *self, mc_task_t *task, int64_t engine, uint64_t code, const char *text);
+//  The scheduler's callback for a direct task whose engine is gone.
+void mc_server_task_lost (void *arg, mc_task_t *task);
+//  Report the jobs finished during this event: commit them, answer
+//  everyone parked on them, forget them.
+void mc_server_report_finished (mc_server_t *self);
+#endif
