@@ -16,23 +16,6 @@ mc_engines_send_task (void *arg, mc_engine_t *engine, mc_task_t *task)
     info->started = true;
     mc_msg_t msg;
     mc_msg_init (&msg);
-    msgpack_sbuffer args, kwargs;
-    zlist_t *frames = NULL;
-    msgpack_packer pk = mc_server_body (self);
-    if (mc_job_frame_count (job)) {
-        //  Each task carries only the frames it refers to, renumbered.
-        msgpack_sbuffer_init (&args);
-        msgpack_sbuffer_init (&kwargs);
-        msgpack_packer apk, kpk;
-        msgpack_packer_init (&apk, &args, msgpack_sbuffer_write);
-        msgpack_packer_init (&kpk, &kwargs, msgpack_sbuffer_write);
-        frames = zlist_new ();
-        mc_job_pack_task (job, task, &apk, &kpk, &pk, frames);
-        msg.frames = mc_proto_frame_array (frames, &msg.frame_count);
-    }
-    else
-    if (task->count)
-        mc_job_pack_items (job, task, &pk);
     msg.type = MC_TASK;
     msg.job = info->id;
     msg.task = task->number;
@@ -43,20 +26,38 @@ mc_engines_send_task (void *arg, mc_engine_t *engine, mc_task_t *task)
     msg.kernel.size = strlen (info->kernel);
     msg.args.ptr = mc_job_args (job, &msg.args.size);
     msg.kwargs.ptr = mc_job_kwargs (job, &msg.kwargs.size);
-    if (frames) {
+    msg.out.ptr = mc_job_out (job);
+    msg.out.size = strlen (msg.out.ptr);
+    msg.reduce.ptr = mc_job_engine_reduce (job, &msg.reduce.size);
+    msgpack_packer pk = mc_server_body (self);
+    bool framed = mc_job_frame_count (job) > 0;
+    msgpack_sbuffer args, kwargs;
+    zlist_t *frames = framed? zlist_new (): NULL;
+    if (framed) {
+        //  Each task carries only the frames it refers to, renumbered.
+        msgpack_sbuffer_init (&args);
+        msgpack_sbuffer_init (&kwargs);
+        msgpack_packer apk, kpk;
+        msgpack_packer_init (&apk, &args, msgpack_sbuffer_write);
+        msgpack_packer_init (&kpk, &kwargs, msgpack_sbuffer_write);
+        //  Short of memory, the task goes out incomplete: the engine cannot
+        //  read it and fails it, which its client hears of.
+        if (!frames || mc_job_pack_task (job, task, &apk, &kpk, &pk, frames)
+        ||  !(msg.frames = mc_proto_frame_array (frames, &msg.frame_count)))
+            mc_error ("out of memory packing job %llu task %u", (unsigned long long) info->id, task->number);
         msg.args.ptr = args.data;
         msg.args.size = args.size;
         msg.kwargs.ptr = kwargs.data;
         msg.kwargs.size = kwargs.size;
     }
+    else
+    if (task->count)
+        mc_job_pack_items (job, task, &pk);
     msg.items.ptr = self->buffer.data;
     msg.items.size = self->buffer.size;
-    msg.out.ptr = mc_job_out (job);
-    msg.out.size = strlen (msg.out.ptr);
-    msg.reduce.ptr = mc_job_engine_reduce (job, &msg.reduce.size);
     if (mc_msg_send (&msg, zsock_resolve (self->engine_sock), mc_engine_routing_id (engine)))
         mc_warn ("cannot send task to engine %d", mc_engine_id (engine));
-    if (frames) {
+    if (framed) {
         free (msg.frames);
         zlist_destroy (&frames);
         msgpack_sbuffer_destroy (&args);
