@@ -535,7 +535,48 @@ mc_engines_stop (mc_server_t *self, int timeout_ms)
 }
 
 //  --------------------------------------------------------------------------
-//  Selftest: the table as mc_proto.md §4 draws it.
+//  Selftest: the table against the one in mc_proto.md §4.
+
+#ifndef MC_PROTO_SPEC
+#define MC_PROTO_SPEC "proto/mc_proto.md"
+#endif
+
+//  The action and next state a cell of the spec's table names.
+static void
+s_spec_cell (const char *cell, int column, int state, s_action_t *action, int *next)
+{
+    *next = state;
+    *action = A_NOTHING;
+    if (!strncmp (cell, "WELCOME", 7))
+        *action = A_REGISTER, *next = MC_ENGINE_READY;
+    else
+    if (strstr (cell, "NOT_REGISTERED"))
+        *action = A_NOT_REGISTERED;
+    else
+    if (strstr (cell, "MALFORMED"))
+        *action = A_UNEXPECTED;
+    else
+    if (!strcmp (cell, "PONG"))
+        *action = A_PONG;
+    else
+    if (!strcmp (cell, "take it"))
+        *action = column == MC_ENGINE_EV_CHUNK? A_CHUNK: A_RESULT;
+    else
+    if (!strncmp (cell, "forget", 6))
+        *action = A_BYE;
+    else
+    if (!strncmp (cell, "expire", 6))
+        *action = A_EXPIRE;
+    else
+    if (strstr (cell, "STOPPING"))
+        *action = A_STOP;
+    else
+        assert (!strcmp (cell, "—"));
+    if (strstr (cell, "unknown"))
+        *next = MC_ENGINE_UNKNOWN;
+    if (strstr (cell, "→ STOPPING"))
+        *next = MC_ENGINE_STOPPING;
+}
 
 void
 mc_engines_test (bool verbose)
@@ -543,37 +584,49 @@ mc_engines_test (bool verbose)
     printf (" * mc_engines: ");
     if (verbose)
         printf ("\n");
-    int next;
-    for (int state = 0; state < S_STATES; state++)
-        for (int event = 0; event < MC_ENGINE_EV_COUNT; event++) {
-            const char *action = mc_engines_transition (state, (mc_engine_event_t) event, &next);
-            assert (action && s_actions [s_table [state][event].action].fn);
-            if (verbose)
-                printf ("  %-8s + %-12s -> %-8s: %s\n", s_state_names [state], s_event_names [event],
-                        s_state_names [next], action);
+    FILE *spec = fopen (MC_PROTO_SPEC, "r");
+    assert (spec);
+    //  The spec's columns, in order; RESULT and RESULT_CHUNK share one.
+    static const int columns [] = { MC_ENGINE_EV_REGISTER, MC_ENGINE_EV_PING, MC_ENGINE_EV_RESULT, MC_ENGINE_EV_BYE,
+                                    MC_ENGINE_EV_SILENCE, MC_ENGINE_EV_STOP, MC_ENGINE_EV_OTHER };
+    char line [1024];
+    size_t rows = 0, checked = 0;
+    while (fgets (line, sizeof line, spec)) {
+        int state = -1;
+        for (int i = 0; i < S_STATES; i++) {
+            char head [32];
+            snprintf (head, sizeof head, "| %s |", s_state_names [i]);
+            if (!strncmp (line, head, strlen (head)))
+                state = i;
         }
-    //  REGISTER/WELCOME takes any engine to READY (a reconnect from READY too).
-    for (int state = 0; state < S_STATES; state++) {
-        assert (!strcmp (mc_engines_transition (state, MC_ENGINE_EV_REGISTER, &next), "register"));
-        assert (next == MC_ENGINE_READY);
+        if (state < 0)
+            continue;
+        rows++;
+        char *cell = strchr (line + 1, '|') + 1;
+        for (size_t c = 0; c < sizeof columns / sizeof columns [0]; c++) {
+            char *end = strchr (cell, '|');
+            assert (end);
+            *end = 0;
+            while (*cell == ' ')
+                cell++;
+            for (char *t = end - 1; t > cell && *t == ' '; t--)
+                *t = 0;
+            int events [2] = { columns [c], columns [c] == MC_ENGINE_EV_RESULT? MC_ENGINE_EV_CHUNK: -1 };
+            for (int k = 0; k < 2 && events [k] >= 0; k++) {
+                s_action_t action;
+                int next, got;
+                s_spec_cell (cell, events [k], state, &action, &next);
+                const char *name = mc_engines_transition (state, (mc_engine_event_t) events [k], &got);
+                if (verbose)
+                    printf ("  %-8s + %-12s -> %-8s: %s (spec: %s)\n", s_state_names [state],
+                            s_event_names [events [k]], s_state_names [got], name, cell);
+                assert (s_table [state][events [k]].action == action && got == next);
+                checked++;
+            }
+            cell = end + 1;
+        }
     }
-    //  A message from an engine the controller does not hold gets NOT_REGISTERED.
-    mc_engine_event_t asks [] = { MC_ENGINE_EV_PING, MC_ENGINE_EV_RESULT, MC_ENGINE_EV_CHUNK, MC_ENGINE_EV_BYE };
-    for (size_t i = 0; i < sizeof asks / sizeof asks [0]; i++) {
-        assert (!strcmp (mc_engines_transition (MC_ENGINE_UNKNOWN, asks [i], &next), "not registered"));
-        assert (next == MC_ENGINE_UNKNOWN);
-    }
-    //  Silence expires, BYE forgets, from both live states; STOP goes to STOPPING once.
-    for (int state = MC_ENGINE_READY; state <= MC_ENGINE_STOPPING; state++) {
-        assert (!strcmp (mc_engines_transition (state, MC_ENGINE_EV_SILENCE, &next), "expire") && next == MC_ENGINE_UNKNOWN);
-        assert (!strcmp (mc_engines_transition (state, MC_ENGINE_EV_BYE, &next), "forget") && next == MC_ENGINE_UNKNOWN);
-        assert (!strcmp (mc_engines_transition (state, MC_ENGINE_EV_PING, &next), "pong") && next == state);
-        assert (!strcmp (mc_engines_transition (state, MC_ENGINE_EV_RESULT, &next), "take result") && next == state);
-        assert (!strcmp (mc_engines_transition (state, MC_ENGINE_EV_OTHER, &next), "unexpected") && next == state);
-    }
-    assert (!strcmp (mc_engines_transition (MC_ENGINE_READY, MC_ENGINE_EV_STOP, &next), "send stop")
-            && next == MC_ENGINE_STOPPING);
-    assert (!strcmp (mc_engines_transition (MC_ENGINE_STOPPING, MC_ENGINE_EV_STOP, &next), "nothing")
-            && next == MC_ENGINE_STOPPING);
+    fclose (spec);
+    assert (rows == S_STATES && checked == S_STATES * MC_ENGINE_EV_COUNT);
     printf ("OK\n");
 }
