@@ -448,3 +448,77 @@ mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer 
     sqlite3_reset (s);
     return 0;
 }
+
+//  --------------------------------------------------------------------------
+//  Self test: jobs and results survive a reopen; results splice in order.
+
+void
+mc_store_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_store: ");
+    char dir [] = "/tmp/mc_store_test_XXXXXX";
+    assert (mkdtemp (dir));
+    char path [256];
+    snprintf (path, sizeof path, "%s/store.db", dir);
+    char err [256];
+    mc_store_t *store = mc_store_new (path, err, sizeof err);
+    assert (store);
+    assert (mc_store_next_job_id (store) == 1);
+    mc_job_info_t info = { .id = 1, .kind = "map", .kernel = "square", .total = 5, .tasks = 3, .seed = 42,
+                           .submitted_us = 1000 };
+    const char body [] = "\x80";
+    assert (mc_store_add_job (store, &info, body, 1) == 0);
+    //  Task 0: items 0-1 ok; task 1: items 2-3 failed; task 2 (item 4) ok,
+    //  written out of order.
+    const char ok2 [] = { (char) 0x92, 0x00, 0x01 };
+    const char ok1 [] = { (char) 0x91, 0x10 };
+    assert (mc_store_add_result (store, 1, 2, 4, 1, 1, 0, ok1, sizeof ok1, NULL, 0, 5, 6, NULL, 0) == 0);
+    assert (mc_store_add_result (store, 1, 0, 0, 2, 0, 0, ok2, sizeof ok2, NULL, 0, 1, 2, "\x80", 1) == 0);
+    assert (mc_store_add_result (store, 1, 1, 2, 2, 3, MC_E_KERNEL_ERROR, NULL, 0, "boom", 4, 3, 4, NULL, 0) == 0);
+    assert (mc_store_pending (store) == 4);
+    info.done = 3;
+    info.failed = 2;
+    info.finished_us = 2000;
+    assert (mc_store_finish_job (store, &info) == 0);
+    assert (mc_store_flush (store) == 0 && mc_store_pending (store) == 0);
+    mc_store_destroy (&store);
+
+    store = mc_store_new (path, err, sizeof err);
+    assert (store && mc_store_next_job_id (store) == 2);
+    mc_job_info_t loaded;
+    assert (mc_store_job_info (store, 1, &loaded) == 0);
+    assert (loaded.total == 5 && loaded.done == 3 && loaded.failed == 2 && loaded.seed == 42);
+    assert (!strcmp (loaded.kernel, "square") && !strcmp (mc_job_info_state (&loaded), "failed"));
+    assert (mc_store_job_info (store, 9, &loaded) == -1);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    assert (mc_store_pack_results (store, &loaded, &pk) == 0);
+    char text [64];
+    json_t *out = mc_value_bytes_to_json (sb.data, sb.size, text, sizeof text);
+    assert (out);
+    char *dump = json_dumps (out, JSON_COMPACT | JSON_SORT_KEYS);
+    assert (!strcmp (dump, "{\"errors\":[{\"count\":1,\"engines\":[3],\"error\":\"boom\",\"tasks\":[1]}],"
+                           "\"results\":[0,1,null,null,16]}"));
+    free (dump);
+    json_decref (out);
+    msgpack_sbuffer_destroy (&sb);
+    uint64_t ids [4];
+    assert (mc_store_recent_jobs (store, ids, 4) == 1 && ids [0] == 1);
+    mc_store_destroy (&store);
+
+    //  A store that cannot be created is an error, not a crash.
+    assert (mc_store_new ("/nonexistent/dir/store.db", err, sizeof err) == NULL && strstr (err, "store"));
+    unlink (path);
+    char side [300];
+    snprintf (side, sizeof side, "%s-wal", path);
+    unlink (side);
+    snprintf (side, sizeof side, "%s-shm", path);
+    unlink (side);
+    rmdir (dir);
+    if (verbose)
+        printf ("OK\n");
+}

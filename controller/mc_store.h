@@ -43,4 +43,7 @@ const char *mc_store_error (mc_store_t *self);
 //  Per task of a job, in task order: {"task", "engine", "ok", "started",
 //  "finished", "meta"} (times in Unix seconds). 0 or -1.
 int mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
+
+//  Self test: a store written, reopened and read back, in a temporary directory.
+void mc_store_test (bool verbose);
 #endif

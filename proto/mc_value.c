@@ -55,6 +55,17 @@ mc_value_pack_json_refs (msgpack_packer *pk, const json_t *value, bool refs)
     return -1;
 }
 
+int
+mc_value_pack_json_text (msgpack_sbuffer *sb, const char *text)
+{
+    json_t *value = json_loads (text, JSON_DECODE_ANY, NULL);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
+    int rc = value? mc_value_pack_json (&pk, value): -1;
+    json_decref (value);
+    return rc;
+}
+
 //  Nested JSON lists of an array's elements, dimension by dimension.
 static json_t *
 s_array_to_json (const mc_array_t *array, uint32_t dim, size_t *index, char *err, size_t errlen)
@@ -351,4 +362,56 @@ mc_value_get_double (const msgpack_object *obj, double *value)
         return 0;
     }
     return -1;
+}
+
+//  --------------------------------------------------------------------------
+//  Self test: CLI text, ranges, JSON <-> msgpack round trips
+
+void
+mc_value_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_value: ");
+    char err [256];
+    struct { const char *text; const char *json; } args [] = {
+        { "2", "2" }, { "-7", "-7" }, { "2.5", "2.5" }, { "1e7", "10000000.0" }, { "true", "true" },
+        { "null", "null" }, { "boom", "\"boom\"" }, { "[1,\"a\",[2.5]]", "[1,\"a\",[2.5]]" },
+        { "{\"a\":1}", "{\"a\":1}" }, { "nan", "\"nan\"" }, { "0x10", "\"0x10\"" }, { "", "\"\"" },
+    };
+    for (size_t i = 0; i < sizeof args / sizeof args [0]; i++) {
+        json_t *value = mc_value_parse_arg (args [i].text, err, sizeof err);
+        assert (value);
+        char *dump = json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
+        assert (!strcmp (dump, args [i].json));
+        //  Round trip through msgpack.
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init (&sb);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+        assert (mc_value_pack_json (&pk, value) == 0);
+        json_t *back = mc_value_bytes_to_json (sb.data, sb.size, err, sizeof err);
+        assert (back && json_equal (back, value));
+        json_decref (back);
+        msgpack_sbuffer_destroy (&sb);
+        free (dump);
+        json_decref (value);
+    }
+    assert (mc_value_parse_arg ("[1,", err, sizeof err) == NULL && strstr (err, "malformed JSON"));
+    int64_t a, b, s;
+    assert (mc_value_parse_range ("0:100", &a, &b, &s, err, sizeof err) == 0 && a == 0 && b == 100 && s == 1);
+    assert (mc_value_parse_range ("10:0:-2", &a, &b, &s, err, sizeof err) == 0 && s == -2);
+    assert (mc_value_parse_range ("abc", &a, &b, &s, err, sizeof err) == 1);
+    const char *malformed [] = { "0:", ":5", "1:x", "1:2:0", "1::2", "1:2:3:4", "a:b" };
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed [0]; i++)
+        assert (mc_value_parse_range (malformed [i], &a, &b, &s, err, sizeof err) == -1
+             && strstr (err, "malformed range"));
+    assert (mc_value_range_count (0, 10, 3) == 4 && mc_value_range_count (10, 0, -3) == 4
+         && mc_value_range_count (3, 3, 1) == 0);
+    //  msgpack that JSON cannot hold is reported, not crashed on.
+    const char bin [] = { (char) 0xC4, 0x01, 0x00 };
+    assert (mc_value_bytes_to_json (bin, sizeof bin, err, sizeof err) == NULL && strstr (err, "binary"));
+    const char truncated [] = { (char) 0x92, 0x01 };
+    assert (mc_value_bytes_to_json (truncated, sizeof truncated, err, sizeof err) == NULL);
+    if (verbose)
+        printf ("OK\n");
 }
