@@ -335,8 +335,10 @@ s_test_streams (void)
 {
     int code;
     char err [256];
-    mc_job_t *job = mc_job_new_json (1, "{\"kind\":\"apply\",\"kernel\":\"%pull\",\"transient\":true,\"targets\":[3],"
-                                        "\"args\":[\"x\"],\"kwargs\":{\"stream\":true}}", &code, err, sizeof err);
+    char json [256];
+    snprintf (json, sizeof json, "{\"kind\":\"apply\",\"kernel\":\"%s\",\"transient\":true,\"targets\":[3],"
+              "\"args\":[\"x\"],\"kwargs\":{\"stream\":true}}", mc_nsop_name (MC_NSOP_PULL));
+    mc_job_t *job = mc_job_new_json (1, json, &code, err, sizeof err);
     assert (job && mc_job_streams (job) && mc_job_transient (job) && code == MC_OK);
     mc_msg_t chunk, result;
     mc_msg_init (&chunk);
@@ -368,8 +370,10 @@ s_test_transient (void)
 {
     int code;
     char err [256];
-    mc_job_t *job = mc_job_new_json (1, "{\"kind\":\"apply\",\"kernel\":\"%names\",\"transient\":true,"
-                                        "\"targets\":[0,1]}", &code, err, sizeof err);
+    char json [256];
+    snprintf (json, sizeof json, "{\"kind\":\"apply\",\"kernel\":\"%s\",\"transient\":true,\"targets\":[0,1]}",
+              mc_nsop_name (MC_NSOP_NAMES));
+    mc_job_t *job = mc_job_new_json (1, json, &code, err, sizeof err);
     assert (job && mc_job_plan (job, (int32_t []) { 0, 1 }, 2) == 0 && mc_job_info (job)->tasks == 2);
     assert (mc_job_frame_count (job) == 0 && mc_job_result (job, 1) == NULL);
     zmsg_t *request = zmsg_new ();
@@ -422,8 +426,10 @@ mc_job_test (bool verbose)
 {
     if (verbose)
         printf (" * mc_job: ");
-    assert (mc_job_is_namespace_op ("%pull") && !mc_job_is_namespace_op ("%nosuch")
-         && !mc_job_is_namespace_op ("pull"));
+    char unknown [32];
+    snprintf (unknown, sizeof unknown, "%sx", mc_nsop_name (MC_NSOP_PULL));
+    assert (mc_job_is_namespace_op (mc_nsop_name (MC_NSOP_PULL)) && !mc_job_is_namespace_op (unknown)
+         && !mc_job_is_namespace_op (mc_nsop_name (MC_NSOP_PULL) + 1));
     s_test_items ();
     s_test_streams ();
     s_test_transient ();

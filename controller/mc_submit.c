@@ -323,31 +323,37 @@ s_test_refused (void)
     int code;
     char err [256];
     mc_job_info_t info;
-    struct { const char *json; int code; const char *says; } bad [] = {
-        { "{\"kernel\":\"noop\"}", MC_E_BAD_ARGUMENT, "kind" },
-        { "{\"kind\":\"map\",\"kernel\":\"noop\"}", MC_E_BAD_ARGUMENT, "seq" },
-        { "{\"kind\":\"map\",\"kernel\":\"no op\",\"seq\":[]}", MC_E_BAD_ARGUMENT, "kernel" },
-        { "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,5,0]}}", MC_E_BAD_ARGUMENT, "step" },
-        { "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":[1],\"chunksize\":0}", MC_E_BAD_ARGUMENT, "chunksize" },
-        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"args\":5}", MC_E_BAD_ARGUMENT, "args" },
-        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"targets\":[-1]}", MC_E_BAD_ARGUMENT, "targets" },
-        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"targets\":\"some\"}", MC_E_BAD_ARGUMENT, "targets" },
-        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"seed\":-3}", MC_E_BAD_ARGUMENT, "seed" },
-        { "[1,2]", MC_E_MALFORMED, "map" },
-        { "{\"kind\":\"apply\",\"kernel\":\"%pull\",\"transient\":true,\"targets\":[0,1],\"args\":[\"x\"],"
-          "\"kwargs\":{\"stream\":true}}", MC_E_BAD_ARGUMENT, "list of one engine" },
-        { "{\"kind\":\"apply\",\"kernel\":\"%pull\",\"transient\":true,\"targets\":\"all\",\"args\":[\"x\"],"
-          "\"kwargs\":{\"stream\":true}}", MC_E_BAD_ARGUMENT, "list of one engine" },
-        { "{\"kind\":\"apply\",\"kernel\":\"%pull\",\"transient\":true,\"targets\":[0],\"args\":[\"x\"],"
-          "\"kwargs\":{\"stream\":1}}", MC_E_BAD_ARGUMENT, "true or false" },
+    //  Bodies with an op: its name (from mc_ops) fills their kernel's %s.
+    struct { const char *json; int code; const char *says; mc_nsop_code_t op; } bad [] = {
+        { "{\"kernel\":\"noop\"}", MC_E_BAD_ARGUMENT, "kind", MC_NSOP_NONE },
+        { "{\"kind\":\"map\",\"kernel\":\"noop\"}", MC_E_BAD_ARGUMENT, "seq", MC_NSOP_NONE },
+        { "{\"kind\":\"map\",\"kernel\":\"no op\",\"seq\":[]}", MC_E_BAD_ARGUMENT, "kernel", MC_NSOP_NONE },
+        { "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,5,0]}}", MC_E_BAD_ARGUMENT, "step", MC_NSOP_NONE },
+        { "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":[1],\"chunksize\":0}", MC_E_BAD_ARGUMENT, "chunksize", MC_NSOP_NONE },
+        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"args\":5}", MC_E_BAD_ARGUMENT, "args", MC_NSOP_NONE },
+        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"targets\":[-1]}", MC_E_BAD_ARGUMENT, "targets", MC_NSOP_NONE },
+        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"targets\":\"some\"}", MC_E_BAD_ARGUMENT, "targets", MC_NSOP_NONE },
+        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"seed\":-3}", MC_E_BAD_ARGUMENT, "seed", MC_NSOP_NONE },
+        { "[1,2]", MC_E_MALFORMED, "map", MC_NSOP_NONE },
+        { "{\"kind\":\"apply\",\"kernel\":\"%s\",\"transient\":true,\"targets\":[0,1],\"args\":[\"x\"],"
+          "\"kwargs\":{\"stream\":true}}", MC_E_BAD_ARGUMENT, "list of one engine", MC_NSOP_PULL },
+        { "{\"kind\":\"apply\",\"kernel\":\"%s\",\"transient\":true,\"targets\":\"all\",\"args\":[\"x\"],"
+          "\"kwargs\":{\"stream\":true}}", MC_E_BAD_ARGUMENT, "list of one engine", MC_NSOP_PULL },
+        { "{\"kind\":\"apply\",\"kernel\":\"%s\",\"transient\":true,\"targets\":[0],\"args\":[\"x\"],"
+          "\"kwargs\":{\"stream\":1}}", MC_E_BAD_ARGUMENT, "true or false", MC_NSOP_PULL },
         //  Namespace operations: only those of the table, transient, with targets.
-        { "{\"kind\":\"apply\",\"kernel\":\"%nosuch\",\"transient\":true,\"targets\":[0]}", MC_E_BAD_ARGUMENT, "kernel" },
-        { "{\"kind\":\"apply\",\"kernel\":\"%names\",\"targets\":[0]}", MC_E_BAD_ARGUMENT, "transient" },
-        { "{\"kind\":\"apply\",\"kernel\":\"%names\",\"transient\":true}", MC_E_BAD_ARGUMENT, "need targets" },
+        { "{\"kind\":\"apply\",\"kernel\":\"%sx\",\"transient\":true,\"targets\":[0]}", MC_E_BAD_ARGUMENT,
+          "kernel", MC_NSOP_PULL },
+        { "{\"kind\":\"apply\",\"kernel\":\"%s\",\"targets\":[0]}", MC_E_BAD_ARGUMENT, "transient", MC_NSOP_NAMES },
+        { "{\"kind\":\"apply\",\"kernel\":\"%s\",\"transient\":true}", MC_E_BAD_ARGUMENT, "need targets",
+          MC_NSOP_NAMES },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        char json [256];
+        if (bad [i].op)
+            snprintf (json, sizeof json, bad [i].json, mc_nsop_name (bad [i].op));
         err [0] = 0;
-        assert (s_parse_json (bad [i].json, &info, &code, err) == -1);
+        assert (s_parse_json (bad [i].op? json: bad [i].json, &info, &code, err) == -1);
         assert (code == bad [i].code);
         assert (strstr (err, bad [i].says));
     }
@@ -365,6 +371,7 @@ s_test_accepted (void)
     assert (mc_value_pack_json_text (&sb, "{\"kind\":\"map\",\"kernel\":\"square\",\"seq\":[1,[2],3],"
                                           "\"chunksize\":2,\"args\":[1],\"kwargs\":{\"a\":1},\"out\":\"y\"}") == 0);
     mc_submit_t submit;
+    memset (&info, 0, sizeof info);
     assert (mc_submit_parse (&submit, &info, sb.data, sb.size, 7, &code, err, sizeof err) == 0 && code == MC_OK);
     assert (submit.is_map && !submit.is_range && submit.chunksize == 2 && !submit.targets && !submit.nsop);
     assert (!strcmp (submit.out, "y") && submit.args.size == 2 && submit.kwargs.size == 4 && !submit.transient);
@@ -373,8 +380,9 @@ s_test_accepted (void)
     mc_submit_reset (&submit);
     msgpack_sbuffer_destroy (&sb);
     //  A streamed pull, and a reduction whose spec goes to the engines.
-    const char *pull = "{\"kind\":\"apply\",\"kernel\":\"%pull\",\"transient\":true,\"targets\":[3],"
-                       "\"args\":[\"x\"],\"kwargs\":{\"stream\":true},\"seed\":5}";
+    char pull [256];
+    snprintf (pull, sizeof pull, "{\"kind\":\"apply\",\"kernel\":\"%s\",\"transient\":true,\"targets\":[3],"
+              "\"args\":[\"x\"],\"kwargs\":{\"stream\":true},\"seed\":5}", mc_nsop_name (MC_NSOP_PULL));
     msgpack_sbuffer_init (&sb);
     assert (mc_value_pack_json_text (&sb, pull) == 0);
     assert (mc_submit_parse (&submit, &info, sb.data, sb.size, 7, &code, err, sizeof err) == 0);

@@ -34,8 +34,9 @@ typedef struct {
     bool streams;                   //  a %pull whose large arrays come in chunks
 } mc_submit_t;
 
-//  Parse and check a submit body (copied) into self, and fill in what info
-//  says of it (kind, kernel, total, seed, reduce, single, submitted_us).
+//  Parse and check a submit body (copied) into self, and fill in what the
+//  zeroed info says of it (kind, kernel, total, seed, reduce, single,
+//  submitted_us).
 //  0, or -1 with *code (MC_E_...) and a one-line err naming the bad field.
 //  Either way mc_submit_reset frees what self holds.
 int mc_submit_parse (mc_submit_t *self, mc_job_info_t *info, const void *body, size_t size,
