@@ -1,6 +1,7 @@
 /*  mc_conn: profile directory and connection file (JSON via jansson). */
 #include "mc_conn.h"
 #include <assert.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -57,11 +58,13 @@ mc_conn_write (const char *path, const mc_conn_t *conn, char *err, size_t errlen
     json_t *root = json_pack ("{s:i, s:s, s:s, s:s, s:I}", "version", 1,
                               "engine_url", conn->engine_url, "client_url", conn->client_url,
                               "host", conn->host, "pid", (json_int_t) conn->pid);
-    if (root && conn->engine_ipc [0])
-        json_object_set_new (root, "engine_ipc", json_string (conn->engine_ipc));
-    if (root && conn->client_ipc [0])
-        json_object_set_new (root, "client_ipc", json_string (conn->client_ipc));
-    char *text = root? json_dumps (root, JSON_INDENT (2)): NULL;
+    //  set_new takes the value, NULL (no memory) included, and then fails.
+    bool ok = root != NULL;
+    if (ok && conn->engine_ipc [0])
+        ok = json_object_set_new (root, "engine_ipc", json_string (conn->engine_ipc)) == 0;
+    if (ok && conn->client_ipc [0])
+        ok = json_object_set_new (root, "client_ipc", json_string (conn->client_ipc)) == 0;
+    char *text = ok? json_dumps (root, JSON_INDENT (2)): NULL;
     json_decref (root);
     if (!text) {
         snprintf (err, errlen, "cannot encode connection file");

@@ -238,7 +238,9 @@ main (int argc, char *argv [])
         if (verbose)
             extra [n++] = verbose >= 2? "-vv": "-v";
         state.launcher = mc_launcher_new (engine_bin, mc_controller_conn_path (controller), extra);
-        if (mc_launcher_start (state.launcher, (size_t) engines, err, sizeof err)) {
+        if (!state.launcher)
+            snprintf (err, sizeof err, "cannot start engines: out of memory");
+        if (!state.launcher || mc_launcher_start (state.launcher, (size_t) engines, err, sizeof err)) {
             mc_error ("%s", err);
             fprintf (stderr, "ipclusterd: %s\n", err);
             rc = 1;

@@ -85,11 +85,10 @@ mc_msg_reset (mc_msg_t *self)
     mc_msg_init (self);
 }
 
-static void
+static int
 s_pack_bytes_str (msgpack_packer *pk, mc_bytes_t bytes)
 {
-    msgpack_pack_str (pk, bytes.size);
-    msgpack_pack_str_body (pk, bytes.ptr? bytes.ptr: "", bytes.size);
+    return msgpack_pack_str (pk, bytes.size) || msgpack_pack_str_body (pk, bytes.ptr? bytes.ptr: "", bytes.size);
 }
 
 zframe_t *
@@ -101,30 +100,31 @@ mc_msg_encode (const mc_msg_t *self)
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    msgpack_pack_array (&pk, 3 + layout->count);
-    msgpack_pack_uint16 (&pk, MC_PROTO_SIGNATURE);
-    msgpack_pack_uint8 (&pk, MC_PROTO_VERSION);
-    msgpack_pack_uint8 (&pk, (uint8_t) self->type);
+    int rc = msgpack_pack_array (&pk, 3 + layout->count);
+    rc |= msgpack_pack_uint16 (&pk, MC_PROTO_SIGNATURE);
+    rc |= msgpack_pack_uint8 (&pk, MC_PROTO_VERSION);
+    rc |= msgpack_pack_uint8 (&pk, (uint8_t) self->type);
     for (int i = 0; i < layout->count; i++) {
         const void *field = (const char *) self + layout->fields [i].offset;
         switch (layout->fields [i].kind) {
-            case F_UINT: msgpack_pack_uint64 (&pk, *(const uint64_t *) field); break;
-            case F_INT:  msgpack_pack_int64 (&pk, *(const int64_t *) field); break;
-            case F_STR:  s_pack_bytes_str (&pk, *(const mc_bytes_t *) field); break;
+            case F_UINT: rc |= msgpack_pack_uint64 (&pk, *(const uint64_t *) field); break;
+            case F_INT:  rc |= msgpack_pack_int64 (&pk, *(const int64_t *) field); break;
+            case F_STR:  rc |= s_pack_bytes_str (&pk, *(const mc_bytes_t *) field); break;
             case F_BIN: {
                 const mc_bytes_t *bytes = field;
-                msgpack_pack_bin (&pk, bytes->size);
-                msgpack_pack_bin_body (&pk, bytes->ptr? bytes->ptr: "", bytes->size);
+                rc |= msgpack_pack_bin (&pk, bytes->size);
+                rc |= msgpack_pack_bin_body (&pk, bytes->ptr? bytes->ptr: "", bytes->size);
                 break;
             }
             case F_STRS:
-                msgpack_pack_array (&pk, self->kernel_count);
+                rc |= msgpack_pack_array (&pk, self->kernel_count);
                 for (size_t k = 0; k < self->kernel_count; k++)
-                    s_pack_bytes_str (&pk, self->kernels [k]);
+                    rc |= s_pack_bytes_str (&pk, self->kernels [k]);
                 break;
         }
     }
-    zframe_t *frame = zframe_new (buffer.data, buffer.size);
+    //  A header that could not be packed whole (no memory) is no header.
+    zframe_t *frame = rc? NULL: zframe_new (buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);
     return frame;
 }
@@ -326,6 +326,7 @@ typedef struct {
     size_t count;
     uint8_t *used;                  //  one flag per frame
     uint64_t **streamed;            //  where to note streamed frames; NULL: none may be
+    bool no_memory;                 //  a scan failed for want of memory, not for garbage
 } s_refs_t;
 
 static bool
@@ -336,7 +337,8 @@ s_is_chunk (int type)
 
 static bool s_scan (const void *data, size_t size, s_refs_t *refs);
 
-//  Check the array references of every bin field against the frames.
+//  Check the array references of every bin field against the frames: 0,
+//  -2 for garbage, -1 when out of memory.
 static int
 s_check_frames (mc_msg_t *self)
 {
@@ -348,15 +350,15 @@ s_check_frames (mc_msg_t *self)
         return -2;
     const s_layout_t *layout = s_layout ((uint64_t) self->type);
     bool may_stream = self->type == MC_RESULT || self->type == MC_REPLY;
-    s_refs_t refs = { self->frames, self->frame_count, NULL, may_stream? &self->streamed: NULL };
-    if (self->frame_count)
-        refs.used = calloc (self->frame_count, 1);
+    s_refs_t refs = { self->frames, self->frame_count, NULL, may_stream? &self->streamed: NULL, false };
+    if (self->frame_count && !(refs.used = calloc (self->frame_count, 1)))
+        return -1;
     int rc = 0;
     for (int i = 0; i < layout->count && rc == 0; i++)
         if (layout->fields [i].kind == F_BIN) {
             const mc_bytes_t *bytes = (const mc_bytes_t *) ((const char *) self + layout->fields [i].offset);
             if (bytes->size && !s_scan (bytes->ptr, bytes->size, &refs))
-                rc = -2;
+                rc = refs.no_memory? -1: -2;
         }
     for (size_t i = 0; i < self->frame_count && rc == 0; i++)
         if (!refs.used [i])
@@ -389,6 +391,8 @@ s_align_frames (mc_msg_t *self)
     if (aligned)
         return 0;
     zmsg_t *copy = zmsg_new ();
+    if (!copy)
+        return -1;
     zframe_t *frame = zmsg_pop (self->zmsg);           //  the header, as it is
     zmsg_append (copy, &frame);
     while ((frame = zmsg_pop (self->zmsg))) {
@@ -396,7 +400,10 @@ s_align_frames (mc_msg_t *self)
             zframe_t *moved = mc_proto_frame_new (zframe_data (frame), zframe_size (frame));
             zframe_destroy (&frame);
             if (!moved) {
-                zmsg_destroy (&copy);
+                //  The header stays (the decoded fields point into it); the
+                //  frames not moved yet go.
+                zmsg_destroy (&self->zmsg);
+                self->zmsg = copy;
                 return -1;
             }
             frame = moved;
@@ -424,18 +431,23 @@ mc_msg_take (mc_msg_t *self, zmsg_t **zmsg_p, bool router, int *code)
     zframe_t *header = zmsg_first (zmsg);
     if (mc_msg_decode (self, zframe_data (header), zframe_size (header), code))
         return -2;
+    //  Out of memory, the message is lost: its sender hears of an internal error.
     if (parts > 1) {
-        if (s_align_frames (self))
-            return -2;                  //  out of memory: the message is lost
-
         self->frames = malloc ((parts - 1) * sizeof *self->frames);
+        if (!self->frames || s_align_frames (self)) {
+            free (self->frames);
+            self->frames = NULL;
+            *code = MC_E_INTERNAL;
+            return -2;
+        }
         self->frames_owned = true;
         zmsg_first (self->zmsg);                //  the header; frames follow
         for (zframe_t *frame = zmsg_next (self->zmsg); frame; frame = zmsg_next (self->zmsg))
             self->frames [self->frame_count++] = frame;
     }
-    if (s_check_frames (self)) {
-        *code = MC_E_MALFORMED;
+    int rc = s_check_frames (self);
+    if (rc) {
+        *code = rc == -1? MC_E_INTERNAL: MC_E_MALFORMED;
         return -2;
     }
     return 0;
@@ -506,8 +518,10 @@ s_ext_ok (int8_t type, const uint8_t *payload, size_t len, s_refs_t *refs)
             return false;
         size_t size = zframe_size (refs->frames [array.frame]);
         if (size == 0 && array.size > 0 && refs->streamed) {
-            if (!*refs->streamed)
-                *refs->streamed = calloc (refs->count, sizeof **refs->streamed);
+            if (!*refs->streamed && !(*refs->streamed = calloc (refs->count, sizeof **refs->streamed))) {
+                refs->no_memory = true;
+                return false;
+            }
             (*refs->streamed) [array.frame] = array.size;
         }
         else
@@ -704,8 +718,9 @@ zframe_t **
 mc_proto_frame_array (zlist_t *list, size_t *count)
 {
     zframe_t **frames = calloc (zlist_size (list) + 1, sizeof *frames);
-    assert (frames);
     *count = 0;
+    if (!frames)
+        return NULL;
     for (zframe_t *f = zlist_first (list); f; f = zlist_next (list))
         frames [(*count)++] = f;
     return frames;
