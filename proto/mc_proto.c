@@ -926,16 +926,11 @@ s_test_streams (zsock_t *peer, zsock_t *server, const double *values, size_t siz
     zframe_destroy (&empty);
 }
 
-void
-mc_proto_test (bool verbose)
+//  Round trip of every message type, with extreme field values.
+static void
+s_test_round_trips (mc_bytes_t bin)
 {
-    if (verbose)
-        printf (" * mc_proto: ");
     mc_msg_t msg;
-    const char blob [] = { (char) 0x92, 0x01, (char) 0xA1, 'x' };
-    mc_bytes_t bin = { blob, sizeof blob };
-
-    //  Round trip of every message type, with extreme field values.
     mc_msg_init (&msg);
     msg.type = MC_REGISTER;
     msg.uuid = s_bytes ("0123456789abcdef0123456789abcdef");
@@ -978,7 +973,14 @@ mc_proto_test (bool verbose)
         s_round_trip (&msg);
     }
 
-    //  Garbage: wrong signature, version, type, field types and counts.
+}
+
+//  Garbage: wrong signature, version, type, field types and counts; the
+//  pre-scan; malformed ext payloads.
+static void
+s_test_garbage (void)
+{
+    mc_msg_t msg;
     int code;
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -1043,7 +1045,26 @@ mc_proto_test (bool verbose)
     assert (!mc_proto_sane (deep, sizeof deep));            //  nesting over 64
     assert (mc_proto_sane (deep + 40, 60));
 
-    //  Random bytes, and random mutations of valid messages, never crash.
+    //  Malformed ext payloads fail the pre-scan.
+    uint8_t ref [] = { 0xC7, 14, MC_EXT_ARRAY, MC_DTYPE_F64, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    assert (mc_proto_sane (ref, sizeof ref));
+    ref [3] = 9;                                        //  no such dtype
+    assert (!mc_proto_sane (ref, sizeof ref));
+    ref [3] = MC_DTYPE_F64;
+    ref [4] = 0;                                        //  no dimensions
+    assert (!mc_proto_sane (ref, sizeof ref));
+    const uint8_t bad_type [] = { 0xD4, 77, 0 };
+    assert (!mc_proto_sane (bad_type, sizeof bad_type));
+    const uint8_t name [] = { 0xD4, MC_EXT_NAME, 'a' };
+    assert (mc_proto_sane (name, sizeof name));
+}
+
+//  Random bytes, and random mutations of valid messages, never crash.
+static void
+s_test_fuzz (mc_bytes_t bin)
+{
+    int code;
+    mc_msg_t msg;
     uint64_t state = 42;
     uint8_t buffer [512];
     mc_msg_init (&msg);
@@ -1077,26 +1098,18 @@ mc_proto_test (bool verbose)
     }
     zframe_destroy (&valid);
 
-    //  Over real sockets: garbage frames and extra frames yield -2.
-    zsock_t *server = zsock_new_router ("inproc://mc_proto_test");
-    zsock_t *peer = zsock_new_dealer (">inproc://mc_proto_test");
-    assert (server && peer);
-    zstr_send (peer, "hello");
-    mc_msg_init (&msg);
-    assert (mc_msg_recv (&msg, server, true, &code) == -2 && msg.routing_id);
-    mc_msg_t ping;
-    mc_msg_init (&ping);
-    ping.type = MC_PING;
-    ping.engine_id = 3;
-    zframe_t *frame = mc_msg_encode (&ping);
-    zframe_send (&frame, peer, ZFRAME_MORE);
-    zstr_send (peer, "extra");
-    assert (mc_msg_recv (&msg, server, true, &code) == -2);
-    mc_msg_send (&ping, peer, NULL);
-    assert (mc_msg_recv (&msg, server, true, &code) == 0 && msg.type == MC_PING && msg.engine_id == 3);
+}
 
-    //  Array frames: a reference must match its frame's size, and every
-    //  frame must be referred to exactly once.
+//  Array frames: a reference must match its frame's size, and every frame
+//  must be referred to exactly once.
+static void
+s_test_array_frames (zsock_t *peer, zsock_t *server)
+{
+    int code;
+    mc_msg_t msg;
+    mc_msg_init (&msg);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
     double values [3] = { 1.5, -2, 3 };
     mc_array_t array = { MC_DTYPE_F64, 1, { 3 }, values, sizeof values, 0 };
     for (int variant = 0; variant < 5; variant++) {
@@ -1159,19 +1172,42 @@ mc_proto_test (bool verbose)
     }
     s_test_streams (peer, server, values, sizeof values);
 
-    //  Malformed ext payloads fail the pre-scan.
-    uint8_t ref [] = { 0xC7, 14, MC_EXT_ARRAY, MC_DTYPE_F64, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
-    assert (mc_proto_sane (ref, sizeof ref));
-    ref [3] = 9;                                        //  no such dtype
-    assert (!mc_proto_sane (ref, sizeof ref));
-    ref [3] = MC_DTYPE_F64;
-    ref [4] = 0;                                        //  no dimensions
-    assert (!mc_proto_sane (ref, sizeof ref));
-    const uint8_t bad_type [] = { 0xD4, 77, 0 };
-    assert (!mc_proto_sane (bad_type, sizeof bad_type));
-    const uint8_t name [] = { 0xD4, MC_EXT_NAME, 'a' };
-    assert (mc_proto_sane (name, sizeof name));
     mc_msg_reset (&msg);
+}
+
+void
+mc_proto_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_proto: ");
+    const char blob [] = { (char) 0x92, 0x01, (char) 0xA1, 'x' };
+    mc_bytes_t bin = { blob, sizeof blob };
+    s_test_round_trips (bin);
+    s_test_garbage ();
+    s_test_fuzz (bin);
+
+    //  Over real sockets: garbage frames and extra frames yield -2.
+    int code;
+    mc_msg_t msg;
+    zsock_t *server = zsock_new_router ("inproc://mc_proto_test");
+    zsock_t *peer = zsock_new_dealer (">inproc://mc_proto_test");
+    assert (server && peer);
+    zstr_send (peer, "hello");
+    mc_msg_init (&msg);
+    assert (mc_msg_recv (&msg, server, true, &code) == -2 && msg.routing_id);
+    mc_msg_t ping;
+    mc_msg_init (&ping);
+    ping.type = MC_PING;
+    ping.engine_id = 3;
+    zframe_t *frame = mc_msg_encode (&ping);
+    zframe_send (&frame, peer, ZFRAME_MORE);
+    zstr_send (peer, "extra");
+    assert (mc_msg_recv (&msg, server, true, &code) == -2);
+    mc_msg_send (&ping, peer, NULL);
+    assert (mc_msg_recv (&msg, server, true, &code) == 0 && msg.type == MC_PING && msg.engine_id == 3);
+
+    mc_msg_reset (&msg);
+    s_test_array_frames (peer, server);
     zsock_destroy (&peer);
     zsock_destroy (&server);
     if (verbose)
