@@ -162,7 +162,8 @@ bool
 mc_job_body_reduces (const void *body, size_t size)
 {
     msgpack_zone zone;
-    msgpack_zone_init (&zone, 1024);
+    if (!msgpack_zone_init (&zone, 1024))
+        return false;
     msgpack_object spec;
     bool reduces = false;
     if (mc_proto_unpack (body, size, &zone, &spec) == 0) {
@@ -346,6 +347,7 @@ s_test_streams (void)
     result.frame_count = 2;
     assert (mc_job_stream_check (job, &result) == MC_OK);          //  nothing streamed, nothing relayed
     zframe_t *piece = zframe_new ("abcd", 4);
+    assert (piece);
     chunk.frames = &piece;
     chunk.frame_count = 1;
     chunk.frame_size = 4;

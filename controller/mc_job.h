@@ -81,7 +81,8 @@ size_t mc_job_held_bytes (const mc_job_t *self);
 //  What engines do to each result before sending it (msgpack map, e.g.
 //  {"op": "hist2d", ...}), or NULL with *size 0.
 const void *mc_job_engine_reduce (const mc_job_t *self, size_t *size);
-//  True when a submit body asks for a reduction ("reduce" is present).
+//  True when a submit body asks for a reduction ("reduce" is present);
+//  false also when there is no memory to read it.
 bool mc_job_body_reduces (const void *body, size_t size);
 //  The namespace name results are stored under on the engines, or "".
 const char *mc_job_out (const mc_job_t *self);

@@ -206,7 +206,10 @@ json_t *
 mc_value_bytes_to_json (const void *data, size_t size, char *err, size_t errlen)
 {
     msgpack_zone zone;
-    msgpack_zone_init (&zone, 2048);
+    if (!msgpack_zone_init (&zone, 2048)) {
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
     msgpack_object obj;
     json_t *result = NULL;
     if (mc_proto_unpack (data, size, &zone, &obj) == 0)
