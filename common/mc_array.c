@@ -4,6 +4,7 @@
       MC_EXT_INLINE  dtype:u8 ndim:u8 shape:u64[ndim] data[bytes]
       MC_EXT_NAME    name bytes (1..255) */
 #include "mc_array.h"
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -174,4 +175,99 @@ uint64_t
 mc_dist_rr_count (uint64_t total, uint64_t parts, uint64_t index)
 {
     return total / parts + (index < total % parts);
+}
+
+//  --------------------------------------------------------------------------
+//  Self test
+
+//  Payloads round trip through msgpack ext values; malformed ones are refused.
+static void
+s_test_ext (void)
+{
+    double values [6] = { 1, 2, 3, 4, 5, -6 };
+    mc_array_t array = { MC_DTYPE_F64, 2, { 3, 2 }, values, sizeof values, 0 };
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    assert (mc_array_pack_ref (&pk, &array, 7) == 0 && mc_array_pack_inline (&pk, &array) == 0);
+    assert (mc_array_pack_name (&pk, "x") == 0);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    mc_array_t got;
+    assert (msgpack_unpack_next (&unpacked, sb.data, sb.size, &offset) == MSGPACK_UNPACK_SUCCESS);
+    assert (mc_array_from_object (&unpacked.data, &got) == 0 && got.frame == 7 && !got.data);
+    assert (got.dtype == MC_DTYPE_F64 && got.ndim == 2 && got.shape [0] == 3 && got.shape [1] == 2);
+    assert (got.size == sizeof values && mc_array_rows (&got) == 3 && mc_array_row_bytes (&got) == 16);
+    assert (msgpack_unpack_next (&unpacked, sb.data, sb.size, &offset) == MSGPACK_UNPACK_SUCCESS);
+    assert (mc_array_from_object (&unpacked.data, &got) == 0 && !memcmp (got.data, values, sizeof values));
+    //  A payload one byte short, or of a name, is no array.
+    const msgpack_object_ext *ext = &unpacked.data.via.ext;
+    assert (mc_array_parse_ext (MC_EXT_INLINE, ext->ptr, ext->size - 1, &got) == -1);
+    assert (mc_array_parse_ext (MC_EXT_ARRAY, ext->ptr, ext->size, &got) == -1);
+    assert (msgpack_unpack_next (&unpacked, sb.data, sb.size, &offset) == MSGPACK_UNPACK_SUCCESS);
+    assert (unpacked.data.via.ext.type == MC_EXT_NAME && mc_array_from_object (&unpacked.data, &got) == -1);
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_destroy (&sb);
+    //  A bad dtype or ndim, or a shape whose bytes overflow.
+    uint8_t bad [2 + 8 + 4] = { 9, 1 };
+    assert (mc_array_parse_ext (MC_EXT_ARRAY, bad, sizeof bad, &got) == -1);
+    bad [0] = MC_DTYPE_I64;
+    bad [1] = 0;
+    assert (mc_array_parse_ext (MC_EXT_ARRAY, bad, sizeof bad, &got) == -1);
+    size_t bytes;
+    uint64_t huge [2] = { 1ull << 40, 1ull << 40 };
+    assert (mc_array_bytes (MC_DTYPE_F64, 2, huge, &bytes) == -1);
+    assert (mc_array_bytes (MC_DTYPE_I64, 2, (uint64_t []) { 3, 5 }, &bytes) == 0 && bytes == 120);
+    char text [32];
+    assert (!strcmp (mc_array_describe (&array, text, sizeof text), "f64[3x2]"));
+    assert (mc_dtype_parse ("int64") == MC_DTYPE_I64 && mc_dtype_parse ("f64") == MC_DTYPE_F64);
+    assert (mc_dtype_parse ("f32") == 0 && mc_dtype_name (3) == NULL);
+}
+
+//  Ipyparallel's partitions: block and round robin.
+static void
+s_test_dist (void)
+{
+    //  Block partition (ipyparallel's rule): sizes differ by at most one,
+    //  larger first, contiguous, covering every item exactly once.
+    for (uint64_t total = 0; total < 60; total++)
+        for (uint64_t parts = 1; parts < 12; parts++) {
+            uint64_t next = 0, dealt = 0;
+            for (uint64_t p = 0; p < parts; p++) {
+                uint64_t start, size;
+                mc_dist_block (total, parts, p, &start, &size);
+                assert (start == next);
+                assert (size == total / parts || size == total / parts + 1);
+                assert (p == 0 || size <= total / parts + (p < total % parts));
+                next = start + size;
+                dealt += mc_dist_rr_count (total, parts, p);
+            }
+            assert (next == total && dealt == total);
+        }
+    uint64_t start, size;
+    mc_dist_block (50, 8, 0, &start, &size);
+    assert (size == 7);
+    mc_dist_block (50, 8, 2, &start, &size);
+    assert (size == 6 && start == 14);
+    mc_dist_block (4, 8, 5, &start, &size);
+    assert (size == 0);
+    assert (mc_dist_rr_count (10, 4, 1) == 3 && mc_dist_rr_count (10, 4, 2) == 2);
+}
+
+void
+mc_array_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_array: ");
+    s_test_ext ();
+    s_test_dist ();
+    //  hist2d: edges are half-open; what falls outside is not counted.
+    double points [] = { 0.0, 0.0, 0.99, 0.99, 0.5, 0.25, 1.0, 0.5, -0.1, 0.5 };
+    int64_t counts [4] = { 0 };
+    mc_array_hist2d (points, 5, counts, 2, 2, 0, 1, 0, 1);
+    assert (counts [0] == 1 && counts [1] == 1 && counts [2] == 0 && counts [3] == 1);
+    if (verbose)
+        printf ("OK\n");
 }

@@ -74,4 +74,7 @@ void mc_dist_block (uint64_t total, uint64_t parts, uint64_t index, uint64_t *st
 //  Round robin: part `index` holds items index, index + parts, ...; this
 //  returns how many.
 uint64_t mc_dist_rr_count (uint64_t total, uint64_t parts, uint64_t index);
+
+//  Self test: ext payloads both ways, garbage, shapes, partitions, hist2d.
+void mc_array_test (bool verbose);
 #endif

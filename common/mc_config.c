@@ -1,9 +1,11 @@
 /*  mc_config: the table of named limits and their defaults. */
 #include "mc_config.h"
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     const char *key;
@@ -96,4 +98,60 @@ mc_config_print (const mc_config_t *self, FILE *out)
     for (size_t i = 0; i < TABLE_SIZE; i++)
         fprintf (out, "%-22s %lld  (%s)\n", s_table [i].key,
                  (long long) *(const int64_t *) ((const char *) self + s_table [i].offset), s_table [i].unit);
+}
+
+//  --------------------------------------------------------------------------
+//  Self test
+
+void
+mc_config_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_config: ");
+    mc_config_t config;
+    mc_config_defaults (&config);
+    assert (config.heartbeat_ms == 1000 && config.max_inflight == 64 && config.max_msg_bytes == (1LL << 30) + (1LL << 20));
+    char err [256];
+    assert (mc_config_set (&config, "max_inflight", "8", err, sizeof err) == 0 && config.max_inflight == 8);
+    const char *refused [] = { "0", "-1", "8x", "", "99999999999999999999" };
+    for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
+        assert (mc_config_set (&config, "max_inflight", refused [i], err, sizeof err) == -1);
+        assert (strstr (err, "not a positive integer"));
+    }
+    assert (config.max_inflight == 8);
+    assert (mc_config_set (&config, "no_such_key", "1", err, sizeof err) == -1 && strstr (err, "unknown"));
+
+    //  A file: comments and blank lines pass, the first bad line stops it.
+    char path [] = "/tmp/mc_config_test_XXXXXX";
+    int fd = mkstemp (path);
+    assert (fd >= 0);
+    FILE *file = fdopen (fd, "w");
+    assert (file);
+    fprintf (file, "# limits\n\nheartbeat_ms = 250   # faster\n  pipeline_ms=7\nstore_flush_ms = x\nmax_inflight = 2\n");
+    fclose (file);
+    assert (mc_config_load (&config, path, err, sizeof err) == -1 && strstr (err, ":5: config store_flush_ms"));
+    assert (config.heartbeat_ms == 250 && config.pipeline_ms == 7 && config.max_inflight == 8);
+    file = fopen (path, "w");
+    assert (file);
+    fprintf (file, "heartbeat_ms 5\n");
+    fclose (file);
+    assert (mc_config_load (&config, path, err, sizeof err) == -1 && strstr (err, ":1: expected 'key = value'"));
+    unlink (path);
+    assert (mc_config_load (&config, path, err, sizeof err) == 0);       //  no file: the defaults stand
+
+    //  Every key is printed with its value and unit.
+    char *text = NULL;
+    size_t size = 0;
+    file = open_memstream (&text, &size);
+    assert (file);
+    mc_config_print (&config, file);
+    fclose (file);
+    assert (strstr (text, "heartbeat_ms           250  (ms)\n") && strstr (text, "max_client_bytes"));
+    size_t lines = 0;
+    for (char *p = text; *p; p++)
+        lines += *p == '\n';
+    assert (lines == TABLE_SIZE);
+    free (text);
+    if (verbose)
+        printf ("OK\n");
 }

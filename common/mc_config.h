@@ -3,6 +3,7 @@
     defaults, then apply the profile's mccluster.conf, then their options. */
 #ifndef MC_CONFIG_H
 #define MC_CONFIG_H
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -31,4 +32,6 @@ int mc_config_set (mc_config_t *self, const char *key, const char *value, char *
 int mc_config_load (mc_config_t *self, const char *path, char *err, size_t errlen);
 //  Print every key with its value and unit, one per line.
 void mc_config_print (const mc_config_t *self, FILE *out);
+//  Self test: defaults, keys set and refused, files with bad lines, print.
+void mc_config_test (bool verbose);
 #endif

@@ -1,5 +1,6 @@
 /*  mc_conn: profile directory and connection file (JSON via jansson). */
 #include "mc_conn.h"
+#include <assert.h>
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -57,11 +58,13 @@ mc_conn_write (const char *path, const mc_conn_t *conn, char *err, size_t errlen
     json_t *root = json_pack ("{s:i, s:s, s:s, s:s, s:I}", "version", 1,
                               "engine_url", conn->engine_url, "client_url", conn->client_url,
                               "host", conn->host, "pid", (json_int_t) conn->pid);
-    if (root && conn->engine_ipc [0])
-        json_object_set_new (root, "engine_ipc", json_string (conn->engine_ipc));
-    if (root && conn->client_ipc [0])
-        json_object_set_new (root, "client_ipc", json_string (conn->client_ipc));
-    char *text = root? json_dumps (root, JSON_INDENT (2)): NULL;
+    //  set_new takes the value, NULL (no memory) included, and then fails.
+    bool ok = root != NULL;
+    if (ok && conn->engine_ipc [0])
+        ok = json_object_set_new (root, "engine_ipc", json_string (conn->engine_ipc)) == 0;
+    if (ok && conn->client_ipc [0])
+        ok = json_object_set_new (root, "client_ipc", json_string (conn->client_ipc)) == 0;
+    char *text = ok? json_dumps (root, JSON_INDENT (2)): NULL;
     json_decref (root);
     if (!text) {
         snprintf (err, errlen, "cannot encode connection file");
@@ -146,4 +149,74 @@ const char *
 mc_conn_client_endpoint (const mc_conn_t *conn)
 {
     return conn->client_ipc [0] && s_same_host (conn)? conn->client_ipc: conn->client_url;
+}
+
+//  --------------------------------------------------------------------------
+//  Self test, in a temporary directory
+
+void
+mc_conn_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_conn: ");
+    char dir [] = "/tmp/mc_conn_test_XXXXXX";
+    assert (mkdtemp (dir));
+    char err [512], profile [64], path [64];
+    //  The option wins over the environment, which wins over HOME.
+    assert (mc_conn_profile_dir ("/opt/p", profile, sizeof profile) == 0 && !strcmp (profile, "/opt/p"));
+    assert (mc_conn_profile_dir ("/opt/p", profile, 4) == -1);
+    snprintf (profile, sizeof profile, "%s/a/b", dir);
+    assert (mc_conn_ensure_dir (profile, err, sizeof err) == 0);
+    assert (mc_conn_ensure_dir (profile, err, sizeof err) == 0);        //  already there
+    struct stat st;
+    assert (stat (profile, &st) == 0 && S_ISDIR (st.st_mode) && (st.st_mode & 0777) == 0700);
+
+    //  Written with mode 0600, read back field for field.
+    mc_conn_t conn = { .engine_url = "tcp://127.0.0.1:40001", .client_url = "tcp://127.0.0.1:40002",
+                       .engine_ipc = "ipc:///tmp/e", .host = "elsewhere.invalid", .pid = 4242 };
+    snprintf (path, sizeof path, "%s/a/b/%s", dir, MC_CONN_FILE);
+    assert (mc_conn_write (path, &conn, err, sizeof err) == 0);
+    assert (stat (path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    mc_conn_t back;
+    assert (mc_conn_read (path, &back, err, sizeof err) == 0);
+    assert (!strcmp (back.engine_url, conn.engine_url) && !strcmp (back.client_url, conn.client_url));
+    assert (!strcmp (back.engine_ipc, conn.engine_ipc) && back.client_ipc [0] == 0);
+    assert (!strcmp (back.host, conn.host) && back.pid == 4242);
+    //  On another host the Unix socket is out of reach: TCP it is.
+    assert (mc_conn_engine_endpoint (&back) == back.engine_url);
+    assert (mc_conn_client_endpoint (&back) == back.client_url);
+    gethostname (back.host, sizeof back.host);
+    back.host [sizeof back.host - 1] = 0;
+    assert (mc_conn_engine_endpoint (&back) == back.engine_ipc);
+    assert (mc_conn_client_endpoint (&back) == back.client_url);         //  no client socket
+
+    //  Missing, malformed, or without its endpoints: an error naming the file.
+    unlink (path);
+    assert (mc_conn_read (path, &back, err, sizeof err) == -1 && strstr (err, "no connection file"));
+    FILE *file = fopen (path, "w");
+    assert (file);
+    fprintf (file, "{\"engine_url\": \"tcp://x:1\"");
+    fclose (file);
+    assert (mc_conn_read (path, &back, err, sizeof err) == -1 && strstr (err, path) && strstr (err, "line"));
+    file = fopen (path, "w");
+    assert (file);
+    fprintf (file, "{\"engine_url\": \"tcp://x:1\", \"client_url\": 7}");
+    fclose (file);
+    assert (mc_conn_read (path, &back, err, sizeof err) == -1 && strstr (err, "not a connection file"));
+    unlink (path);
+    //  A directory that cannot be made (a file is in the way) is reported.
+    snprintf (path, sizeof path, "%s/a/b/file", dir);
+    file = fopen (path, "w");
+    assert (file);
+    fclose (file);
+    snprintf (profile, sizeof profile, "%s/a/b/file/sub", dir);
+    assert (mc_conn_ensure_dir (profile, err, sizeof err) == -1 && strstr (err, "cannot create"));
+    unlink (path);
+    snprintf (path, sizeof path, "%s/a/b", dir);
+    rmdir (path);
+    snprintf (path, sizeof path, "%s/a", dir);
+    rmdir (path);
+    assert (rmdir (dir) == 0);                                          //  nothing left behind
+    if (verbose)
+        printf ("OK\n");
 }

@@ -3,6 +3,7 @@
     find the controller: its two endpoints, its host and its pid. */
 #ifndef MC_CONN_H
 #define MC_CONN_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,4 +31,6 @@ const char *mc_conn_engine_endpoint (const mc_conn_t *conn);
 const char *mc_conn_client_endpoint (const mc_conn_t *conn);
 //  Read and validate a connection file; 0 or -1 with err naming the file.
 int mc_conn_read (const char *path, mc_conn_t *conn, char *err, size_t errlen);
+//  Self test: directories, a file written and read back, endpoints, errors.
+void mc_conn_test (bool verbose);
 #endif

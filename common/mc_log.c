@@ -1,6 +1,8 @@
 /*  mc_log: one-line log records with time, program, pid and level. */
 #include "mc_log.h"
+#include <assert.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -59,4 +61,42 @@ mc_log (mc_log_level_t level, const char *fmt, ...)
     }
     fputs (line, out);
     fflush (out);
+}
+
+//  --------------------------------------------------------------------------
+//  Self test: levels filter, one line per record. Leaves the defaults.
+
+void
+mc_log_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_log: ");
+    char *text = NULL;
+    size_t size = 0;
+    FILE *stream = open_memstream (&text, &size);
+    assert (stream);
+    mc_log_set_stream (stream);
+    mc_log_init ("tester", MC_LOG_INFO);
+    assert (mc_log_level () == MC_LOG_INFO);
+    mc_warn ("disk %d%% full", 93);
+    mc_info ("started");
+    mc_debug ("not shown");
+    mc_error ("%s", "boom");
+    fflush (stream);
+    char head [64];
+    snprintf (head, sizeof head, " tester[%d] W: disk 93%% full\n", (int) getpid ());
+    assert (strstr (text, head) && strstr (text, "] I: started\n") && strstr (text, "] E: boom\n"));
+    assert (!strstr (text, "not shown"));
+    size_t lines = 0;
+    for (char *p = text; *p; p++)
+        lines += *p == '\n';
+    assert (lines == 3);
+    //  "HH:MM:SS.mmm " leads every record.
+    assert (strlen (text) > 13 && text [2] == ':' && text [5] == ':' && text [8] == '.' && text [12] == ' ');
+    mc_log_set_stream (NULL);
+    mc_log_init ("mc", MC_LOG_WARN);
+    fclose (stream);
+    free (text);
+    if (verbose)
+        printf ("OK\n");
 }

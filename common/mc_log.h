@@ -3,6 +3,7 @@
     as a test's console. */
 #ifndef MC_LOG_H
 #define MC_LOG_H
+#include <stdbool.h>
 #include <stdio.h>
 
 typedef enum { MC_LOG_ERROR = 0, MC_LOG_WARN, MC_LOG_INFO, MC_LOG_DEBUG } mc_log_level_t;
@@ -18,4 +19,7 @@ void mc_log (mc_log_level_t level, const char *fmt, ...) __attribute__ ((format 
 #define mc_warn(...)  mc_log (MC_LOG_WARN, __VA_ARGS__)
 #define mc_info(...)  do { if (mc_log_level () >= MC_LOG_INFO) mc_log (MC_LOG_INFO, __VA_ARGS__); } while (0)
 #define mc_debug(...) do { if (mc_log_level () >= MC_LOG_DEBUG) mc_log (MC_LOG_DEBUG, __VA_ARGS__); } while (0)
+
+//  Self test: levels and the record format (restores the defaults after).
+void mc_log_test (bool verbose);
 #endif

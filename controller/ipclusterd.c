@@ -105,8 +105,21 @@ s_daemonize (const char *log_path)
     return fds [1];
 }
 
-int
-main (int argc, char *argv [])
+//  What the command line asks for.
+typedef struct {
+    long engines, engine_port, client_port;
+    const char *ip, *profile_opt, *kernel_path;
+    char engine_bin [4096];         //  "" until given or found
+    bool daemon, show_config;
+    int verbose;
+    char *sets [64];                //  --set KEY=VALUE, in order
+    size_t set_count;
+} s_options_t;
+
+//  Parse the command line into opts: -1 to go on, else the exit status
+//  (0 after --help, 2 for bad usage).
+static int
+s_parse_options (int argc, char *argv [], s_options_t *opts)
 {
     static const struct option options [] = {
         { "engines", required_argument, 0, 'n' }, { "ip", required_argument, 0, 'i' },
@@ -117,14 +130,8 @@ main (int argc, char *argv [])
         { "show-config", no_argument, 0, 'c' }, { "verbose", no_argument, 0, 'v' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
-    long engines = 0, engine_port = 0, client_port = 0;
-    const char *ip = "127.0.0.1", *profile_opt = NULL;
-    char engine_bin [4096] = "";
-    const char *kernel_path = NULL;
-    bool daemon = false, show_config = false;
-    int verbose = 0;
-    char *sets [64];
-    size_t set_count = 0;
+    memset (opts, 0, sizeof *opts);
+    opts->ip = "127.0.0.1";
     int c;
     while ((c = getopt_long (argc, argv, "n:vh", options, NULL)) != -1) {
         char *end;
@@ -135,23 +142,23 @@ main (int argc, char *argv [])
                     fprintf (stderr, "ipclusterd: bad %s '%s'\n", c == 'n'? "engine count": "port", optarg);
                     return 2;
                 }
-                *(c == 'n'? &engines: c == 'E'? &engine_port: &client_port) = value;
+                *(c == 'n'? &opts->engines: c == 'E'? &opts->engine_port: &opts->client_port) = value;
                 break;
             }
-            case 'i': ip = optarg; break;
-            case 'p': profile_opt = optarg; break;
-            case 'd': daemon = true; break;
-            case 'b': snprintf (engine_bin, sizeof engine_bin, "%s", optarg); break;
-            case 'k': kernel_path = optarg; break;
+            case 'i': opts->ip = optarg; break;
+            case 'p': opts->profile_opt = optarg; break;
+            case 'd': opts->daemon = true; break;
+            case 'b': snprintf (opts->engine_bin, sizeof opts->engine_bin, "%s", optarg); break;
+            case 'k': opts->kernel_path = optarg; break;
             case 's':
-                if (set_count == 64) {
+                if (opts->set_count == 64) {
                     fprintf (stderr, "ipclusterd: too many --set options\n");
                     return 2;
                 }
-                sets [set_count++] = optarg;
+                opts->sets [opts->set_count++] = optarg;
                 break;
-            case 'c': show_config = true; break;
-            case 'v': verbose++; break;
+            case 'c': opts->show_config = true; break;
+            case 'v': opts->verbose++; break;
             case 'h': s_usage (stdout); return 0;
             default:  s_usage (stderr); return 2;
         }
@@ -160,35 +167,82 @@ main (int argc, char *argv [])
         fprintf (stderr, "ipclusterd: unexpected argument '%s'\n", argv [optind]);
         return 2;
     }
-    char profile [4096], err [1024];
-    if (mc_conn_profile_dir (profile_opt, profile, sizeof profile)) {
-        fprintf (stderr, "ipclusterd: profile directory name too long\n");
-        return 2;
-    }
-    mc_config_t config;
-    mc_config_defaults (&config);
+    return -1;
+}
+
+//  The defaults, then the profile's mccluster.conf, then the --set options.
+//  0, or 2 (the exit status for bad usage) with the reason on stderr.
+static int
+s_load_config (const s_options_t *opts, const char *profile, mc_config_t *config)
+{
+    char err [1024];
+    mc_config_defaults (config);
     char conf_path [4200];
     snprintf (conf_path, sizeof conf_path, "%s/mccluster.conf", profile);
-    if (mc_config_load (&config, conf_path, err, sizeof err)) {
+    if (mc_config_load (config, conf_path, err, sizeof err)) {
         fprintf (stderr, "ipclusterd: %s\n", err);
         return 2;
     }
-    for (size_t i = 0; i < set_count; i++) {
-        char *set = sets [i];
+    for (size_t i = 0; i < opts->set_count; i++) {
+        char *set = opts->sets [i];
         char *eq = strchr (set, '=');
         if (eq)
             *eq = 0;
-        if (!eq || mc_config_set (&config, set, eq + 1, err, sizeof err)) {
+        if (!eq || mc_config_set (config, set, eq + 1, err, sizeof err)) {
             fprintf (stderr, "ipclusterd: --set %s: %s\n", set, eq? err: "expected KEY=VALUE");
             return 2;
         }
     }
-    if (show_config) {
+    return 0;
+}
+
+//  Start the local engines of -n, with the options they share. 0, or -1
+//  with the reason logged and on stderr.
+static int
+s_start_engines (const s_options_t *opts, mc_controller_t *controller, s_state_t *state)
+{
+    //  The launcher's argv ends at the first NULL.
+    const char *extra [4] = { NULL };
+    size_t n = 0;
+    if (opts->kernel_path) {
+        extra [n++] = "--kernel-path";
+        extra [n++] = opts->kernel_path;
+    }
+    if (opts->verbose)
+        extra [n++] = opts->verbose >= 2? "-vv": "-v";
+    char err [1024];
+    state->launcher = mc_launcher_new (opts->engine_bin, mc_controller_conn_path (controller), extra);
+    if (!state->launcher)
+        snprintf (err, sizeof err, "cannot start engines: out of memory");
+    if (!state->launcher || mc_launcher_start (state->launcher, (size_t) opts->engines, err, sizeof err)) {
+        mc_error ("%s", err);
+        fprintf (stderr, "ipclusterd: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int
+main (int argc, char *argv [])
+{
+    s_options_t opts;
+    int status = s_parse_options (argc, argv, &opts);
+    if (status >= 0)
+        return status;
+    char profile [4096], err [1024];
+    if (mc_conn_profile_dir (opts.profile_opt, profile, sizeof profile)) {
+        fprintf (stderr, "ipclusterd: profile directory name too long\n");
+        return 2;
+    }
+    mc_config_t config;
+    if (s_load_config (&opts, profile, &config))
+        return 2;
+    if (opts.show_config) {
         mc_config_print (&config, stdout);
         return 0;
     }
-    if (!*engine_bin)
-        mc_launcher_default_bin (engine_bin, sizeof engine_bin);
+    if (!*opts.engine_bin)
+        mc_launcher_default_bin (opts.engine_bin, sizeof opts.engine_bin);
     if (mc_conn_ensure_dir (profile, err, sizeof err)) {
         fprintf (stderr, "ipclusterd: %s\n", err);
         return 1;
@@ -203,8 +257,8 @@ main (int argc, char *argv [])
                  (long long) old.pid, profile);
         return 1;
     }
-    s_state_t state = { -1, (size_t) engines, NULL };
-    if (daemon) {
+    s_state_t state = { -1, (size_t) opts.engines, NULL };
+    if (opts.daemon) {
         char log_path [4200];
         snprintf (log_path, sizeof log_path, "%s/ipclusterd.log", profile);
         state.notify_fd = s_daemonize (log_path);
@@ -214,38 +268,21 @@ main (int argc, char *argv [])
         }
     }
     mc_proto_keep_frames_warm ();
-    mc_log_init ("ipclusterd", verbose >= 2? MC_LOG_DEBUG: verbose || daemon? MC_LOG_INFO: MC_LOG_WARN);
+    mc_log_init ("ipclusterd", opts.verbose >= 2? MC_LOG_DEBUG: opts.verbose || opts.daemon? MC_LOG_INFO: MC_LOG_WARN);
     zsys_set_io_threads (2);            //  one to receive a large message while the other sends
     zsys_init ();
     zsys_catch_interrupts ();
 
-    mc_controller_t *controller = mc_controller_new (&config, profile, ip, (int) engine_port,
-                                                     (int) client_port, err, sizeof err);
+    mc_controller_t *controller = mc_controller_new (&config, profile, opts.ip, (int) opts.engine_port,
+                                                     (int) opts.client_port, err, sizeof err);
     if (!controller) {
         mc_error ("%s", err);
         fprintf (stderr, "ipclusterd: %s\n", err);
         return 1;
     }
-    int rc = 0;
-    if (engines > 0) {
-        //  The launcher's argv ends at the first NULL.
-        const char *extra [4] = { NULL };
-        size_t n = 0;
-        if (kernel_path) {
-            extra [n++] = "--kernel-path";
-            extra [n++] = kernel_path;
-        }
-        if (verbose)
-            extra [n++] = verbose >= 2? "-vv": "-v";
-        state.launcher = mc_launcher_new (engine_bin, mc_controller_conn_path (controller), extra);
-        if (mc_launcher_start (state.launcher, (size_t) engines, err, sizeof err)) {
-            mc_error ("%s", err);
-            fprintf (stderr, "ipclusterd: %s\n", err);
-            rc = 1;
-        }
-    }
+    int rc = opts.engines > 0 && s_start_engines (&opts, controller, &state)? 1: 0;
     mc_controller_set_tick (controller, s_reap, &state);
-    if (rc == 0 && mc_controller_run (controller, (size_t) engines, s_ready, &state))
+    if (rc == 0 && mc_controller_run (controller, (size_t) opts.engines, s_ready, &state))
         rc = 1;
     mc_info ("stopping");
     mc_controller_stop_engines (controller, 2000);

@@ -3,15 +3,14 @@
     items are derived from that body, so the body alone can rebuild a job. */
 #ifndef MC_JOB_H
 #define MC_JOB_H
+#include "mc_job_info.h"
 #include "mc_proto.h"
+#include "mc_submit.h"
 #include "mc_value.h"
 #include <czmq.h>
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-#define MC_KERNEL_NAME_MAX MC_VALUE_KERNEL_NAME_MAX
-#define MC_JOB_NAME_MAX 255         //  namespace names
 
 typedef struct _mc_job_t mc_job_t;
 typedef struct mc_task mc_task_t;
@@ -29,21 +28,6 @@ struct mc_task {
     mc_task_t *prev, *next;     //  links in the running engine's in-flight list
 };
 
-//  What `status` reports about a job; the same whether the job is still in
-//  memory or only in the store.
-typedef struct {
-    uint64_t id;
-    char kind [8];              //  "map" or "apply"
-    char kernel [MC_KERNEL_NAME_MAX + 1];
-    uint64_t total, done, failed;   //  items
-    uint64_t tasks;
-    uint64_t seed;
-    int64_t submitted_us;       //  wall clock
-    int64_t finished_us;        //  wall clock, 0 while unfinished
-    bool started;               //  a task has been dispatched
-    bool single;                //  load-balanced apply, or reduced: its one value is the answer
-    bool reduce;                //  results are summed at the controller (--reduce)
-} mc_job_info_t;
 
 //  Parse and validate a submit body (see mc_proto.md). Returns a new job,
 //  or NULL with *code (MC_E_...) and a one-line err naming the bad field.
@@ -56,7 +40,8 @@ const msgpack_object *mc_job_targets (const mc_job_t *self);
 //  block per target (map) or one task per target (apply). 0 or -1.
 int mc_job_plan (mc_job_t *self, const int32_t *targets, size_t ntargets);
 //  Pack the items of a task as a msgpack array of task->count values.
-void mc_job_pack_items (const mc_job_t *self, const mc_task_t *task, msgpack_packer *pk);
+//  0, or -1 when the packer could not take them (out of memory).
+int mc_job_pack_items (const mc_job_t *self, const mc_task_t *task, msgpack_packer *pk);
 //  Pack args, kwargs and items of a task of a job with array frames: their
 //  array references are renumbered to index `frames`, to which the job's
 //  frames they refer to are appended (borrowed). 0 or -1 (no memory).
@@ -64,16 +49,20 @@ int mc_job_pack_task (const mc_job_t *self, const mc_task_t *task, msgpack_packe
                       msgpack_packer *items, zlist_t *frames);
 
 //  --- Transient jobs (namespace operations, arrays): never stored; their
-//  results are kept here until the submitter is answered. ---
-//  True for "%push", "%scatter", "%pull", "%del" and "%names".
+//  results are kept (in the job's mc_transient) until the submitter is
+//  answered. ---
+//  True for the kernel name of a namespace operation (mc_nsop_find).
 bool mc_job_is_namespace_op (const char *kernel);
 bool mc_job_transient (const mc_job_t *self);
 //  The job takes the request message that holds its array frames; frames
-//  (borrowed from it) are what the body's array references index.
-void mc_job_hold_frames (mc_job_t *self, zmsg_t **held_p, zframe_t *const *frames, size_t count);
+//  (borrowed from it) are what the body's array references index. 0, or
+//  -1 when out of memory (then nothing is taken: refuse the job).
+int mc_job_hold_frames (mc_job_t *self, zmsg_t **held_p, zframe_t *const *frames, size_t count);
 size_t mc_job_frame_count (const mc_job_t *self);
-//  Keep a task's RESULT message (header then array frames; taken).
-void mc_job_keep_result (mc_job_t *self, const mc_task_t *task, zmsg_t **result_p);
+//  Keep a task's RESULT message (header then array frames; taken either
+//  way). 0, or -1 when out of memory: the message is dropped, and the task
+//  reads as one without result (mc_job_result gives NULL).
+int mc_job_keep_result (mc_job_t *self, const mc_task_t *task, zmsg_t **result_p);
 //  A streamed %pull (one task): its arrays' chunks are relayed to the
 //  submitter as they come, and only counted here.
 bool mc_job_streams (const mc_job_t *self);
@@ -92,7 +81,8 @@ size_t mc_job_held_bytes (const mc_job_t *self);
 //  What engines do to each result before sending it (msgpack map, e.g.
 //  {"op": "hist2d", ...}), or NULL with *size 0.
 const void *mc_job_engine_reduce (const mc_job_t *self, size_t *size);
-//  True when a submit body asks for a reduction ("reduce" is present).
+//  True when a submit body asks for a reduction ("reduce" is present);
+//  false also when there is no memory to read it.
 bool mc_job_body_reduces (const void *body, size_t size);
 //  The namespace name results are stored under on the engines, or "".
 const char *mc_job_out (const mc_job_t *self);
@@ -112,13 +102,10 @@ double mc_job_mean_task_us (const mc_job_t *self);
 //  Clients parked on this job (a list of mc_waiter_t *, owned by the caller).
 zlist_t *mc_job_waiters (mc_job_t *self);
 
-//  Pack the status object of a job: a map with room for `extra` more
-//  key/value pairs, which the caller packs after it.
-void mc_job_info_pack (const mc_job_info_t *info, msgpack_packer *pk, uint32_t extra);
-//  "queued", "running", "done" or "failed".
-const char *mc_job_info_state (const mc_job_info_t *info);
-//  Format and parse job ids ("j17"); parse returns 0 or -1.
-void mc_job_id_format (uint64_t id, char *buf, size_t len);
-int mc_job_id_parse (const char *text, size_t len, uint64_t *id);
+//  For selftests: a job from the JSON text of a submit body (mc_job_new
+//  with seed 7 when the body has none).
+mc_job_t *mc_job_new_json (uint64_t id, const char *json, int *code, char *err, size_t errlen);
+//  Self test: submit bodies refused and accepted, ranges, chunks, streams.
+void mc_job_test (bool verbose);
 
 #endif

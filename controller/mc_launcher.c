@@ -1,11 +1,13 @@
 /*  mc_launcher: local engines as child processes, tracked by pid. */
 #include "mc_launcher.h"
+#include <assert.h>
 #include "mc_log.h"
 #include "mc_time.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,14 +29,17 @@ mc_launcher_new (const char *engine_bin, const char *conn_path, const char *cons
     mc_launcher_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->engine_bin = strdup (engine_bin);
-    self->conn_path = strdup (conn_path);
     size_t n = 0;
     while (extra && extra [n])
         n++;
+    self->engine_bin = strdup (engine_bin);
+    self->conn_path = strdup (conn_path);
     self->extra = calloc (n + 1, sizeof *self->extra);
-    for (size_t i = 0; i < n; i++)
-        self->extra [i] = strdup (extra [i]);
+    bool ok = self->engine_bin && self->conn_path && self->extra;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (self->extra [i] = strdup (extra [i])) != NULL;
+    if (!ok)
+        mc_launcher_destroy (&self);
     return self;
 }
 
@@ -44,7 +49,7 @@ mc_launcher_destroy (mc_launcher_t **self_p)
     mc_launcher_t *self = *self_p;
     if (!self)
         return;
-    for (char **arg = self->extra; *arg; arg++)
+    for (char **arg = self->extra; arg && *arg; arg++)
         free (*arg);
     free (self->extra);
     free (self->engine_bin);
@@ -62,8 +67,14 @@ mc_launcher_start (mc_launcher_t *self, size_t n, char *err, size_t errlen)
         extra++;
     for (size_t i = 0; i < n; i++) {
         if (self->count == self->capacity) {
-            self->capacity = self->capacity? self->capacity * 2: 16;
-            self->pids = realloc (self->pids, self->capacity * sizeof *self->pids);
+            size_t capacity = self->capacity? self->capacity * 2: 16;
+            pid_t *pids = realloc (self->pids, capacity * sizeof *pids);
+            if (!pids) {
+                snprintf (err, errlen, "out of memory after %zu engines", i);
+                return -1;
+            }
+            self->pids = pids;
+            self->capacity = capacity;
         }
         //  A pipe with close-on-exec tells the parent whether exec worked.
         int fds [2];
@@ -81,6 +92,8 @@ mc_launcher_start (mc_launcher_t *self, size_t n, char *err, size_t errlen)
         if (pid == 0) {
             close (fds [0]);
             char **argv = calloc (4 + extra, sizeof *argv);
+            if (!argv)
+                _exit (127);
             argv [0] = self->engine_bin;
             argv [1] = "--file";
             argv [2] = self->conn_path;
@@ -199,4 +212,39 @@ mc_launcher_default_bin (char *buf, size_t len)
             return;
     }
     snprintf (buf, len, "mcengine");
+}
+
+//  --------------------------------------------------------------------------
+//  Self test, without starting a process: arguments kept, nothing to reap
+//  or stop, the engine program found.
+
+void
+mc_launcher_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_launcher: ");
+    const char *extra [] = { "--kernel-path", "/tmp/k", "-v", NULL };
+    mc_launcher_t *self = mc_launcher_new ("/bin/mcengine", "/tmp/cluster.json", extra);
+    assert (self && !strcmp (self->engine_bin, "/bin/mcengine") && !strcmp (self->conn_path, "/tmp/cluster.json"));
+    assert (!strcmp (self->extra [0], "--kernel-path") && !strcmp (self->extra [2], "-v") && !self->extra [3]);
+    assert (self->extra [1] != extra [1]);                  //  copies: the caller's may go
+    char err [64];
+    assert (mc_launcher_start (self, 0, err, sizeof err) == 0 && mc_launcher_running (self) == 0);
+    mc_launcher_reap (self);
+    int64_t start = mc_time_mono_us ();
+    mc_launcher_stop (self, 5000);                          //  nothing to wait for: at once
+    assert (mc_time_mono_us () - start < 1000000 && mc_launcher_running (self) == 0);
+    mc_launcher_destroy (&self);
+    assert (self == NULL);
+    mc_launcher_destroy (&self);
+    self = mc_launcher_new ("mcengine", "c.json", NULL);
+    assert (self && self->extra && !self->extra [0]);
+    mc_launcher_destroy (&self);
+    char bin [4096];
+    mc_launcher_default_bin (bin, sizeof bin);
+    size_t len = strlen (bin);
+    assert (len >= 8 && !strcmp (bin + len - 8, "mcengine"));
+    assert (!strcmp (bin, "mcengine") || access (bin, X_OK) == 0);
+    if (verbose)
+        printf ("OK\n");
 }

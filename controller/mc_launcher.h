@@ -4,12 +4,14 @@
     behind the same calls.) */
 #ifndef MC_LAUNCHER_H
 #define MC_LAUNCHER_H
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct _mc_launcher_t mc_launcher_t;
 
 //  engine_bin: path of mcengine; conn_path: the connection file to pass;
 //  extra: more arguments for every engine (NULL-terminated, may be NULL).
+//  All are copied. NULL when out of memory.
 mc_launcher_t *mc_launcher_new (const char *engine_bin, const char *conn_path, const char *const *extra);
 void mc_launcher_destroy (mc_launcher_t **self_p);
 //  Start n engines. 0, or -1 with err when one could not be started.
@@ -22,4 +24,6 @@ size_t mc_launcher_running (const mc_launcher_t *self);
 void mc_launcher_stop (mc_launcher_t *self, int grace_ms);
 //  Find mcengine beside the running program, else rely on PATH.
 void mc_launcher_default_bin (char *buf, size_t len);
+//  Self test (starts no process): arguments, an empty stop, the default program.
+void mc_launcher_test (bool verbose);
 #endif

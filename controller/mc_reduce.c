@@ -49,6 +49,28 @@ s_fail (mc_reduce_t *self, const char *what, const char *type)
     return -1;
 }
 
+//  A new key of a map, with an empty accumulator. 0, or -1 when out of
+//  memory (then the map is as it was).
+static int
+s_add_key (s_acc_t *a, const char *key, size_t len)
+{
+    char **keys = realloc (a->keys, (a->count + 1) * sizeof *keys);
+    if (keys)
+        a->keys = keys;
+    s_acc_t **values = keys? realloc (a->values, (a->count + 1) * sizeof *values): NULL;
+    if (values)
+        a->values = values;
+    char *name = values? strndup (key, len): NULL;
+    s_acc_t *value = name? calloc (1, sizeof *value): NULL;
+    if (!value) {
+        free (name);
+        return -1;
+    }
+    a->keys [a->count] = name;
+    a->values [a->count++] = value;
+    return 0;
+}
+
 static int
 s_add (mc_reduce_t *self, s_acc_t *a, const msgpack_object *v)
 {
@@ -95,13 +117,8 @@ s_add (mc_reduce_t *self, s_acc_t *a, const msgpack_object *v)
                 while (k < a->count && !(strlen (a->keys [k]) == key->via.str.size
                                          && !memcmp (a->keys [k], key->via.str.ptr, key->via.str.size)))
                     k++;
-                if (k == a->count) {
-                    a->keys = realloc (a->keys, (a->count + 1) * sizeof *a->keys);
-                    a->values = realloc (a->values, (a->count + 1) * sizeof *a->values);
-                    a->keys [k] = strndup (key->via.str.ptr, key->via.str.size);
-                    a->values [k] = calloc (1, sizeof (s_acc_t));
-                    a->count++;
-                }
+                if (k == a->count && s_add_key (a, key->via.str.ptr, key->via.str.size))
+                    return s_fail (self, "values", " (out of memory)");
                 if (s_add (self, a->values [k], &v->via.map.ptr [i].val))
                     return -1;
             }
@@ -138,34 +155,34 @@ s_add (mc_reduce_t *self, s_acc_t *a, const msgpack_object *v)
     }
 }
 
-static void
+static int
 s_pack (const s_acc_t *a, msgpack_packer *pk)
 {
+    int rc = 0;
     switch (a->kind) {
-        case R_NONE:  msgpack_pack_nil (pk); break;
-        case R_INT:   msgpack_pack_int64 (pk, a->i); break;
-        case R_FLOAT: msgpack_pack_double (pk, a->f); break;
+        case R_NONE:  return msgpack_pack_nil (pk);
+        case R_INT:   return msgpack_pack_int64 (pk, a->i);
+        case R_FLOAT: return msgpack_pack_double (pk, a->f);
         case R_MAP:
-            msgpack_pack_map (pk, a->count);
-            for (size_t k = 0; k < a->count; k++) {
-                msgpack_pack_str_with_body (pk, a->keys [k], strlen (a->keys [k]));
-                s_pack (a->values [k], pk);
-            }
-            break;
+            rc = msgpack_pack_map (pk, a->count);
+            for (size_t k = 0; k < a->count && rc == 0; k++)
+                rc = msgpack_pack_str_with_body (pk, a->keys [k], strlen (a->keys [k])) || s_pack (a->values [k], pk);
+            return rc? -1: 0;
         case R_ARRAY: {
             mc_array_t out = a->shape;
             out.data = a->data;
-            mc_array_pack_inline (pk, &out);
-            break;
+            return mc_array_pack_inline (pk, &out)? -1: 0;
         }
     }
+    return -1;
 }
 
 mc_reduce_t *
 mc_reduce_new (void)
 {
     mc_reduce_t *self = calloc (1, sizeof *self);
-    self->root = calloc (1, sizeof (s_acc_t));
+    if (self && !(self->root = calloc (1, sizeof (s_acc_t))))
+        mc_reduce_destroy (&self);
     return self;
 }
 
@@ -186,10 +203,10 @@ mc_reduce_add (mc_reduce_t *self, const msgpack_object *value)
     return self->error [0]? -1: s_add (self, self->root, value);
 }
 
-void
+int
 mc_reduce_pack (const mc_reduce_t *self, msgpack_packer *pk)
 {
-    s_pack (self->root, pk);
+    return s_pack (self->root, pk);
 }
 
 const char *
@@ -217,6 +234,7 @@ mc_reduce_test (bool verbose)
     if (verbose)
         printf (" * mc_reduce: ");
     mc_reduce_t *r = mc_reduce_new ();
+    assert (r);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
@@ -234,7 +252,7 @@ mc_reduce_test (bool verbose)
     msgpack_object nil = { .type = MSGPACK_OBJECT_NIL };
     assert (mc_reduce_add (r, &nil) == 0);
     msgpack_sbuffer_clear (&sb);
-    mc_reduce_pack (r, &pk);
+    assert (mc_reduce_pack (r, &pk) == 0);
     char *json = NULL;
     json_t *value = mc_value_bytes_to_json (sb.data, sb.size, NULL, 0);
     json = json_dumps (value, JSON_COMPACT | JSON_SORT_KEYS);
@@ -247,6 +265,7 @@ mc_reduce_test (bool verbose)
     mc_reduce_destroy (&r);
     //  Arrays add elementwise.
     r = mc_reduce_new ();
+    assert (r);
     int64_t counts [4] = { 1, 2, 3, 4 };
     mc_array_t array = { MC_DTYPE_I64, 2, { 2, 2 }, counts, sizeof counts, 0 };
     for (int i = 0; i < 3; i++) {
@@ -255,7 +274,7 @@ mc_reduce_test (bool verbose)
         assert (s_add_packed (r, &sb) == 0);
     }
     msgpack_sbuffer_clear (&sb);
-    mc_reduce_pack (r, &pk);
+    assert (mc_reduce_pack (r, &pk) == 0);
     value = mc_value_bytes_to_json (sb.data, sb.size, NULL, 0);
     json = json_dumps (value, JSON_COMPACT);
     assert (!strcmp (json, "[[3,6],[9,12]]"));

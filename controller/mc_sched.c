@@ -16,10 +16,14 @@ mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us
               mc_sched_send_fn *send, void *arg)
 {
     mc_sched_t *self = calloc (1, sizeof *self);
-    assert (self);
+    if (!self)
+        return NULL;
     self->registry = registry;
     self->lb = mc_taskq_new ();
-    assert (self->lb);
+    if (!self->lb) {
+        free (self);
+        return NULL;
+    }
     self->max_inflight = max_inflight > 0? max_inflight: 1;
     self->pipeline_us = pipeline_us;
     self->send = send;
@@ -223,4 +227,143 @@ size_t
 mc_sched_lb_waiting (const mc_sched_t *self)
 {
     return mc_taskq_size (self->lb);
+}
+
+//  --------------------------------------------------------------------------
+//  Self test: a fake controller records what is sent where.
+
+typedef struct {
+    mc_task_t *sent [4096];
+    int32_t to [4096];
+    size_t count;
+    size_t lost;
+} s_capture_t;
+
+static void
+s_capture_send (void *arg, mc_engine_t *engine, mc_task_t *task)
+{
+    s_capture_t *c = arg;
+    assert (c->count < 4096);
+    c->sent [c->count] = task;
+    c->to [c->count++] = mc_engine_id (engine);
+}
+
+static void
+s_capture_lost (void *arg, mc_task_t *task)
+{
+    (void) task;
+    ((s_capture_t *) arg)->lost++;
+}
+
+static mc_engine_t *
+s_add_engine (mc_registry_t *registry, const char *uuid)
+{
+    zframe_t *rid = zframe_new (uuid, strlen (uuid));
+    bool replaced;
+    char **kernels = calloc (2, sizeof *kernels);
+    assert (rid && kernels);
+    kernels [0] = strdup ("noop");
+    assert (kernels [0]);
+    mc_engine_t *engine = mc_registry_register (registry, uuid, -1, "host", 1, rid, kernels, 1, 0, &replaced);
+    zframe_destroy (&rid);
+    return engine;
+}
+
+void
+mc_sched_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_sched: ");
+    mc_registry_t *registry = mc_registry_new ();
+    s_capture_t capture = { .count = 0 };
+    mc_sched_t *sched = mc_sched_new (registry, 4, 5000, s_capture_send, &capture);
+    mc_engine_t *e0 = s_add_engine (registry, "a");
+    mc_engine_t *e1 = s_add_engine (registry, "b");
+    assert (mc_engine_id (e0) == 0 && mc_engine_id (e1) == 1);
+    assert (mc_registry_has_kernel (registry, "noop") && !mc_registry_has_kernel (registry, "nope"));
+    mc_sched_engine_ready (sched, e0);
+    mc_sched_engine_ready (sched, e1);
+
+    //  Ten load-balanced tasks of unknown duration: one per engine at first.
+    int code;
+    char err [256];
+    mc_job_t *job = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,10,1]}}",
+                                     &code, err, sizeof err);
+    assert (job && mc_job_plan (job, NULL, 0) == 0 && mc_job_info (job)->tasks == 10);
+    for (int i = 0; i < 10; i++)
+        assert (mc_sched_queue (sched, mc_job_task (job, i)) == 0);
+    assert (mc_sched_waiting (sched) == 10);
+    mc_sched_dispatch (sched);
+    assert (capture.count == 2 && capture.to [0] != capture.to [1]);
+    assert (capture.sent [0]->number == 0 && capture.sent [1]->number == 1);
+
+    //  A fast result: the job is now known to be tiny, so the engine fills
+    //  up to max_inflight (4), in queue order.
+    mc_task_t *first = capture.sent [0];
+    mc_engine_t *engine = mc_registry_lookup (registry, capture.to [0]);
+    mc_job_task_finished (job, first, true, 10);
+    mc_sched_task_done (sched, engine, first);
+    assert (mc_engine_inflight (engine) == 4 && capture.count == 6);
+    for (size_t i = 2; i < 6; i++)
+        assert (capture.sent [i]->number == i && capture.to [i] == mc_engine_id (engine));
+    assert (mc_sched_limit (sched, job) == 4);
+
+    //  The engine dies: its 4 tasks go back to the front, in order, and the
+    //  other engine takes them (it may hold one: the job is known now).
+    mc_engine_t *other = mc_registry_lookup (registry, 1 - mc_engine_id (engine));
+    size_t before = capture.count;
+    mc_sched_engine_gone (sched, engine, s_capture_lost, &capture);
+    assert (capture.lost == 0);
+    mc_registry_remove (registry, &engine);
+    //  The survivor already holds task 1 and may hold 4: three of the
+    //  requeued tasks go to it, in their original order (2, 3, 4).
+    assert (capture.count == before + 3);
+    assert (capture.sent [before]->number == 2 && capture.sent [before + 1]->number == 3
+         && capture.sent [before + 2]->number == 4);
+    assert (mc_engine_inflight (other) == 4 && mc_sched_waiting (sched) == 10 - 1 - 4);
+
+    //  Long tasks are not hoarded: a job whose tasks take 100 ms goes one at
+    //  a time per engine.
+    mc_job_t *slow = mc_job_new_json (2, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":[1,2,3]}",
+                                      &code, err, sizeof err);
+    assert (slow && mc_job_plan (slow, NULL, 0) == 0);
+    mc_job_task_finished (slow, mc_job_task (slow, 0), true, 100000);
+    assert (mc_sched_limit (sched, slow) == 1);
+
+    //  Direct tasks: kept in order on their engine; failed when it goes.
+    mc_engine_t *e2 = s_add_engine (registry, "c");
+    mc_sched_engine_ready (sched, e2);
+    int32_t targets [] = { mc_engine_id (e2) };
+    mc_job_t *direct = mc_job_new_json (3, "{\"kind\":\"apply\",\"kernel\":\"noop\",\"targets\":[0]}",
+                                        &code, err, sizeof err);
+    assert (direct && mc_job_plan (direct, targets, 1) == 0);
+    assert (mc_job_task (direct, 0)->target == mc_engine_id (e2));
+    //  e2 took load-balanced work when it joined; its direct task waits its turn.
+    mc_sched_queue (sched, mc_job_task (direct, 0));
+    size_t lost_before = capture.lost;
+    mc_sched_engine_gone (sched, e2, s_capture_lost, &capture);
+    assert (capture.lost == lost_before + 1);
+    mc_registry_remove (registry, &e2);
+
+    //  A reconnecting uuid keeps its id; a new one never takes a used id.
+    mc_engine_t *again = s_add_engine (registry, "c");
+    assert (mc_engine_id (again) == 2);
+    mc_engine_t *fresh = s_add_engine (registry, "d");
+    assert (mc_engine_id (fresh) == 3);
+
+    //  Tear down: forget the tasks that still point into the jobs.
+    for (mc_engine_t *e = mc_registry_first (registry); e; e = mc_registry_next (registry, e)) {
+        mc_engine_load (e)->running = NULL;
+        mc_engine_load (e)->inflight = 0;
+        while (mc_taskq_pop (mc_engine_load (e)->direct))
+            ;
+    }
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+    mc_job_destroy (&job);
+    mc_job_destroy (&slow);
+    mc_job_destroy (&direct);
+
+    if (verbose)
+        printf ("OK\n");
 }

@@ -15,6 +15,7 @@ typedef void (mc_sched_send_fn) (void *arg, mc_engine_t *engine, mc_task_t *task
 //  A direct task that can no longer run because its engine is gone.
 typedef void (mc_sched_lost_fn) (void *arg, mc_task_t *task);
 
+//  A scheduler over the registry's engines (borrowed); NULL when out of memory.
 mc_sched_t *mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us,
                           mc_sched_send_fn *send, void *arg);
 void mc_sched_destroy (mc_sched_t **self_p);
@@ -41,5 +42,9 @@ size_t mc_sched_waiting (const mc_sched_t *self);
 size_t mc_sched_lb_waiting (const mc_sched_t *self);
 //  How many tasks of this job one engine may hold in flight.
 uint32_t mc_sched_limit (const mc_sched_t *self, const mc_job_t *job);
+
+//  Self test: dispatch, pipelining, requeue of a lost engine's tasks, and
+//  direct tasks, against a registry and a fake sender.
+void mc_sched_test (bool verbose);
 
 #endif

@@ -38,7 +38,10 @@ mc_store_t *
 mc_store_new (const char *path, char *err, size_t errlen)
 {
     mc_store_t *self = calloc (1, sizeof *self);
-    assert (self);
+    if (!self) {
+        snprintf (err, errlen, "store %s: out of memory", path);
+        return NULL;
+    }
     if (sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
                          | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK
     ||  sqlite3_exec (self->db, s_schema, NULL, NULL, NULL) != SQLITE_OK
@@ -102,11 +105,12 @@ s_begin (mc_store_t *self)
     return 0;
 }
 
-//  Step a write statement inside the open transaction, then reset it.
+//  Step a write statement inside the open transaction, then reset it;
+//  bound is what binding its values returned (SQLITE_OK, 0, when all were).
 static int
-s_write (mc_store_t *self, sqlite3_stmt *stmt)
+s_write (mc_store_t *self, sqlite3_stmt *stmt, int bound)
 {
-    int rc = sqlite3_step (stmt);
+    int rc = bound == SQLITE_OK? sqlite3_step (stmt): SQLITE_ERROR;
     sqlite3_reset (stmt);
     sqlite3_clear_bindings (stmt);
     if (rc != SQLITE_DONE)
@@ -119,7 +123,7 @@ uint64_t
 mc_store_next_job_id (mc_store_t *self)
 {
     sqlite3_stmt *stmt;
-    uint64_t id = 1;
+    uint64_t id = 0;
     if (sqlite3_prepare_v2 (self->db, "SELECT COALESCE (MAX (id), 0) + 1 FROM jobs", -1, &stmt, NULL) == SQLITE_OK
     &&  sqlite3_step (stmt) == SQLITE_ROW)
         id = (uint64_t) sqlite3_column_int64 (stmt, 0);
@@ -133,16 +137,16 @@ mc_store_add_job (mc_store_t *self, const mc_job_info_t *info, const void *body,
     if (s_begin (self))
         return -1;
     sqlite3_stmt *s = self->add_job;
-    sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
-    sqlite3_bind_text (s, 2, info->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text (s, 3, info->kernel, -1, SQLITE_STATIC);
-    sqlite3_bind_blob (s, 4, body, (int) size, SQLITE_STATIC);
-    sqlite3_bind_int64 (s, 5, (sqlite3_int64) info->total);
-    sqlite3_bind_int64 (s, 6, (sqlite3_int64) info->tasks);
-    sqlite3_bind_int64 (s, 7, (sqlite3_int64) info->seed);
-    sqlite3_bind_int (s, 8, info->single);
-    sqlite3_bind_int64 (s, 9, info->submitted_us);
-    return s_write (self, s);
+    int rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
+    rc |= sqlite3_bind_text (s, 2, info->kind, -1, SQLITE_STATIC);
+    rc |= sqlite3_bind_text (s, 3, info->kernel, -1, SQLITE_STATIC);
+    rc |= sqlite3_bind_blob (s, 4, body, (int) size, SQLITE_STATIC);
+    rc |= sqlite3_bind_int64 (s, 5, (sqlite3_int64) info->total);
+    rc |= sqlite3_bind_int64 (s, 6, (sqlite3_int64) info->tasks);
+    rc |= sqlite3_bind_int64 (s, 7, (sqlite3_int64) info->seed);
+    rc |= sqlite3_bind_int (s, 8, info->single);
+    rc |= sqlite3_bind_int64 (s, 9, info->submitted_us);
+    return s_write (self, s, rc);
 }
 
 int
@@ -154,21 +158,21 @@ mc_store_add_result (mc_store_t *self, uint64_t job, uint64_t task, uint64_t fir
     if (s_begin (self))
         return -1;
     sqlite3_stmt *s = self->add_result;
-    sqlite3_bind_int64 (s, 1, (sqlite3_int64) job);
-    sqlite3_bind_int64 (s, 2, (sqlite3_int64) task);
-    sqlite3_bind_int64 (s, 3, (sqlite3_int64) first);
-    sqlite3_bind_int64 (s, 4, (sqlite3_int64) count);
-    sqlite3_bind_int64 (s, 5, engine);
-    sqlite3_bind_int64 (s, 6, (sqlite3_int64) status);
+    int rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) job);
+    rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) task);
+    rc |= sqlite3_bind_int64 (s, 3, (sqlite3_int64) first);
+    rc |= sqlite3_bind_int64 (s, 4, (sqlite3_int64) count);
+    rc |= sqlite3_bind_int64 (s, 5, engine);
+    rc |= sqlite3_bind_int64 (s, 6, (sqlite3_int64) status);
     if (status == 0)
-        sqlite3_bind_blob (s, 7, size? data: "", (int) size, SQLITE_STATIC);
+        rc |= sqlite3_bind_blob (s, 7, size? data: "", (int) size, SQLITE_STATIC);
     else
-        sqlite3_bind_text (s, 8, error_len? error: "", (int) error_len, SQLITE_STATIC);
-    sqlite3_bind_int64 (s, 9, started_us);
-    sqlite3_bind_int64 (s, 10, finished_us);
+        rc |= sqlite3_bind_text (s, 8, error_len? error: "", (int) error_len, SQLITE_STATIC);
+    rc |= sqlite3_bind_int64 (s, 9, started_us);
+    rc |= sqlite3_bind_int64 (s, 10, finished_us);
     if (meta_size)
-        sqlite3_bind_blob (s, 11, meta, (int) meta_size, SQLITE_STATIC);
-    return s_write (self, s);
+        rc |= sqlite3_bind_blob (s, 11, meta, (int) meta_size, SQLITE_STATIC);
+    return s_write (self, s, rc);
 }
 
 int
@@ -177,11 +181,11 @@ mc_store_finish_job (mc_store_t *self, const mc_job_info_t *info)
     if (s_begin (self))
         return -1;
     sqlite3_stmt *s = self->finish_job;
-    sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->done);
-    sqlite3_bind_int64 (s, 2, (sqlite3_int64) info->failed);
-    sqlite3_bind_int64 (s, 3, info->finished_us);
-    sqlite3_bind_int64 (s, 4, (sqlite3_int64) info->id);
-    return s_write (self, s);
+    int rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->done);
+    rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) info->failed);
+    rc |= sqlite3_bind_int64 (s, 3, info->finished_us);
+    rc |= sqlite3_bind_int64 (s, 4, (sqlite3_int64) info->id);
+    return s_write (self, s, rc);
 }
 
 int
@@ -210,11 +214,14 @@ mc_store_job_info (mc_store_t *self, uint64_t id, mc_job_info_t *info)
     sqlite3_stmt *s = self->job_info;
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) id);
     int rc = -1;
-    if (sqlite3_step (s) == SQLITE_ROW) {
+    const char *kind, *kernel;
+    //  Text columns are NULL when SQLite runs out of memory converting them.
+    if (sqlite3_step (s) == SQLITE_ROW
+    &&  (kind = (const char *) sqlite3_column_text (s, 0)) && (kernel = (const char *) sqlite3_column_text (s, 1))) {
         memset (info, 0, sizeof *info);
         info->id = id;
-        snprintf (info->kind, sizeof info->kind, "%s", (const char *) sqlite3_column_text (s, 0));
-        snprintf (info->kernel, sizeof info->kernel, "%s", (const char *) sqlite3_column_text (s, 1));
+        snprintf (info->kind, sizeof info->kind, "%s", kind);
+        snprintf (info->kernel, sizeof info->kernel, "%s", kernel);
         info->total = (uint64_t) sqlite3_column_int64 (s, 2);
         info->tasks = (uint64_t) sqlite3_column_int64 (s, 3);
         info->done = (uint64_t) sqlite3_column_int64 (s, 4);
@@ -243,38 +250,38 @@ mc_store_recent_jobs (mc_store_t *self, uint64_t *ids, size_t limit)
     return count;
 }
 
-static void
+static int
 s_pack_str (msgpack_packer *pk, const char *text, size_t len)
 {
-    msgpack_pack_str (pk, len);
-    msgpack_pack_str_body (pk, text, len);
+    return msgpack_pack_str (pk, len) || msgpack_pack_str_body (pk, text, len)? -1: 0;
 }
 
-static void s_pack_sum (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk, char *err, size_t errlen);
-static void s_pack_each (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
+static int s_pack_sum (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk, char *err, size_t errlen);
+static int s_pack_each (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
 static int s_pack_errors (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk, const char *extra);
 
 int
 mc_store_pack_results (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
 {
-    s_pack_str (pk, "results", 7);
     char err [256] = "";
-    if (info->reduce)
-        s_pack_sum (self, info, pk, err, sizeof err);
-    else
-        s_pack_each (self, info, pk);
-    return s_pack_errors (self, info, pk, err [0]? err: NULL);
+    int rc = s_pack_str (pk, "results", 7);
+    rc |= info->reduce? s_pack_sum (self, info, pk, err, sizeof err): s_pack_each (self, info, pk);
+    return rc? -1: s_pack_errors (self, info, pk, err [0]? err: NULL);
 }
 
-//  The sum of every item's value, as the one result.
-static void
+//  The sum of every item's value, as the one result; a sum that cannot be
+//  made (values of different shapes) is nil, with the reason in err.
+static int
 s_pack_sum (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk, char *err, size_t errlen)
 {
     mc_reduce_t *sum = mc_reduce_new ();
+    msgpack_zone zone;
+    if (!sum || !msgpack_zone_init (&zone, 4096)) {
+        mc_reduce_destroy (&sum);
+        return -1;
+    }
     sqlite3_stmt *s = self->results;
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
-    msgpack_zone zone;
-    msgpack_zone_init (&zone, 4096);
     while (sqlite3_step (s) == SQLITE_ROW) {
         msgpack_object items;
         const void *data = sqlite3_column_blob (s, 2);
@@ -288,22 +295,23 @@ s_pack_sum (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk, cha
     }
     sqlite3_reset (s);
     msgpack_zone_destroy (&zone);
-    msgpack_pack_array (pk, 1);
+    int rc = msgpack_pack_array (pk, 1);
     if (mc_reduce_error (sum)) {
         snprintf (err, errlen, "--reduce sum: %s", mc_reduce_error (sum));
-        msgpack_pack_nil (pk);
+        rc |= msgpack_pack_nil (pk);
     }
     else
-        mc_reduce_pack (sum, pk);
+        rc |= mc_reduce_pack (sum, pk);
     mc_reduce_destroy (&sum);
+    return rc? -1: 0;
 }
 
 //  Each task's stored array elements spliced into one array, byte for
 //  byte, without decoding them.
-static void
+static int
 s_pack_each (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
 {
-    msgpack_pack_array (pk, (uint32_t) info->total);
+    int rc = msgpack_pack_array (pk, (uint32_t) info->total);
     uint64_t packed = 0;
     sqlite3_stmt *s = self->results;
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
@@ -317,17 +325,122 @@ s_pack_each (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
         uint32_t elements;
         int header = sqlite3_column_int64 (s, 1) == 0 && data? mc_proto_array_header (data, size, &elements): -1;
         if (header > 0 && elements == items && packed + items <= info->total) {
-            msgpack_pack_str_body (pk, data + header, size - (size_t) header);    //  raw append
+            rc |= msgpack_pack_str_body (pk, data + header, size - (size_t) header);  //  raw append
             packed += items;
         }
         else
         for (uint64_t i = 0; i < items && packed < info->total; i++, packed++)
-            msgpack_pack_nil (pk);
+            rc |= msgpack_pack_nil (pk);
     }
     sqlite3_reset (s);
     //  Tasks without a row (not finished) read as nil.
     for (; packed < info->total; packed++)
-        msgpack_pack_nil (pk);
+        rc |= msgpack_pack_nil (pk);
+    return rc? -1: 0;
+}
+
+//  One distinct error message, with the engines (each once) and the tasks
+//  (in order) that reported it.
+typedef struct {
+    char *text;
+    zlistx_t *engines;              //  engine id + 1, as pointers
+    zlistx_t *tasks;                //  task number + 1, as pointers
+} s_group_t;
+
+static void
+s_group_destroy (void **item_p)
+{
+    s_group_t *group = *item_p;
+    if (!group)
+        return;
+    zlistx_destroy (&group->engines);
+    zlistx_destroy (&group->tasks);
+    free (group->text);
+    free (group);
+    *item_p = NULL;
+}
+
+//  A new group appended to groups, or NULL when out of memory.
+static s_group_t *
+s_group_new (zlistx_t *groups, const char *text)
+{
+    s_group_t *group = calloc (1, sizeof *group);
+    if (group && (!(group->text = strdup (text)) || !(group->engines = zlistx_new ())
+              ||  !(group->tasks = zlistx_new ()) || !zlistx_add_end (groups, group)))
+        s_group_destroy ((void **) &group);
+    return group;
+}
+
+//  Read the job's failed tasks into groups, one per message. 0 or -1.
+static int
+s_read_errors (mc_store_t *self, const mc_job_info_t *info, zlistx_t *groups)
+{
+    sqlite3_stmt *s = self->errors;
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
+    s_group_t *group = NULL;
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step (s)) == SQLITE_ROW) {
+        const char *text = (const char *) sqlite3_column_text (s, 0);
+        if (!text)
+            text = "";
+        if (!group || strcmp (group->text, text))
+            group = s_group_new (groups, text);
+        if (!group) {
+            rc = -1;
+            break;
+        }
+        intptr_t engine = (intptr_t) sqlite3_column_int64 (s, 1);
+        bool seen = false;
+        for (void *e = zlistx_first (group->engines); e; e = zlistx_next (group->engines))
+            if ((intptr_t) e - 1 == engine)
+                seen = true;
+        if ((!seen && !zlistx_add_end (group->engines, (void *) (engine + 1)))
+        ||  !zlistx_add_end (group->tasks, (void *) (intptr_t) (sqlite3_column_int64 (s, 2) + 1)))
+            rc = -1;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = -1;                    //  the read failed part way
+    sqlite3_reset (s);
+    return rc;
+}
+
+//  Pack a group's engine ids, sorted, for a stable read. 0 or -1.
+static int
+s_pack_engines (const s_group_t *group, msgpack_packer *pk)
+{
+    size_t n = zlistx_size (group->engines);
+    int64_t *ids = calloc (n? n: 1, sizeof *ids);
+    if (!ids)
+        return -1;
+    size_t k = 0;
+    for (void *e = zlistx_first (group->engines); e; e = zlistx_next (group->engines))
+        ids [k++] = (intptr_t) e - 1;
+    for (size_t a = 1; a < n; a++)
+        for (size_t b = a; b > 0 && ids [b - 1] > ids [b]; b--) {
+            int64_t t = ids [b]; ids [b] = ids [b - 1]; ids [b - 1] = t;
+        }
+    int rc = msgpack_pack_array (pk, (uint32_t) n);
+    for (k = 0; k < n; k++)
+        rc |= msgpack_pack_int64 (pk, ids [k]);
+    free (ids);
+    return rc? -1: 0;
+}
+
+//  One entry of "errors": the message, how many tasks, engines, tasks.
+static int
+s_pack_error (msgpack_packer *pk, const char *text, const s_group_t *group)
+{
+    int rc = msgpack_pack_map (pk, 4);
+    rc |= s_pack_str (pk, "error", 5) | s_pack_str (pk, text, strlen (text));
+    rc |= s_pack_str (pk, "count", 5) | msgpack_pack_uint64 (pk, group? zlistx_size (group->tasks): 0);
+    rc |= s_pack_str (pk, "engines", 7);
+    rc |= group? s_pack_engines (group, pk): msgpack_pack_array (pk, 0);
+    rc |= s_pack_str (pk, "tasks", 5);
+    rc |= msgpack_pack_array (pk, group? (uint32_t) zlistx_size (group->tasks): 0);
+    if (group)
+        for (void *t = zlistx_first (group->tasks); t; t = zlistx_next (group->tasks))
+            rc |= msgpack_pack_uint64 (pk, (uint64_t) ((intptr_t) t - 1));
+    return rc? -1: 0;
 }
 
 //  Errors, grouped by message; `extra` (when given) is one more, of the
@@ -335,77 +448,21 @@ s_pack_each (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
 static int
 s_pack_errors (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk, const char *extra)
 {
-    s_pack_str (pk, "errors", 6);
     zlistx_t *groups = zlistx_new ();
-    sqlite3_stmt *s = self->errors;
-    sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
-    typedef struct { char *text; zlistx_t *engines; zlistx_t *tasks; } group_t;
-    group_t *group = NULL;
-    while (sqlite3_step (s) == SQLITE_ROW) {
-        const char *text = (const char *) sqlite3_column_text (s, 0);
-        if (!text)
-            text = "";
-        if (!group || strcmp (group->text, text)) {
-            group = calloc (1, sizeof *group);
-            group->text = strdup (text);
-            group->engines = zlistx_new ();
-            group->tasks = zlistx_new ();
-            zlistx_add_end (groups, group);
-        }
-        intptr_t engine = (intptr_t) sqlite3_column_int64 (s, 1);
-        bool seen = false;
-        for (void *e = zlistx_first (group->engines); e; e = zlistx_next (group->engines))
-            if ((intptr_t) e - 1 == engine)
-                seen = true;
-        if (!seen)
-            zlistx_add_end (group->engines, (void *) (engine + 1));
-        zlistx_add_end (group->tasks, (void *) (intptr_t) (sqlite3_column_int64 (s, 2) + 1));
-    }
-    sqlite3_reset (s);
-    msgpack_pack_array (pk, (uint32_t) zlistx_size (groups) + (extra? 1: 0));
-    if (extra) {
-        msgpack_pack_map (pk, 4);
-        s_pack_str (pk, "error", 5);
-        s_pack_str (pk, extra, strlen (extra));
-        s_pack_str (pk, "count", 5);
-        msgpack_pack_uint64 (pk, 0);
-        s_pack_str (pk, "engines", 7);
-        msgpack_pack_array (pk, 0);
-        s_pack_str (pk, "tasks", 5);
-        msgpack_pack_array (pk, 0);
-    }
-    for (group = zlistx_first (groups); group; group = zlistx_next (groups)) {
-        msgpack_pack_map (pk, 4);
-        s_pack_str (pk, "error", 5);
-        s_pack_str (pk, group->text, strlen (group->text));
-        s_pack_str (pk, "count", 5);
-        msgpack_pack_uint64 (pk, zlistx_size (group->tasks));
-        s_pack_str (pk, "engines", 7);
-        //  Engine ids sorted, for a stable read.
-        size_t n = zlistx_size (group->engines);
-        int64_t *ids = calloc (n? n: 1, sizeof *ids);
-        size_t k = 0;
-        for (void *e = zlistx_first (group->engines); e; e = zlistx_next (group->engines))
-            ids [k++] = (intptr_t) e - 1;
-        for (size_t a = 1; a < n; a++)
-            for (size_t b = a; b > 0 && ids [b - 1] > ids [b]; b--) {
-                int64_t t = ids [b]; ids [b] = ids [b - 1]; ids [b - 1] = t;
-            }
-        msgpack_pack_array (pk, (uint32_t) n);
-        for (k = 0; k < n; k++)
-            msgpack_pack_int64 (pk, ids [k]);
-        free (ids);
-        s_pack_str (pk, "tasks", 5);
-        msgpack_pack_array (pk, (uint32_t) zlistx_size (group->tasks));
-        for (void *t = zlistx_first (group->tasks); t; t = zlistx_next (group->tasks))
-            msgpack_pack_uint64 (pk, (uint64_t) ((intptr_t) t - 1));
-        zlistx_destroy (&group->engines);
-        zlistx_destroy (&group->tasks);
-        free (group->text);
-        free (group);
+    if (!groups)
+        return -1;
+    zlistx_set_destructor (groups, s_group_destroy);
+    int rc = s_read_errors (self, info, groups);
+    if (rc == 0) {
+        rc = s_pack_str (pk, "errors", 6);
+        rc |= msgpack_pack_array (pk, (uint32_t) zlistx_size (groups) + (extra? 1: 0));
+        if (extra)
+            rc |= s_pack_error (pk, extra, NULL);
+        for (s_group_t *group = zlistx_first (groups); group && rc == 0; group = zlistx_next (groups))
+            rc = s_pack_error (pk, group->text, group);
     }
     zlistx_destroy (&groups);
-    return 0;
+    return rc? -1: 0;
 }
 
 const char *
@@ -424,27 +481,97 @@ mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer 
     while (sqlite3_step (s) == SQLITE_ROW)
         rows++;
     sqlite3_reset (s);
-    msgpack_pack_array (pk, (uint32_t) rows);
-    while (rows-- && sqlite3_step (s) == SQLITE_ROW) {
+    int rc = msgpack_pack_array (pk, (uint32_t) rows);
+    while (rows && sqlite3_step (s) == SQLITE_ROW) {
+        rows--;
         const void *meta = sqlite3_column_blob (s, 5);
         size_t size = (size_t) sqlite3_column_bytes (s, 5);
-        msgpack_pack_map (pk, 6);
-        s_pack_str (pk, "task", 4);       msgpack_pack_int64 (pk, sqlite3_column_int64 (s, 0));
-        s_pack_str (pk, "engine", 6);     msgpack_pack_int64 (pk, sqlite3_column_int64 (s, 1));
-        s_pack_str (pk, "ok", 2);
-        if (sqlite3_column_int64 (s, 2) == 0)
-            msgpack_pack_true (pk);
-        else
-            msgpack_pack_false (pk);
-        s_pack_str (pk, "started", 7);    msgpack_pack_double (pk, sqlite3_column_int64 (s, 3) / 1e6);
-        s_pack_str (pk, "finished", 8);   msgpack_pack_double (pk, sqlite3_column_int64 (s, 4) / 1e6);
-        s_pack_str (pk, "meta", 4);
+        rc |= msgpack_pack_map (pk, 6);
+        rc |= s_pack_str (pk, "task", 4)     | msgpack_pack_int64 (pk, sqlite3_column_int64 (s, 0));
+        rc |= s_pack_str (pk, "engine", 6)   | msgpack_pack_int64 (pk, sqlite3_column_int64 (s, 1));
+        rc |= s_pack_str (pk, "ok", 2);
+        rc |= sqlite3_column_int64 (s, 2) == 0? msgpack_pack_true (pk): msgpack_pack_false (pk);
+        rc |= s_pack_str (pk, "started", 7)  | msgpack_pack_double (pk, sqlite3_column_int64 (s, 3) / 1e6);
+        rc |= s_pack_str (pk, "finished", 8) | msgpack_pack_double (pk, sqlite3_column_int64 (s, 4) / 1e6);
+        rc |= s_pack_str (pk, "meta", 4);
         //  Stored as the engine sent it, checked when it arrived.
-        if (meta && size)
-            msgpack_pack_str_body (pk, meta, size);
-        else
-            msgpack_pack_map (pk, 0);
+        rc |= meta && size? msgpack_pack_str_body (pk, meta, size): msgpack_pack_map (pk, 0);
     }
     sqlite3_reset (s);
-    return 0;
+    //  Rows that could not be read again leave the array short: an error.
+    return rc || rows? -1: 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Self test: jobs and results survive a reopen; results splice in order.
+
+void
+mc_store_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_store: ");
+    char dir [] = "/tmp/mc_store_test_XXXXXX";
+    assert (mkdtemp (dir));
+    char path [256];
+    snprintf (path, sizeof path, "%s/store.db", dir);
+    char err [256];
+    mc_store_t *store = mc_store_new (path, err, sizeof err);
+    assert (store);
+    assert (mc_store_next_job_id (store) == 1);
+    mc_job_info_t info = { .id = 1, .kind = "map", .kernel = "square", .total = 5, .tasks = 3, .seed = 42,
+                           .submitted_us = 1000 };
+    const char body [] = "\x80";
+    assert (mc_store_add_job (store, &info, body, 1) == 0);
+    //  Task 0: items 0-1 ok; task 1: items 2-3 failed; task 2 (item 4) ok,
+    //  written out of order.
+    const char ok2 [] = { (char) 0x92, 0x00, 0x01 };
+    const char ok1 [] = { (char) 0x91, 0x10 };
+    assert (mc_store_add_result (store, 1, 2, 4, 1, 1, 0, ok1, sizeof ok1, NULL, 0, 5, 6, NULL, 0) == 0);
+    assert (mc_store_add_result (store, 1, 0, 0, 2, 0, 0, ok2, sizeof ok2, NULL, 0, 1, 2, "\x80", 1) == 0);
+    assert (mc_store_add_result (store, 1, 1, 2, 2, 3, MC_E_KERNEL_ERROR, NULL, 0, "boom", 4, 3, 4, NULL, 0) == 0);
+    assert (mc_store_pending (store) == 4);
+    info.done = 3;
+    info.failed = 2;
+    info.finished_us = 2000;
+    assert (mc_store_finish_job (store, &info) == 0);
+    assert (mc_store_flush (store) == 0 && mc_store_pending (store) == 0);
+    mc_store_destroy (&store);
+
+    store = mc_store_new (path, err, sizeof err);
+    assert (store && mc_store_next_job_id (store) == 2);
+    mc_job_info_t loaded;
+    assert (mc_store_job_info (store, 1, &loaded) == 0);
+    assert (loaded.total == 5 && loaded.done == 3 && loaded.failed == 2 && loaded.seed == 42);
+    assert (!strcmp (loaded.kernel, "square") && !strcmp (mc_job_info_state (&loaded), "failed"));
+    assert (mc_store_job_info (store, 9, &loaded) == -1);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    assert (mc_store_pack_results (store, &loaded, &pk) == 0);
+    char text [64];
+    json_t *out = mc_value_bytes_to_json (sb.data, sb.size, text, sizeof text);
+    assert (out);
+    char *dump = json_dumps (out, JSON_COMPACT | JSON_SORT_KEYS);
+    assert (!strcmp (dump, "{\"errors\":[{\"count\":1,\"engines\":[3],\"error\":\"boom\",\"tasks\":[1]}],"
+                           "\"results\":[0,1,null,null,16]}"));
+    free (dump);
+    json_decref (out);
+    msgpack_sbuffer_destroy (&sb);
+    uint64_t ids [4];
+    assert (mc_store_recent_jobs (store, ids, 4) == 1 && ids [0] == 1);
+    mc_store_destroy (&store);
+
+    //  A store that cannot be created is an error, not a crash.
+    assert (mc_store_new ("/nonexistent/dir/store.db", err, sizeof err) == NULL && strstr (err, "store"));
+    unlink (path);
+    char side [300];
+    snprintf (side, sizeof side, "%s-wal", path);
+    unlink (side);
+    snprintf (side, sizeof side, "%s-shm", path);
+    unlink (side);
+    rmdir (dir);
+    if (verbose)
+        printf ("OK\n");
 }

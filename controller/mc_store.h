@@ -9,10 +9,12 @@
 
 typedef struct _mc_store_t mc_store_t;
 
-//  Open (creating if needed) the store at path. NULL with err on failure.
+//  Open (creating if needed) the store at path. NULL with err on failure
+//  (out of memory included).
 mc_store_t *mc_store_new (const char *path, char *err, size_t errlen);
 void mc_store_destroy (mc_store_t **self_p);
-//  The next unused job id (ids survive restarts).
+//  The next unused job id (ids survive restarts, and start at 1), or 0
+//  when the store cannot be read.
 uint64_t mc_store_next_job_id (mc_store_t *self);
 //  Record a new job with its submit body. 0 or -1.
 int mc_store_add_job (mc_store_t *self, const mc_job_info_t *info, const void *body, size_t size);
@@ -29,18 +31,25 @@ int mc_store_finish_job (mc_store_t *self, const mc_job_info_t *info);
 int mc_store_flush (mc_store_t *self);
 //  Writes waiting for the next flush.
 size_t mc_store_pending (const mc_store_t *self);
-//  Load a job's status. 0, or -1 when there is no such job.
+//  Load a job's status. 0, or -1 when there is no such job (or it cannot
+//  be read).
 int mc_store_job_info (mc_store_t *self, uint64_t id, mc_job_info_t *info);
 //  Ids of the newest jobs, newest first; returns how many were written.
 size_t mc_store_recent_jobs (mc_store_t *self, uint64_t *ids, size_t limit);
 //  Pack "results" (all item values in order, nil for failed items) and
 //  "errors" (one entry per distinct message with count, engines and
-//  tasks) as two key/value pairs of an open map. 0 or -1.
+//  tasks) as two key/value pairs of an open map. 0, or -1 when out of
+//  memory or the store cannot be read: what was packed is then incomplete
+//  and must be discarded.
 int mc_store_pack_results (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
 //  The last SQLite error message.
 const char *mc_store_error (mc_store_t *self);
 
 //  Per task of a job, in task order: {"task", "engine", "ok", "started",
-//  "finished", "meta"} (times in Unix seconds). 0 or -1.
+//  "finished", "meta"} (times in Unix seconds). 0, or -1 as for
+//  mc_store_pack_results.
 int mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
+
+//  Self test: a store written, reopened and read back, in a temporary directory.
+void mc_store_test (bool verbose);
 #endif

@@ -1,6 +1,7 @@
 /*  mc_taskq: ring buffer of task pointers, capacity a power of two. */
 #include "mc_taskq.h"
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,4 +97,45 @@ size_t
 mc_taskq_size (const mc_taskq_t *self)
 {
     return self->size;
+}
+
+//  --------------------------------------------------------------------------
+//  Self test: FIFO order, front pushes, growth past 64 with the ring wrapped.
+
+void
+mc_taskq_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_taskq: ");
+    mc_taskq_t *q = mc_taskq_new ();
+    assert (q && mc_taskq_size (q) == 0 && mc_taskq_peek (q) == NULL && mc_taskq_pop (q) == NULL);
+    //  The tasks are only addresses to the queue: it never reads them.
+    mc_task_t *tasks = calloc (200, 64);
+    assert (tasks);
+    #define TASK(i) ((mc_task_t *) ((char *) tasks + 64 * (i)))
+    for (int i = 0; i < 200; i++)
+        assert (mc_taskq_push (q, TASK (i)) == 0);
+    assert (mc_taskq_push_front (q, TASK (199)) == 0);
+    assert (mc_taskq_size (q) == 201 && mc_taskq_peek (q) == TASK (199) && mc_taskq_pop (q) == TASK (199));
+    for (int i = 0; i < 200; i++)
+        assert (mc_taskq_pop (q) == TASK (i));
+    assert (mc_taskq_pop (q) == NULL);
+    //  Front pushes wrap below slot 0, then the queue grows with the ring wrapped.
+    for (int i = 0; i < 3; i++)
+        assert (mc_taskq_push (q, TASK (i)) == 0);
+    for (int i = 3; i < 130; i++)
+        assert (mc_taskq_push_front (q, TASK (i)) == 0);
+    assert (mc_taskq_size (q) == 130);
+    for (int i = 129; i >= 3; i--)
+        assert (mc_taskq_pop (q) == TASK (i));
+    for (int i = 0; i < 3; i++)
+        assert (mc_taskq_pop (q) == TASK (i));
+    assert (mc_taskq_size (q) == 0);
+    #undef TASK
+    free (tasks);
+    mc_taskq_destroy (&q);
+    assert (q == NULL);
+    mc_taskq_destroy (&q);
+    if (verbose)
+        printf ("OK\n");
 }

@@ -2,11 +2,13 @@
     either end and pop at the front; the queue never owns its tasks. */
 #ifndef MC_TASKQ_H
 #define MC_TASKQ_H
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct _mc_taskq_t mc_taskq_t;
 typedef struct mc_task mc_task_t;
 
+//  An empty queue; NULL when out of memory.
 mc_taskq_t *mc_taskq_new (void);
 void mc_taskq_destroy (mc_taskq_t **self_p);
 //  Append at the back (normal) or put at the front (requeue). 0 or -1 (no memory).
@@ -17,4 +19,5 @@ mc_task_t *mc_taskq_peek (const mc_taskq_t *self);
 //  Remove and return the front task, or NULL when empty.
 mc_task_t *mc_taskq_pop (mc_taskq_t *self);
 size_t mc_taskq_size (const mc_taskq_t *self);
+void mc_taskq_test (bool verbose);
 #endif

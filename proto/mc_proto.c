@@ -85,11 +85,10 @@ mc_msg_reset (mc_msg_t *self)
     mc_msg_init (self);
 }
 
-static void
+static int
 s_pack_bytes_str (msgpack_packer *pk, mc_bytes_t bytes)
 {
-    msgpack_pack_str (pk, bytes.size);
-    msgpack_pack_str_body (pk, bytes.ptr? bytes.ptr: "", bytes.size);
+    return msgpack_pack_str (pk, bytes.size) || msgpack_pack_str_body (pk, bytes.ptr? bytes.ptr: "", bytes.size);
 }
 
 zframe_t *
@@ -101,30 +100,31 @@ mc_msg_encode (const mc_msg_t *self)
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    msgpack_pack_array (&pk, 3 + layout->count);
-    msgpack_pack_uint16 (&pk, MC_PROTO_SIGNATURE);
-    msgpack_pack_uint8 (&pk, MC_PROTO_VERSION);
-    msgpack_pack_uint8 (&pk, (uint8_t) self->type);
+    int rc = msgpack_pack_array (&pk, 3 + layout->count);
+    rc |= msgpack_pack_uint16 (&pk, MC_PROTO_SIGNATURE);
+    rc |= msgpack_pack_uint8 (&pk, MC_PROTO_VERSION);
+    rc |= msgpack_pack_uint8 (&pk, (uint8_t) self->type);
     for (int i = 0; i < layout->count; i++) {
         const void *field = (const char *) self + layout->fields [i].offset;
         switch (layout->fields [i].kind) {
-            case F_UINT: msgpack_pack_uint64 (&pk, *(const uint64_t *) field); break;
-            case F_INT:  msgpack_pack_int64 (&pk, *(const int64_t *) field); break;
-            case F_STR:  s_pack_bytes_str (&pk, *(const mc_bytes_t *) field); break;
+            case F_UINT: rc |= msgpack_pack_uint64 (&pk, *(const uint64_t *) field); break;
+            case F_INT:  rc |= msgpack_pack_int64 (&pk, *(const int64_t *) field); break;
+            case F_STR:  rc |= s_pack_bytes_str (&pk, *(const mc_bytes_t *) field); break;
             case F_BIN: {
                 const mc_bytes_t *bytes = field;
-                msgpack_pack_bin (&pk, bytes->size);
-                msgpack_pack_bin_body (&pk, bytes->ptr? bytes->ptr: "", bytes->size);
+                rc |= msgpack_pack_bin (&pk, bytes->size);
+                rc |= msgpack_pack_bin_body (&pk, bytes->ptr? bytes->ptr: "", bytes->size);
                 break;
             }
             case F_STRS:
-                msgpack_pack_array (&pk, self->kernel_count);
+                rc |= msgpack_pack_array (&pk, self->kernel_count);
                 for (size_t k = 0; k < self->kernel_count; k++)
-                    s_pack_bytes_str (&pk, self->kernels [k]);
+                    rc |= s_pack_bytes_str (&pk, self->kernels [k]);
                 break;
         }
     }
-    zframe_t *frame = zframe_new (buffer.data, buffer.size);
+    //  A header that could not be packed whole (no memory) is no header.
+    zframe_t *frame = rc? NULL: zframe_new (buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);
     return frame;
 }
@@ -326,6 +326,7 @@ typedef struct {
     size_t count;
     uint8_t *used;                  //  one flag per frame
     uint64_t **streamed;            //  where to note streamed frames; NULL: none may be
+    bool no_memory;                 //  a scan failed for want of memory, not for garbage
 } s_refs_t;
 
 static bool
@@ -336,7 +337,8 @@ s_is_chunk (int type)
 
 static bool s_scan (const void *data, size_t size, s_refs_t *refs);
 
-//  Check the array references of every bin field against the frames.
+//  Check the array references of every bin field against the frames: 0,
+//  -2 for garbage, -1 when out of memory.
 static int
 s_check_frames (mc_msg_t *self)
 {
@@ -348,15 +350,15 @@ s_check_frames (mc_msg_t *self)
         return -2;
     const s_layout_t *layout = s_layout ((uint64_t) self->type);
     bool may_stream = self->type == MC_RESULT || self->type == MC_REPLY;
-    s_refs_t refs = { self->frames, self->frame_count, NULL, may_stream? &self->streamed: NULL };
-    if (self->frame_count)
-        refs.used = calloc (self->frame_count, 1);
+    s_refs_t refs = { self->frames, self->frame_count, NULL, may_stream? &self->streamed: NULL, false };
+    if (self->frame_count && !(refs.used = calloc (self->frame_count, 1)))
+        return -1;
     int rc = 0;
     for (int i = 0; i < layout->count && rc == 0; i++)
         if (layout->fields [i].kind == F_BIN) {
             const mc_bytes_t *bytes = (const mc_bytes_t *) ((const char *) self + layout->fields [i].offset);
             if (bytes->size && !s_scan (bytes->ptr, bytes->size, &refs))
-                rc = -2;
+                rc = refs.no_memory? -1: -2;
         }
     for (size_t i = 0; i < self->frame_count && rc == 0; i++)
         if (!refs.used [i])
@@ -389,6 +391,8 @@ s_align_frames (mc_msg_t *self)
     if (aligned)
         return 0;
     zmsg_t *copy = zmsg_new ();
+    if (!copy)
+        return -1;
     zframe_t *frame = zmsg_pop (self->zmsg);           //  the header, as it is
     zmsg_append (copy, &frame);
     while ((frame = zmsg_pop (self->zmsg))) {
@@ -396,7 +400,10 @@ s_align_frames (mc_msg_t *self)
             zframe_t *moved = mc_proto_frame_new (zframe_data (frame), zframe_size (frame));
             zframe_destroy (&frame);
             if (!moved) {
-                zmsg_destroy (&copy);
+                //  The header stays (the decoded fields point into it); the
+                //  frames not moved yet go.
+                zmsg_destroy (&self->zmsg);
+                self->zmsg = copy;
                 return -1;
             }
             frame = moved;
@@ -424,18 +431,23 @@ mc_msg_take (mc_msg_t *self, zmsg_t **zmsg_p, bool router, int *code)
     zframe_t *header = zmsg_first (zmsg);
     if (mc_msg_decode (self, zframe_data (header), zframe_size (header), code))
         return -2;
+    //  Out of memory, the message is lost: its sender hears of an internal error.
     if (parts > 1) {
-        if (s_align_frames (self))
-            return -2;                  //  out of memory: the message is lost
-
         self->frames = malloc ((parts - 1) * sizeof *self->frames);
+        if (!self->frames || s_align_frames (self)) {
+            free (self->frames);
+            self->frames = NULL;
+            *code = MC_E_INTERNAL;
+            return -2;
+        }
         self->frames_owned = true;
         zmsg_first (self->zmsg);                //  the header; frames follow
         for (zframe_t *frame = zmsg_next (self->zmsg); frame; frame = zmsg_next (self->zmsg))
             self->frames [self->frame_count++] = frame;
     }
-    if (s_check_frames (self)) {
-        *code = MC_E_MALFORMED;
+    int rc = s_check_frames (self);
+    if (rc) {
+        *code = rc == -1? MC_E_INTERNAL: MC_E_MALFORMED;
         return -2;
     }
     return 0;
@@ -506,8 +518,10 @@ s_ext_ok (int8_t type, const uint8_t *payload, size_t len, s_refs_t *refs)
             return false;
         size_t size = zframe_size (refs->frames [array.frame]);
         if (size == 0 && array.size > 0 && refs->streamed) {
-            if (!*refs->streamed)
-                *refs->streamed = calloc (refs->count, sizeof **refs->streamed);
+            if (!*refs->streamed && !(*refs->streamed = calloc (refs->count, sizeof **refs->streamed))) {
+                refs->no_memory = true;
+                return false;
+            }
             (*refs->streamed) [array.frame] = array.size;
         }
         else
@@ -704,8 +718,9 @@ zframe_t **
 mc_proto_frame_array (zlist_t *list, size_t *count)
 {
     zframe_t **frames = calloc (zlist_size (list) + 1, sizeof *frames);
-    assert (frames);
     *count = 0;
+    if (!frames)
+        return NULL;
     for (zframe_t *f = zlist_first (list); f; f = zlist_next (list))
         frames [(*count)++] = f;
     return frames;
@@ -911,16 +926,11 @@ s_test_streams (zsock_t *peer, zsock_t *server, const double *values, size_t siz
     zframe_destroy (&empty);
 }
 
-void
-mc_proto_test (bool verbose)
+//  Round trip of every message type, with extreme field values.
+static void
+s_test_round_trips (mc_bytes_t bin)
 {
-    if (verbose)
-        printf (" * mc_proto: ");
     mc_msg_t msg;
-    const char blob [] = { (char) 0x92, 0x01, (char) 0xA1, 'x' };
-    mc_bytes_t bin = { blob, sizeof blob };
-
-    //  Round trip of every message type, with extreme field values.
     mc_msg_init (&msg);
     msg.type = MC_REGISTER;
     msg.uuid = s_bytes ("0123456789abcdef0123456789abcdef");
@@ -963,7 +973,14 @@ mc_proto_test (bool verbose)
         s_round_trip (&msg);
     }
 
-    //  Garbage: wrong signature, version, type, field types and counts.
+}
+
+//  Garbage: wrong signature, version, type, field types and counts; the
+//  pre-scan; malformed ext payloads.
+static void
+s_test_garbage (void)
+{
+    mc_msg_t msg;
     int code;
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -1028,7 +1045,26 @@ mc_proto_test (bool verbose)
     assert (!mc_proto_sane (deep, sizeof deep));            //  nesting over 64
     assert (mc_proto_sane (deep + 40, 60));
 
-    //  Random bytes, and random mutations of valid messages, never crash.
+    //  Malformed ext payloads fail the pre-scan.
+    uint8_t ref [] = { 0xC7, 14, MC_EXT_ARRAY, MC_DTYPE_F64, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    assert (mc_proto_sane (ref, sizeof ref));
+    ref [3] = 9;                                        //  no such dtype
+    assert (!mc_proto_sane (ref, sizeof ref));
+    ref [3] = MC_DTYPE_F64;
+    ref [4] = 0;                                        //  no dimensions
+    assert (!mc_proto_sane (ref, sizeof ref));
+    const uint8_t bad_type [] = { 0xD4, 77, 0 };
+    assert (!mc_proto_sane (bad_type, sizeof bad_type));
+    const uint8_t name [] = { 0xD4, MC_EXT_NAME, 'a' };
+    assert (mc_proto_sane (name, sizeof name));
+}
+
+//  Random bytes, and random mutations of valid messages, never crash.
+static void
+s_test_fuzz (mc_bytes_t bin)
+{
+    int code;
+    mc_msg_t msg;
     uint64_t state = 42;
     uint8_t buffer [512];
     mc_msg_init (&msg);
@@ -1062,26 +1098,18 @@ mc_proto_test (bool verbose)
     }
     zframe_destroy (&valid);
 
-    //  Over real sockets: garbage frames and extra frames yield -2.
-    zsock_t *server = zsock_new_router ("inproc://mc_proto_test");
-    zsock_t *peer = zsock_new_dealer (">inproc://mc_proto_test");
-    assert (server && peer);
-    zstr_send (peer, "hello");
-    mc_msg_init (&msg);
-    assert (mc_msg_recv (&msg, server, true, &code) == -2 && msg.routing_id);
-    mc_msg_t ping;
-    mc_msg_init (&ping);
-    ping.type = MC_PING;
-    ping.engine_id = 3;
-    zframe_t *frame = mc_msg_encode (&ping);
-    zframe_send (&frame, peer, ZFRAME_MORE);
-    zstr_send (peer, "extra");
-    assert (mc_msg_recv (&msg, server, true, &code) == -2);
-    mc_msg_send (&ping, peer, NULL);
-    assert (mc_msg_recv (&msg, server, true, &code) == 0 && msg.type == MC_PING && msg.engine_id == 3);
+}
 
-    //  Array frames: a reference must match its frame's size, and every
-    //  frame must be referred to exactly once.
+//  Array frames: a reference must match its frame's size, and every frame
+//  must be referred to exactly once.
+static void
+s_test_array_frames (zsock_t *peer, zsock_t *server)
+{
+    int code;
+    mc_msg_t msg;
+    mc_msg_init (&msg);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
     double values [3] = { 1.5, -2, 3 };
     mc_array_t array = { MC_DTYPE_F64, 1, { 3 }, values, sizeof values, 0 };
     for (int variant = 0; variant < 5; variant++) {
@@ -1144,19 +1172,42 @@ mc_proto_test (bool verbose)
     }
     s_test_streams (peer, server, values, sizeof values);
 
-    //  Malformed ext payloads fail the pre-scan.
-    uint8_t ref [] = { 0xC7, 14, MC_EXT_ARRAY, MC_DTYPE_F64, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
-    assert (mc_proto_sane (ref, sizeof ref));
-    ref [3] = 9;                                        //  no such dtype
-    assert (!mc_proto_sane (ref, sizeof ref));
-    ref [3] = MC_DTYPE_F64;
-    ref [4] = 0;                                        //  no dimensions
-    assert (!mc_proto_sane (ref, sizeof ref));
-    const uint8_t bad_type [] = { 0xD4, 77, 0 };
-    assert (!mc_proto_sane (bad_type, sizeof bad_type));
-    const uint8_t name [] = { 0xD4, MC_EXT_NAME, 'a' };
-    assert (mc_proto_sane (name, sizeof name));
     mc_msg_reset (&msg);
+}
+
+void
+mc_proto_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_proto: ");
+    const char blob [] = { (char) 0x92, 0x01, (char) 0xA1, 'x' };
+    mc_bytes_t bin = { blob, sizeof blob };
+    s_test_round_trips (bin);
+    s_test_garbage ();
+    s_test_fuzz (bin);
+
+    //  Over real sockets: garbage frames and extra frames yield -2.
+    int code;
+    mc_msg_t msg;
+    zsock_t *server = zsock_new_router ("inproc://mc_proto_test");
+    zsock_t *peer = zsock_new_dealer (">inproc://mc_proto_test");
+    assert (server && peer);
+    zstr_send (peer, "hello");
+    mc_msg_init (&msg);
+    assert (mc_msg_recv (&msg, server, true, &code) == -2 && msg.routing_id);
+    mc_msg_t ping;
+    mc_msg_init (&ping);
+    ping.type = MC_PING;
+    ping.engine_id = 3;
+    zframe_t *frame = mc_msg_encode (&ping);
+    zframe_send (&frame, peer, ZFRAME_MORE);
+    zstr_send (peer, "extra");
+    assert (mc_msg_recv (&msg, server, true, &code) == -2);
+    mc_msg_send (&ping, peer, NULL);
+    assert (mc_msg_recv (&msg, server, true, &code) == 0 && msg.type == MC_PING && msg.engine_id == 3);
+
+    mc_msg_reset (&msg);
+    s_test_array_frames (peer, server);
     zsock_destroy (&peer);
     zsock_destroy (&server);
     if (verbose)

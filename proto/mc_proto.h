@@ -88,7 +88,8 @@ void mc_msg_reset (mc_msg_t *self);
 //  Decode a header frame. Returns 0, or -2 when the bytes are not a valid
 //  MCP/3 header (with *code set to MC_E_MALFORMED or MC_E_VERSION).
 int mc_msg_decode (mc_msg_t *self, const void *data, size_t size, int *code);
-//  Encode the message's header into a new frame (caller owns it).
+//  Encode the message's header into a new frame (caller owns it), or NULL
+//  when out of memory.
 zframe_t *mc_msg_encode (const mc_msg_t *self);
 //  Send the message and its array frames; routing_id (borrowed, may be
 //  NULL) is sent first on a ROUTER socket. Returns 0 or -1.
@@ -107,7 +108,8 @@ int mc_msg_send_streamed (mc_msg_t *self, void *sock, size_t chunk);
 //  each frame must be referred to exactly once, with a matching size.
 //  Returns 0, -1 when nothing could be received (interrupted), -2 when the
 //  peer sent garbage (self->routing_id is then still set so that the
-//  caller can answer).
+//  caller can answer) or when memory ran out reading it (*code is then
+//  MC_E_INTERNAL instead of MC_E_MALFORMED).
 int mc_msg_recv (mc_msg_t *self, void *sock, bool router, int *code);
 //  Decode a message already received (header, then array frames; the
 //  routing id first when router). Takes the zmsg. Returns as mc_msg_recv.
@@ -165,7 +167,7 @@ const void *mc_proto_array_data (const msgpack_object *obj, zframe_t *const *fra
 
 //  The frames of a list as a new array, for mc_msg_t.frames: the caller
 //  frees the array, never the frames (still the list's owner's). *count
-//  gets their number.
+//  gets their number. NULL (and *count 0) when out of memory.
 zframe_t **mc_proto_frame_array (zlist_t *list, size_t *count);
 
 //  A new frame of size bytes (copied from data unless it is NULL), or NULL

@@ -27,26 +27,26 @@ mc_value_pack_json_refs (msgpack_packer *pk, const json_t *value, bool refs)
         case JSON_REAL:    return msgpack_pack_double (pk, json_real_value (value));
         case JSON_STRING: {
             size_t len = json_string_length (value);
-            msgpack_pack_str (pk, len);
-            return msgpack_pack_str_body (pk, json_string_value (value), len);
+            return msgpack_pack_str (pk, len) || msgpack_pack_str_body (pk, json_string_value (value), len)? -1: 0;
         }
         case JSON_ARRAY: {
             size_t size = json_array_size (value);
-            msgpack_pack_array (pk, size);
+            if (msgpack_pack_array (pk, size))
+                return -1;
             for (size_t i = 0; i < size; i++)
                 if (mc_value_pack_json_refs (pk, json_array_get (value, i), refs))
                     return -1;
             return 0;
         }
         case JSON_OBJECT: {
-            msgpack_pack_map (pk, json_object_size (value));
+            if (msgpack_pack_map (pk, json_object_size (value)))
+                return -1;
             const char *key;
             json_t *member;
             json_object_foreach ((json_t *) value, key, member) {
                 size_t len = strlen (key);
-                msgpack_pack_str (pk, len);
-                msgpack_pack_str_body (pk, key, len);
-                if (mc_value_pack_json_refs (pk, member, refs))
+                if (msgpack_pack_str (pk, len) || msgpack_pack_str_body (pk, key, len)
+                ||  mc_value_pack_json_refs (pk, member, refs))
                     return -1;
             }
             return 0;
@@ -55,12 +55,38 @@ mc_value_pack_json_refs (msgpack_packer *pk, const json_t *value, bool refs)
     return -1;
 }
 
+int
+mc_value_pack_json_text (msgpack_sbuffer *sb, const char *text)
+{
+    json_t *value = json_loads (text, JSON_DECODE_ANY, NULL);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
+    int rc = value? mc_value_pack_json (&pk, value): -1;
+    json_decref (value);
+    return rc;
+}
+
 //  Nested JSON lists of an array's elements, dimension by dimension.
+//  Append item (taken) to list; NULL (list freed) when item is NULL or
+//  cannot be appended.
+static json_t *
+s_append (json_t *list, json_t *item, char *err, size_t errlen)
+{
+    if (item && json_array_append_new (list, item) == 0)
+        return list;
+    if (item)
+        snprintf (err, errlen, "out of memory");
+    json_decref (list);
+    return NULL;
+}
+
 static json_t *
 s_array_to_json (const mc_array_t *array, uint32_t dim, size_t *index, char *err, size_t errlen)
 {
     json_t *list = json_array ();
-    for (uint64_t i = 0; i < array->shape [dim]; i++) {
+    if (!list)
+        snprintf (err, errlen, "out of memory");
+    for (uint64_t i = 0; list && i < array->shape [dim]; i++) {
         json_t *item;
         if (dim + 1 < array->ndim)
             item = s_array_to_json (array, dim + 1, index, err, errlen);
@@ -82,13 +108,42 @@ s_array_to_json (const mc_array_t *array, uint32_t dim, size_t *index, char *err
                     item = json_real (v);
             }
         }
-        if (!item) {
-            json_decref (list);
-            return NULL;
-        }
-        json_array_append_new (list, item);
+        list = s_append (list, item, err, errlen);
     }
     return list;
+}
+
+//  A map with string keys as a JSON object.
+static json_t *
+s_map_to_json (const msgpack_object *obj, zframe_t *const *frames, size_t count, char *err, size_t errlen)
+{
+    json_t *map = json_object ();
+    if (!map)
+        snprintf (err, errlen, "out of memory");
+    for (uint32_t i = 0; map && i < obj->via.map.size; i++) {
+        const msgpack_object *key = &obj->via.map.ptr [i].key;
+        if (key->type != MSGPACK_OBJECT_STR) {
+            snprintf (err, errlen, "map key of type %s has no JSON form", mc_value_type_name (key));
+            json_decref (map);
+            return NULL;
+        }
+        json_t *value = mc_value_to_json_frames (&obj->via.map.ptr [i].val, frames, count, err, errlen);
+        if (!value) {
+            json_decref (map);
+            return NULL;
+        }
+        char *name = strndup (key->via.str.ptr, key->via.str.size);
+        if (!name) {
+            snprintf (err, errlen, "out of memory");
+            json_decref (value);
+            json_decref (map);
+            return NULL;
+        }
+        //  A key that is not UTF-8 is left out (set_new takes the value either way).
+        json_object_set_new (map, name, value);
+        free (name);
+    }
+    return map;
 }
 
 json_t *
@@ -122,36 +177,15 @@ mc_value_to_json_frames (const msgpack_object *obj, zframe_t *const *frames, siz
             return json_stringn_nocheck (obj->via.str.size? obj->via.str.ptr: "", obj->via.str.size);
         case MSGPACK_OBJECT_ARRAY: {
             json_t *array = json_array ();
-            for (uint32_t i = 0; i < obj->via.array.size; i++) {
-                json_t *item = mc_value_to_json_frames (&obj->via.array.ptr [i], frames, count, err, errlen);
-                if (!item) {
-                    json_decref (array);
-                    return NULL;
-                }
-                json_array_append_new (array, item);
-            }
+            if (!array)
+                snprintf (err, errlen, "out of memory");
+            for (uint32_t i = 0; array && i < obj->via.array.size; i++)
+                array = s_append (array, mc_value_to_json_frames (&obj->via.array.ptr [i], frames, count, err, errlen),
+                                  err, errlen);
             return array;
         }
-        case MSGPACK_OBJECT_MAP: {
-            json_t *map = json_object ();
-            for (uint32_t i = 0; i < obj->via.map.size; i++) {
-                const msgpack_object *key = &obj->via.map.ptr [i].key;
-                if (key->type != MSGPACK_OBJECT_STR) {
-                    snprintf (err, errlen, "map key of type %s has no JSON form", mc_value_type_name (key));
-                    json_decref (map);
-                    return NULL;
-                }
-                json_t *value = mc_value_to_json_frames (&obj->via.map.ptr [i].val, frames, count, err, errlen);
-                if (!value) {
-                    json_decref (map);
-                    return NULL;
-                }
-                char *name = strndup (key->via.str.ptr, key->via.str.size);
-                json_object_set_new (map, name, value);
-                free (name);
-            }
-            return map;
-        }
+        case MSGPACK_OBJECT_MAP:
+            return s_map_to_json (obj, frames, count, err, errlen);
         case MSGPACK_OBJECT_EXT: {
             mc_array_t array;
             if (mc_proto_array_data (obj, frames, count, &array)) {
@@ -172,7 +206,10 @@ json_t *
 mc_value_bytes_to_json (const void *data, size_t size, char *err, size_t errlen)
 {
     msgpack_zone zone;
-    msgpack_zone_init (&zone, 2048);
+    if (!msgpack_zone_init (&zone, 2048)) {
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
     msgpack_object obj;
     json_t *result = NULL;
     if (mc_proto_unpack (data, size, &zone, &obj) == 0)
@@ -351,4 +388,67 @@ mc_value_get_double (const msgpack_object *obj, double *value)
         return 0;
     }
     return -1;
+}
+
+//  --------------------------------------------------------------------------
+//  Self test: CLI text, ranges, JSON <-> msgpack round trips
+
+void
+mc_value_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_value: ");
+    char err [256];
+    struct { const char *text; const char *json; } args [] = {
+        { "2", "2" }, { "-7", "-7" }, { "2.5", "2.5" }, { "1e7", "10000000.0" }, { "true", "true" },
+        { "null", "null" }, { "boom", "\"boom\"" }, { "[1,\"a\",[2.5]]", "[1,\"a\",[2.5]]" },
+        { "{\"a\":1}", "{\"a\":1}" }, { "nan", "\"nan\"" }, { "0x10", "\"0x10\"" }, { "", "\"\"" },
+    };
+    for (size_t i = 0; i < sizeof args / sizeof args [0]; i++) {
+        json_t *value = mc_value_parse_arg (args [i].text, err, sizeof err);
+        assert (value);
+        char *dump = json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
+        assert (!strcmp (dump, args [i].json));
+        //  Round trip through msgpack.
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init (&sb);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+        assert (mc_value_pack_json (&pk, value) == 0);
+        json_t *back = mc_value_bytes_to_json (sb.data, sb.size, err, sizeof err);
+        assert (back && json_equal (back, value));
+        json_decref (back);
+        msgpack_sbuffer_destroy (&sb);
+        free (dump);
+        json_decref (value);
+    }
+    assert (mc_value_parse_arg ("[1,", err, sizeof err) == NULL && strstr (err, "malformed JSON"));
+    //  JSON text straight to msgpack, and back.
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    assert (mc_value_pack_json_text (&sb, "[1,") == -1 && sb.size == 0);
+    assert (mc_value_pack_json_text (&sb, "{\"a\":[1,2.5,null]}") == 0);
+    json_t *back = mc_value_bytes_to_json (sb.data, sb.size, err, sizeof err);
+    char *dump = json_dumps (back, JSON_COMPACT);
+    assert (dump && !strcmp (dump, "{\"a\":[1,2.5,null]}"));
+    free (dump);
+    json_decref (back);
+    msgpack_sbuffer_destroy (&sb);
+    int64_t a, b, s;
+    assert (mc_value_parse_range ("0:100", &a, &b, &s, err, sizeof err) == 0 && a == 0 && b == 100 && s == 1);
+    assert (mc_value_parse_range ("10:0:-2", &a, &b, &s, err, sizeof err) == 0 && s == -2);
+    assert (mc_value_parse_range ("abc", &a, &b, &s, err, sizeof err) == 1);
+    const char *malformed [] = { "0:", ":5", "1:x", "1:2:0", "1::2", "1:2:3:4", "a:b" };
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed [0]; i++)
+        assert (mc_value_parse_range (malformed [i], &a, &b, &s, err, sizeof err) == -1
+             && strstr (err, "malformed range"));
+    assert (mc_value_range_count (0, 10, 3) == 4 && mc_value_range_count (10, 0, -3) == 4
+         && mc_value_range_count (3, 3, 1) == 0);
+    //  msgpack that JSON cannot hold is reported, not crashed on.
+    const char bin [] = { (char) 0xC4, 0x01, 0x00 };
+    assert (mc_value_bytes_to_json (bin, sizeof bin, err, sizeof err) == NULL && strstr (err, "binary"));
+    const char truncated [] = { (char) 0x92, 0x01 };
+    assert (mc_value_bytes_to_json (truncated, sizeof truncated, err, sizeof err) == NULL);
+    if (verbose)
+        printf ("OK\n");
 }

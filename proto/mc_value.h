@@ -15,6 +15,9 @@ int mc_value_pack_json (msgpack_packer *pk, const json_t *value);
 //  The same; with refs, an object {"$ref": "name"} becomes an "@name"
 //  reference to a value in an engine's namespace.
 int mc_value_pack_json_refs (msgpack_packer *pk, const json_t *value, bool refs);
+//  Pack JSON text (one value) as msgpack, appended to sb. 0, or -1 when it
+//  is not JSON or cannot be represented or packed.
+int mc_value_pack_json_text (msgpack_sbuffer *sb, const char *text);
 //  Convert a msgpack object to a new JSON value (caller owns it). Returns
 //  NULL for what JSON cannot hold (binary, ext, NaN); err names it.
 json_t *mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen);
@@ -47,4 +50,8 @@ const char *mc_value_type_name (const msgpack_object *obj);
 int mc_value_get_int (const msgpack_object *obj, int64_t *value);
 //  Read a number as double; 0 or -1.
 int mc_value_get_double (const msgpack_object *obj, double *value);
+
+//  Self test: arguments parsed, ranges, JSON <-> msgpack round trips and
+//  msgpack that JSON cannot hold.
+void mc_value_test (bool verbose);
 #endif

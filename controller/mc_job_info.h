@@ -1,0 +1,43 @@
+/*  mc_job_info: what `status` reports about a job, and job ids. One record
+    whether the job is still in memory (mc_job) or only in the store
+    (mc_store), so that both answer a client the same way. */
+#ifndef MC_JOB_INFO_H
+#define MC_JOB_INFO_H
+#include "mc_value.h"
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MC_KERNEL_NAME_MAX MC_VALUE_KERNEL_NAME_MAX
+
+//  What `status` reports about a job; the same whether the job is still in
+//  memory or only in the store.
+typedef struct {
+    uint64_t id;
+    char kind [8];              //  "map" or "apply"
+    char kernel [MC_KERNEL_NAME_MAX + 1];
+    uint64_t total, done, failed;   //  items
+    uint64_t tasks;
+    uint64_t seed;
+    int64_t submitted_us;       //  wall clock
+    int64_t finished_us;        //  wall clock, 0 while unfinished
+    bool started;               //  a task has been dispatched
+    bool single;                //  load-balanced apply, or reduced: its one value is the answer
+    bool reduce;                //  results are summed at the controller (--reduce)
+} mc_job_info_t;
+
+//  Pack the status object of a job: a map with room for `extra` more
+//  key/value pairs, which the caller packs after it.
+//  0, or -1 when the packer could not take it (out of memory).
+int mc_job_info_pack (const mc_job_info_t *info, msgpack_packer *pk, uint32_t extra);
+//  "queued", "running", "done" or "failed".
+const char *mc_job_info_state (const mc_job_info_t *info);
+//  Format and parse job ids ("j17"); parse returns 0 or -1.
+void mc_job_id_format (uint64_t id, char *buf, size_t len);
+int mc_job_id_parse (const char *text, size_t len, uint64_t *id);
+
+
+//  Self test: states, the packed status object, ids both ways.
+void mc_job_info_test (bool verbose);
+#endif
