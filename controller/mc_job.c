@@ -1,4 +1,6 @@
-/*  mc_job: parse a submit body into a job and split it into tasks. */
+/*  mc_job: a job over its parsed submit body (mc_submit): split into tasks,
+    their progress counted; a transient job's held frames and results are
+    its mc_transient's. */
 #include "mc_job.h"
 #include "mc_ops.h"
 #include "mc_time.h"
