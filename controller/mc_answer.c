@@ -3,10 +3,10 @@
 #include "mc_log.h"
 #include "mc_time.h"
 
-void
+int
 mc_answer_pack_str (msgpack_packer *pk, const char *text)
 {
-    msgpack_pack_str_with_body (pk, text, strlen (text));
+    return msgpack_pack_str_with_body (pk, text, strlen (text));
 }
 
 void
@@ -43,11 +43,9 @@ mc_answer_job (mc_server_t *server, zframe_t *routing_id, uint64_t req, mc_park_
                const mc_job_info_t *info)
 {
     msgpack_packer pk = mc_server_body (server);
-    if (kind == MC_PARK_STATUS)
-        mc_job_info_pack (info, &pk, 0);
-    else {
-        bool meta = kind == MC_PARK_META;
-        mc_job_info_pack (info, &pk, meta? 4: 3);
+    bool meta = kind == MC_PARK_META;
+    int rc = mc_job_info_pack (info, &pk, kind == MC_PARK_STATUS? 0: meta? 4: 3);
+    if (rc == 0 && kind != MC_PARK_STATUS) {
         mc_answer_pack_str (&pk, "single");
         if (info->single)
             msgpack_pack_true (&pk);
@@ -55,11 +53,17 @@ mc_answer_job (mc_server_t *server, zframe_t *routing_id, uint64_t req, mc_park_
             msgpack_pack_false (&pk);
         if (meta) {
             mc_answer_pack_str (&pk, "meta");
-            mc_store_pack_meta (server->store, info, &pk);
+            rc = mc_store_pack_meta (server->store, info, &pk);
         }
-        mc_store_pack_results (server->store, info, &pk);
+        if (rc == 0)
+            rc = mc_store_pack_results (server->store, info, &pk);
     }
-    mc_answer_reply (server, routing_id, req, MC_OK, NULL);
+    //  A body packed in part is never sent.
+    if (rc == 0)
+        mc_answer_reply (server, routing_id, req, MC_OK, NULL);
+    else
+        mc_answer_error (server, routing_id, req, MC_E_INTERNAL, "cannot read job j%llu: %s",
+                         (unsigned long long) info->id, mc_store_error (server->store));
 }
 
 //  One distinct error of a job, with where it happened.
@@ -70,6 +74,18 @@ typedef struct {
     uint64_t *tasks;                //  count of them
     size_t engine_count;
 } s_error_t;
+
+static void
+s_error_destroy (s_error_t **e_p)
+{
+    if (*e_p) {
+        free ((*e_p)->engines);
+        free ((*e_p)->tasks);
+        free ((*e_p)->text);
+        free (*e_p);
+        *e_p = NULL;
+    }
+}
 
 //  Count a failed task under its error text. 0, or -1 when out of memory
 //  (the failure is then left out of the list, not of the results).
@@ -104,28 +120,25 @@ s_error_add (zlistx_t *errors, const char *text, size_t len, int64_t engine, uin
     return 0;
 }
 
-static void
+//  Pack the list of errors, emptying it. 0, or -1 when out of memory.
+static int
 s_errors_pack (zlistx_t *errors, msgpack_packer *pk)
 {
-    msgpack_pack_array (pk, zlistx_size (errors));
+    int rc = msgpack_pack_array (pk, zlistx_size (errors));
     s_error_t *e;
     while ((e = zlistx_detach (errors, NULL))) {
-        msgpack_pack_map (pk, 4);
-        mc_answer_pack_str (pk, "error");   mc_answer_pack_str (pk, e->text);
-        mc_answer_pack_str (pk, "count");   msgpack_pack_uint64 (pk, e->count);
-        mc_answer_pack_str (pk, "engines");
-        msgpack_pack_array (pk, e->engine_count);
+        rc |= msgpack_pack_map (pk, 4);
+        rc |= mc_answer_pack_str (pk, "error") | mc_answer_pack_str (pk, e->text);
+        rc |= mc_answer_pack_str (pk, "count") | msgpack_pack_uint64 (pk, e->count);
+        rc |= mc_answer_pack_str (pk, "engines") | msgpack_pack_array (pk, e->engine_count);
         for (size_t i = 0; i < e->engine_count; i++)
-            msgpack_pack_int64 (pk, e->engines [i]);
-        mc_answer_pack_str (pk, "tasks");
-        msgpack_pack_array (pk, e->count);
+            rc |= msgpack_pack_int64 (pk, e->engines [i]);
+        rc |= mc_answer_pack_str (pk, "tasks") | msgpack_pack_array (pk, e->count);
         for (size_t i = 0; i < e->count; i++)
-            msgpack_pack_uint64 (pk, e->tasks [i]);
-        free (e->engines);
-        free (e->tasks);
-        free (e->text);
-        free (e);
+            rc |= msgpack_pack_uint64 (pk, e->tasks [i]);
+        s_error_destroy (&e);
     }
+    return rc? -1: 0;
 }
 
 //  Pack the value of each item of task t of a transient job from its kept
@@ -169,43 +182,48 @@ s_pack_task_results (mc_job_t *job, uint64_t t, msgpack_packer *pk, zlist_t *fra
         mc_error ("out of memory: an error of job %llu is not listed", (unsigned long long) mc_job_info (job)->id);
 }
 
+//  Pack a transient job's result object, its arrays appended to frames.
+//  0, or -1 when out of memory.
+static int
+s_pack_transient (mc_job_t *job, msgpack_packer *pk, zlist_t *frames, zlistx_t *errors)
+{
+    mc_job_info_t *info = mc_job_info (job);
+    if (mc_job_info_pack (info, pk, 3) || mc_answer_pack_str (pk, "single") || msgpack_pack_false (pk)
+    ||  mc_answer_pack_str (pk, "results") || msgpack_pack_array (pk, (uint32_t) info->total))
+        return -1;
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 1024);
+    for (uint64_t t = 0; t < info->tasks; t++)
+        s_pack_task_results (job, t, pk, frames, errors, &zone);
+    msgpack_zone_destroy (&zone);
+    return mc_answer_pack_str (pk, "errors") || s_errors_pack (errors, pk)? -1: 0;
+}
+
 //  Answer the submitter of a finished transient job with its results, whose
 //  arrays go out as frames of the reply (shared, never copied).
 static void
 s_reply_transient (mc_server_t *server, const mc_park_t *park, mc_job_t *job)
 {
-    mc_job_info_t *info = mc_job_info (job);
     zlist_t *frames = zlist_new ();
     zlistx_t *errors = zlistx_new ();
-    if (frames && errors) {
-        msgpack_packer pk = mc_server_body (server);
-        mc_job_info_pack (info, &pk, 3);
-        mc_answer_pack_str (&pk, "single");
-        msgpack_pack_false (&pk);
-        mc_answer_pack_str (&pk, "results");
-        msgpack_pack_array (&pk, (uint32_t) info->total);
-        msgpack_zone zone;
-        msgpack_zone_init (&zone, 1024);
-        for (uint64_t t = 0; t < info->tasks; t++)
-            s_pack_task_results (job, t, &pk, frames, errors, &zone);
-        msgpack_zone_destroy (&zone);
-        mc_answer_pack_str (&pk, "errors");
-        s_errors_pack (errors, &pk);
-        mc_msg_t reply;
-        mc_msg_init (&reply);
-        reply.type = MC_REPLY;
-        reply.req = park->req;
-        reply.status = MC_OK;
+    if (errors)
+        zlistx_set_destructor (errors, (zlistx_destructor_fn *) s_error_destroy);
+    msgpack_packer pk = mc_server_body (server);
+    mc_msg_t reply;
+    mc_msg_init (&reply);
+    reply.type = MC_REPLY;
+    reply.req = park->req;
+    reply.status = MC_OK;
+    if (!frames || !errors || s_pack_transient (job, &pk, frames, errors)
+    ||  (zlist_size (frames) && !(reply.frames = mc_proto_frame_array (frames, &reply.frame_count))))
+        mc_answer_error (server, park->routing_id, park->req, MC_E_INTERNAL, "controller out of memory");
+    else {
         reply.data.ptr = server->buffer.data;
         reply.data.size = server->buffer.size;
-        reply.frames = mc_proto_frame_array (frames, &reply.frame_count);
-        if ((zlist_size (frames) && !reply.frames)
-        ||  mc_msg_send (&reply, zsock_resolve (server->client_sock), park->routing_id))
-            mc_warn ("cannot send a reply of %zu frames", zlist_size (frames));
-        free (reply.frames);
+        if (mc_msg_send (&reply, zsock_resolve (server->client_sock), park->routing_id))
+            mc_warn ("cannot send a reply of %zu frames", reply.frame_count);
     }
-    else
-        mc_answer_error (server, park->routing_id, park->req, MC_E_INTERNAL, "controller out of memory");
+    free (reply.frames);
     zlist_destroy (&frames);
     zlistx_destroy (&errors);
     mc_held_sub (server->held, park->routing_id, mc_job_held_bytes (job), mc_time_mono_us ());

@@ -20,6 +20,6 @@ void mc_answer_job (mc_server_t *server, zframe_t *routing_id, uint64_t req, mc_
 //  Answer a parked request about a finished job (job is NULL once it is
 //  only in the store): the submitter of a transient job gets its results.
 void mc_answer_park (mc_server_t *server, const mc_park_t *park, mc_job_t *job, const mc_job_info_t *info);
-//  Pack a C string.
-void mc_answer_pack_str (msgpack_packer *pk, const char *text);
+//  Pack a C string: 0, or -1 when out of memory.
+int mc_answer_pack_str (msgpack_packer *pk, const char *text);
 #endif

@@ -155,7 +155,8 @@ s_op_submit (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     //  for a client that waits, with its results just before the reply.
     const msgpack_object *wait = mc_proto_map_get (body, "wait");
     bool waits = transient || (wait && wait->type == MSGPACK_OBJECT_BOOLEAN && wait->via.boolean);
-    if (waits && mc_parked_add (self->parked, info->id, rid, msg->req, MC_PARK_RESULT, 0)) {
+    if ((msg->frame_count && mc_job_hold_frames (job, &msg->zmsg, msg->frames, msg->frame_count))
+    ||  (waits && mc_parked_add (self->parked, info->id, rid, msg->req, MC_PARK_RESULT, 0))) {
         mc_answer_error (self, rid, msg->req, MC_E_INTERNAL, "controller out of memory");
         goto refused;
     }
@@ -171,11 +172,8 @@ s_op_submit (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
         goto refused;
     }
     self->next_job_id++;
-    if (msg->frame_count) {
-        mc_job_hold_frames (job, &msg->zmsg, msg->frames, msg->frame_count);
-        if (mc_held_add (self->held, rid, request_bytes, mc_time_mono_us ()))
-            mc_warn ("out of memory: %zu bytes held for a client are not counted", request_bytes);
-    }
+    if (mc_held_add (self->held, rid, request_bytes, mc_time_mono_us ()))
+        mc_warn ("out of memory: %zu bytes held for a client are not counted", request_bytes);
     s_submit_queue (self, job);
     if (!waits) {
         char id [32];

@@ -115,6 +115,10 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
     if (!server->store)
         goto fail;
     server->next_job_id = mc_store_next_job_id (server->store);
+    if (server->next_job_id == 0) {
+        snprintf (err, errlen, "cannot read the store %s: %s", store_path, mc_store_error (server->store));
+        goto fail;
+    }
 
     char hostname [256] = "localhost";
     gethostname (hostname, sizeof hostname);

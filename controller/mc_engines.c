@@ -51,8 +51,8 @@ mc_engines_send_task (void *arg, mc_engine_t *engine, mc_task_t *task)
         msg.kwargs.size = kwargs.size;
     }
     else
-    if (task->count)
-        mc_job_pack_items (job, task, &pk);
+    if (task->count && mc_job_pack_items (job, task, &pk))
+        mc_error ("out of memory packing job %llu task %u", (unsigned long long) info->id, task->number);
     msg.items.ptr = self->buffer.data;
     msg.items.size = self->buffer.size;
     if (mc_msg_send (&msg, zsock_resolve (self->engine_sock), mc_engine_routing_id (engine)))
@@ -232,7 +232,9 @@ s_keep_transient (mc_server_t *self, mc_engine_t *engine, mc_job_t *job, mc_task
     }
     zmsg_t *kept = msg->zmsg;
     msg->zmsg = NULL;
-    mc_job_keep_result (job, task, &kept);
+    if (mc_job_keep_result (job, task, &kept))
+        mc_error ("out of memory: job %llu task %u reads as having no result",
+                  (unsigned long long) msg->job, task->number);
     return 0;
 }
 

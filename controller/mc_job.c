@@ -14,7 +14,6 @@ struct _mc_job_t {
     mc_task_t *tasks;
     uint64_t tasks_finished;
     double mean_task_us;
-    zlist_t *waiters;
 };
 
 bool
@@ -35,9 +34,8 @@ mc_job_new (uint64_t id, const void *body, size_t size, uint64_t seed_if_absent,
     }
     self->info.id = id;
     if (mc_submit_parse (&self->submit, &self->info, body, size, seed_if_absent, code, err, errlen) == 0) {
-        self->waiters = zlist_new ();
         self->held = mc_transient_new (self->submit.streams);
-        if (self->waiters && self->held)
+        if (self->held)
             return self;
         *code = MC_E_INTERNAL;
         snprintf (err, errlen, "submit: controller out of memory");
@@ -53,7 +51,6 @@ mc_job_destroy (mc_job_t **self_p)
     if (!self)
         return;
     mc_submit_reset (&self->submit);
-    zlist_destroy (&self->waiters);
     mc_transient_destroy (&self->held);
     free (self->tasks);
     free (self);
@@ -304,12 +301,6 @@ double
 mc_job_mean_task_us (const mc_job_t *self)
 {
     return self->mean_task_us;
-}
-
-zlist_t *
-mc_job_waiters (mc_job_t *self)
-{
-    return self->waiters;
 }
 
 mc_job_t *

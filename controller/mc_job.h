@@ -99,8 +99,6 @@ const void *mc_job_args (const mc_job_t *self, size_t *size);
 const void *mc_job_kwargs (const mc_job_t *self, size_t *size);
 //  Mean run time of this job's tasks in microseconds; 0 while unknown.
 double mc_job_mean_task_us (const mc_job_t *self);
-//  Clients parked on this job (a list of mc_waiter_t *, owned by the caller).
-zlist_t *mc_job_waiters (mc_job_t *self);
 
 //  For selftests: a job from the JSON text of a submit body (mc_job_new
 //  with seed 7 when the body has none).

@@ -93,9 +93,7 @@ mc_server_fail_task (mc_server_t *self, mc_task_t *task, int64_t engine, uint64_
         result.text.size = strlen (text);
         zmsg_t *kept = zmsg_new ();
         zframe_t *header = mc_msg_encode (&result);
-        if (kept && header && zmsg_append (kept, &header) == 0)
-            mc_job_keep_result (job, task, &kept);
-        else
+        if (!kept || !header || zmsg_append (kept, &header) || mc_job_keep_result (job, task, &kept))
             mc_error ("out of memory: the failure of job %llu task %u is reported as no result",
                       (unsigned long long) result.job, task->number);
         zframe_destroy (&header);
