@@ -1,4 +1,6 @@
-/*  What libmcclient's modules share and users do not see. */
+/*  What libmcclient's modules share and users do not see: requests sent
+    and replies received without JSON in between, for the fanout of the
+    direct view; and the library's selftests. */
 #ifndef MC_CLIENT_INT_H
 #define MC_CLIENT_INT_H
 #include "mccluster.h"
@@ -24,4 +26,9 @@ int mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi
 //  Wait until ZeroMQ has let go of every slice sent.
 void mc_client_settle (mc_client_t *self);
 void mc_client_set_error (mc_client_t *self, int code, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+
+//  Self tests of mc_client.c (what a client says when it cannot connect)
+//  and of mc_client_namespace.c (the partitions of scatter).
+void mc_client_test (bool verbose);
+void mc_client_namespace_test (bool verbose);
 #endif

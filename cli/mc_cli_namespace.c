@@ -2,7 +2,7 @@
     Values come from the command line, from files (@file) or stdin (-), as
     JSON, or as raw little-endian numbers with --type; results go to stdout
     or to a file (-o), as JSON or as raw bytes (--raw). */
-#include "mcclient.h"
+#include "mc_cli.h"
 #include "mc_picture.h"
 #include "mc_value.h"
 #include <errno.h>

@@ -1,6 +1,6 @@
 /*  mcclient: the command line over libmcclient. Global options, then one
     command; human output by default, exact JSON with --json. */
-#include "mcclient.h"
+#include "mc_cli.h"
 #include "mc_picture.h"
 #include "mc_value.h"
 #include <ctype.h>
