@@ -1,16 +1,20 @@
-/*  mcclient's namespace commands: push, pull, scatter, gather, del, names.
-    Values come from the command line, from files (@file) or stdin (-), as
-    JSON, or as raw little-endian numbers with --type; results go to stdout
-    or to a file (-o), as JSON or as raw bytes (--raw). */
-#include "mc_cli.h"
-#include "mc_picture.h"
+/*  mc_cli_namespace: mcclient's namespace commands. Values come from the
+    command line, from files (@file) or stdin (-), as JSON, or as raw
+    little-endian numbers with --type; results go to stdout or to a file
+    (-o), as JSON or as raw bytes (--raw). */
+#include "mc_cli_namespace.h"
 #include "mc_value.h"
+#include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#define S_MAX_ARGS 64               //  words after the options
+
+//  What the options and words of a namespace command say.
 typedef struct {
     json_t *targets;                //  NULL: all engines
     bool round_robin;               //  --dist r
@@ -21,11 +25,75 @@ typedef struct {
     size_t nx, ny;
     double box [4];
     const char *png;
-    const char *args [64];          //  what is left
+    const char *args [S_MAX_ARGS];  //  what is left
     int argc;
 } s_opts_t;
 
-//  Read the options every namespace command shares. EXIT_USAGE or 0.
+//  What a namespace command accepts, beyond the options all of them read.
+typedef struct {
+    int min_args, max_args;         //  how many words
+    bool output;                    //  -o FILE (and --raw)
+    bool typed;                     //  --type
+    bool hist;                      //  --hist
+    int names;                      //  how many of the first words must be names
+} s_rules_t;
+
+enum { S_TARGETS = 1, S_DIST, S_TYPE, S_OUTPUT, S_RAW, S_HIST, S_RANGE, S_PNG, S_SHOW };
+static const mc_cli_option_t s_options [] = {
+    { "--targets", S_TARGETS, true },
+    { "--dist", S_DIST, true },
+    { "--type", S_TYPE, true },
+    { "-o", S_OUTPUT, true },
+    { "--output", S_OUTPUT, true },
+    { "--raw", S_RAW, false },
+    { "--hist", S_HIST, true },
+    { "--range", S_RANGE, true },
+    { "--png", S_PNG, true },
+    { "--show", S_SHOW, false },
+    { NULL } };
+
+//  One option with its value (NULL for none). 0, or MC_EXIT_USAGE (said).
+static int
+s_option (const char *command, const mc_cli_option_t *option, const char *value, s_opts_t *o)
+{
+    switch (option->code) {
+        case S_TARGETS:
+            json_decref (o->targets);
+            return (o->targets = mc_cli_parse_targets (value))? 0: MC_EXIT_USAGE;
+        case S_DIST:
+            if (strcmp (value, "b") && strcmp (value, "r"))
+                return mc_cli_fail ("%s: --dist must be b (blocks) or r (round robin), not '%s'", command, value),
+                       MC_EXIT_USAGE;
+            o->round_robin = value [0] == 'r';
+            return 0;
+        case S_TYPE:
+            if (!(o->dtype = mc_dtype_parse (value)))
+                return mc_cli_fail ("%s: --type must be f64 or i64, not '%s'", command, value), MC_EXIT_USAGE;
+            return 0;
+        case S_OUTPUT:
+            o->output = value;
+            return 0;
+        case S_RAW:
+            o->raw = true;
+            return 0;
+        case S_HIST:
+            o->hist = true;
+            return mc_cli_parse_bins (value, &o->nx, &o->ny)? MC_EXIT_USAGE: 0;
+        case S_RANGE:
+            return mc_cli_parse_box (value, o->box)? MC_EXIT_USAGE: 0;
+        case S_PNG:
+            o->png = value;
+            return 0;
+        case S_SHOW:
+            o->show = true;
+            return 0;
+    }
+    assert (false);                 //  a row of s_options without a case
+    return MC_EXIT_USAGE;
+}
+
+//  Read the options every namespace command shares, and the words left.
+//  MC_EXIT_USAGE (said) or 0.
 static int
 s_parse (const char *command, int argc, char **argv, s_opts_t *o)
 {
@@ -33,70 +101,76 @@ s_parse (const char *command, int argc, char **argv, s_opts_t *o)
     o->box [1] = o->box [3] = 1;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv [i];
-        bool takes = !strcmp (arg, "--targets") || !strcmp (arg, "--dist") || !strcmp (arg, "--type")
-                  || !strcmp (arg, "-o") || !strcmp (arg, "--output") || !strcmp (arg, "--hist")
-                  || !strcmp (arg, "--range") || !strcmp (arg, "--png");
-        if (takes && i + 1 == argc)
-            return mc_cli_fail ("%s: %s needs a value", command, arg), EXIT_USAGE;
-        if (!strcmp (arg, "--targets")) {
-            json_decref (o->targets);
-            if (!(o->targets = mc_cli_parse_targets (argv [++i])))
-                return EXIT_USAGE;
+        const mc_cli_option_t *option = mc_cli_option (s_options, arg);
+        if (option && option->takes_value && i + 1 == argc)
+            return mc_cli_fail ("%s: %s needs a value", command, arg), MC_EXIT_USAGE;
+        if (option) {
+            if (s_option (command, option, option->takes_value? argv [++i]: NULL, o))
+                return MC_EXIT_USAGE;
         }
-        else
-        if (!strcmp (arg, "--dist")) {
-            const char *d = argv [++i];
-            if (strcmp (d, "b") && strcmp (d, "r"))
-                return mc_cli_fail ("%s: --dist must be b (blocks) or r (round robin), not '%s'", command, d),
-                       EXIT_USAGE;
-            o->round_robin = d [0] == 'r';
-        }
-        else
-        if (!strcmp (arg, "--type")) {
-            if (!(o->dtype = mc_dtype_parse (argv [++i])))
-                return mc_cli_fail ("%s: --type must be f64 or i64, not '%s'", command, argv [i]), EXIT_USAGE;
-        }
-        else
-        if (!strcmp (arg, "-o") || !strcmp (arg, "--output"))
-            o->output = argv [++i];
-        else
-        if (!strcmp (arg, "--raw"))
-            o->raw = true;
-        else
-        if (!strcmp (arg, "--hist")) {
-            if (mc_cli_parse_bins (argv [++i], &o->nx, &o->ny))
-                return EXIT_USAGE;
-            o->hist = true;
-        }
-        else
-        if (!strcmp (arg, "--range")) {
-            if (mc_cli_parse_box (argv [++i], o->box))
-                return EXIT_USAGE;
-        }
-        else
-        if (!strcmp (arg, "--png"))
-            o->png = argv [++i];
-        else
-        if (!strcmp (arg, "--show"))
-            o->show = true;
         else
         if (arg [0] == '-' && arg [1] && strcmp (arg, "--"))
-            return mc_cli_fail ("%s: unknown option '%s' (see mcclient --help)", command, arg), EXIT_USAGE;
+            return mc_cli_fail ("%s: unknown option '%s' (see mcclient --help)", command, arg), MC_EXIT_USAGE;
         else
         if (strcmp (arg, "--")) {
-            if (o->argc == 64)
-                return mc_cli_fail ("%s: too many arguments", command), EXIT_USAGE;
+            if (o->argc == S_MAX_ARGS)
+                return mc_cli_fail ("%s: too many arguments", command), MC_EXIT_USAGE;
             o->args [o->argc++] = arg;
         }
     }
     if (o->raw && !o->output)
-        return mc_cli_fail ("%s: --raw writes binary, so it needs -o FILE", command), EXIT_USAGE;
+        return mc_cli_fail ("%s: --raw writes binary, so it needs -o FILE", command), MC_EXIT_USAGE;
     if ((o->png || o->show) && !o->hist)
-        return mc_cli_fail ("%s: --png and --show draw a histogram: add --hist NXxNY", command), EXIT_USAGE;
-    if (o->hist && strcmp (command, "gather"))
-        return mc_cli_fail ("%s: --hist is for gather", command), EXIT_USAGE;
+        return mc_cli_fail ("%s: --png and --show draw a histogram: add --hist NXxNY", command), MC_EXIT_USAGE;
     return 0;
 }
+
+//  The options and words of a command against its rules. 0, or
+//  MC_EXIT_USAGE (said).
+static int
+s_check (const char *command, const s_rules_t *rules, const s_opts_t *o)
+{
+    if (o->hist && !rules->hist)
+        return mc_cli_fail ("%s: --hist is for gather", command), MC_EXIT_USAGE;
+    if (o->argc < rules->min_args || o->argc > rules->max_args)
+        return mc_cli_fail ("%s: wrong arguments (see mcclient --help)", command), MC_EXIT_USAGE;
+    if ((o->output && !rules->output) || (o->raw && o->argc != 1))
+        return mc_cli_fail ("%s: -o is for pull and gather, --raw for one name", command), MC_EXIT_USAGE;
+    if (o->dtype && !rules->typed)
+        return mc_cli_fail ("%s: --type is for push and scatter", command), MC_EXIT_USAGE;
+    for (int i = 0; i < o->argc && i < rules->names; i++)
+        if (!mc_value_valid_name (o->args [i], strlen (o->args [i])))
+            return mc_cli_fail ("%s: '%s' is not a valid name (a letter or '_', then letters, digits or '_')",
+                                command, o->args [i]), MC_EXIT_USAGE;
+    return 0;
+}
+
+//  What a command does once connected: an exit status.
+typedef int (s_action_fn) (mc_client_t *client, const s_opts_t *o);
+
+//  Read and check the command line, connect, act, disconnect: every
+//  namespace command.
+static int
+s_run (const mc_cli_command_t *command, int argc, char **argv, const s_rules_t *rules, s_action_fn *action)
+{
+    s_opts_t o;
+    int rc = s_parse (command->name, argc, argv, &o);
+    if (rc == 0)
+        rc = s_check (command->name, rules, &o);
+    mc_client_t *client = rc? NULL: mc_cli_connect ();
+    if (client) {
+        rc = action (client, &o);
+        mc_client_destroy (&client);
+    }
+    else
+    if (rc == 0)
+        rc = MC_EXIT_FAILED;
+    json_decref (o.targets);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Values from the command line, files and stdin
 
 //  The bytes of a file, or of stdin for "-", at most limit. NULL when
 //  they cannot be read (said, naming the file).
@@ -224,7 +298,7 @@ s_json_fill (const json_t *value, mc_array_t *array, char *out, size_t *at)
 
 //  A typed array from text: @file or - hold raw little-endian numbers (one
 //  dimension); a range a:b[:step] or JSON (lists of numbers) is converted.
-//  Its data is malloc'd (the caller frees it). 0, or EXIT_FAILED (said).
+//  Its data is malloc'd (the caller frees it). 0, or MC_EXIT_FAILED (said).
 static int
 s_array_value (const char *text, int dtype, size_t limit, mc_array_t *array)
 {
@@ -235,7 +309,7 @@ s_array_value (const char *text, int dtype, size_t limit, mc_array_t *array)
         size_t size;
         char *data = s_slurp (path, limit, &size);
         if (!data)
-            return EXIT_FAILED;
+            return MC_EXIT_FAILED;
         if (size % 8) {
             free (data);
             return mc_cli_fail ("'%s' holds %zu bytes, not a whole number of 8-byte %s values", path, size,
@@ -276,7 +350,7 @@ s_array_value (const char *text, int dtype, size_t limit, mc_array_t *array)
     }
     json_t *value = s_json_value (text, limit);
     if (!value)
-        return EXIT_FAILED;
+        return MC_EXIT_FAILED;
     size_t at = 0;
     char *data = NULL;
     if (s_json_shape (value, array, 0) || mc_array_bytes (dtype, array->ndim, array->shape, &array->size)
@@ -307,6 +381,22 @@ s_write (const char *path, const json_t *value, const mc_array_t *array)
     return 0;
 }
 
+//  Counts (ny rows of nx) as a JSON list of rows, or NULL for no memory.
+static json_t *
+s_counts_json (const int64_t *counts, size_t ny, size_t nx)
+{
+    json_t *rows = json_array ();
+    for (size_t r = 0; r < ny && rows; r++) {
+        json_t *row = json_array ();
+        for (size_t c = 0; c < nx && row; c++)
+            if (json_array_append_new (row, json_integer (counts [r * nx + c])))
+                json_decref (row), row = NULL;
+        if (!row || json_array_append_new (rows, row))
+            json_decref (rows), rows = NULL;
+    }
+    return rows;
+}
+
 //  gather --hist: bin the gathered points (n x 2 float64) into counts,
 //  rows of y bins from the bottom; print them, or draw them.
 static int
@@ -318,22 +408,21 @@ s_gather_hist (mc_client_t *client, const s_opts_t *o)
     int rc = 0;
     if (points.dtype != MC_DTYPE_F64 || points.ndim != 2 || points.shape [1] != 2)
         rc = mc_cli_fail ("gather --hist: '%s' is not an n x 2 float64 array of points", o->args [0]);
-    int64_t *counts = calloc (o->nx * o->ny, sizeof *counts);
+    int64_t *counts = rc? NULL: calloc (o->nx * o->ny, sizeof *counts);
+    if (rc == 0 && !counts)
+        rc = mc_cli_fail ("out of memory");
     if (rc == 0) {
         mc_array_hist2d (points.data, points.shape [0], counts, o->ny, o->nx, o->box [0], o->box [1], o->box [2],
                         o->box [3]);
         if (mc_cli_json || (!o->png && !o->show)) {
-            json_t *rows = json_array ();
-            for (size_t r = 0; r < o->ny; r++) {
-                json_t *row = json_array ();
-                for (size_t c = 0; c < o->nx; c++)
-                    json_array_append_new (row, json_integer (counts [r * o->nx + c]));
-                json_array_append_new (rows, row);
-            }
+            json_t *rows = s_counts_json (counts, o->ny, o->nx);
+            if (!rows)
+                rc = mc_cli_fail ("out of memory");
             mc_cli_print_json (rows);
             json_decref (rows);
         }
-        rc = mc_cli_picture (counts, o->ny, o->nx, o->png, o->show && !mc_cli_json);
+        if (rc == 0)
+            rc = mc_cli_picture (counts, o->ny, o->nx, o->png, o->show && !mc_cli_json);
     }
     free (counts);
     free ((void *) points.data);
@@ -384,129 +473,270 @@ s_print_names (const json_t *engines)
     }
 }
 
-int
-mc_cli_data (const char *command, int argc, char **argv)
+
+//  --------------------------------------------------------------------------
+//  The commands
+
+//  push: one NAME=VALUE, read as the options say, onto the targets.
+static int
+s_push_one (mc_client_t *client, const s_opts_t *o, const char *arg, size_t limit)
 {
-    s_opts_t o;
-    int rc = s_parse (command, argc, argv, &o);
-    if (rc)
-        goto done;
-    rc = EXIT_USAGE;
-    bool push = !strcmp (command, "push"), scatter = !strcmp (command, "scatter"),
-         gather = !strcmp (command, "gather"), pull = !strcmp (command, "pull"),
-         names = !strcmp (command, "names");
-    if (names? o.argc != 0: scatter? o.argc != 2: gather? o.argc != 1: o.argc < 1) {
-        mc_cli_fail ("%s: wrong arguments (see mcclient --help)", command);
-        goto done;
-    }
-    if ((o.output && !pull && !gather) || (o.raw && pull && o.argc != 1)) {
-        mc_cli_fail ("%s: -o is for pull and gather, --raw for one name", command);
-        goto done;
-    }
-    if (o.dtype && !push && !scatter) {
-        mc_cli_fail ("%s: --type is for push and scatter", command);
-        goto done;
-    }
-    for (int i = 0; i < o.argc && !push && !(scatter && i == 1); i++)
-        if (!mc_value_valid_name (o.args [i], strlen (o.args [i]))) {
-            mc_cli_fail ("%s: '%s' is not a valid name (a letter or '_', then letters, digits or '_')", command,
-                         o.args [i]);
-            goto done;
-        }
-    mc_client_t *client = mc_cli_connect ();
-    rc = EXIT_FAILED;
-    if (!client)
-        goto done;
-    size_t limit = (size_t) mc_client_max_value_bytes (client);
-    rc = 0;
-    if (push)
-        for (int i = 0; i < o.argc && rc == 0; i++) {
-            const char *eq = strchr (o.args [i], '=');
-            if (!eq) {
-                rc = mc_cli_fail ("push: expected NAME=VALUE, got '%s'", o.args [i]);
-                break;
-            }
-            if (!mc_value_valid_name (o.args [i], (size_t) (eq - o.args [i]))) {
-                rc = mc_cli_fail ("push: '%.*s' is not a valid name (a letter or '_', then letters, digits or '_')",
-                                  (int) (eq - o.args [i]), o.args [i]);
-                break;
-            }
-            char *name = strndup (o.args [i], (size_t) (eq - o.args [i]));
-            mc_array_t array;
-            json_t *value = NULL;
-            if (o.dtype)
-                rc = s_array_value (eq + 1, o.dtype, limit, &array);
-            else
-            if (!(value = s_json_value (eq + 1, limit)))
-                rc = EXIT_FAILED;
-            if (rc == 0 && (o.dtype? mc_client_push_array (client, name, &array, o.targets)
-                                   : mc_client_push (client, name, value, o.targets)))
-                rc = mc_cli_fail ("%s", mc_client_error (client));
-            if (o.dtype && array.data)
-                free ((void *) array.data);
-            json_decref (value);
-            free (name);
-        }
+    const char *eq = strchr (arg, '=');
+    if (!eq)
+        return mc_cli_fail ("push: expected NAME=VALUE, got '%s'", arg);
+    if (!mc_value_valid_name (arg, (size_t) (eq - arg)))
+        return mc_cli_fail ("push: '%.*s' is not a valid name (a letter or '_', then letters, digits or '_')",
+                            (int) (eq - arg), arg);
+    char *name = strndup (arg, (size_t) (eq - arg));
+    if (!name)
+        return mc_cli_fail ("out of memory");
+    int rc = 0;
+    mc_array_t array = { 0 };
+    json_t *value = NULL;
+    if (o->dtype)
+        rc = s_array_value (eq + 1, o->dtype, limit, &array);
     else
-    if (scatter) {
-        const char *name = o.args [0], *source = o.args [1];
-        if (o.dtype) {
-            mc_array_t array;
-            rc = s_array_value (source, o.dtype, limit, &array);
-            if (rc == 0 && mc_client_scatter_array (client, name, &array, o.targets, o.round_robin))
-                rc = mc_cli_fail ("%s", mc_client_error (client));
-            free ((void *) array.data);
-        }
-        else {
-            int64_t start, stop, step;
-            char err [512];
-            int range = mc_value_parse_range (source, &start, &stop, &step, err, sizeof err);
-            json_t *seq = NULL;
-            if (range < 0)
-                rc = mc_cli_fail ("%s", err);
-            else
-            if (range == 0) {
-                int64_t n = mc_value_range_count (start, stop, step);
-                if ((uint64_t) n > limit / 8)
-                    rc = mc_cli_fail ("range %s has %lld items, over max_value_bytes=%zu", source, (long long) n, limit);
-                else {
-                    seq = json_array ();
-                    for (int64_t k = 0; k < n; k++)
-                        json_array_append_new (seq, json_integer (start + k * step));
-                }
-            }
-            else
-            if (!(seq = s_json_value (source, limit)))
-                rc = EXIT_FAILED;
-            else
-            if (!json_is_array (seq))
-                rc = mc_cli_fail ("scatter: '%s' is not a list (give a range a:b, a JSON array, @file.json or -)",
-                                  source);
-            if (rc == 0 && mc_client_scatter (client, name, seq, o.targets, o.round_robin))
-                rc = mc_cli_fail ("%s", mc_client_error (client));
-            json_decref (seq);
-        }
-    }
-    else
-    if (pull || gather)
-        rc = s_fetch (client, &o, gather);
-    else
-    if (names) {
-        json_t *list = mc_client_names (client, o.targets);
-        if (!list)
-            rc = mc_cli_fail ("%s", mc_client_error (client));
-        else
-        if (mc_cli_json)
-            mc_cli_print_json (list);
-        else
-            s_print_names (list);
-        json_decref (list);
-    }
-    else
-    if (mc_client_delete (client, o.args, (size_t) o.argc, o.targets))
+    if (!(value = s_json_value (eq + 1, limit)))
+        rc = MC_EXIT_FAILED;
+    if (rc == 0 && (o->dtype? mc_client_push_array (client, name, &array, o->targets)
+                            : mc_client_push (client, name, value, o->targets)))
         rc = mc_cli_fail ("%s", mc_client_error (client));
-    mc_client_destroy (&client);
-done:
-    json_decref (o.targets);
+    free ((void *) array.data);
+    json_decref (value);
+    free (name);
     return rc;
+}
+
+static int
+s_push (mc_client_t *client, const s_opts_t *o)
+{
+    size_t limit = (size_t) mc_client_max_value_bytes (client);
+    int rc = 0;
+    for (int i = 0; i < o->argc && rc == 0; i++)
+        rc = s_push_one (client, o, o->args [i], limit);
+    return rc;
+}
+
+int
+mc_cli_push (const mc_cli_command_t *command, int argc, char **argv)
+{
+    static const s_rules_t rules = { .min_args = 1, .max_args = S_MAX_ARGS, .typed = true, .names = 0 };
+    return s_run (command, argc, argv, &rules, s_push);
+}
+
+//  A sequence to scatter, from a range, JSON, @file.json or -: a list in
+//  *seq_p, or an exit status (said).
+static int
+s_scatter_seq (const char *source, size_t limit, json_t **seq_p)
+{
+    int64_t start, stop, step;
+    char err [512];
+    int range = mc_value_parse_range (source, &start, &stop, &step, err, sizeof err);
+    *seq_p = NULL;
+    if (range < 0)
+        return mc_cli_fail ("%s", err);
+    if (range == 0) {
+        int64_t n = mc_value_range_count (start, stop, step);
+        if ((uint64_t) n > limit / 8)
+            return mc_cli_fail ("range %s has %lld items, over max_value_bytes=%zu", source, (long long) n, limit);
+        json_t *seq = json_array ();
+        for (int64_t k = 0; k < n && seq; k++)
+            if (json_array_append_new (seq, json_integer (start + k * step)))
+                json_decref (seq), seq = NULL;
+        if (!seq)
+            return mc_cli_fail ("out of memory");
+        *seq_p = seq;
+        return 0;
+    }
+    json_t *seq = s_json_value (source, limit);
+    if (!seq)
+        return MC_EXIT_FAILED;
+    if (!json_is_array (seq)) {
+        json_decref (seq);
+        return mc_cli_fail ("scatter: '%s' is not a list (give a range a:b, a JSON array, @file.json or -)", source);
+    }
+    *seq_p = seq;
+    return 0;
+}
+
+static int
+s_scatter (mc_client_t *client, const s_opts_t *o)
+{
+    size_t limit = (size_t) mc_client_max_value_bytes (client);
+    const char *name = o->args [0], *source = o->args [1];
+    int rc;
+    if (o->dtype) {
+        mc_array_t array = { 0 };
+        rc = s_array_value (source, o->dtype, limit, &array);
+        if (rc == 0 && mc_client_scatter_array (client, name, &array, o->targets, o->round_robin))
+            rc = mc_cli_fail ("%s", mc_client_error (client));
+        free ((void *) array.data);
+        return rc;
+    }
+    json_t *seq;
+    rc = s_scatter_seq (source, limit, &seq);
+    if (rc == 0 && mc_client_scatter (client, name, seq, o->targets, o->round_robin))
+        rc = mc_cli_fail ("%s", mc_client_error (client));
+    json_decref (seq);
+    return rc;
+}
+
+int
+mc_cli_scatter (const mc_cli_command_t *command, int argc, char **argv)
+{
+    static const s_rules_t rules = { .min_args = 2, .max_args = 2, .typed = true, .names = 1 };
+    return s_run (command, argc, argv, &rules, s_scatter);
+}
+
+static int
+s_pull (mc_client_t *client, const s_opts_t *o)
+{
+    return s_fetch (client, o, false);
+}
+
+int
+mc_cli_pull (const mc_cli_command_t *command, int argc, char **argv)
+{
+    static const s_rules_t rules = { .min_args = 1, .max_args = S_MAX_ARGS, .output = true, .names = INT_MAX };
+    return s_run (command, argc, argv, &rules, s_pull);
+}
+
+static int
+s_gather (mc_client_t *client, const s_opts_t *o)
+{
+    return s_fetch (client, o, true);
+}
+
+int
+mc_cli_gather (const mc_cli_command_t *command, int argc, char **argv)
+{
+    static const s_rules_t rules = { .min_args = 1, .max_args = 1, .output = true, .hist = true, .names = INT_MAX };
+    return s_run (command, argc, argv, &rules, s_gather);
+}
+
+static int
+s_del (mc_client_t *client, const s_opts_t *o)
+{
+    if (mc_client_delete (client, o->args, (size_t) o->argc, o->targets))
+        return mc_cli_fail ("%s", mc_client_error (client));
+    return 0;
+}
+
+int
+mc_cli_del (const mc_cli_command_t *command, int argc, char **argv)
+{
+    static const s_rules_t rules = { .min_args = 1, .max_args = S_MAX_ARGS, .names = INT_MAX };
+    return s_run (command, argc, argv, &rules, s_del);
+}
+
+static int
+s_names (mc_client_t *client, const s_opts_t *o)
+{
+    json_t *list = mc_client_names (client, o->targets);
+    if (!list)
+        return mc_cli_fail ("%s", mc_client_error (client));
+    if (mc_cli_json)
+        mc_cli_print_json (list);
+    else
+        s_print_names (list);
+    json_decref (list);
+    return 0;
+}
+
+int
+mc_cli_names (const mc_cli_command_t *command, int argc, char **argv)
+{
+    static const s_rules_t rules = { .min_args = 0, .max_args = 0 };
+    return s_run (command, argc, argv, &rules, s_names);
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest
+
+//  The options and words of `line` (split at spaces) for a command with
+//  rules: the exit status of reading and checking them.
+static int
+s_test_line (const char *line, const s_rules_t *rules, s_opts_t *o)
+{
+    static char copy [512];
+    char *argv [32], *save = NULL;
+    int argc = 0;
+    snprintf (copy, sizeof copy, "%s", line);
+    for (char *word = strtok_r (copy, " ", &save); word && argc < 32; word = strtok_r (NULL, " ", &save))
+        argv [argc++] = word;
+    int rc = s_parse ("test", argc, argv, o);
+    return rc? rc: s_check ("test", rules, o);
+}
+
+//  A typed array from text, checked against the values expected.
+static void
+s_test_array (const char *text, int dtype, const double *expect, uint64_t rows, uint32_t ndim)
+{
+    mc_array_t array;
+    assert (s_array_value (text, dtype, 1 << 20, &array) == 0);
+    assert ((int) array.dtype == dtype && array.ndim == ndim && array.shape [0] == rows);
+    for (size_t k = 0; k < array.size / 8; k++) {
+        double v;
+        if (dtype == MC_DTYPE_I64)
+            v = (double) ((const int64_t *) array.data) [k];
+        else
+            v = ((const double *) array.data) [k];
+        assert (v == expect [k]);
+    }
+    free ((void *) array.data);
+}
+
+void
+mc_cli_namespace_test (bool verbose)
+{
+    printf (" * mc_cli_namespace: ");
+    if (verbose)
+        printf ("\n");
+    const s_rules_t gather = { .min_args = 1, .max_args = 1, .output = true, .hist = true, .names = INT_MAX };
+    const s_rules_t scatter = { .min_args = 2, .max_args = 2, .typed = true, .names = 1 };
+    s_opts_t o;
+    assert (s_test_line ("x --dist r --targets 0,1 -o out.json", &gather, &o) == 0);
+    assert (o.round_robin && json_array_size (o.targets) == 2 && !strcmp (o.output, "out.json") && o.argc == 1);
+    json_decref (o.targets);
+    assert (s_test_line ("x --hist 20x10 --range 0:2,0:1 --show", &gather, &o) == 0);
+    assert (o.hist && o.nx == 20 && o.ny == 10 && o.box [1] == 2 && o.show);
+    assert (s_test_line ("x -- y", &scatter, &o) == 0 && o.argc == 2);
+    assert (s_test_line ("x - --type i64", &scatter, &o) == 0 && o.dtype == MC_DTYPE_I64 && !strcmp (o.args [1], "-"));
+    const char *refused [] = {
+        "x --dist q", "x --type f32", "x --raw", "x --png p.png", "x --frob", "x --targets", "x y",
+        "1x", "" };
+    for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
+        if (verbose)
+            printf ("   gather %s: ", refused [i]);
+        fflush (stdout);
+        assert (s_test_line (refused [i], &gather, &o) == MC_EXIT_USAGE);
+        json_decref (o.targets);
+    }
+    assert (s_test_line ("x 0:3 --hist 5x5", &scatter, &o) == MC_EXIT_USAGE);
+    assert (s_test_line ("x 0:3 -o f", &scatter, &o) == MC_EXIT_USAGE);
+    assert (s_test_line ("x --type f64", &gather, &o) == MC_EXIT_USAGE);
+    //  Values: ranges and JSON as typed arrays, JSON values.
+    const double range [] = { 2, 4, 6 }, nested [] = { 1, 2, 3, 4 };
+    s_test_array ("2:7:2", MC_DTYPE_F64, range, 3, 1);
+    s_test_array ("2:7:2", MC_DTYPE_I64, range, 3, 1);
+    s_test_array ("[[1,2],[3,4]]", MC_DTYPE_I64, nested, 2, 2);
+    s_test_array ("[1.0,2,3,4]", MC_DTYPE_F64, nested, 4, 1);
+    mc_array_t array;
+    assert (s_array_value ("[[1,2],[3]]", MC_DTYPE_F64, 1 << 20, &array) == MC_EXIT_FAILED);
+    assert (s_array_value ("[1.5]", MC_DTYPE_I64, 1 << 20, &array) == MC_EXIT_FAILED);
+    assert (s_array_value ("0:1000", MC_DTYPE_I64, 800, &array) == MC_EXIT_FAILED);     //  over the limit
+    json_t *value = s_json_value ("[1,\"a\"]", 1 << 20);
+    assert (value && json_array_size (value) == 2);
+    json_decref (value);
+    json_t *seq;
+    assert (s_scatter_seq ("0:3", 1 << 20, &seq) == 0 && json_array_size (seq) == 3);
+    json_decref (seq);
+    assert (s_scatter_seq ("{\"a\":1}", 1 << 20, &seq) == MC_EXIT_FAILED && !seq);
+    int64_t counts [] = { 1, 2, 3, 4, 5, 6 };
+    json_t *rows = s_counts_json (counts, 2, 3);
+    char *dump = json_dumps (rows, JSON_COMPACT);
+    assert (dump && !strcmp (dump, "[[1,2,3],[4,5,6]]"));
+    free (dump);
+    json_decref (rows);
+    printf ("OK\n");
 }
