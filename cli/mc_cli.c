@@ -14,6 +14,12 @@ bool mc_cli_json;
 static const char *s_profile;
 static int s_connect_ms = 0;        //  0: the library's default
 
+const char *
+mc_cli_command_name (const mc_cli_command_t *command)
+{
+    return command->name? command->name: mc_op_name (command->op);
+}
+
 const mc_cli_option_t *
 mc_cli_option (const mc_cli_option_t *table, const char *arg)
 {

@@ -22,14 +22,16 @@ typedef struct _mc_cli_command_t mc_cli_command_t;
 //  Run a command on its arguments (those after its name): an exit status.
 typedef int (mc_cli_run_fn) (const mc_cli_command_t *command, int argc, char **argv);
 struct _mc_cli_command_t {
-    const char *name;               //  the word on the command line
+    const char *name;               //  the word on the command line; NULL: the name of op
     mc_cli_run_fn *run;
     mc_op_code_t op;                //  the controller operation it is, or MC_OP_NONE
-    const char *usage;              //  left column of --help; NULL: not listed
-    const char *summary;            //  right column; NULL: the op's summary (mc_ops)
+    const char *args;               //  what --help shows after the name ("JOB"); NULL: not listed
+    const char *summary;            //  what it does, for --help; NULL: the op's summary (mc_ops)
     const char *section;            //  heading printed before it, or NULL
     const char *more;               //  lines printed after it (its options), or NULL
 };
+//  The word of a command on the command line.
+const char *mc_cli_command_name (const mc_cli_command_t *command);
 
 //  An option a command knows, for mc_cli_option.
 typedef struct {

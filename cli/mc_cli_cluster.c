@@ -53,12 +53,13 @@ s_args (const mc_cli_command_t *command, int argc, char **argv, bool needs_job, 
         if (!args->job && argv [i][0] != '-')
             args->job = argv [i];
         else {
-            mc_cli_fail ("%s: unexpected argument '%s'", command->name, argv [i]);
+            mc_cli_fail ("%s: unexpected argument '%s'", mc_cli_command_name (command), argv [i]);
             return MC_EXIT_USAGE;
         }
     }
     if (needs_job != (args->job != NULL)) {
-        mc_cli_fail (needs_job? "%s needs a job id (see mcclient jobs)": "%s takes no job id", command->name);
+        mc_cli_fail (needs_job? "%s needs a job id (see mcclient jobs)": "%s takes no job id",
+                     mc_cli_command_name (command));
         return MC_EXIT_USAGE;
     }
     return 0;
@@ -423,7 +424,7 @@ s_test_args (const char *text, bool needs_job, s_args_t *args)
     snprintf (copy, sizeof copy, "%s", text);
     for (char *word = strtok_r (copy, " ", &save); word && argc < 16; word = strtok_r (NULL, " ", &save))
         argv [argc++] = word;
-    const mc_cli_command_t command = { .name = needs_job? "get": "jobs" };
+    const mc_cli_command_t command = { .name = needs_job? "get": NULL, .op = MC_OP_JOBS };
     int rc = s_args (&command, argc, argv, needs_job, needs_job, args);
     if (args->job && rc == 0)
         args->job = strcmp (args->job, "j12")? "?": "j12";     //  not into copy, which goes now

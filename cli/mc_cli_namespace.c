@@ -3,6 +3,7 @@
     little-endian numbers with --type; results go to stdout or to a file
     (-o), as JSON or as raw bytes (--raw). */
 #include "mc_cli_namespace.h"
+#include "mc_cli_value.h"
 #include "mc_value.h"
 #include <assert.h>
 #include <errno.h>
@@ -154,9 +155,9 @@ static int
 s_run (const mc_cli_command_t *command, int argc, char **argv, const s_rules_t *rules, s_action_fn *action)
 {
     s_opts_t o;
-    int rc = s_parse (command->name, argc, argv, &o);
+    int rc = s_parse (mc_cli_command_name (command), argc, argv, &o);
     if (rc == 0)
-        rc = s_check (command->name, rules, &o);
+        rc = s_check (mc_cli_command_name (command), rules, &o);
     mc_client_t *client = rc? NULL: mc_cli_connect ();
     if (client) {
         rc = action (client, &o);
@@ -167,202 +168,6 @@ s_run (const mc_cli_command_t *command, int argc, char **argv, const s_rules_t *
         rc = MC_EXIT_FAILED;
     json_decref (o.targets);
     return rc;
-}
-
-//  --------------------------------------------------------------------------
-//  Values from the command line, files and stdin
-
-//  The bytes of a file, or of stdin for "-", at most limit. NULL when
-//  they cannot be read (said, naming the file).
-static char *
-s_slurp (const char *path, size_t limit, size_t *size)
-{
-    bool in = !strcmp (path, "-");
-    FILE *file = in? stdin: fopen (path, "rb");
-    if (!file) {
-        mc_cli_fail ("cannot read '%s': %s", path, strerror (errno));
-        return NULL;
-    }
-    struct stat st;
-    if (!in && fstat (fileno (file), &st) == 0 && (size_t) st.st_size > limit) {
-        mc_cli_fail ("'%s' is %lld bytes, over the limit max_value_bytes=%zu; nothing was sent", path,
-                     (long long) st.st_size, limit);
-        fclose (file);
-        return NULL;
-    }
-    size_t used = 0, alloc = in? 1 << 16: (size_t) st.st_size + 1;
-    char *data = malloc (alloc);
-    while (data) {
-        size_t got = fread (data + used, 1, alloc - used, file);
-        used += got;
-        if (got == 0)
-            break;
-        if (used > limit) {
-            mc_cli_fail ("'%s' holds more than max_value_bytes=%zu bytes; nothing was sent", path, limit);
-            free (data);
-            data = NULL;
-            break;
-        }
-        if (used == alloc) {
-            char *bigger = realloc (data, alloc *= 2);
-            if (!bigger)
-                free (data);
-            data = bigger;
-        }
-    }
-    if (data && ferror (file)) {
-        mc_cli_fail ("cannot read '%s': %s", path, strerror (errno));
-        free (data);
-        data = NULL;
-    }
-    else
-    if (!data && used <= limit)
-        mc_cli_fail ("out of memory reading '%s'", path);
-    if (!in)
-        fclose (file);
-    *size = used;
-    return data;
-}
-
-//  A JSON value from text: @file or - hold JSON; else a command-line value.
-static json_t *
-s_json_value (const char *text, size_t limit)
-{
-    char err [512];
-    if (text [0] != '@' && strcmp (text, "-")) {
-        json_t *value = mc_value_parse_arg (text, err, sizeof err);
-        if (!value)
-            mc_cli_fail ("%s", err);
-        return value;
-    }
-    const char *path = text [0] == '@'? text + 1: "-";
-    size_t size;
-    char *data = s_slurp (path, limit, &size);
-    if (!data)
-        return NULL;
-    json_error_t jerr;
-    json_t *value = json_loadb (data, size, JSON_DECODE_ANY, &jerr);
-    free (data);
-    if (!value)
-        mc_cli_fail ("'%s' is not valid JSON: %s (line %d, column %d)", path, jerr.text, jerr.line, jerr.column);
-    return value;
-}
-
-//  Shape of a rectangular nest of JSON lists of numbers; -1 when ragged.
-static int
-s_json_shape (const json_t *value, mc_array_t *array, uint32_t dim)
-{
-    if (!json_is_array (value))
-        return dim == 0? -1: 0;
-    if (dim == MC_ARRAY_MAX_DIMS)
-        return -1;
-    if (array->ndim <= dim) {
-        array->ndim = dim + 1;
-        array->shape [dim] = json_array_size (value);
-    }
-    if (array->shape [dim] != json_array_size (value))
-        return -1;
-    size_t i;
-    json_t *item;
-    json_array_foreach (value, i, item)
-        if (s_json_shape (item, array, dim + 1))
-            return -1;
-    return 0;
-}
-
-static int
-s_json_fill (const json_t *value, mc_array_t *array, char *out, size_t *at)
-{
-    if (json_is_array (value)) {
-        size_t i;
-        json_t *item;
-        json_array_foreach (value, i, item)
-            if (s_json_fill (item, array, out, at))
-                return -1;
-        return 0;
-    }
-    if (array->dtype == MC_DTYPE_I64 && !json_is_integer (value))
-        return -1;
-    if (!json_is_number (value))
-        return -1;
-    if (array->dtype == MC_DTYPE_I64) {
-        int64_t v = json_integer_value (value);
-        memcpy (out + 8 * (*at)++, &v, 8);
-    }
-    else {
-        double v = json_number_value (value);
-        memcpy (out + 8 * (*at)++, &v, 8);
-    }
-    return 0;
-}
-
-//  A typed array from text: @file or - hold raw little-endian numbers (one
-//  dimension); a range a:b[:step] or JSON (lists of numbers) is converted.
-//  Its data is malloc'd (the caller frees it). 0, or MC_EXIT_FAILED (said).
-static int
-s_array_value (const char *text, int dtype, size_t limit, mc_array_t *array)
-{
-    memset (array, 0, sizeof *array);
-    array->dtype = dtype;
-    if (text [0] == '@' || !strcmp (text, "-")) {
-        const char *path = text [0] == '@'? text + 1: "-";
-        size_t size;
-        char *data = s_slurp (path, limit, &size);
-        if (!data)
-            return MC_EXIT_FAILED;
-        if (size % 8) {
-            free (data);
-            return mc_cli_fail ("'%s' holds %zu bytes, not a whole number of 8-byte %s values", path, size,
-                                mc_dtype_name (dtype));
-        }
-        array->ndim = 1;
-        array->shape [0] = size / 8;
-        array->size = size;
-        array->data = data;
-        return 0;
-    }
-    int64_t start, stop, step;
-    char err [512];
-    int rc = mc_value_parse_range (text, &start, &stop, &step, err, sizeof err);
-    if (rc < 0)
-        return mc_cli_fail ("%s", err);
-    if (rc == 0) {
-        uint64_t n = (uint64_t) mc_value_range_count (start, stop, step);
-        if (n > limit / 8)
-            return mc_cli_fail ("range %s has %llu items, over max_value_bytes=%zu", text, (unsigned long long) n, limit);
-        char *data = malloc (n? 8 * n: 1);
-        if (!data)
-            return mc_cli_fail ("out of memory");
-        for (uint64_t i = 0; i < n; i++) {
-            int64_t v = start + (int64_t) i * step;
-            if (dtype == MC_DTYPE_F64) {
-                double d = (double) v;
-                memcpy (data + 8 * i, &d, 8);
-            }
-            else
-                memcpy (data + 8 * i, &v, 8);
-        }
-        array->ndim = 1;
-        array->shape [0] = n;
-        array->size = 8 * n;
-        array->data = data;
-        return 0;
-    }
-    json_t *value = s_json_value (text, limit);
-    if (!value)
-        return MC_EXIT_FAILED;
-    size_t at = 0;
-    char *data = NULL;
-    if (s_json_shape (value, array, 0) || mc_array_bytes (dtype, array->ndim, array->shape, &array->size)
-    ||  !(data = malloc (array->size + 1)) || s_json_fill (value, array, data, &at)) {
-        free (data);
-        json_decref (value);
-        return mc_cli_fail ("'%s' is not a rectangular list of %s numbers", text,
-                            dtype == MC_DTYPE_I64? "integer": "");
-    }
-    json_decref (value);
-    array->data = data;
-    return 0;
 }
 
 //  Write JSON, or the raw bytes of an array, to the -o file.
@@ -494,9 +299,9 @@ s_push_one (mc_client_t *client, const s_opts_t *o, const char *arg, size_t limi
     mc_array_t array = { 0 };
     json_t *value = NULL;
     if (o->dtype)
-        rc = s_array_value (eq + 1, o->dtype, limit, &array);
+        rc = mc_cli_value_array (eq + 1, o->dtype, limit, &array);
     else
-    if (!(value = s_json_value (eq + 1, limit)))
+    if (!(value = mc_cli_value_json (eq + 1, limit)))
         rc = MC_EXIT_FAILED;
     if (rc == 0 && (o->dtype? mc_client_push_array (client, name, &array, o->targets)
                             : mc_client_push (client, name, value, o->targets)))
@@ -548,7 +353,7 @@ s_scatter_seq (const char *source, size_t limit, json_t **seq_p)
         *seq_p = seq;
         return 0;
     }
-    json_t *seq = s_json_value (source, limit);
+    json_t *seq = mc_cli_value_json (source, limit);
     if (!seq)
         return MC_EXIT_FAILED;
     if (!json_is_array (seq)) {
@@ -567,7 +372,7 @@ s_scatter (mc_client_t *client, const s_opts_t *o)
     int rc;
     if (o->dtype) {
         mc_array_t array = { 0 };
-        rc = s_array_value (source, o->dtype, limit, &array);
+        rc = mc_cli_value_array (source, o->dtype, limit, &array);
         if (rc == 0 && mc_client_scatter_array (client, name, &array, o->targets, o->round_robin))
             rc = mc_cli_fail ("%s", mc_client_error (client));
         free ((void *) array.data);
@@ -668,24 +473,6 @@ s_test_line (const char *line, const s_rules_t *rules, s_opts_t *o)
     return rc? rc: s_check ("test", rules, o);
 }
 
-//  A typed array from text, checked against the values expected.
-static void
-s_test_array (const char *text, int dtype, const double *expect, uint64_t rows, uint32_t ndim)
-{
-    mc_array_t array;
-    assert (s_array_value (text, dtype, 1 << 20, &array) == 0);
-    assert ((int) array.dtype == dtype && array.ndim == ndim && array.shape [0] == rows);
-    for (size_t k = 0; k < array.size / 8; k++) {
-        double v;
-        if (dtype == MC_DTYPE_I64)
-            v = (double) ((const int64_t *) array.data) [k];
-        else
-            v = ((const double *) array.data) [k];
-        assert (v == expect [k]);
-    }
-    free ((void *) array.data);
-}
-
 void
 mc_cli_namespace_test (bool verbose)
 {
@@ -715,19 +502,6 @@ mc_cli_namespace_test (bool verbose)
     assert (s_test_line ("x 0:3 --hist 5x5", &scatter, &o) == MC_EXIT_USAGE);
     assert (s_test_line ("x 0:3 -o f", &scatter, &o) == MC_EXIT_USAGE);
     assert (s_test_line ("x --type f64", &gather, &o) == MC_EXIT_USAGE);
-    //  Values: ranges and JSON as typed arrays, JSON values.
-    const double range [] = { 2, 4, 6 }, nested [] = { 1, 2, 3, 4 };
-    s_test_array ("2:7:2", MC_DTYPE_F64, range, 3, 1);
-    s_test_array ("2:7:2", MC_DTYPE_I64, range, 3, 1);
-    s_test_array ("[[1,2],[3,4]]", MC_DTYPE_I64, nested, 2, 2);
-    s_test_array ("[1.0,2,3,4]", MC_DTYPE_F64, nested, 4, 1);
-    mc_array_t array;
-    assert (s_array_value ("[[1,2],[3]]", MC_DTYPE_F64, 1 << 20, &array) == MC_EXIT_FAILED);
-    assert (s_array_value ("[1.5]", MC_DTYPE_I64, 1 << 20, &array) == MC_EXIT_FAILED);
-    assert (s_array_value ("0:1000", MC_DTYPE_I64, 800, &array) == MC_EXIT_FAILED);     //  over the limit
-    json_t *value = s_json_value ("[1,\"a\"]", 1 << 20);
-    assert (value && json_array_size (value) == 2);
-    json_decref (value);
     json_t *seq;
     assert (s_scatter_seq ("0:3", 1 << 20, &seq) == 0 && json_array_size (seq) == 3);
     json_decref (seq);

@@ -9,6 +9,7 @@
 #include "mc_cli_cluster.h"
 #include "mc_cli_namespace.h"
 #include "mc_cli_submit.h"
+#include "mc_cli_value.h"
 #include "mc_picture.h"
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,7 @@ static const struct {
     { "cli_cluster", mc_cli_cluster_test },
     { "cli_submit", mc_cli_submit_test },
     { "cli_namespace", mc_cli_namespace_test },
+    { "cli_value", mc_cli_value_test },
     { "picture", mc_picture_test },
 };
 
