@@ -52,6 +52,10 @@ void
 mc_cli_print_json (const json_t *value)
 {
     char *text = json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text && value) {
+        mc_cli_fail ("out of memory");
+        return;
+    }
     if (text) {
         puts (text);
         free (text);

@@ -329,41 +329,6 @@ mc_cli_push (const mc_cli_command_t *command, int argc, char **argv)
     return s_run (command, argc, argv, &rules, s_push);
 }
 
-//  A sequence to scatter, from a range, JSON, @file.json or -: a list in
-//  *seq_p, or an exit status (said).
-static int
-s_scatter_seq (const char *source, size_t limit, json_t **seq_p)
-{
-    int64_t start, stop, step;
-    char err [512];
-    int range = mc_value_parse_range (source, &start, &stop, &step, err, sizeof err);
-    *seq_p = NULL;
-    if (range < 0)
-        return mc_cli_fail ("%s", err);
-    if (range == 0) {
-        int64_t n = mc_value_range_count (start, stop, step);
-        if ((uint64_t) n > limit / 8)
-            return mc_cli_fail ("range %s has %lld items, over max_value_bytes=%zu", source, (long long) n, limit);
-        json_t *seq = json_array ();
-        for (int64_t k = 0; k < n && seq; k++)
-            if (json_array_append_new (seq, json_integer (start + k * step)))
-                json_decref (seq), seq = NULL;
-        if (!seq)
-            return mc_cli_fail ("out of memory");
-        *seq_p = seq;
-        return 0;
-    }
-    json_t *seq = mc_cli_value_json (source, limit);
-    if (!seq)
-        return MC_EXIT_FAILED;
-    if (!json_is_array (seq)) {
-        json_decref (seq);
-        return mc_cli_fail ("scatter: '%s' is not a list (give a range a:b, a JSON array, @file.json or -)", source);
-    }
-    *seq_p = seq;
-    return 0;
-}
-
 static int
 s_scatter (mc_client_t *client, const s_opts_t *o)
 {
@@ -378,8 +343,8 @@ s_scatter (mc_client_t *client, const s_opts_t *o)
         free ((void *) array.data);
         return rc;
     }
-    json_t *seq;
-    rc = s_scatter_seq (source, limit, &seq);
+    json_t *seq = mc_cli_value_list (source, limit);
+    rc = seq? 0: MC_EXIT_FAILED;
     if (rc == 0 && mc_client_scatter (client, name, seq, o->targets, o->round_robin))
         rc = mc_cli_fail ("%s", mc_client_error (client));
     json_decref (seq);
@@ -502,10 +467,6 @@ mc_cli_namespace_test (bool verbose)
     assert (s_test_line ("x 0:3 --hist 5x5", &scatter, &o) == MC_EXIT_USAGE);
     assert (s_test_line ("x 0:3 -o f", &scatter, &o) == MC_EXIT_USAGE);
     assert (s_test_line ("x --type f64", &gather, &o) == MC_EXIT_USAGE);
-    json_t *seq;
-    assert (s_scatter_seq ("0:3", 1 << 20, &seq) == 0 && json_array_size (seq) == 3);
-    json_decref (seq);
-    assert (s_scatter_seq ("{\"a\":1}", 1 << 20, &seq) == MC_EXIT_FAILED && !seq);
     int64_t counts [] = { 1, 2, 3, 4, 5, 6 };
     json_t *rows = s_counts_json (counts, 2, 3);
     char *dump = json_dumps (rows, JSON_COMPACT);

@@ -133,6 +133,52 @@ s_json_fill (const json_t *value, mc_array_t *array, char *out, size_t *at)
     return 0;
 }
 
+//  A range a:b[:step] in text, of at most limit / 8 items: 1 with where
+//  it starts, its step and how many items it has; 0 when text is no range;
+//  -1 when it is a bad one or too long (said).
+static int
+s_range (const char *text, size_t limit, int64_t *start, int64_t *step, uint64_t *n)
+{
+    int64_t stop;
+    char err [512];
+    int rc = mc_value_parse_range (text, start, &stop, step, err, sizeof err);
+    if (rc < 0)
+        return mc_cli_fail ("%s", err), -1;
+    if (rc != 0)
+        return 0;
+    *n = (uint64_t) mc_value_range_count (*start, stop, *step);
+    if (*n > limit / 8)
+        return mc_cli_fail ("range %s has %llu items, over max_value_bytes=%zu", text, (unsigned long long) *n, limit),
+               -1;
+    return 1;
+}
+
+json_t *
+mc_cli_value_list (const char *text, size_t limit)
+{
+    int64_t start, step;
+    uint64_t n;
+    int range = s_range (text, limit, &start, &step, &n);
+    if (range < 0)
+        return NULL;
+    if (range) {
+        json_t *list = json_array ();
+        for (uint64_t k = 0; k < n && list; k++)
+            if (json_array_append_new (list, json_integer (start + (int64_t) k * step)))
+                json_decref (list), list = NULL;
+        if (!list)
+            mc_cli_fail ("out of memory");
+        return list;
+    }
+    json_t *list = mc_cli_value_json (text, limit);
+    if (list && !json_is_array (list)) {
+        mc_cli_fail ("scatter: '%s' is not a list (give a range a:b, a JSON array, @file.json or -)", text);
+        json_decref (list);
+        return NULL;
+    }
+    return list;
+}
+
 //  A typed array from text: @file or - hold raw little-endian numbers (one
 //  dimension); a range a:b[:step] or JSON (lists of numbers) is converted.
 //  Its data is malloc'd (the caller frees it). 0, or MC_EXIT_FAILED (said).
@@ -158,15 +204,12 @@ mc_cli_value_array (const char *text, int dtype, size_t limit, mc_array_t *array
         array->data = data;
         return 0;
     }
-    int64_t start, stop, step;
-    char err [512];
-    int rc = mc_value_parse_range (text, &start, &stop, &step, err, sizeof err);
-    if (rc < 0)
-        return mc_cli_fail ("%s", err);
-    if (rc == 0) {
-        uint64_t n = (uint64_t) mc_value_range_count (start, stop, step);
-        if (n > limit / 8)
-            return mc_cli_fail ("range %s has %llu items, over max_value_bytes=%zu", text, (unsigned long long) n, limit);
+    int64_t start, step;
+    uint64_t n;
+    int range = s_range (text, limit, &start, &step, &n);
+    if (range < 0)
+        return MC_EXIT_FAILED;
+    if (range) {
         char *data = malloc (n? 8 * n: 1);
         if (!data)
             return mc_cli_fail ("out of memory");
@@ -242,6 +285,10 @@ mc_cli_value_test (bool verbose)
     json_t *value = mc_cli_value_json ("[1,\"a\"]", 1 << 20);
     assert (value && json_array_size (value) == 2);
     json_decref (value);
+    json_t *seq;
+    assert ((seq = mc_cli_value_list ("0:3", 1 << 20)) && json_array_size (seq) == 3);
+    json_decref (seq);
+    assert (!mc_cli_value_list ("{\"a\":1}", 1 << 20) && !mc_cli_value_list ("0:x", 1 << 20));
     //  A file, read whole; one over the limit refused.
     char path [] = "/tmp/mc-cli-value-test.XXXXXX";
     int fd = mkstemp (path);

@@ -10,6 +10,9 @@
 //  A JSON value from text: @file or - hold JSON; else a command-line
 //  value. NULL when it cannot be read (said).
 json_t *mc_cli_value_json (const char *text, size_t limit);
+//  A list from text: a range a:b[:step] of integers, or JSON (as in
+//  mc_cli_value_json) that is a list. NULL when it is neither (said).
+json_t *mc_cli_value_list (const char *text, size_t limit);
 //  A typed array from text: @file or - hold raw little-endian numbers (one
 //  dimension); a range a:b[:step] or JSON (lists of numbers) is converted.
 //  Its data is malloc'd (the caller frees it). 0, or MC_EXIT_FAILED (said).

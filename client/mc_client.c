@@ -25,6 +25,7 @@ struct _mc_client_t {
     int errcode;
     char error [1024];
     msgpack_sbuffer buffer;
+    bool truncated;                 //  a write to buffer failed: the body is not whole
     int64_t max_value_bytes;        //  the controller's limit, from its ping reply
     mc_msg_t reply;                 //  the last reply (its fields point into its frames)
     int spin_us;                    //  poll this long for a reply before sleeping
@@ -271,7 +272,10 @@ static json_t *
 s_reply_json (mc_client_t *self)
 {
     msgpack_zone zone;
-    msgpack_zone_init (&zone, 2048);
+    if (!msgpack_zone_init (&zone, 2048)) {
+        mc_client_set_error (self, MC_E_INTERNAL, "out of memory");
+        return NULL;
+    }
     msgpack_object obj;
     json_t *result = NULL;
     char err [256];
@@ -285,16 +289,34 @@ s_reply_json (mc_client_t *self)
     return result;
 }
 
+//  The packer's writer: into self->buffer, remembering a failure.
+static int
+s_buffer_write (void *data, const char *buf, size_t len)
+{
+    mc_client_t *self = data;
+    if (msgpack_sbuffer_write (&self->buffer, buf, len)) {
+        self->truncated = true;
+        return -1;
+    }
+    return 0;
+}
+
+//  Pack a request body into self->buffer. 0, or -1 with the error set.
 static int
 s_pack_body (mc_client_t *self, const json_t *body, bool refs)
 {
     self->errcode = 0;
     self->error [0] = 0;
+    self->truncated = false;
     msgpack_sbuffer_clear (&self->buffer);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &self->buffer, msgpack_sbuffer_write);
-    if (body && mc_value_pack_json_refs (&pk, body, refs)) {
+    msgpack_packer_init (&pk, self, s_buffer_write);
+    if (body && mc_value_pack_json_refs (&pk, body, refs) && !self->truncated) {
         mc_client_set_error (self, MC_E_BAD_ARGUMENT, "request body cannot be encoded");
+        return -1;
+    }
+    if (self->truncated) {
+        mc_client_set_error (self, MC_E_INTERNAL, "out of memory");
         return -1;
     }
     return 0;

@@ -11,6 +11,7 @@ typedef struct {
     mc_slice_t *slices;
     size_t slice_count;
     void *owned;                    //  bytes gathered for this request (freed at the end)
+    bool truncated;                 //  a write to sb failed: the body is not whole
 } s_body_t;
 
 //  A target's streamed arrays, put together from their chunks: by frame
@@ -35,6 +36,7 @@ struct _mc_fanout_t {
     s_body_t *bodies;
     mc_msg_t *replies;
     msgpack_zone zone;
+    bool zoned;                     //  zone is initialised
     msgpack_object *results;        //  per target: the "results" of its reply
     s_stream_t *streams;            //  per target
     mc_fanout_results_fn *on_results;
@@ -44,6 +46,19 @@ struct _mc_fanout_t {
 };
 
 #define S_MAX_PROBLEMS 16           //  distinct engine errors an error message names
+
+//  The packer's writer: into the body's buffer, remembering a failure
+//  (packing calls are many, and most callers of msgpack ignore theirs).
+static int
+s_body_write (void *data, const char *buf, size_t len)
+{
+    s_body_t *body = data;
+    if (msgpack_sbuffer_write (&body->sb, buf, len)) {
+        body->truncated = true;
+        return -1;
+    }
+    return 0;
+}
 
 static void
 s_pack_str (msgpack_packer *pk, const char *text)
@@ -89,12 +104,12 @@ mc_fanout_new (mc_client_t *client, const json_t *targets)
     self->client = client;
     self->ids = ids;
     self->count = json_array_size (ids);
-    msgpack_zone_init (&self->zone, 1024);
+    self->zoned = msgpack_zone_init (&self->zone, 1024);
     self->bodies = calloc (self->count, sizeof *self->bodies);
     self->replies = calloc (self->count, sizeof *self->replies);
     self->results = calloc (self->count, sizeof *self->results);
     self->streams = calloc (self->count, sizeof *self->streams);
-    if (!self->bodies || !self->replies || !self->results || !self->streams) {
+    if (!self->zoned || !self->bodies || !self->replies || !self->results || !self->streams) {
         self->count = 0;                //  nothing in them to free
         mc_fanout_destroy (&self);
         mc_client_set_error (client, MC_E_INTERNAL, "out of memory");
@@ -102,7 +117,7 @@ mc_fanout_new (mc_client_t *client, const json_t *targets)
     }
     for (size_t i = 0; i < self->count; i++) {
         msgpack_sbuffer_init (&self->bodies [i].sb);
-        msgpack_packer_init (&self->bodies [i].pk, &self->bodies [i].sb, msgpack_sbuffer_write);
+        msgpack_packer_init (&self->bodies [i].pk, &self->bodies [i], s_body_write);
         mc_msg_init (&self->replies [i]);
     }
     return self;
@@ -133,7 +148,8 @@ mc_fanout_destroy (mc_fanout_t **self_p)
         zlist_destroy (&s->held);
     }
     free (self->streams);
-    msgpack_zone_destroy (&self->zone);
+    if (self->zoned)
+        msgpack_zone_destroy (&self->zone);
     free (self->bodies);
     free (self->replies);
     free (self->results);
@@ -184,7 +200,7 @@ mc_fanout_body_size (const mc_fanout_t *self, size_t target)
 int
 mc_fanout_body_append (mc_fanout_t *self, size_t target, const void *data, size_t size)
 {
-    return msgpack_sbuffer_write (&self->bodies [target].sb, data, size)? -1: 0;
+    return s_body_write (&self->bodies [target], data, size);
 }
 
 int
@@ -460,6 +476,12 @@ mc_fanout_run (mc_fanout_t *self)
         mc_client_set_error (client, MC_E_INTERNAL, "out of memory");
         return -1;
     }
+    for (size_t i = 0; i < self->count; i++)
+        if (self->bodies [i].truncated) {
+            free (reqs);
+            mc_client_set_error (client, MC_E_INTERNAL, "out of memory");
+            return -1;
+        }
     for (size_t i = 0; i < self->count; i++) {
         s_body_t *b = &self->bodies [i];
         if (!(reqs [i] = mc_client_send (client, mc_op_name (MC_OP_SUBMIT), b->sb.data, b->sb.size, b->slices,
