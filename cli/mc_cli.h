@@ -3,7 +3,9 @@
     failed, JSON output, connecting, parsing targets, bins and boxes,
     options looked up in tables, and printing what a finished job
     returned. The command modules (mc_cli_cluster, mc_cli_submit,
-    mc_cli_namespace) use it; it uses none of them. */
+    mc_cli_namespace) use it; it uses none of them, only mc_picture.
+    Includes point one way: mcclient.c (main and the command table) ->
+    command modules -> mc_cli_value -> mc_cli -> mc_picture. */
 #ifndef MC_CLI_H
 #define MC_CLI_H
 #include "mccluster.h"

@@ -1,4 +1,6 @@
-/*  libmcclient: requests and replies over a DEALER socket, JSON <-> msgpack. */
+/*  libmcclient: requests and replies over a DEALER socket, JSON <-> msgpack;
+    the job operations (submit, status, wait, result). The functions on
+    engine namespaces are in mc_client_namespace.c. */
 #include "mc_client_int.h"
 #include "mc_conn.h"
 #include "mc_ops.h"
