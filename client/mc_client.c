@@ -26,8 +26,7 @@ struct _mc_client_t {
     uint64_t next_req;
     int errcode;
     char error [1024];
-    msgpack_sbuffer buffer;
-    bool truncated;                 //  a write to buffer failed: the body is not whole
+    mc_packbuf_t buffer;            //  the request body being packed
     int64_t max_value_bytes;        //  the controller's limit, from its ping reply
     mc_msg_t reply;                 //  the last reply (its fields point into its frames)
     int spin_us;                    //  poll this long for a reply before sleeping
@@ -52,7 +51,7 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
         snprintf (err, errlen, "out of memory");
         return NULL;
     }
-    msgpack_sbuffer_init (&self->buffer);
+    msgpack_sbuffer_init (&self->buffer.sb);
     mc_msg_init (&self->reply);
     self->next_req = 1;
     const char *spin = getenv ("MCCLUSTER_SPIN_US");
@@ -119,7 +118,7 @@ mc_client_destroy (mc_client_t **self_p)
         return;
     mc_client_settle (self);
     zsock_destroy (&self->dealer);
-    msgpack_sbuffer_destroy (&self->buffer);
+    msgpack_sbuffer_destroy (&self->buffer.sb);
     mc_msg_reset (&self->reply);
     free (self);
     *self_p = NULL;
@@ -291,12 +290,11 @@ s_reply_json (mc_client_t *self)
     return result;
 }
 
-//  The packer's writer: into self->buffer, remembering a failure.
-static int
-s_buffer_write (void *data, const char *buf, size_t len)
+int
+mc_packbuf_write (void *data, const char *buf, size_t len)
 {
-    mc_client_t *self = data;
-    if (msgpack_sbuffer_write (&self->buffer, buf, len)) {
+    mc_packbuf_t *self = data;
+    if (msgpack_sbuffer_write (&self->sb, buf, len)) {
         self->truncated = true;
         return -1;
     }
@@ -309,15 +307,15 @@ s_pack_body (mc_client_t *self, const json_t *body, bool refs)
 {
     self->errcode = 0;
     self->error [0] = 0;
-    self->truncated = false;
-    msgpack_sbuffer_clear (&self->buffer);
+    self->buffer.truncated = false;
+    msgpack_sbuffer_clear (&self->buffer.sb);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, self, s_buffer_write);
-    if (body && mc_value_pack_json_refs (&pk, body, refs) && !self->truncated) {
+    msgpack_packer_init (&pk, &self->buffer, mc_packbuf_write);
+    if (body && mc_value_pack_json_refs (&pk, body, refs) && !self->buffer.truncated) {
         mc_client_set_error (self, MC_E_BAD_ARGUMENT, "request body cannot be encoded");
         return -1;
     }
-    if (self->truncated) {
+    if (self->buffer.truncated) {
         mc_client_set_error (self, MC_E_INTERNAL, "out of memory");
         return -1;
     }
@@ -328,7 +326,7 @@ json_t *
 mc_client_call (mc_client_t *self, const char *op, const json_t *body, int timeout_ms)
 {
     if (s_pack_body (self, body, false)
-    ||  s_request (self, op, self->buffer.data, self->buffer.size, timeout_ms))
+    ||  s_request (self, op, self->buffer.sb.data, self->buffer.sb.size, timeout_ms))
         return NULL;
     return s_reply_json (self);
 }
@@ -386,7 +384,7 @@ mc_client_submit (mc_client_t *self, const json_t *spec, bool wait)
     }
     json_t *reply = NULL;
     if (s_pack_body (self, body, true) == 0
-    &&  s_request (self, mc_op_name (MC_OP_SUBMIT), self->buffer.data, self->buffer.size, -1) == 0)
+    &&  s_request (self, mc_op_name (MC_OP_SUBMIT), self->buffer.sb.data, self->buffer.sb.size, -1) == 0)
         reply = s_reply_json (self);
     json_decref (body);
     return reply;

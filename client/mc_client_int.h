@@ -12,6 +12,15 @@ typedef struct {
     size_t size;
 } mc_slice_t;
 
+//  A buffer of msgpack bytes that remembers a failed write: packing calls
+//  are many, and msgpack's callers mostly ignore what each returns.
+typedef struct {
+    msgpack_sbuffer sb;
+    bool truncated;                 //  a write failed: the bytes are not whole
+} mc_packbuf_t;
+//  msgpack's writer into an mc_packbuf_t (data), for msgpack_packer_init.
+int mc_packbuf_write (void *data, const char *buf, size_t len);
+
 //  Send a request whose body is msgpack bytes, followed by array frames
 //  read from slices without copying: the caller keeps their memory until
 //  mc_client_settle returns. Several requests may be outstanding. Returns

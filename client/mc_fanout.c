@@ -6,12 +6,11 @@
 
 //  One request: its msgpack body and the array bytes it refers to.
 typedef struct {
-    msgpack_sbuffer sb;
+    mc_packbuf_t out;               //  the body's bytes
     msgpack_packer pk;
     mc_slice_t *slices;
     size_t slice_count;
     void *owned;                    //  bytes gathered for this request (freed at the end)
-    bool truncated;                 //  a write to sb failed: the body is not whole
 } s_body_t;
 
 //  A target's streamed arrays, put together from their chunks: by frame
@@ -47,18 +46,6 @@ struct _mc_fanout_t {
 
 #define S_MAX_PROBLEMS 16           //  distinct engine errors an error message names
 
-//  The packer's writer: into the body's buffer, remembering a failure
-//  (packing calls are many, and most callers of msgpack ignore theirs).
-static int
-s_body_write (void *data, const char *buf, size_t len)
-{
-    s_body_t *body = data;
-    if (msgpack_sbuffer_write (&body->sb, buf, len)) {
-        body->truncated = true;
-        return -1;
-    }
-    return 0;
-}
 
 static void
 s_pack_str (msgpack_packer *pk, const char *text)
@@ -116,8 +103,8 @@ mc_fanout_new (mc_client_t *client, const json_t *targets)
         return NULL;
     }
     for (size_t i = 0; i < self->count; i++) {
-        msgpack_sbuffer_init (&self->bodies [i].sb);
-        msgpack_packer_init (&self->bodies [i].pk, &self->bodies [i], s_body_write);
+        msgpack_sbuffer_init (&self->bodies [i].out.sb);
+        msgpack_packer_init (&self->bodies [i].pk, &self->bodies [i].out, mc_packbuf_write);
         mc_msg_init (&self->replies [i]);
     }
     return self;
@@ -132,7 +119,7 @@ mc_fanout_destroy (mc_fanout_t **self_p)
     if (self->client)
         mc_client_settle (self->client);    //  before any slice memory goes
     for (size_t i = 0; i < self->count; i++) {
-        msgpack_sbuffer_destroy (&self->bodies [i].sb);
+        msgpack_sbuffer_destroy (&self->bodies [i].out.sb);
         free (self->bodies [i].slices);
         free (self->bodies [i].owned);
         mc_msg_reset (&self->replies [i]);
@@ -194,13 +181,13 @@ mc_fanout_body (mc_fanout_t *self, size_t target, mc_nsop_code_t op, uint32_t ex
 size_t
 mc_fanout_body_size (const mc_fanout_t *self, size_t target)
 {
-    return self->bodies [target].sb.size;
+    return self->bodies [target].out.sb.size;
 }
 
 int
 mc_fanout_body_append (mc_fanout_t *self, size_t target, const void *data, size_t size)
 {
-    return s_body_write (&self->bodies [target], data, size);
+    return mc_packbuf_write (&self->bodies [target].out, data, size);
 }
 
 int
@@ -477,14 +464,14 @@ mc_fanout_run (mc_fanout_t *self)
         return -1;
     }
     for (size_t i = 0; i < self->count; i++)
-        if (self->bodies [i].truncated) {
+        if (self->bodies [i].out.truncated) {
             free (reqs);
             mc_client_set_error (client, MC_E_INTERNAL, "out of memory");
             return -1;
         }
     for (size_t i = 0; i < self->count; i++) {
         s_body_t *b = &self->bodies [i];
-        if (!(reqs [i] = mc_client_send (client, mc_op_name (MC_OP_SUBMIT), b->sb.data, b->sb.size, b->slices,
+        if (!(reqs [i] = mc_client_send (client, mc_op_name (MC_OP_SUBMIT), b->out.sb.data, b->out.sb.size, b->slices,
                                          b->slice_count))) {
             free (reqs);
             return -1;
