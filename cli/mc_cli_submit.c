@@ -198,7 +198,13 @@ s_word (s_submit_t *s, const char *arg)
 {
     if (!s->kernel_seen) {
         s->kernel_seen = true;
-        return s_set (s, "kernel", json_string (arg));
+        json_t *kernel = json_string (arg);
+        if (!kernel && (kernel = json_string_nocheck (arg))) {
+            //  No UTF-8: sent without a kernel, for the controller to refuse.
+            json_decref (kernel);
+            return 0;
+        }
+        return s_set (s, "kernel", kernel);
     }
     if (s->is_map && !s->seq_seen) {
         json_t *seq = s_parse_seq (arg);
