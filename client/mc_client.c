@@ -1,6 +1,9 @@
-/*  libmcclient: requests and replies over a DEALER socket, JSON <-> msgpack. */
+/*  libmcclient: requests and replies over a DEALER socket, JSON <-> msgpack;
+    the job operations (submit, status, wait, result). The functions on
+    engine namespaces are in mc_client_namespace.c. */
 #include "mc_client_int.h"
 #include "mc_conn.h"
+#include "mc_ops.h"
 #include "mc_proto.h"
 #include "mc_time.h"
 #include "mc_value.h"
@@ -9,6 +12,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 //  How long a wait for a reply polls before it sleeps (see s_spin).
@@ -22,7 +26,7 @@ struct _mc_client_t {
     uint64_t next_req;
     int errcode;
     char error [1024];
-    msgpack_sbuffer buffer;
+    mc_packbuf_t buffer;            //  the request body being packed
     int64_t max_value_bytes;        //  the controller's limit, from its ping reply
     mc_msg_t reply;                 //  the last reply (its fields point into its frames)
     int spin_us;                    //  poll this long for a reply before sleeping
@@ -43,8 +47,11 @@ mc_client_t *
 mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen)
 {
     mc_client_t *self = calloc (1, sizeof *self);
-    assert (self);
-    msgpack_sbuffer_init (&self->buffer);
+    if (!self) {
+        snprintf (err, errlen, "out of memory");
+        return NULL;
+    }
+    msgpack_sbuffer_init (&self->buffer.sb);
     mc_msg_init (&self->reply);
     self->next_req = 1;
     const char *spin = getenv ("MCCLUSTER_SPIN_US");
@@ -70,7 +77,11 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     zsys_init ();
     zsys_handler_set (NULL);            //  a library must not take over the signals
     self->dealer = zsock_new (ZMQ_DEALER);
-    assert (self->dealer);
+    if (!self->dealer) {
+        snprintf (err, errlen, "cannot create a socket: %s", zmq_strerror (zmq_errno ()));
+        mc_client_destroy (&self);
+        return NULL;
+    }
     zsock_set_linger (self->dealer, 0);
     zsock_set_sndhwm (self->dealer, 0);
     zsock_set_rcvhwm (self->dealer, 0);
@@ -82,7 +93,7 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     }
     if (timeout_ms <= 0)
         timeout_ms = 3000;
-    json_t *pong = mc_client_call (self, "ping", NULL, timeout_ms);
+    json_t *pong = mc_client_call (self, mc_op_name (MC_OP_PING), NULL, timeout_ms);
     if (!pong) {
         if (self->errcode == -1)
             snprintf (err, errlen, "no controller answers at %s within %d ms (profile %s)",
@@ -107,7 +118,7 @@ mc_client_destroy (mc_client_t **self_p)
         return;
     mc_client_settle (self);
     zsock_destroy (&self->dealer);
-    msgpack_sbuffer_destroy (&self->buffer);
+    msgpack_sbuffer_destroy (&self->buffer.sb);
     mc_msg_reset (&self->reply);
     free (self);
     *self_p = NULL;
@@ -200,6 +211,10 @@ mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, in
 {
     int64_t deadline = timeout_ms < 0? 0: mc_time_mono_us () + (int64_t) timeout_ms * 1000;
     zpoller_t *poller = zpoller_new (self->dealer, NULL);
+    if (!poller) {
+        mc_client_set_error (self, MC_E_INTERNAL, "out of memory");
+        return -1;
+    }
     int rc = -1;
     while (true) {
         //  Without a deadline, look every second whether a local controller
@@ -258,7 +273,10 @@ static json_t *
 s_reply_json (mc_client_t *self)
 {
     msgpack_zone zone;
-    msgpack_zone_init (&zone, 2048);
+    if (!msgpack_zone_init (&zone, 2048)) {
+        mc_client_set_error (self, MC_E_INTERNAL, "out of memory");
+        return NULL;
+    }
     msgpack_object obj;
     json_t *result = NULL;
     char err [256];
@@ -272,16 +290,33 @@ s_reply_json (mc_client_t *self)
     return result;
 }
 
+int
+mc_packbuf_write (void *data, const char *buf, size_t len)
+{
+    mc_packbuf_t *self = data;
+    if (msgpack_sbuffer_write (&self->sb, buf, len)) {
+        self->truncated = true;
+        return -1;
+    }
+    return 0;
+}
+
+//  Pack a request body into self->buffer. 0, or -1 with the error set.
 static int
 s_pack_body (mc_client_t *self, const json_t *body, bool refs)
 {
     self->errcode = 0;
     self->error [0] = 0;
-    msgpack_sbuffer_clear (&self->buffer);
+    self->buffer.truncated = false;
+    msgpack_sbuffer_clear (&self->buffer.sb);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &self->buffer, msgpack_sbuffer_write);
-    if (body && mc_value_pack_json_refs (&pk, body, refs)) {
+    msgpack_packer_init (&pk, &self->buffer, mc_packbuf_write);
+    if (body && mc_value_pack_json_refs (&pk, body, refs) && !self->buffer.truncated) {
         mc_client_set_error (self, MC_E_BAD_ARGUMENT, "request body cannot be encoded");
+        return -1;
+    }
+    if (self->buffer.truncated) {
+        mc_client_set_error (self, MC_E_INTERNAL, "out of memory");
         return -1;
     }
     return 0;
@@ -291,7 +326,7 @@ json_t *
 mc_client_call (mc_client_t *self, const char *op, const json_t *body, int timeout_ms)
 {
     if (s_pack_body (self, body, false)
-    ||  s_request (self, op, self->buffer.data, self->buffer.size, timeout_ms))
+    ||  s_request (self, op, self->buffer.sb.data, self->buffer.sb.size, timeout_ms))
         return NULL;
     return s_reply_json (self);
 }
@@ -314,14 +349,42 @@ mc_client_error (const mc_client_t *self)
     return self->error;
 }
 
+//  A request body made by the caller (taken), or NULL when it could not be
+//  made: then the error is set.
+static json_t *
+s_body (mc_client_t *self, json_t *body)
+{
+    if (!body)
+        mc_client_set_error (self, MC_E_INTERNAL, "out of memory");
+    return body;
+}
+
+//  mc_client_call with a body made for it (taken).
+static json_t *
+s_call_with (mc_client_t *self, mc_op_code_t op, json_t *body)
+{
+    if (!s_body (self, body))
+        return NULL;
+    json_t *reply = mc_client_call (self, mc_op_name (op), body, -1);
+    json_decref (body);
+    return reply;
+}
+
 json_t *
 mc_client_submit (mc_client_t *self, const json_t *spec, bool wait)
 {
-    json_t *body = json_deep_copy (spec);
-    json_object_set_new (body, "wait", json_boolean (wait));
+    json_t *body = s_body (self, json_deep_copy (spec));
+    if (!body)
+        return NULL;
+    //  A spec that is no object goes as it is: the controller says what is wrong.
+    if (json_is_object (body) && json_object_set_new (body, "wait", json_boolean (wait))) {
+        json_decref (body);
+        mc_client_set_error (self, MC_E_INTERNAL, "out of memory");
+        return NULL;
+    }
     json_t *reply = NULL;
     if (s_pack_body (self, body, true) == 0
-    &&  s_request (self, "submit", self->buffer.data, self->buffer.size, -1) == 0)
+    &&  s_request (self, mc_op_name (MC_OP_SUBMIT), self->buffer.sb.data, self->buffer.sb.size, -1) == 0)
         reply = s_reply_json (self);
     json_decref (body);
     return reply;
@@ -336,28 +399,66 @@ mc_ref (const char *name)
 json_t *
 mc_client_status (mc_client_t *self, const char *job)
 {
-    json_t *body = json_pack ("{s:s}", "job", job);
-    json_t *reply = mc_client_call (self, "status", body, -1);
-    json_decref (body);
-    return reply;
+    return s_call_with (self, MC_OP_STATUS, json_pack ("{s:s}", "job", job));
 }
 
 json_t *
 mc_client_wait (mc_client_t *self, const char *job, int timeout_ms)
 {
-    json_t *body = json_pack ("{s:s}", "job", job);
-    if (timeout_ms >= 0)
-        json_object_set_new (body, "timeout_ms", json_integer (timeout_ms));
-    json_t *reply = mc_client_call (self, "wait", body, -1);
-    json_decref (body);
-    return reply;
+    return s_call_with (self, MC_OP_WAIT, timeout_ms >= 0? json_pack ("{s:s, s:i}", "job", job, "timeout_ms", timeout_ms)
+                                                          : json_pack ("{s:s}", "job", job));
 }
 
 json_t *
 mc_client_result (mc_client_t *self, const char *job, bool wait)
 {
-    json_t *body = json_pack ("{s:s, s:b}", "job", job, "wait", wait);
-    json_t *reply = mc_client_call (self, "result", body, -1);
-    json_decref (body);
-    return reply;
+    return s_call_with (self, MC_OP_RESULT, json_pack ("{s:s, s:b}", "job", job, "wait", wait));
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest: what a client says when there is no controller to talk to
+//  (tests/unit/test_client.c talks to a scripted one).
+
+//  mc_client_new on a profile whose connection file names pid: NULL, with
+//  an error that says `expect`.
+static void
+s_test_refused (const char *dir, int64_t pid, const char *expect, bool verbose)
+{
+    mc_conn_t conn = { .pid = pid };
+    char path [300], err [512];
+    snprintf (conn.client_url, sizeof conn.client_url, "ipc://%s/client.ipc", dir);
+    snprintf (conn.engine_url, sizeof conn.engine_url, "ipc://%s/engine.ipc", dir);
+    gethostname (conn.host, sizeof conn.host);
+    snprintf (path, sizeof path, "%s/%s", dir, MC_CONN_FILE);
+    assert (mc_conn_write (path, &conn, err, sizeof err) == 0);
+    assert (!mc_client_new (dir, 100, err, sizeof err));
+    if (verbose)
+        printf ("   %s\n", err);
+    assert (strstr (err, expect));
+    unlink (path);
+}
+
+void
+mc_client_test (bool verbose)
+{
+    printf (" * mc_client: ");
+    if (verbose)
+        printf ("\n");
+    char dir [] = "/tmp/mc-client-test.XXXXXX", err [512];
+    assert (mkdtemp (dir));
+    //  No connection file.
+    assert (!mc_client_new (dir, 100, err, sizeof err) && err [0]);
+    if (verbose)
+        printf ("   %s\n", err);
+    //  A controller on this host that has exited: said at once.
+    pid_t child = fork ();
+    assert (child >= 0);
+    if (child == 0)
+        _exit (0);
+    assert (waitpid (child, NULL, 0) == child);
+    s_test_refused (dir, child, "has exited", verbose);
+    //  One that lives (we stand for it) but does not answer: said after the timeout.
+    s_test_refused (dir, getpid (), "no controller answers", verbose);
+    rmdir (dir);
+    printf ("OK\n");
 }

@@ -1,4 +1,6 @@
-/*  What libmcclient's modules share and users do not see. */
+/*  What libmcclient's modules share and users do not see: requests sent
+    and replies received without JSON in between, for the fanout of the
+    direct view; and the library's selftests. */
 #ifndef MC_CLIENT_INT_H
 #define MC_CLIENT_INT_H
 #include "mccluster.h"
@@ -9,6 +11,15 @@ typedef struct {
     const void *data;
     size_t size;
 } mc_slice_t;
+
+//  A buffer of msgpack bytes that remembers a failed write: packing calls
+//  are many, and msgpack's callers mostly ignore what each returns.
+typedef struct {
+    msgpack_sbuffer sb;
+    bool truncated;                 //  a write failed: the bytes are not whole
+} mc_packbuf_t;
+//  msgpack's writer into an mc_packbuf_t (data), for msgpack_packer_init.
+int mc_packbuf_write (void *data, const char *buf, size_t len);
 
 //  Send a request whose body is msgpack bytes, followed by array frames
 //  read from slices without copying: the caller keeps their memory until
@@ -24,4 +35,9 @@ int mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi
 //  Wait until ZeroMQ has let go of every slice sent.
 void mc_client_settle (mc_client_t *self);
 void mc_client_set_error (mc_client_t *self, int code, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+
+//  Self tests of mc_client.c (what a client says when it cannot connect)
+//  and of mc_client_namespace.c (the partitions of scatter).
+void mc_client_test (bool verbose);
+void mc_client_namespace_test (bool verbose);
 #endif

@@ -10,18 +10,18 @@
 static const mc_op_t s_ops [MC_OP_COUNT] = {
     [MC_OP_PING]     = { MC_OP_PING, "ping", "", false, "check that the controller answers" },
     [MC_OP_IDS]      = { MC_OP_IDS, "ids", "", false, "engine ids" },
-    [MC_OP_ENGINES]  = { MC_OP_ENGINES, "engines", "", false, "engines with host, pid, state and counts" },
+    [MC_OP_ENGINES]  = { MC_OP_ENGINES, "engines", "", false, "engines with host, pid, state and tasks done" },
     [MC_OP_SUBMIT]   = { MC_OP_SUBMIT, "submit",
                          "kind:str kernel:str args:array kwargs:map seq:any targets:any chunksize:uint "
                          "seed:uint wait:bool out:str reduce:any transient:bool",
                          true, "submit a map or an apply" },
-    [MC_OP_STATUS]   = { MC_OP_STATUS, "status", "job:str", false, "state, counts, seed and times of a job" },
+    [MC_OP_STATUS]   = { MC_OP_STATUS, "status", "job:str", false, "state, counts, seed and times" },
     [MC_OP_WAIT]     = { MC_OP_WAIT, "wait", "job:str timeout_ms:uint", true, "block until a job is done" },
     [MC_OP_RESULT]   = { MC_OP_RESULT, "result", "job:str wait:bool meta:bool", true, "results of a job" },
     [MC_OP_JOBS]     = { MC_OP_JOBS, "jobs", "limit:uint", false, "recent jobs, newest first" },
-    [MC_OP_KERNELS]  = { MC_OP_KERNELS, "kernels", "", false, "kernels with doc, typed arguments and engines" },
-    [MC_OP_QUEUE]    = { MC_OP_QUEUE, "queue", "", false, "tasks waiting and running" },
-    [MC_OP_SHUTDOWN] = { MC_OP_SHUTDOWN, "shutdown", "", false, "stop the controller and its engines" },
+    [MC_OP_KERNELS]  = { MC_OP_KERNELS, "kernels", "", false, "every kernel the engines have: doc, typed arguments, engines" },
+    [MC_OP_QUEUE]    = { MC_OP_QUEUE, "queue", "", false, "tasks queued at the controller and running per engine" },
+    [MC_OP_SHUTDOWN] = { MC_OP_SHUTDOWN, "shutdown", "", false, "stop the controller and all its engines" },
 };
 
 static const mc_nsop_t s_nsops [MC_NSOP_COUNT] = {

@@ -1,9 +1,11 @@
 /*  mc_picture: a viridis-like colour map, PNG output and terminal output. */
 #include "mc_picture.h"
+#include <assert.h>
 #include <errno.h>
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 //  Colour of t in [0, 1]: interpolated between five points of viridis.
 static void
@@ -99,4 +101,53 @@ mc_picture_show (FILE *out, const int64_t *counts, size_t rows, size_t cols)
         if (top < 2)
             break;
     }
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest
+
+void
+mc_picture_test (bool verbose)
+{
+    printf (" * mc_picture: ");
+    uint8_t rgb [3];
+    s_colour (0, rgb);
+    assert (rgb [0] == 68 && rgb [1] == 1 && rgb [2] == 84);
+    s_colour (2, rgb);                                  //  clamped to 1
+    assert (rgb [0] == 253 && rgb [1] == 231 && rgb [2] == 37);
+    s_colour (0.5, rgb);
+    assert (rgb [0] == 33 && rgb [1] == 145 && rgb [2] == 140);
+    //  3 rows of 2: a PNG of 6 x 9 pixels at scale 3.
+    const int64_t counts [] = { 0, 1, 2, 3, 4, 5 };
+    char path [] = "/tmp/mc-picture-test.XXXXXX", err [256];
+    int fd = mkstemp (path);
+    assert (fd >= 0);
+    close (fd);
+    assert (mc_picture_png (path, counts, 3, 2, 3, err, sizeof err) == 0);
+    FILE *file = fopen (path, "rb");
+    uint8_t head [24];
+    assert (file && fread (head, 1, sizeof head, file) == sizeof head);
+    fclose (file);
+    unlink (path);
+    assert (!memcmp (head, "\x89PNG\r\n\x1a\n", 8));
+    assert (head [19] == 6 && head [23] == 9);          //  IHDR width and height
+    assert (mc_picture_png ("/nonexistent/dir/x.png", counts, 3, 2, 3, err, sizeof err) == -1);
+    assert (strstr (err, "cannot write"));
+    //  On a terminal: 3 rows take two lines of 2 cells.
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    assert (out);
+    mc_picture_show (out, counts, 3, 2);
+    fclose (out);
+    size_t lines = 0, cells = 0;
+    for (const char *p = text; (p = strstr (p, "\u2580")); p++)
+        cells++;
+    for (const char *p = text; (p = strstr (p, "\033[0m\n")); p++)
+        lines++;
+    if (verbose)
+        printf ("\n%s", text);
+    assert (cells == 4 && lines == 2);
+    free (text);
+    printf ("OK\n");
 }

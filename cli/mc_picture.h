@@ -3,6 +3,7 @@
     imshow (..., origin="lower"): row 0 is drawn at the bottom. */
 #ifndef MC_PICTURE_H
 #define MC_PICTURE_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,4 +15,6 @@ int mc_picture_png (const char *path, const int64_t *counts, size_t rows, size_t
 //  Draw counts on a terminal: two bins per character cell (upper half
 //  block), 24-bit colour.
 void mc_picture_show (FILE *out, const int64_t *counts, size_t rows, size_t cols);
+//  Self test: colours, a PNG file, terminal cells.
+void mc_picture_test (bool verbose);
 #endif

@@ -1,0 +1,337 @@
+/*  mc_cli: the helpers every mcclient command uses. */
+#include "mc_cli.h"
+#include "mc_picture.h"
+#include "mc_value.h"
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool mc_cli_json;
+static const char *s_profile;
+static int s_connect_ms = 0;        //  0: the library's default
+
+const char *
+mc_cli_command_name (const mc_cli_command_t *command)
+{
+    return command->name? command->name: mc_op_name (command->op);
+}
+
+const mc_cli_option_t *
+mc_cli_option (const mc_cli_option_t *table, const char *arg)
+{
+    for (const mc_cli_option_t *row = table; row->name; row++)
+        if (!strcmp (row->name, arg))
+            return row;
+    return NULL;
+}
+
+void
+mc_cli_set_profile (const char *profile_dir, int connect_ms)
+{
+    s_profile = profile_dir;
+    s_connect_ms = connect_ms;
+}
+
+int
+mc_cli_fail (const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    fprintf (stderr, "mcclient: ");
+    vfprintf (stderr, fmt, args);
+    fprintf (stderr, "\n");
+    va_end (args);
+    return MC_EXIT_FAILED;
+}
+
+void
+mc_cli_print_json (const json_t *value)
+{
+    char *text = json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text && value) {
+        mc_cli_fail ("out of memory");
+        return;
+    }
+    if (text) {
+        puts (text);
+        free (text);
+    }
+}
+
+mc_client_t *
+mc_cli_connect (void)
+{
+    char err [1024];
+    mc_client_t *client = mc_client_new (s_profile, s_connect_ms, err, sizeof err);
+    if (!client)
+        mc_cli_fail ("%s", err);
+    return client;
+}
+
+json_t *
+mc_cli_call (mc_client_t *client, mc_op_code_t op, json_t *body)
+{
+    json_t *reply = mc_client_call (client, mc_op_name (op), body, -1);
+    json_decref (body);
+    if (!reply)
+        mc_cli_fail ("%s", mc_client_error (client));
+    return reply;
+}
+
+//  Add the engine ids of one part of a --targets text ("3" or "1:4") to
+//  ids. 0, or -1 when said.
+static int
+s_target_part (const char *text, char *part, json_t *ids)
+{
+    int64_t start, stop, step;
+    char err [256];
+    int rc = mc_value_parse_range (part, &start, &stop, &step, err, sizeof err);
+    if (rc == 1) {
+        char *end;
+        errno = 0;
+        long id = strtol (part, &end, 10);
+        if (*end || end == part || id < 0 || errno) {
+            mc_cli_fail ("bad --targets '%s': '%s' is not an engine id", text, part);
+            return -1;
+        }
+        start = id, stop = id + 1, step = 1;
+    }
+    else
+    if (rc < 0 || start < 0 || stop < 0 || step <= 0 || stop - start > 100000) {
+        mc_cli_fail ("bad --targets '%s': '%s' is not a range of engine ids", text, part);
+        return -1;
+    }
+    for (int64_t id = start; id < stop; id += step)
+        if (json_array_append_new (ids, json_integer (id))) {
+            mc_cli_fail ("out of memory");
+            return -1;
+        }
+    return 0;
+}
+
+json_t *
+mc_cli_parse_targets (const char *text)
+{
+    if (!strcmp (text, "all")) {
+        json_t *all = json_string ("all");
+        if (!all)
+            mc_cli_fail ("out of memory");
+        return all;
+    }
+    json_t *ids = json_array ();
+    char *copy = strdup (text), *save = NULL;
+    if (!ids || !copy) {
+        mc_cli_fail ("out of memory");
+        goto fail;
+    }
+    for (char *part = strtok_r (copy, ",", &save); part; part = strtok_r (NULL, ",", &save))
+        if (s_target_part (text, part, ids))
+            goto fail;
+    free (copy);
+    if (json_array_size (ids) == 0) {
+        mc_cli_fail ("bad --targets '%s': no engine ids", text);
+        json_decref (ids);
+        return NULL;
+    }
+    return ids;
+fail:
+    free (copy);
+    json_decref (ids);
+    return NULL;
+}
+
+int
+mc_cli_parse_bins (const char *text, size_t *nx, size_t *ny)
+{
+    char *end;
+    unsigned long x = strtoul (text, &end, 10), y = 0;
+    if (*end == 'x')
+        y = strtoul (end + 1, &end, 10);
+    if (*end || x < 1 || y < 1 || x > 4096 || y > 4096)
+        return mc_cli_fail ("bad bins '%s': expected NXxNY, e.g. 50x50 (at most 4096 each)", text);
+    *nx = x;
+    *ny = y;
+    return 0;
+}
+
+int
+mc_cli_parse_box (const char *text, double box [4])
+{
+    char *end = (char *) text;
+    for (int i = 0; i < 4; i++) {
+        box [i] = strtod (end, &end);
+        if (*end != (i == 3? 0: i == 1? ',': ':'))
+            return mc_cli_fail ("bad range '%s': expected x0:x1,y0:y1, e.g. 0:1,0:1", text);
+        if (i < 3)
+            end++;
+    }
+    if (!(box [0] < box [1]) || !(box [2] < box [3]))
+        return mc_cli_fail ("bad range '%s': each lower bound must be below its upper bound", text);
+    return 0;
+}
+
+int
+mc_cli_picture (const int64_t *counts, size_t rows, size_t cols, const char *png, bool show)
+{
+    char err [512];
+    if (png && mc_picture_png (png, counts, rows, cols, cols < 200? 8: 2, err, sizeof err))
+        return mc_cli_fail ("%s", err);
+    if (show)
+        mc_picture_show (stdout, counts, rows, cols);
+    return 0;
+}
+
+//  Print failures grouped by message. Returns MC_EXIT_FAILED when any.
+static int
+s_report_failures (const json_t *result)
+{
+    json_t *errors = json_object_get (result, "errors");
+    if (json_array_size (errors) == 0)
+        return 0;
+    json_int_t failed = json_integer_value (json_object_get (result, "failed"));
+    json_int_t total = json_integer_value (json_object_get (result, "total"));
+    size_t i;
+    json_t *group;
+    //  One distinct error reads on one line; several get a line each.
+    bool one = json_array_size (errors) == 1;
+    fprintf (stderr, "mcclient: %s: %lld of %lld items failed%s",
+             json_string_value (json_object_get (result, "job")), (long long) failed, (long long) total,
+             one? ": ": "\n");
+    json_array_foreach (errors, i, group) {
+        json_int_t count = json_integer_value (json_object_get (group, "count"));
+        json_t *engines = json_object_get (group, "engines");
+        fprintf (stderr, "%s%s (%lld task%s on engine%s ", one? "": "  ",
+                 json_string_value (json_object_get (group, "error")), (long long) count, count == 1? "": "s",
+                 json_array_size (engines) == 1? "": "s");
+        size_t k;
+        json_t *id;
+        json_array_foreach (engines, k, id)
+            fprintf (stderr, "%s%lld", k? ",": "", (long long) json_integer_value (id));
+        fprintf (stderr, ")\n");
+    }
+    if (mc_cli_json) {
+        json_t *out = json_pack ("{s:s, s:s, s:O}", "error", "tasks failed",
+                                 "job", json_string_value (json_object_get (result, "job")), "errors", errors);
+        if (!out)
+            return mc_cli_fail ("out of memory");
+        mc_cli_print_json (out);
+        json_decref (out);
+    }
+    return MC_EXIT_FAILED;
+}
+
+//  A JSON list of lists of integers as counts (rows x cols) in *counts_p
+//  (the caller frees them). 0, or MC_EXIT_FAILED (said) when it is not one.
+static int
+s_counts (const json_t *value, int64_t **counts_p, size_t *rows, size_t *cols)
+{
+    *counts_p = NULL;
+    *rows = json_array_size (value);
+    *cols = json_array_size (json_array_get (value, 0));
+    if (*rows == 0 || *cols == 0)
+        return mc_cli_fail ("--png and --show draw histograms (--reduce hist2d); this result is not one");
+    int64_t *counts = calloc (*rows * *cols, sizeof *counts);
+    if (!counts)
+        return mc_cli_fail ("out of memory");
+    for (size_t r = 0; r < *rows; r++) {
+        json_t *row = json_array_get (value, r);
+        if (json_array_size (row) != *cols) {
+            free (counts);
+            return mc_cli_fail ("--png and --show draw histograms (--reduce hist2d); this result is not one");
+        }
+        for (size_t c = 0; c < *cols; c++)
+            counts [r * *cols + c] = json_integer_value (json_array_get (row, c));
+    }
+    *counts_p = counts;
+    return 0;
+}
+
+int
+mc_cli_print_result (const json_t *result, const char *png, bool show)
+{
+    if (s_report_failures (result))
+        return MC_EXIT_FAILED;
+    json_t *results = json_object_get (result, "results");
+    json_t *value = json_is_true (json_object_get (result, "single"))? json_array_get (results, 0): results;
+    const char *kernel = json_string_value (json_object_get (result, "kernel"));
+    json_t *hits = json_object_get (value, "hits"), *samples = json_object_get (value, "samples");
+    if (!mc_cli_json && kernel && !strcmp (kernel, "pi") && json_is_integer (hits) && json_is_integer (samples)) {
+        //  4 p, with the binomial standard error 4 sqrt (p (1 - p) / n).
+        double n = (double) json_integer_value (samples), p = json_integer_value (hits) / n;
+        printf ("pi = %.8f +- %.8f  (%.0f samples, %lld hits; error %+.2e)\n", 4 * p, 4 * sqrt (p * (1 - p) / n), n,
+                (long long) json_integer_value (hits), 4 * p - M_PI);
+    }
+    else
+    if (!show || mc_cli_json)
+        mc_cli_print_json (value);
+    if (png || show) {
+        size_t rows, cols;
+        int64_t *counts;
+        if (s_counts (value, &counts, &rows, &cols))
+            return MC_EXIT_FAILED;
+        int rc = mc_cli_picture (counts, rows, cols, png, show && !mc_cli_json);
+        free (counts);
+        return rc;
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest (what fails is said on stderr, as mcclient says it)
+
+static void
+s_test_targets (const char *text, const char *expect, bool verbose)
+{
+    json_t *targets = mc_cli_parse_targets (text);
+    char *dump = targets? json_dumps (targets, JSON_COMPACT | JSON_ENCODE_ANY): NULL;
+    if (verbose)
+        printf ("   --targets %s: %s\n", text, dump? dump: "(refused)");
+    assert (expect? dump && !strcmp (dump, expect): !targets);
+    free (dump);
+    json_decref (targets);
+}
+
+void
+mc_cli_test (bool verbose)
+{
+    printf (" * mc_cli: ");
+    if (verbose)
+        printf ("\n");
+    s_test_targets ("all", "\"all\"", verbose);
+    s_test_targets ("0,2", "[0,2]", verbose);
+    s_test_targets ("1:3", "[1,2]", verbose);
+    s_test_targets ("0,4:6", "[0,4,5]", verbose);
+    s_test_targets ("0:6:2,9", "[0,2,4,9]", verbose);
+    s_test_targets ("1:x", NULL, verbose);
+    s_test_targets ("-1", NULL, verbose);
+    s_test_targets ("3:3", NULL, verbose);
+    s_test_targets (",", NULL, verbose);
+    size_t nx = 0, ny = 0;
+    assert (mc_cli_parse_bins ("50x40", &nx, &ny) == 0 && nx == 50 && ny == 40);
+    assert (mc_cli_parse_bins ("50", &nx, &ny) == MC_EXIT_FAILED);
+    assert (mc_cli_parse_bins ("0x5", &nx, &ny) == MC_EXIT_FAILED);
+    assert (mc_cli_parse_bins ("4097x5", &nx, &ny) == MC_EXIT_FAILED);
+    double box [4];
+    assert (mc_cli_parse_box ("-1:1,0:2.5", box) == 0 && box [0] == -1 && box [1] == 1 && box [3] == 2.5);
+    assert (mc_cli_parse_box ("0:1:0:1", box) == MC_EXIT_FAILED);
+    assert (mc_cli_parse_box ("1:0,0:1", box) == MC_EXIT_FAILED);
+    assert (mc_cli_parse_box ("0:1,0:1x", box) == MC_EXIT_FAILED);
+    const mc_cli_option_t options [] = { { "--a", 1, false }, { "--b", 2, true }, { NULL } };
+    assert (mc_cli_option (options, "--b")->code == 2 && mc_cli_option (options, "--b")->takes_value);
+    assert (!mc_cli_option (options, "--c") && !mc_cli_option (options, "--"));
+    //  Counts from a histogram result; anything else refused.
+    json_t *value = json_loads ("[[1,2,3],[4,5,6]]", 0, NULL);
+    int64_t *counts;
+    size_t rows, cols;
+    assert (value && s_counts (value, &counts, &rows, &cols) == 0 && rows == 2 && cols == 3 && counts [4] == 5);
+    free (counts);
+    json_decref (value);
+    value = json_loads ("[[1,2],[3]]", 0, NULL);
+    assert (value && s_counts (value, &counts, &rows, &cols) == MC_EXIT_FAILED && !counts);
+    json_decref (value);
+    printf ("OK\n");
+}

@@ -1,0 +1,464 @@
+/*  mc_cli_cluster: the cluster and job commands of mcclient. */
+#include "mc_cli_cluster.h"
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+//  What the arguments of a command here say.
+typedef struct {
+    int limit;                      //  jobs --limit N
+    double timeout_s;               //  wait --timeout S; < 0: none
+    const char *job;
+    bool meta;                      //  get --meta
+} s_args_t;
+
+enum { S_META = 1, S_LIMIT, S_TIMEOUT };
+static const mc_cli_option_t s_options [] = {
+    { "--meta", S_META, false },
+    { "--limit", S_LIMIT, true },
+    { "--timeout", S_TIMEOUT, true },
+    { NULL } };
+
+//  Read a command's arguments: a job id when it needs one, --meta where
+//  meta_ok; --limit and --timeout anywhere. 0, or MC_EXIT_USAGE (said).
+static int
+s_args (const mc_cli_command_t *command, int argc, char **argv, bool needs_job, bool meta_ok, s_args_t *args)
+{
+    *args = (s_args_t) { .limit = 20, .timeout_s = -1 };
+    for (int i = 0; i < argc; i++) {
+        const mc_cli_option_t *option = mc_cli_option (s_options, argv [i]);
+        if (option && ((option->code == S_META && !meta_ok) || (option->takes_value && i + 1 == argc)))
+            option = NULL;
+        if (option && option->code == S_META)
+            args->meta = true;
+        else
+        if (option) {
+            char *end;
+            double value = strtod (argv [i + 1], &end);
+            if (*end || !(value >= 0)) {
+                mc_cli_fail ("bad %s '%s'", argv [i], argv [i + 1]);
+                return MC_EXIT_USAGE;
+            }
+            if (option->code == S_LIMIT)
+                args->limit = (int) value;
+            else
+                args->timeout_s = value;
+            i++;
+        }
+        else
+        if (!args->job && argv [i][0] != '-')
+            args->job = argv [i];
+        else {
+            mc_cli_fail ("%s: unexpected argument '%s'", mc_cli_command_name (command), argv [i]);
+            return MC_EXIT_USAGE;
+        }
+    }
+    if (needs_job != (args->job != NULL)) {
+        mc_cli_fail (needs_job? "%s needs a job id (see mcclient jobs)": "%s takes no job id",
+                     mc_cli_command_name (command));
+        return MC_EXIT_USAGE;
+    }
+    return 0;
+}
+
+//  What a command does once connected: an exit status.
+typedef int (s_action_fn) (const mc_cli_command_t *command, mc_client_t *client, const s_args_t *args);
+
+//  Read the arguments, connect, act, disconnect: every command here.
+static int
+s_run (const mc_cli_command_t *command, int argc, char **argv, bool needs_job, bool meta_ok, s_action_fn *action)
+{
+    s_args_t args;
+    int rc = s_args (command, argc, argv, needs_job, meta_ok, &args);
+    if (rc)
+        return rc;
+    mc_client_t *client = mc_cli_connect ();
+    if (!client)
+        return MC_EXIT_FAILED;
+    rc = action (command, client, &args);
+    mc_client_destroy (&client);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Replies for people, one printer per operation
+
+static void
+s_print_ping (const json_t *reply)
+{
+    (void) reply;
+    puts ("controller answers");
+}
+
+static void
+s_print_shutdown (const json_t *reply)
+{
+    (void) reply;
+    puts ("controller is stopping");
+}
+
+static void
+s_print_ids (const json_t *reply)
+{
+    size_t i;
+    json_t *id;
+    printf ("%zu engine%s:", json_array_size (reply), json_array_size (reply) == 1? "": "s");
+    json_array_foreach (reply, i, id)
+        printf (" %lld", (long long) json_integer_value (id));
+    printf ("\n");
+}
+
+static void
+s_print_kernels (const json_t *reply)
+{
+    size_t i;
+    json_t *k;
+    json_array_foreach (reply, i, k) {
+        printf ("%-10s", json_string_value (json_object_get (k, "name")));
+        size_t a;
+        json_t *arg;
+        json_array_foreach (json_object_get (k, "args"), a, arg) {
+            json_t *fallback = json_object_get (arg, "default");
+            printf (" %s:%s%s%s", json_string_value (json_object_get (arg, "name")),
+                    json_string_value (json_object_get (arg, "type")), fallback? "=": "",
+                    fallback? json_string_value (fallback): "");
+        }
+        printf ("\n           %s (engines:", json_string_value (json_object_get (k, "doc")));
+        size_t e;
+        json_t *id;
+        json_array_foreach (json_object_get (k, "engines"), e, id)
+            printf (" %lld", (long long) json_integer_value (id));
+        printf (")\n");
+    }
+}
+
+static void
+s_print_engines (const json_t *reply)
+{
+    printf ("%4s  %-20s %8s  %-8s %10s %8s %8s\n", "id", "host", "pid", "state", "done", "failed", "inflight");
+    size_t i;
+    json_t *e;
+    json_array_foreach (reply, i, e)
+        printf ("%4lld  %-20s %8lld  %-8s %10lld %8lld %8lld\n",
+                (long long) json_integer_value (json_object_get (e, "id")),
+                json_string_value (json_object_get (e, "host")),
+                (long long) json_integer_value (json_object_get (e, "pid")),
+                json_string_value (json_object_get (e, "state")),
+                (long long) json_integer_value (json_object_get (e, "done")),
+                (long long) json_integer_value (json_object_get (e, "failed")),
+                (long long) json_integer_value (json_object_get (e, "inflight")));
+}
+
+static void
+s_print_queue (const json_t *reply)
+{
+    printf ("load-balanced queue: %lld tasks\n", (long long) json_integer_value (json_object_get (reply, "queued")));
+    size_t i;
+    json_t *e;
+    json_array_foreach (json_object_get (reply, "engines"), i, e)
+        printf ("engine %lld: %lld queued, %lld running\n",
+                (long long) json_integer_value (json_object_get (e, "id")),
+                (long long) json_integer_value (json_object_get (e, "queued")),
+                (long long) json_integer_value (json_object_get (e, "running")));
+}
+
+static void
+s_print_jobs (const json_t *reply)
+{
+    size_t i;
+    json_t *j;
+    json_array_foreach (reply, i, j)
+        printf ("%-8s %-8s %-6s %-10s %lld/%lld done, %lld failed\n",
+                json_string_value (json_object_get (j, "job")), json_string_value (json_object_get (j, "state")),
+                json_string_value (json_object_get (j, "kind")), json_string_value (json_object_get (j, "kernel")),
+                (long long) json_integer_value (json_object_get (j, "done")),
+                (long long) json_integer_value (json_object_get (j, "total")),
+                (long long) json_integer_value (json_object_get (j, "failed")));
+}
+
+//  How each operation's reply reads without --json.
+static void (*const s_printers [MC_OP_COUNT]) (const json_t *reply) = {
+    [MC_OP_PING]     = s_print_ping,
+    [MC_OP_IDS]      = s_print_ids,
+    [MC_OP_ENGINES]  = s_print_engines,
+    [MC_OP_KERNELS]  = s_print_kernels,
+    [MC_OP_QUEUE]    = s_print_queue,
+    [MC_OP_SHUTDOWN] = s_print_shutdown,
+    [MC_OP_JOBS]     = s_print_jobs,
+};
+
+static int
+s_cluster_op (const mc_cli_command_t *command, mc_client_t *client, const s_args_t *args)
+{
+    assert (command->op > MC_OP_NONE && command->op < MC_OP_COUNT && s_printers [command->op]);
+    json_t *body = NULL;
+    if (command->op == MC_OP_JOBS && !(body = json_pack ("{s:i}", "limit", args->limit)))
+        return mc_cli_fail ("out of memory");
+    json_t *reply = mc_cli_call (client, command->op, body);
+    if (!reply)
+        return MC_EXIT_FAILED;
+    if (mc_cli_json)
+        mc_cli_print_json (reply);
+    else
+        s_printers [command->op] (reply);
+    json_decref (reply);
+    return 0;
+}
+
+int
+mc_cli_cluster_op (const mc_cli_command_t *command, int argc, char **argv)
+{
+    return s_run (command, argc, argv, false, false, s_cluster_op);
+}
+
+//  --------------------------------------------------------------------------
+//  One job
+
+//  The reply of op on args->job (with --meta for result), or NULL (said).
+static json_t *
+s_job_call (mc_client_t *client, mc_op_code_t op, const s_args_t *args)
+{
+    json_t *body = op == MC_OP_RESULT? json_pack ("{s:s, s:b}", "job", args->job, "meta", args->meta)
+                                     : json_pack ("{s:s}", "job", args->job);
+    if (!body) {
+        mc_cli_fail ("out of memory");
+        return NULL;
+    }
+    return mc_cli_call (client, op, body);
+}
+
+static void
+s_print_status (const json_t *status)
+{
+    const char *keys [] = { "job", "state", "kind", "kernel", "total", "done", "failed", "tasks", "seed" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys [0]; i++) {
+        json_t *value = json_object_get (status, keys [i]);
+        if (json_is_string (value))
+            printf ("%-10s %s\n", keys [i], json_string_value (value));
+        else
+            printf ("%-10s %lld\n", keys [i], (long long) json_integer_value (value));
+    }
+    const char *times [] = { "submitted", "finished" };
+    for (int i = 0; i < 2; i++) {
+        json_t *value = json_object_get (status, times [i]);
+        if (json_is_number (value)) {
+            time_t t = (time_t) json_number_value (value);
+            char stamp [64];
+            strftime (stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", localtime (&t));
+            printf ("%-10s %s\n", times [i], stamp);
+        }
+        else
+            printf ("%-10s -\n", times [i]);
+    }
+}
+
+static int
+s_status (const mc_cli_command_t *command, mc_client_t *client, const s_args_t *args)
+{
+    (void) command;
+    json_t *reply = s_job_call (client, MC_OP_STATUS, args);
+    if (!reply)
+        return MC_EXIT_FAILED;
+    if (mc_cli_json)
+        mc_cli_print_json (reply);
+    else
+        s_print_status (reply);
+    json_decref (reply);
+    return 0;
+}
+
+int
+mc_cli_status (const mc_cli_command_t *command, int argc, char **argv)
+{
+    return s_run (command, argc, argv, true, false, s_status);
+}
+
+static int
+s_ready (const mc_cli_command_t *command, mc_client_t *client, const s_args_t *args)
+{
+    (void) command;
+    json_t *reply = s_job_call (client, MC_OP_STATUS, args);
+    if (!reply)
+        return MC_EXIT_FAILED;
+    puts (json_is_null (json_object_get (reply, "finished"))? "false": "true");
+    json_decref (reply);
+    return 0;
+}
+
+int
+mc_cli_ready (const mc_cli_command_t *command, int argc, char **argv)
+{
+    return s_run (command, argc, argv, true, false, s_ready);
+}
+
+static double
+s_now (void)
+{
+    struct timeval tv;
+    gettimeofday (&tv, NULL);
+    return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+//  The progress bar of a job's status, elapsed seconds after it started,
+//  into line.
+static void
+s_progress_line (const json_t *status, double elapsed, char *line, size_t len)
+{
+    double total = (double) json_integer_value (json_object_get (status, "total"));
+    double done = (double) (json_integer_value (json_object_get (status, "done"))
+                          + json_integer_value (json_object_get (status, "failed")));
+    double rate = elapsed > 0? done / elapsed: 0;
+    int width = 30, filled = total > 0? (int) (width * done / total): width;
+    char bar [64];
+    for (int i = 0; i < width; i++)
+        bar [i] = i < filled? '#': '-';
+    bar [width] = 0;
+    int used = snprintf (line, len, "\r[%s] %.0f/%.0f  %.1f/s  %.1fs ", bar, done, total, rate, elapsed);
+    if (rate > 0 && done < total && used > 0 && (size_t) used < len)
+        snprintf (line + used, len - (size_t) used, "ETA %.0fs ", (total - done) / rate);
+}
+
+static void
+s_progress (const json_t *status, double started)
+{
+    char line [256];
+    s_progress_line (status, s_now () - started, line, sizeof line);
+    printf ("%s\033[K", line);
+    fflush (stdout);
+}
+
+static int
+s_wait (const mc_cli_command_t *command, mc_client_t *client, const s_args_t *args)
+{
+    (void) command;
+    const char *job = args->job;
+    double timeout_s = args->timeout_s;
+    bool bar = !mc_cli_json && isatty (STDOUT_FILENO);
+    double started = s_now ();
+    json_t *status = NULL;
+    while (true) {
+        //  Short waits so that the bar moves and the timeout is kept.
+        int slice = bar? 200: 1000;
+        if (timeout_s >= 0) {
+            double left = timeout_s - (s_now () - started);
+            if (left <= 0)
+                break;
+            if (left * 1000 < slice)
+                slice = (int) (left * 1000) + 1;
+        }
+        json_decref (status);
+        status = mc_client_wait (client, job, slice);
+        if (!status)
+            return mc_cli_fail ("%s", mc_client_error (client));
+        if (bar)
+            s_progress (status, started);
+        if (!json_is_null (json_object_get (status, "finished")))
+            break;
+    }
+    if (bar)
+        printf ("\n");
+    bool finished = status && !json_is_null (json_object_get (status, "finished"));
+    if (mc_cli_json)
+        mc_cli_print_json (status);
+    else
+    if (status)
+        printf ("%s: %s (%lld done, %lld failed of %lld)\n", job,
+                json_string_value (json_object_get (status, "state")),
+                (long long) json_integer_value (json_object_get (status, "done")),
+                (long long) json_integer_value (json_object_get (status, "failed")),
+                (long long) json_integer_value (json_object_get (status, "total")));
+    int rc = !finished? MC_EXIT_TIMEOUT: json_integer_value (json_object_get (status, "failed"))? MC_EXIT_FAILED: 0;
+    if (!finished)
+        fprintf (stderr, "mcclient: %s did not finish within %g s\n", job, timeout_s);
+    json_decref (status);
+    return rc;
+}
+
+int
+mc_cli_wait (const mc_cli_command_t *command, int argc, char **argv)
+{
+    return s_run (command, argc, argv, true, false, s_wait);
+}
+
+static int
+s_get (const mc_cli_command_t *command, mc_client_t *client, const s_args_t *args)
+{
+    (void) command;
+    json_t *reply = s_job_call (client, MC_OP_RESULT, args);
+    if (!reply)
+        return MC_EXIT_FAILED;
+    int rc = 0;
+    if (args->meta)
+        mc_cli_print_json (json_object_get (reply, "meta"));
+    else
+    if (json_is_null (json_object_get (reply, "finished")))
+        rc = mc_cli_fail ("%s has not finished yet (%lld of %lld items done); try: mcclient wait %s", args->job,
+                          (long long) json_integer_value (json_object_get (reply, "done")),
+                          (long long) json_integer_value (json_object_get (reply, "total")), args->job);
+    else
+        rc = mc_cli_print_result (reply, NULL, false);
+    json_decref (reply);
+    return rc;
+}
+
+int
+mc_cli_get (const mc_cli_command_t *command, int argc, char **argv)
+{
+    return s_run (command, argc, argv, true, true, s_get);
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest
+
+//  Parse a command line of `text` (words split at spaces) for a command
+//  named get (which takes --meta) or jobs: the exit status.
+static int
+s_test_args (const char *text, bool needs_job, s_args_t *args)
+{
+    char copy [256], *argv [16], *save = NULL;
+    int argc = 0;
+    snprintf (copy, sizeof copy, "%s", text);
+    for (char *word = strtok_r (copy, " ", &save); word && argc < 16; word = strtok_r (NULL, " ", &save))
+        argv [argc++] = word;
+    const mc_cli_command_t command = { .name = needs_job? "get": NULL, .op = MC_OP_JOBS };
+    int rc = s_args (&command, argc, argv, needs_job, needs_job, args);
+    if (args->job && rc == 0)
+        args->job = strcmp (args->job, "j12")? "?": "j12";     //  not into copy, which goes now
+    return rc;
+}
+
+void
+mc_cli_cluster_test (bool verbose)
+{
+    printf (" * mc_cli_cluster: ");
+    if (verbose)
+        printf ("\n");
+    s_args_t args;
+    assert (s_test_args ("", false, &args) == 0 && args.limit == 20 && args.timeout_s < 0 && !args.job);
+    assert (s_test_args ("--limit 5", false, &args) == 0 && args.limit == 5);
+    assert (s_test_args ("j12 --meta --timeout 0.5", true, &args) == 0 && args.meta && args.timeout_s == 0.5);
+    assert (!strcmp (args.job, "j12"));
+    assert (s_test_args ("--limit x", false, &args) == MC_EXIT_USAGE);
+    assert (s_test_args ("--limit -1", false, &args) == MC_EXIT_USAGE);
+    assert (s_test_args ("--limit", false, &args) == MC_EXIT_USAGE);       //  no value: unexpected
+    assert (s_test_args ("--meta", false, &args) == MC_EXIT_USAGE);        //  for get only
+    assert (s_test_args ("j1 j2", true, &args) == MC_EXIT_USAGE);
+    assert (s_test_args ("--meta", true, &args) == MC_EXIT_USAGE);         //  get needs a job
+    assert (s_test_args ("j1", false, &args) == MC_EXIT_USAGE);            //  jobs takes none
+    //  The progress bar: a third done in 2 s, so 4 s to go.
+    json_t *status = json_pack ("{s:i, s:i, s:i}", "total", 30, "done", 9, "failed", 1);
+    assert (status);
+    char line [256];
+    s_progress_line (status, 2.0, line, sizeof line);
+    if (verbose)
+        printf ("   %s\n", line + 1);
+    assert (!strcmp (line, "\r[##########--------------------] 10/30  5.0/s  2.0s ETA 4s "));
+    json_decref (status);
+    for (int op = MC_OP_PING; op < MC_OP_COUNT; op++)
+        assert (!s_printers [op] == (op == MC_OP_SUBMIT || op == MC_OP_STATUS || op == MC_OP_WAIT || op == MC_OP_RESULT));
+    printf ("OK\n");
+}
