@@ -3,8 +3,9 @@
     Events: WELCOME, PONG, TASK, STOP, ERROR, a RESULT from the kernel
     thread, the heartbeat timer, and silence (which reconnects). */
 #include "mc_node.h"
-#include "mc_kernel.h"
+#include "mc_ktable.h"
 #include "mc_log.h"
+#include "mc_ops.h"
 #include "mc_proto.h"
 #include "mc_runner.h"
 #include "mc_time.h"
@@ -33,11 +34,13 @@ struct _mc_node_t {
     zhashx_t *streaming;            //  "job/task" of the tasks whose results go out streamed
 };
 
-//  A %pull that asks for its result to be streamed: {"stream": true}.
+//  A namespace operation whose result may be streamed (the table's
+//  may_stream), asked to be: {"stream": true}.
 static bool
 s_wants_stream (const mc_msg_t *task)
 {
-    if (!mc_bytes_eq (task->kernel, "%pull") || task->kwargs.size == 0)
+    const mc_nsop_t *op = mc_nsop_find (task->kernel.ptr, task->kernel.size);
+    if (!op || !op->may_stream || task->kwargs.size == 0)
         return false;
     msgpack_zone zone;
     msgpack_zone_init (&zone, 256);
@@ -99,10 +102,10 @@ s_register (mc_node_t *self)
     msg.host.ptr = self->host;
     msg.host.size = strlen (self->host);
     msg.pid = getpid ();
-    msg.kernel_count = mc_kernel_count ();
+    msg.kernel_count = mc_ktable_count ();
     for (size_t i = 0; i < msg.kernel_count; i++) {
-        msg.kernels [i].ptr = mc_kernel_at (i)->name;
-        msg.kernels [i].size = strlen (mc_kernel_at (i)->name);
+        msg.kernels [i].ptr = mc_ktable_at (i)->name;
+        msg.kernels [i].size = strlen (mc_ktable_at (i)->name);
     }
     //  What `mcclient kernels` shows: name, doc and typed arguments.
     msgpack_sbuffer info;
@@ -111,7 +114,7 @@ s_register (mc_node_t *self)
     msgpack_packer_init (&pk, &info, msgpack_sbuffer_write);
     msgpack_pack_array (&pk, msg.kernel_count);
     for (size_t i = 0; i < msg.kernel_count; i++) {
-        const mc_kernel_def_t *def = mc_kernel_at (i);
+        const mc_kernel_def_t *def = mc_ktable_at (i);
         msgpack_pack_array (&pk, 3);
         msgpack_pack_str_with_body (&pk, def->name, strlen (def->name));
         msgpack_pack_str_with_body (&pk, def->doc? def->doc: "", def->doc? strlen (def->doc): 0);
