@@ -56,6 +56,28 @@ mc_ktable_at (size_t index)
     return index < s_count? s_kernels [index]: NULL;
 }
 
+static void
+s_wrong_abi (const char *path, char *err, size_t errlen)
+{
+    snprintf (err, errlen, "%s: does not serve kernel ABI %d (built for another; rebuild it against "
+              "engine/mc_kernel.h)", path, MC_KERNEL_ABI);
+}
+
+//  A library that does not load may have been built for another ABI,
+//  whose functions this engine no longer has: ask it, with functions bound
+//  lazily, so that the error says so rather than naming a missing symbol.
+static void
+s_diagnose (const char *path, char *err, size_t errlen)
+{
+    void *lib = dlopen (path, RTLD_LAZY | RTLD_LOCAL);
+    mc_kernels_fn *entry_fn = lib? (mc_kernels_fn *) dlsym (lib, "mc_kernels"): NULL;
+    size_t count = 0;
+    if (entry_fn && !entry_fn (MC_KERNEL_ABI, &count))
+        s_wrong_abi (path, err, errlen);
+    if (lib)
+        dlclose (lib);
+}
+
 //  Load one shared object and register its kernels: 0, or -1 with err.
 static int
 s_load (const char *path, char *err, size_t errlen)
@@ -64,6 +86,7 @@ s_load (const char *path, char *err, size_t errlen)
     void *lib = dlopen (path, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
         snprintf (err, errlen, "%s: %s", path, dlerror ());
+        s_diagnose (path, err, errlen);
         return -1;
     }
     mc_kernels_fn *entry_fn = (mc_kernels_fn *) dlsym (lib, "mc_kernels");
@@ -74,7 +97,7 @@ s_load (const char *path, char *err, size_t errlen)
     size_t count = 0;
     const mc_kernel_def_t *defs = entry_fn (MC_KERNEL_ABI, &count);
     if (!defs) {
-        snprintf (err, errlen, "%s: does not serve kernel ABI %d", path, MC_KERNEL_ABI);
+        s_wrong_abi (path, err, errlen);
         return -1;
     }
     for (size_t i = 0; i < count; i++)
