@@ -609,6 +609,9 @@ mc_runner_test (bool verbose)
     if (verbose)
         printf ("\n");
     assert (mc_builtin_register () == 0 && mc_sampler_register () == 0);
+    const char *push = mc_nsop_name (MC_NSOP_PUSH), *scatter = mc_nsop_name (MC_NSOP_SCATTER),
+               *pull = mc_nsop_name (MC_NSOP_PULL), *del = mc_nsop_name (MC_NSOP_DEL),
+               *names = mc_nsop_name (MC_NSOP_NAMES);
     s_engine_t e = { .ns = mc_namespace_new () };
     e.in = zsock_new_pair ("@inproc://test_runner");
     e.out = zsock_new_pair (">inproc://test_runner");
@@ -626,8 +629,8 @@ mc_runner_test (bool verbose)
         { "fail", "[\"boom\"]", NULL, NULL, MC_E_KERNEL_ERROR, "boom" },
         { "nosuch", "[]", NULL, NULL, MC_E_UNKNOWN_KERNEL, "unknown kernel" },
         { "%nosuch", "[]", NULL, NULL, MC_E_UNKNOWN_KERNEL, "unknown namespace operation" },
-        { "%pull", "[\"a\"]", NULL, NULL, MC_E_KERNEL_ERROR, "name 'a' is not defined" },
-        { "%pull", "[\"9a\"]", NULL, NULL, MC_E_BAD_ARGUMENT, "a name must be" },
+        { pull, "[\"a\"]", NULL, NULL, MC_E_KERNEL_ERROR, "name 'a' is not defined" },
+        { pull, "[\"9a\"]", NULL, NULL, MC_E_BAD_ARGUMENT, "a name must be" },
         { "square", "[\"@a\"]", NULL, NULL, MC_E_BAD_ARGUMENT, "name 'a' is not defined" },
     };
     uint64_t status;
@@ -645,16 +648,16 @@ mc_runner_test (bool verbose)
             json_decref (out);
     }
     //  push, pull, @name, --out, scatter, names, del.
-    s_expect (s_task (&e, "%push", "[]", "{\"a\":[1,2],\"b\":\"x\"}", NULL, NULL, NULL, 0, &status, text), "[null]");
-    s_expect (s_task (&e, "%pull", "[\"a\",\"b\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[[1,2],\"x\"]]");
+    s_expect (s_task (&e, push, "[]", "{\"a\":[1,2],\"b\":\"x\"}", NULL, NULL, NULL, 0, &status, text), "[null]");
+    s_expect (s_task (&e, pull, "[\"a\",\"b\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[[1,2],\"x\"]]");
     s_expect (s_task (&e, "square", "[\"@a\"]", NULL, NULL, "a", NULL, 0, &status, text), "[null]");
-    s_expect (s_task (&e, "%pull", "[\"a\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[1,4]]");
-    s_expect (s_task (&e, "%scatter", "[\"c\"]", NULL, "[[5,6]]", NULL, NULL, 0, &status, text), "[null]");
-    s_expect (s_task (&e, "%pull", "[\"c\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[5,6]]");
-    s_expect (s_task (&e, "%del", "[\"b\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[null]");
-    s_expect (s_task (&e, "%names", "[]", NULL, NULL, NULL, NULL, 0, &status, text),
+    s_expect (s_task (&e, pull, "[\"a\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[1,4]]");
+    s_expect (s_task (&e, scatter, "[\"c\"]", NULL, "[[5,6]]", NULL, NULL, 0, &status, text), "[null]");
+    s_expect (s_task (&e, pull, "[\"c\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[5,6]]");
+    s_expect (s_task (&e, del, "[\"b\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[null]");
+    s_expect (s_task (&e, names, "[]", NULL, NULL, NULL, NULL, 0, &status, text),
               "[{\"a\":{\"type\":\"list\",\"size\":2,\"bytes\":3},\"c\":{\"type\":\"list\",\"size\":2,\"bytes\":3}}]");
-    s_task (&e, "%del", "[\"b\"]", NULL, NULL, NULL, NULL, 0, &status, text);
+    s_task (&e, del, "[\"b\"]", NULL, NULL, NULL, NULL, 0, &status, text);
     assert (status == MC_E_KERNEL_ERROR && strstr (text, "'b' is not defined"));
     //  Arrays: pushed as a frame, squared elementwise in place, pulled back.
     double values [4] = { 1, 2, 3, -4 };
@@ -667,18 +670,18 @@ mc_runner_test (bool verbose)
     msgpack_pack_str_with_body (&pk, "v", 1);
     mc_array_pack_ref (&pk, &array, 0);
     zframe_t *frame = zframe_new (values, sizeof values);
-    mc_msg_t push;
-    mc_msg_init (&push);
-    push.type = MC_TASK;
-    push.kernel.ptr = "%push";
-    push.kernel.size = 5;
-    push.args.ptr = "\x90";
-    push.args.size = 1;
-    push.kwargs.ptr = sb.data;
-    push.kwargs.size = sb.size;
-    push.frames = &frame;
-    push.frame_count = 1;
-    assert (mc_msg_send (&push, e.out, NULL) == 0);
+    mc_msg_t task;
+    mc_msg_init (&task);
+    task.type = MC_TASK;
+    task.kernel.ptr = push;
+    task.kernel.size = strlen (push);
+    task.args.ptr = "\x90";
+    task.args.size = 1;
+    task.kwargs.ptr = sb.data;
+    task.kwargs.size = sb.size;
+    task.frames = &frame;
+    task.frame_count = 1;
+    assert (mc_msg_send (&task, e.out, NULL) == 0);
     zmsg_t *wire = zmsg_recv (e.in);
     assert (mc_runner_run (&e.state, e.ns, &wire, e.in) == 0);
     mc_msg_t result;
@@ -689,7 +692,7 @@ mc_runner_test (bool verbose)
     zframe_destroy (&frame);
     msgpack_sbuffer_destroy (&sb);
     s_expect (s_task (&e, "square", "[\"@v\"]", NULL, NULL, "v", NULL, 0, &status, text), "[null]");
-    s_expect (s_task (&e, "%pull", "[\"v\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[1.0,4.0,9.0,16.0]]");
+    s_expect (s_task (&e, pull, "[\"v\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[1.0,4.0,9.0,16.0]]");
     s_expect (s_task (&e, "square", "[\"@v\"]", NULL, NULL, NULL, NULL, 0, &status, text),
               "[[1.0,16.0,81.0,256.0]]");
     //  A message that is not a TASK is refused.

@@ -5,6 +5,7 @@
 #include "mc_hist.h"
 #include "mc_kcall.h"
 #include "mc_ktable.h"
+#include "mc_node.h"
 #include "mc_proto.h"
 #include "mc_reduce.h"
 #include "mc_registry.h"
@@ -471,6 +472,7 @@ main (int argc, char *argv [])
     if (all || !strcmp (name, "builtin")) mc_builtin_test (true);
     if (all || !strcmp (name, "sampler")) mc_sampler_test (true);
     if (all || !strcmp (name, "hist"))   mc_hist_test (true);
+    if (all || !strcmp (name, "node"))   mc_node_test (true);
     if (all || !strcmp (name, "namespace")) mc_namespace_test (true);
     if (all || !strcmp (name, "reduce")) mc_reduce_test (true);
     if (all || !strcmp (name, "rng"))    mc_rng_test (true);
