@@ -1,5 +1,6 @@
 /*  mc_hist: replace points by their 2-D histogram, item by item. */
 #include "mc_hist.h"
+#include "mc_kcall.h"
 #include "mc_proto.h"
 #include "mc_value.h"
 #include <assert.h>
@@ -112,21 +113,6 @@ mc_hist_reduce (const msgpack_object *spec, msgpack_sbuffer *values, zlist_t **f
 //  --------------------------------------------------------------------------
 //  Selftest
 
-//  A spec from JSON text, unpacked into zone.
-static msgpack_object
-s_test_spec (const char *json, msgpack_sbuffer *sb, msgpack_zone *zone)
-{
-    json_t *value = json_loads (json, 0, NULL);
-    assert (value);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
-    assert (mc_value_pack_json (&pk, value) == 0);
-    json_decref (value);
-    msgpack_object spec;
-    assert (mc_proto_unpack (sb->data, sb->size, zone, &spec) == 0);
-    return spec;
-}
-
 void
 mc_hist_test (bool verbose)
 {
@@ -151,10 +137,10 @@ mc_hist_test (bool verbose)
     msgpack_zone zone;
     msgpack_zone_init (&zone, 1024);
     char err [128];
-    msgpack_object bad = s_test_spec ("{\"op\": \"hist2d\", \"bins\": [2, 0], \"range\": [0, 1, 0, 1]}", &sb, &zone);
+    msgpack_object bad = mc_kcall_test_value ("{\"op\": \"hist2d\", \"bins\": [2, 0], \"range\": [0, 1, 0, 1]}", &sb, &zone);
     assert (mc_hist_reduce (&bad, &values, &frames, err, sizeof err) == -2 && strstr (err, "malformed"));
     msgpack_sbuffer_clear (&sb);
-    msgpack_object spec = s_test_spec ("{\"op\": \"hist2d\", \"bins\": [2, 1], \"range\": [0, 1, 0, 1]}", &sb, &zone);
+    msgpack_object spec = mc_kcall_test_value ("{\"op\": \"hist2d\", \"bins\": [2, 1], \"range\": [0, 1, 0, 1]}", &sb, &zone);
     assert (mc_hist_reduce (&spec, &values, &frames, err, sizeof err) == 0 && zlist_size (frames) == 2);
     msgpack_object items;
     assert (mc_proto_unpack (values.data, values.size, &zone, &items) == 0 && items.via.array.size == 2);

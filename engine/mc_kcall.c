@@ -349,9 +349,8 @@ mc_kcall_invoke (mc_kcall_t *call, const mc_kernel_def_t *def)
 //  --------------------------------------------------------------------------
 //  Selftest
 
-//  Unpack JSON text as msgpack into zone; asserts, as it only reads tests.
-static msgpack_object
-s_test_value (const char *json, msgpack_sbuffer *sb, msgpack_zone *zone)
+msgpack_object
+mc_kcall_test_value (const char *json, msgpack_sbuffer *sb, msgpack_zone *zone)
 {
     json_t *value = json_loads (json, JSON_DECODE_ANY, NULL);
     assert (value);
@@ -395,8 +394,8 @@ mc_kcall_try (const mc_kernel_def_t *def, const char *args, const char *kwargs, 
     msgpack_sbuffer_init (&result);
     msgpack_zone zone;
     msgpack_zone_init (&zone, 1024);
-    msgpack_object argv = s_test_value (args, &in [0], &zone);
-    msgpack_object map = s_test_value (kwargs? kwargs: "{}", &in [1], &zone);
+    msgpack_object argv = mc_kcall_test_value (args, &in [0], &zone);
+    msgpack_object map = mc_kcall_test_value (kwargs? kwargs: "{}", &in [1], &zone);
     assert (argv.type == MSGPACK_OBJECT_ARRAY && map.type == MSGPACK_OBJECT_MAP);
     const msgpack_object *list [16];
     assert (argv.via.array.size <= 16);
@@ -422,6 +421,18 @@ mc_kcall_try (const mc_kernel_def_t *def, const char *args, const char *kwargs, 
     msgpack_sbuffer_destroy (&in [1]);
     msgpack_sbuffer_destroy (&result);
     return rc;
+}
+
+void
+mc_kcall_expect (const mc_kernel_def_t *def, const char *args, const char *kwargs, uint64_t seed,
+                 int rc, const char *expect, bool verbose)
+{
+    char out [1024];
+    int got = mc_kcall_try (def, args, kwargs, seed, out, sizeof out);
+    bool same = got == rc && (!expect || !strcmp (out, expect));
+    if (verbose || !same)
+        printf ("  %s %s %s -> %d %s\n", def->name, args, kwargs? kwargs: "", got, out);
+    assert (same);
 }
 
 //  Test kernels: each reads its arguments and builds its result in one way.

@@ -45,6 +45,14 @@ int mc_kcall_invoke (mc_kcall_t *call, const mc_kernel_def_t *def);
 //  as nested lists), or its error, goes into out. 0, or -1 when it failed.
 int mc_kcall_try (const mc_kernel_def_t *def, const char *args, const char *kwargs, uint64_t seed,
                   char *out, size_t len);
+//  The same, asserting that it returns rc and (unless expect is NULL) that
+//  its result or error is expect; shows what it got when verbose.
+void mc_kcall_expect (const mc_kernel_def_t *def, const char *args, const char *kwargs, uint64_t seed,
+                      int rc, const char *expect, bool verbose);
+
+//  For selftests: JSON text packed into sb (appended) and unpacked into
+//  zone; asserts, as it only reads the tests' own text.
+msgpack_object mc_kcall_test_value (const char *json, msgpack_sbuffer *sb, msgpack_zone *zone);
 
 //  Self test: readers against hand-made arguments, builders against the
 //  bytes they pack, and invoke's checks.

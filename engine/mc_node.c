@@ -9,7 +9,7 @@
 #include "mc_proto.h"
 #include "mc_runner.h"
 #include "mc_time.h"
-#include "mc_value.h"
+#include "mc_kcall.h"
 #include <czmq.h>
 #include <unistd.h>
 
@@ -372,12 +372,10 @@ s_test_task (const char *kernel, const char *kwargs, msgpack_sbuffer *sb)
     task.kernel.size = strlen (kernel);
     msgpack_sbuffer_clear (sb);
     if (kwargs) {
-        json_t *json = json_loads (kwargs, 0, NULL);
-        assert (json);
-        msgpack_packer pk;
-        msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
-        assert (mc_value_pack_json (&pk, json) == 0);
-        json_decref (json);
+        msgpack_zone zone;
+        msgpack_zone_init (&zone, 256);
+        mc_kcall_test_value (kwargs, sb, &zone);
+        msgpack_zone_destroy (&zone);
         task.kwargs.ptr = sb->data;
         task.kwargs.size = sb->size;
     }
