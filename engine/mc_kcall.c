@@ -328,6 +328,41 @@ mc_kcall_cancelled (const mc_kcall_t *call)
     return call->cancel && *call->cancel;
 }
 
+//  Keys in the order of their first report, each with its values.
+int
+mc_kcall_pack_meta (const mc_kcall_t *call, bool is_map, msgpack_sbuffer *meta)
+{
+    if (call->meta_count == 0)
+        return 0;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, meta, msgpack_sbuffer_write);
+    const char *keys [MC_KCALL_META_MAX];
+    size_t nkeys = 0;
+    for (size_t i = 0; i < call->meta_count; i++) {
+        size_t k = 0;
+        while (k < nkeys && strcmp (keys [k], call->meta [i].key))
+            k++;
+        if (k == nkeys)
+            keys [nkeys++] = call->meta [i].key;
+    }
+    int rc = msgpack_pack_map (&pk, nkeys);
+    for (size_t k = 0; k < nkeys; k++) {
+        rc |= msgpack_pack_str_with_body (&pk, keys [k], strlen (keys [k]));
+        size_t count = 0;
+        for (size_t i = 0; i < call->meta_count; i++)
+            count += !strcmp (keys [k], call->meta [i].key);
+        if (is_map)
+            rc |= msgpack_pack_array (&pk, count);
+        for (size_t i = 0; i < call->meta_count; i++)
+            if (!strcmp (keys [k], call->meta [i].key)) {
+                rc |= msgpack_pack_double (&pk, call->meta [i].value);
+                if (!is_map)
+                    break;
+            }
+    }
+    return rc? -1: 0;
+}
+
 int
 mc_kcall_invoke (mc_kcall_t *call, const mc_kernel_def_t *def)
 {
@@ -370,8 +405,8 @@ s_test_result (const msgpack_sbuffer *sb, zlist_t *frames, char *out, size_t len
     msgpack_zone zone;
     msgpack_zone_init (&zone, 256);
     msgpack_object obj;
-    size_t count;
-    zframe_t **table = mc_proto_frame_array (frames, &count);
+    size_t count = 0;
+    zframe_t **table = frames? mc_proto_frame_array (frames, &count): NULL;
     char err [128];
     assert (mc_proto_unpack (sb->data, sb->size, &zone, &obj) == 0);
     json_t *json = mc_value_to_json_frames (&obj, table, count, err, sizeof err);
@@ -549,6 +584,24 @@ mc_kcall_test (bool verbose)
     volatile int cancel = 1;
     call.cancel = (const volatile int *) &cancel;
     assert (mc_kcall_cancelled (&call));
+    //  Metadata: one value per key for an apply, a list per key for a map.
+    msgpack_sbuffer meta;
+    msgpack_sbuffer_init (&meta);
+    assert (mc_kcall_pack_meta (&call, false, &meta) == 0 && meta.size == 0);
+    mc_kcall_meta_double (&call, "a", 1);
+    mc_kcall_meta_double (&call, "b", 2);
+    mc_kcall_meta_double (&call, "a", 3);
+    assert (mc_kcall_pack_meta (&call, false, &meta) == 0);
+    s_test_result (&meta, NULL, out, sizeof out);
+    assert (!strcmp (out, "{\"a\":1.0,\"b\":2.0}"));
+    msgpack_sbuffer_clear (&meta);
+    assert (mc_kcall_pack_meta (&call, true, &meta) == 0);
+    s_test_result (&meta, NULL, out, sizeof out);
+    assert (!strcmp (out, "{\"a\":[1.0,3.0],\"b\":[2.0]}"));
+    for (int i = 0; i < MC_KCALL_META_MAX; i++)
+        mc_kcall_meta_double (&call, "c", i);
+    assert (call.meta_count == MC_KCALL_META_MAX);      //  the rest are dropped
+    msgpack_sbuffer_destroy (&meta);
     //  Arrays: an argument in a frame; the result's arrays in new frames.
     int64_t values [3] = { 1, 2, 39 };
     mc_array_t array = { MC_DTYPE_I64, 1, { 3 }, values, sizeof values, 0 };

@@ -40,6 +40,12 @@ mc_kvalue_of (const msgpack_object *obj)
 //  or built less or more than that.
 int mc_kcall_invoke (mc_kcall_t *call, const mc_kernel_def_t *def);
 
+//  Pack the metadata that the calls of a task reported into meta (nothing
+//  when there is none): a map key -> value for an apply, key -> list of
+//  values (one per item that reported it) for a map task. 0, or -1 when
+//  out of memory.
+int mc_kcall_pack_meta (const mc_kcall_t *call, bool is_map, msgpack_sbuffer *meta);
+
 //  For selftests: call def once (seed given, index 0) on args, a JSON list,
 //  and kwargs, a JSON object or NULL. Its result as compact JSON (arrays
 //  as nested lists), or its error, goes into out. 0, or -1 when it failed.

@@ -232,42 +232,6 @@ s_namespace_op (const mc_nsop_t *op, mc_namespace_t *ns, s_task_t *t, s_result_t
 //  --------------------------------------------------------------------------
 //  Kernels
 
-//  The metadata kernels reported: key -> value for an apply, key -> list
-//  of values (one per item that reported it) for a map task.
-static int
-s_pack_meta (const mc_kcall_t *call, bool is_map, s_result_t *r)
-{
-    if (call->meta_count == 0)
-        return 0;
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &r->meta, msgpack_sbuffer_write);
-    const char *keys [MC_KCALL_META_MAX];
-    size_t nkeys = 0;
-    for (size_t i = 0; i < call->meta_count; i++) {
-        size_t k = 0;
-        while (k < nkeys && strcmp (keys [k], call->meta [i].key))
-            k++;
-        if (k == nkeys)
-            keys [nkeys++] = call->meta [i].key;
-    }
-    int rc = msgpack_pack_map (&pk, nkeys);
-    for (size_t k = 0; k < nkeys; k++) {
-        rc |= msgpack_pack_str_with_body (&pk, keys [k], strlen (keys [k]));
-        size_t count = 0;
-        for (size_t i = 0; i < call->meta_count; i++)
-            count += !strcmp (keys [k], call->meta [i].key);
-        if (is_map)
-            rc |= msgpack_pack_array (&pk, count);
-        for (size_t i = 0; i < call->meta_count; i++)
-            if (!strcmp (keys [k], call->meta [i].key)) {
-                rc |= msgpack_pack_double (&pk, call->meta [i].value);
-                if (!is_map)
-                    break;
-            }
-    }
-    return s_packed (r, rc);
-}
-
 //  Does a value hold any ext (array or name) that must be resolved?
 static bool
 s_has_ext (const msgpack_object *obj)
@@ -380,7 +344,7 @@ s_call (mc_runner_state_t *state, const mc_kernel_def_t *def, s_task_t *t, s_res
             rc = s_fail (r, MC_E_KERNEL_ERROR, "%s", call.error);
     }
     if (rc == 0)
-        rc = s_pack_meta (&call, is_map, r);
+        rc = s_packed (r, mc_kcall_pack_meta (&call, is_map, &r->meta));
     free (argv);
     return rc;
 }
