@@ -1,6 +1,7 @@
 /*  mc_ktable: the kernel table of this process and the loader of shared
     objects of kernels. */
 #include "mc_ktable.h"
+#include "mc_proto.h"
 #include "mc_value.h"
 #include <assert.h>
 #include <dirent.h>
@@ -10,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_KERNELS 1024
+#define MAX_KERNELS MC_PROTO_MAX_KERNELS     //  as many as one REGISTER can name
 static const mc_kernel_def_t *s_kernels [MAX_KERNELS];
 static size_t s_count;
 

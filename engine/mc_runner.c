@@ -1,5 +1,8 @@
-/*  mc_runner: decode a task, resolve its @name arguments, call its kernel
-    per item (or do a namespace operation), and send the result. */
+/*  mc_runner: run one task and send its result. A namespace operation is
+    looked up once in the table of mc_ops.h and dispatched to its handler;
+    a kernel task goes through small steps: decode its arguments, resolve
+    their @names and arrays, call the kernel per item, reduce, and keep the
+    results on the engine for --out. */
 #include "mc_runner.h"
 #include "mc_hist.h"
 #include "mc_kcall.h"
