@@ -132,7 +132,7 @@ s_pack_nils (s_result_t *r, uint32_t count)
     return s_packed (r, rc);
 }
 
-//  Store value under the name of obj, its frames taken from the task.
+//  Store value under the name key, its frames taken from the task.
 static int
 s_store (mc_namespace_t *ns, s_task_t *t, const msgpack_object *key, const msgpack_object *value, s_result_t *r)
 {
