@@ -33,7 +33,8 @@ mc_namespace_t *
 mc_namespace_new (void)
 {
     mc_namespace_t *self = calloc (1, sizeof *self);
-    assert (self);
+    if (!self)
+        return NULL;
     self->values = zhashx_new ();
     zhashx_set_destructor (self->values, s_value_free);
     return self;
@@ -69,8 +70,14 @@ mc_namespace_set (mc_namespace_t *self, const char *name, const msgpack_object *
         s_value_destroy (&value);
         return -1;
     }
+    //  The frames stay the caller's until this cannot fail any more.
+    value->frames = calloc (zlist_size (used) + 1, sizeof *value->frames);
+    if (!value->frames) {
+        zlist_destroy (&used);
+        s_value_destroy (&value);
+        return -1;
+    }
     value->frame_count = zlist_size (used);
-    value->frames = calloc (value->frame_count + 1, sizeof *value->frames);
     value->bytes = value->packed.size;
     for (size_t i = 0; i < value->frame_count; i++) {
         zframe_t *frame = zlist_pop (used);

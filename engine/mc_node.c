@@ -3,11 +3,13 @@
     Events: WELCOME, PONG, TASK, STOP, ERROR, a RESULT from the kernel
     thread, the heartbeat timer, and silence (which reconnects). */
 #include "mc_node.h"
-#include "mc_kernel.h"
+#include "mc_ktable.h"
 #include "mc_log.h"
+#include "mc_ops.h"
 #include "mc_proto.h"
 #include "mc_runner.h"
 #include "mc_time.h"
+#include "mc_kcall.h"
 #include <czmq.h>
 #include <unistd.h>
 
@@ -33,11 +35,13 @@ struct _mc_node_t {
     zhashx_t *streaming;            //  "job/task" of the tasks whose results go out streamed
 };
 
-//  A %pull that asks for its result to be streamed: {"stream": true}.
+//  A namespace operation whose result may be streamed (the table's
+//  may_stream), asked to be: {"stream": true}.
 static bool
 s_wants_stream (const mc_msg_t *task)
 {
-    if (!mc_bytes_eq (task->kernel, "%pull") || task->kwargs.size == 0)
+    const mc_nsop_t *op = mc_nsop_find (task->kernel.ptr, task->kernel.size);
+    if (!op || !op->may_stream || task->kwargs.size == 0)
         return false;
     msgpack_zone zone;
     msgpack_zone_init (&zone, 256);
@@ -99,10 +103,10 @@ s_register (mc_node_t *self)
     msg.host.ptr = self->host;
     msg.host.size = strlen (self->host);
     msg.pid = getpid ();
-    msg.kernel_count = mc_kernel_count ();
+    msg.kernel_count = mc_ktable_count ();
     for (size_t i = 0; i < msg.kernel_count; i++) {
-        msg.kernels [i].ptr = mc_kernel_at (i)->name;
-        msg.kernels [i].size = strlen (mc_kernel_at (i)->name);
+        msg.kernels [i].ptr = mc_ktable_at (i)->name;
+        msg.kernels [i].size = strlen (mc_ktable_at (i)->name);
     }
     //  What `mcclient kernels` shows: name, doc and typed arguments.
     msgpack_sbuffer info;
@@ -111,7 +115,7 @@ s_register (mc_node_t *self)
     msgpack_packer_init (&pk, &info, msgpack_sbuffer_write);
     msgpack_pack_array (&pk, msg.kernel_count);
     for (size_t i = 0; i < msg.kernel_count; i++) {
-        const mc_kernel_def_t *def = mc_kernel_at (i);
+        const mc_kernel_def_t *def = mc_ktable_at (i);
         msgpack_pack_array (&pk, 3);
         msgpack_pack_str_with_body (&pk, def->name, strlen (def->name));
         msgpack_pack_str_with_body (&pk, def->doc? def->doc: "", def->doc? strlen (def->doc): 0);
@@ -125,12 +129,17 @@ s_register (mc_node_t *self)
     self->registered_us = mc_time_mono_us ();
 }
 
-static void
+//  A new DEALER to the controller, and REGISTER on it: 0, or -1 when
+//  ZeroMQ has no socket to give.
+static int
 s_connect (mc_node_t *self)
 {
     zsock_destroy (&self->dealer);
     self->dealer = zsock_new (ZMQ_DEALER);
-    assert (self->dealer);
+    if (!self->dealer) {
+        mc_error ("cannot create a socket: %s", zmq_strerror (zmq_errno ()));
+        return -1;
+    }
     zsock_set_maxmsgsize (self->dealer, (int) (self->config.max_msg_bytes > INT32_MAX? INT32_MAX
                                                                                     : self->config.max_msg_bytes));
     zsock_set_sndhwm (self->dealer, 0);
@@ -142,13 +151,15 @@ s_connect (mc_node_t *self)
         mc_error ("cannot connect to %s", self->endpoint);
     self->last_heard_us = mc_time_mono_us ();
     s_register (self);
+    return 0;
 }
 
 mc_node_t *
 mc_node_new (const char *endpoint, const mc_config_t *config)
 {
     mc_node_t *self = calloc (1, sizeof *self);
-    assert (self);
+    if (!self)
+        return NULL;
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
     self->config = *config;
     zuuid_t *uuid = zuuid_new ();
@@ -261,7 +272,8 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
 int
 mc_node_run (mc_node_t *self, int64_t give_up_ms)
 {
-    s_connect (self);
+    if (s_connect (self))
+        return -1;
     int64_t started = mc_time_mono_us ();
     zpoller_t *poller = zpoller_new (self->dealer, self->runner, NULL);
     mc_msg_t msg;
@@ -312,7 +324,10 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
             mc_warn ("controller silent for %lld ms: reconnecting to %s",
                      (long long) ((now - self->last_heard_us) / 1000), self->endpoint);
             zpoller_remove (poller, self->dealer);
-            s_connect (self);
+            if (s_connect (self)) {
+                rc = -1;
+                break;
+            }
             zpoller_add (poller, self->dealer);
         }
         else
@@ -333,7 +348,7 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
     }
     mc_msg_reset (&msg);
     zpoller_destroy (&poller);
-    if (self->engine_id >= 0) {
+    if (self->engine_id >= 0 && self->dealer) {
         mc_msg_t bye;
         mc_msg_init (&bye);
         bye.type = MC_BYE;
@@ -341,4 +356,63 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
         s_send (self, &bye);
     }
     return rc < 0? -1: 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest: which tasks have their results streamed.
+
+//  A TASK of this kernel with kwargs from JSON text (packed into sb).
+static mc_msg_t
+s_test_task (const char *kernel, const char *kwargs, msgpack_sbuffer *sb)
+{
+    mc_msg_t task;
+    mc_msg_init (&task);
+    task.type = MC_TASK;
+    task.kernel.ptr = kernel;
+    task.kernel.size = strlen (kernel);
+    msgpack_sbuffer_clear (sb);
+    if (kwargs) {
+        msgpack_zone zone;
+        msgpack_zone_init (&zone, 256);
+        mc_kcall_test_value (kwargs, sb, &zone);
+        msgpack_zone_destroy (&zone);
+        task.kwargs.ptr = sb->data;
+        task.kwargs.size = sb->size;
+    }
+    return task;
+}
+
+void
+mc_node_test (bool verbose)
+{
+    printf (" * mc_node: ");
+    if (verbose)
+        printf ("\n");
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    for (int code = MC_NSOP_NONE + 1; code < MC_NSOP_COUNT; code++) {
+        const mc_nsop_t *op = mc_nsop_get ((mc_nsop_code_t) code);
+        mc_msg_t task = s_test_task (op->name, "{\"stream\": true}", &sb);
+        assert (s_wants_stream (&task) == op->may_stream);
+        task = s_test_task (op->name, "{\"stream\": false}", &sb);
+        assert (!s_wants_stream (&task));
+        task = s_test_task (op->name, NULL, &sb);
+        assert (!s_wants_stream (&task));
+        if (verbose)
+            printf ("  %s streams when asked: %s\n", op->name, op->may_stream? "yes": "no");
+    }
+    mc_msg_t task = s_test_task ("echo", "{\"stream\": true}", &sb);
+    assert (!s_wants_stream (&task));
+    task = s_test_task (mc_nsop_name (MC_NSOP_PULL), "{\"stream\": 1}", &sb);
+    assert (!s_wants_stream (&task));
+    //  Garbage in kwargs is no request to stream.
+    task = s_test_task (mc_nsop_name (MC_NSOP_PULL), NULL, &sb);
+    task.kwargs.ptr = "\xC1";
+    task.kwargs.size = 1;
+    assert (!s_wants_stream (&task));
+    char key [48];
+    s_task_key (key, sizeof key, 12, 3);
+    assert (!strcmp (key, "12/3"));
+    msgpack_sbuffer_destroy (&sb);
+    printf ("OK\n");
 }

@@ -5,6 +5,7 @@
 #ifndef MC_NODE_H
 #define MC_NODE_H
 #include "mc_config.h"
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct _mc_node_t mc_node_t;
@@ -15,4 +16,6 @@ void mc_node_destroy (mc_node_t **self_p);
 //  Serve until the controller says STOP or a signal arrives. Returns 0, or
 //  -1 when give_up_ms (0 = never) passed without reaching the controller.
 int mc_node_run (mc_node_t *self, int64_t give_up_ms);
+//  Self test: which tasks' results are streamed.
+void mc_node_test (bool verbose);
 #endif

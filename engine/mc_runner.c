@@ -1,8 +1,14 @@
-/*  mc_runner: decode a task, resolve its @name arguments, call its kernel
-    per item (or do a namespace operation), and send the result. */
+/*  mc_runner: run one task and send its result. A namespace operation is
+    looked up once in the table of mc_ops.h and dispatched to its handler;
+    a kernel task goes through small steps: decode its arguments, resolve
+    their @names and arrays, call the kernel per item, reduce, and keep the
+    results on the engine for --out. */
 #include "mc_runner.h"
-#include "mc_kernel.h"
+#include "mc_hist.h"
+#include "mc_kcall.h"
+#include "mc_ktable.h"
 #include "mc_log.h"
+#include "mc_ops.h"
 #include "mc_proto.h"
 #include "mc_time.h"
 #include "mc_value.h"
@@ -18,6 +24,22 @@ typedef struct {
     bool frames_owned;              //  false: borrowed from the namespace
 } s_result_t;
 
+//  A task's arguments, decoded. Array references in args, kwargs and items
+//  index frames[0 .. frame_count): the task's own, or after names are
+//  resolved, a table of the task's and the named values' frames.
+typedef struct {
+    mc_msg_t *task;
+    msgpack_zone zone;
+    msgpack_object args;            //  a list
+    msgpack_object kwargs;          //  a map
+    msgpack_object items;           //  a list of task->count items (a map); nil for an apply
+    zframe_t *const *frames;
+    size_t frame_count;
+    msgpack_sbuffer resolved;       //  the three, repacked with names resolved
+    zlist_t *table;                 //  frames the resolved arguments index (borrowed)
+    zframe_t **table_array;         //  the same as an array (owned)
+} s_task_t;
+
 static int
 s_fail (s_result_t *r, uint64_t status, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
 static int
@@ -29,6 +51,13 @@ s_fail (s_result_t *r, uint64_t status, const char *fmt, ...)
     vsnprintf (r->text, sizeof r->text, fmt, args);
     va_end (args);
     return -1;
+}
+
+//  A msgpack_pack_* into the result returned rc: 0, or -1 with the task failed.
+static int
+s_packed (s_result_t *r, int rc)
+{
+    return rc? s_fail (r, MC_E_KERNEL_ERROR, "out of memory"): 0;
 }
 
 static void
@@ -64,7 +93,8 @@ s_send_result (mc_runner_state_t *state, const mc_msg_t *task, s_result_t *r, in
 }
 
 //  --------------------------------------------------------------------------
-//  Namespace operations: kernels whose names start with '%'.
+//  Namespace operations: kernels named "%...", one handler per operation
+//  of the table (mc_ops.h). Each packs the list of one result a task has.
 
 //  A name argument: a string that is a valid name.
 static int
@@ -93,185 +123,117 @@ s_held_names (s_result_t *r, mc_namespace_t *ns, const msgpack_object *args)
     return 0;
 }
 
-static void
+static int
 s_pack_nils (s_result_t *r, uint32_t count)
 {
-    msgpack_pack_array (&r->pk, count);
+    int rc = msgpack_pack_array (&r->pk, count);
     for (uint32_t i = 0; i < count; i++)
-        msgpack_pack_nil (&r->pk);
+        rc |= msgpack_pack_nil (&r->pk);
+    return s_packed (r, rc);
+}
+
+//  Store value under the name key, its frames taken from the task.
+static int
+s_store (mc_namespace_t *ns, s_task_t *t, const msgpack_object *key, const msgpack_object *value, s_result_t *r)
+{
+    char name [MC_NAME_MAX + 1];
+    if (s_name_arg (r, key, name))
+        return -1;
+    if (mc_namespace_set (ns, name, value, t->task->frames, t->task->frame_count, t->task->zmsg))
+        return s_fail (r, MC_E_KERNEL_ERROR, "out of memory storing '%s'", name);
+    return 0;
+}
+
+//  kwargs: name -> value. Every name is checked before any is stored.
+static int
+s_push (mc_namespace_t *ns, s_task_t *t, s_result_t *r)
+{
+    char name [MC_NAME_MAX + 1];
+    for (uint32_t i = 0; i < t->kwargs.via.map.size; i++)
+        if (s_name_arg (r, &t->kwargs.via.map.ptr [i].key, name))
+            return -1;
+    for (uint32_t i = 0; i < t->kwargs.via.map.size; i++)
+        if (s_store (ns, t, &t->kwargs.via.map.ptr [i].key, &t->kwargs.via.map.ptr [i].val, r))
+            return -1;
+    return s_pack_nils (r, 1);
+}
+
+//  A map of one item (this engine's part) over args [name].
+static int
+s_scatter (mc_namespace_t *ns, s_task_t *t, s_result_t *r)
+{
+    if (t->task->count != 1 || t->args.via.array.size != 1)
+        return s_fail (r, MC_E_BAD_ARGUMENT, "%s takes one item and one name", mc_nsop_name (MC_NSOP_SCATTER));
+    if (s_store (ns, t, &t->args.via.array.ptr [0], &t->items.via.array.ptr [0], r))
+        return -1;
+    return s_pack_nils (r, 1);
+}
+
+//  One name: its value; several: a list of their values. Their frames go
+//  out borrowed from the namespace.
+static int
+s_pull (mc_namespace_t *ns, s_task_t *t, s_result_t *r)
+{
+    const msgpack_object *args = &t->args;
+    if (args->via.array.size == 0)
+        return s_fail (r, MC_E_BAD_ARGUMENT, "pull needs at least one name");
+    if (s_held_names (r, ns, args))
+        return -1;
+    if (s_packed (r, msgpack_pack_array (&r->pk, 1))
+    ||  (args->via.array.size > 1 && s_packed (r, msgpack_pack_array (&r->pk, args->via.array.size))))
+        return -1;
+    r->frames_owned = false;
+    for (uint32_t i = 0; i < args->via.array.size; i++) {
+        const msgpack_object *key = &args->via.array.ptr [i];
+        const mc_nsvalue_t *value = mc_namespace_get (ns, key->via.str.ptr, key->via.str.size);
+        mc_repack_t how = { value->frames, value->frame_count, r->frames, false, NULL, NULL };
+        if (mc_proto_repack (&r->pk, &value->obj, &how))
+            return s_fail (r, MC_E_KERNEL_ERROR, "out of memory");
+    }
+    return 0;
 }
 
 static int
-s_namespace_op (mc_namespace_t *ns, mc_msg_t *task, const msgpack_object *args,
-                const msgpack_object *kwargs, const msgpack_object *items, s_result_t *r)
+s_del (mc_namespace_t *ns, s_task_t *t, s_result_t *r)
 {
-    char name [MC_NAME_MAX + 1];
-    if (mc_bytes_eq (task->kernel, "%push")) {
-        //  kwargs: name -> value. Check every name before storing any.
-        for (uint32_t i = 0; i < kwargs->via.map.size; i++)
-            if (s_name_arg (r, &kwargs->via.map.ptr [i].key, name))
-                return -1;
-        for (uint32_t i = 0; i < kwargs->via.map.size; i++) {
-            s_name_arg (r, &kwargs->via.map.ptr [i].key, name);
-            if (mc_namespace_set (ns, name, &kwargs->via.map.ptr [i].val, task->frames, task->frame_count, task->zmsg))
-                return s_fail (r, MC_E_KERNEL_ERROR, "out of memory storing '%s'", name);
-        }
-        s_pack_nils (r, 1);
-        return 0;
+    if (s_held_names (r, ns, &t->args))
+        return -1;
+    for (uint32_t i = 0; i < t->args.via.array.size; i++)
+        mc_namespace_delete (ns, t->args.via.array.ptr [i].via.str.ptr, t->args.via.array.ptr [i].via.str.size);
+    return s_pack_nils (r, 1);
+}
+
+static int
+s_names (mc_namespace_t *ns, s_task_t *t, s_result_t *r)
+{
+    (void) t;
+    if (s_packed (r, msgpack_pack_array (&r->pk, 1)))
+        return -1;
+    mc_namespace_pack_names (ns, &r->pk);
+    return 0;
+}
+
+typedef int (s_nsop_fn) (mc_namespace_t *ns, s_task_t *t, s_result_t *r);
+static s_nsop_fn *const s_nsop_handlers [MC_NSOP_COUNT] = {
+    [MC_NSOP_PUSH] = s_push, [MC_NSOP_SCATTER] = s_scatter, [MC_NSOP_PULL] = s_pull,
+    [MC_NSOP_DEL] = s_del, [MC_NSOP_NAMES] = s_names,
+};
+
+//  Run namespace operation op (NULL for a '%' name that is none).
+static int
+s_namespace_op (const mc_nsop_t *op, mc_namespace_t *ns, s_task_t *t, s_result_t *r)
+{
+    if (!op) {
+        char kernel [64];
+        return s_fail (r, MC_E_UNKNOWN_KERNEL, "unknown namespace operation '%s'",
+                       mc_bytes_str (t->task->kernel, kernel, sizeof kernel));
     }
-    if (mc_bytes_eq (task->kernel, "%scatter")) {
-        //  A map of one item (this engine's part) over args [name].
-        if (task->count != 1 || args->via.array.size != 1)
-            return s_fail (r, MC_E_BAD_ARGUMENT, "%%scatter takes one item and one name");
-        if (s_name_arg (r, &args->via.array.ptr [0], name))
-            return -1;
-        if (mc_namespace_set (ns, name, &items->via.array.ptr [0], task->frames, task->frame_count, task->zmsg))
-            return s_fail (r, MC_E_KERNEL_ERROR, "out of memory storing '%s'", name);
-        s_pack_nils (r, 1);
-        return 0;
-    }
-    if (mc_bytes_eq (task->kernel, "%pull")) {
-        if (args->via.array.size == 0)
-            return s_fail (r, MC_E_BAD_ARGUMENT, "pull needs at least one name");
-        if (s_held_names (r, ns, args))
-            return -1;
-        //  One name: its value; several: a list of their values.
-        msgpack_pack_array (&r->pk, 1);
-        if (args->via.array.size > 1)
-            msgpack_pack_array (&r->pk, args->via.array.size);
-        r->frames_owned = false;
-        for (uint32_t i = 0; i < args->via.array.size; i++) {
-            const msgpack_object *key = &args->via.array.ptr [i];
-            const mc_nsvalue_t *value = mc_namespace_get (ns, key->via.str.ptr, key->via.str.size);
-            mc_repack_t how = { value->frames, value->frame_count, r->frames, false, NULL, NULL };
-            if (mc_proto_repack (&r->pk, &value->obj, &how))
-                return s_fail (r, MC_E_KERNEL_ERROR, "out of memory");
-        }
-        return 0;
-    }
-    if (mc_bytes_eq (task->kernel, "%del")) {
-        if (s_held_names (r, ns, args))
-            return -1;
-        for (uint32_t i = 0; i < args->via.array.size; i++)
-            mc_namespace_delete (ns, args->via.array.ptr [i].via.str.ptr, args->via.array.ptr [i].via.str.size);
-        s_pack_nils (r, 1);
-        return 0;
-    }
-    if (mc_bytes_eq (task->kernel, "%names")) {
-        msgpack_pack_array (&r->pk, 1);
-        mc_namespace_pack_names (ns, &r->pk);
-        return 0;
-    }
-    char kernel [64];
-    return s_fail (r, MC_E_UNKNOWN_KERNEL, "unknown namespace operation '%s'",
-                   mc_bytes_str (task->kernel, kernel, sizeof kernel));
+    assert (s_nsop_handlers [op->code]);
+    return s_nsop_handlers [op->code] (ns, t, r);
 }
 
 //  --------------------------------------------------------------------------
 //  Kernels
-
-//  The metadata kernels reported: key -> value for an apply, key -> list
-//  of values (one per item that reported it) for a map task.
-static void
-s_pack_meta (const mc_kcall_t *call, bool is_map, s_result_t *r)
-{
-    if (call->meta_count == 0)
-        return;
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &r->meta, msgpack_sbuffer_write);
-    const char *keys [64];
-    size_t nkeys = 0;
-    for (size_t i = 0; i < call->meta_count; i++) {
-        size_t k = 0;
-        while (k < nkeys && strcmp (keys [k], call->meta [i].key))
-            k++;
-        if (k == nkeys)
-            keys [nkeys++] = call->meta [i].key;
-    }
-    msgpack_pack_map (&pk, nkeys);
-    for (size_t k = 0; k < nkeys; k++) {
-        msgpack_pack_str_with_body (&pk, keys [k], strlen (keys [k]));
-        size_t count = 0;
-        for (size_t i = 0; i < call->meta_count; i++)
-            count += !strcmp (keys [k], call->meta [i].key);
-        if (is_map)
-            msgpack_pack_array (&pk, count);
-        for (size_t i = 0; i < call->meta_count; i++)
-            if (!strcmp (keys [k], call->meta [i].key)) {
-                msgpack_pack_double (&pk, call->meta [i].value);
-                if (!is_map)
-                    break;
-            }
-    }
-}
-
-//  reduce {"op": "hist2d", "bins": [nx, ny], "range": [x0, x1, y0, y1]}:
-//  replace each item's points (an n x 2 float64 array) by their counts, an
-//  int64 array of ny rows (y from y0 up) and nx columns (x from x0 right);
-//  points outside the range are not counted. 0 or -1 (failed).
-static int
-s_hist2d (const msgpack_object *spec, s_result_t *r)
-{
-    const msgpack_object *bins = mc_proto_map_get (spec, "bins"), *range = mc_proto_map_get (spec, "range");
-    if (!bins || bins->type != MSGPACK_OBJECT_ARRAY || bins->via.array.size != 2
-    ||  !range || range->type != MSGPACK_OBJECT_ARRAY || range->via.array.size != 4)
-        return s_fail (r, MC_E_BAD_ARGUMENT, "hist2d: bins and range are malformed");
-    int64_t nx, ny;
-    double lo [2], hi [2];
-    if (mc_value_get_int (&bins->via.array.ptr [0], &nx) || mc_value_get_int (&bins->via.array.ptr [1], &ny)
-    ||  nx < 1 || ny < 1 || nx > 4096 || ny > 4096
-    ||  mc_value_get_double (&range->via.array.ptr [0], &lo [0]) || mc_value_get_double (&range->via.array.ptr [1], &hi [0])
-    ||  mc_value_get_double (&range->via.array.ptr [2], &lo [1]) || mc_value_get_double (&range->via.array.ptr [3], &hi [1])
-    ||  !(lo [0] < hi [0]) || !(lo [1] < hi [1]))
-        return s_fail (r, MC_E_BAD_ARGUMENT, "hist2d: bins and range are malformed");
-    msgpack_zone zone;
-    msgpack_zone_init (&zone, 1024);
-    msgpack_object items;
-    size_t count;
-    zframe_t **in = mc_proto_frame_array (r->frames, &count);
-    msgpack_sbuffer counts;
-    msgpack_sbuffer_init (&counts);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &counts, msgpack_sbuffer_write);
-    zlist_t *frames = zlist_new ();
-    int rc = mc_proto_unpack (r->out.data, r->out.size, &zone, &items);
-    if (rc == 0)
-        msgpack_pack_array (&pk, items.via.array.size);
-    for (uint32_t i = 0; rc == 0 && i < items.via.array.size; i++) {
-        mc_array_t points;
-        if (!mc_proto_array_data (&items.via.array.ptr [i], in, count, &points) || points.dtype != MC_DTYPE_F64
-        ||  points.ndim != 2 || points.shape [1] != 2) {
-            rc = s_fail (r, MC_E_KERNEL_ERROR, "hist2d: the kernel's result is not an n x 2 float64 array of points");
-            break;
-        }
-        mc_array_t hist = { MC_DTYPE_I64, 2, { (uint64_t) ny, (uint64_t) nx }, NULL, (size_t) (nx * ny * 8), 0 };
-        zframe_t *frame = mc_proto_frame_new (NULL, hist.size);
-        if (!frame) {
-            rc = s_fail (r, MC_E_KERNEL_ERROR, "hist2d: cannot allocate %zu bytes", hist.size);
-            break;
-        }
-        int64_t *h = (int64_t *) zframe_data (frame);
-        memset (h, 0, hist.size);
-        mc_array_hist2d (points.data, points.shape [0], h, (size_t) ny, (size_t) nx, lo [0], hi [0], lo [1], hi [1]);
-        zlist_append (frames, frame);
-        mc_array_pack_ref (&pk, &hist, (uint32_t) zlist_size (frames) - 1);
-    }
-    //  The counts replace the points.
-    zlist_t *old = rc == 0? r->frames: frames;
-    if (rc == 0) {
-        r->frames = frames;
-        msgpack_sbuffer_clear (&r->out);
-        msgpack_sbuffer_write (&r->out, counts.data, counts.size);
-    }
-    zframe_t *frame;
-    while ((frame = zlist_pop (old)))
-        zframe_destroy (&frame);
-    zlist_destroy (&old);
-    msgpack_sbuffer_destroy (&counts);
-    free (in);
-    msgpack_zone_destroy (&zone);
-    return rc;
-}
 
 //  Does a value hold any ext (array or name) that must be resolved?
 static bool
@@ -319,123 +281,146 @@ s_unpack (mc_bytes_t bytes, msgpack_zone *zone, msgpack_object *obj, msgpack_obj
     return mc_proto_unpack (bytes.ptr, bytes.size, zone, obj) || obj->type != type? -1: 0;
 }
 
+//  The task's args, kwargs and items (for a map) into t.
+static int
+s_decode (s_task_t *t, s_result_t *r)
+{
+    mc_msg_t *task = t->task;
+    if (s_unpack (task->args, &t->zone, &t->args, MSGPACK_OBJECT_ARRAY)
+    ||  s_unpack (task->kwargs, &t->zone, &t->kwargs, MSGPACK_OBJECT_MAP)
+    ||  (task->count && (s_unpack (task->items, &t->zone, &t->items, MSGPACK_OBJECT_ARRAY)
+                         || t->items.via.array.size != task->count)))
+        return s_fail (r, MC_E_BAD_ARGUMENT, "task arguments are malformed");
+    return 0;
+}
+
+//  Arguments with arrays or names are repacked into one value whose array
+//  references all index one table: the task's frames and those of the
+//  namespace values named.
+static int
+s_resolve (mc_namespace_t *ns, s_task_t *t, s_result_t *r)
+{
+    mc_msg_t *task = t->task;
+    if (!s_has_ext (&t->args) && !s_has_ext (&t->kwargs) && !(task->count && s_has_ext (&t->items)))
+        return 0;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &t->resolved, msgpack_sbuffer_write);
+    s_resolve_t ctx = { ns, t->table, r };
+    mc_repack_t how = { task->frames, task->frame_count, t->table, false, s_resolve_name, &ctx };
+    msgpack_object all;
+    if (msgpack_pack_array (&pk, 3) || mc_proto_repack (&pk, &t->args, &how) || mc_proto_repack (&pk, &t->kwargs, &how)
+    ||  (task->count? mc_proto_repack (&pk, &t->items, &how): msgpack_pack_nil (&pk))
+    ||  mc_proto_unpack (t->resolved.data, t->resolved.size, &t->zone, &all)) {
+        if (r->status == MC_OK)
+            s_fail (r, MC_E_BAD_ARGUMENT, "task arguments cannot be resolved");
+        return -1;
+    }
+    t->args = all.via.array.ptr [0];
+    t->kwargs = all.via.array.ptr [1];
+    t->items = all.via.array.ptr [2];
+    t->table_array = mc_proto_frame_array (t->table, &t->frame_count);
+    t->frames = t->table_array;
+    return 0;
+}
+
+//  Call the kernel once per item (once for an apply) into the result.
+static int
+s_call (mc_runner_state_t *state, const mc_kernel_def_t *def, s_task_t *t, s_result_t *r)
+{
+    bool is_map = t->task->count > 0;
+    size_t argc = t->args.via.array.size + is_map;
+    const msgpack_object **argv = calloc (argc + 1, sizeof *argv);
+    if (!argv)
+        return s_fail (r, MC_E_KERNEL_ERROR, "out of memory");
+    for (uint32_t i = 0; i < t->args.via.array.size; i++)
+        argv [i + is_map] = &t->args.via.array.ptr [i];
+    uint64_t n = is_map? t->task->count: 1;
+    int rc = s_packed (r, msgpack_pack_array (&r->pk, (uint32_t) n));
+    mc_kcall_t call = { .argv = argv, .argc = argc, .kwargs = &t->kwargs, .frames = t->frames,
+                        .frame_count = t->frame_count, .out = &r->pk, .out_frames = r->frames,
+                        .seed = t->task->seed, .cancel = (const volatile int *) &state->cancel };
+    for (uint64_t i = 0; rc == 0 && i < n; i++) {
+        if (is_map)
+            argv [0] = &t->items.via.array.ptr [i];
+        call.index = t->task->first + i;
+        if (mc_kcall_invoke (&call, def))
+            rc = s_fail (r, MC_E_KERNEL_ERROR, "%s", call.error);
+    }
+    if (rc == 0)
+        rc = s_packed (r, mc_kcall_pack_meta (&call, is_map, &r->meta));
+    free (argv);
+    return rc;
+}
+
+//  --reduce: what to do to each item's result before it leaves.
+static int
+s_reduce (s_task_t *t, s_result_t *r)
+{
+    if (t->task->reduce.size == 0)
+        return 0;
+    msgpack_object spec;
+    if (mc_proto_unpack (t->task->reduce.ptr, t->task->reduce.size, &t->zone, &spec) || spec.type != MSGPACK_OBJECT_MAP)
+        return s_fail (r, MC_E_BAD_ARGUMENT, "task reduce is malformed");
+    char err [256];
+    int rc = mc_hist_reduce (&spec, &r->out, &r->frames, err, sizeof err);
+    if (rc)
+        return s_fail (r, rc == -2? MC_E_BAD_ARGUMENT: MC_E_KERNEL_ERROR, "%s", err);
+    return 0;
+}
+
+//  --out name: the results stay on this engine; the caller gets nulls.
+static int
+s_keep_out (mc_namespace_t *ns, s_task_t *t, s_result_t *r)
+{
+    mc_msg_t *task = t->task;
+    if (task->out.size == 0)
+        return 0;
+    char name [MC_NAME_MAX + 1];
+    if (!mc_value_valid_name (task->out.ptr, task->out.size))
+        return s_fail (r, MC_E_BAD_ARGUMENT, "--out: '%s' is not a valid name", mc_bytes_str (task->out, name, sizeof name));
+    mc_bytes_str (task->out, name, sizeof name);
+    bool is_map = task->count > 0;
+    msgpack_object values;
+    size_t count;
+    zframe_t **outs = mc_proto_frame_array (r->frames, &count);
+    int rc = mc_proto_unpack (r->out.data, r->out.size, &t->zone, &values);
+    if (rc == 0)
+        rc = mc_namespace_set (ns, name, is_map? &values: &values.via.array.ptr [0], outs, count, NULL);
+    free (outs);
+    if (rc)
+        return s_fail (r, MC_E_KERNEL_ERROR, "out of memory storing '%s'", name);
+    zlist_purge (r->frames);        //  the namespace owns them now
+    msgpack_sbuffer_clear (&r->out);
+    return s_pack_nils (r, (uint32_t) (is_map? task->count: 1));
+}
+
 static void
 s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t *r)
 {
     bool namespace_op = task->kernel.size && task->kernel.ptr [0] == '%';
-    const mc_kernel_def_t *def = namespace_op? NULL: mc_kernel_find (task->kernel.ptr, task->kernel.size);
+    const mc_kernel_def_t *def = namespace_op? NULL: mc_ktable_find (task->kernel.ptr, task->kernel.size);
     if (!namespace_op && !def) {
         char kernel [128];
         s_fail (r, MC_E_UNKNOWN_KERNEL, "unknown kernel '%s' on this engine",
                 mc_bytes_str (task->kernel, kernel, sizeof kernel));
         return;
     }
-    msgpack_zone zone;
-    msgpack_zone_init (&zone, 2048);
-    msgpack_object args, kwargs, items;
-    msgpack_sbuffer resolved;
-    msgpack_sbuffer_init (&resolved);
-    zlist_t *table = zlist_new ();
-    zframe_t **frames = NULL;
-    const msgpack_object **argv = NULL;
-    if (s_unpack (task->args, &zone, &args, MSGPACK_OBJECT_ARRAY)
-    ||  s_unpack (task->kwargs, &zone, &kwargs, MSGPACK_OBJECT_MAP)
-    ||  (task->count && (s_unpack (task->items, &zone, &items, MSGPACK_OBJECT_ARRAY)
-                         || items.via.array.size != task->count))) {
-        s_fail (r, MC_E_BAD_ARGUMENT, "task arguments are malformed");
-        goto done;
+    //  (zlist_new never returns NULL: CZMQ asserts on its allocations.)
+    s_task_t t = { .task = task, .frames = task->frames, .frame_count = task->frame_count, .table = zlist_new () };
+    t.items.type = MSGPACK_OBJECT_NIL;
+    msgpack_zone_init (&t.zone, 2048);
+    msgpack_sbuffer_init (&t.resolved);
+    if (s_decode (&t, r) == 0) {
+        if (namespace_op)
+            s_namespace_op (mc_nsop_find (task->kernel.ptr, task->kernel.size), ns, &t, r);
+        else
+        if (s_resolve (ns, &t, r) == 0 && s_call (state, def, &t, r) == 0 && s_reduce (&t, r) == 0)
+            s_keep_out (ns, &t, r);
     }
-    if (namespace_op) {
-        s_namespace_op (ns, task, &args, &kwargs, task->count? &items: NULL, r);
-        goto done;
-    }
-    //  Arguments with arrays or names are repacked into one value whose
-    //  array references all index one table: the task's frames and those
-    //  of the namespace values named.
-    zframe_t *const *arg_frames = task->frames;
-    size_t arg_frame_count = task->frame_count;
-    if (s_has_ext (&args) || s_has_ext (&kwargs) || (task->count && s_has_ext (&items))) {
-        msgpack_packer pk;
-        msgpack_packer_init (&pk, &resolved, msgpack_sbuffer_write);
-        s_resolve_t ctx = { ns, table, r };
-        mc_repack_t how = { task->frames, task->frame_count, table, false, s_resolve_name, &ctx };
-        msgpack_object all;
-        msgpack_pack_array (&pk, 3);
-        if (mc_proto_repack (&pk, &args, &how) || mc_proto_repack (&pk, &kwargs, &how)
-        ||  (task->count? mc_proto_repack (&pk, &items, &how): msgpack_pack_nil (&pk))) {
-            if (r->status == MC_OK)
-                s_fail (r, MC_E_BAD_ARGUMENT, "task arguments cannot be resolved");
-            goto done;
-        }
-        if (mc_proto_unpack (resolved.data, resolved.size, &zone, &all)) {
-            s_fail (r, MC_E_BAD_ARGUMENT, "task arguments cannot be resolved");
-            goto done;
-        }
-        args = all.via.array.ptr [0];
-        kwargs = all.via.array.ptr [1];
-        items = all.via.array.ptr [2];
-        frames = mc_proto_frame_array (table, &arg_frame_count);
-        arg_frames = frames;
-    }
-    bool is_map = task->count > 0;
-    size_t argc = args.via.array.size + is_map;
-    argv = calloc (argc + 1, sizeof *argv);
-    for (uint32_t i = 0; i < args.via.array.size; i++)
-        argv [i + is_map] = &args.via.array.ptr [i];
-    uint64_t n = is_map? task->count: 1;
-    msgpack_pack_array (&r->pk, (uint32_t) n);
-    mc_kcall_t call = { argv, argc, &kwargs, arg_frames, arg_frame_count, &r->pk, r->frames,
-                        task->seed, 0, (const volatile int *) &state->cancel, "", { { 0 } }, 0 };
-    for (uint64_t i = 0; i < n; i++) {
-        if (is_map)
-            argv [0] = &items.via.array.ptr [i];
-        call.index = task->first + i;
-        if (def->fn (&call)) {
-            if (!call.error [0])
-                snprintf (call.error, sizeof call.error, "%s failed without saying why", def->name);
-            s_fail (r, MC_E_KERNEL_ERROR, "%s", call.error);
-            goto done;
-        }
-    }
-    s_pack_meta (&call, is_map, r);
-    if (task->reduce.size) {
-        msgpack_object spec;
-        if (mc_proto_unpack (task->reduce.ptr, task->reduce.size, &zone, &spec) || spec.type != MSGPACK_OBJECT_MAP) {
-            s_fail (r, MC_E_BAD_ARGUMENT, "task reduce is malformed");
-            goto done;
-        }
-        if (s_hist2d (&spec, r))
-            goto done;
-    }
-    //  --out name: the results stay on this engine; the caller gets nulls.
-    if (task->out.size) {
-        char name [MC_NAME_MAX + 1];
-        if (!mc_value_valid_name (task->out.ptr, task->out.size)) {
-            s_fail (r, MC_E_BAD_ARGUMENT, "--out: '%s' is not a valid name", mc_bytes_str (task->out, name, sizeof name));
-            goto done;
-        }
-        mc_bytes_str (task->out, name, sizeof name);
-        msgpack_object values;
-        size_t count;
-        zframe_t **outs = mc_proto_frame_array (r->frames, &count);
-        int rc = mc_proto_unpack (r->out.data, r->out.size, &zone, &values);
-        if (rc == 0)
-            rc = mc_namespace_set (ns, name, is_map? &values: &values.via.array.ptr [0], outs, count, NULL);
-        free (outs);
-        if (rc) {
-            s_fail (r, MC_E_KERNEL_ERROR, "out of memory storing '%s'", name);
-            goto done;
-        }
-        zlist_purge (r->frames);        //  the namespace owns them now
-        msgpack_sbuffer_clear (&r->out);
-        s_pack_nils (r, (uint32_t) n);
-    }
-done:
-    free (argv);
-    free (frames);
-    zlist_destroy (&table);
-    msgpack_sbuffer_destroy (&resolved);
-    msgpack_zone_destroy (&zone);
+    free (t.table_array);
+    zlist_destroy (&t.table);
+    msgpack_sbuffer_destroy (&t.resolved);
+    msgpack_zone_destroy (&t.zone);
 }
 
 int
@@ -449,13 +434,9 @@ mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, vo
         return -1;
     }
     int64_t started = mc_time_wall_us ();
-    s_result_t r;
-    r.status = MC_OK;
-    r.text [0] = 0;
+    s_result_t r = { .status = MC_OK, .frames = zlist_new (), .frames_owned = true };
     msgpack_sbuffer_init (&r.out);
     msgpack_packer_init (&r.pk, &r.out, msgpack_sbuffer_write);
-    r.frames = zlist_new ();
-    r.frames_owned = true;
     msgpack_sbuffer_init (&r.meta);
     s_run (state, ns, &task, &r);
     s_send_result (state, &task, &r, started, dest);
@@ -477,7 +458,9 @@ s_runner_actor (zsock_t *pipe, void *arg)
     mc_runner_state_t *state = arg;
     mc_namespace_t *ns = mc_namespace_new ();
     zsock_signal (pipe, 0);
-    while (true) {
+    if (!ns)
+        mc_error ("runner: no memory for a namespace: no task will run");
+    while (ns) {
         zmsg_t *msg = zmsg_recv (pipe);
         if (!msg)
             break;
@@ -497,4 +480,194 @@ zactor_t *
 mc_runner_new (mc_runner_state_t *state)
 {
     return zactor_new (s_runner_actor, state);
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest: kernels and namespace operations through real TASK messages.
+
+typedef struct {
+    mc_runner_state_t state;
+    mc_namespace_t *ns;
+    zsock_t *in, *out;              //  the runner sends to in; we read from out
+} s_engine_t;
+
+//  Run one task: JSON args, kwargs and items (NULL: an apply), an optional
+//  --out name and optional array frames (the args refer to them).
+static json_t *
+s_task (s_engine_t *e, const char *kernel, const char *args, const char *kwargs, const char *items,
+        const char *out, zframe_t **frames, size_t nframes, uint64_t *status, char *text)
+{
+    msgpack_sbuffer a, k, it;
+    msgpack_sbuffer *bufs [] = { &a, &k, &it };
+    const char *jsons [] = { args, kwargs? kwargs: "{}", items? items: "[]" };
+    msgpack_packer pk;
+    for (int i = 0; i < 3; i++) {
+        msgpack_sbuffer_init (bufs [i]);
+        msgpack_packer_init (&pk, bufs [i], msgpack_sbuffer_write);
+        //  "@x" strings in JSON stand for name references.
+        json_t *value = json_loads (jsons [i], JSON_DECODE_ANY, NULL);
+        assert (value);
+        if (json_is_array (value) && json_array_size (value) == 1 && json_is_string (json_array_get (value, 0))
+        &&  json_string_value (json_array_get (value, 0)) [0] == '@') {
+            msgpack_pack_array (&pk, 1);
+            mc_array_pack_name (&pk, json_string_value (json_array_get (value, 0)) + 1);
+        }
+        else
+            mc_value_pack_json (&pk, value);
+        json_decref (value);
+    }
+    mc_msg_t task;
+    mc_msg_init (&task);
+    task.type = MC_TASK;
+    task.job = 1;
+    json_t *item_list = items? json_loads (items, 0, NULL): NULL;
+    task.count = json_array_size (item_list);
+    json_decref (item_list);
+    task.kernel.ptr = kernel;
+    task.kernel.size = strlen (kernel);
+    task.args.ptr = a.data;   task.args.size = a.size;
+    task.kwargs.ptr = k.data; task.kwargs.size = k.size;
+    task.items.ptr = it.data; task.items.size = it.size;
+    task.out.ptr = out;
+    task.out.size = out? strlen (out): 0;
+    task.frames = frames;
+    task.frame_count = nframes;
+    assert (mc_msg_send (&task, e->out, NULL) == 0);
+    zmsg_t *wire = zmsg_recv (e->in);
+    assert (mc_runner_run (&e->state, e->ns, &wire, e->in) == 0 && !wire);
+    mc_msg_t msg;
+    mc_msg_init (&msg);
+    int code;
+    assert (mc_msg_recv (&msg, e->out, false, &code) == 0 && msg.type == MC_RESULT);
+    *status = msg.status;
+    mc_bytes_str (msg.text, text, 256);
+    char err [64];
+    json_t *result = NULL;
+    if (msg.status == MC_OK) {
+        msgpack_zone zone;
+        msgpack_zone_init (&zone, 256);
+        msgpack_object obj;
+        assert (mc_proto_unpack (msg.data.ptr, msg.data.size, &zone, &obj) == 0);
+        result = mc_value_to_json_frames (&obj, msg.frames, msg.frame_count, err, sizeof err);
+        assert (result);
+        msgpack_zone_destroy (&zone);
+    }
+    mc_msg_reset (&msg);
+    for (int i = 0; i < 3; i++)
+        msgpack_sbuffer_destroy (bufs [i]);
+    return result;
+}
+
+static void
+s_expect (json_t *got, const char *expect)
+{
+    char *dump = json_dumps (got, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (strcmp (dump, expect))
+        fprintf (stderr, "got %s, expected %s\n", dump, expect);
+    assert (!strcmp (dump, expect));
+    free (dump);
+    json_decref (got);
+}
+
+void
+mc_runner_test (bool verbose)
+{
+    printf (" * mc_runner: ");
+    if (verbose)
+        printf ("\n");
+    assert (mc_builtin_register () == 0 && mc_sampler_register () == 0);
+    const char *push = mc_nsop_name (MC_NSOP_PUSH), *scatter = mc_nsop_name (MC_NSOP_SCATTER),
+               *pull = mc_nsop_name (MC_NSOP_PULL), *del = mc_nsop_name (MC_NSOP_DEL),
+               *names = mc_nsop_name (MC_NSOP_NAMES);
+    s_engine_t e = { .ns = mc_namespace_new () };
+    e.in = zsock_new_pair ("@inproc://test_runner");
+    e.out = zsock_new_pair (">inproc://test_runner");
+    assert (e.in && e.out);
+    struct { const char *kernel, *args, *items, *expect; uint64_t status; const char *says; } cases [] = {
+        { "square", "[3]", NULL, "[9]", 0, "" },
+        { "square", "[]", "[1,2.5,[3,4]]", "[1,6.25,[9,16]]", 0, "" },
+        { "square", "[\"x\"]", NULL, NULL, MC_E_KERNEL_ERROR, "got string" },
+        { "square", "[4000000000]", NULL, NULL, MC_E_KERNEL_ERROR, "overflows" },
+        { "square", "[1,2]", NULL, NULL, MC_E_KERNEL_ERROR, "expected 1 argument, got 2" },
+        { "echo", "[\"a\",1]", NULL, "[[\"a\",1]]", 0, "" },
+        { "noop", "[]", "[1,2,3]", "[null,null,null]", 0, "" },
+        { "sleep", "[1]", NULL, "[null]", 0, "" },
+        { "sleep", "[-1]", NULL, NULL, MC_E_KERNEL_ERROR, "milliseconds" },
+        { "fail", "[\"boom\"]", NULL, NULL, MC_E_KERNEL_ERROR, "boom" },
+        { "nosuch", "[]", NULL, NULL, MC_E_UNKNOWN_KERNEL, "unknown kernel" },
+        { "%nosuch", "[]", NULL, NULL, MC_E_UNKNOWN_KERNEL, "unknown namespace operation" },
+        { pull, "[\"a\"]", NULL, NULL, MC_E_KERNEL_ERROR, "name 'a' is not defined" },
+        { pull, "[\"9a\"]", NULL, NULL, MC_E_BAD_ARGUMENT, "a name must be" },
+        { "square", "[\"@a\"]", NULL, NULL, MC_E_BAD_ARGUMENT, "name 'a' is not defined" },
+    };
+    uint64_t status;
+    char text [256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        json_t *out = s_task (&e, cases [i].kernel, cases [i].args, NULL, cases [i].items, NULL, NULL, 0,
+                              &status, text);
+        if (status != cases [i].status || !strstr (text, cases [i].says))
+            fprintf (stderr, "case %zu: status %llu, '%s'\n", i, (unsigned long long) status, text);
+        assert (status == cases [i].status);
+        assert (strstr (text, cases [i].says));
+        if (cases [i].expect)
+            s_expect (out, cases [i].expect);
+        else
+            json_decref (out);
+    }
+    //  push, pull, @name, --out, scatter, names, del.
+    s_expect (s_task (&e, push, "[]", "{\"a\":[1,2],\"b\":\"x\"}", NULL, NULL, NULL, 0, &status, text), "[null]");
+    s_expect (s_task (&e, pull, "[\"a\",\"b\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[[1,2],\"x\"]]");
+    s_expect (s_task (&e, "square", "[\"@a\"]", NULL, NULL, "a", NULL, 0, &status, text), "[null]");
+    s_expect (s_task (&e, pull, "[\"a\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[1,4]]");
+    s_expect (s_task (&e, scatter, "[\"c\"]", NULL, "[[5,6]]", NULL, NULL, 0, &status, text), "[null]");
+    s_expect (s_task (&e, pull, "[\"c\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[5,6]]");
+    s_expect (s_task (&e, del, "[\"b\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[null]");
+    s_expect (s_task (&e, names, "[]", NULL, NULL, NULL, NULL, 0, &status, text),
+              "[{\"a\":{\"type\":\"list\",\"size\":2,\"bytes\":3},\"c\":{\"type\":\"list\",\"size\":2,\"bytes\":3}}]");
+    s_task (&e, del, "[\"b\"]", NULL, NULL, NULL, NULL, 0, &status, text);
+    assert (status == MC_E_KERNEL_ERROR && strstr (text, "'b' is not defined"));
+    //  Arrays: pushed as a frame, squared elementwise in place, pulled back.
+    double values [4] = { 1, 2, 3, -4 };
+    mc_array_t array = { MC_DTYPE_F64, 1, { 4 }, values, sizeof values, 0 };
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    msgpack_pack_str_with_body (&pk, "v", 1);
+    mc_array_pack_ref (&pk, &array, 0);
+    zframe_t *frame = zframe_new (values, sizeof values);
+    mc_msg_t task;
+    mc_msg_init (&task);
+    task.type = MC_TASK;
+    task.kernel.ptr = push;
+    task.kernel.size = strlen (push);
+    task.args.ptr = "\x90";
+    task.args.size = 1;
+    task.kwargs.ptr = sb.data;
+    task.kwargs.size = sb.size;
+    task.frames = &frame;
+    task.frame_count = 1;
+    assert (mc_msg_send (&task, e.out, NULL) == 0);
+    zmsg_t *wire = zmsg_recv (e.in);
+    assert (mc_runner_run (&e.state, e.ns, &wire, e.in) == 0);
+    mc_msg_t result;
+    mc_msg_init (&result);
+    int code;
+    assert (mc_msg_recv (&result, e.out, false, &code) == 0 && result.status == MC_OK);
+    mc_msg_reset (&result);
+    zframe_destroy (&frame);
+    msgpack_sbuffer_destroy (&sb);
+    s_expect (s_task (&e, "square", "[\"@v\"]", NULL, NULL, "v", NULL, 0, &status, text), "[null]");
+    s_expect (s_task (&e, pull, "[\"v\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[1.0,4.0,9.0,16.0]]");
+    s_expect (s_task (&e, "square", "[\"@v\"]", NULL, NULL, NULL, NULL, 0, &status, text),
+              "[[1.0,16.0,81.0,256.0]]");
+    //  A message that is not a TASK is refused.
+    zmsg_t *junk = zmsg_new ();
+    zmsg_addstr (junk, "junk");
+    assert (mc_runner_run (&e.state, e.ns, &junk, e.in) == -1);
+    mc_namespace_destroy (&e.ns);
+    zsock_destroy (&e.in);
+    zsock_destroy (&e.out);
+    printf ("OK\n");
 }

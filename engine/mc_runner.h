@@ -22,4 +22,6 @@ zactor_t *mc_runner_new (mc_runner_state_t *state);
 //  with its array frames, to dest. Returns 0, or -1 when the message is not
 //  a TASK (nothing is sent). Used by the actor, and by tests directly.
 int mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, void *dest);
+//  Self test: kernels and namespace operations through real TASK messages.
+void mc_runner_test (bool verbose);
 #endif

@@ -2,7 +2,7 @@
     register the kernels, serve until stopped. */
 #include "mc_config.h"
 #include "mc_conn.h"
-#include "mc_kernel.h"
+#include "mc_ktable.h"
 #include "mc_log.h"
 #include "mc_proto.h"
 #include "mc_node.h"
@@ -66,16 +66,19 @@ main (int argc, char *argv [])
     }
     mc_proto_keep_frames_warm ();
     mc_log_init ("mcengine", verbose >= 2? MC_LOG_DEBUG: verbose? MC_LOG_INFO: MC_LOG_WARN);
-    mc_builtin_register ();
-    mc_sampler_register ();
+    //  The built-ins come first, so that no plugin can take their names.
+    if (mc_builtin_register () || mc_sampler_register ()) {
+        fprintf (stderr, "mcengine: the built-in kernels cannot be registered\n");
+        return 1;
+    }
     char kerr [1024];
-    if (kernel_path && mc_kernel_load_dir (kernel_path, kerr, sizeof kerr)) {
+    if (kernel_path && mc_ktable_load_dir (kernel_path, kerr, sizeof kerr)) {
         fprintf (stderr, "mcengine: %s\n", kerr);
         return 1;
     }
     if (list) {
-        for (size_t i = 0; i < mc_kernel_count (); i++)
-            printf ("%-10s %-22s %s\n", mc_kernel_at (i)->name, mc_kernel_at (i)->args, mc_kernel_at (i)->doc);
+        for (size_t i = 0; i < mc_ktable_count (); i++)
+            printf ("%-10s %-22s %s\n", mc_ktable_at (i)->name, mc_ktable_at (i)->args, mc_ktable_at (i)->doc);
         return 0;
     }
     char profile [4096], path [4200], err [1024];

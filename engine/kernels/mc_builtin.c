@@ -1,8 +1,11 @@
 /*  Built-in kernels: noop, echo, square, sleep, fail. Small, but each
     checks its arguments and says what is wrong, as every kernel must. */
 #include "mc_kernel.h"
-#include "mc_value.h"
+#include "mc_kcall.h"
+#include "mc_ktable.h"
+#include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,33 +24,34 @@ s_arity (mc_kcall_t *call, const char *name, size_t min, size_t max)
 static int
 s_noop (mc_kcall_t *call)
 {
-    return msgpack_pack_nil (mc_kcall_out (call));
+    return mc_kcall_nil (call);
 }
 
 static int
 s_echo (mc_kcall_t *call)
 {
-    msgpack_packer *out = mc_kcall_out (call);
     size_t argc = mc_kcall_argc (call);
     if (argc == 0)
-        return msgpack_pack_nil (out);
+        return mc_kcall_nil (call);
     if (argc == 1)
-        return msgpack_pack_object (out, *mc_kcall_arg (call, 0));
-    msgpack_pack_array (out, argc);
+        return mc_kcall_value (call, mc_kcall_arg (call, 0));
+    if (mc_kcall_list (call, argc))
+        return -1;
     for (size_t i = 0; i < argc; i++)
-        msgpack_pack_object (out, *mc_kcall_arg (call, i));
+        if (mc_kcall_value (call, mc_kcall_arg (call, i)))
+            return -1;
     return 0;
 }
 
 //  Square each element of a float64 or int64 array into a new array.
 static int
-s_square_array (mc_kcall_t *call, const mc_array_t *in)
+s_square_array (mc_kcall_t *call, const mc_karray_t *in)
 {
     void *data = mc_kcall_out_array (call, in->dtype, in->ndim, in->shape);
     if (!data)
         return -1;
     size_t n = in->size / 8;
-    if (in->dtype == MC_DTYPE_F64) {
+    if (in->dtype == MC_KDTYPE_F64) {
         const double *x = in->data;
         double *y = data;
         for (size_t k = 0; k < n; k++)
@@ -64,34 +68,35 @@ s_square_array (mc_kcall_t *call, const mc_array_t *in)
 
 //  Square a number, or each element of a list or array, recursively.
 static int
-s_square_value (mc_kcall_t *call, const msgpack_object *x)
+s_square_value (mc_kcall_t *call, const mc_kvalue_t *x)
 {
-    msgpack_packer *out = mc_kcall_out (call);
-    int64_t i;
-    mc_array_t array;
+    mc_karray_t array;
     if (mc_kcall_array (call, x, &array) == 0)
         return s_square_array (call, &array);
-    switch (x->type) {
-        case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER: {
-            int64_t product;
-            if (mc_value_get_int (x, &i) || __builtin_mul_overflow (i, i, &product))
+    switch (mc_kvalue_type (x)) {
+        case MC_KVALUE_INT: {
+            //  Only a positive integer can be too large for an int64_t.
+            int64_t i = 0, product;
+            if (mc_kvalue_int (x, &i) || __builtin_mul_overflow (i, i, &product))
                 return mc_kcall_error (call, "square: %s squared overflows a 64-bit integer",
-                                       x->type == MSGPACK_OBJECT_POSITIVE_INTEGER? "integer": "negative integer");
-            return msgpack_pack_int64 (out, product);
+                                       i < 0? "negative integer": "integer");
+            return mc_kcall_int (call, product);
         }
-        case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64:
-            return msgpack_pack_double (out, x->via.f64 * x->via.f64);
-        case MSGPACK_OBJECT_ARRAY:
-            msgpack_pack_array (out, x->via.array.size);
-            for (uint32_t k = 0; k < x->via.array.size; k++)
-                if (s_square_value (call, &x->via.array.ptr [k]))
+        case MC_KVALUE_FLOAT: {
+            double d;
+            mc_kvalue_double (x, &d);
+            return mc_kcall_double (call, d * d);
+        }
+        case MC_KVALUE_LIST:
+            if (mc_kcall_list (call, mc_kvalue_len (x)))
+                return -1;
+            for (size_t k = 0; k < mc_kvalue_len (x); k++)
+                if (s_square_value (call, mc_kvalue_at (x, k)))
                     return -1;
             return 0;
         default:
             return mc_kcall_error (call, "square: expected an int, a float, or a list or array of them, got %s",
-                                   mc_value_type_name (x));
+                                   mc_kvalue_type_name (x));
     }
 }
 
@@ -109,9 +114,9 @@ s_sleep (mc_kcall_t *call)
     if (s_arity (call, "sleep", 1, 1))
         return -1;
     double ms;
-    if (mc_value_get_double (mc_kcall_arg (call, 0), &ms) || !(ms >= 0) || ms > 86400e3)
+    if (mc_kvalue_double (mc_kcall_arg (call, 0), &ms) || !(ms >= 0) || ms > 86400e3)
         return mc_kcall_error (call, "sleep: expected milliseconds from 0 to 86400000, got %s",
-                               mc_value_type_name (mc_kcall_arg (call, 0)));
+                               mc_kvalue_type_name (mc_kcall_arg (call, 0)));
     //  Sleep in slices so that a stopping engine is not held up.
     struct timespec end;
     clock_gettime (CLOCK_MONOTONIC, &end);
@@ -129,7 +134,7 @@ s_sleep (mc_kcall_t *call)
     }
     if (mc_kcall_cancelled (call))
         return mc_kcall_error (call, "sleep: cancelled, the engine is stopping");
-    return msgpack_pack_nil (mc_kcall_out (call));
+    return mc_kcall_nil (call);
 }
 
 static int
@@ -137,15 +142,17 @@ s_fail (mc_kcall_t *call)
 {
     if (s_arity (call, "fail", 0, 1))
         return -1;
-    const msgpack_object *message = mc_kcall_arg (call, 0);
+    const mc_kvalue_t *message = mc_kcall_arg (call, 0);
     if (!message)
         return mc_kcall_error (call, "failed as asked");
-    if (message->type == MSGPACK_OBJECT_STR)
-        return mc_kcall_error (call, "%.*s", (int) message->via.str.size, message->via.str.ptr);
+    size_t len;
+    const char *text = mc_kvalue_str (message, &len);
+    if (text)
+        return mc_kcall_error (call, "%.*s", (int) len, text);
     double number;
-    if (mc_value_get_double (message, &number) == 0)
+    if (mc_kvalue_double (message, &number) == 0)
         return mc_kcall_error (call, "%.17g", number);
-    return mc_kcall_error (call, "failed as asked (with a %s)", mc_value_type_name (message));
+    return mc_kcall_error (call, "failed as asked (with a %s)", mc_kvalue_type_name (message));
 }
 
 static const mc_kernel_def_t s_builtins [] = {
@@ -156,9 +163,54 @@ static const mc_kernel_def_t s_builtins [] = {
     { "fail",   "raise an error with the given message", "message:str", s_fail },
 };
 
-void
+int
 mc_builtin_register (void)
 {
-    for (size_t i = 0; i < sizeof s_builtins / sizeof s_builtins [0]; i++)
-        mc_kernel_register (&s_builtins [i]);
+    return mc_ktable_register_all (s_builtins, sizeof s_builtins / sizeof s_builtins [0]);
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest: each kernel's results and the edge cases of its arguments.
+
+void
+mc_builtin_test (bool verbose)
+{
+    printf (" * mc_builtin: ");
+    if (verbose)
+        printf ("\n");
+    struct { const char *kernel, *args, *expect; int rc; } cases [] = {
+        { "noop", "[1, 2]", "null", 0 },
+        { "echo", "[]", "null", 0 },
+        { "echo", "[{\"a\": [1, 2.5]}]", "{\"a\":[1,2.5]}", 0 },
+        { "echo", "[\"a\", 1]", "[\"a\",1]", 0 },
+        { "square", "[-3]", "9", 0 },
+        { "square", "[2.5]", "6.25", 0 },
+        { "square", "[3037000499]", "9223372030926249001", 0 },
+        { "square", "[3037000500]", "square: integer squared overflows a 64-bit integer", -1 },
+        { "square", "[-3037000500]", "square: negative integer squared overflows a 64-bit integer", -1 },
+        { "square", "[[1, [2, 3.5]]]", "[1,[4,12.25]]", 0 },
+        { "square", "[[1, \"x\"]]", "square: expected an int, a float, or a list or array of them, got string", -1 },
+        { "square", "[{}]", "square: expected an int, a float, or a list or array of them, got map", -1 },
+        { "square", "[]", "square: expected 1 argument, got 0", -1 },
+        { "sleep", "[0]", "null", 0 },
+        { "sleep", "[86400001]", "sleep: expected milliseconds from 0 to 86400000, got int", -1 },
+        { "sleep", "[\"1\"]", "sleep: expected milliseconds from 0 to 86400000, got string", -1 },
+        { "sleep", "[1, 2]", "sleep: expected 1 argument, got 2", -1 },
+        { "fail", "[]", "failed as asked", -1 },
+        { "fail", "[\"line one\\nline two\"]", "line one line two", -1 },
+        { "fail", "[0.1]", "0.10000000000000001", -1 },
+        { "fail", "[[1]]", "failed as asked (with a list)", -1 },
+        { "fail", "[1, 2]", "fail: expected 0 to 1 arguments, got 2", -1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        const mc_kernel_def_t *def = NULL;
+        for (size_t k = 0; k < sizeof s_builtins / sizeof s_builtins [0]; k++)
+            if (!strcmp (s_builtins [k].name, cases [i].kernel))
+                def = &s_builtins [k];
+        assert (def);
+        mc_kcall_expect (def, cases [i].args, NULL, 0, cases [i].rc, cases [i].expect, verbose);
+    }
+    assert (mc_builtin_register () == 0 && mc_builtin_register () == 0);
+    assert (mc_ktable_find ("square", 6) == &s_builtins [2]);
+    printf ("OK\n");
 }

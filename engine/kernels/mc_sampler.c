@@ -6,9 +6,12 @@
     operations in a fixed order without fused multiply-adds, so both builds
     give identical results. */
 #include "mc_kernel.h"
+#include "mc_kcall.h"
+#include "mc_ktable.h"
 #include "mc_rng.h"
-#include "mc_value.h"
+#include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
@@ -27,7 +30,7 @@ static int
 s_count_kwarg (mc_kcall_t *call, const char *kernel, const char *name, int64_t fallback, int64_t min, int64_t max,
                int64_t *value)
 {
-    const msgpack_object *obj = mc_kcall_kwarg (call, name);
+    const mc_kvalue_t *obj = mc_kcall_kwarg (call, name);
     if (!obj) {
         if (fallback < min)
             return mc_kcall_error (call, "%s: %s=N is required", kernel, name);
@@ -35,10 +38,10 @@ s_count_kwarg (mc_kcall_t *call, const char *kernel, const char *name, int64_t f
         return 0;
     }
     double d;
-    if (mc_value_get_double (obj, &d) || d != floor (d) || d < (double) min || d > (double) max)
+    if (mc_kvalue_double (obj, &d) || d != floor (d) || d < (double) min || d > (double) max)
         return mc_kcall_error (call, "%s: %s must be a whole number from %lld to %lld, got %s", kernel, name,
                                (long long) min, (long long) max,
-                               obj->type == MSGPACK_OBJECT_STR? "a string": mc_value_type_name (obj));
+                               mc_kvalue_type (obj) == MC_KVALUE_STR? "a string": mc_kvalue_type_name (obj));
     *value = (int64_t) d;
     return 0;
 }
@@ -47,12 +50,12 @@ static int
 s_double_kwarg (mc_kcall_t *call, const char *kernel, const char *name, double fallback, double min, double max,
                 double *value)
 {
-    const msgpack_object *obj = mc_kcall_kwarg (call, name);
+    const mc_kvalue_t *obj = mc_kcall_kwarg (call, name);
     if (!obj) {
         *value = fallback;
         return 0;
     }
-    if (mc_value_get_double (obj, value) || !(*value >= min && *value <= max))
+    if (mc_kvalue_double (obj, value) || !(*value >= min && *value <= max))
         return mc_kcall_error (call, "%s: %s must be a number from %g to %g", kernel, name, min, max);
     return 0;
 }
@@ -135,13 +138,9 @@ s_pi (mc_kcall_t *call)
         hits += s_pi_hits (mc_kcall_seed (call) ^ (part * 0x9E3779B97F4A7C15ull), mc_kcall_index (call), n);
         done += n;
     }
-    msgpack_packer *out = mc_kcall_out (call);
-    msgpack_pack_map (out, 2);
-    msgpack_pack_str_with_body (out, "hits", 4);
-    msgpack_pack_uint64 (out, hits);
-    msgpack_pack_str_with_body (out, "samples", 7);
-    msgpack_pack_uint64 (out, (uint64_t) samples);
-    return 0;
+    //  hits <= samples <= 10^15: both fit an int64_t.
+    return mc_kcall_map (call, 2) || mc_kcall_str (call, "hits", 4) || mc_kcall_int (call, (int64_t) hits)
+        || mc_kcall_str (call, "samples", 7) || mc_kcall_int (call, samples)? -1: 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -235,14 +234,14 @@ static const struct {
 //  walker
 
 static int s_walkers (mc_kcall_t *call, int target, int64_t walkers, int64_t steps, int64_t burn_in,
-                      int64_t thin, double step, const msgpack_object *start);
+                      int64_t thin, double step, const mc_kvalue_t *start);
 
 //  The start argument [x, y] into x and y; -1 with the error set.
 static int
-s_start (mc_kcall_t *call, const msgpack_object *start, double *x, double *y)
+s_start (mc_kcall_t *call, const mc_kvalue_t *start, double *x, double *y)
 {
-    if (start->type != MSGPACK_OBJECT_ARRAY || start->via.array.size != 2
-    ||  mc_value_get_double (&start->via.array.ptr [0], x) || mc_value_get_double (&start->via.array.ptr [1], y))
+    if (mc_kvalue_type (start) != MC_KVALUE_LIST || mc_kvalue_len (start) != 2
+    ||  mc_kvalue_double (mc_kvalue_at (start, 0), x) || mc_kvalue_double (mc_kvalue_at (start, 1), y))
         return mc_kcall_error (call, "walker: start must be [x, y]");
     return 0;
 }
@@ -252,17 +251,17 @@ s_walker (mc_kcall_t *call)
 {
     if (s_no_positionals (call, "walker"))
         return -1;
-    const msgpack_object *target = mc_kcall_kwarg (call, "target");
+    const mc_kvalue_t *target = mc_kcall_kwarg (call, "target");
+    size_t len = 0;
+    const char *wanted = mc_kvalue_str (target, &len);
     int index = target? -1: 0;                  //  gauss3 unless named
-    if (target && target->type != MSGPACK_OBJECT_STR)
+    if (target && !wanted)
         return mc_kcall_error (call, "walker: target must be a name (gauss3, ring or banana)");
     for (size_t i = 0; target && i < sizeof s_targets / sizeof s_targets [0] && index < 0; i++)
-        if (target->via.str.size == strlen (s_targets [i].name)
-        &&  !memcmp (target->via.str.ptr, s_targets [i].name, target->via.str.size))
+        if (len == strlen (s_targets [i].name) && !memcmp (wanted, s_targets [i].name, len))
             index = (int) i;
     if (index < 0)
-        return mc_kcall_error (call, "walker: unknown target '%.*s' (gauss3, ring or banana)",
-                               (int) target->via.str.size, target->via.str.ptr);
+        return mc_kcall_error (call, "walker: unknown target '%.*s' (gauss3, ring or banana)", (int) len, wanted);
     s_density_fn *f = s_targets [index].f;
     const char *name = s_targets [index].name;
     int64_t steps, burn_in, thin, walkers;
@@ -273,7 +272,7 @@ s_walker (mc_kcall_t *call)
     ||  s_count_kwarg (call, "walker", "thin", 1, 1, 1000000000, &thin)
     ||  s_double_kwarg (call, "walker", "step", 0.1, 1e-12, 1e6, &step))
         return -1;
-    const msgpack_object *start = mc_kcall_kwarg (call, "start");
+    const mc_kvalue_t *start = mc_kcall_kwarg (call, "start");
     if (walkers > 1)
         return s_walkers (call, index, walkers, steps, burn_in, thin, step, start);
     mc_rng_t rng;
@@ -293,7 +292,7 @@ s_walker (mc_kcall_t *call)
                                x, y, name);
     uint64_t kept = (uint64_t) (steps / thin);
     uint64_t shape [2] = { kept, 2 };
-    double *points = mc_kcall_out_array (call, MC_DTYPE_F64, 2, shape);
+    double *points = mc_kcall_out_array (call, MC_KDTYPE_F64, 2, shape);
     if (!points)
         return -1;
     uint64_t accepted = 0, n = 0;
@@ -380,14 +379,14 @@ S_CHAINS (s_chains_banana, s_banana_v)
 //  walkers=K: chains are run LANES at a time; chain c uses stream c.
 static int
 s_walkers (mc_kcall_t *call, int target, int64_t walkers, int64_t steps, int64_t burn_in, int64_t thin,
-           double step, const msgpack_object *start)
+           double step, const mc_kvalue_t *start)
 {
     double sx = 0, sy = 0;
     if (start && s_start (call, start, &sx, &sy))
         return -1;
     uint64_t kept = (uint64_t) (steps / thin);
     uint64_t shape [2] = { kept * (uint64_t) walkers, 2 };
-    double *points = mc_kcall_out_array (call, MC_DTYPE_F64, 2, shape);
+    double *points = mc_kcall_out_array (call, MC_KDTYPE_F64, 2, shape);
     if (!points)
         return -1;
     uint64_t accepted = 0;
@@ -423,9 +422,57 @@ static const mc_kernel_def_t s_samplers [] = {
       "target:str=gauss3 steps:int start:list burn_in:int=100 step:float=0.1 thin:int=1 walkers:int=1", s_walker },
 };
 
-void
+int
 mc_sampler_register (void)
 {
-    for (size_t i = 0; i < sizeof s_samplers / sizeof s_samplers [0]; i++)
-        mc_kernel_register (&s_samplers [i]);
+    return mc_ktable_register_all (s_samplers, sizeof s_samplers / sizeof s_samplers [0]);
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest: pinned bits of pi, the walker's shapes, and bad arguments.
+
+void
+mc_sampler_test (bool verbose)
+{
+    printf (" * mc_sampler: ");
+    if (verbose)
+        printf ("\n");
+    const mc_kernel_def_t *pi = &s_samplers [0], *walker = &s_samplers [1];
+    struct { const mc_kernel_def_t *def; const char *args, *kwargs, *expect; int rc; } cases [] = {
+        //  The same bits as tests/integration/test_samplers.sh pins (item 0, seed 7).
+        { pi, "[]", "{\"samples\": 100001}", "{\"hits\":78555,\"samples\":100001}", 0 },
+        { pi, "[0]", "{\"samples\": 1e5}", NULL, 0 },
+        { pi, "[0, 1]", "{\"samples\": 1}", "pi takes keyword arguments only (name=value), got 2 positional", -1 },
+        { pi, "[]", "{}", "pi: samples=N is required", -1 },
+        { pi, "[]", "{\"samples\": 0.5}", "pi: samples must be a whole number from 1 to 1000000000000000, got float", -1 },
+        { pi, "[]", "{\"samples\": \"x\"}", "pi: samples must be a whole number from 1 to 1000000000000000, got a string", -1 },
+        { walker, "[]", "{\"steps\": 1, \"thin\": 2}", "[]", 0 },
+        { walker, "[]", "{\"steps\": 3, \"target\": \"moon\"}", "walker: unknown target 'moon' (gauss3, ring or banana)", -1 },
+        { walker, "[]", "{\"steps\": 3, \"target\": 1}", "walker: target must be a name (gauss3, ring or banana)", -1 },
+        { walker, "[]", "{\"steps\": 3, \"start\": [1]}", "walker: start must be [x, y]", -1 },
+        { walker, "[]", "{\"steps\": 3, \"walkers\": 3, \"start\": \"x\"}", "walker: start must be [x, y]", -1 },
+        { walker, "[]", "{\"steps\": 3, \"step\": 0}", "walker: step must be a number from 1e-12 to 1e+06", -1 },
+        { walker, "[]", "{\"steps\": 3, \"target\": \"ring\", \"start\": [1e6, 0]}",
+          "walker: start (1e+06, 0) is outside the support of ring (its density is 0 there)", -1 },
+        { walker, "[]", "{\"steps\": 3, \"target\": \"banana\", \"walkers\": 17, \"start\": [1e6, 0]}",
+          "walker: start (1e+06, 0) is outside the support of banana (its density is 0 there)", -1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++)
+        mc_kcall_expect (cases [i].def, cases [i].args, cases [i].kwargs, 7, cases [i].rc, cases [i].expect, verbose);
+    //  A walker's points are only counted here (their bits are the
+    //  integration test's): steps / thin per chain, chain after chain.
+    struct { const char *kwargs; size_t points; } shapes [] = {
+        { "{\"steps\": 4, \"burn_in\": 0, \"start\": [0.5, 0.5]}", 4 },
+        { "{\"steps\": 4, \"thin\": 2, \"walkers\": 3, \"target\": \"banana\"}", 6 },
+    };
+    char out [4096];
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes [0]; i++) {
+        assert (mc_kcall_try (walker, "[]", shapes [i].kwargs, 7, out, sizeof out) == 0);
+        size_t brackets = 0;
+        for (const char *c = out; *c; c++)
+            brackets += *c == '[';
+        assert (brackets == shapes [i].points + 1);
+    }
+    assert (mc_sampler_register () == 0 && mc_ktable_find ("walker", 6) == walker);
+    printf ("OK\n");
 }

@@ -1,7 +1,8 @@
 /*  Speed of the sampler kernels on one core, against naive scalar C loops
     measured in the same run (so the ratio holds on a noisy machine).
     Prints JSON: medians of 5 rounds. Usage: bench_kernels */
-#include "mc_kernel.h"
+#include "mc_kcall.h"
+#include "mc_ktable.h"
 #include "mc_rng.h"
 #include <math.h>
 #include <stdio.h>
@@ -13,7 +14,7 @@
 static double
 s_call2 (const char *name, const char *key, double value, const char *key2, double value2)
 {
-    const mc_kernel_def_t *def = mc_kernel_find (name, strlen (name));
+    const mc_kernel_def_t *def = mc_ktable_find (name, strlen (name));
     msgpack_zone zone;
     msgpack_zone_init (&zone, 1024);
     msgpack_object_kv kv [2];
@@ -32,9 +33,9 @@ s_call2 (const char *name, const char *key, double value, const char *key2, doub
     msgpack_packer pk;
     msgpack_packer_init (&pk, &out, msgpack_sbuffer_write);
     zlist_t *frames = zlist_new ();
-    mc_kcall_t call = { NULL, 0, &kwargs, NULL, 0, &pk, frames, 7, 0, NULL, "", { { 0 } }, 0 };
+    mc_kcall_t call = { .kwargs = &kwargs, .out = &pk, .out_frames = frames, .seed = 7 };
     double t0 = bench_now ();
-    if (def->fn (&call))
+    if (mc_kcall_invoke (&call, def))
         fprintf (stderr, "%s: %s\n", name, call.error);
     double t = bench_now () - t0;
     zframe_t *f;

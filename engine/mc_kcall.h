@@ -1,0 +1,66 @@
+/*  mc_kcall: the engine's side of a kernel call. Kernels see only the
+    opaque context of mc_kernel.h; the runner (and selftests and benchmarks)
+    fill this struct for a task, point it at each item in turn and call the
+    kernel with mc_kcall_invoke, which checks that the kernel built exactly
+    one value. An argument value is its msgpack object: mc_kvalue_t is that
+    object under another name, so reading an argument copies nothing. */
+#ifndef MC_KCALL_H
+#define MC_KCALL_H
+#include "mc_kernel.h"
+#include <czmq.h>
+#include <msgpack.h>
+
+#define MC_KCALL_META_MAX 64        //  metadata reports kept per task (items x keys)
+
+struct mc_kcall {
+    const msgpack_object **argv;    //  positional arguments, argc of them
+    size_t argc;
+    const msgpack_object *kwargs;   //  a map, or NULL
+    zframe_t *const *frames;        //  what the arguments' array references index
+    size_t frame_count;
+    msgpack_packer *out;            //  where the result is packed
+    zlist_t *out_frames;            //  frames of the result's arrays: the caller owns them
+    uint64_t seed, index;
+    const volatile int *cancel;     //  nonzero once the engine stops; may be NULL
+    size_t owed;                    //  values the result still needs (set by invoke)
+    char error [1024];
+    struct { const char *key; double value; } meta [MC_KCALL_META_MAX];
+    size_t meta_count;
+};
+
+//  A msgpack object as the kernels' opaque value (borrowed).
+static inline const mc_kvalue_t *
+mc_kvalue_of (const msgpack_object *obj)
+{
+    return (const mc_kvalue_t *) obj;
+}
+
+//  Call def once on call (argv, index and the rest set by the caller): 0
+//  when it built exactly one value; -1 with call->error set when it failed
+//  or built less or more than that.
+int mc_kcall_invoke (mc_kcall_t *call, const mc_kernel_def_t *def);
+
+//  Pack the metadata that the calls of a task reported into meta (nothing
+//  when there is none): a map key -> value for an apply, key -> list of
+//  values (one per item that reported it) for a map task. 0, or -1 when
+//  out of memory.
+int mc_kcall_pack_meta (const mc_kcall_t *call, bool is_map, msgpack_sbuffer *meta);
+
+//  For selftests: call def once (seed given, index 0) on args, a JSON list,
+//  and kwargs, a JSON object or NULL. Its result as compact JSON (arrays
+//  as nested lists), or its error, goes into out. 0, or -1 when it failed.
+int mc_kcall_try (const mc_kernel_def_t *def, const char *args, const char *kwargs, uint64_t seed,
+                  char *out, size_t len);
+//  The same, asserting that it returns rc and (unless expect is NULL) that
+//  its result or error is expect; shows what it got when verbose.
+void mc_kcall_expect (const mc_kernel_def_t *def, const char *args, const char *kwargs, uint64_t seed,
+                      int rc, const char *expect, bool verbose);
+
+//  For selftests: JSON text packed into sb (appended) and unpacked into
+//  zone; asserts, as it only reads the tests' own text.
+msgpack_object mc_kcall_test_value (const char *json, msgpack_sbuffer *sb, msgpack_zone *zone);
+
+//  Self test: readers against hand-made arguments, builders against the
+//  bytes they pack, and invoke's checks.
+void mc_kcall_test (bool verbose);
+#endif
