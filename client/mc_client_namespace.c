@@ -1,6 +1,6 @@
 /*  mc_client_namespace: mc_client's functions on engine namespaces (the
     direct view). Each sends one transient job per target, running a
-    namespace operation ("%push", "%scatter", "%pull", "%del", "%names")
+    namespace operation (MC_NSOP_PUSH ... MC_NSOP_NAMES of proto/mc_ops.h)
     on that engine, through a fanout (mc_fanout); a gather's parts are
     joined by mc_join. Partitions are computed here, as ipyparallel
     computes them in its client. */
@@ -55,7 +55,7 @@ s_pack_names (msgpack_packer *pk, const char *const *names, size_t count)
         s_pack_str (pk, names [i]);
 }
 
-//  Start target i's body of a push: "%push" with kwargs {name: ...}; the
+//  Start target i's body of a push: MC_NSOP_PUSH with kwargs {name: ...}; the
 //  caller packs the value next.
 static msgpack_packer *
 s_push_body (mc_fanout_t *f, size_t i, const char *name)
@@ -116,7 +116,7 @@ mc_client_push_array (mc_client_t *self, const char *name, const mc_array_t *arr
     return mc_fanout_finish (&f);
 }
 
-//  Start target i's part of a scatter: "%scatter" mapped over one item.
+//  Start target i's part of a scatter: MC_NSOP_SCATTER mapped over one item.
 static msgpack_packer *
 s_scatter_body (mc_fanout_t *f, size_t i, const char *name)
 {

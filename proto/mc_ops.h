@@ -42,7 +42,7 @@ typedef enum {
 
 typedef struct {
     mc_nsop_code_t code;
-    const char *name;               //  the kernel name, "%push"
+    const char *name;               //  the kernel name, starting with '%'
     const char *kind;               //  the job kind it is sent as: "apply" or "map"
     const char *takes;              //  what it reads: "kwargs" (name -> value), "args" (names), "" nothing
     bool may_stream;                //  its result's large arrays may be streamed ("stream": true)
