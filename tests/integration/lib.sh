@@ -51,6 +51,10 @@ s_ready_or_dead () {
 # our child; returns once it printed "ready". Sets CTRL_PID.
 start_cluster () {
     local n=$1; shift
+    #  The shell truncates the output file in the child, which a busy machine
+    #  may run only after we first look: a "ready" left by the last cluster
+    #  must not be there to be read.
+    rm -f "$MCCLUSTER_DIR/ipclusterd.out"
     "$BIN/ipclusterd" -n "$n" "$@" > "$MCCLUSTER_DIR/ipclusterd.out" 2>&1 &
     CTRL_PID=$!
     PIDS+=("$CTRL_PID")
