@@ -230,9 +230,10 @@ s_reply_transient (mc_server_t *server, const mc_park_t *park, mc_job_t *job)
 }
 
 void
-mc_answer_park (mc_server_t *server, const mc_park_t *park, mc_job_t *job, const mc_job_info_t *info)
+mc_answer_park (mc_server_t *server, const mc_park_t *park, mc_job_t *job, const mc_job_info_t *info,
+                bool submitter)
 {
-    if (job && mc_job_transient (job) && park->kind == MC_PARK_RESULT)
+    if (submitter && mc_job_transient (job) && park->kind == MC_PARK_RESULT)
         s_reply_transient (server, park, job);
     else
         mc_answer_job (server, park->routing_id, park->req, park->kind, info);

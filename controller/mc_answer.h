@@ -17,9 +17,11 @@ void mc_answer_error (mc_server_t *server, zframe_t *routing_id, uint64_t req, u
 //  or its result object, with task metadata for MC_PARK_META.
 void mc_answer_job (mc_server_t *server, zframe_t *routing_id, uint64_t req, mc_park_kind_t kind,
                     const mc_job_info_t *info);
-//  Answer a parked request about a finished job (job is NULL once it is
-//  only in the store): the submitter of a transient job gets its results.
-void mc_answer_park (mc_server_t *server, const mc_park_t *park, mc_job_t *job, const mc_job_info_t *info);
+//  Answer a parked request about a job: the submitter of a finished
+//  transient job gets its results (which only it holds), everyone else the
+//  status or result object.
+void mc_answer_park (mc_server_t *server, const mc_park_t *park, mc_job_t *job, const mc_job_info_t *info,
+                     bool submitter);
 //  Pack a C string: 0, or -1 when out of memory.
 int mc_answer_pack_str (msgpack_packer *pk, const char *text);
 #endif

@@ -162,9 +162,8 @@ s_op_submit (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     }
     size_t body_size;
     const void *body_data = mc_job_body (job, &body_size);
-    if ((!transient && (mc_store_add_job (self->store, info, body_data, body_size)
-                    ||  (!waits && mc_store_flush (self->store))))
-    ||  zhashx_insert (self->jobs, (void *) (uintptr_t) info->id, job)) {
+    if (!transient && (mc_store_add_job (self->store, info, body_data, body_size)
+                   ||  (!waits && mc_store_flush (self->store)))) {
         mc_park_t *park = mc_parked_take (self->parked, info->id);
         mc_park_destroy (&park);
         mc_answer_error (self, rid, msg->req, MC_E_INTERNAL, "store: cannot record job: %s",
@@ -172,6 +171,9 @@ s_op_submit (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
         goto refused;
     }
     self->next_job_id++;
+    //  Job ids are never given twice, so the table cannot hold this one.
+    int inserted = zhashx_insert (self->jobs, (void *) (uintptr_t) info->id, job);
+    assert (inserted == 0);
     if (mc_held_add (self->held, rid, request_bytes, mc_time_mono_us ()))
         mc_warn ("out of memory: %zu bytes held for a client are not counted", request_bytes);
     s_submit_queue (self, job);
@@ -537,9 +539,10 @@ mc_api_expire (mc_server_t *self, int64_t now_us)
 {
     mc_park_t *park;
     while ((park = mc_parked_expired (self->parked, now_us))) {
+        //  A finished job has taken its parked requests with it.
         mc_job_t *job = mc_server_job (self, park->job);
-        if (job)
-            mc_answer_park (self, park, job, mc_job_info (job));
+        assert (job);
+        mc_answer_park (self, park, job, mc_job_info (job), false);
         mc_park_destroy (&park);
     }
 }

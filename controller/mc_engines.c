@@ -138,7 +138,8 @@ s_register (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
     engine = kernels? mc_registry_register (self->registry, uuid, msg->engine_id, host, msg->pid, msg->routing_id,
                                             kernels, count, mc_time_mono_us (), &replaced): NULL;
     if (!engine) {
-        s_send_error (self, msg->routing_id, MC_E_INTERNAL, "REGISTER: no engine id or memory left");
+        s_send_error (self, msg->routing_id, MC_E_INTERNAL,
+                      kernels? "REGISTER: no engine id left": "REGISTER: controller out of memory");
         return;
     }
     bool described = msg->kernel_info.size && mc_proto_sane (msg->kernel_info.ptr, msg->kernel_info.size);
@@ -186,11 +187,13 @@ s_chunk (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
         return;
     }
     size_t bytes = zframe_size (msg->frames [0]);
-    if (!submitter || mc_held_bytes (self->held, submitter->routing_id) + bytes > (size_t) self->config.max_client_bytes
-    ||  mc_held_add (self->held, submitter->routing_id, bytes, mc_time_mono_us ()))
+    if (!submitter || mc_held_bytes (self->held, submitter->routing_id) + bytes > (size_t) self->config.max_client_bytes)
         mc_job_stream_fail (job, MC_E_QUEUE_FULL);
     if (mc_job_stream_chunk (job, msg))
         return;
+    //  Counted once the job has counted it too: the reply gives back what the job holds.
+    if (mc_held_add (self->held, submitter->routing_id, bytes, mc_time_mono_us ()))
+        mc_warn ("out of memory: a chunk of %zu bytes held for a client is not counted", bytes);
     mc_msg_t relay;
     mc_msg_init (&relay);
     relay.type = MC_REPLY_CHUNK;
@@ -222,8 +225,7 @@ s_keep_transient (mc_server_t *self, mc_engine_t *engine, mc_job_t *job, mc_task
     for (size_t i = 0; i < msg->frame_count; i++)
         bytes += zframe_size (msg->frames [i]);
     const mc_park_t *submitter = mc_parked_first (self->parked, msg->job);
-    if (submitter && (mc_held_bytes (self->held, submitter->routing_id) + bytes > (size_t) self->config.max_client_bytes
-                  ||  mc_held_add (self->held, submitter->routing_id, bytes, mc_time_mono_us ()))) {
+    if (submitter && mc_held_bytes (self->held, submitter->routing_id) + bytes > (size_t) self->config.max_client_bytes) {
         char why [256];
         snprintf (why, sizeof why, "results exceed max_client_bytes=%lld: pull from fewer engines "
                   "or fewer names at a time", (long long) self->config.max_client_bytes);
@@ -235,6 +237,9 @@ s_keep_transient (mc_server_t *self, mc_engine_t *engine, mc_job_t *job, mc_task
     if (mc_job_keep_result (job, task, &kept))
         mc_error ("out of memory: job %llu task %u reads as having no result",
                   (unsigned long long) msg->job, task->number);
+    else
+    if (submitter && mc_held_add (self->held, submitter->routing_id, bytes, mc_time_mono_us ()))
+        mc_warn ("out of memory: a result of %zu bytes held for a client is not counted", bytes);
     return 0;
 }
 
@@ -271,8 +276,6 @@ s_store_result (mc_server_t *self, mc_engine_t *engine, mc_task_t *task, mc_msg_
         mc_error ("store: cannot record result: %s", mc_store_error (self->store));
     msgpack_sbuffer_destroy (&inlined);
 }
-
-static void s_bye (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg);
 
 //  RESULT: the end of a task running on this engine.
 static void
@@ -448,14 +451,16 @@ s_dispatch (mc_server_t *self, mc_engine_t *engine, mc_engine_event_t event, mc_
 }
 
 //  The engine a message comes from, if the registry holds it under that
-//  id and connection; any message from it counts as a sign of life.
+//  id and connection. A message of the protocol from it counts as a sign
+//  of life (touch); one of a type engines do not send does not.
 static mc_engine_t *
-s_sender (mc_server_t *self, mc_msg_t *msg)
+s_sender (mc_server_t *self, mc_msg_t *msg, bool touch)
 {
     mc_engine_t *engine = mc_registry_lookup (self->registry, msg->engine_id);
     if (!engine || !zframe_eq (mc_engine_routing_id (engine), msg->routing_id))
         return NULL;
-    mc_registry_touch (self->registry, engine, mc_time_mono_us ());
+    if (touch)
+        mc_registry_touch (self->registry, engine, mc_time_mono_us ());
     return engine;
 }
 
@@ -492,9 +497,7 @@ mc_engines_readable (zloop_t *loop, zsock_t *sock, void *arg)
             continue;
         }
         mc_engine_event_t event = s_event (msg.type);
-        //  REGISTER is served whoever sends it; other strangers' messages are not read.
-        mc_engine_t *engine = event == MC_ENGINE_EV_OTHER? NULL: s_sender (self, &msg);
-        s_dispatch (self, engine, event, &msg);
+        s_dispatch (self, s_sender (self, &msg, event != MC_ENGINE_EV_OTHER), event, &msg);
     }
     mc_msg_reset (&msg);
     mc_server_report_finished (self);
@@ -527,7 +530,7 @@ mc_engines_stop (mc_server_t *self, int timeout_ms)
         int code;
         mc_engine_t *engine;
         if (mc_msg_recv (&msg, zsock_resolve (self->engine_sock), true, &code) == 0 && msg.type == MC_BYE
-        &&  (engine = s_sender (self, &msg)))
+        &&  (engine = s_sender (self, &msg, true)))
             s_dispatch (self, engine, MC_ENGINE_EV_BYE, &msg);
     }
     mc_msg_reset (&msg);

@@ -2,9 +2,16 @@
     deadline (a binary min-heap whose entries know their index). */
 #include "mc_parked.h"
 
+//  A parked request as mc_parked keeps it: what callers see, and where it is.
+typedef struct {
+    mc_park_t park;                 //  first, so that a mc_park_t * is an s_entry_t *
+    size_t heap_index;              //  position in the deadline heap
+    void *handle;                   //  place in its job's list
+} s_entry_t;
+
 struct _mc_parked_t {
-    zhashx_t *jobs;                 //  job id (in the pointer) -> zlistx_t of mc_park_t (owned)
-    mc_park_t **heap;               //  requests with a deadline, earliest at [0]
+    zhashx_t *jobs;                 //  job id (in the pointer) -> zlistx_t of s_entry_t (owned)
+    s_entry_t **heap;               //  requests with a deadline, earliest at [0]
     size_t heap_size, heap_capacity;
 };
 
@@ -16,7 +23,7 @@ mc_park_destroy (mc_park_t **park_p)
 {
     if (*park_p) {
         zframe_destroy (&(*park_p)->routing_id);
-        free (*park_p);
+        free ((s_entry_t *) *park_p);
         *park_p = NULL;
     }
 }
@@ -66,65 +73,71 @@ mc_parked_destroy (mc_parked_t **self_p)
 //  --------------------------------------------------------------------------
 //  The deadline heap
 
-static void
-s_heap_set (mc_parked_t *self, size_t i, mc_park_t *park)
+static bool
+s_earlier (const s_entry_t *a, const s_entry_t *b)
 {
-    self->heap [i] = park;
-    park->heap_index = i;
+    return a->park.deadline_us < b->park.deadline_us;
+}
+
+static void
+s_heap_set (mc_parked_t *self, size_t i, s_entry_t *entry)
+{
+    self->heap [i] = entry;
+    entry->heap_index = i;
 }
 
 static void
 s_heap_up (mc_parked_t *self, size_t i)
 {
-    mc_park_t *park = self->heap [i];
-    while (i > 0 && self->heap [(i - 1) / 2]->deadline_us > park->deadline_us) {
+    s_entry_t *entry = self->heap [i];
+    while (i > 0 && s_earlier (entry, self->heap [(i - 1) / 2])) {
         s_heap_set (self, i, self->heap [(i - 1) / 2]);
         i = (i - 1) / 2;
     }
-    s_heap_set (self, i, park);
+    s_heap_set (self, i, entry);
 }
 
 static void
 s_heap_down (mc_parked_t *self, size_t i)
 {
-    mc_park_t *park = self->heap [i];
+    s_entry_t *entry = self->heap [i];
     while (true) {
         size_t child = 2 * i + 1;
         if (child >= self->heap_size)
             break;
-        if (child + 1 < self->heap_size && self->heap [child + 1]->deadline_us < self->heap [child]->deadline_us)
+        if (child + 1 < self->heap_size && s_earlier (self->heap [child + 1], self->heap [child]))
             child++;
-        if (self->heap [child]->deadline_us >= park->deadline_us)
+        if (!s_earlier (self->heap [child], entry))
             break;
         s_heap_set (self, i, self->heap [child]);
         i = child;
     }
-    s_heap_set (self, i, park);
+    s_heap_set (self, i, entry);
 }
 
 static int
-s_heap_push (mc_parked_t *self, mc_park_t *park)
+s_heap_push (mc_parked_t *self, s_entry_t *entry)
 {
     if (self->heap_size == self->heap_capacity) {
         size_t capacity = self->heap_capacity? 2 * self->heap_capacity: 16;
-        mc_park_t **heap = realloc (self->heap, capacity * sizeof *heap);
+        s_entry_t **heap = realloc (self->heap, capacity * sizeof *heap);
         if (!heap)
             return -1;
         self->heap = heap;
         self->heap_capacity = capacity;
     }
-    s_heap_set (self, self->heap_size++, park);
+    s_heap_set (self, self->heap_size++, entry);
     s_heap_up (self, self->heap_size - 1);
     return 0;
 }
 
 static void
-s_heap_remove (mc_parked_t *self, mc_park_t *park)
+s_heap_remove (mc_parked_t *self, s_entry_t *entry)
 {
-    size_t i = park->heap_index;
-    assert (i < self->heap_size && self->heap [i] == park);
-    mc_park_t *last = self->heap [--self->heap_size];
-    if (last != park) {
+    size_t i = entry->heap_index;
+    assert (i < self->heap_size && self->heap [i] == entry);
+    s_entry_t *last = self->heap [--self->heap_size];
+    if (last != entry) {
         s_heap_set (self, i, last);
         s_heap_up (self, i);
         s_heap_down (self, last->heap_index);
@@ -151,18 +164,19 @@ mc_parked_add (mc_parked_t *self, uint64_t job, zframe_t *routing_id, uint64_t r
             return -1;
         }
     }
-    mc_park_t *park = calloc (1, sizeof *park);
-    if (!park)
+    s_entry_t *entry = calloc (1, sizeof *entry);
+    mc_park_t *park = (mc_park_t *) entry;
+    if (!entry)
         goto fail;
     park->job = job;
     park->req = req;
     park->kind = kind;
     park->deadline_us = deadline_us;
     park->routing_id = zframe_dup (routing_id);
-    if (!park->routing_id || !(park->handle = zlistx_add_end (list, park)))
+    if (!park->routing_id || !(entry->handle = zlistx_add_end (list, entry)))
         goto fail;
-    if (deadline_us && s_heap_push (self, park)) {
-        zlistx_detach (list, park->handle);
+    if (deadline_us && s_heap_push (self, entry)) {
+        zlistx_detach (list, entry->handle);
         goto fail;
     }
     return 0;
@@ -189,31 +203,31 @@ mc_parked_first (mc_parked_t *self, uint64_t job)
 
 //  Unlink a request from its job's list and the heap; the caller owns it.
 static mc_park_t *
-s_detach (mc_parked_t *self, mc_park_t *park)
+s_detach (mc_parked_t *self, s_entry_t *entry)
 {
-    zlistx_t *list = s_list (self, park->job);
+    zlistx_t *list = s_list (self, entry->park.job);
     assert (list);
-    zlistx_detach (list, park->handle);
-    park->handle = NULL;
-    if (park->deadline_us)
-        s_heap_remove (self, park);
+    zlistx_detach (list, entry->handle);
+    entry->handle = NULL;
+    if (entry->park.deadline_us)
+        s_heap_remove (self, entry);
     if (zlistx_size (list) == 0)
-        zhashx_delete (self->jobs, (void *) (uintptr_t) park->job);
-    return park;
+        zhashx_delete (self->jobs, (void *) (uintptr_t) entry->park.job);
+    return &entry->park;
 }
 
 mc_park_t *
 mc_parked_take (mc_parked_t *self, uint64_t job)
 {
     zlistx_t *list = s_list (self, job);
-    mc_park_t *park = list? zlistx_first (list): NULL;
-    return park? s_detach (self, park): NULL;
+    s_entry_t *entry = list? zlistx_first (list): NULL;
+    return entry? s_detach (self, entry): NULL;
 }
 
 mc_park_t *
 mc_parked_expired (mc_parked_t *self, int64_t now_us)
 {
-    if (self->heap_size == 0 || self->heap [0]->deadline_us > now_us)
+    if (self->heap_size == 0 || self->heap [0]->park.deadline_us > now_us)
         return NULL;
     return s_detach (self, self->heap [0]);
 }

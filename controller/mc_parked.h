@@ -22,8 +22,6 @@ typedef struct {
     uint64_t req;                   //  the client's request id, echoed in the answer
     mc_park_kind_t kind;
     int64_t deadline_us;            //  monotonic; 0 = none
-    size_t heap_index;              //  position in the deadline heap (mc_parked's)
-    void *handle;                   //  place in its job's list (mc_parked's)
 } mc_park_t;
 
 mc_parked_t *mc_parked_new (void);

@@ -131,9 +131,10 @@ mc_server_report_finished (mc_server_t *self)
         mc_job_info_t *info = mc_job_info (job);
         mc_debug ("job %llu %s: %llu done, %llu failed", (unsigned long long) info->id,
                   mc_job_info_state (info), (unsigned long long) info->done, (unsigned long long) info->failed);
+        //  The first request parked on a transient job is its submit.
         mc_park_t *park;
-        while ((park = mc_parked_take (self->parked, info->id))) {
-            mc_answer_park (self, park, job, info);
+        for (bool first = true; (park = mc_parked_take (self->parked, info->id)); first = false) {
+            mc_answer_park (self, park, job, info, first);
             mc_park_destroy (&park);
         }
         zhashx_delete (self->jobs, (void *) (uintptr_t) info->id);
