@@ -10,6 +10,7 @@
 #include "mc_time.h"
 #include <czmq.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct _mc_controller_t {
@@ -233,4 +234,45 @@ void
 mc_controller_stop_engines (mc_controller_t *self, int timeout_ms)
 {
     mc_engines_stop (&self->server, timeout_ms);
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest: binding on ephemeral ports, the connection file written
+//  private and removed again; the loop is the integration tests'.
+
+void
+mc_controller_test (bool verbose)
+{
+    (void) verbose;
+    printf (" * mc_controller: ");
+    char dir [] = "/tmp/mc_controller_test.XXXXXX", err [256], path [4200];
+    assert (mkdtemp (dir));
+    mc_config_t config;
+    mc_config_defaults (&config);
+    mc_controller_t *self = mc_controller_new (&config, dir, "127.0.0.1", 0, 0, err, sizeof err);
+    assert (self);
+    const mc_conn_t *conn = mc_controller_conn (self);
+    assert (!strncmp (conn->engine_url, "tcp://127.0.0.1:", 16) && !strncmp (conn->client_url, "tcp://127.0.0.1:", 16));
+    assert (strcmp (conn->engine_url, conn->client_url) && conn->pid == getpid ());
+    struct stat st;
+    assert (stat (mc_controller_conn_path (self), &st) == 0 && (st.st_mode & 0777) == 0600);
+    mc_conn_t read;
+    assert (mc_conn_read (mc_controller_conn_path (self), &read, err, sizeof err) == 0);
+    assert (!strcmp (read.client_url, conn->client_url));
+    //  A port in use is an error naming it, and leaves the first one's file.
+    int port = atoi (strrchr (conn->client_url, ':') + 1);
+    mc_controller_t *second = mc_controller_new (&config, dir, "127.0.0.1", 0, port, err, sizeof err);
+    assert (!second && strstr (err, "cannot bind"));
+    assert (access (mc_controller_conn_path (self), F_OK) == 0);
+    snprintf (path, sizeof path, "%s", mc_controller_conn_path (self));
+    mc_controller_destroy (&self);
+    assert (self == NULL && access (path, F_OK) != 0);
+    mc_controller_destroy (&self);
+    const char *files [] = { "store.db", "store.db-wal", "store.db-shm", "engine.ipc", "client.ipc" };
+    for (size_t i = 0; i < sizeof files / sizeof files [0]; i++) {
+        snprintf (path, sizeof path, "%s/%s", dir, files [i]);
+        unlink (path);
+    }
+    assert (rmdir (dir) == 0);
+    printf ("OK\n");
 }

@@ -31,4 +31,7 @@ void mc_controller_set_tick (mc_controller_t *self, mc_controller_tick_fn *tick,
 int mc_controller_run (mc_controller_t *self, size_t expect, mc_controller_ready_fn *ready, void *arg);
 //  Tell every engine to stop and wait up to timeout_ms for their goodbyes.
 void mc_controller_stop_engines (mc_controller_t *self, int timeout_ms);
+
+//  Self test: binding, and the connection file written and removed.
+void mc_controller_test (bool verbose);
 #endif

@@ -55,4 +55,7 @@ void mc_server_task_lost (void *arg, mc_task_t *task);
 //  Report the jobs finished during this event: commit them, answer
 //  everyone parked on them, forget them.
 void mc_server_report_finished (mc_server_t *self);
+
+//  Self test: jobs finished, committed and answered (with mc_answer).
+void mc_server_test (bool verbose);
 #endif

@@ -5,6 +5,7 @@
 #include "mc_api.h"
 #include "mc_array.h"
 #include "mc_config.h"
+#include "mc_controller.h"
 #include "mc_conn.h"
 #include "mc_engines.h"
 #include "mc_held.h"
@@ -24,6 +25,7 @@
 #include "mc_rng.h"
 #include "mc_runner.h"
 #include "mc_sched.h"
+#include "mc_server.h"
 #include "mc_store.h"
 #include "mc_taskq.h"
 #include "mc_time.h"
@@ -47,7 +49,8 @@ static const s_selftest_t s_selftests [] = {
     { "proto", mc_proto_test }, { "ops", mc_ops_test }, { "value", mc_value_test },
     //  controller/
     { "registry", mc_registry_test }, { "parked", mc_parked_test }, { "held", mc_held_test },
-    { "engines", mc_engines_test }, { "api", mc_api_test },
+    { "engines", mc_engines_test }, { "api", mc_api_test }, { "server", mc_server_test },
+    { "controller", mc_controller_test },
     { "taskq", mc_taskq_test }, { "sched", mc_sched_test }, { "job_info", mc_job_info_test },
     { "submit", mc_submit_test }, { "transient", mc_transient_test }, { "job", mc_job_test },
     { "store", mc_store_test }, { "reduce", mc_reduce_test }, { "launcher", mc_launcher_test },
