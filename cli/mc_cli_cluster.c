@@ -21,7 +21,7 @@ static const mc_cli_option_t s_options [] = {
     { "--meta", S_META, false },
     { "--limit", S_LIMIT, true },
     { "--timeout", S_TIMEOUT, true },
-    { NULL } };
+    { NULL, 0, false } };
 
 //  Read a command's arguments: a job id when it needs one, --meta where
 //  meta_ok; --limit and --timeout anywhere. 0, or MC_EXIT_USAGE (said).

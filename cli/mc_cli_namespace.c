@@ -51,7 +51,7 @@ static const mc_cli_option_t s_options [] = {
     { "--range", S_RANGE, true },
     { "--png", S_PNG, true },
     { "--show", S_SHOW, false },
-    { NULL } };
+    { NULL, 0, false } };
 
 //  One option with its value (NULL for none). 0, or MC_EXIT_USAGE (said).
 static int

@@ -32,7 +32,7 @@ static const mc_cli_option_t s_options [] = {
     { "--bins", S_BINS, true },
     { "--range", S_RANGE, true },
     { "--png", S_PNG, true },
-    { NULL } };
+    { NULL, 0, false } };
 
 //  Set key of the spec to value (taken). 0, or MC_EXIT_FAILED (said).
 static int

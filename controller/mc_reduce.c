@@ -60,7 +60,7 @@ s_add_key (s_acc_t *a, const char *key, size_t len)
     s_acc_t **values = keys? realloc (a->values, (a->count + 1) * sizeof *values): NULL;
     if (values)
         a->values = values;
-    char *name = values? strndup (key, len): NULL;
+    char *name = values? (len? strndup (key, len): strdup ("")): NULL;     //  "" may come without a pointer
     s_acc_t *value = name? calloc (1, sizeof *value): NULL;
     if (!value) {
         free (name);
@@ -115,7 +115,7 @@ s_add (mc_reduce_t *self, s_acc_t *a, const msgpack_object *v)
                     return s_fail (self, "a map whose keys are not strings", "");
                 size_t k = 0;
                 while (k < a->count && !(strlen (a->keys [k]) == key->via.str.size
-                                         && !memcmp (a->keys [k], key->via.str.ptr, key->via.str.size)))
+                                         && (!key->via.str.size || !memcmp (a->keys [k], key->via.str.ptr, key->via.str.size))))
                     k++;
                 if (k == a->count && s_add_key (a, key->via.str.ptr, key->via.str.size))
                     return s_fail (self, "values", " (out of memory)");

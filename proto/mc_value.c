@@ -132,7 +132,8 @@ s_map_to_json (const msgpack_object *obj, zframe_t *const *frames, size_t count,
             json_decref (map);
             return NULL;
         }
-        char *name = strndup (key->via.str.ptr, key->via.str.size);
+        //  msgpack-c gives an empty string no pointer.
+        char *name = key->via.str.size? strndup (key->via.str.ptr, key->via.str.size): strdup ("");
         if (!name) {
             snprintf (err, errlen, "out of memory");
             json_decref (value);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Install, build and run the whole test suite: once as built for use, once
-# under AddressSanitizer and UndefinedBehaviourSanitizer.
+# under AddressSanitizer and UndefinedBehaviourSanitizer, then the fuzz
+# targets for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build
@@ -8,4 +9,6 @@ scripts/deps.sh build
 scripts/deps.sh build-asan -DMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 # The 30-second kernel test says nothing new under the sanitizers.
 (cd build-asan && ctest -j2 --output-on-failure -E long_kernel)
+# Every decoder of outside input under libFuzzer, 10 seconds a target.
+scripts/fuzz.sh 10
 echo "all tests passed"
