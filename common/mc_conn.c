@@ -29,6 +29,43 @@ mc_conn_profile_dir (const char *option, char *buf, size_t len)
 }
 
 int
+mc_conn_check_private (const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat (path, &st)) {
+        snprintf (err, errlen, "cannot check %s: %s", path, strerror (errno));
+        return -1;
+    }
+    bool dir = S_ISDIR (st.st_mode);
+    const char *what = dir? "directory": "file";
+    if (st.st_uid != geteuid () && st.st_uid != 0) {
+        snprintf (err, errlen, "%s %s belongs to user %u, not to you: refused", what, path, (unsigned) st.st_uid);
+        return -1;
+    }
+    //  In a shared directory with the sticky bit (/tmp), nobody else can
+    //  replace what is ours.
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (st.st_mode & S_ISVTX))) {
+        snprintf (err, errlen, "%s %s is writable by others (mode %04o): refused; chmod go-w it",
+                  what, path, (unsigned) (st.st_mode & 07777));
+        return -1;
+    }
+    if (dir)
+        return 0;
+    //  The directory the file is in, as for a directory.
+    char parent [4096];
+    snprintf (parent, sizeof parent, "%s", path);
+    char *slash = strrchr (parent, '/');
+    if (!slash)
+        snprintf (parent, sizeof parent, ".");
+    else
+    if (slash == parent)
+        parent [1] = 0;
+    else
+        *slash = 0;
+    return mc_conn_check_private (parent, err, errlen);
+}
+
+int
 mc_conn_ensure_dir (const char *dir, char *err, size_t errlen)
 {
     char path [4096];
@@ -49,7 +86,7 @@ mc_conn_ensure_dir (const char *dir, char *err, size_t errlen)
                 break;
         }
     }
-    return 0;
+    return mc_conn_check_private (path, err, errlen);
 }
 
 int
@@ -103,6 +140,9 @@ s_copy_string (json_t *root, const char *key, char *dest, size_t len)
 int
 mc_conn_read (const char *path, mc_conn_t *conn, char *err, size_t errlen)
 {
+    //  A file others could have written could send us, and our work, anywhere.
+    if (access (path, F_OK) == 0 && mc_conn_check_private (path, err, errlen))
+        return -1;
     json_error_t jerr;
     json_t *root = json_load_file (path, 0, &jerr);
     if (!root) {
@@ -203,6 +243,20 @@ mc_conn_test (bool verbose)
     fprintf (file, "{\"engine_url\": \"tcp://x:1\", \"client_url\": 7}");
     fclose (file);
     assert (mc_conn_read (path, &back, err, sizeof err) == -1 && strstr (err, "not a connection file"));
+    //  What others could have written is refused, naming it and its mode:
+    //  the file, or the directory it is in; a sticky shared directory is not.
+    assert (mc_conn_write (path, &conn, err, sizeof err) == 0);
+    assert (chmod (path, 0666) == 0);
+    assert (mc_conn_read (path, &back, err, sizeof err) == -1 && strstr (err, path) && strstr (err, "0666"));
+    assert (chmod (path, 0644) == 0 && mc_conn_read (path, &back, err, sizeof err) == 0);
+    snprintf (profile, sizeof profile, "%s/a/b", dir);
+    assert (chmod (profile, 0777) == 0);
+    assert (mc_conn_read (path, &back, err, sizeof err) == -1 && strstr (err, "directory") && strstr (err, "0777"));
+    assert (mc_conn_ensure_dir (profile, err, sizeof err) == -1 && strstr (err, "writable by others"));
+    assert (chmod (profile, 01777) == 0 && mc_conn_read (path, &back, err, sizeof err) == 0);
+    assert (chmod (profile, 0700) == 0);
+    assert (mc_conn_check_private ("/tmp", err, sizeof err) == 0);
+    assert (mc_conn_check_private ("/nonexistent/x", err, sizeof err) == -1 && strstr (err, "cannot check"));
     unlink (path);
     //  A directory that cannot be made (a file is in the way) is reported.
     snprintf (path, sizeof path, "%s/a/b/file", dir);

@@ -79,4 +79,28 @@ expect "still serving" "$(mcj apply square 3)" "9"
 # A direct map over explicit targets keeps its order.
 expect "direct map 0,2" "$(mcj map --targets 0,2 square 0:5)" "[0,1,4,9,16]"
 expect "seeded job records its seed" "$(mcj map --async --seed 7 noop 0:1 | xargs -I{} "$BIN/mcclient" --json status {} | grep -o '"seed":7,')" '"seed":7,'
+
+# A connection file or profile directory that others could write is
+# refused, naming it and its mode; nothing else changes.
+conn="$MCCLUSTER_DIR/cluster.json"
+chmod 0666 "$conn"
+err=$(mc ids 2>&1); rc=$?
+expect "client refuses a file others can write" "$rc" "1"
+expect_match "client names the file and mode" "$err" "$conn is writable by others \(mode 0666\)"
+err=$("$BIN/mcengine" --file "$conn" --give-up 1 2>&1); rc=$?
+[ "$rc" != 0 ] && pass "engine refuses a file others can write" || fail "engine took a file others can write"
+expect_match "engine names the file and mode" "$err" "$conn is writable by others \(mode 0666\)"
+chmod 0600 "$conn"
+chmod 0777 "$MCCLUSTER_DIR"
+err=$(mc ids 2>&1); rc=$?
+expect "client refuses a directory others can write" "$rc" "1"
+expect_match "client names the directory and mode" "$err" "directory $MCCLUSTER_DIR is writable by others \(mode 0777\)"
+other=$(mktemp -d /tmp/mc-it-other.XXXXXX)
+chmod 0777 "$other"
+err=$("$BIN/ipclusterd" --profile-dir "$other" 2>&1); rc=$?
+rmdir "$other"
+expect "controller refuses a profile others can write" "$rc" "1"
+expect_match "controller names the directory" "$err" "directory $other is writable by others"
+chmod 0700 "$MCCLUSTER_DIR"
+expect "still serving after the refusals" "$(mcj apply square 4)" "16"
 finish
