@@ -110,7 +110,6 @@ s_valid_token (mc_bytes_t bytes, size_t max)
     return true;
 }
 
-
 //  --------------------------------------------------------------------------
 //  Actions: one per row of the transition table. engine is NULL when the
 //  message comes from an engine the registry does not hold.
