@@ -2,6 +2,7 @@
 #include "mc_answer.h"
 #include "mc_log.h"
 #include "mc_time.h"
+#include <unistd.h>
 
 int
 mc_answer_pack_str (msgpack_packer *pk, const char *text)
@@ -237,4 +238,143 @@ mc_answer_park (mc_server_t *server, const mc_park_t *park, mc_job_t *job, const
         s_reply_transient (server, park, job);
     else
         mc_answer_job (server, park->routing_id, park->req, park->kind, info);
+}
+
+void
+mc_answer_finished (mc_server_t *self)
+{
+    if (zlistx_size (self->finishing) == 0)
+        return;
+    for (mc_job_t *job = zlistx_first (self->finishing); job; job = zlistx_next (self->finishing))
+        if (!mc_job_transient (job) && mc_store_finish_job (self->store, mc_job_info (job)))
+            mc_error ("store: cannot record job %llu: %s",
+                      (unsigned long long) mc_job_info (job)->id, mc_store_error (self->store));
+    if (mc_store_flush (self->store))
+        mc_error ("store: commit failed: %s", mc_store_error (self->store));
+    mc_job_t *job;
+    while ((job = zlistx_detach (self->finishing, NULL))) {
+        mc_job_info_t *info = mc_job_info (job);
+        mc_debug ("job %llu %s: %llu done, %llu failed", (unsigned long long) info->id,
+                  mc_job_info_state (info), (unsigned long long) info->done, (unsigned long long) info->failed);
+        //  The first request parked on a transient job is its submit.
+        mc_park_t *park;
+        for (bool first = true; (park = mc_parked_take (self->parked, info->id)); first = false) {
+            mc_answer_park (self, park, job, info, first);
+            mc_park_destroy (&park);
+        }
+        zhashx_delete (self->jobs, (void *) (uintptr_t) info->id);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest: jobs finish, are committed and answered, over an inproc client
+//  socket (mc_answer's replies included); no engines, no loop.
+
+//  The next REPLY the test client gets: its status, and its body as JSON text.
+static uint64_t
+s_test_reply (zsock_t *client, uint64_t req, char *json, size_t len)
+{
+    mc_msg_t reply;
+    mc_msg_init (&reply);
+    int code;
+    assert (mc_msg_recv (&reply, zsock_resolve (client), false, &code) == 0);
+    assert (reply.type == MC_REPLY && reply.req == req);
+    json [0] = 0;
+    if (reply.status == MC_OK) {
+        msgpack_zone zone;
+        msgpack_zone_init (&zone, 1024);
+        msgpack_object body;
+        assert (mc_proto_unpack (reply.data.ptr, reply.data.size, &zone, &body) == 0);
+        msgpack_object_print_buffer (json, len, body);
+        msgpack_zone_destroy (&zone);
+    }
+    else
+        mc_bytes_str (reply.text, json, len);
+    uint64_t status = reply.status;
+    mc_msg_reset (&reply);
+    return status;
+}
+
+void
+mc_answer_test (bool verbose)
+{
+    printf (" * mc_answer: ");
+    char dir [] = "/tmp/mc_answer_test.XXXXXX", path [64], err [256], json [2048];
+    assert (mkdtemp (dir));
+    snprintf (path, sizeof path, "%s/store.db", dir);
+    mc_config_t config;
+    mc_config_defaults (&config);
+    mc_server_t server;
+    assert (mc_server_init (&server, &config) == 0);
+    server.store = mc_store_new (path, err, sizeof err);
+    server.client_sock = zsock_new_router ("inproc://mc_answer_test");
+    zsock_t *client = zsock_new (ZMQ_DEALER);
+    assert (server.store && server.client_sock && client);
+    zsock_set_identity (client, "client");
+    assert (zsock_connect (client, "inproc://mc_answer_test") == 0);
+    zframe_t *rid = zframe_new ("client", 6);
+    //  A stored apply job with one parked waiter for its result and one
+    //  for its status; a task fails, the job finishes, both are answered
+    //  after the job is committed.
+    int code;
+    mc_job_t *job = mc_job_new_json (1, "{\"kind\":\"apply\",\"kernel\":\"square\",\"args\":[3]}", &code, err, sizeof err);
+    assert (job && mc_job_plan (job, NULL, 0) == 0);
+    size_t size;
+    const void *body = mc_job_body (job, &size);
+    assert (mc_store_add_job (server.store, mc_job_info (job), body, size) == 0);
+    assert (zhashx_insert (server.jobs, (void *) (uintptr_t) 1, job) == 0);
+    assert (mc_server_job (&server, 1) == job && mc_server_job (&server, 2) == NULL && mc_server_job (&server, 0) == NULL);
+    assert (mc_parked_add (server.parked, 1, rid, 10, MC_PARK_RESULT, 0) == 0);
+    assert (mc_parked_add (server.parked, 1, rid, 11, MC_PARK_STATUS, 0) == 0);
+    mc_answer_finished (&server);               //  nothing has finished
+    assert (mc_parked_count (server.parked, 1) == 2);
+    mc_server_fail_task (&server, mc_job_task (job, 0), 4, MC_E_KERNEL_ERROR, "boom");
+    mc_answer_finished (&server);
+    assert (mc_server_job (&server, 1) == NULL && mc_parked_count (server.parked, 1) == 0);
+    assert (s_test_reply (client, 10, json, sizeof json) == MC_OK);
+    if (verbose)
+        printf ("\n  %s\n", json);
+    assert (strstr (json, "\"state\"=>\"failed\"") && strstr (json, "\"results\"=>[nil]")
+         && strstr (json, "\"error\"=>\"boom\"") && strstr (json, "\"engines\"=>[4]"));
+    assert (s_test_reply (client, 11, json, sizeof json) == MC_OK);
+    assert (strstr (json, "\"failed\"=>1") && !strstr (json, "results"));
+    //  Only in the store now: answered from there.
+    mc_job_info_t info;
+    assert (mc_store_job_info (server.store, 1, &info) == 0 && info.failed == 1 && info.finished_us > 0);
+    mc_answer_job (&server, rid, 12, MC_PARK_META, &info);
+    assert (s_test_reply (client, 12, json, sizeof json) == MC_OK && strstr (json, "\"meta\"=>[{"));
+    mc_answer_error (&server, rid, 13, MC_E_UNKNOWN_JOB, "no job j%d", 9);
+    assert (s_test_reply (client, 13, json, sizeof json) == MC_E_UNKNOWN_JOB && !strcmp (json, "no job j9"));
+    //  A transient job: its submitter (the first parked) gets the results it
+    //  holds, as frames, and its held bytes are given back; a second client
+    //  parked on it gets the result object.
+    job = mc_job_new_json (2, "{\"kind\":\"apply\",\"kernel\":\"%names\",\"targets\":[0],\"transient\":true}",
+                           &code, err, sizeof err);
+    int32_t target = 0;
+    assert (job && mc_job_transient (job) && mc_job_plan (job, &target, 1) == 0);
+    assert (zhashx_insert (server.jobs, (void *) (uintptr_t) 2, job) == 0);
+    assert (mc_parked_add (server.parked, 2, rid, 20, MC_PARK_RESULT, 0) == 0);
+    assert (mc_parked_add (server.parked, 2, rid, 21, MC_PARK_RESULT, 0) == 0);
+    assert (mc_held_add (server.held, rid, 5, 0) == 0);
+    mc_server_task_lost (&server, mc_job_task (job, 0));
+    mc_answer_finished (&server);
+    assert (s_test_reply (client, 20, json, sizeof json) == MC_OK);
+    if (verbose)
+        printf ("  %s\n", json);
+    assert (strstr (json, "\"error\"=>\"engine 0 was lost before the task finished\"")
+         && strstr (json, "\"single\"=>false"));
+    assert (s_test_reply (client, 21, json, sizeof json) == MC_OK && strstr (json, "\"results\"=>["));
+    assert (mc_held_bytes (server.held, rid) == 5);     //  the job held none of them
+    zframe_destroy (&rid);
+    zsock_destroy (&client);
+    zsock_destroy (&server.client_sock);
+    mc_store_destroy (&server.store);
+    mc_server_fini (&server);
+    const char *files [] = { "store.db", "store.db-wal", "store.db-shm" };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf (path, sizeof path, "%s/%s", dir, files [i]);
+        unlink (path);
+    }
+    assert (rmdir (dir) == 0);
+    printf ("OK\n");
 }

@@ -22,6 +22,13 @@ void mc_answer_job (mc_server_t *server, zframe_t *routing_id, uint64_t req, mc_
 //  status or result object.
 void mc_answer_park (mc_server_t *server, const mc_park_t *park, mc_job_t *job, const mc_job_info_t *info,
                      bool submitter);
+//  Report the jobs finished during this event: commit them to the store,
+//  then answer everyone parked on them, then forget them (the store has
+//  them now).
+void mc_answer_finished (mc_server_t *server);
 //  Pack a C string: 0, or -1 when out of memory.
 int mc_answer_pack_str (msgpack_packer *pk, const char *text);
+
+//  Self test: jobs finished, committed and answered over an inproc socket.
+void mc_answer_test (bool verbose);
 #endif

@@ -530,7 +530,7 @@ mc_api_readable (zloop_t *loop, zsock_t *sock, void *arg)
         s_request (self, &msg);
     }
     mc_msg_reset (&msg);
-    mc_server_report_finished (self);
+    mc_answer_finished (self);
     return self->shutdown? -1: 0;
 }
 

@@ -2,6 +2,7 @@
     connection file and the housekeeping tick. What arrives is served by
     the peers' modules: mc_engines (engines), mc_api (clients). */
 #include "mc_controller.h"
+#include "mc_answer.h"
 #include "mc_api.h"
 #include "mc_engines.h"
 #include "mc_log.h"
@@ -39,7 +40,7 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     int64_t now = mc_time_mono_us ();
     mc_engines_expire (server, now);
     mc_api_expire (server, now);
-    mc_server_report_finished (server);
+    mc_answer_finished (server);
     if (server->expect && !server->ready && now - self->started_us > server->config.register_timeout_ms * 1000) {
         mc_error ("only %zu of %zu engines registered within %lld ms", mc_registry_size (server->registry),
                   server->expect, (long long) server->config.register_timeout_ms);

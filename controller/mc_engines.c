@@ -499,7 +499,7 @@ mc_engines_readable (zloop_t *loop, zsock_t *sock, void *arg)
         s_dispatch (self, s_sender (self, &msg, event != MC_ENGINE_EV_OTHER), event, &msg);
     }
     mc_msg_reset (&msg);
-    mc_server_report_finished (self);
+    mc_answer_finished (self);
     return 0;
 }
 

@@ -1,9 +1,9 @@
 /*  mc_server: what the controller's modules share, one per controller
     (mc_controller owns it): the two sockets, the engine registry, the
     scheduler, the store, the jobs in memory, the parked requests and the
-    bytes held per client. And the completion of jobs, which both peers'
-    sides drive: a finished job is committed to the store, then everyone
-    parked on it is answered, then it is forgotten (the store has it). */
+    bytes held per client. And the end of tasks, which both peers' sides
+    drive: a job whose last task ends is listed as finishing, for
+    mc_answer_finished to report. */
 #ifndef MC_SERVER_H
 #define MC_SERVER_H
 #include "mc_config.h"
@@ -46,16 +46,12 @@ mc_job_t *mc_server_job (mc_server_t *self, uint64_t id);
 //  Clear the shared body buffer and return a packer that writes into it.
 msgpack_packer mc_server_body (mc_server_t *self);
 //  A task finished: count it; a job that is now finished is reported at
-//  the end of this event (mc_server_report_finished).
+//  the end of this event (mc_answer_finished).
 void mc_server_task_finished (mc_server_t *self, mc_job_t *job, mc_task_t *task, bool ok, int64_t run_us);
 //  Record a failed task that never ran, or whose engine is gone.
 void mc_server_fail_task (mc_server_t *self, mc_task_t *task, int64_t engine, uint64_t code, const char *text);
 //  The scheduler's callback for a direct task whose engine is gone.
 void mc_server_task_lost (void *arg, mc_task_t *task);
-//  Report the jobs finished during this event: commit them, answer
-//  everyone parked on them, forget them.
-void mc_server_report_finished (mc_server_t *self);
-
-//  Self test: jobs finished, committed and answered (with mc_answer).
+//  Self test: the shared state, and tasks counted towards their jobs.
 void mc_server_test (bool verbose);
 #endif

@@ -2,6 +2,7 @@
     this is their driver (`test_units NAME` runs one, `test_units` all).
     Asserts here are the test verdicts, so they must survive NDEBUG. */
 #undef NDEBUG
+#include "mc_answer.h"
 #include "mc_api.h"
 #include "mc_array.h"
 #include "mc_config.h"
@@ -49,7 +50,7 @@ static const s_selftest_t s_selftests [] = {
     { "proto", mc_proto_test }, { "ops", mc_ops_test }, { "value", mc_value_test },
     //  controller/
     { "registry", mc_registry_test }, { "parked", mc_parked_test }, { "held", mc_held_test },
-    { "engines", mc_engines_test }, { "api", mc_api_test }, { "server", mc_server_test },
+    { "engines", mc_engines_test }, { "api", mc_api_test }, { "server", mc_server_test }, { "answer", mc_answer_test },
     { "controller", mc_controller_test },
     { "taskq", mc_taskq_test }, { "sched", mc_sched_test }, { "job_info", mc_job_info_test },
     { "submit", mc_submit_test }, { "transient", mc_transient_test }, { "job", mc_job_test },
