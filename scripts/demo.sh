@@ -8,7 +8,9 @@ export MCCLUSTER_DIR=$(mktemp -d /tmp/mccluster-demo.XXXXXX)
 bin=$PWD/build
 build/ipclusterd -n 4 > "$MCCLUSTER_DIR/ipclusterd.out" 2>&1 &
 ctrl=$!
-trap 'kill -TERM $ctrl 2>/dev/null; wait $ctrl 2>/dev/null; rm -rf "$MCCLUSTER_DIR"' EXIT
+# Under set -e a failing command in the trap would become the exit status:
+# the controller is usually gone by then, so kill and wait may fail.
+trap 'kill -TERM $ctrl 2>/dev/null || true; wait $ctrl 2>/dev/null || true; rm -rf "$MCCLUSTER_DIR"' EXIT
 for _ in $(seq 200); do grep -q ready "$MCCLUSTER_DIR/ipclusterd.out" && break; sleep 0.05; done
 mc () { echo "\$ mcclient $*"; "$bin/mcclient" "$@"; echo; }
 mc ids
