@@ -7,7 +7,8 @@ OUT=${2:-$DEFAULT_OUT}
 export MCCLUSTER_DIR=$(mktemp -d /tmp/mc-bench.XXXXXX)
 "$BIN/ipclusterd" -n 2 > "$MCCLUSTER_DIR/out" 2>&1 &
 ctrl=$!
-trap 'kill -TERM $ctrl 2>/dev/null; wait $ctrl 2>/dev/null; rm -rf "$MCCLUSTER_DIR"' EXIT
+# Under set -e a failing kill or wait in the trap would become the exit status.
+trap 'kill -TERM $ctrl 2>/dev/null || true; wait $ctrl 2>/dev/null || true; rm -rf "$MCCLUSTER_DIR"' EXIT
 for _ in $(seq 200); do grep -q ready "$MCCLUSTER_DIR/out" && break; sleep 0.05; done
 
 now_ns () { date +%s%N; }
