@@ -9,12 +9,6 @@
 #include "mc_join.h"
 #include "mc_value.h"
 
-static void
-s_pack_str (msgpack_packer *pk, const char *text)
-{
-    msgpack_pack_str_with_body (pk, text, strlen (text));
-}
-
 static int
 s_check_name (mc_client_t *self, const char *name)
 {
@@ -52,7 +46,7 @@ s_pack_names (msgpack_packer *pk, const char *const *names, size_t count)
 {
     msgpack_pack_array (pk, (uint32_t) count);
     for (size_t i = 0; i < count; i++)
-        s_pack_str (pk, names [i]);
+        mc_proto_pack_str (pk, names [i]);
 }
 
 //  Start target i's body of a push: MC_NSOP_PUSH with kwargs {name: ...}; the
@@ -61,9 +55,9 @@ static msgpack_packer *
 s_push_body (mc_fanout_t *f, size_t i, const char *name)
 {
     msgpack_packer *body = mc_fanout_body (f, i, MC_NSOP_PUSH, 1);
-    s_pack_str (body, "kwargs");
+    mc_proto_pack_str (body, "kwargs");
     msgpack_pack_map (body, 1);
-    s_pack_str (body, name);
+    mc_proto_pack_str (body, name);
     return body;
 }
 
@@ -121,10 +115,10 @@ static msgpack_packer *
 s_scatter_body (mc_fanout_t *f, size_t i, const char *name)
 {
     msgpack_packer *body = mc_fanout_body (f, i, MC_NSOP_SCATTER, 2);
-    s_pack_str (body, "args");
+    mc_proto_pack_str (body, "args");
     msgpack_pack_array (body, 1);
-    s_pack_str (body, name);
-    s_pack_str (body, "seq");
+    mc_proto_pack_str (body, name);
+    mc_proto_pack_str (body, "seq");
     msgpack_pack_array (body, 1);
     return body;
 }
@@ -255,11 +249,11 @@ s_pull (mc_client_t *self, const char *const *names, size_t count, const json_t 
         //  Large arrays come in chunks, received into reused memory and
         //  forwarded by the controller as they come (see mc_proto.md).
         msgpack_packer *body = mc_fanout_body (f, i, MC_NSOP_PULL, 2);
-        s_pack_str (body, "args");
+        mc_proto_pack_str (body, "args");
         s_pack_names (body, names, count);
-        s_pack_str (body, "kwargs");
+        mc_proto_pack_str (body, "kwargs");
         msgpack_pack_map (body, 1);
-        s_pack_str (body, "stream");
+        mc_proto_pack_str (body, "stream");
         msgpack_pack_true (body);
     }
     if (mc_fanout_run (f))
@@ -340,7 +334,7 @@ mc_client_delete (mc_client_t *self, const char *const *names, size_t count, con
         return -1;
     for (size_t i = 0; i < mc_fanout_count (f); i++) {
         msgpack_packer *body = mc_fanout_body (f, i, MC_NSOP_DEL, 1);
-        s_pack_str (body, "args");
+        mc_proto_pack_str (body, "args");
         s_pack_names (body, names, count);
     }
     return mc_fanout_finish (&f);

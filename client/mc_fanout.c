@@ -46,13 +46,6 @@ struct _mc_fanout_t {
 
 #define S_MAX_PROBLEMS 16           //  distinct engine errors an error message names
 
-
-static void
-s_pack_str (msgpack_packer *pk, const char *text)
-{
-    msgpack_pack_str_with_body (pk, text, strlen (text));
-}
-
 //  The engine ids that targets stand for (a new JSON array), or NULL.
 static json_t *
 s_target_ids (mc_client_t *client, const json_t *targets)
@@ -169,10 +162,10 @@ mc_fanout_body (mc_fanout_t *self, size_t target, mc_nsop_code_t op, uint32_t ex
     assert (target < self->count);
     msgpack_packer *pk = &self->bodies [target].pk;
     msgpack_pack_map (pk, 4 + extra);
-    s_pack_str (pk, "kind");      s_pack_str (pk, mc_nsop_get (op)->kind);
-    s_pack_str (pk, "kernel");    s_pack_str (pk, mc_nsop_name (op));
-    s_pack_str (pk, "transient"); msgpack_pack_true (pk);
-    s_pack_str (pk, "targets");
+    mc_proto_pack_str (pk, "kind");      mc_proto_pack_str (pk, mc_nsop_get (op)->kind);
+    mc_proto_pack_str (pk, "kernel");    mc_proto_pack_str (pk, mc_nsop_name (op));
+    mc_proto_pack_str (pk, "transient"); msgpack_pack_true (pk);
+    mc_proto_pack_str (pk, "targets");
     msgpack_pack_array (pk, 1);
     msgpack_pack_int64 (pk, json_integer_value (json_array_get (self->ids, target)));
     return pk;

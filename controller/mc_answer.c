@@ -4,12 +4,6 @@
 #include "mc_time.h"
 #include <unistd.h>
 
-int
-mc_answer_pack_str (msgpack_packer *pk, const char *text)
-{
-    return msgpack_pack_str_with_body (pk, text, strlen (text));
-}
-
 void
 mc_answer_reply (mc_server_t *server, zframe_t *routing_id, uint64_t req, uint64_t status, const char *text)
 {
@@ -47,13 +41,13 @@ mc_answer_job (mc_server_t *server, zframe_t *routing_id, uint64_t req, mc_park_
     bool meta = kind == MC_PARK_META;
     int rc = mc_job_info_pack (info, &pk, kind == MC_PARK_STATUS? 0: meta? 4: 3);
     if (rc == 0 && kind != MC_PARK_STATUS) {
-        mc_answer_pack_str (&pk, "single");
+        mc_proto_pack_str (&pk, "single");
         if (info->single)
             msgpack_pack_true (&pk);
         else
             msgpack_pack_false (&pk);
         if (meta) {
-            mc_answer_pack_str (&pk, "meta");
+            mc_proto_pack_str (&pk, "meta");
             rc = mc_store_pack_meta (server->store, info, &pk);
         }
         if (rc == 0)
@@ -129,12 +123,12 @@ s_errors_pack (zlistx_t *errors, msgpack_packer *pk)
     s_error_t *e;
     while ((e = zlistx_detach (errors, NULL))) {
         rc |= msgpack_pack_map (pk, 4);
-        rc |= mc_answer_pack_str (pk, "error") | mc_answer_pack_str (pk, e->text);
-        rc |= mc_answer_pack_str (pk, "count") | msgpack_pack_uint64 (pk, e->count);
-        rc |= mc_answer_pack_str (pk, "engines") | msgpack_pack_array (pk, e->engine_count);
+        rc |= mc_proto_pack_str (pk, "error") | mc_proto_pack_str (pk, e->text);
+        rc |= mc_proto_pack_str (pk, "count") | msgpack_pack_uint64 (pk, e->count);
+        rc |= mc_proto_pack_str (pk, "engines") | msgpack_pack_array (pk, e->engine_count);
         for (size_t i = 0; i < e->engine_count; i++)
             rc |= msgpack_pack_int64 (pk, e->engines [i]);
-        rc |= mc_answer_pack_str (pk, "tasks") | msgpack_pack_array (pk, e->count);
+        rc |= mc_proto_pack_str (pk, "tasks") | msgpack_pack_array (pk, e->count);
         for (size_t i = 0; i < e->count; i++)
             rc |= msgpack_pack_uint64 (pk, e->tasks [i]);
         s_error_destroy (&e);
@@ -189,15 +183,15 @@ static int
 s_pack_transient (mc_job_t *job, msgpack_packer *pk, zlist_t *frames, zlistx_t *errors)
 {
     mc_job_info_t *info = mc_job_info (job);
-    if (mc_job_info_pack (info, pk, 3) || mc_answer_pack_str (pk, "single") || msgpack_pack_false (pk)
-    ||  mc_answer_pack_str (pk, "results") || msgpack_pack_array (pk, (uint32_t) info->total))
+    if (mc_job_info_pack (info, pk, 3) || mc_proto_pack_str (pk, "single") || msgpack_pack_false (pk)
+    ||  mc_proto_pack_str (pk, "results") || msgpack_pack_array (pk, (uint32_t) info->total))
         return -1;
     msgpack_zone zone;
     msgpack_zone_init (&zone, 1024);
     for (uint64_t t = 0; t < info->tasks; t++)
         s_pack_task_results (job, t, pk, frames, errors, &zone);
     msgpack_zone_destroy (&zone);
-    return mc_answer_pack_str (pk, "errors") || s_errors_pack (errors, pk)? -1: 0;
+    return mc_proto_pack_str (pk, "errors") || s_errors_pack (errors, pk)? -1: 0;
 }
 
 //  Answer the submitter of a finished transient job with its results, whose

@@ -26,8 +26,6 @@ void mc_answer_park (mc_server_t *server, const mc_park_t *park, mc_job_t *job, 
 //  then answer everyone parked on them, then forget them (the store has
 //  them now).
 void mc_answer_finished (mc_server_t *server);
-//  Pack a C string: 0, or -1 when out of memory.
-int mc_answer_pack_str (msgpack_packer *pk, const char *text);
 
 //  Self test: jobs finished, committed and answered over an inproc socket.
 void mc_answer_test (bool verbose);

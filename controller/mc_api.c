@@ -182,8 +182,8 @@ s_op_submit (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
         mc_job_id_format (info->id, id, sizeof id);
         msgpack_packer pk = mc_server_body (self);
         msgpack_pack_map (&pk, 1);
-        mc_answer_pack_str (&pk, "job");
-        mc_answer_pack_str (&pk, id);
+        mc_proto_pack_str (&pk, "job");
+        mc_proto_pack_str (&pk, id);
         mc_answer_reply (self, rid, msg->req, MC_OK, NULL);
     }
     mc_sched_dispatch (self->sched);
@@ -253,10 +253,10 @@ s_op_ping (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     (void) body;
     msgpack_packer pk = mc_server_body (self);
     msgpack_pack_map (&pk, 4);
-    mc_answer_pack_str (&pk, "max_value_bytes"); msgpack_pack_int64 (&pk, self->config.max_value_bytes);
-    mc_answer_pack_str (&pk, "version"); msgpack_pack_uint8 (&pk, MC_PROTO_VERSION);
-    mc_answer_pack_str (&pk, "pid");     msgpack_pack_int64 (&pk, getpid ());
-    mc_answer_pack_str (&pk, "engines"); msgpack_pack_uint64 (&pk, mc_registry_size (self->registry));
+    mc_proto_pack_str (&pk, "max_value_bytes"); msgpack_pack_int64 (&pk, self->config.max_value_bytes);
+    mc_proto_pack_str (&pk, "version"); msgpack_pack_uint8 (&pk, MC_PROTO_VERSION);
+    mc_proto_pack_str (&pk, "pid");     msgpack_pack_int64 (&pk, getpid ());
+    mc_proto_pack_str (&pk, "engines"); msgpack_pack_uint64 (&pk, mc_registry_size (self->registry));
     mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
 }
 
@@ -291,16 +291,16 @@ s_op_engines (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     int64_t now = mc_time_mono_us ();
     for (mc_engine_t *e = mc_registry_first (self->registry); e; e = mc_registry_next (self->registry, e)) {
         msgpack_pack_map (&pk, 10);
-        mc_answer_pack_str (&pk, "id");       msgpack_pack_int32 (&pk, mc_engine_id (e));
-        mc_answer_pack_str (&pk, "host");     mc_answer_pack_str (&pk, mc_engine_host (e));
-        mc_answer_pack_str (&pk, "pid");      msgpack_pack_int64 (&pk, mc_engine_pid (e));
-        mc_answer_pack_str (&pk, "state");    mc_answer_pack_str (&pk, mc_engine_state (e) == MC_ENGINE_STOPPING? "stopping": mc_engine_inflight (e)? "busy": "idle");
-        mc_answer_pack_str (&pk, "done");     msgpack_pack_uint64 (&pk, mc_engine_done (e));
-        mc_answer_pack_str (&pk, "failed");   msgpack_pack_uint64 (&pk, mc_engine_failed (e));
-        mc_answer_pack_str (&pk, "inflight"); msgpack_pack_uint32 (&pk, mc_engine_inflight (e));
-        mc_answer_pack_str (&pk, "queued");   msgpack_pack_uint64 (&pk, mc_engine_queued (e));
-        mc_answer_pack_str (&pk, "uuid");     mc_answer_pack_str (&pk, mc_engine_uuid (e));
-        mc_answer_pack_str (&pk, "last_seen_ms"); msgpack_pack_int64 (&pk, (now - mc_engine_last_seen_us (e)) / 1000);
+        mc_proto_pack_str (&pk, "id");       msgpack_pack_int32 (&pk, mc_engine_id (e));
+        mc_proto_pack_str (&pk, "host");     mc_proto_pack_str (&pk, mc_engine_host (e));
+        mc_proto_pack_str (&pk, "pid");      msgpack_pack_int64 (&pk, mc_engine_pid (e));
+        mc_proto_pack_str (&pk, "state");    mc_proto_pack_str (&pk, mc_engine_state (e) == MC_ENGINE_STOPPING? "stopping": mc_engine_inflight (e)? "busy": "idle");
+        mc_proto_pack_str (&pk, "done");     msgpack_pack_uint64 (&pk, mc_engine_done (e));
+        mc_proto_pack_str (&pk, "failed");   msgpack_pack_uint64 (&pk, mc_engine_failed (e));
+        mc_proto_pack_str (&pk, "inflight"); msgpack_pack_uint32 (&pk, mc_engine_inflight (e));
+        mc_proto_pack_str (&pk, "queued");   msgpack_pack_uint64 (&pk, mc_engine_queued (e));
+        mc_proto_pack_str (&pk, "uuid");     mc_proto_pack_str (&pk, mc_engine_uuid (e));
+        mc_proto_pack_str (&pk, "last_seen_ms"); msgpack_pack_int64 (&pk, (now - mc_engine_last_seen_us (e)) / 1000);
     }
     mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
 }
@@ -333,15 +333,15 @@ s_op_queue (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     (void) body;
     msgpack_packer pk = mc_server_body (self);
     msgpack_pack_map (&pk, 2);
-    mc_answer_pack_str (&pk, "queued");
+    mc_proto_pack_str (&pk, "queued");
     msgpack_pack_uint64 (&pk, mc_sched_lb_waiting (self->sched));
-    mc_answer_pack_str (&pk, "engines");
+    mc_proto_pack_str (&pk, "engines");
     msgpack_pack_array (&pk, (uint32_t) mc_registry_size (self->registry));
     for (mc_engine_t *e = mc_registry_first (self->registry); e; e = mc_registry_next (self->registry, e)) {
         msgpack_pack_map (&pk, 3);
-        mc_answer_pack_str (&pk, "id");      msgpack_pack_int32 (&pk, mc_engine_id (e));
-        mc_answer_pack_str (&pk, "queued");  msgpack_pack_uint64 (&pk, mc_engine_queued (e));
-        mc_answer_pack_str (&pk, "running"); msgpack_pack_uint32 (&pk, mc_engine_inflight (e));
+        mc_proto_pack_str (&pk, "id");      msgpack_pack_int32 (&pk, mc_engine_id (e));
+        mc_proto_pack_str (&pk, "queued");  msgpack_pack_uint64 (&pk, mc_engine_queued (e));
+        mc_proto_pack_str (&pk, "running"); msgpack_pack_uint32 (&pk, mc_engine_inflight (e));
     }
     mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
 }
@@ -380,13 +380,13 @@ s_pack_args (msgpack_packer *pk, const msgpack_object *args)
         if (fallback)
             *fallback++ = 0;
         msgpack_pack_map (pk, fallback? 3: 2);
-        mc_answer_pack_str (pk, "name");
-        mc_answer_pack_str (pk, tokens [i]);
-        mc_answer_pack_str (pk, "type");
-        mc_answer_pack_str (pk, type? type: "any");
+        mc_proto_pack_str (pk, "name");
+        mc_proto_pack_str (pk, tokens [i]);
+        mc_proto_pack_str (pk, "type");
+        mc_proto_pack_str (pk, type? type: "any");
         if (fallback) {
-            mc_answer_pack_str (pk, "default");
-            mc_answer_pack_str (pk, fallback);
+            mc_proto_pack_str (pk, "default");
+            mc_proto_pack_str (pk, fallback);
         }
     }
 }
@@ -449,16 +449,16 @@ s_op_kernels (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
         msgpack_pack_array (&pk, (uint32_t) count);
         for (size_t j = 0; j < count; j++) {
             msgpack_pack_map (&pk, 4);
-            mc_answer_pack_str (&pk, "name");
-            mc_answer_pack_str (&pk, kernels [j].name);
-            mc_answer_pack_str (&pk, "doc");
+            mc_proto_pack_str (&pk, "name");
+            mc_proto_pack_str (&pk, kernels [j].name);
+            mc_proto_pack_str (&pk, "doc");
             if (kernels [j].doc->type == MSGPACK_OBJECT_STR)
                 msgpack_pack_object (&pk, *kernels [j].doc);
             else
-                mc_answer_pack_str (&pk, "");
-            mc_answer_pack_str (&pk, "args");
+                mc_proto_pack_str (&pk, "");
+            mc_proto_pack_str (&pk, "args");
             s_pack_args (&pk, kernels [j].args);
-            mc_answer_pack_str (&pk, "engines");
+            mc_proto_pack_str (&pk, "engines");
             msgpack_pack_array (&pk, (uint32_t) kernels [j].engine_count);
             for (size_t e = 0; e < kernels [j].engine_count; e++)
                 msgpack_pack_int32 (&pk, kernels [j].engines [e]);

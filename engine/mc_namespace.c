@@ -114,12 +114,6 @@ mc_namespace_delete (mc_namespace_t *self, const char *name, size_t len)
     return 0;
 }
 
-static void
-s_pack_str (msgpack_packer *pk, const char *text)
-{
-    msgpack_pack_str_with_body (pk, text, strlen (text));
-}
-
 void
 mc_namespace_pack_names (mc_namespace_t *self, msgpack_packer *pk)
 {
@@ -132,10 +126,10 @@ mc_namespace_pack_names (mc_namespace_t *self, msgpack_packer *pk)
         const msgpack_object *obj = &value->obj;
         mc_array_t array;
         bool is_array = mc_array_from_object (obj, &array) == 0;
-        s_pack_str (pk, name);
+        mc_proto_pack_str (pk, name);
         msgpack_pack_map (pk, is_array? 4: 3);
-        s_pack_str (pk, "type");
-        s_pack_str (pk, is_array? mc_dtype_name (array.dtype): mc_value_type_name (obj));
+        mc_proto_pack_str (pk, "type");
+        mc_proto_pack_str (pk, is_array? mc_dtype_name (array.dtype): mc_value_type_name (obj));
         uint64_t size = 1;
         if (is_array)
             size = array.size / 8;
@@ -148,12 +142,12 @@ mc_namespace_pack_names (mc_namespace_t *self, msgpack_packer *pk)
         else
         if (obj->type == MSGPACK_OBJECT_STR)
             size = obj->via.str.size;
-        s_pack_str (pk, "size");
+        mc_proto_pack_str (pk, "size");
         msgpack_pack_uint64 (pk, size);
-        s_pack_str (pk, "bytes");
+        mc_proto_pack_str (pk, "bytes");
         msgpack_pack_uint64 (pk, value->bytes);
         if (is_array) {
-            s_pack_str (pk, "shape");
+            mc_proto_pack_str (pk, "shape");
             msgpack_pack_array (pk, array.ndim);
             for (uint32_t i = 0; i < array.ndim; i++)
                 msgpack_pack_uint64 (pk, array.shape [i]);

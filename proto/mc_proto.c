@@ -488,6 +488,12 @@ mc_bytes_eq (mc_bytes_t bytes, const char *text)
     return bytes.size == len && (len == 0 || memcmp (bytes.ptr, text, len) == 0);
 }
 
+int
+mc_proto_pack_str (msgpack_packer *pk, const char *text)
+{
+    return msgpack_pack_str_with_body (pk, text, strlen (text));
+}
+
 const msgpack_object *
 mc_proto_map_get (const msgpack_object *obj, const char *key)
 {

@@ -123,6 +123,9 @@ char *mc_bytes_str (mc_bytes_t bytes, char *buf, size_t len);
 //  True when bytes equal the C string.
 bool mc_bytes_eq (mc_bytes_t bytes, const char *text);
 
+//  Pack a C string. 0, or -1 when the packer's buffer cannot grow.
+int mc_proto_pack_str (msgpack_packer *pk, const char *text);
+
 //  Look up a string key in a msgpack map; NULL when absent or obj is no map.
 const msgpack_object *mc_proto_map_get (const msgpack_object *obj, const char *key);
 
