@@ -42,6 +42,22 @@ mc_job_info_pack (const mc_job_info_t *info, msgpack_packer *pk, uint32_t extra)
     return rc? -1: 0;
 }
 
+static size_t s_id_hash (const void *key) { return (size_t) (uintptr_t) key * 0x9E3779B97F4A7C15ull; }
+static int s_id_cmp (const void *a, const void *b) { return a == b? 0: (a < b? -1: 1); }
+
+zhashx_t *
+mc_job_id_table (void)
+{
+    zhashx_t *table = zhashx_new ();
+    if (table) {
+        zhashx_set_key_hasher (table, s_id_hash);
+        zhashx_set_key_comparator (table, s_id_cmp);
+        zhashx_set_key_duplicator (table, NULL);
+        zhashx_set_key_destructor (table, NULL);
+    }
+    return table;
+}
+
 void
 mc_job_id_format (uint64_t id, char *buf, size_t len)
 {

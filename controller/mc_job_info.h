@@ -4,6 +4,7 @@
 #ifndef MC_JOB_INFO_H
 #define MC_JOB_INFO_H
 #include "mc_value.h"
+#include <czmq.h>
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,6 +37,9 @@ const char *mc_job_info_state (const mc_job_info_t *info);
 //  Format and parse job ids ("j17"); parse returns 0 or -1.
 void mc_job_id_format (uint64_t id, char *buf, size_t len);
 int mc_job_id_parse (const char *text, size_t len, uint64_t *id);
+//  A new hash table keyed by job ids stored in the key pointer itself
+//  (no key is copied or freed), or NULL when out of memory.
+zhashx_t *mc_job_id_table (void);
 
 
 //  Self test: states, the packed status object, ids both ways.

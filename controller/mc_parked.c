@@ -1,6 +1,7 @@
 /*  mc_parked: parked requests by job (lists in arrival order) and by
     deadline (a binary min-heap whose entries know their index). */
 #include "mc_parked.h"
+#include "mc_job_info.h"
 
 //  A parked request as mc_parked keeps it: what callers see, and where it is.
 typedef struct {
@@ -15,8 +16,6 @@ struct _mc_parked_t {
     size_t heap_size, heap_capacity;
 };
 
-static size_t s_id_hash (const void *key) { return (size_t) (uintptr_t) key * 0x9E3779B97F4A7C15ull; }
-static int s_id_cmp (const void *a, const void *b) { return a == b? 0: (a < b? -1: 1); }
 
 void
 mc_park_destroy (mc_park_t **park_p)
@@ -45,15 +44,11 @@ mc_parked_new (void)
     mc_parked_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->jobs = zhashx_new ();
+    self->jobs = mc_job_id_table ();
     if (!self->jobs) {
         free (self);
         return NULL;
     }
-    zhashx_set_key_hasher (self->jobs, s_id_hash);
-    zhashx_set_key_comparator (self->jobs, s_id_cmp);
-    zhashx_set_key_duplicator (self->jobs, NULL);
-    zhashx_set_key_destructor (self->jobs, NULL);
     zhashx_set_destructor (self->jobs, s_list_destroy);
     return self;
 }

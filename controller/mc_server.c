@@ -1,11 +1,9 @@
-/*  mc_server: the controller's shared state and the completion of jobs. */
+/*  mc_server: the controller's shared state and the end of tasks. */
 #include "mc_server.h"
 #include "mc_log.h"
 #include "mc_time.h"
 
-//  Job table: keys are job ids stored in the pointer itself.
-static size_t s_id_hash (const void *key) { return (size_t) (uintptr_t) key * 0x9E3779B97F4A7C15ull; }
-static int s_id_cmp (const void *a, const void *b) { return a == b? 0: (a < b? -1: 1); }
+//  The job table owns its jobs.
 static void s_job_free (void **item) { mc_job_destroy ((mc_job_t **) item); }
 
 int
@@ -14,17 +12,13 @@ mc_server_init (mc_server_t *self, const mc_config_t *config)
     memset (self, 0, sizeof *self);
     self->config = *config;
     msgpack_sbuffer_init (&self->buffer);
-    self->jobs = zhashx_new ();
+    self->jobs = mc_job_id_table ();
     self->finishing = zlistx_new ();
     self->parked = mc_parked_new ();
     self->held = mc_held_new ();
     self->registry = mc_registry_new ();
     if (!self->jobs || !self->finishing || !self->parked || !self->held || !self->registry)
         return -1;
-    zhashx_set_key_hasher (self->jobs, s_id_hash);
-    zhashx_set_key_comparator (self->jobs, s_id_cmp);
-    zhashx_set_key_duplicator (self->jobs, NULL);
-    zhashx_set_key_destructor (self->jobs, NULL);
     zhashx_set_destructor (self->jobs, s_job_free);
     return 0;
 }
