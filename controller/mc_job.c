@@ -16,12 +16,6 @@ struct _mc_job_t {
     double mean_task_us;
 };
 
-bool
-mc_job_is_namespace_op (const char *kernel)
-{
-    return mc_nsop_find (kernel, strlen (kernel)) != NULL;
-}
-
 mc_job_t *
 mc_job_new (uint64_t id, const void *body, size_t size, uint64_t seed_if_absent,
             int *code, char *err, size_t errlen)
@@ -421,10 +415,6 @@ mc_job_test (bool verbose)
 {
     if (verbose)
         printf (" * mc_job: ");
-    char unknown [32];
-    snprintf (unknown, sizeof unknown, "%sx", mc_nsop_name (MC_NSOP_PULL));
-    assert (mc_job_is_namespace_op (mc_nsop_name (MC_NSOP_PULL)) && !mc_job_is_namespace_op (unknown)
-         && !mc_job_is_namespace_op (mc_nsop_name (MC_NSOP_PULL) + 1));
     s_test_items ();
     s_test_streams ();
     s_test_transient ();

@@ -51,8 +51,6 @@ int mc_job_pack_task (const mc_job_t *self, const mc_task_t *task, msgpack_packe
 //  --- Transient jobs (namespace operations, arrays): never stored; their
 //  results are kept (in the job's mc_transient) until the submitter is
 //  answered. ---
-//  True for the kernel name of a namespace operation (mc_nsop_find).
-bool mc_job_is_namespace_op (const char *kernel);
 bool mc_job_transient (const mc_job_t *self);
 //  The job takes the request message that holds its array frames; frames
 //  (borrowed from it) are what the body's array references index. 0, or
