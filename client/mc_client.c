@@ -58,8 +58,7 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     mc_client_set_spin (self, spin && *spin? atoi (spin): MC_CLIENT_SPIN_US);
     mc_conn_profile_dir (profile_dir, self->profile, sizeof self->profile);
     char path [4200];
-    snprintf (path, sizeof path, "%s/%s", self->profile, MC_CONN_FILE);
-    if (mc_conn_read (path, &self->conn, err, errlen)) {
+    if (mc_conn_load (MC_ROLE_CLIENT, NULL, self->profile, &self->conn, path, sizeof path, err, errlen)) {
         mc_client_destroy (&self);
         return NULL;
     }
@@ -85,7 +84,8 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     zsock_set_linger (self->dealer, 0);
     zsock_set_sndhwm (self->dealer, 0);
     zsock_set_rcvhwm (self->dealer, 0);
-    const char *endpoint = mc_conn_client_endpoint (&self->conn);
+    const char *endpoint = mc_conn_endpoint (&self->conn);
+    mc_conn_apply (&self->conn, endpoint, self->dealer);
     if (zsock_connect (self->dealer, "%s", endpoint)) {
         snprintf (err, errlen, "cannot connect to %s (profile %s)", endpoint, self->profile);
         mc_client_destroy (&self);
@@ -424,12 +424,11 @@ mc_client_result (mc_client_t *self, const char *job, bool wait)
 static void
 s_test_refused (const char *dir, int64_t pid, const char *expect, bool verbose)
 {
-    mc_conn_t conn = { .pid = pid };
+    mc_conn_t conn = { .role = MC_ROLE_CLIENT, .pid = pid };
     char path [300], err [512];
-    snprintf (conn.client_url, sizeof conn.client_url, "ipc://%s/client.ipc", dir);
-    snprintf (conn.engine_url, sizeof conn.engine_url, "ipc://%s/engine.ipc", dir);
+    snprintf (conn.url, sizeof conn.url, "ipc://%s/client.ipc", dir);
     gethostname (conn.host, sizeof conn.host);
-    snprintf (path, sizeof path, "%s/%s", dir, MC_CONN_FILE);
+    snprintf (path, sizeof path, "%s/%s", dir, mc_conn_file_name (MC_ROLE_CLIENT));
     assert (mc_conn_write (path, &conn, err, sizeof err) == 0);
     assert (!mc_client_new (dir, 100, err, sizeof err));
     if (verbose)

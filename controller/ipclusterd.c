@@ -20,8 +20,8 @@ s_usage (FILE *out)
         "usage: ipclusterd [options]\n"
         "Start the mccluster controller (and, with -n, local engines) in the foreground.\n\n"
         "  -n, --engines N       start N local engines and wait until they have registered\n"
-        "      --ip ADDR         address to bind (default 127.0.0.1; other addresses are\n"
-        "                        reachable from other hosts and NOT encrypted yet)\n"
+        "      --ip ADDR         address to bind (default 127.0.0.1; use * for every\n"
+        "                        interface, so that engines on other hosts can join)\n"
         "      --engine-port P   engine endpoint port (default: chosen by the system)\n"
         "      --client-port P   client endpoint port (default: chosen by the system)\n"
         "      --profile-dir DIR profile directory (default $MCCLUSTER_DIR or ~/.mccluster/default)\n"
@@ -30,8 +30,12 @@ s_usage (FILE *out)
         "      --kernel-path DIR  local engines also load the kernels of DIR/*.so\n"
         "      --set KEY=VALUE   override a limit of DIR/mccluster.conf (see --show-config)\n"
         "      --show-config     print every limit with its value and exit\n"
+        "      --insecure        no keys and no encryption: anyone who can reach the\n"
+        "                        endpoints can run code on the engines (for tests only)\n"
         "  -v, --verbose         log more (twice for debug)\n"
         "  -h, --help            this help\n\n"
+        "Engines and clients find the controller and prove who they are with\n"
+        "DIR/engine.json and DIR/client.json (made at start; keys in DIR/security).\n"
         "SIGINT, SIGTERM or `mcclient shutdown` stop the controller and all its engines.\n"
         "Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n");
 }
@@ -110,7 +114,7 @@ typedef struct {
     long engines, engine_port, client_port;
     const char *ip, *profile_opt, *kernel_path;
     char engine_bin [4096];         //  "" until given or found
-    bool daemon, show_config;
+    bool daemon, show_config, insecure;
     int verbose;
     char *sets [64];                //  --set KEY=VALUE, in order
     size_t set_count;
@@ -128,6 +132,7 @@ s_parse_options (int argc, char *argv [], s_options_t *opts)
         { "engine-bin", required_argument, 0, 'b' }, { "set", required_argument, 0, 's' },
         { "kernel-path", required_argument, 0, 'k' },
         { "show-config", no_argument, 0, 'c' }, { "verbose", no_argument, 0, 'v' },
+        { "insecure", no_argument, 0, 'I' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     memset (opts, 0, sizeof *opts);
@@ -158,6 +163,7 @@ s_parse_options (int argc, char *argv [], s_options_t *opts)
                 opts->sets [opts->set_count++] = optarg;
                 break;
             case 'c': opts->show_config = true; break;
+            case 'I': opts->insecure = true; break;
             case 'v': opts->verbose++; break;
             case 'h': s_usage (stdout); return 0;
             default:  s_usage (stderr); return 2;
@@ -211,7 +217,7 @@ s_start_engines (const s_options_t *opts, mc_controller_t *controller, s_state_t
     if (opts->verbose)
         extra [n++] = opts->verbose >= 2? "-vv": "-v";
     char err [1024];
-    state->launcher = mc_launcher_new (opts->engine_bin, mc_controller_conn_path (controller), extra);
+    state->launcher = mc_launcher_new (opts->engine_bin, mc_controller_conn_path (controller, MC_ROLE_ENGINE), extra);
     if (!state->launcher)
         snprintf (err, sizeof err, "cannot start engines: out of memory");
     if (!state->launcher || mc_launcher_start (state->launcher, (size_t) opts->engines, err, sizeof err)) {
@@ -249,9 +255,9 @@ main (int argc, char *argv [])
     }
     //  One controller per profile: refuse to start over a live one.
     char conn_path [4200];
-    snprintf (conn_path, sizeof conn_path, "%s/%s", profile, MC_CONN_FILE);
+    snprintf (conn_path, sizeof conn_path, "%s/%s", profile, mc_conn_file_name (MC_ROLE_CLIENT));
     mc_conn_t old;
-    if (mc_conn_read (conn_path, &old, err, sizeof err) == 0 && old.pid > 0
+    if (mc_conn_read (conn_path, MC_ROLE_CLIENT, &old, err, sizeof err) == 0 && old.pid > 0
     &&  (kill ((pid_t) old.pid, 0) == 0 || errno == EPERM)) {
         fprintf (stderr, "ipclusterd: a controller (pid %lld) is already running with profile %s\n",
                  (long long) old.pid, profile);
@@ -273,8 +279,12 @@ main (int argc, char *argv [])
     zsys_init ();
     zsys_catch_interrupts ();
 
+    if (opts.insecure)
+        fprintf (stderr, "ipclusterd: WARNING: --insecure: no authentication and no encryption.\n"
+                         "ipclusterd: WARNING: anyone who can reach the endpoints (other users of this\n"
+                         "ipclusterd: WARNING: host included) can run code on the engines and read all data.\n");
     mc_controller_t *controller = mc_controller_new (&config, profile, opts.ip, (int) opts.engine_port,
-                                                     (int) opts.client_port, err, sizeof err);
+                                                     (int) opts.client_port, opts.insecure, err, sizeof err);
     if (!controller) {
         mc_error ("%s", err);
         fprintf (stderr, "ipclusterd: %s\n", err);

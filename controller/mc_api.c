@@ -1,6 +1,7 @@
 /*  mc_api: client requests, dispatched through one table by operation code. */
 #include "mc_api.h"
 #include "mc_answer.h"
+#include "mc_trust.h"
 #include "mc_log.h"
 #include "mc_ops.h"
 #include "mc_time.h"
@@ -486,6 +487,7 @@ static s_handler_fn *s_handlers [MC_OP_COUNT] = {
     [MC_OP_KERNELS]  = s_op_kernels,
     [MC_OP_QUEUE]    = s_op_queue,
     [MC_OP_SHUTDOWN] = s_op_shutdown,
+    [MC_OP_TRUST]    = mc_trust_op,
 };
 
 static void
@@ -527,7 +529,8 @@ mc_api_readable (zloop_t *loop, zsock_t *sock, void *arg)
                                  "malformed request (%s)", rc == -2? mc_proto_error_name (code): "not a REQUEST");
             continue;
         }
-        s_request (self, &msg);
+        if (mc_auth_admit (self->auth, MC_ROLE_CLIENT, msg.routing_id, zmsg_first (msg.zmsg)))
+            s_request (self, &msg);
     }
     mc_msg_reset (&msg);
     mc_answer_finished (self);

@@ -4,6 +4,7 @@
 #include "mc_controller.h"
 #include "mc_answer.h"
 #include "mc_api.h"
+#include "mc_auth.h"
 #include "mc_engines.h"
 #include "mc_log.h"
 #include "mc_proto.h"
@@ -17,8 +18,7 @@
 struct _mc_controller_t {
     mc_server_t server;             //  what the peers' modules share
     char profile_dir [4096];
-    char conn_path [4200];
-    mc_conn_t conn;
+    char conn_path [2][4200];       //  by role; "" when not ours to remove
     zloop_t *loop;
     int64_t started_us;
     int rc;
@@ -59,10 +59,15 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
 //  --------------------------------------------------------------------------
 //  Construction
 
+//  The role's ROUTER, bound to TCP on ip:port and to a Unix socket in the
+//  profile directory, each with its security (mc_auth); the endpoints go
+//  into conn.
 static zsock_t *
-s_bind (const mc_config_t *config, const char *ip, int port, char *url, size_t urllen,
-        const char *advertise, int io_thread, char *err, size_t errlen)
+s_bind (mc_controller_t *self, mc_role_t role, const char *ip, int port, const char *advertise,
+        char *err, size_t errlen)
 {
+    const mc_config_t *config = &self->server.config;
+    mc_conn_t *conn = &self->server.conn [role];
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
     if (!sock) {
         snprintf (err, errlen, "cannot create a socket: %s", zmq_strerror (zmq_errno ()));
@@ -72,24 +77,40 @@ s_bind (const mc_config_t *config, const char *ip, int port, char *url, size_t u
     //  other, so that a large result is read from its engine while the one
     //  before it goes out to its client.
     if (zmq_ctx_get (zsys_init (), ZMQ_IO_THREADS) >= 2)
-        zsock_set_affinity (sock, 1 << io_thread);
+        zsock_set_affinity (sock, 1 << (int) role);
     zsock_set_maxmsgsize (sock, (int) (config->max_msg_bytes > INT32_MAX? INT32_MAX: config->max_msg_bytes));
     zsock_set_sndhwm (sock, 0);         //  limits are ours (max_queued_tasks), not silent drops
     zsock_set_rcvhwm (sock, 0);
     zsock_set_linger (sock, 100);
+    if (mc_auth_prepare (self->server.auth, sock, role, true, err, errlen)) {
+        zsock_destroy (&sock);
+        return NULL;
+    }
     int bound = port > 0? zsock_bind (sock, "tcp://%s:%d", ip, port): zsock_bind (sock, "tcp://%s:*", ip);
     if (bound < 0) {
         snprintf (err, errlen, "cannot bind tcp://%s:%d: %s", ip, port, zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
         return NULL;
     }
-    snprintf (url, urllen, "tcp://%s:%d", advertise, bound);
+    snprintf (conn->url, sizeof conn->url, "tcp://%s:%d", advertise, bound);
+    //  Peers on this host use a Unix socket: arrays move about 1.5 times as
+    //  fast as over TCP, with no encryption needed. Only we may connect:
+    //  the socket is ours alone (umask), and ZAP checks the peer's uid.
+    char url [256];
+    if (mc_auth_prepare (self->server.auth, sock, role, false, err, errlen))
+        return NULL;
+    if (snprintf (url, sizeof url, "ipc://%s/%s.ipc", self->profile_dir, mc_conn_role_name (role)) < 100) {
+        mode_t old = umask (077);
+        if (zsock_bind (sock, "%s", url) == 0)
+            snprintf (conn->ipc, sizeof conn->ipc, "%s", url);
+        umask (old);
+    }
     return sock;
 }
 
 mc_controller_t *
 mc_controller_new (const mc_config_t *config, const char *profile_dir, const char *ip,
-                   int engine_port, int client_port, char *err, size_t errlen)
+                   int engine_port, int client_port, bool insecure, char *err, size_t errlen)
 {
     if (sodium_init () < 0) {
         snprintf (err, errlen, "libsodium failed to initialise");
@@ -102,14 +123,14 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
     }
     mc_server_t *server = &self->server;
     snprintf (self->profile_dir, sizeof self->profile_dir, "%s", profile_dir);
-    snprintf (self->conn_path, sizeof self->conn_path, "%s/%s", profile_dir, MC_CONN_FILE);
     if (mc_server_init (server, config)
     ||  !(server->sched = mc_sched_new (server->registry, config->max_inflight, config->pipeline_ms * 1000,
                                         mc_engines_send_task, server))) {
         snprintf (err, errlen, "out of memory");
         goto fail;
     }
-    if (mc_conn_ensure_dir (profile_dir, err, errlen))
+    if (mc_conn_ensure_dir (profile_dir, err, errlen)
+    ||  !(server->auth = mc_auth_new (profile_dir, insecure, err, errlen)))
         goto fail;
     char store_path [4200];
     snprintf (store_path, sizeof store_path, "%s/store.db", profile_dir);
@@ -128,35 +149,28 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
     //  A wildcard bind is advertised by host name; anything else as given.
     bool wildcard = !strcmp (ip, "*") || !strcmp (ip, "0.0.0.0");
     const char *advertise = wildcard? hostname: ip;
-    server->engine_sock = s_bind (config, wildcard? "*": ip, engine_port, self->conn.engine_url,
-                                  sizeof self->conn.engine_url, advertise, 0, err, errlen);
-    if (!server->engine_sock)
+    if (!(server->engine_sock = s_bind (self, MC_ROLE_ENGINE, wildcard? "*": ip, engine_port, advertise, err, errlen))
+    ||  !(server->client_sock = s_bind (self, MC_ROLE_CLIENT, wildcard? "*": ip, client_port, advertise, err, errlen)))
         goto fail;
-    server->client_sock = s_bind (config, wildcard? "*": ip, client_port, self->conn.client_url,
-                                  sizeof self->conn.client_url, advertise, 1, err, errlen);
-    if (!server->client_sock)
-        goto fail;
-    //  Peers on this host use Unix sockets in the profile directory: they
-    //  carry arrays about 1.5 times as fast as TCP over loopback.
-    const char *names [2] = { "engine.ipc", "client.ipc" };
-    zsock_t *socks [2] = { server->engine_sock, server->client_sock };
-    char *urls [2] = { self->conn.engine_ipc, self->conn.client_ipc };
-    for (int i = 0; i < 2; i++) {
-        char url [256];
-        if (snprintf (url, sizeof url, "ipc://%s/%s", profile_dir, names [i]) < 100
-        &&  zsock_bind (socks [i], "%s", url) == 0)
-            snprintf (urls [i], 256, "%s", url);
+    for (int role = 0; role < 2; role++) {
+        mc_conn_t *conn = &self->server.conn [role];
+        conn->role = (mc_role_t) role;
+        snprintf (conn->host, sizeof conn->host, "%s", hostname);
+        conn->pid = getpid ();
+        mc_auth_fill (server->auth, conn);
+        snprintf (self->conn_path [role], sizeof self->conn_path [role], "%s/%s", profile_dir,
+                  mc_conn_file_name (conn->role));
+        if (mc_conn_write (self->conn_path [role], conn, err, errlen))
+            goto fail;
     }
-    snprintf (self->conn.host, sizeof self->conn.host, "%s", hostname);
-    self->conn.pid = getpid ();
-    if (mc_conn_write (self->conn_path, &self->conn, err, errlen))
-        goto fail;
-    if (strncmp (ip, "127.", 4) && strcmp (ip, "localhost") && strcmp (ip, "::1"))
-        mc_warn ("listening on %s without encryption: anyone who can reach it can use the cluster", ip);
-    mc_info ("engines connect to %s, clients to %s", self->conn.engine_url, self->conn.client_url);
+    if (insecure)
+        mc_warn ("--insecure: no keys, no encryption: anyone who can reach %s or %s can run code on the engines",
+                 self->server.conn [0].url, self->server.conn [1].url);
+    mc_info ("engines connect to %s, clients to %s", self->server.conn [0].url, self->server.conn [1].url);
     return self;
 fail:
-    self->conn_path [0] = 0;            //  do not remove another controller's file
+    //  Do not remove another controller's files.
+    self->conn_path [0][0] = self->conn_path [1][0] = 0;
     mc_controller_destroy (&self);
     return NULL;
 }
@@ -167,32 +181,37 @@ mc_controller_destroy (mc_controller_t **self_p)
     mc_controller_t *self = *self_p;
     if (!self)
         return;
-    if (self->conn_path [0] && self->server.engine_sock) {
-        //  Remove the connection file only if it is still ours.
+    for (int role = 0; role < 2; role++) {
+        //  Remove a connection file only if it is still ours.
         mc_conn_t conn;
         char err [256];
-        if (mc_conn_read (self->conn_path, &conn, err, sizeof err) == 0 && conn.pid == getpid ())
-            unlink (self->conn_path);
+        if (self->conn_path [role][0]
+        &&  mc_conn_read (self->conn_path [role], (mc_role_t) role, &conn, err, sizeof err) == 0
+        &&  conn.pid == getpid ())
+            unlink (self->conn_path [role]);
+        sodium_memzero (&conn, sizeof conn);
     }
+    sodium_memzero (self->server.conn, sizeof self->server.conn);
     zloop_destroy (&self->loop);
     mc_server_fini (&self->server);
     mc_store_destroy (&self->server.store);
     zsock_destroy (&self->server.engine_sock);
     zsock_destroy (&self->server.client_sock);
+    mc_auth_destroy (&self->server.auth);
     free (self);
     *self_p = NULL;
 }
 
 const mc_conn_t *
-mc_controller_conn (const mc_controller_t *self)
+mc_controller_conn (const mc_controller_t *self, mc_role_t role)
 {
-    return &self->conn;
+    return &self->server.conn [role];
 }
 
 const char *
-mc_controller_conn_path (const mc_controller_t *self)
+mc_controller_conn_path (const mc_controller_t *self, mc_role_t role)
 {
-    return self->conn_path;
+    return self->conn_path [role];
 }
 
 void
@@ -218,6 +237,10 @@ mc_controller_run (mc_controller_t *self, size_t expect, mc_controller_ready_fn 
     }
     self->loop = zloop_new ();
     if (!self->loop) {
+        mc_error ("out of memory");
+        return -1;
+    }
+    if (mc_auth_start (server->auth, self->loop)) {
         mc_error ("out of memory");
         return -1;
     }
@@ -250,29 +273,55 @@ mc_controller_test (bool verbose)
     assert (mkdtemp (dir));
     mc_config_t config;
     mc_config_defaults (&config);
-    mc_controller_t *self = mc_controller_new (&config, dir, "127.0.0.1", 0, 0, err, sizeof err);
+    mc_controller_t *self = mc_controller_new (&config, dir, "127.0.0.1", 0, 0, false, err, sizeof err);
     assert (self);
-    const mc_conn_t *conn = mc_controller_conn (self);
-    assert (!strncmp (conn->engine_url, "tcp://127.0.0.1:", 16) && !strncmp (conn->client_url, "tcp://127.0.0.1:", 16));
-    assert (strcmp (conn->engine_url, conn->client_url) && conn->pid == getpid ());
+    const mc_conn_t *engine = mc_controller_conn (self, MC_ROLE_ENGINE), *client = mc_controller_conn (self, MC_ROLE_CLIENT);
+    assert (!strncmp (engine->url, "tcp://127.0.0.1:", 16) && !strncmp (client->url, "tcp://127.0.0.1:", 16));
+    assert (strcmp (engine->url, client->url) && engine->pid == getpid () && strstr (client->ipc, "client.ipc"));
+    //  Each file holds its own role's keypair and the server's key.
+    assert (engine->secure && !strcmp (engine->server_key, client->server_key));
+    assert (strcmp (engine->public_key, client->public_key) && strcmp (engine->secret_key, client->secret_key));
     struct stat st;
-    assert (stat (mc_controller_conn_path (self), &st) == 0 && (st.st_mode & 0777) == 0600);
-    mc_conn_t read;
-    assert (mc_conn_read (mc_controller_conn_path (self), &read, err, sizeof err) == 0);
-    assert (!strcmp (read.client_url, conn->client_url));
-    //  A port in use is an error naming it, and leaves the first one's file.
-    int port = atoi (strrchr (conn->client_url, ':') + 1);
-    mc_controller_t *second = mc_controller_new (&config, dir, "127.0.0.1", 0, port, err, sizeof err);
+    for (int role = 0; role < 2; role++) {
+        assert (stat (mc_controller_conn_path (self, (mc_role_t) role), &st) == 0 && (st.st_mode & 0777) == 0600);
+        mc_conn_t read;
+        assert (mc_conn_read (mc_controller_conn_path (self, (mc_role_t) role), (mc_role_t) role, &read, err, sizeof err) == 0);
+        assert (!strcmp (read.url, mc_controller_conn (self, (mc_role_t) role)->url));
+        assert (!strcmp (read.secret_key, mc_controller_conn (self, (mc_role_t) role)->secret_key));
+    }
+    snprintf (path, sizeof path, "%s/security", dir);
+    assert (stat (path, &st) == 0 && (st.st_mode & 0777) == 0700);
+    snprintf (path, sizeof path, "%s/security/controller.cert_secret", dir);
+    assert (stat (path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    char server_key [41];
+    snprintf (server_key, sizeof server_key, "%s", engine->server_key);
+    //  A port in use is an error naming it, and leaves the first one's
+    //  files (the second runs --insecure: one ZAP handler per process).
+    int port = atoi (strrchr (client->url, ':') + 1);
+    mc_controller_t *second = mc_controller_new (&config, dir, "127.0.0.1", 0, port, true, err, sizeof err);
     assert (!second && strstr (err, "cannot bind"));
-    assert (access (mc_controller_conn_path (self), F_OK) == 0);
-    snprintf (path, sizeof path, "%s", mc_controller_conn_path (self));
+    assert (access (mc_controller_conn_path (self, MC_ROLE_CLIENT), F_OK) == 0);
+    snprintf (path, sizeof path, "%s", mc_controller_conn_path (self, MC_ROLE_ENGINE));
     mc_controller_destroy (&self);
     assert (self == NULL && access (path, F_OK) != 0);
     mc_controller_destroy (&self);
-    const char *files [] = { "store.db", "store.db-wal", "store.db-shm", "engine.ipc", "client.ipc" };
+    //  The keys are kept: engines and clients reconnect after a restart.
+    self = mc_controller_new (&config, dir, "127.0.0.1", 0, 0, false, err, sizeof err);
+    assert (self && !strcmp (mc_controller_conn (self, MC_ROLE_ENGINE)->server_key, server_key));
+    mc_controller_destroy (&self);
+    //  A secret others could read is refused, naming it and its mode.
+    snprintf (path, sizeof path, "%s/security/client.cert_secret", dir);
+    assert (chmod (path, 0644) == 0);
+    assert (!mc_controller_new (&config, dir, "127.0.0.1", 0, 0, false, err, sizeof err));
+    assert (strstr (err, path) && strstr (err, "0644"));
+    const char *files [] = { "store.db", "store.db-wal", "store.db-shm", "engine.ipc", "client.ipc",
+                             "security/controller.cert", "security/controller.cert_secret", "security/engine.cert",
+                             "security/engine.cert_secret", "security/client.cert", "security/client.cert_secret",
+                             "security/trusted/engine", "security/trusted/client", "security/trusted", "security" };
     for (size_t i = 0; i < sizeof files / sizeof files [0]; i++) {
         snprintf (path, sizeof path, "%s/%s", dir, files [i]);
-        unlink (path);
+        if (unlink (path))
+            rmdir (path);
     }
     assert (rmdir (dir) == 0);
     printf ("OK\n");

@@ -15,15 +15,18 @@ typedef void (mc_controller_ready_fn) (void *arg, size_t engines);
 //  Called on every housekeeping tick (for example to reap child processes).
 typedef void (mc_controller_tick_fn) (void *arg);
 
-//  Bind both endpoints on ip (ports 0 = chosen by the system), open the
-//  store and write the connection file into profile_dir. NULL with err.
+//  Load or make the keys (unless insecure, see mc_auth), bind both
+//  endpoints on ip (ports 0 = chosen by the system) and on Unix sockets,
+//  open the store and write the connection files into profile_dir. NULL
+//  with err.
 mc_controller_t *mc_controller_new (const mc_config_t *config, const char *profile_dir,
-                                    const char *ip, int engine_port, int client_port,
+                                    const char *ip, int engine_port, int client_port, bool insecure,
                                     char *err, size_t errlen);
-//  Remove the connection file and free everything.
+//  Remove the connection files and free everything.
 void mc_controller_destroy (mc_controller_t **self_p);
-const mc_conn_t *mc_controller_conn (const mc_controller_t *self);
-const char *mc_controller_conn_path (const mc_controller_t *self);
+//  A role's connection file, and where it is.
+const mc_conn_t *mc_controller_conn (const mc_controller_t *self, mc_role_t role);
+const char *mc_controller_conn_path (const mc_controller_t *self, mc_role_t role);
 void mc_controller_set_tick (mc_controller_t *self, mc_controller_tick_fn *tick, void *arg);
 //  Serve until SIGINT/SIGTERM or a client's shutdown. When expect > 0, call
 //  ready once that many engines have registered, or fail after the

@@ -495,6 +495,8 @@ mc_engines_readable (zloop_t *loop, zsock_t *sock, void *arg)
                 s_send_error (self, msg.routing_id, (uint64_t) code, "malformed message");
             continue;
         }
+        if (!mc_auth_admit (self->auth, MC_ROLE_ENGINE, msg.routing_id, zmsg_first (msg.zmsg)))
+            continue;               //  from a connection whose key was just revoked
         mc_engine_event_t event = s_event (msg.type);
         s_dispatch (self, s_sender (self, &msg, event != MC_ENGINE_EV_OTHER), event, &msg);
     }
@@ -510,6 +512,19 @@ mc_engines_expire (mc_server_t *self, int64_t now_us)
     mc_engine_t *engine;
     while ((engine = mc_registry_oldest (self->registry)) && now_us - mc_engine_last_seen_us (engine) > silence_us)
         s_dispatch (self, engine, MC_ENGINE_EV_SILENCE, NULL);
+}
+
+int64_t
+mc_engines_drop (mc_server_t *self, zframe_t *routing_id, const char *why)
+{
+    for (mc_engine_t *e = mc_registry_first (self->registry); e; e = mc_registry_next (self->registry, e))
+        if (zframe_eq (mc_engine_routing_id (e), routing_id)) {
+            int64_t inflight = mc_engine_inflight (e);
+            //  The silence row of §4: whatever its state, it is unknown now.
+            s_gone (self, e, why);
+            return inflight;
+        }
+    return -1;
 }
 
 void

@@ -28,6 +28,10 @@ void mc_engines_send_task (void *server, mc_engine_t *engine, mc_task_t *task);
 int mc_engines_readable (zloop_t *loop, zsock_t *sock, void *server);
 //  Expire every engine silent for longer than heartbeat_liveness x heartbeat_ms.
 void mc_engines_expire (mc_server_t *server, int64_t now_us);
+//  Forget the engine on this connection at once, as if it had expired (its
+//  load-balanced tasks are queued again): its key was revoked. Returns the
+//  tasks it had in flight, or -1 when no engine is registered on it.
+int64_t mc_engines_drop (mc_server_t *server, zframe_t *routing_id, const char *why);
 //  Tell every engine to stop and wait up to timeout_ms for their goodbyes.
 void mc_engines_stop (mc_server_t *server, int timeout_ms);
 //  The transition table: the action's name for this state and event, with

@@ -224,8 +224,8 @@ mc_launcher_test (bool verbose)
     if (verbose)
         printf (" * mc_launcher: ");
     const char *extra [] = { "--kernel-path", "/tmp/k", "-v", NULL };
-    mc_launcher_t *self = mc_launcher_new ("/bin/mcengine", "/tmp/cluster.json", extra);
-    assert (self && !strcmp (self->engine_bin, "/bin/mcengine") && !strcmp (self->conn_path, "/tmp/cluster.json"));
+    mc_launcher_t *self = mc_launcher_new ("/bin/mcengine", "/tmp/engine.json", extra);
+    assert (self && !strcmp (self->engine_bin, "/bin/mcengine") && !strcmp (self->conn_path, "/tmp/engine.json"));
     assert (!strcmp (self->extra [0], "--kernel-path") && !strcmp (self->extra [2], "-v") && !self->extra [3]);
     assert (self->extra [1] != extra [1]);                  //  copies: the caller's may go
     char err [64];

@@ -6,6 +6,7 @@
     mc_answer_finished to report. */
 #ifndef MC_SERVER_H
 #define MC_SERVER_H
+#include "mc_auth.h"
 #include "mc_config.h"
 #include "mc_held.h"
 #include "mc_job.h"
@@ -19,6 +20,8 @@
 typedef struct {
     mc_config_t config;
     zsock_t *engine_sock, *client_sock;
+    mc_auth_t *auth;                //  who may connect, and the trusted keys
+    mc_conn_t conn [2];             //  the connection files, by role
     mc_registry_t *registry;
     mc_sched_t *sched;
     mc_store_t *store;

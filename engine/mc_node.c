@@ -17,6 +17,7 @@ typedef enum { NODE_REGISTERING, NODE_READY } s_node_state_t;
 
 struct _mc_node_t {
     char endpoint [256];
+    mc_conn_t conn;                 //  the keys for it (zeroed: none)
     mc_config_t config;
     char uuid [33];
     char host [256];
@@ -147,6 +148,7 @@ s_connect (mc_node_t *self)
     zsock_set_linger (self->dealer, 200);
     zsock_set_reconnect_ivl (self->dealer, 100);
     zsock_set_reconnect_ivl_max (self->dealer, 1000);
+    mc_conn_apply (&self->conn, self->endpoint, self->dealer);
     if (zsock_connect (self->dealer, "%s", self->endpoint))
         mc_error ("cannot connect to %s", self->endpoint);
     self->last_heard_us = mc_time_mono_us ();
@@ -155,11 +157,13 @@ s_connect (mc_node_t *self)
 }
 
 mc_node_t *
-mc_node_new (const char *endpoint, const mc_config_t *config)
+mc_node_new (const char *endpoint, const mc_conn_t *conn, const mc_config_t *config)
 {
     mc_node_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
+    if (conn)
+        self->conn = *conn;
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
     self->config = *config;
     zuuid_t *uuid = zuuid_new ();

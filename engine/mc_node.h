@@ -5,13 +5,15 @@
 #ifndef MC_NODE_H
 #define MC_NODE_H
 #include "mc_config.h"
+#include "mc_conn.h"
 #include <stdbool.h>
 #include <stdint.h>
 
 typedef struct _mc_node_t mc_node_t;
 
-//  endpoint: the controller's engine URL. NULL on failure.
-mc_node_t *mc_node_new (const char *endpoint, const mc_config_t *config);
+//  endpoint: the controller's engine URL; conn (may be NULL: a bare URL)
+//  the connection file with the keys for it. NULL on failure.
+mc_node_t *mc_node_new (const char *endpoint, const mc_conn_t *conn, const mc_config_t *config);
 void mc_node_destroy (mc_node_t **self_p);
 //  Serve until the controller says STOP or a signal arrives. Returns 0, or
 //  -1 when give_up_ms (0 = never) passed without reaching the controller.

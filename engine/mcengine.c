@@ -15,8 +15,9 @@ s_usage (FILE *out)
     fprintf (out,
         "usage: mcengine [options]\n"
         "Run one engine: connect to the controller, register, and run kernels.\n\n"
-        "  -f, --file PATH        connection file (default DIR/cluster.json)\n"
-        "      --url URL          the controller's engine endpoint, instead of a file\n"
+        "  -f, --file PATH        connection file (default $MCCLUSTER_ENGINE, the file's text\n"
+        "                         or its base64, else DIR/engine.json)\n"
+        "      --url URL          the engine endpoint of an --insecure controller, instead of a file\n"
         "      --profile-dir DIR  profile directory (default $MCCLUSTER_DIR or ~/.mccluster/default)\n"
         "      --give-up S        exit with status 1 if no controller answers within S seconds\n"
         "                         (default: keep trying)\n"
@@ -81,24 +82,24 @@ main (int argc, char *argv [])
             printf ("%-10s %-22s %s\n", mc_ktable_at (i)->name, mc_ktable_at (i)->args, mc_ktable_at (i)->doc);
         return 0;
     }
-    char profile [4096], path [4200], err [1024];
+    char profile [4096], origin [4200], err [1024];
     mc_conn_profile_dir (profile_opt, profile, sizeof profile);
     mc_config_t config;
     mc_config_defaults (&config);
-    mc_conn_t conn;
-    if (!url) {
-        if (!file) {
-            snprintf (path, sizeof path, "%s/%s", profile, MC_CONN_FILE);
-            file = path;
-        }
-        if (mc_conn_read (file, &conn, err, sizeof err)) {
+    mc_conn_t conn = { 0 };
+    bool from_file = !url;
+    if (from_file) {
+        int rc = mc_conn_load (MC_ROLE_ENGINE, file, profile, &conn, origin, sizeof origin, err, sizeof err);
+        //  Kernels and what they start need not see the credential.
+        unsetenv (mc_conn_env_name (MC_ROLE_ENGINE));
+        if (rc) {
             fprintf (stderr, "mcengine: %s\n", err);
             return 1;
         }
-        url = mc_conn_engine_endpoint (&conn);
+        url = mc_conn_endpoint (&conn);
     }
     zsys_init ();
-    mc_node_t *node = mc_node_new (url, &config);
+    mc_node_t *node = mc_node_new (url, from_file? &conn: NULL, &config);
     if (!node) {
         fprintf (stderr, "mcengine: cannot start the kernel thread\n");
         return 1;

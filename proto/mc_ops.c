@@ -22,6 +22,8 @@ static const mc_op_t s_ops [MC_OP_COUNT] = {
     [MC_OP_KERNELS]  = { MC_OP_KERNELS, "kernels", "", false, "every kernel the engines have: doc, typed arguments, engines" },
     [MC_OP_QUEUE]    = { MC_OP_QUEUE, "queue", "", false, "tasks queued at the controller and running per engine" },
     [MC_OP_SHUTDOWN] = { MC_OP_SHUTDOWN, "shutdown", "", false, "stop the controller and all its engines" },
+    [MC_OP_TRUST]    = { MC_OP_TRUST, "trust", "action:str role:str key:str name:str", false,
+                         "add, list or revoke the keys of extra clients and engine hosts" },
 };
 
 static const mc_nsop_t s_nsops [MC_NSOP_COUNT] = {

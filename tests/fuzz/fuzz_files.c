@@ -13,10 +13,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     char err [512];
     if (data [0] & 1) {
         mc_conn_t conn;
-        if (mc_conn_read (path, &conn, err, sizeof err) == 0) {
-            mc_conn_engine_endpoint (&conn);
-            mc_conn_client_endpoint (&conn);
-        }
+        if (mc_conn_read (path, (mc_role_t) ((data [0] >> 1) & 1), &conn, err, sizeof err) == 0)
+            mc_conn_endpoint (&conn);
     }
     else {
         mc_config_t config;

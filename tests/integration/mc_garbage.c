@@ -1,6 +1,7 @@
 /*  mc_garbage: send random and mutated messages to both endpoints of a
-    running controller (connection file given as argv[1]). The test that
-    runs it then checks that the controller still serves. */
+    running controller, with valid credentials (its profile directory given
+    as argv[1]: engine.json and client.json). The test that runs it then
+    checks that the controller still serves. */
 #include "mc_conn.h"
 #include "mc_proto.h"
 #include <czmq.h>
@@ -18,13 +19,23 @@ s_rand (void)
 int
 main (int argc, char *argv [])
 {
-    mc_conn_t conn;
-    char err [512];
-    if (argc < 2 || mc_conn_read (argv [1], &conn, err, sizeof err)) {
-        fprintf (stderr, "mc_garbage: %s\n", argc < 2? "usage: mc_garbage CONNECTION_FILE": err);
+    if (argc < 2) {
+        fprintf (stderr, "usage: mc_garbage PROFILE_DIR\n");
         return 2;
     }
-    zsock_t *socks [2] = { zsock_new_dealer (conn.engine_url), zsock_new_dealer (conn.client_url) };
+    zsock_t *socks [2];
+    for (int role = 0; role < 2; role++) {
+        mc_conn_t conn;
+        char err [512], origin [4200];
+        if (mc_conn_load ((mc_role_t) role, NULL, argv [1], &conn, origin, sizeof origin, err, sizeof err)) {
+            fprintf (stderr, "mc_garbage: %s\n", err);
+            return 2;
+        }
+        //  Over TCP, so that the keys are used.
+        socks [role] = zsock_new (ZMQ_DEALER);
+        mc_conn_apply (&conn, conn.url, socks [role]);
+        assert (zsock_connect (socks [role], "%s", conn.url) == 0);
+    }
     //  Valid headers of every type, to mutate.
     zframe_t *valid [11];
     int types [] = { MC_REGISTER, MC_WELCOME, MC_PING, MC_PONG, MC_TASK, MC_RESULT, MC_STOP, MC_BYE,

@@ -5,7 +5,7 @@
 start_cluster 2
 before=$(mcj engines | grep -o '"uuid":"[^"]*"')
 job=$(mcj map --async sleep '[300,300,300,300]'); job=${job//\"/}
-"$BIN/tests/mc_garbage" "$MCCLUSTER_DIR/cluster.json"; rc=$?
+"$BIN/tests/mc_garbage" "$MCCLUSTER_DIR"; rc=$?
 expect "garbage sender ran" "$rc" "0"
 kill -0 "$CTRL_PID" && pass "controller alive" || fail "controller died"
 # (Garbage may register extra engines: anyone who can connect may, until

@@ -146,14 +146,13 @@ s_play (const char *name, const size_t *counts, size_t parts, const s_step_t *sc
 {
     char dir [] = "/tmp/mc-test-client.XXXXXX";
     assert (mkdtemp (dir));
-    mc_conn_t conn = { .pid = getpid () };
+    mc_conn_t conn = { .role = MC_ROLE_CLIENT, .pid = getpid () };
     char path [300], err [256], op [32];
-    snprintf (conn.client_url, sizeof conn.client_url, "ipc://%s/client.ipc", dir);
-    snprintf (conn.engine_url, sizeof conn.engine_url, "ipc://%s/engine.ipc", dir);
+    snprintf (conn.url, sizeof conn.url, "ipc://%s/client.ipc", dir);
     gethostname (conn.host, sizeof conn.host);
-    snprintf (path, sizeof path, "%s/%s", dir, MC_CONN_FILE);
+    snprintf (path, sizeof path, "%s/%s", dir, mc_conn_file_name (MC_ROLE_CLIENT));
     assert (mc_conn_write (path, &conn, err, sizeof err) == 0);
-    zsock_t *router = zsock_new_router (conn.client_url);
+    zsock_t *router = zsock_new_router (conn.url);
     assert (router);
     void *sock = zsock_resolve (router);
     s_gather_t g = { .parts = parts, .spin_us = spin_us };
