@@ -5,6 +5,7 @@
 #include "mc_cli_cluster.h"
 #include "mc_cli_namespace.h"
 #include "mc_cli_submit.h"
+#include "mc_cli_trust.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,12 @@ static const mc_cli_command_t s_commands [] = {
     { NULL, mc_cli_cluster_op, MC_OP_QUEUE, "", NULL, NULL, NULL },
     { NULL, mc_cli_cluster_op, MC_OP_SHUTDOWN, "", NULL, NULL, NULL },
     { NULL, mc_cli_cluster_op, MC_OP_PING, NULL, NULL, NULL, NULL },
+    { NULL, mc_cli_trust, MC_OP_TRUST, "add|list|revoke ...", NULL, NULL,
+      "    trust add --client|--engine [KEY] --name NAME [-o FILE]\n"
+      S_INDENT "trust another user's or host's KEY; without KEY the controller\n"
+      S_INDENT "makes a keypair and -o FILE writes its connection file (0600)\n"
+      "    trust list                 the added keys, with their live sessions\n"
+      "    trust revoke NAME|KEY      forget a key and cut its sessions at once\n" },
     { "map", mc_cli_map, MC_OP_SUBMIT, "[OPTIONS] KERNEL SEQ [ARG...] [KEY=VALUE...]",
       "KERNEL(item, ARG..., KEY=VALUE...) for each item of SEQ:",
       "Work (KERNEL is noop, echo, square, sleep, fail, ...):",
