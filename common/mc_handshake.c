@@ -5,7 +5,10 @@
 #include "mc_handshake.h"
 #include <czmq.h>
 #include <errno.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 #define S_EVENTS (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL \
                   | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
@@ -148,6 +151,63 @@ mc_handshake_state_name (mc_handshake_state_t state)
     return (unsigned) state < sizeof names / sizeof names [0]? names [state]: "?";
 }
 
+int
+mc_handshake_probe (const char *endpoint, char *mechanism, size_t len, int timeout_ms)
+{
+    //  tcp://host:port, or tcp://[v6]:port
+    if (strncmp (endpoint, "tcp://", 6) || len == 0)
+        return -1;
+    char host [256];
+    snprintf (host, sizeof host, "%s", endpoint + 6);
+    char *colon = strrchr (host, ':');
+    if (!colon)
+        return -1;
+    *colon = 0;
+    const char *port = colon + 1;
+    char *name = host;
+    if (*name == '[' && name [strlen (name) - 1] == ']') {
+        name [strlen (name) - 1] = 0;
+        name++;
+    }
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *found = NULL;
+    if (getaddrinfo (name, port, &hints, &found) || !found)
+        return -1;
+    int fd = socket (found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int rc = -1;
+    if (fd >= 0 && connect (fd, found->ai_addr, found->ai_addrlen) == 0) {
+        //  Our signature and major version 3: the server answers with its
+        //  signature, version, then the 20-byte mechanism name at 12.
+        static const uint8_t hello [11] = { 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3 };
+        uint8_t greeting [32];
+        size_t got = 0;
+        int64_t deadline = zclock_mono () + timeout_ms;
+        if (send (fd, hello, sizeof hello, MSG_NOSIGNAL) == (ssize_t) sizeof hello)
+            while (got < sizeof greeting) {
+                int left = (int) (deadline - zclock_mono ());
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                if (left <= 0 || poll (&pfd, 1, left) <= 0)
+                    break;
+                ssize_t n = recv (fd, greeting + got, sizeof greeting - got, 0);
+                if (n <= 0)
+                    break;
+                got += (size_t) n;
+            }
+        if (got == sizeof greeting && greeting [0] == 0xff && greeting [9] == 0x7f && greeting [10] >= 3) {
+            size_t n = 0;
+            while (n < 20 && n + 1 < len && greeting [12 + n] >= 'A' && greeting [12 + n] <= 'Z') {
+                mechanism [n] = (char) greeting [12 + n];
+                n++;
+            }
+            mechanism [n] = 0;
+            rc = n? 0: -1;
+        }
+    }
+    if (fd >= 0)
+        close (fd);
+    freeaddrinfo (found);
+    return rc;
+}
+
 //  --------------------------------------------------------------------------
 //  Self test
 
@@ -242,6 +302,13 @@ mc_handshake_test (bool verbose)
     char curve_ep [256], plain_ep [256];
     snprintf (curve_ep, sizeof curve_ep, "%s", zsock_endpoint (curve));
     snprintf (plain_ep, sizeof plain_ep, "%s", zsock_endpoint (plain));
+
+    //  What each server offers, read from its greeting.
+    char mechanism [32];
+    assert (mc_handshake_probe (curve_ep, mechanism, sizeof mechanism, 1000) == 0 && !strcmp (mechanism, "CURVE"));
+    assert (mc_handshake_probe (plain_ep, mechanism, sizeof mechanism, 1000) == 0 && !strcmp (mechanism, "NULL"));
+    assert (mc_handshake_probe ("ipc:///nowhere", mechanism, sizeof mechanism, 100) == -1);
+    assert (mc_handshake_probe ("tcp://nocolon", mechanism, sizeof mechanism, 100) == -1);
 
     uint32_t value;
     //  The right keys: in.

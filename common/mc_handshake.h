@@ -19,6 +19,7 @@
 #ifndef MC_HANDSHAKE_H
 #define MC_HANDSHAKE_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -51,6 +52,12 @@ uint32_t mc_handshake_value (const mc_handshake_t *self);
 //  The PAIR socket the events come on (a zsock_t *), to poll with the
 //  watched socket when a peer waits for its first reply.
 void *mc_handshake_socket (mc_handshake_t *self);
+//  Which security mechanism the ZMTP server at a tcp:// endpoint offers:
+//  a raw connection reads the start of its greeting ("NULL", "CURVE",
+//  "PLAIN"). For telling a mechanism mismatch from a wrong server key,
+//  which look alike to a CURVE client (the server just hangs up). 0, or -1
+//  when the endpoint cannot be reached or says nothing within timeout_ms.
+int mc_handshake_probe (const char *endpoint, char *mechanism, size_t len, int timeout_ms);
 //  "pending", "ok", "refused", "mismatch", "failed".
 const char *mc_handshake_state_name (mc_handshake_state_t state);
 //  Self test: a CURVE server with a ZAP handler, and a client with the
