@@ -102,6 +102,9 @@ s_usage (FILE *out)
         "Arguments: true/false/null, integers, floats (1e7), JSON ([1,2], {\"a\":1}, \"text\"),\n"
         "anything else is a string. KEY=VALUE passes a keyword argument.\n"
         "Profile: --profile-dir, else $MCCLUSTER_DIR, else ~/.mccluster/default.\n"
+        "Connection file: $MCCLUSTER_CLIENT (client.json's text, or its base64), else\n"
+        "PROFILE/client.json (mode 0600). MCCLUSTER_TRANSPORT=tcp: TCP with CURVE even on the\n"
+        "controller's host, instead of its Unix socket.\n"
         "Each wait for a reply polls for $MCCLUSTER_SPIN_US (default 500) microseconds, then sleeps.\n"
         "Exit status: 0 success; 1 error or failed tasks; 2 bad usage; 3 wait timed out.\n");
 }

@@ -3,6 +3,7 @@
     engine namespaces are in mc_client_namespace.c. */
 #include "mc_client_int.h"
 #include "mc_conn.h"
+#include "mc_handshake.h"
 #include "mc_ops.h"
 #include "mc_proto.h"
 #include "mc_time.h"
@@ -23,6 +24,10 @@ struct _mc_client_t {
     bool local;                     //  the controller runs on this host
     char profile [4096];
     mc_conn_t conn;
+    char origin [4200];             //  where conn came from: a path or $MCCLUSTER_CLIENT
+    char endpoint [256];            //  the one connected to
+    mc_handshake_t *handshake;      //  the DEALER's handshakes: read while waiting, never per request
+    bool watching;                  //  poll it with the DEALER (the first ping only)
     uint64_t next_req;
     int errcode;
     char error [1024];
@@ -57,8 +62,8 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     const char *spin = getenv ("MCCLUSTER_SPIN_US");
     mc_client_set_spin (self, spin && *spin? atoi (spin): MC_CLIENT_SPIN_US);
     mc_conn_profile_dir (profile_dir, self->profile, sizeof self->profile);
-    char path [4200];
-    if (mc_conn_load (MC_ROLE_CLIENT, NULL, self->profile, &self->conn, path, sizeof path, err, errlen)) {
+    char *path = self->origin;
+    if (mc_conn_load (MC_ROLE_CLIENT, NULL, self->profile, &self->conn, path, sizeof self->origin, err, errlen)) {
         mc_client_destroy (&self);
         return NULL;
     }
@@ -85,7 +90,17 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     zsock_set_sndhwm (self->dealer, 0);
     zsock_set_rcvhwm (self->dealer, 0);
     const char *endpoint = mc_conn_endpoint (&self->conn);
+    snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
     mc_conn_apply (&self->conn, endpoint, self->dealer);
+    //  A refused handshake leaves a DEALER retrying in silence: the monitor
+    //  is how we learn why, and say so instead of timing out.
+    self->handshake = mc_handshake_new (self->dealer);
+    if (!self->handshake) {
+        snprintf (err, errlen, "cannot watch the connection: %s", zmq_strerror (zmq_errno ()));
+        mc_client_destroy (&self);
+        return NULL;
+    }
+    self->watching = true;
     if (zsock_connect (self->dealer, "%s", endpoint)) {
         snprintf (err, errlen, "cannot connect to %s (profile %s)", endpoint, self->profile);
         mc_client_destroy (&self);
@@ -94,6 +109,8 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     if (timeout_ms <= 0)
         timeout_ms = 3000;
     json_t *pong = mc_client_call (self, mc_op_name (MC_OP_PING), NULL, timeout_ms);
+    //  From now on the monitor is read only when a wait finds no reply.
+    self->watching = false;
     if (!pong) {
         if (self->errcode == -1)
             snprintf (err, errlen, "no controller answers at %s within %d ms (profile %s)",
@@ -117,6 +134,7 @@ mc_client_destroy (mc_client_t **self_p)
     if (!self)
         return;
     mc_client_settle (self);
+    mc_handshake_destroy (&self->handshake);
     zsock_destroy (&self->dealer);
     msgpack_sbuffer_destroy (&self->buffer.sb);
     mc_msg_reset (&self->reply);
@@ -206,11 +224,56 @@ s_spin (mc_client_t *self, int64_t deadline)
     }
 }
 
+//  Whether the controller turned our handshake down (reading what the
+//  monitor got since the last look): true, with the error set, naming the
+//  connection file, when it did.
+static bool
+s_handshake_failed (mc_client_t *self)
+{
+    if (!self->handshake)
+        return false;
+    mc_handshake_state_t state = mc_handshake_poll (self->handshake);
+    bool curve = self->conn.secure && !strncmp (self->endpoint, "tcp://", 6);
+    switch (state) {
+        case MC_HANDSHAKE_REFUSED:
+            mc_client_set_error (self, MC_E_DENIED, "the controller at %s refused the credentials in %s: "
+                                 "key not trusted, or revoked", self->endpoint, self->origin);
+            return true;
+        case MC_HANDSHAKE_MISMATCH:
+            break;
+        case MC_HANDSHAKE_FAILED: {
+            //  One hang-up may be a controller going away in the middle;
+            //  the DEALER tries again within 100 ms, so two say more. To
+            //  a client, a mismatch (CURVE against none, or the reverse)
+            //  and a wrong server key both look like a hang-up: the
+            //  controller's greeting tells them apart.
+            if (mc_handshake_failures (self->handshake) < 2)
+                return false;
+            char mechanism [32];
+            if (mc_handshake_probe (self->endpoint, mechanism, sizeof mechanism, 500) == 0
+            &&  strcmp (mechanism, curve? "CURVE": "NULL"))
+                break;
+            if (curve)
+                mc_client_set_error (self, MC_E_DENIED, "handshake with %s failed: the server_key in %s does not "
+                                     "match this controller (a stale file?)", self->endpoint, self->origin);
+            else
+                mc_client_set_error (self, MC_E_DENIED, "handshake with %s failed: the controller hung up "
+                                     "(connection file %s)", self->endpoint, self->origin);
+            return true;
+        }
+        default:
+            return false;
+    }
+    mc_client_set_error (self, MC_E_DENIED, "security mismatch with the controller at %s: %s says %s",
+                         self->endpoint, self->origin, self->conn.secure? "curve": "none");
+    return true;
+}
+
 int
 mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, int timeout_ms)
 {
     int64_t deadline = timeout_ms < 0? 0: mc_time_mono_us () + (int64_t) timeout_ms * 1000;
-    zpoller_t *poller = zpoller_new (self->dealer, NULL);
+    zpoller_t *poller = zpoller_new (self->dealer, self->watching? mc_handshake_socket (self->handshake): NULL, NULL);
     if (!poller) {
         mc_client_set_error (self, MC_E_INTERNAL, "out of memory");
         return -1;
@@ -227,16 +290,22 @@ mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, in
         if (deadline) {
             int64_t left = (deadline - mc_time_mono_us ()) / 1000;
             if (left <= 0) {
-                mc_client_set_error (self, -1, "no reply from the controller within %d ms", timeout_ms);
+                if (!s_handshake_failed (self))
+                    mc_client_set_error (self, -1, "no reply from the controller within %d ms", timeout_ms);
                 break;
             }
-            wait_ms = (int) left;
+            wait_ms = left < wait_ms? (int) left: wait_ms;
         }
-        if (!s_spin (self, deadline) && !zpoller_wait (poller, wait_ms)) {
+        void *which = NULL;
+        if (!s_spin (self, deadline) && (which = zpoller_wait (poller, wait_ms)) != self->dealer) {
             if (zpoller_terminated (poller)) {
                 mc_client_set_error (self, -1, "interrupted");
                 break;
             }
+            //  Nothing for a while, or news of the handshake: a refusal
+            //  (the first, or one after a revocation) ends the wait.
+            if (s_handshake_failed (self))
+                break;
             continue;
         }
         int code;

@@ -3,6 +3,7 @@
     Events: WELCOME, PONG, TASK, STOP, ERROR, a RESULT from the kernel
     thread, the heartbeat timer, and silence (which reconnects). */
 #include "mc_node.h"
+#include "mc_handshake.h"
 #include "mc_ktable.h"
 #include "mc_log.h"
 #include "mc_ops.h"
@@ -18,6 +19,9 @@ typedef enum { NODE_REGISTERING, NODE_READY } s_node_state_t;
 struct _mc_node_t {
     char endpoint [256];
     mc_conn_t conn;                 //  the keys for it (zeroed: none)
+    char origin [4200];             //  where they came from, for messages
+    mc_handshake_t *handshake;      //  the DEALER's handshakes (NULL if no monitor could be made)
+    mc_handshake_state_t told;      //  OK, or the handshake failure warned about since the last success
     mc_config_t config;
     char uuid [33];
     char host [256];
@@ -135,6 +139,7 @@ s_register (mc_node_t *self)
 static int
 s_connect (mc_node_t *self)
 {
+    mc_handshake_destroy (&self->handshake);
     zsock_destroy (&self->dealer);
     self->dealer = zsock_new (ZMQ_DEALER);
     if (!self->dealer) {
@@ -149,6 +154,10 @@ s_connect (mc_node_t *self)
     zsock_set_reconnect_ivl (self->dealer, 100);
     zsock_set_reconnect_ivl_max (self->dealer, 1000);
     mc_conn_apply (&self->conn, self->endpoint, self->dealer);
+    //  For the node's life: a refusal must stop us, not leave us retrying.
+    self->handshake = mc_handshake_new (self->dealer);
+    if (!self->handshake)
+        mc_warn ("cannot watch the connection's handshakes: %s", zmq_strerror (zmq_errno ()));
     if (zsock_connect (self->dealer, "%s", self->endpoint))
         mc_error ("cannot connect to %s", self->endpoint);
     self->last_heard_us = mc_time_mono_us ();
@@ -157,13 +166,15 @@ s_connect (mc_node_t *self)
 }
 
 mc_node_t *
-mc_node_new (const char *endpoint, const mc_conn_t *conn, const mc_config_t *config)
+mc_node_new (const char *endpoint, const mc_conn_t *conn, const char *origin, const mc_config_t *config)
 {
     mc_node_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     if (conn)
         self->conn = *conn;
+    snprintf (self->origin, sizeof self->origin, "%s", origin? origin: "--url");
+    self->told = MC_HANDSHAKE_OK;
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
     self->config = *config;
     zuuid_t *uuid = zuuid_new ();
@@ -205,10 +216,12 @@ mc_node_destroy (mc_node_t **self_p)
         usleep (5000);
     if (atomic_load (&self->runner_state.busy)) {
         mc_warn ("a kernel is still running after 2 s: exiting without waiting for it");
+        mc_handshake_destroy (&self->handshake);
         zsock_destroy (&self->dealer);
         _exit (0);
     }
     zactor_destroy (&self->runner);
+    mc_handshake_destroy (&self->handshake);
     zsock_destroy (&self->dealer);
     zhashx_destroy (&self->streaming);
     free (self);
@@ -273,13 +286,58 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
     return 0;
 }
 
+//  News of the handshake: -3 when the controller refused our credentials
+//  (a retry would be refused too), else 0. Other failures are told once
+//  until a handshake succeeds, and the DEALER (or the reconnection after
+//  silence) tries again.
+static int
+s_on_handshake (mc_node_t *self)
+{
+    mc_handshake_state_t state = mc_handshake_poll (self->handshake);
+    if (state == MC_HANDSHAKE_REFUSED)
+        return -3;
+    if (state == MC_HANDSHAKE_OK)
+        self->told = MC_HANDSHAKE_OK;
+    else
+    if ((state == MC_HANDSHAKE_MISMATCH || state == MC_HANDSHAKE_FAILED) && self->told == MC_HANDSHAKE_OK) {
+        self->told = state;
+        //  A mismatch may look like a hang-up: the greeting tells.
+        bool curve = self->conn.secure && !strncmp (self->endpoint, "tcp://", 6);
+        char mechanism [32];
+        if (state == MC_HANDSHAKE_FAILED
+        &&  mc_handshake_probe (self->endpoint, mechanism, sizeof mechanism, 500) == 0
+        &&  strcmp (mechanism, curve? "CURVE": "NULL"))
+            state = MC_HANDSHAKE_MISMATCH;
+        if (state == MC_HANDSHAKE_MISMATCH)
+            mc_warn ("security mismatch with the controller at %s: %s says %s; retrying",
+                     self->endpoint, self->origin, self->conn.secure? "curve": "none");
+        else
+        if (curve)
+            mc_warn ("handshake with %s failed: the server_key in %s does not match this controller "
+                     "(a stale file?); retrying", self->endpoint, self->origin);
+        else
+            mc_warn ("handshake with %s failed: the controller hung up; retrying", self->endpoint);
+    }
+    return 0;
+}
+
+//  Put the current DEALER and its monitor in the poller.
+static void
+s_poll_connection (mc_node_t *self, zpoller_t *poller)
+{
+    zpoller_add (poller, self->dealer);
+    if (self->handshake)
+        zpoller_add (poller, mc_handshake_socket (self->handshake));
+}
+
 int
 mc_node_run (mc_node_t *self, int64_t give_up_ms)
 {
     if (s_connect (self))
         return -1;
     int64_t started = mc_time_mono_us ();
-    zpoller_t *poller = zpoller_new (self->dealer, self->runner, NULL);
+    zpoller_t *poller = zpoller_new (self->runner, NULL);
+    s_poll_connection (self, poller);
     mc_msg_t msg;
     mc_msg_init (&msg);
     int rc = 0;
@@ -309,6 +367,13 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
                 break;
         }
         else
+        if (self->handshake && which == mc_handshake_socket (self->handshake)) {
+            if (s_on_handshake (self)) {
+                rc = -3;
+                break;
+            }
+        }
+        else
         if (which == self->runner) {
             //  Results go out as the kernel thread encoded them.
             for (int n = 0; n < 256 && (zsock_events (self->runner) & ZMQ_POLLIN); n++) {
@@ -328,11 +393,13 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
             mc_warn ("controller silent for %lld ms: reconnecting to %s",
                      (long long) ((now - self->last_heard_us) / 1000), self->endpoint);
             zpoller_remove (poller, self->dealer);
+            if (self->handshake)
+                zpoller_remove (poller, mc_handshake_socket (self->handshake));
             if (s_connect (self)) {
                 rc = -1;
                 break;
             }
-            zpoller_add (poller, self->dealer);
+            s_poll_connection (self, poller);
         }
         else
         if (self->state == NODE_READY && now >= self->next_ping_us) {
@@ -352,14 +419,14 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
     }
     mc_msg_reset (&msg);
     zpoller_destroy (&poller);
-    if (self->engine_id >= 0 && self->dealer) {
+    if (self->engine_id >= 0 && self->dealer && rc != -3) {
         mc_msg_t bye;
         mc_msg_init (&bye);
         bye.type = MC_BYE;
         bye.engine_id = self->engine_id;
         s_send (self, &bye);
     }
-    return rc < 0? -1: 0;
+    return rc == -3? -3: rc < 0? -1: 0;
 }
 
 //  --------------------------------------------------------------------------

@@ -12,11 +12,15 @@
 typedef struct _mc_node_t mc_node_t;
 
 //  endpoint: the controller's engine URL; conn (may be NULL: a bare URL)
-//  the connection file with the keys for it. NULL on failure.
-mc_node_t *mc_node_new (const char *endpoint, const mc_conn_t *conn, const mc_config_t *config);
+//  the connection file with the keys for it, and origin where it came
+//  from (a path or "$MCCLUSTER_ENGINE", for messages). NULL on failure.
+mc_node_t *mc_node_new (const char *endpoint, const mc_conn_t *conn, const char *origin,
+                        const mc_config_t *config);
 void mc_node_destroy (mc_node_t **self_p);
-//  Serve until the controller says STOP or a signal arrives. Returns 0, or
-//  -1 when give_up_ms (0 = never) passed without reaching the controller.
+//  Serve until the controller says STOP or a signal arrives. Returns 0;
+//  -1 when give_up_ms (0 = never) passed without reaching the controller;
+//  -3 when the controller refused the credentials in the handshake (the
+//  key is not trusted, or was revoked: retrying cannot help).
 int mc_node_run (mc_node_t *self, int64_t give_up_ms);
 //  Self test: which tasks' results are streamed.
 void mc_node_test (bool verbose);

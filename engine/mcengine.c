@@ -18,13 +18,18 @@ s_usage (FILE *out)
         "  -f, --file PATH        connection file (default $MCCLUSTER_ENGINE, the file's text\n"
         "                         or its base64, else DIR/engine.json)\n"
         "      --url URL          the engine endpoint of an --insecure controller, instead of a file\n"
+        "      --tcp              use the file's TCP endpoint (CURVE) even on the controller's host,\n"
+        "                         instead of its ipc socket (as MCCLUSTER_TRANSPORT=tcp does)\n"
         "      --profile-dir DIR  profile directory (default $MCCLUSTER_DIR or ~/.mccluster/default)\n"
         "      --give-up S        exit with status 1 if no controller answers within S seconds\n"
         "                         (default: keep trying)\n"
         "      --kernel-path DIR  also load the kernels of every DIR/*.so (see engine/mc_kernel.h)\n"
         "      --list-kernels     print the kernels this engine can run and exit\n"
         "  -v, --verbose          log more (twice for debug)\n"
-        "  -h, --help             this help\n");
+        "  -h, --help             this help\n\n"
+        "Exit status: 0 when the controller said stop; 1 on an error, or --give-up;\n"
+        "2 for bad usage; 3 when the controller refused the credentials (key not\n"
+        "trusted, or revoked).\n");
 }
 
 int
@@ -34,13 +39,13 @@ main (int argc, char *argv [])
         { "file", required_argument, 0, 'f' }, { "url", required_argument, 0, 'u' },
         { "profile-dir", required_argument, 0, 'p' }, { "give-up", required_argument, 0, 'g' },
         { "list-kernels", no_argument, 0, 'l' }, { "verbose", no_argument, 0, 'v' },
-        { "kernel-path", required_argument, 0, 'k' },
+        { "kernel-path", required_argument, 0, 'k' }, { "tcp", no_argument, 0, 't' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     const char *file = NULL, *url = NULL, *profile_opt = NULL, *kernel_path = NULL;
     double give_up = 0;
     int verbose = 0, c;
-    bool list = false;
+    bool list = false, tcp = false;
     while ((c = getopt_long (argc, argv, "f:vh", options, NULL)) != -1) {
         char *end;
         switch (c) {
@@ -56,6 +61,7 @@ main (int argc, char *argv [])
                 break;
             case 'l': list = true; break;
             case 'k': kernel_path = optarg; break;
+            case 't': tcp = true; break;
             case 'v': verbose++; break;
             case 'h': s_usage (stdout); return 0;
             default:  s_usage (stderr); return 2;
@@ -96,15 +102,22 @@ main (int argc, char *argv [])
             fprintf (stderr, "mcengine: %s\n", err);
             return 1;
         }
-        url = mc_conn_endpoint (&conn);
+        url = tcp? conn.url: mc_conn_endpoint (&conn);
     }
+    else
+        snprintf (origin, sizeof origin, "--url");
     zsys_init ();
-    mc_node_t *node = mc_node_new (url, from_file? &conn: NULL, &config);
+    mc_node_t *node = mc_node_new (url, from_file? &conn: NULL, origin, &config);
     if (!node) {
         fprintf (stderr, "mcengine: cannot start the kernel thread\n");
         return 1;
     }
     int rc = mc_node_run (node, (int64_t) (give_up * 1000));
     mc_node_destroy (&node);
+    if (rc == -3) {
+        fprintf (stderr, "mcengine: the controller at %s refused the credentials in %s "
+                 "(key not trusted, or revoked)\n", url, origin);
+        return 3;
+    }
     return rc? 1: 0;
 }

@@ -30,13 +30,17 @@ typedef struct _mc_client_t mc_client_t;
 
 //  Connect to the controller of profile_dir (NULL: $MCCLUSTER_DIR or
 //  ~/.mccluster/default) and check that it answers within timeout_ms
-//  (<= 0: 3000). NULL with a one-line message in err when it does not.
+//  (<= 0: 3000). NULL with a one-line message in err when it does not,
+//  or when the controller turns the credentials of client.json down (the
+//  message names the file and says why).
 mc_client_t *mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen);
 void mc_client_destroy (mc_client_t **self_p);
 
 //  Send one request and wait up to timeout_ms (< 0: forever) for its reply.
 //  Returns the reply body, or NULL: then mc_client_errcode and
-//  mc_client_error say why (code -1 means no reply in time).
+//  mc_client_error say why (code -1 means no reply in time; 15, DENIED,
+//  that the controller refused this client's credentials, for example
+//  after its key was revoked: no reply will come).
 json_t *mc_client_call (mc_client_t *self, const char *op, const json_t *body, int timeout_ms);
 int mc_client_errcode (const mc_client_t *self);
 const char *mc_client_error (const mc_client_t *self);

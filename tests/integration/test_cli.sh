@@ -82,15 +82,18 @@ expect "seeded job records its seed" "$(mcj map --async --seed 7 noop 0:1 | xarg
 
 # A connection file or profile directory that others could write is
 # refused, naming it and its mode; nothing else changes.
-conn="$MCCLUSTER_DIR/cluster.json"
+conn="$MCCLUSTER_DIR/client.json"
 chmod 0666 "$conn"
 err=$(mc ids 2>&1); rc=$?
 expect "client refuses a file others can write" "$rc" "1"
 expect_match "client names the file and mode" "$err" "$conn is writable by others \(mode 0666\)"
-err=$("$BIN/mcengine" --file "$conn" --give-up 1 2>&1); rc=$?
-[ "$rc" != 0 ] && pass "engine refuses a file others can write" || fail "engine took a file others can write"
-expect_match "engine names the file and mode" "$err" "$conn is writable by others \(mode 0666\)"
 chmod 0600 "$conn"
+econn="$MCCLUSTER_DIR/engine.json"
+chmod 0666 "$econn"
+err=$("$BIN/mcengine" --file "$econn" --give-up 1 2>&1); rc=$?
+[ "$rc" != 0 ] && pass "engine refuses a file others can write" || fail "engine took a file others can write"
+expect_match "engine names the file and mode" "$err" "$econn is writable by others \(mode 0666\)"
+chmod 0600 "$econn"
 chmod 0777 "$MCCLUSTER_DIR"
 err=$(mc ids 2>&1); rc=$?
 expect "client refuses a directory others can write" "$rc" "1"

@@ -29,13 +29,16 @@ expect "direct task on a lost engine fails" "$rc" "1"
 expect_match "lost engine error" "$(mc get "$job" 2>&1)" "engine 0 was lost"
 kill -TERM "$CTRL_PID"; wait "$CTRL_PID"
 
-# An engine started by hand (--url) against a controller bound to all
-# interfaces; it reconnects after the controller stalls, keeping its id.
+# An engine started by hand over TCP and CURVE (--tcp, its own copy of
+# engine.json) against a controller bound to all interfaces; it reconnects
+# after the controller stalls, keeping its id.
 start_cluster 0 --ip 0.0.0.0 --set heartbeat_ms=100 --set heartbeat_liveness=3
-url=$(grep -o '"engine_url": "[^"]*"' "$MCCLUSTER_DIR/cluster.json" | cut -d'"' -f4)
+url=$(grep -o '"url": "[^"]*"' "$MCCLUSTER_DIR/engine.json" | cut -d'"' -f4)
 expect_match "wildcard bind advertises the host name" "$url" "^tcp://$(hostname):[0-9]+$"
 # Connect by address, so that the test does not depend on name resolution.
-"$BIN/mcengine" --url "tcp://127.0.0.1:${url##*:}" > "$MCCLUSTER_DIR/engine.log" 2>&1 &
+(umask 077; sed "s|\"url\": \"[^\"]*\"|\"url\": \"tcp://127.0.0.1:${url##*:}\"|" "$MCCLUSTER_DIR/engine.json" \
+    > "$MCCLUSTER_DIR/engine-by-address.json")
+"$BIN/mcengine" --tcp --file "$MCCLUSTER_DIR/engine-by-address.json" > "$MCCLUSTER_DIR/engine.log" 2>&1 &
 PIDS+=($!)
 engine=$!
 wait_for 10 ids_are "[0]" && pass "hand-started engine registered" || fail "hand-started engine missing"
@@ -46,4 +49,13 @@ expect "reconnected engine is the same process" "$(mcj engines | grep -o '"pid":
 kill -TERM "$CTRL_PID"; wait "$CTRL_PID"
 wait_for 5 bash -c "! kill -0 $engine 2>/dev/null" && pass "hand-started engine stopped by the controller" \
     || fail "hand-started engine still running"
+
+# --url is for an --insecure controller: no keys, no file.
+start_cluster 0 --insecure
+url=$(grep -o '"url": "[^"]*"' "$MCCLUSTER_DIR/engine.json" | cut -d'"' -f4)
+"$BIN/mcengine" --url "$url" > "$MCCLUSTER_DIR/engine.log" 2>&1 &
+PIDS+=($!)
+wait_for 10 ids_are "[0]" && pass "--url engine registered with an insecure controller" || fail "--url engine missing"
+expect "--url engine works" "$(mcj apply --targets 0 square 6)" "[36]"
+kill -TERM "$CTRL_PID"; wait "$CTRL_PID"
 finish

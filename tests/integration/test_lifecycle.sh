@@ -3,6 +3,12 @@
 . "$(dirname "$0")/lib.sh"
 
 gone () { ! kill -0 "$1" 2>/dev/null; }
+# fake_client HOST PID: a client.json (v2, an --insecure controller's, mode
+# 0600) for a controller that is not there.
+fake_client () {
+    (umask 077; printf '{"version":2,"role":"client","cluster_id":"00112233aabbccdd","host":"%s","pid":%s,"url":"tcp://127.0.0.1:9","security":"none"}\n' \
+        "$1" "$2" > "$MCCLUSTER_DIR/client.json")
+}
 all_gone () { local p; for p in "$@"; do gone "$p" || return 1; done; }
 
 # No cluster: a clear message naming the profile, at once.
@@ -10,23 +16,22 @@ err=$("$BIN/mcclient" ids 2>&1); rc=$?
 expect "no cluster exit status" "$rc" "1"
 expect_match "no cluster names the profile" "$err" "$MCCLUSTER_DIR"
 # A stale connection file (dead pid) is reported at once too.
-printf '{"engine_url":"tcp://127.0.0.1:9","client_url":"tcp://127.0.0.1:9","host":"%s","pid":999999}\n' "$(hostname)" \
-    > "$MCCLUSTER_DIR/cluster.json"
+fake_client "$(hostname)" 999999
 err=$("$BIN/mcclient" ids 2>&1); rc=$?
 expect_match "stale connection file" "$err" "no controller running for profile $MCCLUSTER_DIR"
 # A live-looking file whose controller does not answer: bounded, configurable wait.
-printf '{"engine_url":"tcp://127.0.0.1:9","client_url":"tcp://127.0.0.1:9","host":"elsewhere","pid":1}\n' \
-    > "$MCCLUSTER_DIR/cluster.json"
+fake_client elsewhere 1
 start=$SECONDS
 err=$("$BIN/mcclient" --connect-timeout 0.5 ids 2>&1); rc=$?
 expect "unanswered controller exit status" "$rc" "1"
 expect_match "unanswered controller message" "$err" "no controller answers at tcp://127.0.0.1:9 within 500 ms \(profile $MCCLUSTER_DIR\)"
 [ $((SECONDS - start)) -le 3 ] && pass "bounded wait" || fail "waited $((SECONDS - start)) s"
-rm -f "$MCCLUSTER_DIR/cluster.json"
+rm -f "$MCCLUSTER_DIR/client.json"
 
 # SIGTERM stops the controller and every engine, exit 0.
 start_cluster 3
-expect_match "connection file is private" "$(stat -c %a "$MCCLUSTER_DIR/cluster.json")" "^600$"
+expect_match "engine.json is private" "$(stat -c %a "$MCCLUSTER_DIR/engine.json")" "^600$"
+expect_match "client.json is private" "$(stat -c %a "$MCCLUSTER_DIR/client.json")" "^600$"
 pids=$(engine_pids)
 expect "three engine pids" "$(echo "$pids" | wc -l)" "3"
 # A second controller on the same profile is refused.
@@ -37,7 +42,8 @@ kill -TERM "$CTRL_PID"
 wait "$CTRL_PID"; rc=$?
 expect "SIGTERM exit status" "$rc" "0"
 wait_for 5 all_gone $pids && pass "engines gone after SIGTERM" || fail "engines left after SIGTERM: $pids"
-[ ! -e "$MCCLUSTER_DIR/cluster.json" ] && pass "connection file removed" || fail "connection file left"
+[ ! -e "$MCCLUSTER_DIR/engine.json" ] && pass "engine.json removed" || fail "engine.json left"
+[ ! -e "$MCCLUSTER_DIR/client.json" ] && pass "client.json removed" || fail "client.json left"
 
 # SIGINT does the same.
 start_cluster 2
@@ -71,7 +77,7 @@ start_cluster 2
 pids=$(engine_pids)
 kill -KILL "$CTRL_PID"; wait "$CTRL_PID" 2>/dev/null
 wait_for 5 all_gone $pids && pass "local engines die with a killed controller" || fail "orphan engines: $pids"
-rm -f "$MCCLUSTER_DIR/cluster.json"
+rm -f "$MCCLUSTER_DIR/engine.json" "$MCCLUSTER_DIR/client.json"
 
 # Bad options: usage errors, exit 2.
 "$BIN/ipclusterd" -n x >/dev/null 2>&1; expect "ipclusterd bad -n" "$?" "2"

@@ -10,6 +10,7 @@
 #include "mc_conn.h"
 #include "mc_engines.h"
 #include "mc_held.h"
+#include "mc_handshake.h"
 #include "mc_hist.h"
 #include "mc_job.h"
 #include "mc_kcall.h"
@@ -45,6 +46,7 @@ typedef struct {
 static const s_selftest_t s_selftests [] = {
     //  common/
     { "array", mc_array_test }, { "config", mc_config_test }, { "conn", mc_conn_test },
+    { "handshake", mc_handshake_test },
     { "log", mc_log_test }, { "time", mc_time_test }, { "rng", mc_rng_test },
     //  proto/
     { "proto", mc_proto_test }, { "ops", mc_ops_test }, { "value", mc_value_test },
