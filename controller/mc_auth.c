@@ -680,9 +680,8 @@ mc_auth_trust_revoke (mc_auth_t *self, const char *name_or_key, mc_role_t *role,
         s_session_t *s = zhashx_lookup (self->sessions, key);
         if (s->role != t->role || strcmp (s->name, t->name))
             continue;
-        if (s_same_peer (s))
-            shutdown (s->fd, SHUT_RDWR);
-        if (*cuts) {
+        //  A session whose connection has closed already has nothing to cut.
+        if (s_same_peer (s) && shutdown (s->fd, SHUT_RDWR) == 0 && *cuts) {
             (*cuts) [*count].role = s->role;
             (*cuts) [(*count)++].routing_id = zframe_dup (s->routing_id);
         }

@@ -89,23 +89,17 @@ check_peer "refused engine exits 3" 3 \
     "^mcengine: the controller at $eurl refused the credentials in \\\$MCCLUSTER_ENGINE \(key not trusted, or revoked\)$" \
     env MCCLUSTER_ENGINE="${swapped/"$engine_secret"/"$client_secret"}" "$BIN/mcengine" --tcp
 
-# Revocation reaches the peers holding the key (trust through mc_call).
-call () { "$BIN/tests/mc_call" "$@"; }
-jfield () { echo "$1" | grep -o "\"$2\":\"[^\"]*\"" | cut -d'"' -f4; }
-# role_file ROLE REPLY: a role file from a trust add reply.
-role_file () {
-    printf '{"version":2,"role":"%s","cluster_id":"%s","host":"%s","pid":%s,"url":"%s","security":"curve","server_key":"%s","public_key":"%s","secret_key":"%s"}\n' \
-        "$1" "$(jfield "$2" cluster_id)" "$(jfield "$2" host)" "$(echo "$2" | grep -o '"pid":[0-9]*' | cut -d: -f2)" \
-        "$(jfield "$2" url)" "$(jfield "$2" server_key)" "$(jfield "$2" key)" "$(jfield "$2" secret_key)"
-}
-added=$(call trust '{"action":"add","role":"engine","name":"peer-e1"}')
-expect_match "trust add engine" "$added" '"secret_key":"[^"]{40}"'
-(umask 077; role_file engine "$added" > "$MCCLUSTER_DIR/e1.json")
+# Revocation reaches the peers holding the key.
+call () { "$BIN/mcclient" --json trust "$@"; }
+added=$(call add --engine --name peer-e1 -o "$MCCLUSTER_DIR/e1.json")
+expect_match "trust add engine" "$added" '"name":"peer-e1"'
+expect "trust add: no secret on stdout" "$(echo "$added" | grep -c secret_key)" "0"
+expect "trust add -o: file private" "$(stat -c %a "$MCCLUSTER_DIR/e1.json")" "600"
 "$BIN/mcengine" --file "$MCCLUSTER_DIR/e1.json" > "$MCCLUSTER_DIR/e1.log" 2>&1 &
 e1=$!
 PIDS+=("$e1")
 wait_for 10 ids_are "[0,1]" && pass "added engine key registers over TCP" || fail "added engine missing: $(mcj ids)"
-expect_match "revoke engine" "$(call trust '{"action":"revoke","name":"peer-e1"}')" '"dropped":1'
+expect_match "revoke engine" "$(call revoke peer-e1)" '"dropped":1'
 wait_for 5 bash -c "! kill -0 $e1 2>/dev/null" && pass "revoked engine exits" || fail "revoked engine still running"
 wait "$e1"; rc=$?
 expect "revoked engine exit status" "$rc" "3"
@@ -116,14 +110,14 @@ wait_for 5 ids_are "[0]" && pass "revoked engine forgotten" || fail "ids after r
 
 # A client waiting for a reply learns of its revocation within about a
 # second, instead of waiting for a reply that will not come.
-added=$(call trust '{"action":"add","role":"client","name":"peer-c1"}')
-MCCLUSTER_CLIENT="$(role_file client "$added")" "$BIN/mcclient" apply --targets 0 sleep 4000 \
+call add --client --name peer-c1 -o "$MCCLUSTER_DIR/c1.json" > /dev/null
+MCCLUSTER_CLIENT="$(cat "$MCCLUSTER_DIR/c1.json")" "$BIN/mcclient" apply --targets 0 sleep 4000 \
     > /dev/null 2> "$MCCLUSTER_DIR/c1.err" &
 c1=$!
 PIDS+=("$c1")
 sleep 0.5
 t0=$(date +%s%N)
-expect_match "revoke client" "$(call trust '{"action":"revoke","name":"peer-c1"}')" '"dropped":[1-9]'
+expect_match "revoke client" "$(call revoke peer-c1)" '"dropped":1'
 wait "$c1"; rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 expect "revoked client exit status" "$rc" "1"
