@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sodium.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -45,6 +46,15 @@ typedef struct {
     size_t suppressed;
 } s_refusal_t;
 
+//  A ROUTER's connection events: who connected on which fd, and why the
+//  last handshake failed, until that connection's end names the peer.
+typedef struct {
+    zsock_t *pair;
+    mc_role_t role;
+    zhashx_t *peers;                //  fd -> peer address (IP, or "uid N")
+    const char *failed;             //  the last handshake failure's reason, or NULL
+} s_watch_t;
+
 struct _mc_auth_t {
     bool insecure;
     char dir [4200];                //  profile/security
@@ -56,6 +66,7 @@ struct _mc_auth_t {
     zhashx_t *by_name;              //  name -> s_trusted_t (borrowed), both roles
     zhashx_t *sessions;             //  "role:routing id hex" -> s_session_t
     zhashx_t *refusals;             //  address -> s_refusal_t
+    s_watch_t watch [2];            //  by role
     size_t suppressed;              //  refusals not logged while the table was full
     int64_t suppressed_since_us;
 };
@@ -276,6 +287,10 @@ mc_auth_destroy (mc_auth_t **self_p)
     mc_auth_t *self = *self_p;
     if (!self)
         return;
+    for (int role = 0; role < 2; role++) {
+        zsock_destroy (&self->watch [role].pair);
+        zhashx_destroy (&self->watch [role].peers);
+    }
     zsock_destroy (&self->zap);
     zcert_destroy (&self->server);
     zcert_destroy (&self->primary [0]);
@@ -389,14 +404,15 @@ s_decide (mc_auth_t *self, zmsg_t *request, char *user, size_t userlen, char *re
     zframe_t *f = zmsg_first (request);
     for (size_t i = 0; i < 7 && f; i++, f = zmsg_next (request))
         frames [i] = f;
-    snprintf (address, addrlen, "(unknown)");
+    char *text = count >= 4? zframe_strdup (frames [3]): NULL;
+    snprintf (address, addrlen, "%s", text? text: "(unknown)");
+    free (text);
     if (count < 6 || !zframe_streq (frames [0], "1.0")) {
         snprintf (reason, reasonlen, "malformed ZAP request");
         return 400;
     }
     char *domain = zframe_strdup (frames [2]), *mechanism = zframe_strdup (frames [5]);
     char *addr = zframe_strdup (frames [3]);
-    snprintf (address, addrlen, "%s", addr? addr: "(unknown)");
     int status = 400;
     int role = -1, tcp = -1;
     for (int r = 0; r < 2; r++)
@@ -424,7 +440,7 @@ s_decide (mc_auth_t *self, zmsg_t *request, char *user, size_t userlen, char *re
             }
             else
             if (zhashx_lookup (self->by_key [!role], key) || !strcmp (key, zcert_public_txt (self->primary [!role])))
-                snprintf (reason, reasonlen, "key %.8s... is a %s key", key, s_domains [!role][1]);
+                snprintf (reason, reasonlen, "key %.8s... is %s key", key, role? "an engine": "a client");
             else
                 snprintf (reason, reasonlen, "key %.8s... is not trusted", key);
         }
@@ -461,7 +477,9 @@ s_zap_readable (zloop_t *loop, zsock_t *sock, void *arg)
         return 0;
     char user [128] = "", reason [128] = "", address [256];
     int status = s_decide (self, request, user, sizeof user, reason, sizeof reason, address, sizeof address);
-    zframe_t *version = zmsg_first (request), *id = zmsg_next (request), *domain = zmsg_next (request);
+    size_t size = zmsg_size (request);
+    zmsg_first (request);
+    zframe_t *id = size >= 2? zmsg_next (request): NULL, *domain = size >= 3? zmsg_next (request): NULL;
     if (status != 200) {
         char *name = domain? zframe_strdup (domain): NULL;
         s_refused (self, address, name && *name? name: "?", reason);
@@ -475,16 +493,108 @@ s_zap_readable (zloop_t *loop, zsock_t *sock, void *arg)
     zmsg_addstr (reply, status == 200? "OK": reason);
     zmsg_addstr (reply, user);
     zmsg_addmem (reply, NULL, 0);
-    (void) version;
     zmsg_send (&reply, sock);
     zmsg_destroy (&request);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Handshake failures ZAP never sees
+
+int
+mc_auth_watch (mc_auth_t *self, zsock_t *sock, mc_role_t role, char *err, size_t errlen)
+{
+    if (self->insecure)
+        return 0;
+    s_watch_t *watch = &self->watch [role];
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "inproc://mc-auth-watch-%d-%p", (int) role, (void *) self);
+    int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+               | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+               | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    watch->role = role;
+    watch->peers = zhashx_new ();
+    if (!watch->peers || zmq_socket_monitor (zsock_resolve (sock), endpoint, events)
+    ||  !(watch->pair = zsock_new_pair (endpoint))) {
+        snprintf (err, errlen, "cannot watch the %s endpoint: %s", mc_conn_role_name (role), zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    zhashx_set_destructor (watch->peers, (zhashx_destructor_fn *) zstr_free);
+    return 0;
+}
+
+//  The peer on fd, as ZAP names it: its IP, or its uid on a Unix socket.
+static void
+s_peer_name (int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage peer;
+    socklen_t size = sizeof peer;
+    struct ucred cred;
+    socklen_t credlen = sizeof cred;
+    snprintf (buf, len, "(unknown)");
+    if (getpeername (fd, (struct sockaddr *) &peer, &size))
+        return;
+    if (peer.ss_family == AF_UNIX) {
+        if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0)
+            snprintf (buf, len, "uid %u pid %d", (unsigned) cred.uid, (int) cred.pid);
+    }
+    else
+        getnameinfo ((struct sockaddr *) &peer, size, buf, (socklen_t) len, NULL, 0, NI_NUMERICHOST);
+}
+
+static int
+s_watch_readable (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    mc_auth_t *self = arg;
+    s_watch_t *watch = &self->watch [sock == self->watch [1].pair];
+    zmsg_t *event = zmsg_recv (sock);
+    zframe_t *head = event? zmsg_first (event): NULL;
+    if (!head || zframe_size (head) != 6) {
+        zmsg_destroy (&event);
+        return 0;
+    }
+    uint16_t type;
+    uint32_t value;
+    memcpy (&type, zframe_data (head), 2);
+    memcpy (&value, zframe_data (head) + 2, 4);
+    char fd [16], peer [256];
+    snprintf (fd, sizeof fd, "%u", value);
+    if (type == ZMQ_EVENT_ACCEPTED) {
+        s_peer_name ((int) value, peer, sizeof peer);
+        zhashx_update (watch->peers, fd, strdup (peer));
+        watch->failed = NULL;
+    }
+    else
+    if (type == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        watch->failed = value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH? "no CURVE credentials (plain ZeroMQ)"
+                                                                          : "a malformed handshake";
+    else
+    if (type == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        watch->failed = "the handshake failed (a wrong server key?)";
+    else
+    if (type == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || type == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        watch->failed = NULL;       //  ZAP has logged a refusal already
+    else
+    if (type == ZMQ_EVENT_DISCONNECTED) {
+        const char *name = zhashx_lookup (watch->peers, fd);
+        if (watch->failed)
+            s_refused (self, name? name: "(unknown)", mc_conn_role_name (watch->role), watch->failed);
+        watch->failed = NULL;
+        zhashx_delete (watch->peers, fd);
+    }
+    zmsg_destroy (&event);
     return 0;
 }
 
 int
 mc_auth_start (mc_auth_t *self, zloop_t *loop)
 {
-    return self->zap? zloop_reader (loop, self->zap, s_zap_readable, self): 0;
+    int rc = self->zap? zloop_reader (loop, self->zap, s_zap_readable, self): 0;
+    for (int role = 0; role < 2 && rc == 0; role++)
+        if (self->watch [role].pair)
+            rc = zloop_reader (loop, self->watch [role].pair, s_watch_readable, self);
+    return rc;
 }
 
 //  --------------------------------------------------------------------------
@@ -691,4 +801,154 @@ mc_auth_trust_revoke (mc_auth_t *self, const char *name_or_key, mc_role_t *role,
     zhashx_delete (self->by_name, t->name);
     zhashx_delete (self->by_key [*role], t->key);
     return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest: requests made by hand to the handler, as libzmq would send
+//  them, and what it answers.
+
+static char s_user [128];
+
+static void
+s_count_each (size_t *count, mc_role_t role, const char *name, const char *key, int64_t added, size_t sessions)
+{
+    (void) role; (void) name; (void) key; (void) added; (void) sessions;
+    (*count)++;
+}
+
+//  Ask the handler: domain, address, mechanism, and a key (NULL: none,
+//  "" with len: that many zero bytes). Returns the status.
+static int
+s_ask (mc_auth_t *self, zsock_t *req, const char *version, const char *domain, const char *address,
+       const char *mechanism, const char *key, size_t keylen, int frames)
+{
+    zmsg_t *msg = zmsg_new ();
+    const char *parts [6] = { version, "id7", domain, address, "", mechanism };
+    for (int i = 0; i < 6 && i < frames; i++)
+        zmsg_addstr (msg, parts [i]);
+    if (key) {
+        uint8_t bin [40] = { 0 };
+        if (keylen == 32 && strlen (key) == 40)
+            zmq_z85_decode (bin, key);
+        zmsg_addmem (msg, bin, keylen);
+    }
+    assert (zmsg_send (&msg, req) == 0);
+    s_zap_readable (NULL, self->zap, self);
+    zmsg_t *reply = zmsg_recv (req);
+    assert (reply && zmsg_size (reply) == 6);
+    char *v = zmsg_popstr (reply), *id = zmsg_popstr (reply), *status = zmsg_popstr (reply);
+    char *text = zmsg_popstr (reply), *user = zmsg_popstr (reply);
+    assert (!strcmp (v, "1.0") && !strcmp (id, frames > 1? "id7": ""));
+    snprintf (s_user, sizeof s_user, "%s", user);
+    int rc = atoi (status);
+    assert (rc == 200 || (rc == 400 && *text));
+    free (v); free (id); free (status); free (text); free (user);
+    zmsg_destroy (&reply);
+    return rc;
+}
+
+void
+mc_auth_test (bool verbose)
+{
+    printf (" * mc_auth: ");
+    char dir [] = "/tmp/mc_auth_test.XXXXXX", err [512], path [4400];
+    assert (mkdtemp (dir));
+    mc_auth_t *self = mc_auth_new (dir, false, err, sizeof err);
+    assert (self && !mc_auth_insecure (self));
+    //  A second handler in one process is an error, not an abort.
+    mc_auth_t *second = mc_auth_new (dir, false, err, sizeof err);
+    assert (!second && strstr (err, "ZAP"));
+    zsock_t *req = zsock_new_req ("inproc://zeromq.zap.01");
+    assert (req);
+    mc_conn_t engine = { .role = MC_ROLE_ENGINE }, client = { .role = MC_ROLE_CLIENT };
+    mc_auth_fill (self, &engine);
+    mc_auth_fill (self, &client);
+    assert (engine.secure && strlen (engine.cluster_id) == 16 && !strcmp (engine.server_key, client.server_key));
+
+    //  Each role's key on its own endpoint only; nothing unknown.
+    assert (s_ask (self, req, "1.0", "client", "10.0.0.1", "CURVE", client.public_key, 32, 6) == 200
+         && !strcmp (s_user, "client:primary"));
+    assert (s_ask (self, req, "1.0", "engine", "10.0.0.1", "CURVE", engine.public_key, 32, 6) == 200
+         && !strcmp (s_user, "engine:primary"));
+    assert (s_ask (self, req, "1.0", "client", "10.0.0.2", "CURVE", engine.public_key, 32, 6) == 400);
+    assert (s_ask (self, req, "1.0", "engine", "10.0.0.3", "CURVE", client.public_key, 32, 6) == 400);
+    char pub [41], sec [41];
+    assert (zmq_curve_keypair (pub, sec) == 0);
+    assert (s_ask (self, req, "1.0", "client", "10.0.0.4", "CURVE", pub, 32, 6) == 400);
+    //  On the Unix sockets: our uid only, by the NULL mechanism.
+    char address [64];
+    snprintf (address, sizeof address, "x:%u:%u:4242", (unsigned) geteuid (), (unsigned) getegid ());
+    assert (s_ask (self, req, "1.0", "client.ipc", address, "NULL", NULL, 0, 6) == 200 && !strncmp (s_user, "uid:", 4));
+    snprintf (address, sizeof address, "x:%u:0:4242", (unsigned) geteuid () + 1);
+    assert (s_ask (self, req, "1.0", "engine.ipc", address, "NULL", NULL, 0, 6) == 400);
+    //  Malformed requests: refused, never an abort.
+    assert (s_ask (self, req, "2.0", "client", "10.0.0.5", "CURVE", client.public_key, 32, 6) == 400);
+    assert (s_ask (self, req, "1.0", "client", "10.0.0.5", "CURVE", client.public_key, 31, 6) == 400);
+    assert (s_ask (self, req, "1.0", "client", "10.0.0.5", "CURVE", NULL, 0, 6) == 400);
+    assert (s_ask (self, req, "1.0", "client", "10.0.0.5", "NULL", NULL, 0, 6) == 400);
+    assert (s_ask (self, req, "1.0", "client.ipc", "no-uid", "NULL", NULL, 0, 6) == 400);
+    assert (s_ask (self, req, "1.0", "admin", "10.0.0.5", "CURVE", client.public_key, 32, 6) == 400);
+    assert (s_ask (self, req, "1.0", "client", "10.0.0.5", "CURVE", NULL, 0, 5) == 400);
+    assert (s_ask (self, req, "1.0", "client", "10.0.0.5", "CURVE", NULL, 0, 1) == 400);
+    //  Refusals are logged once per address and 10 s; the rest counted.
+    s_refusal_t *seen = zhashx_lookup (self->refusals, "10.0.0.5");
+    assert (seen && seen->suppressed == 5);
+
+    //  Trust: a key given, and one made here; names and keys checked.
+    char public [41], secret [41];
+    assert (mc_auth_trust_add (self, MC_ROLE_CLIENT, "bob", pub, public, secret, err, sizeof err) == 0);
+    assert (!strcmp (public, pub) && secret [0] == 0);
+    assert (s_ask (self, req, "1.0", "client", "10.0.0.4", "CURVE", pub, 32, 6) == 200 && !strcmp (s_user, "client:bob"));
+    assert (s_ask (self, req, "1.0", "engine", "10.0.0.4", "CURVE", pub, 32, 6) == 400);
+    assert (mc_auth_trust_add (self, MC_ROLE_ENGINE, "node1", NULL, public, secret, err, sizeof err) == 0);
+    assert (strlen (secret) == 40 && s_ask (self, req, "1.0", "engine", "10.0.0.6", "CURVE", public, 32, 6) == 200);
+    assert (mc_auth_trust_add (self, MC_ROLE_ENGINE, "bob", NULL, public, secret, err, sizeof err) == -1 && strstr (err, "taken"));
+    assert (mc_auth_trust_add (self, MC_ROLE_ENGINE, "b/c", NULL, public, secret, err, sizeof err) == -1 && strstr (err, "name"));
+    assert (mc_auth_trust_add (self, MC_ROLE_ENGINE, "primary", NULL, public, secret, err, sizeof err) == -1);
+    assert (mc_auth_trust_add (self, MC_ROLE_ENGINE, "x", "short", public, secret, err, sizeof err) == -1 && strstr (err, "Z85"));
+    assert (mc_auth_trust_add (self, MC_ROLE_ENGINE, "x", client.public_key, public, secret, err, sizeof err) == -1
+         && strstr (err, "already"));
+    size_t count = 0;
+    mc_auth_trust_each (self, (mc_auth_each_fn *) s_count_each, &count);
+    assert (count == 2);
+
+    //  Revoked: refused from now on, and after a restart; its certificate
+    //  moved aside. The cluster's own keys cannot be revoked.
+    mc_auth_cut_t *cuts;
+    mc_role_t role;
+    char name [65];
+    assert (mc_auth_trust_revoke (self, pub, &role, name, sizeof name, &cuts, &count, err, sizeof err) == 0);
+    assert (role == MC_ROLE_CLIENT && !strcmp (name, "bob") && count == 0);
+    free (cuts);
+    assert (s_ask (self, req, "1.0", "client", "10.0.0.4", "CURVE", pub, 32, 6) == 400);
+    assert (mc_auth_trust_revoke (self, "bob", &role, name, sizeof name, &cuts, &count, err, sizeof err) == -1);
+    assert (mc_auth_trust_revoke (self, client.public_key, &role, name, sizeof name, &cuts, &count, err, sizeof err) == -1
+         && strstr (err, "own keys"));
+    zsock_destroy (&req);
+    mc_auth_destroy (&self);
+    self = mc_auth_new (dir, false, err, sizeof err);
+    assert (self);
+    mc_conn_t again = { .role = MC_ROLE_CLIENT };
+    mc_auth_fill (self, &again);
+    assert (!strcmp (again.server_key, client.server_key) && !strcmp (again.secret_key, client.secret_key));
+    assert (!zhashx_lookup (self->by_name, "bob") && zhashx_lookup (self->by_name, "node1"));
+    mc_auth_destroy (&self);
+    //  A secret others can read, or a key directory others can write: refused.
+    snprintf (path, sizeof path, "%s/security/engine.cert_secret", dir);
+    assert (chmod (path, 0640) == 0);
+    assert (!mc_auth_new (dir, false, err, sizeof err) && strstr (err, path) && strstr (err, "0640"));
+    assert (chmod (path, 0600) == 0);
+    snprintf (path, sizeof path, "%s/security/trusted/engine", dir);
+    assert (chmod (path, 0777) == 0);
+    assert (!mc_auth_new (dir, false, err, sizeof err) && strstr (err, path) && strstr (err, "writable"));
+    //  --insecure: nothing made, nothing refused.
+    self = mc_auth_new ("/nonexistent", true, err, sizeof err);
+    assert (self && mc_auth_insecure (self) && mc_auth_is_owner (self, NULL));
+    mc_auth_destroy (&self);
+    char command [4200];
+    snprintf (command, sizeof command, "rm -rf '%s'", dir);
+    assert (system (command) == 0);
+    if (verbose)
+        printf ("(%zu bytes of state per refused address) ", sizeof (s_refusal_t));
+    printf ("OK\n");
 }

@@ -33,6 +33,10 @@ bool mc_auth_insecure (const mc_auth_t *self);
 //  Set up a ROUTER for role before binding it to a tcp:// or ipc://
 //  endpoint. 0, or -1 with err.
 int mc_auth_prepare (mc_auth_t *self, zsock_t *sock, mc_role_t role, bool tcp, char *err, size_t errlen);
+//  Watch role's ROUTER for peers refused in the handshake itself, before
+//  ZAP is asked (no CURVE, or a wrong server key), to log them too. Call
+//  before it binds. 0, or -1 with err.
+int mc_auth_watch (mc_auth_t *self, zsock_t *sock, mc_role_t role, char *err, size_t errlen);
 //  Fill in the keys and the cluster id of a role's connection file.
 void mc_auth_fill (const mc_auth_t *self, mc_conn_t *conn);
 //  Serve ZAP requests from the loop.

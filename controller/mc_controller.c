@@ -82,7 +82,8 @@ s_bind (mc_controller_t *self, mc_role_t role, const char *ip, int port, const c
     zsock_set_sndhwm (sock, 0);         //  limits are ours (max_queued_tasks), not silent drops
     zsock_set_rcvhwm (sock, 0);
     zsock_set_linger (sock, 100);
-    if (mc_auth_prepare (self->server.auth, sock, role, true, err, errlen)) {
+    if (mc_auth_watch (self->server.auth, sock, role, err, errlen)
+    ||  mc_auth_prepare (self->server.auth, sock, role, true, err, errlen)) {
         zsock_destroy (&sock);
         return NULL;
     }

@@ -534,13 +534,19 @@ mc_engines_stop (mc_server_t *self, int timeout_ms)
         s_dispatch (self, e, MC_ENGINE_EV_STOP, NULL);
     //  Collect goodbyes; whatever else engines send now is of no use.
     int64_t deadline = mc_time_mono_us () + (int64_t) timeout_ms * 1000;
-    zpoller_t *poller = zpoller_new (self->engine_sock, NULL);
+    //  zmq_poll, not zpoller: after SIGTERM zpoller would return at once.
+    zmq_pollitem_t item = { zsock_resolve (self->engine_sock), 0, ZMQ_POLLIN, 0 };
     mc_msg_t msg;
     mc_msg_init (&msg);
-    while (poller && mc_registry_size (self->registry) > 0) {
+    while (mc_registry_size (self->registry) > 0) {
         int64_t left_ms = (deadline - mc_time_mono_us ()) / 1000;
-        if (left_ms <= 0 || !zpoller_wait (poller, (int) left_ms))
+        if (left_ms <= 0)
             break;
+        if (zmq_poll (&item, 1, (long) left_ms) <= 0) {
+            if (zmq_errno () == EINTR)
+                continue;
+            break;
+        }
         int code;
         mc_engine_t *engine;
         if (mc_msg_recv (&msg, zsock_resolve (self->engine_sock), true, &code) == 0 && msg.type == MC_BYE
@@ -548,7 +554,6 @@ mc_engines_stop (mc_server_t *self, int timeout_ms)
             s_dispatch (self, engine, MC_ENGINE_EV_BYE, &msg);
     }
     mc_msg_reset (&msg);
-    zpoller_destroy (&poller);
     if (mc_registry_size (self->registry))
         mc_warn ("%zu engines did not say goodbye within %d ms", mc_registry_size (self->registry), timeout_ms);
 }
