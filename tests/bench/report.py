@@ -120,7 +120,52 @@ def report(samples, engines, rounds, machine, versions, out_json, out_md):
               fmt(floor["zmq_tcp_msgs_per_s"]["median"]), fmt(floor["zmq_ipc_msgs_per_s"]["median"]))]
     md += ["Controller memory is proportional set size (shared pages split between processes): mccluster's "
            "after 100,000 tasks, ipyparallel's (its controller and scheduler processes) after 10,000."]
+    security = security_table(data)
+    if security:
+        result["security"] = security["rows"]
+        json.dump(result, open(out_json, "w"), indent=1)
+        md += [""] + security["md"]
     open(out_md, "w").write("\n".join(md) + "\n")
+
+
+# The cost of security: (workload, key, label, unit, higher is better).
+SECURITY_ROWS = [
+    ("lb_map_chunksize1", "per_s", "LB map of no-op tasks, chunksize 1", "tasks/s", True),
+    ("apply_rtt", "lb_us_median", "Warm LB apply round trip, median", "us", False),
+    ("apply_rtt", "direct_us_median", "Warm direct apply round trip, median", "us", False),
+    ("scatter_gather", "scatter_mb_per_s", "Scatter of 1e7 float64", "MB/s", True),
+    ("scatter_gather", "gather_mb_per_s", "Gather of 1e7 float64", "MB/s", True),
+]
+
+
+def security_table(data):
+    """Secure (the default) against --insecure, on Unix sockets and on TCP."""
+    if not any(k[0].startswith("security:") for k in data):
+        return None
+    rows, md = [], [
+        "Cost of security (mccluster alone, same run): secure is the default; engines and client on "
+        "Unix sockets (local) or on TCP (CURVE-encrypted when secure). Median (min-max); "
+        "secure/insecure as a ratio where higher is better for both kinds of figure.", "",
+        "| Workload | Unit | secure, local | --insecure, local | secure/insecure | secure, TCP (CURVE) "
+        "| --insecure, TCP | secure/insecure |", "|---|---|---|---|---|---|---|---|"]
+    for workload, key, label, unit, higher in SECURITY_ROWS:
+        row = {"workload": workload, "metric": key, "label": label, "unit": unit}
+        cells = []
+        for transport in ("local", "tcp"):
+            s = {c: data.get(("security:%s-%s" % (c, transport), workload, key)) for c in ("secure", "insecure")}
+            s = {c: summary(v) if v else None for c, v in s.items()}
+            row[transport] = s
+            ratio = "-"
+            if s["secure"] and s["insecure"] and s["insecure"]["median"] and s["secure"]["median"]:
+                r = s["secure"]["median"] / s["insecure"]["median"]
+                row[transport]["ratio"] = r if higher else 1 / r
+                ratio = "%.3g" % row[transport]["ratio"]
+            for c in ("secure", "insecure"):
+                cells.append("%s (%s-%s)" % (fmt(s[c]["median"]), fmt(s[c]["min"]), fmt(s[c]["max"])) if s[c] else "-")
+            cells.append(ratio)
+        rows.append(row)
+        md.append("| %s | %s | %s |" % (label, unit, " | ".join(cells)))
+    return {"rows": rows, "md": md}
 
 
 def splice(table, readme):
