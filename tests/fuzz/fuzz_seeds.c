@@ -164,8 +164,15 @@ main (int argc, char *argv [])
     }
     const char config [] = "\0heartbeat_ms = 500\n# a comment\nmax_inflight=8\n";
     s_write ("files", "config", config, sizeof config - 1);
-    const char conn [] = "\1{\"engine_url\":\"tcp://127.0.0.1:5000\",\"client_url\":\"tcp://127.0.0.1:5001\","
-                         "\"engine_ipc\":\"ipc:///tmp/x/engine.ipc\",\"client_ipc\":\"\",\"host\":\"h\",\"pid\":1}";
+    //  First byte: bit 0 a connection file, bit 1 read as a client's.
+    const char conn [] = "\1{\"version\":2,\"role\":\"engine\",\"cluster_id\":\"00ff\",\"host\":\"h\",\"pid\":1,"
+                         "\"url\":\"tcp://127.0.0.1:5000\",\"ipc\":\"ipc:///tmp/x/engine.ipc\",\"security\":\"curve\","
+                         "\"server_key\":\"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\","
+                         "\"public_key\":\"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID\","
+                         "\"secret_key\":\"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs\"}";
     s_write ("files", "conn", conn, sizeof conn - 1);
+    const char conn_none [] = "\3{\"version\":2,\"role\":\"client\",\"host\":\"h\",\"pid\":1,"
+                              "\"url\":\"tcp://127.0.0.1:5001\",\"security\":\"none\"}";
+    s_write ("files", "conn_none", conn_none, sizeof conn_none - 1);
     return 0;
 }
