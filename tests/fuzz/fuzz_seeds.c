@@ -174,5 +174,9 @@ main (int argc, char *argv [])
     const char conn_none [] = "\3{\"version\":2,\"role\":\"client\",\"host\":\"h\",\"pid\":1,"
                               "\"url\":\"tcp://127.0.0.1:5001\",\"security\":\"none\"}";
     s_write ("files", "conn_none", conn_none, sizeof conn_none - 1);
+    char env [sizeof conn_none];
+    memcpy (env, conn_none, sizeof conn_none);
+    env [0] = 7;                        //  the same, from $MCCLUSTER_CLIENT
+    s_write ("files", "conn_env", env, sizeof env - 1);
     return 0;
 }
