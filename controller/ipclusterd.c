@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void
@@ -249,6 +250,9 @@ main (int argc, char *argv [])
     }
     if (!*opts.engine_bin)
         mc_launcher_default_bin (opts.engine_bin, sizeof opts.engine_bin);
+    //  Everything the controller writes (the store and its journal, the
+    //  log, the sockets) is its owner's alone.
+    umask (077);
     if (mc_conn_ensure_dir (profile, err, sizeof err)) {
         fprintf (stderr, "ipclusterd: %s\n", err);
         return 1;

@@ -34,7 +34,7 @@ typedef struct {
 
 typedef struct {
     mc_role_t role;
-    char name [65];
+    char key [41];                  //  the added key it authenticated with
     zframe_t *routing_id;
     int fd;                         //  libzmq's, for shutdown(2) only
     struct sockaddr_storage peer;   //  what fd was connected to, against fd reuse
@@ -130,7 +130,7 @@ static bool
 s_good_name (const char *name)
 {
     size_t len = strlen (name);
-    if (len == 0 || len > 64 || !strcmp (name, "primary") || name [0] == '.')
+    if (len == 0 || len > 64 || !strcmp (name, "primary") || name [0] == '.' || name [0] == '-')
         return false;
     for (const char *c = name; *c; c++)
         if (!isalnum ((unsigned char) *c) && !strchr ("._-@", *c))
@@ -355,7 +355,9 @@ static void
 s_refused (mc_auth_t *self, const char *address, const char *domain, const char *reason)
 {
     int64_t now = mc_time_mono_us ();
-    s_refusal_t *seen = zhashx_lookup (self->refusals, address);
+    char where [300];
+    snprintf (where, sizeof where, "%s %s", domain, address);
+    s_refusal_t *seen = zhashx_lookup (self->refusals, where);
     if (!seen && zhashx_size (self->refusals) >= MC_AUTH_MAX_ADDRESSES) {
         //  Forget addresses quiet for a while; if that frees nothing, count.
         zlistx_t *keys = zhashx_keys (self->refusals);
@@ -388,7 +390,7 @@ s_refused (mc_auth_t *self, const char *address, const char *domain, const char 
         seen = calloc (1, sizeof *seen);
         if (!seen)
             return;
-        zhashx_insert (self->refusals, address, seen);
+        zhashx_insert (self->refusals, where, seen);
     }
     seen->last_us = now;
     seen->suppressed = 0;
@@ -435,7 +437,8 @@ s_decide (mc_auth_t *self, zmsg_t *request, char *user, size_t userlen, char *re
             }
             else
             if (trusted) {
-                snprintf (user, userlen, "%s:%s", s_domains [role][1], trusted->name);
+                //  By key, not by name: a name may be given to another key later.
+                snprintf (user, userlen, "%s:%s", s_domains [role][1], key);
                 status = 200;
             }
             else
@@ -642,20 +645,24 @@ mc_auth_admit (mc_auth_t *self, mc_role_t role, zframe_t *routing_id, zframe_t *
     const char *colon = strchr (user, ':');
     if (!colon || strcmp (colon + 1, "primary") == 0)
         return colon != NULL;
-    //  An added key: still trusted? Its session is recorded once.
-    s_trusted_t *trusted = zhashx_lookup (self->by_name, colon + 1);
-    if (!trusted || trusted->role != role)
+    //  An added key: its session is recorded at its first message, so
+    //  that revoking the key can cut it.
+    const char *fd = zframe_meta (header, "__fd");
+    if (!zhashx_lookup (self->by_key [role], colon + 1)) {
+        //  Revoked before this connection said anything: cut it now.
+        if (fd)
+            shutdown (atoi (fd), SHUT_RDWR);
         return false;
+    }
     char key [64];
     s_session_key (role, routing_id, key, sizeof key);
     if (zhashx_lookup (self->sessions, key))
         return true;
-    const char *fd = zframe_meta (header, "__fd");
     s_session_t *session = calloc (1, sizeof *session);
     if (!session || !fd)
         return free (session), true;
     session->role = role;
-    snprintf (session->name, sizeof session->name, "%s", trusted->name);
+    snprintf (session->key, sizeof session->key, "%s", colon + 1);
     session->routing_id = zframe_dup (routing_id);
     session->fd = atoi (fd);
     session->peerlen = sizeof session->peer;
@@ -688,7 +695,7 @@ mc_auth_trust_add (mc_auth_t *self, mc_role_t role, const char *name, const char
         return -1;
     }
     if (!name || !s_good_name (name)) {
-        snprintf (err, errlen, "name '%s': use 1 to 64 of A-Z a-z 0-9 . _ - @, not starting with '.', not 'primary'",
+        snprintf (err, errlen, "name '%s': use 1 to 64 of A-Z a-z 0-9 . _ - @, not starting with '.' or '-', not 'primary'",
                   name? name: "");
         return -1;
     }
@@ -746,7 +753,7 @@ mc_auth_trust_each (mc_auth_t *self, mc_auth_each_fn *fn, void *arg)
         for (s_trusted_t *t = zhashx_first (self->by_key [role]); t; t = zhashx_next (self->by_key [role])) {
             size_t sessions = 0;
             for (s_session_t *s = zhashx_first (self->sessions); s; s = zhashx_next (self->sessions))
-                sessions += s->role == t->role && !strcmp (s->name, t->name) && s_same_peer (s);
+                sessions += s->role == t->role && !strcmp (s->key, t->key) && s_same_peer (s);
             fn (arg, t->role, t->name, t->key, t->added, sessions);
         }
 }
@@ -788,7 +795,7 @@ mc_auth_trust_revoke (mc_auth_t *self, const char *name_or_key, mc_role_t *role,
     zlistx_t *keys = zhashx_keys (self->sessions);
     for (const char *key = zlistx_first (keys); key; key = zlistx_next (keys)) {
         s_session_t *s = zhashx_lookup (self->sessions, key);
-        if (s->role != t->role || strcmp (s->name, t->name))
+        if (s->role != t->role || strcmp (s->key, t->key))
             continue;
         //  A session whose connection has closed already has nothing to cut.
         if (s_same_peer (s) && shutdown (s->fd, SHUT_RDWR) == 0 && *cuts) {
@@ -891,14 +898,14 @@ mc_auth_test (bool verbose)
     assert (s_ask (self, req, "1.0", "client", "10.0.0.5", "CURVE", NULL, 0, 5) == 400);
     assert (s_ask (self, req, "1.0", "client", "10.0.0.5", "CURVE", NULL, 0, 1) == 400);
     //  Refusals are logged once per address and 10 s; the rest counted.
-    s_refusal_t *seen = zhashx_lookup (self->refusals, "10.0.0.5");
-    assert (seen && seen->suppressed == 5);
+    s_refusal_t *seen = zhashx_lookup (self->refusals, "client 10.0.0.5");
+    assert (seen && seen->suppressed == 4);
 
     //  Trust: a key given, and one made here; names and keys checked.
     char public [41], secret [41];
     assert (mc_auth_trust_add (self, MC_ROLE_CLIENT, "bob", pub, public, secret, err, sizeof err) == 0);
     assert (!strcmp (public, pub) && secret [0] == 0);
-    assert (s_ask (self, req, "1.0", "client", "10.0.0.4", "CURVE", pub, 32, 6) == 200 && !strcmp (s_user, "client:bob"));
+    assert (s_ask (self, req, "1.0", "client", "10.0.0.4", "CURVE", pub, 32, 6) == 200 && !strcmp (s_user + 7, pub));
     assert (s_ask (self, req, "1.0", "engine", "10.0.0.4", "CURVE", pub, 32, 6) == 400);
     assert (mc_auth_trust_add (self, MC_ROLE_ENGINE, "node1", NULL, public, secret, err, sizeof err) == 0);
     assert (strlen (secret) == 40 && s_ask (self, req, "1.0", "engine", "10.0.0.6", "CURVE", public, 32, 6) == 200);

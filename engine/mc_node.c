@@ -424,6 +424,9 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
         mc_msg_init (&bye);
         bye.type = MC_BYE;
         bye.engine_id = self->engine_id;
+        //  A connection the controller has ended takes no message: do not
+        //  block for ever on a goodbye.
+        zsock_set_sndtimeo (self->dealer, 200);
         s_send (self, &bye);
     }
     return rc == -3? -3: rc < 0? -1: 0;
