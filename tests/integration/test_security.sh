@@ -59,6 +59,34 @@ done
 expect "both files name the same server key" "$(field "$D/engine.json" server_key)" "$SKEY"
 [ -e "$D/cluster.json" ] && grep -qi secret "$D/cluster.json" && fail "cluster.json holds a secret"
 
+# --- Connection files with bad modes: refused, one line naming file and mode
+# mode_refused WHO FILE MODE COMMAND...: the command fails within 2 s with
+# one line naming the file and its mode.
+mode_refused () {
+    local who=$1 file=$2 mode=$3; shift 3
+    chmod "$mode" "$file"
+    local t0=$SECONDS out rc
+    out=$(timeout 5 "$@" 2>&1 >/dev/null); rc=$?
+    chmod 600 "$file" 2>/dev/null
+    [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $((SECONDS - t0)) -le 2 ] && pass "$who refuses $(basename "$file") at $mode" \
+        || fail "$who with $(basename "$file") at $mode: exit $rc"
+    [[ "$out" == *"$file"* && "$out" == *"$mode"* ]] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] \
+        && pass "$who names the file and mode $mode in one line" || fail "$who message at $mode: '$out'"
+}
+mode_refused mcclient "$D/client.json" 0644 "$BIN/mcclient" ids
+mode_refused mcclient "$D/client.json" 0620 "$BIN/mcclient" ids
+mode_refused mcclient "$D/client.json" 0640 "$BIN/mcclient" ids
+cp "$D/engine.json" "$D/engine2.json"
+mode_refused mcengine "$D/engine2.json" 0644 "$BIN/mcengine" --file "$D/engine2.json" --give-up 2
+mode_refused mcengine "$D/engine2.json" 0602 "$BIN/mcengine" --file "$D/engine2.json" --give-up 2
+rm -f "$D/engine2.json"
+chmod 0775 "$D"
+out=$(timeout 5 "$BIN/mcclient" ids 2>&1 >/dev/null); rc=$?
+chmod 0700 "$D"
+[ $rc -ne 0 ] && [[ "$out" == *"$D"*0775* ]] && pass "mcclient refuses a group-writable profile directory" \
+    || fail "mcclient with the profile directory at 0775: exit $rc, '$out'"
+expect "files back in order" "$(mcj ids)" "[0,1]"
+
 # --- Positive controls: the raw peer gets in with the right keys -----------
 expect "client key on the client endpoint" "$("$R" --keys "$D/client.json" --send ping 2>/dev/null)" "ok REPLY 0"
 #  (An engine that sends a REQUEST is answered ERROR 1: it got in.)
@@ -169,6 +197,22 @@ expect "added client key: trust add DENIED" "$(attacker --send trust-add --role 
 expect "added client key: trust revoke DENIED" "$(attacker --send trust-revoke --name attacker 2>/dev/null)" "ok REPLY 15"
 expect "a DENIED trust add trusted nothing" "$(ls "$D/security/trusted/engine" | wc -l)" "0"
 
+#  Names are file names in security/trusted/: no way out of it.
+for bad in "../../../evil" "a/b" ".." ".hidden" "primary" ""; do
+    read -r XP XS < <("$R" --keygen)
+    expect "trust add named '$bad' refused" "$(owner --send trust-add --role client --key "$XP" --name "$bad" 2>/dev/null)" "ok REPLY 5"
+done
+[ -z "$(find "$D" /tmp -maxdepth 3 -name 'evil*' 2>/dev/null)" ] && pass "no file escaped security/trusted" || fail "a trust name escaped: $(find "$D" /tmp -maxdepth 3 -name 'evil*')"
+expect "trust add of a malformed key" "$(owner --send trust-add --role client --key abc --name k1 2>/dev/null)" "ok REPLY 5"
+expect "trust add of the primary engine key as a client" "$(owner --send trust-add --role client --key "$EK" --name k2 2>/dev/null)" "ok REPLY 5"
+expect "trust add twice of one key" "$(owner --send trust-add --role client --key "$AP" --name again 2>/dev/null)" "ok REPLY 5"
+expect "only the attacker's key is trusted" "$(ls "$D/security/trusted/client")" "attacker.cert"
+
+#  A trusted client flooding with garbage costs nothing.
+"$R" --endpoint "$CURL" --server-key "$SKEY" --keypair "$AP" "$AS" --send garbage --count 2000 --timeout 2000 >/dev/null 2>&1
+nothing_changed "garbage from a trusted client"
+serving "after garbage"
+
 #  Revoke it while it holds a connection.
 attacker --send ping --hold 3 > "$D/hold.out" 2> "$D/hold.err" &
 HOLD=$!; PIDS+=("$HOLD")
@@ -188,6 +232,26 @@ expect_match "held peer: handshake, cut, refused, in order" "$(tr '\n' ' ' < "$D
 expect "revoked key: a new connect is refused" "$(attacker --send ping 2>/dev/null)" "refused auth 400"
 [ -f "$D/security/trusted/client/attacker.cert" ] && fail "revoked cert still in trusted/"
 ls "$D"/security/revoked/attacker.cert.* >/dev/null 2>&1 && pass "revoked cert kept in revoked/" || fail "no revoked/attacker.cert.*"
+# client_refused WHAT FILE: mcclient with that role file fails within 2 s,
+# with one line naming its origin.
+client_refused () {
+    local t0=$SECONDS out rc
+    out=$(MCCLUSTER_TRANSPORT=tcp timeout 10 "$BIN/mcclient" ids 2>&1 >/dev/null); rc=$?
+    [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $((SECONDS - t0)) -le 2 ] && pass "mcclient $1: exit $rc at once" \
+        || fail "mcclient $1: exit $rc after $((SECONDS - t0)) s (expected != 0 within 2 s)"
+    [[ "$out" == *"$2"* ]] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] \
+        && pass "mcclient $1: one line naming $2" || fail "mcclient $1: '$out' (expected one line naming $2)"
+}
+role_file () {   # role_file ROLE PUB SEC [SERVER_KEY] > FILE: the profile's file with another keypair
+    local src=$D/$1.json
+    printf '{"version":2,"role":"%s","cluster_id":"%s","host":"%s","pid":%s,"url":"%s","security":"curve","server_key":"%s","public_key":"%s","secret_key":"%s"}\n' \
+        "$1" "$(field "$src" cluster_id)" "$(field "$src" host)" "$(grep -o '"pid": *[0-9]*' "$src" | grep -o '[0-9]*$')" \
+        "$(field "$src" url)" "${4:-$SKEY}" "$2" "$3"
+}
+role_file client "$AP" "$AS" > "$D/revoked-client.json"; chmod 600 "$D/revoked-client.json"
+MCCLUSTER_CLIENT="$(cat "$D/revoked-client.json")" client_refused "with a revoked key" '$MCCLUSTER_CLIENT'
+role_file client "$CK" "$(field "$D/client.json" secret_key)" "$AP" > "$D/stale-client.json"; chmod 600 "$D/stale-client.json"
+MCCLUSTER_CLIENT="$(cat "$D/stale-client.json")" client_refused "with a stale server key" '$MCCLUSTER_CLIENT'
 expect "primary key cannot be revoked" "$(owner --send trust-revoke --key "$CK" 2>/dev/null)" "ok REPLY 5"
 expect "owner still gets in" "$(owner --send ping 2>/dev/null)" "ok REPLY 0"
 nothing_changed "client revoke"
@@ -197,9 +261,7 @@ read -r NP NS < <("$R" --keygen)
 expect "trust add (engine)" "$(owner --send trust-add --role engine --key "$NP" --name node9 2>/dev/null)" "ok REPLY 0"
 #  Its role file: engine.json with the new keypair (Z85 has no " or \).
 NODE=$D/node9.json
-printf '{"version":2,"role":"engine","cluster_id":"%s","host":"%s","pid":%s,"url":"%s","security":"curve","server_key":"%s","public_key":"%s","secret_key":"%s"}\n' \
-    "$(field "$D/engine.json" cluster_id)" "$(field "$D/engine.json" host)" \
-    "$(grep -o '"pid": *[0-9]*' "$D/engine.json" | grep -o '[0-9]*$')" "$EURL" "$SKEY" "$NP" "$NS" > "$NODE"
+role_file engine "$NP" "$NS" > "$NODE"
 chmod 600 "$NODE"
 MCCLUSTER_TRANSPORT=tcp "$BIN/mcengine" --file "$NODE" > "$D/node9.out" 2>&1 &
 NODE_PID=$!; PIDS+=("$NODE_PID")
