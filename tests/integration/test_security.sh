@@ -30,6 +30,15 @@ has_line () { grep -qE "$1" "$LOG"; }
 logged () {
     if wait_for 2 has_line "$2"; then pass "$1: logged"; else fail "$1: no log line /$2/"; tail -5 "$LOG" >&2; fi
 }
+# No sanitizer (ASan, UBSan, LSan) report in the controller's log so far.
+clean_log () {
+    if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: " "$LOG"; then
+        fail "$1: sanitizer report in the controller's log"
+        grep -E -A12 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$LOG" | head -40 >&2
+    else
+        pass "$1: no sanitizer report"
+    fi
+}
 # A key's first 8 characters, as a regex (Z85 is full of regex characters).
 kre () { printf '%s' "${1:0:8}" | sed 's/[][\/$*.^+?(){}|]/\\&/g'; }
 # A TCP endpoint seen from a chosen loopback source address, so that each
@@ -287,7 +296,7 @@ if wait_for 3 node_exited; then
     [ "$rc" -ne 0 ] && pass "revoked mcengine exited ($rc)" || fail "revoked mcengine exited 0"
     [ "$rc" -eq 3 ] || echo "note: revoked mcengine exit status $rc, the contract says 3"
 else
-    fail "revoked mcengine still running 3 s after the revoke"
+    fail "revoked mcengine still running 3 s after the revoke; its log: $(tail -3 "$D/node9.out" | tr '\n' '|')"
     kill -TERM "$NODE_PID"
     wait_for 2 node_exited || { fail "revoked mcengine ignores SIGTERM too"; kill -KILL "$NODE_PID"; }
 fi
@@ -303,6 +312,7 @@ CK_BEFORE=$CK
 mc shutdown >/dev/null
 ctrl_gone () { ! kill -0 "$CTRL_PID" 2>/dev/null; }
 wait_for 10 ctrl_gone || { fail "controller did not shut down"; exit 1; }
+clean_log "first controller, at exit"
 start_cluster 2
 expect "server key unchanged after restart" "$(field "$D/client.json" server_key)" "$SKEY"
 expect "client key unchanged after restart" "$(field "$D/client.json" public_key)" "$CK_BEFORE"
@@ -321,6 +331,7 @@ serving "after restart"
 # --- --insecure -------------------------------------------------------------
 mc shutdown >/dev/null
 wait_for 10 ctrl_gone || { fail "controller did not shut down"; exit 1; }
+clean_log "restarted controller, at exit"
 start_cluster 2 --insecure
 grep -qi "insecure" "$LOG" && pass "--insecure warns on stderr" || fail "no --insecure warning: $(head -5 "$LOG")"
 for f in engine client; do
@@ -331,4 +342,7 @@ CURL=$(field "$D/client.json" url)
 expect "--insecure: a plain peer is accepted" "$("$R" --plain --endpoint "$CURL" --send ping 2>/dev/null)" "ok REPLY 0"
 expect "--insecure: still serving" "$(mcj map square 0:3)" "[0,1,4]"
 expect "--insecure: the keys stay on disk" "$(sha256sum < "$D/security/controller.cert_secret")" "${sum_before[0]}"
+mc shutdown >/dev/null
+wait_for 10 ctrl_gone || fail "--insecure controller did not shut down"
+clean_log "--insecure controller, at exit"
 finish
