@@ -10,6 +10,8 @@
         refused handshake       the handshake failed without detail
         timeout                 nothing decisive within --timeout
 
+    With --delay MS it sends only MS after its handshake succeeded (an idle
+    connection first), else at once, queued until the handshake is done.
     With --hold S it stays connected S seconds after the first outcome and
     then prints the last one; the monitor events seen on the way go to
     stderr ("event connected", "event handshake ok", "event disconnected",
@@ -31,7 +33,7 @@ s_usage (void)
         "       mc_rawpeer [--endpoint URL] [--server-key Z85] [--keypair PUB SEC | --keys FILE | --plain]\n"
         "                  [--send register|ping|submit|trust-list|trust-add|trust-revoke|shutdown|garbage]\n"
         "                  [--role engine|client] [--key Z85] [--name NAME]    (trust-add, trust-revoke)\n"
-        "                  [--count N] [--hold SECONDS] [--timeout MS]\n"
+        "                  [--count N] [--hold SECONDS] [--timeout MS] [--delay MS]\n"
         "  --keys FILE takes public_key, secret_key, server_key and url from a role file.\n");
 }
 
@@ -247,7 +249,7 @@ main (int argc, char *argv [])
     const char *endpoint = NULL, *server_key = NULL, *public_key = NULL, *secret_key = NULL, *keys = NULL;
     const char *send = "ping", *role = NULL, *key = NULL, *name = NULL;
     bool plain = false;
-    long count = 1, timeout_ms = 2000;
+    long count = 1, timeout_ms = 2000, delay_ms = 0;
     double hold = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv [i];
@@ -273,12 +275,13 @@ main (int argc, char *argv [])
         else if (streq (a, "--count") && more) count = atol (argv [++i]);
         else if (streq (a, "--hold") && more) hold = atof (argv [++i]);
         else if (streq (a, "--timeout") && more) timeout_ms = atol (argv [++i]);
+        else if (streq (a, "--delay") && more) delay_ms = atol (argv [++i]);
         else {
             s_usage ();
             return 2;
         }
     }
-    if (count < 1 || timeout_ms < 1 || hold < 0 || (plain && (keys || public_key))
+    if (count < 1 || timeout_ms < 1 || hold < 0 || delay_ms < 0 || (plain && (keys || public_key))
     ||  (keys && public_key)) {
         s_usage ();
         return 2;
@@ -342,8 +345,27 @@ main (int argc, char *argv [])
         fprintf (stderr, "mc_rawpeer: cannot connect to %s: %s\n", endpoint, zmq_strerror (errno));
         return 2;
     }
+    s_state_t state = { "", false, 0 };
+    //  Until an outcome, or the timeout.
+    zpoller_t *poller = zpoller_new (sock, monitor, NULL);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    bool decided = false;
+    if (delay_ms > 0) {
+        //  Connected and idle: the handshake, then a pause.
+        while (!state.handshake_ok && !decided && zclock_mono () < deadline)
+            if (zpoller_wait (poller, (int) (deadline - zclock_mono ())) == monitor)
+                decided = s_event (monitor, &state);
+        int64_t until = zclock_mono () + delay_ms;
+        while (!decided && zclock_mono () < until)
+            if (zpoller_wait (poller, (int) (until - zclock_mono ())) == monitor)
+                s_event (monitor, &state);
+        deadline = zclock_mono () + timeout_ms;
+        fprintf (stderr, "sending now\n");
+    }
     msgpack_sbuffer sbuf;
-    for (long i = 0; i < count; i++) {
+    //  (A DEALER whose connection is gone would block in send.)
+    zsock_set_sndtimeo (sock, 500);
+    for (long i = 0; i < count && !decided; i++) {
         msgpack_sbuffer_init (&sbuf);
         zmsg_t *msg = NULL;
         if (s_build (send, (int) i, role, key, name, &sbuf, &msg)) {
@@ -351,15 +373,14 @@ main (int argc, char *argv [])
             s_usage ();
             return 2;
         }
-        zmsg_send (&msg, sock);
+        if (zmsg_send (&msg, sock)) {
+            fprintf (stderr, "send failed: %s\n", zmq_strerror (errno));
+            zmsg_destroy (&msg);
+        }
         msgpack_sbuffer_destroy (&sbuf);
     }
-    s_state_t state = { "", false, 0 };
-    //  Until an outcome, or the timeout.
-    zpoller_t *poller = zpoller_new (sock, monitor, NULL);
-    int64_t deadline = zclock_mono () + timeout_ms;
     bool garbage = streq (send, "garbage");
-    while (zclock_mono () < deadline) {
+    while (!decided && zclock_mono () < deadline) {
         void *which = zpoller_wait (poller, (int) (deadline - zclock_mono ()));
         if (which == monitor) {
             if (s_event (monitor, &state))

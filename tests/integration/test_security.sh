@@ -265,6 +265,34 @@ expect "primary key cannot be revoked" "$(owner --send trust-revoke --key "$CK" 
 expect "owner still gets in" "$(owner --send ping 2>/dev/null)" "ok REPLY 0"
 nothing_changed "client revoke"
 
+#  An idle connection: admitted, but no message yet when its key is revoked.
+read -r IP IS < <("$R" --keygen)
+idle () { "$R" --endpoint "$(from 127.0.0.31 "$CURL")" --server-key "$SKEY" --keypair "$IP" "$IS" --send ping "$@"; }
+expect "trust add (idle1)" "$(owner --send trust-add --role client --key "$IP" --name idle1 2>/dev/null)" "ok REPLY 0"
+idle --delay 1200 --hold 1 > "$D/idle.out" 2> "$D/idle.err" &
+IDLE=$!; PIDS+=("$IDLE")
+wait_for 3 grep -q "handshake ok" "$D/idle.err" || fail "idle peer did not get in"
+owner --send trust-revoke --name idle1 > /dev/null 2> "$D/revoke.err"
+wait "$IDLE"
+expect "revoked while idle: its request is not served" "$(grep -c "reply body" "$D/idle.err")" "0"
+grep -q "disconnected" "$D/idle.err" && pass "revoked while idle: connection cut" \
+    || fail "revoked while idle: connection not cut (revoke reply: $(grep -o 'dropped[^,]*' "$D/revoke.err"); peer: $(tr '\n' '|' < "$D/idle.err"))"
+#  The same, and then another key is trusted under the revoked name: the old
+#  key's connection must not come back to life with it.
+read -r JP JS < <("$R" --keygen)
+expect "trust add (idle2)" "$(owner --send trust-add --role client --key "$IP" --name idle2 2>/dev/null)" "ok REPLY 0"
+idle --delay 1500 > "$D/idle.out" 2> "$D/idle.err" &
+IDLE=$!; PIDS+=("$IDLE")
+wait_for 3 grep -q "handshake ok" "$D/idle.err" || fail "idle peer did not get in"
+owner --send trust-revoke --name idle2 > /dev/null 2>&1
+expect "another key trusted as idle2" "$(owner --send trust-add --role client --key "$JP" --name idle2 2>/dev/null)" "ok REPLY 0"
+wait "$IDLE"
+out=$(cat "$D/idle.out")
+[ "$out" != "ok REPLY 0" ] && pass "a revoked key's idle connection is not readmitted by a new key of its name ($out)" \
+    || fail "a revoked key's idle connection was served after another key was trusted under its name"
+owner --send trust-revoke --name idle2 > /dev/null 2>&1
+nothing_changed "idle revoke"
+
 # --- Trust and revoke: an engine key, on a real mcengine --------------------
 read -r NP NS < <("$R" --keygen)
 expect "trust add (engine)" "$(owner --send trust-add --role engine --key "$NP" --name node9 2>/dev/null)" "ok REPLY 0"
