@@ -570,11 +570,12 @@ s_watch_readable (zloop_t *loop, zsock_t *sock, void *arg)
     }
     else
     if (type == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
-        watch->failed = value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH? "no CURVE credentials (plain ZeroMQ)"
-                                                                          : "a malformed handshake";
+        watch->failed = value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH? "another security mechanism (no CURVE, or CURVE where none is used)"
+                      : value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC? "a handshake it cannot decrypt (a wrong server key?)"
+                      : "a malformed handshake";
     else
     if (type == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-        watch->failed = "the handshake failed (a wrong server key?)";
+        watch->failed = "the handshake broke off";
     else
     if (type == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || type == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
         watch->failed = NULL;       //  ZAP has logged a refusal already
