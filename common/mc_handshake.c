@@ -65,11 +65,10 @@ mc_handshake_destroy (mc_handshake_t **self_p)
     *self_p = NULL;
 }
 
-//  One event, or false when none is waiting.
-static bool
-s_read_event (mc_handshake_t *self, uint16_t *event, uint32_t *value)
+bool
+mc_handshake_event (void *monitor, uint16_t *event, uint32_t *value)
 {
-    void *pair = zsock_resolve (self->pair);
+    void *pair = zsock_resolve (monitor);
     zmq_msg_t part;
     zmq_msg_init (&part);
     if (zmq_msg_recv (&part, pair, ZMQ_DONTWAIT) < 0) {
@@ -100,7 +99,7 @@ mc_handshake_poll (mc_handshake_t *self)
 {
     uint16_t event;
     uint32_t value;
-    while (s_read_event (self, &event, &value)) {
+    while (mc_handshake_event (self->pair, &event, &value)) {
         mc_handshake_state_t state;
         switch (event) {
             case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:     state = MC_HANDSHAKE_OK; break;

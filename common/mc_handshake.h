@@ -58,6 +58,10 @@ void *mc_handshake_socket (mc_handshake_t *self);
 //  which look alike to a CURVE client (the server just hangs up). 0, or -1
 //  when the endpoint cannot be reached or says nothing within timeout_ms.
 int mc_handshake_probe (const char *endpoint, char *mechanism, size_t len, int timeout_ms);
+//  Read one event from a monitor's PAIR socket (a zsock_t *) without
+//  waiting: true with its number and value (event 0 when malformed), or
+//  false when none is waiting. For whoever runs a monitor of their own.
+bool mc_handshake_event (void *monitor, uint16_t *event, uint32_t *value);
 //  "pending", "ok", "refused", "mismatch", "failed".
 const char *mc_handshake_state_name (mc_handshake_state_t state);
 //  Self test: a CURVE server with a ZAP handler, and a client with the

@@ -3,6 +3,7 @@
     by CZMQ's zauth: zauth has one key store for all endpoints and ignores
     the domain, so it could not keep engine keys off the client endpoint. */
 #include "mc_auth.h"
+#include "mc_handshake.h"
 #include "mc_log.h"
 #include "mc_time.h"
 #include <ctype.h>
@@ -551,16 +552,10 @@ s_watch_readable (zloop_t *loop, zsock_t *sock, void *arg)
     (void) loop;
     mc_auth_t *self = arg;
     s_watch_t *watch = &self->watch [sock == self->watch [1].pair];
-    zmsg_t *event = zmsg_recv (sock);
-    zframe_t *head = event? zmsg_first (event): NULL;
-    if (!head || zframe_size (head) != 6) {
-        zmsg_destroy (&event);
-        return 0;
-    }
     uint16_t type;
     uint32_t value;
-    memcpy (&type, zframe_data (head), 2);
-    memcpy (&value, zframe_data (head) + 2, 4);
+    if (!mc_handshake_event (sock, &type, &value))
+        return 0;
     char fd [16], peer [256];
     snprintf (fd, sizeof fd, "%u", value);
     if (type == ZMQ_EVENT_ACCEPTED) {
@@ -587,7 +582,6 @@ s_watch_readable (zloop_t *loop, zsock_t *sock, void *arg)
         watch->failed = NULL;
         zhashx_delete (watch->peers, fd);
     }
-    zmsg_destroy (&event);
     return 0;
 }
 
