@@ -292,6 +292,10 @@ mc_auth_destroy (mc_auth_t **self_p)
         zsock_destroy (&self->watch [role].pair);
         zhashx_destroy (&self->watch [role].peers);
     }
+    //  Closing a socket frees its inproc endpoint only later, in libzmq's
+    //  reaper thread; unbinding frees it now, for the next handler.
+    if (self->zap)
+        zsock_unbind (self->zap, "inproc://zeromq.zap.01");
     zsock_destroy (&self->zap);
     zcert_destroy (&self->server);
     zcert_destroy (&self->primary [0]);
