@@ -4,7 +4,9 @@
 # targets for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh build
+# The security tests also use network namespaces (iproute2), setpriv and
+# nsenter (util-linux), and tcpdump to look at what crosses the wire.
+MC_EXTRA_PACKAGES="iproute2 util-linux tcpdump" scripts/deps.sh build
 (cd build && ctest -j2 --output-on-failure)
 scripts/deps.sh build-asan -DMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 # The 30-second kernel test says nothing new under the sanitizers.
