@@ -87,6 +87,10 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
         return NULL;
     }
     zsock_set_linger (self->dealer, 0);
+    //  Sends never wait while there is a connection (no high-water mark)
+    //  or one being retried; only after libzmq gave it up for good (a
+    //  refused handshake) would they wait for ever.
+    zsock_set_sndtimeo (self->dealer, 1000);
     zsock_set_sndhwm (self->dealer, 0);
     zsock_set_rcvhwm (self->dealer, 0);
     const char *endpoint = mc_conn_endpoint (&self->conn);
@@ -151,6 +155,8 @@ s_slice_released (void *data, void *hint)
     atomic_fetch_sub ((atomic_size_t *) hint, 1);
 }
 
+static bool s_handshake_failed (mc_client_t *self);
+
 uint64_t
 mc_client_send (mc_client_t *self, const char *op, const void *body, size_t size,
                 const mc_slice_t *slices, size_t count)
@@ -166,8 +172,14 @@ mc_client_send (mc_client_t *self, const char *op, const void *body, size_t size
     zframe_t *header = mc_msg_encode (&msg);
     void *sock = zsock_resolve (self->dealer);
     if (!header || zframe_send (&header, sock, count? ZFRAME_MORE: 0)) {
+        bool closed = header && zmq_errno () == EAGAIN;
         zframe_destroy (&header);
-        mc_client_set_error (self, MC_E_INTERNAL, "cannot send the request");
+        if (!closed)
+            mc_client_set_error (self, MC_E_INTERNAL, "cannot send the request");
+        else
+        if (!s_handshake_failed (self))
+            mc_client_set_error (self, MC_E_DENIED, "cannot send the request: the controller at %s closed the "
+                                 "connection (connection file %s)", self->endpoint, self->origin);
         return 0;
     }
     //  Array data goes out from the caller's memory, never copied; the

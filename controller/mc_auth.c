@@ -179,10 +179,13 @@ s_load_trusted (mc_auth_t *self, mc_role_t role, char *err, size_t errlen)
         char file [4700], name [65];
         snprintf (file, sizeof file, "%s/%s", path, entry->d_name);
         snprintf (name, sizeof name, "%.*s", (int) (len - 5), entry->d_name);
-        zcert_t *cert = mc_conn_check_private (file, err, errlen)? NULL: zcert_load (file);
+        if (mc_conn_check_private (file, err, errlen)) {
+            rc = -1;
+            break;
+        }
+        zcert_t *cert = zcert_load (file);
         if (!cert) {
-            if (!err [0] || !strstr (err, file))
-                snprintf (err, errlen, "%s: not a certificate", file);
+            snprintf (err, errlen, "%s: not a certificate", file);
             rc = -1;
             break;
         }

@@ -153,6 +153,11 @@ s_connect (mc_node_t *self)
     zsock_set_linger (self->dealer, 200);
     zsock_set_reconnect_ivl (self->dealer, 100);
     zsock_set_reconnect_ivl_max (self->dealer, 1000);
+    //  Sends never wait on a connection, or on one being retried; one that
+    //  libzmq gave up for good (a failed handshake) would make them wait
+    //  for ever. What is lost then is sent again after the reconnection
+    //  that silence brings.
+    zsock_set_sndtimeo (self->dealer, 1000);
     mc_conn_apply (&self->conn, self->endpoint, self->dealer);
     //  For the node's life: a refusal must stop us, not leave us retrying.
     self->handshake = mc_handshake_new (self->dealer);
@@ -424,9 +429,6 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
         mc_msg_init (&bye);
         bye.type = MC_BYE;
         bye.engine_id = self->engine_id;
-        //  A connection the controller has ended takes no message: do not
-        //  block for ever on a goodbye.
-        zsock_set_sndtimeo (self->dealer, 200);
         s_send (self, &bye);
     }
     return rc == -3? -3: rc < 0? -1: 0;
