@@ -271,9 +271,11 @@ log=$MCCLUSTER_DIR/ipclusterd.out
 wait_for 2 grep -q 'refused 10\.77\.0\.2 on the client endpoint' "$log"
 expect_match "log: h1 refused with its address" "$(grep 'refused 10\.77\.0\.2 on the client endpoint' "$log")" \
     'refused 10\.77\.0\.2 on the client endpoint: key .* is an engine key'
-wait_for 2 grep -q 'refused 10\.77\.0\.3 on the client endpoint' "$log"
-expect_match "log: h2 refused with its address" "$(grep 'refused 10\.77\.0\.3 on the client endpoint' "$log")" \
-    'refused 10\.77\.0\.3 on the client endpoint: (another security mechanism|the handshake broke off)'
+#  Refused in the handshake: the monitor's news may come after the
+#  connection is closed, too late to ask for its address.
+h2_line='refused (10\.77\.0\.3|\(unknown\)) on the client endpoint: (another security mechanism|the handshake broke off)'
+wait_for 2 grep -qE "$h2_line" "$log"
+expect_match "log: h2 refused (with its address when known)" "$(grep -E "$h2_line" "$log")" "$h2_line"
 expect_match "log: the revoked engine's reconnection from h2 refused" \
     "$(grep 'refused 10\.77\.0\.3 on the engine endpoint' "$log")" \
     'refused 10\.77\.0\.3 on the engine endpoint: key .* is not trusted'
