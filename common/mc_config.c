@@ -25,6 +25,7 @@ static const s_entry_t s_table [] = {
     ENTRY (store_flush_ms,       20,               "ms"),
     ENTRY (connect_timeout_ms,   3000,             "ms"),
     ENTRY (register_timeout_ms,  30000,            "ms"),
+    ENTRY (engine_grace_ms,      30000,            "ms local engines wait for a controller that died"),
     ENTRY (max_waiters_per_job,  1024,             "requests"),
     ENTRY (max_value_bytes,      1LL << 30,        "bytes in one pushed or scattered value"),
     ENTRY (max_client_bytes,     2LL << 30,        "bytes of array data the controller holds per client"),

@@ -17,6 +17,7 @@ typedef struct {
     int64_t store_flush_ms;         //  longest time a result waits before its batch is committed
     int64_t connect_timeout_ms;     //  client: how long to wait for the controller to answer
     int64_t register_timeout_ms;    //  ipclusterd -n: how long local engines may take to register
+    int64_t engine_grace_ms;        //  ipclusterd -n: how long its engines outlive it, waiting for a restart
     int64_t max_waiters_per_job;    //  parked wait/get requests per job
     int64_t max_value_bytes;        //  largest value a client may push or scatter (checked before sending)
     int64_t max_client_bytes;       //  array data (requests and results) held for one client at a time

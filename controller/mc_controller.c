@@ -223,6 +223,12 @@ mc_controller_conn_path (const mc_controller_t *self, mc_role_t role)
     return self->conn_path [role];
 }
 
+size_t
+mc_controller_engines (const mc_controller_t *self)
+{
+    return mc_registry_size (self->server.registry);
+}
+
 void
 mc_controller_set_tick (mc_controller_t *self, mc_controller_tick_fn *tick, void *arg)
 {

@@ -27,6 +27,8 @@ void mc_controller_destroy (mc_controller_t **self_p);
 //  A role's connection file, and where it is.
 const mc_conn_t *mc_controller_conn (const mc_controller_t *self, mc_role_t role);
 const char *mc_controller_conn_path (const mc_controller_t *self, mc_role_t role);
+//  How many engines are registered now.
+size_t mc_controller_engines (const mc_controller_t *self);
 void mc_controller_set_tick (mc_controller_t *self, mc_controller_tick_fn *tick, void *arg);
 //  Serve until SIGINT/SIGTERM or a client's shutdown. When expect > 0, call
 //  ready once that many engines have registered, or fail after the

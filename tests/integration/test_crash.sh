@@ -40,6 +40,9 @@ for round in $(seq "$ROUNDS"); do
     t0=$(date +%s%N)
     start_cluster 2
     t_back+=($(( ($(date +%s%N) - t0) / 1000000 )))
+    #  The engines that outlived the crash came back: none was started anew.
+    grep -q "2 engines of the last controller are still running: starting 0 more" "$MCCLUSTER_DIR/ipclusterd.out" \
+        || fail "round $round: the engines did not outlive the crash"
     grep -q "resumed" "$MCCLUSTER_DIR/ipclusterd.out" && resumed=$((resumed + 1))
     for j in "${jobs[@]}"; do mc wait "$j" --timeout 60 > /dev/null || fail "round $round: $j did not finish"; done
     got=$(digests "${jobs[@]}")
