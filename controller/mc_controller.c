@@ -110,6 +110,22 @@ s_bind (mc_controller_t *self, mc_role_t role, const char *ip, int port, const c
     return sock;
 }
 
+//  The port of the role's TCP endpoint in the connection file a previous
+//  controller of this profile left (after a crash), or 0.
+static int
+s_old_port (const char *profile_dir, mc_role_t role)
+{
+    char path [4200], err [512];
+    mc_conn_t old;
+    snprintf (path, sizeof path, "%s/%s", profile_dir, mc_conn_file_name (role));
+    if (access (path, F_OK) || mc_conn_read (path, role, &old, err, sizeof err))
+        return 0;
+    const char *colon = strrchr (old.url, ':');
+    int port = colon? atoi (colon + 1): 0;
+    sodium_memzero (&old, sizeof old);
+    return port > 0 && port < 65536? port: 0;
+}
+
 mc_controller_t *
 mc_controller_new (const mc_config_t *config, const char *profile_dir, const char *ip,
                    int engine_port, int client_port, bool insecure, char *err, size_t errlen)
@@ -158,9 +174,18 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
     //  A wildcard bind is advertised by host name; anything else as given.
     bool wildcard = !strcmp (ip, "*") || !strcmp (ip, "0.0.0.0");
     const char *advertise = wildcard? hostname: ip;
-    if (!(server->engine_sock = s_bind (self, MC_ROLE_ENGINE, wildcard? "*": ip, engine_port, advertise, err, errlen))
-    ||  !(server->client_sock = s_bind (self, MC_ROLE_CLIENT, wildcard? "*": ip, client_port, advertise, err, errlen)))
-        goto fail;
+    int ports [2] = { engine_port, client_port };
+    zsock_t **socks [2] = { &server->engine_sock, &server->client_sock };
+    for (int role = 0; role < 2; role++) {
+        //  Unless told otherwise, a restarted controller takes the ports it
+        //  had, so that peers on other hosts reconnect; else any free ones.
+        int old = ports [role]? 0: s_old_port (profile_dir, (mc_role_t) role);
+        if (old && (*socks [role] = s_bind (self, (mc_role_t) role, wildcard? "*": ip, old, advertise, err, errlen)))
+            continue;
+        self->server.conn [role].ipc [0] = 0;
+        if (!(*socks [role] = s_bind (self, (mc_role_t) role, wildcard? "*": ip, ports [role], advertise, err, errlen)))
+            goto fail;
+    }
     for (int role = 0; role < 2; role++) {
         mc_conn_t *conn = &self->server.conn [role];
         conn->role = (mc_role_t) role;

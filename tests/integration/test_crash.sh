@@ -32,6 +32,9 @@ for round in $(seq "$ROUNDS"); do
     start_cluster 2
     read -ra jobs < <(submit | tr '\n' ' ')
     [ ${#jobs[@]} -eq 4 ] || { fail "round $round: submit"; continue; }
+    #  A client waiting through the crash keeps waiting, and is answered.
+    mc wait "${jobs[0]}" --timeout 60 > /dev/null 2>&1 &
+    waiter=$!
     #  A random moment of the run (which takes about a second here).
     ms=$((RANDOM % 1200))
     sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
@@ -45,6 +48,7 @@ for round in $(seq "$ROUNDS"); do
         || fail "round $round: the engines did not outlive the crash"
     grep -q "resumed" "$MCCLUSTER_DIR/ipclusterd.out" && resumed=$((resumed + 1))
     for j in "${jobs[@]}"; do mc wait "$j" --timeout 60 > /dev/null || fail "round $round: $j did not finish"; done
+    wait "$waiter" || fail "round $round: a client waiting through the crash got no answer"
     got=$(digests "${jobs[@]}")
     if [ "$got" == "$reference" ]; then pass "round $round: results bit-identical after the crash"
     else fail "round $round: results differ from the clean run"; lost=$((lost + 1)); fi
