@@ -70,7 +70,12 @@ wait_for 20 grep -q ready "$LOG" || { fail "cluster on the tmpfs did not start";
 out=$(mcj map square 0:10); rc=$?
 expect "a job before the disk is full" "$rc" "0"
 
-# Fill the disk, then run a job whose results cannot all fit.
+# j2 keeps the engine busy while j3, committed, waits behind it; the disk
+# fills; then j3 and j4 (submitted with --wait, so not committed at once)
+# run, and their results cannot all be stored.
+j2=$(mc map --async sleep '[1500]')
+j3=$(mc map --async --chunksize 1 echo 0:3000)
+expect "two async jobs" "$j2 $j3" "j2 j3"
 dd if=/dev/zero of="$SMALL/filler" bs=16k status=none 2>/dev/null
 out=$(mcj map --chunksize 1 echo 0:3000 2>&1); rc=$?
 if [ "$rc" = 0 ]; then
@@ -82,6 +87,12 @@ else
     expect_match "a job on a full disk fails with the store's error" "$out" \
         "failed: results not stored: store (commit|write|begin) failed: .*\($SMALL/store.db\)"
 fi
+# Waiting for j3: the store's error when it fails, or its failed state
+# when it already has.
+err=$(mc wait j3 --timeout 30 2>&1); rc=$?
+expect "waiting for a committed job on a full disk: exit status" "$rc" "1"
+expect_match "waiting for a committed job on a full disk: failed" "$err" \
+    "job j3 failed: results not stored: store (commit|write|begin) failed: .*\($SMALL/store.db\)|j3: failed \(0 done, 3000 failed of 3000\)"
 if grep -qE "store: (commit|write|begin) failed" "$LOG"; then
     # The daemon keeps serving what does not need the store ...
     expect "ids while the store fails" "$(mcj ids)" "[0]"
@@ -109,13 +120,13 @@ expect "async submit after recovery" "$rc" "0"
 mc wait "$job" --timeout 20 >/dev/null
 out=$(mcj get "$job")
 expect "its results" "$out" '[0,1,4,9,16]'
-# The job that failed for the store: failed there too, saying why; or, when
-# even its submit was not committed, unknown (its client was told it failed).
-out=$(mcj status j2 2>&1)
-if [[ "$out" =~ "no job j2" ]]; then pass "the failed job, never committed, is unknown"
-else
-    expect_match "the failed job is failed in the store" "$out" '"state":"failed"'
-    out=$(mc get j2 2>&1)
-    expect_match "with the store's error" "$out" "results not stored: store"
-fi
+# A committed job that failed for the store is failed there too, saying
+# why; one whose submit was never committed either is unknown (its client
+# was told it failed).
+expect_match "the failed job is failed in the store" "$(mcj status j3)" '"state":"failed"'
+expect_match "with the store's error" "$(mc get j3 2>&1)" "results not stored: store (commit|write|begin) failed"
+out=$(mcj status j4 2>&1)
+if [[ "$out" =~ "no job j4" ]]; then pass "the failed job, never committed, is unknown"
+else expect_match "the failed job is failed in the store" "$out" '"state":"failed"'; fi
+echo "the controller said:"; grep -E "store|j[0-9]" "$LOG" | sed 's/^/    /'
 finish
