@@ -869,6 +869,9 @@ mc_store_error (mc_store_t *self)
 {
     if (self->failing_since_us)
         snprintf (self->error, sizeof self->error, "store %s", self->failure);
+    else
+    if (!self->error [0])           //  a failure that did not say more
+        snprintf (self->error, sizeof self->error, "store %s: %s", self->path, sqlite3_errmsg (self->db));
     return self->error;
 }
 
