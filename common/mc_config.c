@@ -23,6 +23,7 @@ static const s_entry_t s_table [] = {
     ENTRY (max_queued_tasks,     10000000,         "tasks"),
     ENTRY (max_msg_bytes,        (1LL << 30) + (1LL << 20), "bytes"),
     ENTRY (store_flush_ms,       20,               "ms"),
+    ENTRY (store_fail_ms,        30000,            "ms a finished job waits for a failing store before it fails"),
     ENTRY (connect_timeout_ms,   3000,             "ms"),
     ENTRY (register_timeout_ms,  30000,            "ms"),
     ENTRY (engine_grace_ms,      30000,            "ms local engines wait for a controller that died"),

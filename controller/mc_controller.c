@@ -36,8 +36,8 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     (void) loop; (void) timer_id;
     mc_controller_t *self = arg;
     mc_server_t *server = &self->server;
-    if (mc_store_flush (server->store))
-        mc_error ("store: commit failed: %s", mc_store_error (server->store));
+    //  A failing store says so itself, once per incident.
+    mc_store_flush (server->store);
     int64_t now = mc_time_mono_us ();
     mc_engines_expire (server, now);
     mc_api_expire (server, now);
@@ -157,7 +157,7 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
         goto fail;
     server->next_job_id = mc_store_next_job_id (server->store);
     if (server->next_job_id == 0) {
-        snprintf (err, errlen, "cannot read the store %s: %s", store_path, mc_store_error (server->store));
+        snprintf (err, errlen, "cannot read the store: %s", mc_store_error (server->store));
         goto fail;
     }
     //  What a crash left unfinished runs on, keeping what was committed.
