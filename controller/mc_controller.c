@@ -8,6 +8,7 @@
 #include "mc_engines.h"
 #include "mc_log.h"
 #include "mc_proto.h"
+#include "mc_resume.h"
 #include "mc_server.h"
 #include "mc_time.h"
 #include <czmq.h>
@@ -143,6 +144,13 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
         snprintf (err, errlen, "cannot read the store %s: %s", store_path, mc_store_error (server->store));
         goto fail;
     }
+    //  What a crash left unfinished runs on, keeping what was committed.
+    size_t jobs, kept, queued;
+    if (mc_resume (server, &jobs, &kept, &queued, err, errlen))
+        goto fail;
+    if (jobs)
+        mc_warn ("resumed %zu unfinished jobs from the store: %zu tasks' results kept, %zu tasks queued again",
+                 jobs, kept, queued);
 
     char hostname [256] = "localhost";
     gethostname (hostname, sizeof hostname);

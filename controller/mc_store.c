@@ -503,6 +503,40 @@ mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer 
 }
 
 //  --------------------------------------------------------------------------
+//  --------------------------------------------------------------------------
+//  Resuming after a restart (rare: statements made when asked)
+
+int
+mc_store_each_unfinished (mc_store_t *self, mc_store_job_fn *fn, void *arg)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2 (self->db, "SELECT id, seed, submitted_us, body FROM jobs WHERE finished_us = 0 ORDER BY id",
+                            -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step (s)) == SQLITE_ROW)
+        rc = fn (arg, (uint64_t) sqlite3_column_int64 (s, 0), (uint64_t) sqlite3_column_int64 (s, 1),
+                 sqlite3_column_int64 (s, 2), sqlite3_column_blob (s, 3), (size_t) sqlite3_column_bytes (s, 3));
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = -1;
+    sqlite3_finalize (s);
+    return rc;
+}
+
+int
+mc_store_each_result (mc_store_t *self, uint64_t job, mc_store_task_fn *fn, void *arg)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2 (self->db, "SELECT task, status FROM results WHERE job = ?", -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) job);
+    int step;
+    while ((step = sqlite3_step (s)) == SQLITE_ROW)
+        fn (arg, (uint64_t) sqlite3_column_int64 (s, 0), (uint64_t) sqlite3_column_int64 (s, 1));
+    sqlite3_finalize (s);
+    return step == SQLITE_DONE? 0: -1;
+}
+
 //  Self test: jobs and results survive a reopen; results splice in order.
 
 void

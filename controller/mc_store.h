@@ -49,6 +49,15 @@ const char *mc_store_error (mc_store_t *self);
 //  "finished", "meta"} (times in Unix seconds). 0, or -1 as for
 //  mc_store_pack_results.
 int mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
+//  After a restart: the jobs that never finished, oldest first, each with
+//  its seed, submission time and submit body (for mc_job_new); fn returns
+//  0 to go on. 0, or -1 with the store's error.
+typedef int (mc_store_job_fn) (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us,
+                               const void *body, size_t size);
+int mc_store_each_unfinished (mc_store_t *self, mc_store_job_fn *fn, void *arg);
+//  The tasks of a job that have a result recorded, with its status (0 ok).
+typedef void (mc_store_task_fn) (void *arg, uint64_t task, uint64_t status);
+int mc_store_each_result (mc_store_t *self, uint64_t job, mc_store_task_fn *fn, void *arg);
 
 //  Self test: a store written, reopened and read back, in a temporary directory.
 void mc_store_test (bool verbose);
