@@ -21,6 +21,13 @@
 //  A reply this late past what the controller was asked to wait for is
 //  taken as lost with a controller that died: the request goes again.
 #define MC_CLIENT_LOST_MS 3000
+//  A wait without a deadline pings the controller after this much silence
+//  (ms), and gives up when the ping is not answered within the connect
+//  timeout or MC_CLIENT_PROBE_MIN_MS, whichever is longer: a reply that
+//  will never come (a controller gone, or restarted without our request)
+//  must not hang the client.
+#define MC_CLIENT_PROBE_MS 5000
+#define MC_CLIENT_PROBE_MIN_MS 10000
 
 struct _mc_client_t {
     zsock_t *dealer;
@@ -36,6 +43,8 @@ struct _mc_client_t {
     char error [1024];
     mc_packbuf_t buffer;            //  the request body being packed
     int64_t max_value_bytes;        //  the controller's limit, from its ping reply
+    int64_t controller_pid;         //  from its first ping reply; 0 until then
+    int connect_ms;                 //  the connect timeout, ms
     mc_msg_t reply;                 //  the last reply (its fields point into its frames)
     int spin_us;                    //  poll this long for a reply before sleeping
     atomic_size_t unsettled;        //  slices ZeroMQ may still read from
@@ -115,6 +124,7 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     }
     if (timeout_ms <= 0)
         timeout_ms = 3000;
+    self->connect_ms = timeout_ms;
     json_t *pong = mc_client_call (self, mc_op_name (MC_OP_PING), NULL, timeout_ms);
     //  From now on the monitor is read only when a wait finds no reply.
     self->watching = false;
@@ -130,6 +140,7 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     self->max_value_bytes = json_integer_value (json_object_get (pong, "max_value_bytes"));
     if (self->max_value_bytes <= 0)
         self->max_value_bytes = 1LL << 30;
+    self->controller_pid = json_integer_value (json_object_get (pong, "pid"));
     json_decref (pong);
     return self;
 }
@@ -140,9 +151,12 @@ mc_client_destroy (mc_client_t **self_p)
     mc_client_t *self = *self_p;
     if (!self)
         return;
-    mc_client_settle (self);
+    //  Closed first (linger 0): what is still queued for a controller that
+    //  is gone is dropped, and lets go of its slices, so the settling that
+    //  follows cannot wait for ever.
     mc_handshake_destroy (&self->handshake);
     zsock_destroy (&self->dealer);
+    mc_client_settle (self);
     msgpack_sbuffer_destroy (&self->buffer.sb);
     mc_msg_reset (&self->reply);
     free (self);
@@ -284,10 +298,66 @@ s_handshake_failed (mc_client_t *self)
     return true;
 }
 
+//  The pid in a ping's reply body, or 0.
+static int64_t
+s_reply_pid (const mc_msg_t *reply)
+{
+    msgpack_zone zone;
+    msgpack_object body;
+    int64_t pid = 0;
+    if (!msgpack_zone_init (&zone, 256))
+        return 0;
+    if (mc_proto_unpack (reply->data.ptr, reply->data.size, &zone, &body) == 0) {
+        const msgpack_object *o = mc_proto_map_get (&body, "pid");
+        if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            pid = (int64_t) o->via.u64;
+    }
+    msgpack_zone_destroy (&zone);
+    return pid;
+}
+
+//  The probe of a wait without a deadline (see MC_CLIENT_PROBE_MS).
+typedef struct {
+    int64_t quiet_since_us;         //  when the controller last said something
+    uint64_t req;                   //  the ping in flight, or 0
+    int64_t sent_us;                //  when it was sent
+} s_probe_t;
+
+//  Before waiting: send a probe after enough silence, or give up on one
+//  unanswered for too long. 0, or -1 with the error set. *wait_ms is
+//  shortened to the next moment the probe needs looking at.
+static int
+s_probe_tick (mc_client_t *self, s_probe_t *probe, int *wait_ms)
+{
+    int64_t now = mc_time_mono_us ();
+    int limit_ms = self->connect_ms > MC_CLIENT_PROBE_MIN_MS? self->connect_ms: MC_CLIENT_PROBE_MIN_MS;
+    //  While ZeroMQ still sends our arrays, a ping would queue behind them.
+    if (atomic_load (&self->unsettled))
+        probe->quiet_since_us = probe->sent_us = now;
+    if (probe->req && now - probe->sent_us >= (int64_t) limit_ms * 1000) {
+        mc_client_set_error (self, -1, "the controller at %s stopped answering (no reply to a ping within %d ms)",
+                             self->endpoint, limit_ms);
+        return -1;
+    }
+    if (!probe->req && now - probe->quiet_since_us >= MC_CLIENT_PROBE_MS * 1000LL) {
+        probe->req = mc_client_send (self, mc_op_name (MC_OP_PING), NULL, 0, NULL, 0);
+        if (!probe->req)
+            return -1;
+        probe->sent_us = now;
+    }
+    int64_t next_us = probe->req? probe->sent_us + (int64_t) limit_ms * 1000
+                                : probe->quiet_since_us + MC_CLIENT_PROBE_MS * 1000LL;
+    int64_t left_ms = (next_us - now) / 1000 + 1;
+    if (left_ms < *wait_ms)
+        *wait_ms = (int) left_ms;
+    return 0;
+}
+
 int
 mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, int timeout_ms)
 {
     int64_t deadline = timeout_ms < 0? 0: mc_time_mono_us () + (int64_t) timeout_ms * 1000;
+    s_probe_t probe = { mc_time_mono_us (), 0, 0 };
     zpoller_t *poller = zpoller_new (self->dealer, self->watching? mc_handshake_socket (self->handshake): NULL, NULL);
     if (!poller) {
         mc_client_set_error (self, MC_E_INTERNAL, "out of memory");
@@ -311,6 +381,9 @@ mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, in
             }
             wait_ms = left < wait_ms? (int) left: wait_ms;
         }
+        else
+        if (self->controller_pid && s_probe_tick (self, &probe, &wait_ms))
+            break;
         void *which = NULL;
         if (!s_spin (self, deadline) && (which = zpoller_wait (poller, wait_ms)) != self->dealer) {
             if (zpoller_terminated (poller)) {
@@ -329,7 +402,24 @@ mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, in
             mc_client_set_error (self, MC_E_MALFORMED, "malformed reply from the controller");
             break;
         }
-        if (got == -1 || (reply->type != MC_REPLY && reply->type != MC_REPLY_CHUNK) || reply->req < lo || reply->req > hi)
+        probe.quiet_since_us = mc_time_mono_us ();
+        if (got == 0 && probe.req && reply->type == MC_REPLY && reply->req == probe.req) {
+            //  Alive; but another process has none of our requests.
+            int64_t pid = s_reply_pid (reply);
+            if (pid && pid != self->controller_pid) {
+                mc_client_set_error (self, -1, "the controller restarted (pid %lld, was %lld): the request was lost "
+                                     "with the old one", (long long) pid, (long long) self->controller_pid);
+                break;
+            }
+            probe.req = 0;
+            continue;
+        }
+        //  An error with request id 0 answers a request the controller
+        //  could not read even its id from: it can only be one of ours
+        //  (mc_proto.md, section 6), and nothing else will answer it.
+        bool unread = reply->type == MC_REPLY && reply->req == 0 && reply->status != MC_OK;
+        if (got == -1 || (reply->type != MC_REPLY && reply->type != MC_REPLY_CHUNK)
+        ||  ((reply->req < lo || reply->req > hi) && !unread))
             continue;               //  a late reply to an earlier request
         if (reply->status != MC_OK) {
             char text [900];

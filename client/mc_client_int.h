@@ -28,9 +28,13 @@ int mc_packbuf_write (void *data, const char *buf, size_t len);
 uint64_t mc_client_send (mc_client_t *self, const char *op, const void *body, size_t size,
                          const mc_slice_t *slices, size_t count);
 //  Receive the next reply, or chunk of one (reply->type says which), whose
-//  request id is in [lo, hi] into reply (timeout_ms < 0: no limit). 0, or
+//  request id is in [lo, hi] into reply (timeout_ms < 0: no deadline, but
+//  the controller is probed as mc_client_call says, so the wait ends when
+//  it is gone or restarted). 0, or
 //  -1 with the error set (a reply with an error status is also -1;
-//  reply->req says which). Only requests that ask for streaming get chunks.
+//  reply->req says which, or is 0 when the controller could not read the
+//  request's id: it answers one of those waited for, so the wait ends).
+//  Only requests that ask for streaming get chunks.
 int mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, int timeout_ms);
 //  Wait until ZeroMQ has let go of every slice sent.
 void mc_client_settle (mc_client_t *self);

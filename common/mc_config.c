@@ -30,6 +30,9 @@ static const s_entry_t s_table [] = {
     ENTRY (max_waiters_per_job,  1024,             "requests"),
     ENTRY (max_value_bytes,      1LL << 30,        "bytes in one pushed or scattered value"),
     ENTRY (max_client_bytes,     2LL << 30,        "bytes of array data the controller holds per client"),
+    ENTRY (max_items_per_task,   10000000,         "items in one task of a map"),
+    ENTRY (max_task_bytes,       (1LL << 30) + (1LL << 20), "bytes of one task: arguments, items and arrays"),
+    ENTRY (max_job_bytes,        2LL << 30,        "bytes of one submit request: body and arrays"),
 };
 #define TABLE_SIZE (sizeof s_table / sizeof s_table [0])
 
@@ -149,6 +152,8 @@ mc_config_test (bool verbose)
     mc_config_print (&config, file);
     fclose (file);
     assert (strstr (text, "heartbeat_ms           250  (ms)\n") && strstr (text, "max_client_bytes"));
+    assert (strstr (text, "max_items_per_task     10000000  (items in one task of a map)\n"));
+    assert (strstr (text, "max_task_bytes") && strstr (text, "max_job_bytes"));
     size_t lines = 0;
     for (char *p = text; *p; p++)
         lines += *p == '\n';

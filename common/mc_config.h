@@ -22,6 +22,9 @@ typedef struct {
     int64_t max_waiters_per_job;    //  parked wait/get requests per job
     int64_t max_value_bytes;        //  largest value a client may push or scatter (checked before sending)
     int64_t max_client_bytes;       //  array data (requests and results) held for one client at a time
+    int64_t max_items_per_task;     //  items in one task of a map (chunksize, or a direct map's block)
+    int64_t max_task_bytes;         //  bytes of one packed TASK: args, kwargs, items and the arrays it carries
+    int64_t max_job_bytes;          //  bytes of one submit request: its body and array frames
 } mc_config_t;
 
 //  Fill with the built-in defaults.

@@ -103,15 +103,25 @@ s_submit_admit (mc_server_t *self, mc_msg_t *msg, mc_job_t *job, size_t request_
                          info->kernel, list);
         rc = -1;
     }
-    if (rc == 0 && mc_job_plan (job, ids, nids)) {
-        mc_answer_error (self, rid, msg->req, MC_E_BAD_ARGUMENT, "submit: too many tasks");
+    //  The limits are checked on the counts, before any task is made.
+    uint64_t ntasks = 0;
+    int code;
+    char err [512];
+    if (rc == 0 && mc_job_check_limits (job, nids, request_bytes, &self->config, &ntasks, &code, err, sizeof err)) {
+        mc_answer_error (self, rid, msg->req, (uint64_t) code, "%s", err);
         rc = -1;
     }
-    if (rc == 0 && mc_sched_waiting (self->sched) + info->tasks > (uint64_t) self->config.max_queued_tasks) {
+    size_t waiting = mc_sched_waiting (self->sched);
+    if (rc == 0 && (ntasks > (uint64_t) self->config.max_queued_tasks
+                ||  waiting + ntasks > (uint64_t) self->config.max_queued_tasks)) {
         mc_answer_error (self, rid, msg->req, MC_E_QUEUE_FULL,
                          "queue full: %zu tasks waiting, this job adds %llu, limit max_queued_tasks=%lld",
-                         mc_sched_waiting (self->sched), (unsigned long long) info->tasks,
-                         (long long) self->config.max_queued_tasks);
+                         waiting, (unsigned long long) ntasks, (long long) self->config.max_queued_tasks);
+        rc = -1;
+    }
+    if (rc == 0 && mc_job_plan (job, ids, nids)) {
+        mc_answer_error (self, rid, msg->req, MC_E_INTERNAL, "submit: controller out of memory for %llu tasks",
+                         (unsigned long long) ntasks);
         rc = -1;
     }
     free (ids);
@@ -547,9 +557,18 @@ mc_api_readable (zloop_t *loop, zsock_t *sock, void *arg)
         if (rc == -1)
             break;
         if (rc == -2 || msg.type != MC_REQUEST) {
+            //  Answered to the request's own id whenever its header could
+            //  be read that far (mc_msg_recv), so that its client stops
+            //  waiting; else to id 0, which a client takes as the answer
+            //  to whatever it waits for (mc_proto.md, section 6).
+            uint64_t req = msg.type == MC_REQUEST? msg.req: 0;
             if (msg.routing_id)
-                mc_answer_error (self, msg.routing_id, rc == -2? 0: msg.req, rc == -2? (uint64_t) code: MC_E_MALFORMED,
-                                 "malformed request (%s)", rc == -2? mc_proto_error_name (code): "not a REQUEST");
+                mc_answer_error (self, msg.routing_id, req, rc == -2? (uint64_t) code: MC_E_MALFORMED,
+                                 "%s", rc == 0? "malformed request: not a REQUEST"
+                                     : code == MC_E_MALFORMED? "malformed request: not a valid MCP/3 REQUEST (its body "
+                                                               "must be one msgpack value nested at most 64 deep)"
+                                     : code == MC_E_VERSION? "malformed request: unsupported protocol version"
+                                     : "controller out of memory reading the request");
             continue;
         }
         if (mc_auth_admit (self->auth, MC_ROLE_CLIENT, msg.routing_id, zmsg_first (msg.zmsg)))

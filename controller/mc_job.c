@@ -73,7 +73,7 @@ mc_job_plan (mc_job_t *self, const int32_t *targets, size_t ntargets)
     bool is_map = self->info.kind [0] == 'm';
     uint64_t ntasks;
     if (ntargets == 0)
-        ntasks = is_map? (self->info.total + self->submit.chunksize - 1) / self->submit.chunksize: 1;
+        ntasks = is_map? self->info.total / self->submit.chunksize + (self->info.total % self->submit.chunksize != 0): 1;
     else
         ntasks = ntargets;
     if (!s_alloc_tasks (self, ntasks))
@@ -103,6 +103,14 @@ mc_job_plan (mc_job_t *self, const int32_t *targets, size_t ntargets)
     if (!is_map)
         self->info.total = ntasks;
     return 0;
+}
+
+int
+mc_job_check_limits (const mc_job_t *self, size_t ntargets, uint64_t frame_bytes, const mc_config_t *config,
+                     uint64_t *ntasks, int *code, char *err, size_t errlen)
+{
+    return mc_submit_check_limits (&self->submit, &self->info, ntargets, frame_bytes, config, ntasks,
+                                   code, err, errlen);
 }
 
 int

@@ -39,6 +39,10 @@ const msgpack_object *mc_job_targets (const mc_job_t *self);
 //  Split the job into tasks: load-balanced when ntargets is 0, else one
 //  block per target (map) or one task per target (apply). 0 or -1.
 int mc_job_plan (mc_job_t *self, const int32_t *targets, size_t ntargets);
+//  Hold the job to the submit limits of config before it is planned (see
+//  mc_submit_check_limits): 0, or -1 with *code and err set.
+int mc_job_check_limits (const mc_job_t *self, size_t ntargets, uint64_t frame_bytes, const mc_config_t *config,
+                         uint64_t *ntasks, int *code, char *err, size_t errlen);
 //  Pack the items of a task as a msgpack array of task->count values.
 //  0, or -1 when the packer could not take them (out of memory).
 int mc_job_pack_items (const mc_job_t *self, const mc_task_t *task, msgpack_packer *pk);

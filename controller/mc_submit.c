@@ -298,6 +298,129 @@ mc_submit_reset (mc_submit_t *self)
     memset (self, 0, sizeof *self);
 }
 
+//  Bytes of a msgpack header for a length or count n, of a kind whose
+//  smallest form holds up to `fix` (0 when it has none) and whose 8-bit
+//  form exists when has8.
+static uint64_t
+s_header_size (uint64_t n, uint64_t fix, bool has8)
+{
+    return n <= fix && fix? 1: has8 && n <= UINT8_MAX? 2: n <= UINT16_MAX? 3: 5;
+}
+
+//  Bytes that msgpack packs an integer of this magnitude into, at most.
+static uint64_t
+s_int_size (uint64_t magnitude)
+{
+    return magnitude < 32? 1: magnitude < 128? 2: magnitude < 32768? 3: magnitude < (1ULL << 31)? 5: 9;
+}
+
+//  Bytes of a value once packed (as msgpack_pack_object packs it; an array
+//  reference renumbered may differ by a byte or two).
+static uint64_t
+s_packed_size (const msgpack_object *obj)
+{
+    uint64_t size = 0;
+    switch (obj->type) {
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            return obj->via.u64 < 128? 1: obj->via.u64 <= UINT8_MAX? 2: obj->via.u64 <= UINT16_MAX? 3
+                 : obj->via.u64 <= UINT32_MAX? 5: 9;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            return s_int_size ((uint64_t) -(obj->via.i64 + 1) + 1);
+        case MSGPACK_OBJECT_FLOAT32: return 5;
+        case MSGPACK_OBJECT_FLOAT64: return 9;
+        case MSGPACK_OBJECT_STR: return s_header_size (obj->via.str.size, 31, true) + obj->via.str.size;
+        case MSGPACK_OBJECT_BIN: return s_header_size (obj->via.bin.size, 0, true) + obj->via.bin.size;
+        case MSGPACK_OBJECT_EXT: {
+            uint32_t n = obj->via.ext.size;
+            bool fixed = n == 1 || n == 2 || n == 4 || n == 8 || n == 16;
+            return (fixed? 2: s_header_size (n, 0, true) + 1) + n;
+        }
+        case MSGPACK_OBJECT_ARRAY:
+            size = s_header_size (obj->via.array.size, 15, false);
+            for (uint32_t i = 0; i < obj->via.array.size; i++)
+                size += s_packed_size (&obj->via.array.ptr [i]);
+            return size;
+        case MSGPACK_OBJECT_MAP:
+            size = s_header_size (obj->via.map.size, 15, false);
+            for (uint32_t i = 0; i < obj->via.map.size; i++)
+                size += s_packed_size (&obj->via.map.ptr [i].key) + s_packed_size (&obj->via.map.ptr [i].val);
+            return size;
+        default:
+            return 1;                       //  nil, booleans
+    }
+}
+
+//  Items of task i of a job of `total` items split into `ntasks`, load-
+//  balanced by `chunksize` when ntargets is 0, else in blocks: *first, *count.
+static void
+s_task_items (uint64_t total, uint64_t chunksize, uint64_t ntargets, uint64_t i, uint64_t *first, uint64_t *count)
+{
+    if (ntargets)
+        mc_dist_block (total, ntargets, i, first, count);
+    else {
+        *first = i * chunksize;
+        *count = total - *first < chunksize? total - *first: chunksize;
+    }
+}
+
+int
+mc_submit_check_limits (const mc_submit_t *self, const mc_job_info_t *info, uint64_t ntargets,
+                        uint64_t frame_bytes, const mc_config_t *config, uint64_t *ntasks,
+                        int *code, char *err, size_t errlen)
+{
+    s_why_t why = { code, err, errlen };
+    *code = MC_OK;
+    uint64_t job_bytes = self->body_size + frame_bytes;
+    if (job_bytes < frame_bytes || job_bytes > (uint64_t) config->max_job_bytes)
+        REFUSE (&why, MC_E_BAD_ARGUMENT, "submit: the request is %llu bytes (body and arrays), past "
+                "max_job_bytes=%lld", (unsigned long long) job_bytes, (long long) config->max_job_bytes);
+    //  Tasks and their items, divided so that nothing can overflow.
+    uint64_t total = info->total, most = 1;
+    if (!self->is_map)
+        *ntasks = ntargets? ntargets: 1;
+    else
+    if (ntargets) {
+        *ntasks = ntargets;
+        most = total / ntargets + (total % ntargets != 0);
+    }
+    else {
+        *ntasks = total / self->chunksize + (total % self->chunksize != 0);
+        most = total < self->chunksize? total: self->chunksize;
+    }
+    //  A task counts its items in 32 bits, whatever the limit says.
+    uint64_t max_items = (uint64_t) config->max_items_per_task < UINT32_MAX? (uint64_t) config->max_items_per_task
+                                                                          : UINT32_MAX;
+    if (most > max_items)
+        REFUSE (&why, MC_E_BAD_ARGUMENT, "submit: a task would hold %llu items, past max_items_per_task=%llu "
+                "(use a smaller chunksize%s)", (unsigned long long) most, (unsigned long long) max_items,
+                ntargets? " or more engines": "");
+    //  The largest task: what every task carries, and its items.
+    uint64_t fixed = 64 + strlen (info->kernel) + strlen (self->out) + self->args.size + self->kwargs.size
+                   + self->engine_reduce.size + frame_bytes;
+    uint64_t items = 0;
+    if (self->is_map && self->is_range && total) {
+        //  A range is monotonic: its largest magnitudes are at its ends.
+        uint64_t last = (uint64_t) self->range_start + (total - 1) * (uint64_t) self->range_step;
+        uint64_t a = self->range_start < 0? (uint64_t) -(self->range_start + 1) + 1: (uint64_t) self->range_start;
+        uint64_t b = (int64_t) last < 0? (uint64_t) -((int64_t) last + 1) + 1: last;
+        items = 5 + most * s_int_size (a > b? a: b);
+    }
+    else
+    if (self->is_map)
+        for (uint64_t i = 0; i < *ntasks; i++) {
+            uint64_t first, count, bytes = 5;
+            s_task_items (total, self->chunksize, ntargets, i, &first, &count);
+            for (uint64_t k = first; k < first + count; k++)
+                bytes += s_packed_size (&self->seq_items [k]);
+            items = bytes > items? bytes: items;
+        }
+    if (items > (uint64_t) config->max_task_bytes || fixed + items > (uint64_t) config->max_task_bytes)
+        REFUSE (&why, MC_E_BAD_ARGUMENT, "submit: a task would be about %llu bytes, past max_task_bytes=%lld "
+                "(use a smaller chunksize, or smaller arguments)", (unsigned long long) (fixed + items),
+                (long long) config->max_task_bytes);
+    return 0;
+}
+
 //  --------------------------------------------------------------------------
 //  Self test
 
@@ -402,6 +525,91 @@ s_test_accepted (void)
     }
 }
 
+//  Check a JSON body against limits: as mc_submit_check_limits, with the
+//  number of tasks in *ntasks.
+static int
+s_limits_json (const char *json, uint64_t ntargets, uint64_t frame_bytes, const mc_config_t *config,
+               uint64_t *ntasks, int *code, char *err)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    assert (mc_value_pack_json_text (&sb, json) == 0);
+    mc_job_info_t info;
+    memset (&info, 0, sizeof info);
+    mc_submit_t submit;
+    assert (mc_submit_parse (&submit, &info, sb.data, sb.size, 7, code, err, 256) == 0);
+    int rc = mc_submit_check_limits (&submit, &info, ntargets, frame_bytes, config, ntasks, code, err, 256);
+    mc_submit_reset (&submit);
+    msgpack_sbuffer_destroy (&sb);
+    return rc;
+}
+
+//  The named limits: items and bytes per task, bytes per job, each refused
+//  with its name and value; task counts that never overflow.
+static void
+s_test_limits (void)
+{
+    mc_config_t config;
+    mc_config_defaults (&config);
+    int code;
+    char err [256];
+    uint64_t ntasks;
+    struct { const char *json; uint64_t ntargets, frame_bytes; const char *says; uint64_t ntasks; } cases [] = {
+        //  issue 14: one task of 4.3e9 items, and one of 1e8.
+        { "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,4294967295,1]},\"chunksize\":4294967295}",
+          0, 0, "max_items_per_task=10000000", 0 },
+        { "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,100000000,1]},\"chunksize\":100000000}",
+          0, 0, "max_items_per_task=10000000", 0 },
+        //  At the limit passes; a block per target counts too.
+        { "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,10000000,1]},\"chunksize\":10000000}",
+          0, 0, NULL, 1 },
+        { "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,20000001,1]}}", 2, 0,
+          "more engines", 0 },
+        { "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,20000000,1]}}", 2, 0, NULL, 2 },
+        //  2^64 - 1 items: counted without overflow.
+        { "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[-9223372036854775808,9223372036854775807,1]},"
+          "\"chunksize\":4294967295}", 0, 0, "max_items_per_task", 0 },
+        { "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[-9223372036854775808,9223372036854775807,1]},"
+          "\"chunksize\":4000000}", 0, 0, NULL, 4611686018428ULL },
+        //  Bytes: of the request, and of a task with its frames.
+        { "{\"kind\":\"apply\",\"kernel\":\"noop\"}", 0, 3LL << 30, "max_job_bytes=2147483648", 0 },
+        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"transient\":true}", 0, (1LL << 30) + (1LL << 20),
+          "max_task_bytes=1074790400", 0 },
+        { "{\"kind\":\"apply\",\"kernel\":\"noop\"}", 3, 0, NULL, 3 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        err [0] = 0;
+        int rc = s_limits_json (cases [i].json, cases [i].ntargets, cases [i].frame_bytes, &config, &ntasks,
+                                &code, err);
+        if (cases [i].says)
+            assert (rc == -1 && code == MC_E_BAD_ARGUMENT && strstr (err, cases [i].says));
+        else
+            assert (rc == 0 && code == MC_OK && ntasks == cases [i].ntasks);
+    }
+    //  Task bytes count the items of the largest task, as packed.
+    config.max_task_bytes = 200;
+    const char *seq = "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":[1,2,3,\"%s\"],\"chunksize\":2}";
+    char json [512], text [200];
+    memset (text, 'x', sizeof text - 1);
+    text [sizeof text - 1] = 0;
+    snprintf (json, sizeof json, seq, text);
+    assert (s_limits_json (json, 0, 0, &config, &ntasks, &code, err) == -1 && strstr (err, "max_task_bytes=200"));
+    snprintf (json, sizeof json, seq, "short");
+    assert (s_limits_json (json, 0, 0, &config, &ntasks, &code, err) == 0 && ntasks == 2);
+    //  A packed size is what msgpack packs.
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    assert (mc_value_pack_json_text (&sb, "[1,-1,-33,200,-200,70000,-70000,5000000000,-5000000000,1.5,\"abc\","
+                                          "{\"k\":[null,true]},[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]]") == 0);
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 1024);
+    msgpack_object obj;
+    assert (mc_proto_unpack (sb.data, sb.size, &zone, &obj) == 0);
+    assert (s_packed_size (&obj) >= sb.size && s_packed_size (&obj) <= sb.size + 8);
+    msgpack_zone_destroy (&zone);
+    msgpack_sbuffer_destroy (&sb);
+}
+
 void
 mc_submit_test (bool verbose)
 {
@@ -409,6 +617,7 @@ mc_submit_test (bool verbose)
         printf (" * mc_submit: ");
     s_test_refused ();
     s_test_accepted ();
+    s_test_limits ();
     if (verbose)
         printf ("OK\n");
 }

@@ -4,6 +4,7 @@
     only after mc_submit_parse; mc_job builds a job's tasks from it. */
 #ifndef MC_SUBMIT_H
 #define MC_SUBMIT_H
+#include "mc_config.h"
 #include "mc_job_info.h"
 #include "mc_ops.h"
 #include "mc_proto.h"
@@ -42,6 +43,19 @@ typedef struct {
 int mc_submit_parse (mc_submit_t *self, mc_job_info_t *info, const void *body, size_t size,
                      uint64_t seed_if_absent, int *code, char *err, size_t errlen);
 void mc_submit_reset (mc_submit_t *self);
+
+//  Hold a parsed submit to the named limits of config before it is split
+//  into tasks: max_job_bytes (its body plus frame_bytes, the bytes of the
+//  request's array frames), max_items_per_task and max_task_bytes (its
+//  largest task, split load-balanced or, with ntargets > 0, one block per
+//  target; a task's bytes count its arguments, items and, at most, every
+//  array frame of the request). *ntasks gets the number of tasks it splits
+//  into, for the queue's limit. 0, or -1 with *code MC_E_BAD_ARGUMENT and a
+//  one-line err naming the limit and its value. Never overflows, whatever
+//  the counts.
+int mc_submit_check_limits (const mc_submit_t *self, const mc_job_info_t *info, uint64_t ntargets,
+                            uint64_t frame_bytes, const mc_config_t *config, uint64_t *ntasks,
+                            int *code, char *err, size_t errlen);
 
 //  Self test: bodies refused (with their codes and the field named) and
 //  accepted, ranges counted as Python counts them.

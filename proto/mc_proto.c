@@ -129,6 +129,8 @@ mc_msg_encode (const mc_msg_t *self)
     return frame;
 }
 
+static int s_decode (mc_msg_t *self, const void *data, size_t size, int *code);
+
 //  Read one field of the expected kind; -1 when the object has another type.
 static int
 s_decode_field (mc_msg_t *self, const s_field_t *spec, const msgpack_object *obj)
@@ -177,8 +179,58 @@ s_decode_field (mc_msg_t *self, const s_field_t *spec, const msgpack_object *obj
     return -1;
 }
 
+//  A msgpack unsigned integer at *p (fixint or uint 8-64), moving *p past
+//  it: 0, or -1 when there is none whole before end.
+static int
+s_peek_uint (const uint8_t **p, const uint8_t *end, uint64_t *value)
+{
+    if (*p >= end)
+        return -1;
+    uint8_t b = *(*p)++;
+    size_t n = b <= 0x7F? 0: b == 0xCC? 1: b == 0xCD? 2: b == 0xCE? 4: b == 0xCF? 8: 9;
+    if (n == 9 || (size_t) (end - *p) < n)
+        return -1;
+    *value = n? s_be (*p, n): b;
+    *p += n;
+    return 0;
+}
+
+//  A REQUEST (or REPLY) whose header does not decode may still start with a
+//  readable request id: signature, version, type and req come first, so
+//  read them by hand, and note type and req in self when they are there.
+//  This lets a controller answer a malformed request with the id its
+//  client waits for.
+static void
+s_peek_req (mc_msg_t *self, const uint8_t *data, size_t size)
+{
+    const uint8_t *p = data, *end = data + size;
+    uint64_t sig, version, type, req;
+    if (size < 1 || (p [0] & 0xF0) != 0x90 || (p [0] & 0x0F) < 4)
+        return;
+    p++;
+    if (s_peek_uint (&p, end, &sig) || sig != MC_PROTO_SIGNATURE || s_peek_uint (&p, end, &version)
+    ||  version != MC_PROTO_VERSION || s_peek_uint (&p, end, &type)
+    ||  (type != MC_REQUEST && type != MC_REPLY) || s_peek_uint (&p, end, &req))
+        return;
+    self->type = (int) type;
+    self->req = req;
+}
+
 int
 mc_msg_decode (mc_msg_t *self, const void *data, size_t size, int *code)
+{
+    int rc = s_decode (self, data, size, code);
+    if (rc) {
+        //  Only a request id that could be read says anything.
+        self->type = 0;
+        self->req = 0;
+        s_peek_req (self, data, size);
+    }
+    return rc;
+}
+
+static int
+s_decode (mc_msg_t *self, const void *data, size_t size, int *code)
 {
     *code = MC_E_MALFORMED;
     //  A header is a short array (fixarray, at most 15 elements). Checking the
@@ -426,9 +478,13 @@ mc_msg_take (mc_msg_t *self, zmsg_t **zmsg_p, bool router, int *code)
     self->zmsg = zmsg;
     *code = MC_E_MALFORMED;
     size_t parts = zmsg_size (zmsg);
-    if (parts < 1 || parts - 1 > MC_PROTO_MAX_FRAMES)
+    if (parts < 1)
         return -2;
     zframe_t *header = zmsg_first (zmsg);
+    if (parts - 1 > MC_PROTO_MAX_FRAMES) {
+        s_peek_req (self, zframe_data (header), zframe_size (header));
+        return -2;
+    }
     if (mc_msg_decode (self, zframe_data (header), zframe_size (header), code))
         return -2;
     //  Out of memory, the message is lost: its sender hears of an internal error.
@@ -1033,6 +1089,42 @@ s_test_garbage (void)
     assert (mc_msg_decode (&msg, forged, sizeof forged, &code) == -2);
     const uint8_t nested [] = { 0x94, 0xCD, 0x4D, 0x43, MC_PROTO_VERSION, 0x03, 0xDD, 0xFF, 0xFF, 0xFF, 0xFF };
     assert (mc_msg_decode (&msg, nested, sizeof nested, &code) == -2);
+
+    //  A REQUEST that does not decode still tells its id when its header
+    //  can be read that far: cut short, or with a body nested too deep.
+    mc_msg_t request;
+    mc_msg_init (&request);
+    request.type = MC_REQUEST;
+    request.req = 77777;
+    request.op.ptr = "ping";
+    request.op.size = 4;
+    uint8_t nest [72];
+    memset (nest, 0x91, sizeof nest);
+    nest [sizeof nest - 1] = 0xC0;
+    request.data.ptr = (const char *) nest;
+    request.data.size = sizeof nest;
+    zframe_t *header = mc_msg_encode (&request);
+    assert (header);
+    for (size_t cut = 1; cut <= zframe_size (header); cut++) {
+        mc_msg_init (&msg);
+        int rc = mc_msg_decode (&msg, zframe_data (header), zframe_size (header) - cut, &code);
+        //  Signature (3 bytes), version, type and req (5) follow the array's byte.
+        bool readable = zframe_size (header) - cut >= 1 + 3 + 1 + 1 + 5;
+        assert (rc == -2 && code == MC_E_MALFORMED);
+        assert (readable? msg.type == MC_REQUEST && msg.req == 77777: msg.type == 0 && msg.req == 0);
+    }
+    zmsg_t *zmsg = zmsg_new ();
+    zmsg_append (zmsg, &header);
+    mc_msg_init (&msg);
+    assert (mc_msg_take (&msg, &zmsg, false, &code) == -2 && code == MC_E_MALFORMED);
+    assert (msg.type == MC_REQUEST && msg.req == 77777);
+    mc_msg_reset (&msg);
+    //  Another version, or another type, says nothing of an id.
+    const uint8_t other_version [] = { 0x94, 0xCD, 0x4D, 0x43, MC_PROTO_VERSION + 1, MC_REQUEST, 0x05 };
+    assert (mc_msg_decode (&msg, other_version, sizeof other_version, &code) == -2 && code == MC_E_VERSION);
+    assert (msg.type == 0 && msg.req == 0);
+    const uint8_t other_type [] = { 0x94, 0xCD, 0x4D, 0x43, MC_PROTO_VERSION, MC_TASK, 0x05 };
+    assert (mc_msg_decode (&msg, other_type, sizeof other_type, &code) == -2 && msg.type == 0 && msg.req == 0);
 
     //  The pre-scan: complete values pass, forged sizes and truncation fail.
     const uint8_t ok [] = { 0x93, 0x01, 0xA1, 'x', 0x81, 0xC0, 0xC4, 0x01, 0x00 };

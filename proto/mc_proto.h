@@ -86,7 +86,11 @@ void mc_msg_init (mc_msg_t *self);
 //  Free what the message owns and zero it.
 void mc_msg_reset (mc_msg_t *self);
 //  Decode a header frame. Returns 0, or -2 when the bytes are not a valid
-//  MCP/3 header (with *code set to MC_E_MALFORMED or MC_E_VERSION).
+//  MCP/3 header (with *code set to MC_E_MALFORMED or MC_E_VERSION). After
+//  -2, self->type and self->req are those of a REQUEST or REPLY whose
+//  signature, version, type and req could still be read (the fields that
+//  come first), so that the error can be answered to that request; else
+//  self->type is 0.
 int mc_msg_decode (mc_msg_t *self, const void *data, size_t size, int *code);
 //  Encode the message's header into a new frame (caller owns it), or NULL
 //  when out of memory.
@@ -108,8 +112,9 @@ int mc_msg_send_streamed (mc_msg_t *self, void *sock, size_t chunk);
 //  each frame must be referred to exactly once, with a matching size.
 //  Returns 0, -1 when nothing could be received (interrupted), -2 when the
 //  peer sent garbage (self->routing_id is then still set so that the
-//  caller can answer) or when memory ran out reading it (*code is then
-//  MC_E_INTERNAL instead of MC_E_MALFORMED).
+//  caller can answer, and self->type and self->req as mc_msg_decode
+//  leaves them when the header could be read that far) or when memory ran
+//  out reading it (*code is then MC_E_INTERNAL instead of MC_E_MALFORMED).
 int mc_msg_recv (mc_msg_t *self, void *sock, bool router, int *code);
 //  Decode a message already received (header, then array frames; the
 //  routing id first when router). Takes the zmsg. Returns as mc_msg_recv.

@@ -36,7 +36,12 @@ typedef struct _mc_client_t mc_client_t;
 mc_client_t *mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen);
 void mc_client_destroy (mc_client_t **self_p);
 
-//  Send one request and wait up to timeout_ms (< 0: forever) for its reply.
+//  Send one request and wait up to timeout_ms for its reply. With
+//  timeout_ms < 0 the wait has no deadline of its own, for a reply that
+//  comes when a job finishes; but it never outlives the controller: the
+//  client pings it after 5 s of silence and gives up when the ping is not
+//  answered within the connect timeout (at least 10 s), or is answered by
+//  another process (a restarted controller, which lost the request).
 //  Returns the reply body, or NULL: then mc_client_errcode and
 //  mc_client_error say why (code -1 means no reply in time; 15, DENIED,
 //  that the controller refused this client's credentials, for example

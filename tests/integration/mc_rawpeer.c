@@ -31,7 +31,8 @@ s_usage (void)
     fprintf (stderr,
         "usage: mc_rawpeer --keygen\n"
         "       mc_rawpeer [--endpoint URL] [--server-key Z85] [--keypair PUB SEC | --keys FILE | --plain]\n"
-        "                  [--send register|ping|submit|trust-list|trust-add|trust-revoke|shutdown|garbage]\n"
+        "                  [--send register|ping|submit|trust-list|trust-add|trust-revoke|shutdown|garbage\n"
+        "                         |nested|truncated]\n"
         "                  [--role engine|client] [--key Z85] [--name NAME]    (trust-add, trust-revoke)\n"
         "                  [--count N] [--hold SECONDS] [--timeout MS] [--delay MS]\n"
         "  --keys FILE takes public_key, secret_key, server_key and url from a role file.\n");
@@ -91,6 +92,32 @@ s_build (const char *what, int index, const char *role, const char *key, const c
         if (streq (what, "ping") || streq (what, "shutdown")) {
             msg.op.ptr = what;
             msgpack_pack_map (&pk, 0);
+        }
+        else
+        if (streq (what, "nested") || streq (what, "truncated")) {
+            //  A ping with request id 4242 + index that cannot be decoded:
+            //  a body nested 70 deep (the limit is 64), or a header whose
+            //  last byte is cut off.
+            msg.op.ptr = "ping";
+            msg.req = 4242 + (uint64_t) index;
+            bool nested = streq (what, "nested");
+            msgpack_pack_map (&pk, nested? 1: 0);
+            if (nested) {
+                s_pack_str (&pk, "deep");
+                for (int i = 0; i < 70; i++)
+                    msgpack_pack_array (&pk, 1);
+                msgpack_pack_nil (&pk);
+            }
+            msg.op.size = 4;
+            msg.data.ptr = sbuf->data;
+            msg.data.size = sbuf->size;
+            zframe_t *frame = mc_msg_encode (&msg);
+            if (!frame)
+                return -1;
+            *out = zmsg_new ();
+            zmsg_addmem (*out, zframe_data (frame), zframe_size (frame) - (nested? 0: 1));
+            zframe_destroy (&frame);
+            return 0;
         }
         else
         if (streq (what, "submit")) {
@@ -223,6 +250,8 @@ s_reply (zsock_t *sock, s_state_t *state)
     if (msg.type == MC_REPLY || msg.type == MC_ERROR) {
         snprintf (state->line, sizeof state->line, "ok %s %llu", mc_msg_type_name (msg.type),
                   (unsigned long long) msg.status);
+        if (msg.type == MC_REPLY)
+            fprintf (stderr, "reply req: %llu\n", (unsigned long long) msg.req);
         char text [512];
         if (msg.text.size)
             fprintf (stderr, "reply text: %s\n", mc_bytes_str (msg.text, text, sizeof text));

@@ -2,8 +2,8 @@
     streamed chunks come in the orders a real cluster gives only by chance
     (a later part's chunks first, a later part complete while an earlier
     part's size is still unknown, chunks out of order), with the joined
-    bytes checked each time; and that a wait polls only briefly before it
-    sleeps. Asserts are the verdicts: they survive NDEBUG. */
+    bytes checked each time; that a wait polls only briefly before it
+    sleeps; and that an error to request id 0 ends a wait. Asserts are the verdicts: they survive NDEBUG. */
 #undef NDEBUG
 #include "mccluster.h"
 #include "mc_array.h"
@@ -229,6 +229,103 @@ s_play (const char *name, const size_t *counts, size_t parts, const s_step_t *sc
     return g.cpu_ms;
 }
 
+//  The client thread of s_unread: a status request, its error kept.
+static void *
+s_status_thread (void *arg)
+{
+    s_gather_t *g = arg;
+    char err [256];
+    mc_client_t *client = mc_client_new (g->dir, 3000, err, sizeof err);
+    assert (client);
+    json_t *status = mc_client_status (client, "j1");
+    g->rc = status? 0: mc_client_errcode (client);
+    snprintf (g->error, sizeof g->error, "%s", mc_client_error (client));
+    json_decref (status);
+    mc_client_destroy (&client);
+    return NULL;
+}
+
+//  An error reply with request id 0 (a request whose id the controller
+//  could not read) answers the request a client waits for: the wait ends
+//  with that error, instead of for ever. A late reply to another id before
+//  it changes nothing. With `restarts`, the controller says nothing, and
+//  answers the client's probe as another process (a restarted controller,
+//  which has lost the request): the wait ends with that error.
+static void
+s_unread (bool restarts)
+{
+    char dir [] = "/tmp/mc-test-client.XXXXXX";
+    assert (mkdtemp (dir));
+    mc_conn_t conn = { .role = MC_ROLE_CLIENT, .pid = getpid () };
+    char path [300], err [256], op [32];
+    snprintf (conn.url, sizeof conn.url, "ipc://%s/client.ipc", dir);
+    gethostname (conn.host, sizeof conn.host);
+    snprintf (path, sizeof path, "%s/%s", dir, mc_conn_file_name (MC_ROLE_CLIENT));
+    assert (mc_conn_write (path, &conn, err, sizeof err) == 0);
+    zsock_t *router = zsock_new_router (conn.url);
+    assert (router);
+    void *sock = zsock_resolve (router);
+    s_gather_t g = { .rc = 0 };
+    snprintf (g.dir, sizeof g.dir, "%s", dir);
+    pthread_t thread;
+    assert (pthread_create (&thread, NULL, s_status_thread, &g) == 0);
+    zframe_t *client;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    uint64_t req = s_request (sock, &client, op, sizeof op);
+    msgpack_pack_map (&pk, restarts? 1: 0);
+    if (restarts) {
+        msgpack_pack_str_with_body (&pk, "pid", 3);
+        msgpack_pack_int64 (&pk, 1000);
+    }
+    s_send_reply (sock, client, req, &sb, NULL);
+    zframe_destroy (&client);
+    req = s_request (sock, &client, op, sizeof op);
+    assert (!strcmp (op, "status"));
+    if (restarts) {
+        //  Nothing for 5 s: the client asks whether we live; we do, as
+        //  another process, which knows nothing of its status request.
+        int64_t asked = zclock_mono ();
+        zframe_destroy (&client);
+        req = s_request (sock, &client, op, sizeof op);
+        assert (!strcmp (op, "ping") && zclock_mono () - asked >= 4900);
+        msgpack_pack_map (&pk, 1);
+        msgpack_pack_str_with_body (&pk, "pid", 3);
+        msgpack_pack_int64 (&pk, 1001);
+        s_send_reply (sock, client, req, &sb, NULL);
+        pthread_join (thread, NULL);
+        assert (g.rc == -1 && strstr (g.error, "the controller restarted (pid 1001, was 1000)"));
+    }
+    else {
+        mc_msg_t msg;
+        mc_msg_init (&msg);
+        msg.type = MC_REPLY;
+        msg.req = req + 100;                    //  not ours: ignored
+        msg.status = MC_E_UNKNOWN_JOB;
+        msg.text.ptr = "someone else's";
+        msg.text.size = strlen (msg.text.ptr);
+        assert (mc_msg_send (&msg, sock, client) == 0);
+        msg.req = 0;
+        msg.status = MC_E_MALFORMED;
+        msg.text.ptr = "malformed request: test";
+        msg.text.size = strlen (msg.text.ptr);
+        assert (mc_msg_send (&msg, sock, client) == 0);
+        pthread_join (thread, NULL);
+        assert (g.rc == MC_E_MALFORMED && !strcmp (g.error, "malformed request: test"));
+    }
+    msgpack_sbuffer_destroy (&sb);
+    zframe_destroy (&client);
+    zsock_destroy (&router);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/client.ipc", dir);
+    unlink (path);
+    rmdir (dir);
+    printf (" * %s: OK\n", restarts? "a wait without a deadline sees a restarted controller"
+                                    : "an error to request id 0 ends the wait");
+}
+
 #define MB (1 << 20)
 #define PLAY(name, counts, script, fails) \
     s_play (name, counts, sizeof counts / sizeof counts [0], script, sizeof script / sizeof script [0], fails, -1, 0)
@@ -237,6 +334,8 @@ int
 main (void)
 {
     unsetenv ("MCCLUSTER_SPIN_US");         //  the default is what is tested
+    s_unread (false);
+    s_unread (true);
     //  Two parts of 1.5 MiB, each in two chunks of 1 MiB and 0.5 MiB.
     size_t two [] = { 196608, 196608 };
     const s_step_t in_order [] = {
