@@ -20,6 +20,7 @@ typedef struct {
     int64_t max_waiters_per_job;    //  parked wait/get requests per job
     int64_t max_value_bytes;        //  largest value a client may push or scatter (checked before sending)
     int64_t max_client_bytes;       //  array data (requests and results) held for one client at a time
+    int64_t engine_restarts_per_min;    //  ipclusterd -n: dead local engines restarted per minute; past it, no more
 } mc_config_t;
 
 //  Fill with the built-in defaults.
