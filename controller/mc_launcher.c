@@ -186,14 +186,14 @@ mc_launcher_restart (mc_launcher_t *self, int64_t now_us)
 {
     if (self->restarts_stopped)
         return -1;
-    //  The ring holds the last restart_limit restarts, oldest next: one
-    //  more is allowed when the oldest is a minute old (or never was).
-    int64_t oldest = self->restart_limit? self->restarts_us [self->restart_next]: 0;
     if (!self->restart_limit) {
         mc_debug ("dead engines are not restarted (no restart limit set)");
         self->restarts_stopped = true;
         return -1;
     }
+    //  The ring holds the last restart_limit restarts, oldest next: one
+    //  more is allowed when the oldest is a minute old (or never was).
+    int64_t oldest = self->restarts_us [self->restart_next];
     if (oldest && now_us - oldest < 60000000) {
         mc_error ("engines are dying too fast: %zu restarts within a minute reach engine_restarts_per_min=%zu; "
                   "dead engines are not restarted any more", self->restart_limit, self->restart_limit);
