@@ -354,6 +354,11 @@ s_wait (const mc_cli_command_t *command, mc_client_t *client, const s_args_t *ar
         }
         json_decref (status);
         status = mc_client_wait (client, job, slice);
+        //  No reply at all: the controller went away; it may come back
+        //  (the library asks again after it reconnects) within our time.
+        if (!status && mc_client_errcode (client) == -1
+        &&  (timeout_s < 0 || s_now () - started < timeout_s))
+            continue;
         if (!status)
             return mc_cli_fail ("%s", mc_client_error (client));
         if (bar)

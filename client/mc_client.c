@@ -18,6 +18,9 @@
 
 //  How long a wait for a reply polls before it sleeps (see s_spin).
 #define MC_CLIENT_SPIN_US 500
+//  A reply this late past what the controller was asked to wait for is
+//  taken as lost with a controller that died: the request goes again.
+#define MC_CLIENT_LOST_MS 3000
 
 struct _mc_client_t {
     zsock_t *dealer;
@@ -486,8 +489,28 @@ mc_client_status (mc_client_t *self, const char *job)
 json_t *
 mc_client_wait (mc_client_t *self, const char *job, int timeout_ms)
 {
-    return s_call_with (self, MC_OP_WAIT, timeout_ms >= 0? json_pack ("{s:s, s:i}", "job", job, "timeout_ms", timeout_ms)
-                                                          : json_pack ("{s:s}", "job", job));
+    //  A controller that dies while we wait takes the request with it: ask
+    //  in slices, and again after a reply that does not come (the socket
+    //  reconnects to a restarted controller by itself), until our deadline.
+    int64_t deadline = timeout_ms >= 0? mc_time_mono_us () + (int64_t) timeout_ms * 1000: 0;
+    while (true) {
+        int64_t left_ms = deadline? (deadline - mc_time_mono_us ()) / 1000: 5000;
+        int slice = left_ms < 0? 0: left_ms > 5000? 5000: (int) left_ms;
+        json_t *body = s_body (self, json_pack ("{s:s, s:i}", "job", job, "timeout_ms", slice));
+        if (!body)
+            return NULL;
+        json_t *reply = mc_client_call (self, mc_op_name (MC_OP_WAIT), body, slice + MC_CLIENT_LOST_MS);
+        json_decref (body);
+        bool lost = !reply && self->errcode == -1;
+        bool more = reply && json_is_null (json_object_get (reply, "finished")) && (!deadline || slice < left_ms);
+        if ((reply && !more) || (!reply && !lost))
+            return reply;
+        json_decref (reply);
+        if (deadline && mc_time_mono_us () >= deadline) {
+            mc_client_set_error (self, -1, "no reply from the controller within %d ms", timeout_ms);
+            return NULL;
+        }
+    }
 }
 
 json_t *

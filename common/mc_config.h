@@ -15,8 +15,10 @@ typedef struct {
     int64_t max_queued_tasks;       //  tasks waiting at the controller; past it submissions are refused
     int64_t max_msg_bytes;          //  largest message accepted on any socket
     int64_t store_flush_ms;         //  longest time a result waits before its batch is committed
+    int64_t store_fail_ms;          //  how long a failing store may hold a finished job before it fails
     int64_t connect_timeout_ms;     //  client: how long to wait for the controller to answer
     int64_t register_timeout_ms;    //  ipclusterd -n: how long local engines may take to register
+    int64_t engine_grace_ms;        //  ipclusterd -n: how long its engines outlive it, waiting for a restart
     int64_t max_waiters_per_job;    //  parked wait/get requests per job
     int64_t max_value_bytes;        //  largest value a client may push or scatter (checked before sending)
     int64_t max_client_bytes;       //  array data (requests and results) held for one client at a time

@@ -8,6 +8,7 @@
 #include "mc_proto.h"
 #include "mc_time.h"
 #include <czmq.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -51,6 +52,7 @@ typedef struct {
     size_t engines;
     mc_launcher_t *launcher;
     mc_controller_t *controller;
+    int64_t survivors_due_us;       //  when engines that outlived a crash must be back (0: none)
 } s_state_t;
 
 static void
@@ -99,6 +101,18 @@ s_reap (void *arg)
     s_state_t *state = arg;
     if (state->launcher)
         mc_launcher_reap (state->launcher, s_exited, state);
+    //  Engines that outlived the last controller but did not come back
+    //  (they were stopping, or have given up) are replaced.
+    if (state->survivors_due_us && mc_time_mono_us () > state->survivors_due_us) {
+        state->survivors_due_us = 0;
+        size_t have = mc_controller_engines (state->controller);
+        char err [1024];
+        if (have < state->engines && state->launcher) {
+            mc_warn ("only %zu engines registered: starting %zu more", have, state->engines - have);
+            if (mc_launcher_start (state->launcher, state->engines - have, err, sizeof err))
+                mc_error ("%s", err);
+        }
+    }
 }
 
 //  Fork; the parent waits until the child reports ready (exit 0) or dies
@@ -233,14 +247,55 @@ s_load_config (const s_options_t *opts, const char *profile, mc_config_t *config
     return 0;
 }
 
+//  Engines a controller of this profile started and that outlived it
+//  (SIGKILL, a crash): they are reconnecting, and count towards -n. Found
+//  in /proc: ours, and started with this engine file (while no other
+//  controller runs with this profile, every such engine is an orphan; its
+//  new parent may be any subreaper, not only init).
+static size_t
+s_surviving_engines (const char *engine_file)
+{
+    DIR *proc = opendir ("/proc");
+    if (!proc)
+        return 0;
+    size_t count = 0;
+    struct dirent *entry;
+    while ((entry = readdir (proc))) {
+        char path [300], cmdline [8192];
+        struct stat st;
+        int pid = atoi (entry->d_name);
+        snprintf (path, sizeof path, "/proc/%d/cmdline", pid);
+        if (pid <= 0 || stat (path, &st) || st.st_uid != geteuid () || getppid () == pid)
+            continue;
+        FILE *file = fopen (path, "r");
+        size_t len = file? fread (cmdline, 1, sizeof cmdline - 1, file): 0;
+        if (file)
+            fclose (file);
+        //  argv: mcengine --file ENGINE_FILE ...
+        const char *argv1 = len? memchr (cmdline, 0, len): NULL;
+        if (!argv1 || !strstr (cmdline, "mcengine") || strcmp (argv1 + 1, "--file"))
+            continue;
+        cmdline [len] = 0;
+        const char *file_arg = argv1 + 1 + strlen ("--file") + 1;
+        count += file_arg < cmdline + len && !strcmp (file_arg, engine_file);
+    }
+    closedir (proc);
+    return count;
+}
+
 //  Start the local engines of -n, with the options they share. 0, or -1
 //  with the reason logged and on stderr.
 static int
-s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controller_t *controller, s_state_t *state)
+s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controller_t *controller,
+                 s_state_t *state)
 {
     //  The launcher's argv ends at the first NULL.
-    const char *extra [4] = { NULL };
+    const char *extra [6] = { NULL };
+    char grace [32];
+    snprintf (grace, sizeof grace, "%.3f", config->engine_grace_ms / 1000.0);
     size_t n = 0;
+    extra [n++] = "--give-up";
+    extra [n++] = grace;
     if (opts->kernel_path) {
         extra [n++] = "--kernel-path";
         extra [n++] = opts->kernel_path;
@@ -252,7 +307,14 @@ s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controll
     bool ok = state->launcher && mc_launcher_set_restart_limit (state->launcher, config->engine_restarts_per_min) == 0;
     if (!ok)
         snprintf (err, sizeof err, "cannot start engines: out of memory");
-    if (!ok || mc_launcher_start (state->launcher, (size_t) opts->engines, err, sizeof err)) {
+    //  After a crash, the engines that outlived it are coming back.
+    size_t surviving = s_surviving_engines (mc_controller_conn_path (controller, MC_ROLE_ENGINE));
+    size_t start = surviving < (size_t) opts->engines? (size_t) opts->engines - surviving: 0;
+    if (surviving) {
+        mc_warn ("%zu engines of the last controller are still running: starting %zu more", surviving, start);
+        state->survivors_due_us = mc_time_mono_us () + 2000000;
+    }
+    if (!ok || (start && mc_launcher_start (state->launcher, start, err, sizeof err))) {
         mc_error ("%s", err);
         fprintf (stderr, "ipclusterd: %s\n", err);
         return -1;
@@ -298,7 +360,7 @@ main (int argc, char *argv [])
                  (long long) old.pid, profile);
         return 1;
     }
-    s_state_t state = { -1, (size_t) opts.engines, NULL, NULL };
+    s_state_t state = { -1, (size_t) opts.engines, NULL, NULL, 0 };
     if (opts.daemon) {
         char log_path [4200];
         snprintf (log_path, sizeof log_path, "%s/ipclusterd.log", profile);
@@ -337,8 +399,8 @@ main (int argc, char *argv [])
         fprintf (stderr, "ipclusterd: %s\n", err);
         return 1;
     }
-    int rc = opts.engines > 0 && s_start_engines (&opts, &config, controller, &state)? 1: 0;
     state.controller = controller;
+    int rc = opts.engines > 0 && s_start_engines (&opts, &config, controller, &state)? 1: 0;
     mc_controller_set_tick (controller, s_reap, &state);
     if (chld_fd >= 0)
         mc_controller_tick_on (controller, chld_fd);

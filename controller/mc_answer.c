@@ -37,6 +37,13 @@ void
 mc_answer_job (mc_server_t *server, zframe_t *routing_id, uint64_t req, mc_park_kind_t kind,
                const mc_job_info_t *info)
 {
+    //  Results come from the store: while it is failing they may be
+    //  incomplete there, and are refused rather than read as nils.
+    if (kind != MC_PARK_STATUS && mc_store_failing_since (server->store)) {
+        mc_answer_error (server, routing_id, req, MC_E_INTERNAL, "cannot read job j%llu: %s",
+                         (unsigned long long) info->id, mc_store_error (server->store));
+        return;
+    }
     msgpack_packer pk = mc_server_body (server);
     bool meta = kind == MC_PARK_META;
     int rc = mc_job_info_pack (info, &pk, kind == MC_PARK_STATUS? 0: meta? 4: 3);
@@ -234,30 +241,88 @@ mc_answer_park (mc_server_t *server, const mc_park_t *park, mc_job_t *job, const
         mc_answer_job (server, park->routing_id, park->req, park->kind, info);
 }
 
+//  Answer everyone parked on a finished job, then forget the job.
+static void
+s_answer_parked (mc_server_t *self, mc_job_t *job)
+{
+    mc_job_info_t *info = mc_job_info (job);
+    mc_debug ("job %llu %s: %llu done, %llu failed", (unsigned long long) info->id,
+              mc_job_info_state (info), (unsigned long long) info->done, (unsigned long long) info->failed);
+    //  The first request parked on a transient job is its submit.
+    mc_park_t *park;
+    for (bool first = true; (park = mc_parked_take (self->parked, info->id)); first = false) {
+        mc_answer_park (self, park, job, info, first);
+        mc_park_destroy (&park);
+    }
+    zhashx_delete (self->jobs, (void *) (uintptr_t) info->id);
+}
+
+//  A finished job that the failing store could not take within
+//  store_fail_ms: its results not committed become failures naming the
+//  store (or, never committed itself, it is forgotten), everyone parked on
+//  it is told, and it stays in memory, failed, until the store takes that.
+static void
+s_fail_unstored (mc_server_t *self, mc_job_t *job)
+{
+    mc_job_info_t *info = mc_job_info (job);
+    char text [800];
+    snprintf (text, sizeof text, "results not stored: %s", mc_store_error (self->store));
+    int forgotten = mc_store_fail_job (self->store, info, text);
+    mc_error ("job %llu failed: %s (store_fail_ms=%lld)", (unsigned long long) info->id, text,
+              (long long) self->config.store_fail_ms);
+    mc_park_t *park;
+    while ((park = mc_parked_take (self->parked, info->id))) {
+        mc_answer_error (self, park->routing_id, park->req, MC_E_INTERNAL, "job j%llu failed: %s",
+                         (unsigned long long) info->id, text);
+        mc_park_destroy (&park);
+    }
+    if (forgotten == 1)
+        zhashx_delete (self->jobs, (void *) (uintptr_t) info->id);
+    else
+        zlistx_add_end (self->store_failed, job);
+}
+
 void
 mc_answer_finished (mc_server_t *self)
 {
-    if (zlistx_size (self->finishing) == 0)
-        return;
-    for (mc_job_t *job = zlistx_first (self->finishing); job; job = zlistx_next (self->finishing))
-        if (!mc_job_transient (job) && mc_store_finish_job (self->store, mc_job_info (job)))
-            mc_error ("store: cannot record job %llu: %s",
-                      (unsigned long long) mc_job_info (job)->id, mc_store_error (self->store));
-    if (mc_store_flush (self->store))
-        mc_error ("store: commit failed: %s", mc_store_error (self->store));
     mc_job_t *job;
     while ((job = zlistx_detach (self->finishing, NULL))) {
-        mc_job_info_t *info = mc_job_info (job);
-        mc_debug ("job %llu %s: %llu done, %llu failed", (unsigned long long) info->id,
-                  mc_job_info_state (info), (unsigned long long) info->done, (unsigned long long) info->failed);
-        //  The first request parked on a transient job is its submit.
-        mc_park_t *park;
-        for (bool first = true; (park = mc_parked_take (self->parked, info->id)); first = false) {
-            mc_answer_park (self, park, job, info, first);
-            mc_park_destroy (&park);
-        }
-        zhashx_delete (self->jobs, (void *) (uintptr_t) info->id);
+        if (!mc_job_transient (job) && mc_store_finish_job (self->store, mc_job_info (job)))
+            mc_error ("cannot record job %llu: %s", (unsigned long long) mc_job_info (job)->id,
+                      mc_store_error (self->store));
+        zlistx_add_end (self->unstored, job);
     }
+    if (zlistx_size (self->unstored) == 0 && zlistx_size (self->store_failed) == 0)
+        return;
+    //  A job is reported finished only once all it wrote is committed.
+    if (mc_store_flush (self->store) == 0) {
+        while ((job = zlistx_detach (self->store_failed, NULL)))
+            zhashx_delete (self->jobs, (void *) (uintptr_t) mc_job_info (job)->id);
+        while ((job = zlistx_detach (self->unstored, NULL)))
+            s_answer_parked (self, job);
+        return;
+    }
+    //  The store is failing (mc_store logs it): transient jobs do not need
+    //  it; the others wait for it, up to store_fail_ms.
+    int64_t since = mc_store_failing_since (self->store);
+    bool late = since && mc_time_mono_us () - since >= self->config.store_fail_ms * 1000;
+    for (job = zlistx_first (self->unstored); job; job = zlistx_next (self->unstored))
+        if (mc_job_transient (job) || late) {
+            zlistx_detach_cur (self->unstored);
+            if (mc_job_transient (job))
+                s_answer_parked (self, job);
+            else
+                s_fail_unstored (self, job);
+        }
+}
+
+bool
+mc_answer_stored (mc_server_t *self, mc_job_t *job)
+{
+    for (mc_job_t *j = zlistx_first (self->unstored); j; j = zlistx_next (self->unstored))
+        if (j == job)
+            return false;
+    return true;
 }
 
 //  --------------------------------------------------------------------------

@@ -24,8 +24,13 @@ void mc_answer_park (mc_server_t *server, const mc_park_t *park, mc_job_t *job, 
                      bool submitter);
 //  Report the jobs finished during this event: commit them to the store,
 //  then answer everyone parked on them, then forget them (the store has
-//  them now).
+//  them now). While the store is failing, finished jobs wait unanswered
+//  (called again each tick) for up to store_fail_ms of the incident, then
+//  fail with an error naming the store and the cause; transient jobs do
+//  not wait.
 void mc_answer_finished (mc_server_t *server);
+//  False while a finished job waits for its commit (it is not done yet).
+bool mc_answer_stored (mc_server_t *server, mc_job_t *job);
 
 //  Self test: jobs finished, committed and answered over an inproc socket.
 void mc_answer_test (bool verbose);

@@ -19,14 +19,24 @@ s_body_job_id (const msgpack_object *body, uint64_t *id)
     return mc_job_id_parse (job->via.str.ptr, job->via.str.size, id);
 }
 
-//  The status of a job, in memory or in the store; NULL when unknown.
+//  The status of a job, in memory or in the store; NULL when unknown, or
+//  when the store cannot be read (then *unreadable is set).
 static const mc_job_info_t *
-s_find_info (mc_server_t *self, uint64_t id, mc_job_info_t *scratch)
+s_find_info (mc_server_t *self, uint64_t id, mc_job_info_t *scratch, bool *unreadable)
 {
+    *unreadable = false;
     mc_job_t *job = mc_server_job (self, id);
+    if (job && !mc_answer_stored (self, job)) {
+        //  Finished, but not committed yet: not done before it is stored.
+        *scratch = *mc_job_info (job);
+        scratch->finished_us = 0;
+        return scratch;
+    }
     if (job)
         return mc_job_info (job);
-    return mc_store_job_info (self->store, id, scratch) == 0? scratch: NULL;
+    int rc = mc_store_job_info (self->store, id, scratch);
+    *unreadable = rc == -2;
+    return rc == 0? scratch: NULL;
 }
 
 //  The engine ids a direct job goes to, into *ids (caller frees): 0, or -1
@@ -163,11 +173,17 @@ s_op_submit (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     }
     size_t body_size;
     const void *body_data = mc_job_body (job, &body_size);
-    if (!transient && (mc_store_add_job (self->store, info, body_data, body_size)
-                   ||  (!waits && mc_store_flush (self->store)))) {
+    int stored = transient? 0: mc_store_add_job (self->store, info, body_data, body_size);
+    if (!transient && stored == 0 && !waits && mc_store_flush (self->store)) {
+        //  The store failed now: the job, refused, must not be written later.
+        mc_job_info_t copy = *info;
+        mc_store_fail_job (self->store, &copy, "");
+        stored = -1;
+    }
+    if (stored) {
         mc_park_t *park = mc_parked_take (self->parked, info->id);
         mc_park_destroy (&park);
-        mc_answer_error (self, rid, msg->req, MC_E_INTERNAL, "store: cannot record job: %s",
+        mc_answer_error (self, rid, msg->req, MC_E_INTERNAL, "cannot record the job: %s",
                          mc_store_error (self->store));
         goto refused;
     }
@@ -203,7 +219,13 @@ s_job_query (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body, mc_pa
         return;
     }
     mc_job_info_t scratch;
-    const mc_job_info_t *info = s_find_info (self, id, &scratch);
+    bool unreadable;
+    const mc_job_info_t *info = s_find_info (self, id, &scratch, &unreadable);
+    if (!info && unreadable) {
+        mc_answer_error (self, msg->routing_id, msg->req, MC_E_INTERNAL, "cannot read job j%llu: %s",
+                         (unsigned long long) id, mc_store_error (self->store));
+        return;
+    }
     if (!info) {
         mc_answer_error (self, msg->routing_id, msg->req, MC_E_UNKNOWN_JOB, "no job j%llu", (unsigned long long) id);
         return;
@@ -320,7 +342,8 @@ s_op_jobs (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     msgpack_pack_array (&pk, (uint32_t) count);
     for (size_t i = 0; i < count; i++) {
         mc_job_info_t scratch;
-        const mc_job_info_t *info = s_find_info (self, ids [i], &scratch);
+        bool unreadable;
+        const mc_job_info_t *info = s_find_info (self, ids [i], &scratch, &unreadable);
         if (info)
             mc_job_info_pack (info, &pk, 0);
         else

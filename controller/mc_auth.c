@@ -518,8 +518,12 @@ mc_auth_watch (mc_auth_t *self, zsock_t *sock, mc_role_t role, char *err, size_t
     if (self->insecure)
         return 0;
     s_watch_t *watch = &self->watch [role];
-    char endpoint [64];
-    snprintf (endpoint, sizeof endpoint, "inproc://mc-auth-watch-%d-%p", (int) role, (void *) self);
+    //  A socket made again (its first bind failed) gets a new watch.
+    zsock_destroy (&watch->pair);
+    zhashx_destroy (&watch->peers);
+    static unsigned count;
+    char endpoint [96];
+    snprintf (endpoint, sizeof endpoint, "inproc://mc-auth-watch-%d-%p-%u", (int) role, (void *) self, count++);
     int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
                | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
                | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;

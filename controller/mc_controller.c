@@ -8,6 +8,7 @@
 #include "mc_engines.h"
 #include "mc_log.h"
 #include "mc_proto.h"
+#include "mc_resume.h"
 #include "mc_server.h"
 #include "mc_time.h"
 #include <czmq.h>
@@ -37,8 +38,8 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     (void) loop; (void) timer_id;
     mc_controller_t *self = arg;
     mc_server_t *server = &self->server;
-    if (mc_store_flush (server->store))
-        mc_error ("store: commit failed: %s", mc_store_error (server->store));
+    //  A failing store says so itself, once per incident.
+    mc_store_flush (server->store);
     int64_t now = mc_time_mono_us ();
     mc_engines_expire (server, now);
     mc_api_expire (server, now);
@@ -111,6 +112,22 @@ s_bind (mc_controller_t *self, mc_role_t role, const char *ip, int port, const c
     return sock;
 }
 
+//  The port of the role's TCP endpoint in the connection file a previous
+//  controller of this profile left (after a crash), or 0.
+static int
+s_old_port (const char *profile_dir, mc_role_t role)
+{
+    char path [4200], err [512];
+    mc_conn_t old;
+    snprintf (path, sizeof path, "%s/%s", profile_dir, mc_conn_file_name (role));
+    if (access (path, F_OK) || mc_conn_read (path, role, &old, err, sizeof err))
+        return 0;
+    const char *colon = strrchr (old.url, ':');
+    int port = colon? atoi (colon + 1): 0;
+    sodium_memzero (&old, sizeof old);
+    return port > 0 && port < 65536? port: 0;
+}
+
 mc_controller_t *
 mc_controller_new (const mc_config_t *config, const char *profile_dir, const char *ip,
                    int engine_port, int client_port, bool insecure, char *err, size_t errlen)
@@ -143,9 +160,16 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
         goto fail;
     server->next_job_id = mc_store_next_job_id (server->store);
     if (server->next_job_id == 0) {
-        snprintf (err, errlen, "cannot read the store %s: %s", store_path, mc_store_error (server->store));
+        snprintf (err, errlen, "cannot read the store: %s", mc_store_error (server->store));
         goto fail;
     }
+    //  What a crash left unfinished runs on, keeping what was committed.
+    size_t jobs, kept, queued;
+    if (mc_resume (server, &jobs, &kept, &queued, err, errlen))
+        goto fail;
+    if (jobs)
+        mc_warn ("resumed %zu unfinished jobs from the store: %zu tasks' results kept, %zu tasks queued again",
+                 jobs, kept, queued);
 
     char hostname [256] = "localhost";
     gethostname (hostname, sizeof hostname);
@@ -153,9 +177,18 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
     //  A wildcard bind is advertised by host name; anything else as given.
     bool wildcard = !strcmp (ip, "*") || !strcmp (ip, "0.0.0.0");
     const char *advertise = wildcard? hostname: ip;
-    if (!(server->engine_sock = s_bind (self, MC_ROLE_ENGINE, wildcard? "*": ip, engine_port, advertise, err, errlen))
-    ||  !(server->client_sock = s_bind (self, MC_ROLE_CLIENT, wildcard? "*": ip, client_port, advertise, err, errlen)))
-        goto fail;
+    int ports [2] = { engine_port, client_port };
+    zsock_t **socks [2] = { &server->engine_sock, &server->client_sock };
+    for (int role = 0; role < 2; role++) {
+        //  Unless told otherwise, a restarted controller takes the ports it
+        //  had, so that peers on other hosts reconnect; else any free ones.
+        int old = ports [role]? 0: s_old_port (profile_dir, (mc_role_t) role);
+        if (old && (*socks [role] = s_bind (self, (mc_role_t) role, wildcard? "*": ip, old, advertise, err, errlen)))
+            continue;
+        self->server.conn [role].ipc [0] = 0;
+        if (!(*socks [role] = s_bind (self, (mc_role_t) role, wildcard? "*": ip, ports [role], advertise, err, errlen)))
+            goto fail;
+    }
     for (int role = 0; role < 2; role++) {
         mc_conn_t *conn = &self->server.conn [role];
         conn->role = (mc_role_t) role;
@@ -216,6 +249,12 @@ const char *
 mc_controller_conn_path (const mc_controller_t *self, mc_role_t role)
 {
     return self->conn_path [role];
+}
+
+size_t
+mc_controller_engines (const mc_controller_t *self)
+{
+    return mc_registry_size (self->server.registry);
 }
 
 void

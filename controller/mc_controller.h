@@ -27,6 +27,8 @@ void mc_controller_destroy (mc_controller_t **self_p);
 //  A role's connection file, and where it is.
 const mc_conn_t *mc_controller_conn (const mc_controller_t *self, mc_role_t role);
 const char *mc_controller_conn_path (const mc_controller_t *self, mc_role_t role);
+//  How many engines are registered now.
+size_t mc_controller_engines (const mc_controller_t *self);
 void mc_controller_set_tick (mc_controller_t *self, mc_controller_tick_fn *tick, void *arg);
 //  Also run the tick function as soon as fd is readable, once what waits
 //  on it is read (fd is borrowed and non-blocking: ipclusterd's SIGCHLD

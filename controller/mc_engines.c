@@ -272,7 +272,7 @@ s_store_result (mc_server_t *self, mc_engine_t *engine, mc_task_t *task, mc_msg_
     if (mc_store_add_result (self->store, msg->job, msg->task, task->first, task->count, mc_engine_id (engine),
                              msg->status, data, size, text, text_len, msg->started_us, msg->finished_us,
                              meta, meta_size))
-        mc_error ("store: cannot record result: %s", mc_store_error (self->store));
+        mc_error ("cannot record a result: %s", mc_store_error (self->store));
     msgpack_sbuffer_destroy (&inlined);
 }
 

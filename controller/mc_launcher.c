@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -105,11 +104,8 @@ mc_launcher_start (mc_launcher_t *self, size_t n, char *err, size_t errlen)
                 argv [3 + k] = self->extra [k];
             //  Children must not inherit the controller's signal mask or
             //  handlers; exec resets handlers, unblock the mask ourselves.
-            //  Local engines die with their controller, even one killed
-            //  with SIGKILL (engines on other hosts reconnect instead).
-            prctl (PR_SET_PDEATHSIG, SIGTERM);
-            if (getppid () == 1)
-                _exit (1);
+            //  Engines outlive a controller that dies (their --give-up
+            //  bounds how long), so that a restarted one finds them.
             sigset_t none;
             sigemptyset (&none);
             sigprocmask (SIG_SETMASK, &none, NULL);

@@ -14,10 +14,12 @@ mc_server_init (mc_server_t *self, const mc_config_t *config)
     msgpack_sbuffer_init (&self->buffer);
     self->jobs = mc_job_id_table ();
     self->finishing = zlistx_new ();
+    self->unstored = zlistx_new ();
+    self->store_failed = zlistx_new ();
     self->parked = mc_parked_new ();
     self->held = mc_held_new ();
     self->registry = mc_registry_new ();
-    if (!self->jobs || !self->finishing || !self->parked || !self->held || !self->registry)
+    if (!self->jobs || !self->finishing || !self->unstored || !self->store_failed || !self->parked || !self->held || !self->registry)
         return -1;
     zhashx_set_destructor (self->jobs, s_job_free);
     return 0;
@@ -37,6 +39,8 @@ mc_server_fini (mc_server_t *self)
         }
     zhashx_destroy (&self->jobs);
     zlistx_destroy (&self->finishing);
+    zlistx_destroy (&self->unstored);
+    zlistx_destroy (&self->store_failed);
     mc_parked_destroy (&self->parked);
     mc_held_destroy (&self->held);
     mc_sched_destroy (&self->sched);
@@ -95,7 +99,7 @@ mc_server_fail_task (mc_server_t *self, mc_task_t *task, int64_t engine, uint64_
     else
     if (mc_store_add_result (self->store, mc_job_info (job)->id, task->number, task->first, task->count,
                              engine, code, NULL, 0, text, strlen (text), now, now, NULL, 0))
-        mc_error ("store: cannot record result: %s", mc_store_error (self->store));
+        mc_error ("cannot record a result: %s", mc_store_error (self->store));
     mc_server_task_finished (self, job, task, false, 0);
 }
 

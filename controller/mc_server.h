@@ -29,6 +29,8 @@ typedef struct {
     mc_parked_t *parked;            //  requests waiting for a job to finish
     mc_held_t *held;                //  array bytes held per client
     zlistx_t *finishing;            //  jobs finished during this event, to report
+    zlistx_t *unstored;             //  finished jobs waiting for their commit, unanswered (mc_answer)
+    zlistx_t *store_failed;         //  jobs failed because the store failed, kept until that is stored
     uint64_t next_job_id;
     msgpack_sbuffer buffer;         //  reused for every encoded body
     bool shutdown;                  //  a client asked us to stop

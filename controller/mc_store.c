@@ -1,17 +1,59 @@
-/*  mc_store: jobs and results in SQLite, written in batched transactions. */
+/*  mc_store: jobs and results in SQLite, written in batched transactions.
+
+    Every write is also kept in a journal in memory until its transaction
+    commits. When a write or a COMMIT fails for a reason that may pass (a
+    full disk, an I/O error, a lock), the transaction is rolled back, the
+    store is "failing", and the journal is replayed into a new transaction
+    at each later flush (with a growing delay) until one commits: nothing
+    that was written is lost, and the log says so once per incident. */
 #include "mc_store.h"
+#include "mc_log.h"
 #include "mc_proto.h"
 #include "mc_reduce.h"
+#include "mc_time.h"
 #include <czmq.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+//  A journal kept after a commit that is larger than this is given back.
+#define S_JOURNAL_KEEP_BYTES (4u << 20)
+//  Retries of a failing store: the first at once, then twice as far apart
+//  each time, up to this.
+#define S_RETRY_MAX_US 1000000
+//  A failing store says it is still failing this often.
+#define S_REMIND_US (60 * 1000000LL)
+
+typedef enum { S_DEAD, S_ADD_JOB, S_ADD_RESULT, S_FINISH_JOB } s_kind_t;
+
+//  One write not yet committed, as kept in the journal: these fields, then
+//  its blobs (job body or result data, error text, meta) back to back.
+typedef struct {
+    s_kind_t kind;
+    size_t size;                    //  of the whole record, a multiple of 8
+    size_t len [3];                 //  of each blob
+    mc_job_info_t info;             //  S_ADD_JOB, S_FINISH_JOB
+    uint64_t job, task, first, count, status;       //  S_ADD_RESULT
+    int64_t engine, started_us, finished_us;
+} s_record_t;
 
 struct _mc_store_t {
     sqlite3 *db;
+    char *path;
     bool in_tx;
     size_t pending;                 //  writes since the last commit
     sqlite3_stmt *add_job, *add_result, *finish_job, *job_info, *recent, *results, *errors, *meta;
     sqlite3_stmt *begin, *commit;   //  prepared once: a commit per reply is on the latency path
+    uint8_t *journal;               //  the records written since the last commit
+    size_t journal_used, journal_size;          //  bytes
+    //  The incident, while the store is failing: since when (monotonic),
+    //  what failed, how often, when to try again and when it was last said.
+    int64_t failing_since_us, retry_at_us, retry_us, said_us;
+    size_t attempts;
+    char failure [512];
+    char error [600];               //  what mc_store_error returns
 };
 
 static const char *s_schema =
@@ -34,16 +76,93 @@ s_prepare (mc_store_t *self, sqlite3_stmt **stmt, const char *sql)
     return sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) == SQLITE_OK? 0: -1;
 }
 
+//  The store's files exist with mode 0600 before SQLite opens them, so that
+//  the -wal and -shm files it creates (with the database's mode) are
+//  private too, whatever the umask. 0 or -1 with errno.
+static int
+s_make_private (const char *path)
+{
+    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    int rc = fchmod (fd, 0600);
+    close (fd);
+    const char *sides [] = { "-wal", "-shm" };
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        char side [4200];
+        snprintf (side, sizeof side, "%s%s", path, sides [i]);
+        if (chmod (side, 0600) && errno != ENOENT)
+            rc = -1;
+    }
+    return rc;
+}
+
+//  Whether an SQLite result code says the file is damaged.
+static bool
+s_damaged (int code)
+{
+    code &= 0xff;
+    return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+//  PRAGMA quick_check: NULL when the store is sound, else its first
+//  complaint (in buf).
+static const char *
+s_check (mc_store_t *self, char *buf, size_t len)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2 (self->db, "PRAGMA quick_check (1)", -1, &s, NULL) != SQLITE_OK) {
+        snprintf (buf, len, "%s", sqlite3_errmsg (self->db));
+        return buf;
+    }
+    int rc = sqlite3_step (s);
+    const char *text = rc == SQLITE_ROW? (const char *) sqlite3_column_text (s, 0): NULL;
+    const char *complaint = NULL;
+    if (rc != SQLITE_ROW || !text || strcmp (text, "ok")) {
+        snprintf (buf, len, "%s", text? text: sqlite3_errmsg (self->db));
+        for (char *c = buf; *c; c++)
+            if (*c == '\n')
+                *c = ' ';          //  one line in the log
+        complaint = buf;
+    }
+    sqlite3_finalize (s);
+    return complaint;
+}
+
 mc_store_t *
 mc_store_new (const char *path, char *err, size_t errlen)
 {
     mc_store_t *self = calloc (1, sizeof *self);
-    if (!self) {
+    if (!self || !(self->path = strdup (path))) {
         snprintf (err, errlen, "store %s: out of memory", path);
+        if (self)
+            free (self);
         return NULL;
     }
+    if (s_make_private (path)) {
+        snprintf (err, errlen, "store %s: %s", path, strerror (errno));
+        mc_store_destroy (&self);
+        return NULL;
+    }
+    char complaint [256] = "";
     if (sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                         | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK
+                         | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+        //  A damaged file may fail as soon as the schema is read.
+        int rc = sqlite3_exec (self->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+        if (s_damaged (rc) || s_damaged (sqlite3_extended_errcode (self->db)))
+            snprintf (complaint, sizeof complaint, "%s", sqlite3_errmsg (self->db));
+        else
+        if (rc == SQLITE_OK && s_check (self, complaint, sizeof complaint) == NULL)
+            complaint [0] = 0;
+    }
+    if (complaint [0]) {
+        snprintf (err, errlen, "store %s is damaged (%s): move it aside with `mv %s %s.damaged`"
+                  " (and its -wal and -shm files, if any) and start again with an empty store",
+                  path, complaint, path, path);
+        mc_store_destroy (&self);
+        return NULL;
+    }
+    if (!self->db
     ||  sqlite3_exec (self->db, s_schema, NULL, NULL, NULL) != SQLITE_OK
     //  Stores from before task metadata lack its column (an error here
     //  only means that it is there already).
@@ -72,7 +191,8 @@ mc_store_new (const char *path, char *err, size_t errlen)
         mc_store_destroy (&self);
         return NULL;
     }
-    chmod (path, 0600);
+    //  The WAL files exist now: make sure of their mode.
+    s_make_private (path);
     return self;
 }
 
@@ -82,14 +202,60 @@ mc_store_destroy (mc_store_t **self_p)
     mc_store_t *self = *self_p;
     if (!self)
         return;
-    mc_store_flush (self);
+    if (self->db) {
+        self->retry_at_us = 0;      //  a last try, whatever the delay
+        mc_store_flush (self);
+        if (self->failing_since_us && self->pending)
+            mc_error ("store: %zu writes could not be committed: %s", self->pending, self->failure);
+    }
     sqlite3_stmt *stmts [] = { self->meta, self->add_job, self->add_result, self->finish_job, self->job_info,
                                self->recent, self->results, self->errors, self->begin, self->commit };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts [0]; i++)
         sqlite3_finalize (stmts [i]);
     sqlite3_close (self->db);
+    free (self->journal);
+    free (self->path);
     free (self);
     *self_p = NULL;
+}
+
+//  Whether an SQLite result code may pass (a full disk, I/O, a lock, memory):
+//  the batch is then kept and retried. Any other failure is the write's own.
+static bool
+s_may_pass (int code)
+{
+    code &= 0xff;
+    return code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_NOMEM || code == SQLITE_BUSY
+        || code == SQLITE_LOCKED || code == SQLITE_READONLY || code == SQLITE_CANTOPEN
+        || code == SQLITE_PROTOCOL || code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+//  A write or commit failed: roll back what SQLite has not already, keep
+//  the journal, and say so once per incident (then once a minute).
+static void
+s_incident (mc_store_t *self, const char *what)
+{
+    int64_t now = mc_time_mono_us ();
+    snprintf (self->failure, sizeof self->failure, "%s failed: %s (%s)", what, sqlite3_errmsg (self->db), self->path);
+    if (!sqlite3_get_autocommit (self->db))
+        sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+    self->in_tx = false;
+    self->attempts++;
+    if (!self->failing_since_us) {
+        self->failing_since_us = self->said_us = now;
+        self->retry_us = 0;
+        mc_error ("store: %s; %zu writes kept in memory, retrying", self->failure, self->pending);
+    }
+    else
+    if (now - self->said_us >= S_REMIND_US) {
+        self->said_us = now;
+        mc_error ("store: %s; %zu attempts so far, %zu writes kept in memory", self->failure, self->attempts,
+                  self->pending);
+    }
+    self->retry_us = self->retry_us? self->retry_us * 2: 20000;
+    if (self->retry_us > S_RETRY_MAX_US)
+        self->retry_us = S_RETRY_MAX_US;
+    self->retry_at_us = now + self->retry_us;
 }
 
 static int
@@ -107,16 +273,159 @@ s_begin (mc_store_t *self)
 
 //  Step a write statement inside the open transaction, then reset it;
 //  bound is what binding its values returned (SQLITE_OK, 0, when all were).
+//  The SQLite result code.
 static int
-s_write (mc_store_t *self, sqlite3_stmt *stmt, int bound)
+s_step (sqlite3_stmt *stmt, int bound)
 {
-    int rc = bound == SQLITE_OK? sqlite3_step (stmt): SQLITE_ERROR;
+    int rc = bound == SQLITE_OK? sqlite3_step (stmt): SQLITE_MISUSE;
     sqlite3_reset (stmt);
     sqlite3_clear_bindings (stmt);
-    if (rc != SQLITE_DONE)
-        return -1;
+    return rc;
+}
+
+//  Bind and step one journal record in the open transaction: the SQLite
+//  result code (SQLITE_DONE when it was written).
+static int
+s_apply (mc_store_t *self, const s_record_t *r)
+{
+    const uint8_t *blob [3];
+    blob [0] = (const uint8_t *) (r + 1);
+    blob [1] = blob [0] + r->len [0];
+    blob [2] = blob [1] + r->len [1];
+    sqlite3_stmt *s;
+    int rc;
+    switch (r->kind) {
+        case S_ADD_JOB:
+            s = self->add_job;
+            rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) r->info.id);
+            rc |= sqlite3_bind_text (s, 2, r->info.kind, -1, SQLITE_STATIC);
+            rc |= sqlite3_bind_text (s, 3, r->info.kernel, -1, SQLITE_STATIC);
+            rc |= sqlite3_bind_blob (s, 4, blob [0], (int) r->len [0], SQLITE_STATIC);
+            rc |= sqlite3_bind_int64 (s, 5, (sqlite3_int64) r->info.total);
+            rc |= sqlite3_bind_int64 (s, 6, (sqlite3_int64) r->info.tasks);
+            rc |= sqlite3_bind_int64 (s, 7, (sqlite3_int64) r->info.seed);
+            rc |= sqlite3_bind_int (s, 8, r->info.single);
+            rc |= sqlite3_bind_int64 (s, 9, r->info.submitted_us);
+            return s_step (s, rc);
+        case S_ADD_RESULT:
+            s = self->add_result;
+            rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) r->job);
+            rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) r->task);
+            rc |= sqlite3_bind_int64 (s, 3, (sqlite3_int64) r->first);
+            rc |= sqlite3_bind_int64 (s, 4, (sqlite3_int64) r->count);
+            rc |= sqlite3_bind_int64 (s, 5, r->engine);
+            rc |= sqlite3_bind_int64 (s, 6, (sqlite3_int64) r->status);
+            if (r->status == 0)
+                rc |= sqlite3_bind_blob (s, 7, blob [0], (int) r->len [0], SQLITE_STATIC);
+            else
+                rc |= sqlite3_bind_text (s, 8, (const char *) blob [1], (int) r->len [1], SQLITE_STATIC);
+            rc |= sqlite3_bind_int64 (s, 9, r->started_us);
+            rc |= sqlite3_bind_int64 (s, 10, r->finished_us);
+            if (r->len [2])
+                rc |= sqlite3_bind_blob (s, 11, blob [2], (int) r->len [2], SQLITE_STATIC);
+            return s_step (s, rc);
+        case S_FINISH_JOB:
+            s = self->finish_job;
+            rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) r->info.done);
+            rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) r->info.failed);
+            rc |= sqlite3_bind_int64 (s, 3, r->info.finished_us);
+            rc |= sqlite3_bind_int64 (s, 4, (sqlite3_int64) r->info.id);
+            return s_step (s, rc);
+        default:
+            return SQLITE_DONE;
+    }
+}
+
+//  Append a record with its blobs to the journal: its offset there, or -1
+//  when out of memory.
+static ssize_t
+s_journal_add (mc_store_t *self, s_record_t *r, const void *b0, const void *b1, const void *b2)
+{
+    r->size = (sizeof *r + r->len [0] + r->len [1] + r->len [2] + 7) & ~(size_t) 7;
+    if (self->journal_used + r->size > self->journal_size) {
+        size_t size = self->journal_size? self->journal_size: 65536;
+        while (size < self->journal_used + r->size)
+            size *= 2;
+        uint8_t *grown = realloc (self->journal, size);
+        if (!grown)
+            return -1;
+        self->journal = grown;
+        self->journal_size = size;
+    }
+    size_t at = self->journal_used;
+    uint8_t *p = self->journal + at;
+    memcpy (p, r, sizeof *r);
+    p += sizeof *r;
+    const void *blobs [3] = { b0, b1, b2 };
+    for (int i = 0; i < 3; i++)
+        if (r->len [i]) {
+            memcpy (p, blobs [i], r->len [i]);
+            p += r->len [i];
+        }
+    self->journal_used += r->size;
     self->pending++;
-    return 0;
+    return (ssize_t) at;
+}
+
+//  A read failed: say so for mc_store_error. Returns -1.
+static int
+s_read_failed (mc_store_t *self)
+{
+    snprintf (self->error, sizeof self->error, "store %s: read failed: %s", self->path, sqlite3_errmsg (self->db));
+    return -1;
+}
+
+#define S_RECORD(self, at) ((s_record_t *) ((self)->journal + (at)))
+
+//  Keep a write in the journal and, unless the store is failing, write it
+//  into the open transaction. 0, or -1 when out of memory or the write
+//  itself is refused (not for a failure that may pass: that write is kept).
+static int
+s_write (mc_store_t *self, s_record_t *r, const void *b0, const void *b1, const void *b2)
+{
+    ssize_t at = s_journal_add (self, r, b0, b1, b2);
+    if (at < 0) {
+        snprintf (self->error, sizeof self->error, "store %s: out of memory", self->path);
+        return -1;
+    }
+    if (self->failing_since_us)
+        return 0;                   //  replayed at the next retry
+    if (s_begin (self)) {
+        s_incident (self, "begin");
+        return 0;
+    }
+    int rc = s_apply (self, S_RECORD (self, at));
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (s_may_pass (rc)) {
+        s_incident (self, "write");
+        return 0;
+    }
+    //  This write is wrong, not the store: it is dropped alone.
+    snprintf (self->error, sizeof self->error, "store %s: %s", self->path, sqlite3_errmsg (self->db));
+    S_RECORD (self, at)->kind = S_DEAD;
+    self->pending--;
+    return -1;
+}
+
+//  A new transaction with every live record of the journal in it. The
+//  SQLite result code (SQLITE_DONE when all were written); records refused
+//  for their own sake are dropped.
+static int
+s_replay (mc_store_t *self)
+{
+    if (s_begin (self))
+        return sqlite3_extended_errcode (self->db);
+    for (size_t at = 0; at < self->journal_used; at += S_RECORD (self, at)->size) {
+        int rc = s_apply (self, S_RECORD (self, at));
+        if (rc == SQLITE_DONE)
+            continue;
+        if (s_may_pass (rc))
+            return rc;
+        mc_error ("store: a kept write is refused and dropped: %s (%s)", sqlite3_errmsg (self->db), self->path);
+        S_RECORD (self, at)->kind = S_DEAD;
+    }
+    return SQLITE_DONE;
 }
 
 uint64_t
@@ -127,6 +436,8 @@ mc_store_next_job_id (mc_store_t *self)
     if (sqlite3_prepare_v2 (self->db, "SELECT COALESCE (MAX (id), 0) + 1 FROM jobs", -1, &stmt, NULL) == SQLITE_OK
     &&  sqlite3_step (stmt) == SQLITE_ROW)
         id = (uint64_t) sqlite3_column_int64 (stmt, 0);
+    else
+        s_read_failed (self);
     sqlite3_finalize (stmt);
     return id;
 }
@@ -134,19 +445,14 @@ mc_store_next_job_id (mc_store_t *self)
 int
 mc_store_add_job (mc_store_t *self, const mc_job_info_t *info, const void *body, size_t size)
 {
-    if (s_begin (self))
+    //  A failing store takes no new job: it could not say when it would
+    //  be stored.
+    if (self->failing_since_us) {
+        snprintf (self->error, sizeof self->error, "store %s", self->failure);
         return -1;
-    sqlite3_stmt *s = self->add_job;
-    int rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
-    rc |= sqlite3_bind_text (s, 2, info->kind, -1, SQLITE_STATIC);
-    rc |= sqlite3_bind_text (s, 3, info->kernel, -1, SQLITE_STATIC);
-    rc |= sqlite3_bind_blob (s, 4, body, (int) size, SQLITE_STATIC);
-    rc |= sqlite3_bind_int64 (s, 5, (sqlite3_int64) info->total);
-    rc |= sqlite3_bind_int64 (s, 6, (sqlite3_int64) info->tasks);
-    rc |= sqlite3_bind_int64 (s, 7, (sqlite3_int64) info->seed);
-    rc |= sqlite3_bind_int (s, 8, info->single);
-    rc |= sqlite3_bind_int64 (s, 9, info->submitted_us);
-    return s_write (self, s, rc);
+    }
+    s_record_t r = { .kind = S_ADD_JOB, .info = *info, .len = { size } };
+    return s_write (self, &r, body, NULL, NULL);
 }
 
 int
@@ -155,51 +461,100 @@ mc_store_add_result (mc_store_t *self, uint64_t job, uint64_t task, uint64_t fir
                      const char *error, size_t error_len, int64_t started_us, int64_t finished_us,
                      const void *meta, size_t meta_size)
 {
-    if (s_begin (self))
-        return -1;
-    sqlite3_stmt *s = self->add_result;
-    int rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) job);
-    rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) task);
-    rc |= sqlite3_bind_int64 (s, 3, (sqlite3_int64) first);
-    rc |= sqlite3_bind_int64 (s, 4, (sqlite3_int64) count);
-    rc |= sqlite3_bind_int64 (s, 5, engine);
-    rc |= sqlite3_bind_int64 (s, 6, (sqlite3_int64) status);
-    if (status == 0)
-        rc |= sqlite3_bind_blob (s, 7, size? data: "", (int) size, SQLITE_STATIC);
-    else
-        rc |= sqlite3_bind_text (s, 8, error_len? error: "", (int) error_len, SQLITE_STATIC);
-    rc |= sqlite3_bind_int64 (s, 9, started_us);
-    rc |= sqlite3_bind_int64 (s, 10, finished_us);
-    if (meta_size)
-        rc |= sqlite3_bind_blob (s, 11, meta, (int) meta_size, SQLITE_STATIC);
-    return s_write (self, s, rc);
+    s_record_t r = { .kind = S_ADD_RESULT, .job = job, .task = task, .first = first, .count = count,
+                     .engine = engine, .status = status, .started_us = started_us, .finished_us = finished_us,
+                     .len = { status == 0? size: 0, status == 0? 0: error_len, meta_size } };
+    return s_write (self, &r, data, error, meta);
 }
 
 int
 mc_store_finish_job (mc_store_t *self, const mc_job_info_t *info)
 {
-    if (s_begin (self))
-        return -1;
-    sqlite3_stmt *s = self->finish_job;
-    int rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->done);
-    rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) info->failed);
-    rc |= sqlite3_bind_int64 (s, 3, info->finished_us);
-    rc |= sqlite3_bind_int64 (s, 4, (sqlite3_int64) info->id);
-    return s_write (self, s, rc);
+    s_record_t r = { .kind = S_FINISH_JOB, .info = *info };
+    return s_write (self, &r, NULL, NULL, NULL);
 }
 
 int
 mc_store_flush (mc_store_t *self)
 {
+    if (self->failing_since_us) {
+        if (mc_time_mono_us () < self->retry_at_us)
+            return -1;
+        int rc = s_replay (self);
+        if (rc != SQLITE_DONE) {
+            s_incident (self, "write");
+            return -1;
+        }
+    }
     if (!self->in_tx)
         return 0;
     int rc = sqlite3_step (self->commit);
     sqlite3_reset (self->commit);
-    if (rc != SQLITE_DONE)
+    if (rc != SQLITE_DONE) {
+        s_incident (self, "commit");
         return -1;
+    }
     self->in_tx = false;
     self->pending = 0;
+    self->journal_used = 0;
+    if (self->journal_size > S_JOURNAL_KEEP_BYTES) {
+        free (self->journal);
+        self->journal = NULL;
+        self->journal_size = 0;
+    }
+    if (self->failing_since_us) {
+        mc_warn ("store: recovered after %.1f s (%zu attempts): %s", (mc_time_mono_us () - self->failing_since_us) / 1e6,
+                  self->attempts, self->path);
+        self->failing_since_us = 0;
+        self->attempts = 0;
+    }
     return 0;
+}
+
+int64_t
+mc_store_failing_since (const mc_store_t *self)
+{
+    return self->failing_since_us;
+}
+
+int
+mc_store_fail_job (mc_store_t *self, mc_job_info_t *info, const char *text)
+{
+    bool added = false;
+    for (size_t at = 0; at < self->journal_used; at += S_RECORD (self, at)->size)
+        if (S_RECORD (self, at)->kind == S_ADD_JOB && S_RECORD (self, at)->info.id == info->id)
+            added = true;
+    size_t end = self->journal_used;
+    for (size_t at = 0; at < end; at += S_RECORD (self, at)->size) {
+        s_record_t *r = S_RECORD (self, at);
+        bool ours = ((r->kind == S_ADD_JOB || r->kind == S_FINISH_JOB) && r->info.id == info->id)
+                 || (r->kind == S_ADD_RESULT && r->job == info->id);
+        if (!ours)
+            continue;
+        if (!added && r->kind == S_ADD_RESULT && r->status == 0) {
+            //  Its values are dropped; its items count as failed.
+            uint64_t items = r->count? r->count: info->kind [0] == 'm'? 0: 1;
+            info->done = info->done > items? info->done - items: 0;
+            info->failed += items;
+            s_record_t failure = { .kind = S_ADD_RESULT, .job = r->job, .task = r->task, .first = r->first,
+                                   .count = r->count, .engine = r->engine, .status = MC_E_INTERNAL,
+                                   .started_us = r->started_us, .finished_us = r->finished_us,
+                                   .len = { 0, strlen (text), 0 } };
+            r->kind = S_DEAD;
+            self->pending--;
+            if (s_journal_add (self, &failure, NULL, text, NULL) < 0)
+                return -1;
+            continue;               //  r may have moved: found again by offset
+        }
+        if (added || r->kind == S_FINISH_JOB) {
+            r->kind = S_DEAD;
+            self->pending--;
+        }
+    }
+    if (added)
+        return 1;
+    s_record_t finish = { .kind = S_FINISH_JOB, .info = *info };
+    return s_journal_add (self, &finish, NULL, NULL, NULL) < 0? -1: 0;
 }
 
 size_t
@@ -213,11 +568,14 @@ mc_store_job_info (mc_store_t *self, uint64_t id, mc_job_info_t *info)
 {
     sqlite3_stmt *s = self->job_info;
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) id);
-    int rc = -1;
-    const char *kind, *kernel;
+    int rc = -1, step = sqlite3_step (s);
+    const char *kind = NULL, *kernel = NULL;
     //  Text columns are NULL when SQLite runs out of memory converting them.
-    if (sqlite3_step (s) == SQLITE_ROW
-    &&  (kind = (const char *) sqlite3_column_text (s, 0)) && (kernel = (const char *) sqlite3_column_text (s, 1))) {
+    if (step == SQLITE_ROW
+    &&  (!(kind = (const char *) sqlite3_column_text (s, 0)) || !(kernel = (const char *) sqlite3_column_text (s, 1))))
+        rc = -2;
+    else
+    if (step == SQLITE_ROW) {
         memset (info, 0, sizeof *info);
         info->id = id;
         snprintf (info->kind, sizeof info->kind, "%s", kind);
@@ -234,6 +592,11 @@ mc_store_job_info (mc_store_t *self, uint64_t id, mc_job_info_t *info)
         info->started = info->finished_us != 0;
         rc = 0;
     }
+    else
+    if (step != SQLITE_DONE)
+        rc = -2;
+    if (rc == -2)
+        s_read_failed (self);
     sqlite3_reset (s);
     return rc;
 }
@@ -244,8 +607,11 @@ mc_store_recent_jobs (mc_store_t *self, uint64_t *ids, size_t limit)
     sqlite3_stmt *s = self->recent;
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) limit);
     size_t count = 0;
-    while (count < limit && sqlite3_step (s) == SQLITE_ROW)
+    int step;
+    while (count < limit && (step = sqlite3_step (s)) == SQLITE_ROW)
         ids [count++] = (uint64_t) sqlite3_column_int64 (s, 0);
+    if (count < limit && step != SQLITE_DONE)
+        s_read_failed (self);
     sqlite3_reset (s);
     return count;
 }
@@ -282,19 +648,35 @@ s_pack_sum (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk, cha
     }
     sqlite3_stmt *s = self->results;
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
-    while (sqlite3_step (s) == SQLITE_ROW) {
+    int step, damaged = 0;
+    while (!damaged && (step = sqlite3_step (s)) == SQLITE_ROW) {
         msgpack_object items;
         const void *data = sqlite3_column_blob (s, 2);
-        if (sqlite3_column_int64 (s, 1) != 0 || !data
-        ||  mc_proto_unpack (data, (size_t) sqlite3_column_bytes (s, 2), &zone, &items)
-        ||  items.type != MSGPACK_OBJECT_ARRAY)
+        if (sqlite3_column_int64 (s, 1) != 0)
             continue;
+        //  A stored good result was checked when it arrived: one that
+        //  does not decode now was damaged since.
+        if (!data || mc_proto_unpack (data, (size_t) sqlite3_column_bytes (s, 2), &zone, &items)
+        ||  items.type != MSGPACK_OBJECT_ARRAY) {
+            damaged = 1;
+            break;
+        }
         for (uint32_t i = 0; i < items.via.array.size; i++)
             mc_reduce_add (sum, &items.via.array.ptr [i]);
         msgpack_zone_clear (&zone);
     }
+    if (damaged)
+        snprintf (self->error, sizeof self->error, "store %s: a result of job j%llu cannot be decoded",
+                  self->path, (unsigned long long) info->id);
+    else
+    if (step != SQLITE_DONE)
+        damaged = s_read_failed (self);
     sqlite3_reset (s);
     msgpack_zone_destroy (&zone);
+    if (damaged) {
+        mc_reduce_destroy (&sum);
+        return -1;
+    }
     int rc = msgpack_pack_array (pk, 1);
     if (mc_reduce_error (sum)) {
         snprintf (err, errlen, "--reduce sum: %s", mc_reduce_error (sum));
@@ -315,7 +697,9 @@ s_pack_each (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
     uint64_t packed = 0;
     sqlite3_stmt *s = self->results;
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
-    while (sqlite3_step (s) == SQLITE_ROW && packed < info->total) {
+    int step = SQLITE_DONE;
+    bool damaged = false;
+    while (!damaged && packed < info->total && (step = sqlite3_step (s)) == SQLITE_ROW) {
         uint64_t count = (uint64_t) sqlite3_column_int64 (s, 0);
         uint64_t items = count? count: 1;
         if (info->kind [0] == 'm' && count == 0)
@@ -323,7 +707,14 @@ s_pack_each (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
         const uint8_t *data = sqlite3_column_blob (s, 2);
         size_t size = (size_t) sqlite3_column_bytes (s, 2);
         uint32_t elements;
-        int header = sqlite3_column_int64 (s, 1) == 0 && data? mc_proto_array_header (data, size, &elements): -1;
+        bool ok = sqlite3_column_int64 (s, 1) == 0;
+        int header = ok && data? mc_proto_array_header (data, size, &elements): -1;
+        //  A good result was checked when it arrived: one that does not
+        //  read as its items now was damaged since, and is an error, not nils.
+        if (ok && items && !(header > 0 && elements == items)) {
+            damaged = true;
+            break;
+        }
         if (header > 0 && elements == items && packed + items <= info->total) {
             rc |= msgpack_pack_str_body (pk, data + header, size - (size_t) header);  //  raw append
             packed += items;
@@ -332,7 +723,15 @@ s_pack_each (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
         for (uint64_t i = 0; i < items && packed < info->total; i++, packed++)
             rc |= msgpack_pack_nil (pk);
     }
+    if (damaged)
+        snprintf (self->error, sizeof self->error, "store %s: a result of job j%llu cannot be decoded",
+                  self->path, (unsigned long long) info->id);
+    else
+    if (step != SQLITE_DONE && step != SQLITE_ROW)
+        damaged = s_read_failed (self) != 0;
     sqlite3_reset (s);
+    if (damaged)
+        return -1;
     //  Tasks without a row (not finished) read as nil.
     for (; packed < info->total; packed++)
         rc |= msgpack_pack_nil (pk);
@@ -399,7 +798,7 @@ s_read_errors (mc_store_t *self, const mc_job_info_t *info, zlistx_t *groups)
             rc = -1;
     }
     if (rc == 0 && step != SQLITE_DONE)
-        rc = -1;                    //  the read failed part way
+        rc = s_read_failed (self);  //  the read failed part way
     sqlite3_reset (s);
     return rc;
 }
@@ -468,7 +867,12 @@ s_pack_errors (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk, 
 const char *
 mc_store_error (mc_store_t *self)
 {
-    return sqlite3_errmsg (self->db);
+    if (self->failing_since_us)
+        snprintf (self->error, sizeof self->error, "store %s", self->failure);
+    else
+    if (!self->error [0])           //  a failure that did not say more
+        snprintf (self->error, sizeof self->error, "store %s: %s", self->path, sqlite3_errmsg (self->db));
+    return self->error;
 }
 
 int
@@ -478,9 +882,12 @@ mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer 
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
     //  Rows are counted first: a msgpack array states its size up front.
     size_t rows = 0;
-    while (sqlite3_step (s) == SQLITE_ROW)
+    int step;
+    while ((step = sqlite3_step (s)) == SQLITE_ROW)
         rows++;
     sqlite3_reset (s);
+    if (step != SQLITE_DONE)
+        return s_read_failed (self);
     int rc = msgpack_pack_array (pk, (uint32_t) rows);
     while (rows && sqlite3_step (s) == SQLITE_ROW) {
         rows--;
@@ -499,11 +906,223 @@ mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer 
     }
     sqlite3_reset (s);
     //  Rows that could not be read again leave the array short: an error.
+    if (rows)
+        s_read_failed (self);
     return rc || rows? -1: 0;
 }
 
 //  --------------------------------------------------------------------------
+//  --------------------------------------------------------------------------
+//  Resuming after a restart (rare: statements made when asked)
+
+int
+mc_store_each_unfinished (mc_store_t *self, mc_store_job_fn *fn, void *arg)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2 (self->db, "SELECT id, seed, submitted_us, body FROM jobs WHERE finished_us = 0 ORDER BY id",
+                            -1, &s, NULL) != SQLITE_OK)
+        return s_read_failed (self);
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step (s)) == SQLITE_ROW)
+        rc = fn (arg, (uint64_t) sqlite3_column_int64 (s, 0), (uint64_t) sqlite3_column_int64 (s, 1),
+                 sqlite3_column_int64 (s, 2), sqlite3_column_blob (s, 3), (size_t) sqlite3_column_bytes (s, 3));
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = s_read_failed (self);
+    sqlite3_finalize (s);
+    return rc;
+}
+
+int
+mc_store_each_result (mc_store_t *self, uint64_t job, mc_store_task_fn *fn, void *arg)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2 (self->db, "SELECT task, status FROM results WHERE job = ?", -1, &s, NULL) != SQLITE_OK)
+        return s_read_failed (self);
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) job);
+    int step;
+    while ((step = sqlite3_step (s)) == SQLITE_ROW)
+        fn (arg, (uint64_t) sqlite3_column_int64 (s, 0), (uint64_t) sqlite3_column_int64 (s, 1));
+    sqlite3_finalize (s);
+    return step == SQLITE_DONE? 0: s_read_failed (self);
+}
+
 //  Self test: jobs and results survive a reopen; results splice in order.
+
+//  The number of lines of the log file that hold text.
+static int
+s_test_lines (FILE *log, const char *text)
+{
+    fflush (log);
+    rewind (log);
+    char line [1024];
+    int count = 0;
+    while (fgets (line, sizeof line, log))
+        count += strstr (line, text) != NULL;
+    fseek (log, 0, SEEK_END);
+    return count;
+}
+
+//  A result of one value, packed: [n].
+#define S_TEST_VALUE(buf, n) (buf [0] = (char) 0x91, buf [1] = (char) (n))
+
+//  The failure paths: a full disk (max_page_count) at write and at commit,
+//  retried quietly and recovered with nothing lost; a job failed or
+//  forgotten by a store that does not come back; a damaged result read as
+//  an error; a damaged file refused; the files' modes.
+static void
+s_test_failures (const char *dir, bool verbose)
+{
+    char path [256], err [512], side [300];
+    snprintf (path, sizeof path, "%s/store.db", dir);
+    FILE *log = tmpfile ();
+    assert (log);
+    mc_log_set_stream (log);
+    mode_t mask = umask (022);          //  the store must not depend on ours
+    mc_store_t *store = mc_store_new (path, err, sizeof err);
+    assert (store);
+    mc_job_info_t info = { .id = 1, .kind = "map", .kernel = "square", .total = 40, .tasks = 40, .seed = 1,
+                           .submitted_us = 1000 };
+    assert (mc_store_add_job (store, &info, "\x80", 1) == 0 && mc_store_flush (store) == 0);
+    const char *sides [] = { "", "-wal", "-shm" };
+    for (int i = 0; i < 3; i++) {
+        struct stat st;
+        snprintf (side, sizeof side, "%s%s", path, sides [i]);
+        assert (stat (side, &st) == 0 && (st.st_mode & 0777) == 0600);
+    }
+    umask (mask);
+
+    //  The disk is full: no page may be added. Results of 3 KB each fill it
+    //  at a write or at the commit; either way they are kept, and the
+    //  store is failing, said once.
+    char big [2904];                    //  ["aaa…"], a string of 2900 bytes
+    memset (big, 'a', sizeof big);
+    big [0] = (char) 0x91;
+    big [1] = (char) 0xda;
+    big [2] = (char) (2900 >> 8);
+    big [3] = (char) (2900 & 0xff);
+    sqlite3_exec (store->db, "PRAGMA max_page_count = 1", NULL, NULL, NULL);
+    char full [64];
+    sqlite3_stmt *pc;
+    assert (sqlite3_prepare_v2 (store->db, "PRAGMA page_count", -1, &pc, NULL) == SQLITE_OK
+         && sqlite3_step (pc) == SQLITE_ROW);
+    snprintf (full, sizeof full, "PRAGMA max_page_count = %lld", (long long) sqlite3_column_int64 (pc, 0));
+    sqlite3_finalize (pc);
+    assert (sqlite3_exec (store->db, full, NULL, NULL, NULL) == SQLITE_OK);
+    for (uint64_t t = 0; t < 20; t++)
+        assert (mc_store_add_result (store, 1, t, t, 1, 0, 0, big, sizeof big, NULL, 0, 1, 2, NULL, 0) == 0);
+    assert (mc_store_flush (store) == -1 && mc_store_failing_since (store) > 0);
+    assert (strstr (mc_store_error (store), "full") && strstr (mc_store_error (store), path));
+    //  Retried at every flush that is due, said once.
+    for (int i = 0; i < 30; i++) {
+        store->retry_at_us = 0;
+        assert (mc_store_flush (store) == -1);
+    }
+    assert (store->attempts == 31);
+    assert (s_test_lines (log, "full") == 1);
+    //  While failing: no new job; results still kept; reads still work.
+    mc_job_info_t second = info;
+    second.id = 2;
+    assert (mc_store_add_job (store, &second, "\x80", 1) == -1 && strstr (mc_store_error (store), "full"));
+    for (uint64_t t = 20; t < 40; t++) {
+        char one [2];
+        S_TEST_VALUE (one, t);
+        assert (mc_store_add_result (store, 1, t, t, 1, 0, 0, one, 2, NULL, 0, 1, 2, NULL, 0) == 0);
+    }
+    mc_job_info_t loaded;
+    assert (mc_store_job_info (store, 1, &loaded) == 0 && loaded.total == 40);
+    info.done = 40;
+    info.finished_us = 3000;
+    assert (mc_store_finish_job (store, &info) == 0 && mc_store_pending (store) == 41);
+    //  Space returns: the next retry commits everything kept.
+    assert (sqlite3_exec (store->db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL) == SQLITE_OK);
+    store->retry_at_us = 0;
+    assert (mc_store_flush (store) == 0 && mc_store_failing_since (store) == 0 && mc_store_pending (store) == 0);
+    assert (s_test_lines (log, "recovered") == 1);
+    assert (mc_store_job_info (store, 1, &loaded) == 0 && loaded.done == 40 && loaded.finished_us == 3000);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    assert (mc_store_pack_results (store, &loaded, &pk) == 0);
+    char text [64];
+    json_t *out = mc_value_bytes_to_json (sb.data, sb.size, text, sizeof text);
+    assert (out);
+    json_t *results = json_object_get (out, "results");
+    assert (json_array_size (results) == 40);
+    for (size_t i = 0; i < 40; i++)
+        assert (i < 20? !json_is_null (json_array_get (results, i))
+                      : json_integer_value (json_array_get (results, i)) == (json_int_t) i);
+    json_decref (out);
+
+    //  A store that does not come back in time: a committed job's kept
+    //  results become failures naming the store, its counts follow; a job
+    //  never committed is forgotten.
+    second.id = 2;
+    second.total = second.tasks = 2;
+    assert (mc_store_add_job (store, &second, "\x80", 1) == 0 && mc_store_flush (store) == 0);
+    mc_job_info_t third = second;
+    third.id = 3;
+    assert (mc_store_add_job (store, &third, "\x80", 1) == 0);
+    assert (sqlite3_exec (store->db, full, NULL, NULL, NULL) == SQLITE_OK);
+    for (uint64_t t = 0; t < 2; t++) {
+        assert (mc_store_add_result (store, 2, t, t, 1, 0, 0, big, sizeof big, NULL, 0, 1, 2, NULL, 0) == 0);
+        assert (mc_store_add_result (store, 3, t, t, 1, 0, 0, big, sizeof big, NULL, 0, 1, 2, NULL, 0) == 0);
+    }
+    store->retry_at_us = 0;
+    assert (mc_store_flush (store) == -1);
+    second.done = 2;
+    second.finished_us = 4000;
+    assert (mc_store_finish_job (store, &second) == 0);
+    assert (mc_store_fail_job (store, &second, "results not stored: disk full") == 0);
+    assert (second.done == 0 && second.failed == 2);
+    assert (mc_store_fail_job (store, &third, "") == 1);
+    assert (sqlite3_exec (store->db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL) == SQLITE_OK);
+    store->retry_at_us = 0;
+    assert (mc_store_flush (store) == 0);
+    assert (mc_store_job_info (store, 3, &loaded) == -1);
+    assert (mc_store_job_info (store, 2, &loaded) == 0 && loaded.failed == 2 && loaded.finished_us == 4000);
+    msgpack_sbuffer_clear (&sb);
+    msgpack_pack_map (&pk, 2);
+    assert (mc_store_pack_results (store, &loaded, &pk) == 0);
+    out = mc_value_bytes_to_json (sb.data, sb.size, text, sizeof text);
+    char *dump = json_dumps (out, JSON_COMPACT | JSON_SORT_KEYS);
+    if (verbose)
+        printf ("\n    %s\n   ", dump);
+    assert (!strcmp (dump, "{\"errors\":[{\"count\":2,\"engines\":[0],\"error\":\"results not stored: disk full\","
+                           "\"tasks\":[0,1]}],\"results\":[null,null]}"));
+    free (dump);
+    json_decref (out);
+
+    //  A good result damaged in the file reads as an error, not as nils.
+    assert (sqlite3_exec (store->db, "UPDATE results SET data = x'c1c1' WHERE job = 1 AND task = 30",
+                          NULL, NULL, NULL) == SQLITE_OK);
+    assert (mc_store_job_info (store, 1, &loaded) == 0);
+    msgpack_sbuffer_clear (&sb);
+    assert (mc_store_pack_results (store, &loaded, &pk) == -1 && strstr (mc_store_error (store), "j1"));
+    msgpack_sbuffer_destroy (&sb);
+    mc_store_destroy (&store);
+
+    //  A damaged file is refused at open, saying how to move it aside.
+    int fd = open (path, O_WRONLY);
+    assert (fd >= 0);
+    char noise [4096];
+    for (size_t i = 0; i < sizeof noise; i++)
+        noise [i] = (char) (i * 7919 + 13);
+    for (off_t page = 2; page < 6; page++)
+        assert (pwrite (fd, noise, sizeof noise, page * 4096) == (ssize_t) sizeof noise);
+    close (fd);
+    assert (mc_store_new (path, err, sizeof err) == NULL);
+    if (verbose)
+        printf ("%s\n   ", err);
+    assert (strstr (err, "damaged") && strstr (err, "mv ") && strstr (err, ".damaged"));
+    mc_log_set_stream (NULL);
+    fclose (log);
+    for (int i = 0; i < 3; i++) {
+        snprintf (side, sizeof side, "%s%s", path, sides [i]);
+        unlink (side);
+    }
+}
 
 void
 mc_store_test (bool verbose)
@@ -566,6 +1185,7 @@ mc_store_test (bool verbose)
     //  A store that cannot be created is an error, not a crash.
     assert (mc_store_new ("/nonexistent/dir/store.db", err, sizeof err) == NULL && strstr (err, "store"));
     unlink (path);
+    s_test_failures (dir, verbose);
     char side [300];
     snprintf (side, sizeof side, "%s-wal", path);
     unlink (side);

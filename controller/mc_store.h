@@ -1,7 +1,12 @@
 /*  mc_store: the job store, an SQLite database in the profile directory.
     Writes go into one open transaction that mc_store_flush commits, so
     that many results cost one commit (WAL, synchronous=NORMAL). Reads see
-    the open transaction, so nothing written is ever invisible. */
+    the open transaction, so nothing written is ever invisible while the
+    store is sound. A write or commit that fails for a reason that may pass
+    (a full disk, an I/O error) makes the store "failing": the transaction
+    is rolled back, every write since the last commit is kept in memory and
+    written again at each later flush until one commits. While failing,
+    reads do not see those writes, and new jobs are refused. */
 #ifndef MC_STORE_H
 #define MC_STORE_H
 #include "mc_job.h"
@@ -9,30 +14,36 @@
 
 typedef struct _mc_store_t mc_store_t;
 
-//  Open (creating if needed) the store at path. NULL with err on failure
-//  (out of memory included).
+//  Open (creating if needed, mode 0600) the store at path, checked with
+//  PRAGMA quick_check. NULL with err on failure (out of memory included);
+//  a damaged store's err says how to move it aside.
 mc_store_t *mc_store_new (const char *path, char *err, size_t errlen);
 void mc_store_destroy (mc_store_t **self_p);
 //  The next unused job id (ids survive restarts, and start at 1), or 0
 //  when the store cannot be read.
 uint64_t mc_store_next_job_id (mc_store_t *self);
-//  Record a new job with its submit body. 0 or -1.
+//  Record a new job with its submit body. 0 or -1 (also while the store
+//  is failing).
 int mc_store_add_job (mc_store_t *self, const mc_job_info_t *info, const void *body, size_t size);
 //  Record a finished task. data is the msgpack array of its item values
 //  (ok) and error the message (failed); meta a msgpack map of what the
-//  kernel reported, or empty. 0 or -1.
+//  kernel reported, or empty. 0 or -1 (out of memory, or this write is
+//  refused by SQLite for its own sake); a write kept while the store is
+//  failing is 0.
 int mc_store_add_result (mc_store_t *self, uint64_t job, uint64_t task, uint64_t first, uint64_t count,
                          int64_t engine, uint64_t status, const void *data, size_t size,
                          const char *error, size_t error_len, int64_t started_us, int64_t finished_us,
                          const void *meta, size_t meta_size);
 //  Record a job's final counts and finish time. 0 or -1.
 int mc_store_finish_job (mc_store_t *self, const mc_job_info_t *info);
-//  Commit what is pending. 0 or -1.
+//  Commit what is pending; while the store is failing, write it all again
+//  first (no more often than a retry delay that doubles up to 1 s). 0, or
+//  -1 while the store is failing (said once per incident in the log).
 int mc_store_flush (mc_store_t *self);
 //  Writes waiting for the next flush.
 size_t mc_store_pending (const mc_store_t *self);
-//  Load a job's status. 0, or -1 when there is no such job (or it cannot
-//  be read).
+//  Load a job's status. 0, -1 when there is no such job, -2 when it cannot
+//  be read (mc_store_error says why).
 int mc_store_job_info (mc_store_t *self, uint64_t id, mc_job_info_t *info);
 //  Ids of the newest jobs, newest first; returns how many were written.
 size_t mc_store_recent_jobs (mc_store_t *self, uint64_t *ids, size_t limit);
@@ -42,13 +53,33 @@ size_t mc_store_recent_jobs (mc_store_t *self, uint64_t *ids, size_t limit);
 //  memory or the store cannot be read: what was packed is then incomplete
 //  and must be discarded.
 int mc_store_pack_results (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
-//  The last SQLite error message.
+//  What went wrong last, naming the store's path: while the store is
+//  failing, the incident ("store commit failed: database or disk is full
+//  (/p/store.db)"). Borrowed, valid until the next call.
 const char *mc_store_error (mc_store_t *self);
+//  0 while the store is sound; else since when it has been failing
+//  (monotonic microseconds).
+int64_t mc_store_failing_since (const mc_store_t *self);
+//  A job whose writes cannot be committed in time. A job whose record is
+//  not committed either is forgotten (returns 1: its submit was refused);
+//  otherwise its good results not yet committed become failures with
+//  text, info's counts are updated to match, and its finish is written
+//  again (returns 0). -1 when out of memory.
+int mc_store_fail_job (mc_store_t *self, mc_job_info_t *info, const char *text);
 
 //  Per task of a job, in task order: {"task", "engine", "ok", "started",
 //  "finished", "meta"} (times in Unix seconds). 0, or -1 as for
 //  mc_store_pack_results.
 int mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
+//  After a restart: the jobs that never finished, oldest first, each with
+//  its seed, submission time and submit body (for mc_job_new); fn returns
+//  0 to go on. 0, or -1 with the store's error.
+typedef int (mc_store_job_fn) (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us,
+                               const void *body, size_t size);
+int mc_store_each_unfinished (mc_store_t *self, mc_store_job_fn *fn, void *arg);
+//  The tasks of a job that have a result recorded, with its status (0 ok).
+typedef void (mc_store_task_fn) (void *arg, uint64_t task, uint64_t status);
+int mc_store_each_result (mc_store_t *self, uint64_t job, mc_store_task_fn *fn, void *arg);
 
 //  Self test: a store written, reopened and read back, in a temporary directory.
 void mc_store_test (bool verbose);

@@ -36,6 +36,7 @@ struct _mc_node_t {
     int64_t next_ping_us;
     int64_t registered_us;          //  when REGISTER was last sent
     bool ever_welcomed;
+    int64_t alive_us;               //  when the controller last said anything
     int64_t last_task_us;           //  when the last task came (monotonic); 0 once memory is trimmed
     zhashx_t *streaming;            //  "job/task" of the tasks whose results go out streamed
 };
@@ -359,7 +360,7 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
                 int got = mc_msg_recv (&msg, zsock_resolve (self->dealer), false, &code);
                 if (got == -1)
                     break;
-                self->last_heard_us = now;
+                self->last_heard_us = self->alive_us = now;
                 if (got == -2)
                     mc_warn ("malformed message from the controller (%s)", mc_proto_error_name (code));
                 else
@@ -390,8 +391,10 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
         }
         //  Heartbeat, and reconnect after too long a silence.
         if (now - self->last_heard_us > self->heartbeat_us * self->liveness) {
-            if (give_up_ms > 0 && !self->ever_welcomed && now - started > give_up_ms * 1000) {
-                mc_error ("no answer from %s within %lld ms: giving up", self->endpoint, (long long) give_up_ms);
+            //  Before the first WELCOME, and after a controller's death.
+            int64_t since = self->ever_welcomed? self->alive_us: started;
+            if (give_up_ms > 0 && now - since > give_up_ms * 1000) {
+                mc_error ("no answer from %s for %lld ms: giving up", self->endpoint, (long long) give_up_ms);
                 rc = -1;
                 break;
             }

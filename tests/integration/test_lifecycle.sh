@@ -72,11 +72,14 @@ pids=$(engine_pids)
 mc shutdown >/dev/null
 wait_for 10 all_gone "$daemon_pid" $pids && pass "daemon and engines gone" || fail "daemon or engines left"
 
-# A controller killed with SIGKILL takes its local engines with it.
-start_cluster 2
+# A controller killed with SIGKILL: its local engines wait engine_grace_ms
+# for a restart (test_crash.sh), then exit rather than stay orphans.
+start_cluster 2 --set engine_grace_ms=1500
 pids=$(engine_pids)
 kill -KILL "$CTRL_PID"; wait "$CTRL_PID" 2>/dev/null
-wait_for 5 all_gone $pids && pass "local engines die with a killed controller" || fail "orphan engines: $pids"
+sleep 0.5
+all_gone $pids && fail "local engines died with the controller" || pass "local engines outlive a killed controller"
+wait_for 8 all_gone $pids && pass "and exit after their grace time" || fail "orphan engines: $pids"
 rm -f "$MCCLUSTER_DIR/engine.json" "$MCCLUSTER_DIR/client.json"
 
 # Bad options: usage errors, exit 2.

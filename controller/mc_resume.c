@@ -1,0 +1,98 @@
+/*  mc_resume: unfinished jobs back from the store after a restart. */
+#include "mc_resume.h"
+#include "mc_log.h"
+#include <stdlib.h>
+
+typedef struct {
+    mc_server_t *server;
+    size_t jobs, kept, queued;
+} s_resume_t;
+
+typedef struct {
+    mc_job_t *job;
+    size_t kept;
+} s_marks_t;
+
+//  A task with a committed result is finished already.
+static void
+s_mark (void *arg, uint64_t number, uint64_t status)
+{
+    s_marks_t *marks = arg;
+    mc_task_t *task = mc_job_task (marks->job, number);
+    if (task && task->state == MC_TASK_WAITING) {
+        mc_job_task_finished (marks->job, task, status == 0, 0);
+        marks->kept++;
+    }
+}
+
+static int
+s_job (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us, const void *body, size_t size)
+{
+    s_resume_t *resume = arg;
+    mc_server_t *server = resume->server;
+    int code;
+    char err [512];
+    mc_job_t *job = mc_job_new (id, body, size, seed, &code, err, sizeof err);
+    mc_job_info_t stored;
+    if (!job || mc_store_job_info (server->store, id, &stored)) {
+        mc_error ("job %llu cannot be resumed: %s", (unsigned long long) id, job? mc_store_error (server->store): err);
+        mc_job_destroy (&job);
+        return 0;
+    }
+    mc_job_info_t *info = mc_job_info (job);
+    info->submitted_us = submitted_us;
+    //  A direct job's blocks depend only on how many engines it went to.
+    bool direct = mc_job_targets (job) != NULL;
+    int32_t *ids = direct? calloc (stored.tasks + 1, sizeof *ids): NULL;
+    for (uint64_t i = 0; ids && i < stored.tasks; i++)
+        ids [i] = (int32_t) i;
+    s_marks_t marks = { job, 0 };
+    if ((direct && !ids) || mc_job_plan (job, ids, direct? stored.tasks: 0) || info->tasks != stored.tasks
+    ||  mc_store_each_result (server->store, id, s_mark, &marks)
+    ||  zhashx_insert (server->jobs, (void *) (uintptr_t) id, job)) {
+        mc_error ("job %llu cannot be resumed: out of memory, or its tasks do not match the store's", (unsigned long long) id);
+        free (ids);
+        mc_job_destroy (&job);
+        return 0;
+    }
+    free (ids);
+    info->started = marks.kept > 0;
+    resume->jobs++;
+    resume->kept += marks.kept;
+    for (uint64_t i = 0; i < info->tasks; i++) {
+        mc_task_t *task = mc_job_task (job, i);
+        if (task->state != MC_TASK_WAITING)
+            continue;
+        if (direct)
+            mc_server_fail_task (server, task, -1, MC_E_ENGINE_LOST,
+                                 "the controller restarted before this direct task finished (direct tasks are not run again)");
+        else
+        if (info->kind [0] == 'm' && task->count == 0)
+            mc_server_task_finished (server, job, task, true, 0);
+        else {
+            task->target = -1;
+            if (mc_sched_queue (server->sched, task))
+                mc_server_fail_task (server, task, -1, MC_E_INTERNAL, "controller out of memory");
+            else
+                resume->queued++;
+        }
+    }
+    //  All its results were in: it only lacked its end, which comes now.
+    if (mc_job_is_finished (job) && !zlistx_find (server->finishing, job))
+        zlistx_add_end (server->finishing, job);
+    return 0;
+}
+
+int
+mc_resume (mc_server_t *server, size_t *jobs, size_t *kept, size_t *queued, char *err, size_t errlen)
+{
+    s_resume_t resume = { server, 0, 0, 0 };
+    if (mc_store_each_unfinished (server->store, s_job, &resume)) {
+        snprintf (err, errlen, "cannot read the unfinished jobs from the store: %s", mc_store_error (server->store));
+        return -1;
+    }
+    *jobs = resume.jobs;
+    *kept = resume.kept;
+    *queued = resume.queued;
+    return 0;
+}
