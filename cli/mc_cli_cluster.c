@@ -139,18 +139,20 @@ s_print_kernels (const json_t *reply)
 static void
 s_print_engines (const json_t *reply)
 {
-    printf ("%4s  %-20s %8s  %-8s %10s %8s %8s\n", "id", "host", "pid", "state", "done", "failed", "inflight");
+    printf ("%4s  %-20s %8s  %-8s %10s %8s %8s %8s\n", "id", "host", "pid", "state", "done", "failed", "inflight",
+            "restarts");
     size_t i;
     json_t *e;
     json_array_foreach (reply, i, e)
-        printf ("%4lld  %-20s %8lld  %-8s %10lld %8lld %8lld\n",
+        printf ("%4lld  %-20s %8lld  %-8s %10lld %8lld %8lld %8lld\n",
                 (long long) json_integer_value (json_object_get (e, "id")),
                 json_string_value (json_object_get (e, "host")),
                 (long long) json_integer_value (json_object_get (e, "pid")),
                 json_string_value (json_object_get (e, "state")),
                 (long long) json_integer_value (json_object_get (e, "done")),
                 (long long) json_integer_value (json_object_get (e, "failed")),
-                (long long) json_integer_value (json_object_get (e, "inflight")));
+                (long long) json_integer_value (json_object_get (e, "inflight")),
+                (long long) json_integer_value (json_object_get (e, "restarts")));
 }
 
 static void

@@ -33,6 +33,7 @@ static const s_entry_t s_table [] = {
     ENTRY (max_items_per_task,   10000000,         "items in one task of a map"),
     ENTRY (max_task_bytes,       (1LL << 30) + (1LL << 20), "bytes of one task: arguments, items and arrays"),
     ENTRY (max_job_bytes,        2LL << 30,        "bytes of one submit request: body and arrays"),
+    ENTRY (engine_restarts_per_min, 10,            "restarts of dead local engines in any minute; past it, none"),
 };
 #define TABLE_SIZE (sizeof s_table / sizeof s_table [0])
 
@@ -101,7 +102,7 @@ void
 mc_config_print (const mc_config_t *self, FILE *out)
 {
     for (size_t i = 0; i < TABLE_SIZE; i++)
-        fprintf (out, "%-22s %lld  (%s)\n", s_table [i].key,
+        fprintf (out, "%-24s %lld  (%s)\n", s_table [i].key,
                  (long long) *(const int64_t *) ((const char *) self + s_table [i].offset), s_table [i].unit);
 }
 
@@ -115,7 +116,7 @@ mc_config_test (bool verbose)
         printf (" * mc_config: ");
     mc_config_t config;
     mc_config_defaults (&config);
-    assert (config.heartbeat_ms == 1000 && config.max_inflight == 64 && config.max_msg_bytes == (1LL << 30) + (1LL << 20));
+    assert (config.heartbeat_ms == 1000 && config.max_inflight == 64 && config.engine_restarts_per_min == 10 && config.max_msg_bytes == (1LL << 30) + (1LL << 20));
     char err [256];
     assert (mc_config_set (&config, "max_inflight", "8", err, sizeof err) == 0 && config.max_inflight == 8);
     const char *refused [] = { "0", "-1", "8x", "", "99999999999999999999" };
@@ -151,8 +152,8 @@ mc_config_test (bool verbose)
     assert (file);
     mc_config_print (&config, file);
     fclose (file);
-    assert (strstr (text, "heartbeat_ms           250  (ms)\n") && strstr (text, "max_client_bytes"));
-    assert (strstr (text, "max_items_per_task     10000000  (items in one task of a map)\n"));
+    assert (strstr (text, "heartbeat_ms             250  (ms)\n") && strstr (text, "max_client_bytes"));
+    assert (strstr (text, "max_items_per_task       10000000  (items in one task of a map)\n"));
     assert (strstr (text, "max_task_bytes") && strstr (text, "max_job_bytes"));
     size_t lines = 0;
     for (char *p = text; *p; p++)

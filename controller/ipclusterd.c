@@ -13,7 +13,9 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void
@@ -40,6 +42,8 @@ s_usage (FILE *out)
         "Engines and clients find the controller and prove who they are with\n"
         "DIR/engine.json and DIR/client.json (made at start; keys in DIR/security).\n"
         "SIGINT, SIGTERM or `mcclient shutdown` stop the controller and all its engines.\n"
+        "A local engine that dies is started again under its id, at most\n"
+        "engine_restarts_per_min times in any minute (then never again).\n"
         "Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n");
 }
 
@@ -67,12 +71,36 @@ s_ready (void *arg, size_t engines)
     }
 }
 
+//  A local engine process has exited: the controller forgets its engine at
+//  once, and one that died (a signal, or a status other than 0; an engine
+//  told to stop, or sent SIGTERM, says goodbye and exits with 0) is started
+//  again under its id, within engine_restarts_per_min.
+static void
+s_exited (void *arg, int64_t pid, int status)
+{
+    s_state_t *state = arg;
+    uint32_t restarts;
+    int64_t id = mc_controller_engine_exited (state->controller, pid, status, &restarts);
+    if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+        return;
+    int64_t new_pid = mc_launcher_restart (state->launcher, mc_time_mono_us ());
+    if (new_pid < 0)
+        return;
+    if (mc_controller_engine_restarted (state->controller, id, new_pid, restarts + 1))
+        mc_warn ("out of memory: engine process %lld will register as a new engine", (long long) new_pid);
+    if (id >= 0)
+        mc_warn ("engine %lld restarted as process %lld (restart %u)", (long long) id, (long long) new_pid, restarts + 1);
+    else
+        mc_warn ("engine process %lld restarted as process %lld", (long long) pid, (long long) new_pid);
+}
+
+//  The controller's tick, and news on the SIGCHLD signalfd.
 static void
 s_reap (void *arg)
 {
     s_state_t *state = arg;
     if (state->launcher)
-        mc_launcher_reap (state->launcher);
+        mc_launcher_reap (state->launcher, s_exited, state);
     //  Engines that outlived the last controller but did not come back
     //  (they were stopping, or have given up) are replaced.
     if (state->survivors_due_us && mc_time_mono_us () > state->survivors_due_us) {
@@ -276,7 +304,8 @@ s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controll
         extra [n++] = opts->verbose >= 2? "-vv": "-v";
     char err [1024];
     state->launcher = mc_launcher_new (opts->engine_bin, mc_controller_conn_path (controller, MC_ROLE_ENGINE), extra);
-    if (!state->launcher)
+    bool ok = state->launcher && mc_launcher_set_restart_limit (state->launcher, config->engine_restarts_per_min) == 0;
+    if (!ok)
         snprintf (err, sizeof err, "cannot start engines: out of memory");
     //  After a crash, the engines that outlived it are coming back.
     size_t surviving = s_surviving_engines (mc_controller_conn_path (controller, MC_ROLE_ENGINE));
@@ -285,7 +314,7 @@ s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controll
         mc_warn ("%zu engines of the last controller are still running: starting %zu more", surviving, start);
         state->survivors_due_us = mc_time_mono_us () + 2000000;
     }
-    if (!state->launcher || (start && mc_launcher_start (state->launcher, start, err, sizeof err))) {
+    if (!ok || (start && mc_launcher_start (state->launcher, start, err, sizeof err))) {
         mc_error ("%s", err);
         fprintf (stderr, "ipclusterd: %s\n", err);
         return -1;
@@ -343,6 +372,18 @@ main (int argc, char *argv [])
     }
     mc_proto_keep_frames_warm ();
     mc_log_init ("ipclusterd", opts.verbose >= 2? MC_LOG_DEBUG: opts.verbose || opts.daemon? MC_LOG_INFO: MC_LOG_WARN);
+    //  Local engines' deaths are read from a signalfd, in the loop: SIGCHLD
+    //  stays blocked, in every thread (so before libzmq starts its own).
+    int chld_fd = -1;
+    if (opts.engines > 0) {
+        sigset_t chld;
+        sigemptyset (&chld);
+        sigaddset (&chld, SIGCHLD);
+        if (sigprocmask (SIG_BLOCK, &chld, NULL) == 0)
+            chld_fd = signalfd (-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (chld_fd < 0)
+            mc_warn ("no signalfd (%s): engine deaths are seen at the next tick", strerror (errno));
+    }
     zsys_set_io_threads (2);            //  one to receive a large message while the other sends
     zsys_init ();
     zsys_catch_interrupts ();
@@ -361,6 +402,8 @@ main (int argc, char *argv [])
     state.controller = controller;
     int rc = opts.engines > 0 && s_start_engines (&opts, &config, controller, &state)? 1: 0;
     mc_controller_set_tick (controller, s_reap, &state);
+    if (chld_fd >= 0)
+        mc_controller_tick_on (controller, chld_fd);
     if (rc == 0 && mc_controller_run (controller, (size_t) opts.engines, s_ready, &state))
         rc = 1;
     mc_info ("stopping");
@@ -370,6 +413,8 @@ main (int argc, char *argv [])
         mc_launcher_destroy (&state.launcher);
     }
     mc_controller_destroy (&controller);
+    if (chld_fd >= 0)
+        close (chld_fd);
     mc_info ("stopped");
     return rc;
 }

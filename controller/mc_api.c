@@ -323,7 +323,7 @@ s_op_engines (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     msgpack_pack_array (&pk, (uint32_t) mc_registry_size (self->registry));
     int64_t now = mc_time_mono_us ();
     for (mc_engine_t *e = mc_registry_first (self->registry); e; e = mc_registry_next (self->registry, e)) {
-        msgpack_pack_map (&pk, 10);
+        msgpack_pack_map (&pk, 11);
         mc_proto_pack_str (&pk, "id");       msgpack_pack_int32 (&pk, mc_engine_id (e));
         mc_proto_pack_str (&pk, "host");     mc_proto_pack_str (&pk, mc_engine_host (e));
         mc_proto_pack_str (&pk, "pid");      msgpack_pack_int64 (&pk, mc_engine_pid (e));
@@ -334,6 +334,7 @@ s_op_engines (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
         mc_proto_pack_str (&pk, "queued");   msgpack_pack_uint64 (&pk, mc_engine_queued (e));
         mc_proto_pack_str (&pk, "uuid");     mc_proto_pack_str (&pk, mc_engine_uuid (e));
         mc_proto_pack_str (&pk, "last_seen_ms"); msgpack_pack_int64 (&pk, (now - mc_engine_last_seen_us (e)) / 1000);
+        mc_proto_pack_str (&pk, "restarts"); msgpack_pack_uint32 (&pk, mc_engine_restarts (e));
     }
     mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
 }

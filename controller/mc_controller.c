@@ -14,6 +14,7 @@
 #include <czmq.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct _mc_controller_t {
@@ -25,6 +26,7 @@ struct _mc_controller_t {
     int rc;
     mc_controller_tick_fn *tick_fn;
     void *tick_arg;
+    int tick_fd;                    //  also tick when readable, or -1
 };
 
 //  --------------------------------------------------------------------------
@@ -140,6 +142,7 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
         return NULL;
     }
     mc_server_t *server = &self->server;
+    self->tick_fd = -1;
     snprintf (self->profile_dir, sizeof self->profile_dir, "%s", profile_dir);
     if (mc_server_init (server, config)
     ||  !(server->sched = mc_sched_new (server->registry, config->max_inflight, config->pipeline_ms * 1000,
@@ -261,6 +264,54 @@ mc_controller_set_tick (mc_controller_t *self, mc_controller_tick_fn *tick, void
     self->tick_arg = arg;
 }
 
+void
+mc_controller_tick_on (mc_controller_t *self, int fd)
+{
+    self->tick_fd = fd;
+}
+
+//  The tick's fd is readable: empty it (a signalfd reads whole records)
+//  and run the tick function.
+static int
+s_tick_fd (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    mc_controller_t *self = arg;
+    char buf [1024];
+    while (read (item->fd, buf, sizeof buf) > 0)
+        ;
+    if (self->tick_fn)
+        self->tick_fn (self->tick_arg);
+    return 0;
+}
+
+int64_t
+mc_controller_engine_exited (mc_controller_t *self, int64_t pid, int status, uint32_t *restarts)
+{
+    char why [64];
+    if (WIFSIGNALED (status))
+        snprintf (why, sizeof why, "died (killed by signal %d)", WTERMSIG (status));
+    else
+    if (WIFEXITED (status) && WEXITSTATUS (status))
+        snprintf (why, sizeof why, "died (exit status %d)", WEXITSTATUS (status));
+    else
+        snprintf (why, sizeof why, "exited");
+    mc_server_t *server = &self->server;
+    int64_t id = mc_engines_exited (server, server->conn [MC_ROLE_ENGINE].host, pid, why, restarts);
+    //  Its direct tasks failed: their jobs may be finished now.
+    mc_answer_finished (server);
+    return id;
+}
+
+int
+mc_controller_engine_restarted (mc_controller_t *self, int64_t id, int64_t pid, uint32_t restarts)
+{
+    mc_server_t *server = &self->server;
+    if (id < 0 || mc_registry_lookup (server->registry, id))
+        return 0;                   //  nothing to hand over: it registers as a new engine
+    return mc_registry_hand_over (server->registry, id, server->conn [MC_ROLE_ENGINE].host, pid, restarts);
+}
+
 int
 mc_controller_run (mc_controller_t *self, size_t expect, mc_controller_ready_fn *ready, void *arg)
 {
@@ -288,6 +339,9 @@ mc_controller_run (mc_controller_t *self, size_t expect, mc_controller_ready_fn 
     zloop_reader (self->loop, server->client_sock, mc_api_readable, server);
     int64_t tick_ms = server->config.store_flush_ms < 100? server->config.store_flush_ms: 100;
     zloop_timer (self->loop, (size_t) tick_ms, 0, s_tick, self);
+    zmq_pollitem_t tick_item = { NULL, self->tick_fd, ZMQ_POLLIN, 0 };
+    if (self->tick_fd >= 0)
+        zloop_poller (self->loop, &tick_item, s_tick_fd, self);
     zloop_start (self->loop);
     zloop_destroy (&self->loop);
     mc_store_flush (server->store);
@@ -302,7 +356,22 @@ mc_controller_stop_engines (mc_controller_t *self, int timeout_ms)
 
 //  --------------------------------------------------------------------------
 //  Selftest: binding on ephemeral ports, the connection file written
-//  private and removed again; the loop is the integration tests'.
+//  private and removed again, a local engine's death and restart; the loop
+//  is the integration tests'.
+
+//  Register an engine of this host's with uuid and pid, as its REGISTER would.
+static mc_engine_t *
+s_test_register (mc_controller_t *self, const char *uuid, int64_t pid)
+{
+    zframe_t *rid = zframe_new (uuid, strlen (uuid));
+    char **kernels = calloc (2, sizeof *kernels);
+    assert (rid && kernels && (kernels [0] = strdup ("noop")));
+    bool replaced;
+    mc_engine_t *engine = mc_registry_register (self->server.registry, uuid, -1, self->server.conn [MC_ROLE_ENGINE].host,
+                                                pid, rid, kernels, 1, mc_time_mono_us (), &replaced);
+    zframe_destroy (&rid);
+    return engine;
+}
 
 void
 mc_controller_test (bool verbose)
@@ -333,6 +402,30 @@ mc_controller_test (bool verbose)
     assert (stat (path, &st) == 0 && (st.st_mode & 0777) == 0700);
     snprintf (path, sizeof path, "%s/security/controller.cert_secret", dir);
     assert (stat (path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    //  A local engine's process dies: its engine goes at once; the process
+    //  started in its place registers under its id, counting the restart.
+    mc_registry_t *registry = self->server.registry;
+    uint32_t restarts = 9;
+    assert (mc_controller_engine_exited (self, 4242, 0, &restarts) == -1 && restarts == 0);
+    mc_engine_t *first = s_test_register (self, "first", 4242);
+    mc_engine_t *other = s_test_register (self, "other", 4200);
+    assert (first && other && mc_engine_id (first) == 0 && mc_engine_id (other) == 1);
+    assert (mc_controller_engine_exited (self, 4242, SIGKILL, &restarts) == 0 && restarts == 0);
+    assert (mc_registry_size (registry) == 1 && !mc_registry_lookup (registry, 0));
+    assert (mc_controller_engine_restarted (self, 0, 4243, 1) == 0);
+    mc_engine_t *restarted = s_test_register (self, "restarted", 4243);
+    assert (restarted && mc_engine_id (restarted) == 0 && mc_engine_restarts (restarted) == 1);
+    //  A restart that dies before it registers hands its id on.
+    assert (mc_controller_engine_exited (self, 4243, 1 << 8, &restarts) == 0 && restarts == 1);
+    assert (mc_controller_engine_restarted (self, 0, 4244, 2) == 0);
+    assert (mc_controller_engine_exited (self, 4244, SIGSEGV, &restarts) == 0 && restarts == 2);
+    assert (mc_controller_engine_restarted (self, 0, 4245, 3) == 0);
+    mc_engine_t *third = s_test_register (self, "third", 4245);
+    assert (third && mc_engine_id (third) == 0 && mc_engine_restarts (third) == 3);
+    //  An engine registered by itself is not restarted under another's id.
+    assert (mc_controller_engine_restarted (self, 1, 4246, 1) == 0);        //  1 is alive: nothing
+    mc_engine_t *fourth = s_test_register (self, "fourth", 4246);
+    assert (fourth && mc_engine_id (fourth) == 2 && mc_engine_restarts (fourth) == 0);
     char server_key [41];
     snprintf (server_key, sizeof server_key, "%s", engine->server_key);
     //  A port in use is an error naming it, and leaves the first one's

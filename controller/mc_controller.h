@@ -30,6 +30,19 @@ const char *mc_controller_conn_path (const mc_controller_t *self, mc_role_t role
 //  How many engines are registered now.
 size_t mc_controller_engines (const mc_controller_t *self);
 void mc_controller_set_tick (mc_controller_t *self, mc_controller_tick_fn *tick, void *arg);
+//  Also run the tick function as soon as fd is readable, once what waits
+//  on it is read (fd is borrowed and non-blocking: ipclusterd's SIGCHLD
+//  signalfd, so that a child's death is seen at once). Before run.
+void mc_controller_tick_on (mc_controller_t *self, int fd);
+//  A local engine process (started by ipclusterd) has exited with this
+//  waitpid status: its engine is forgotten at once and its load-balanced
+//  tasks queued again (mc_proto.md §4). Returns its engine id, or -1 when
+//  it had none, with its restarts so far in *restarts.
+int64_t mc_controller_engine_exited (mc_controller_t *self, int64_t pid, int status, uint32_t *restarts);
+//  The local engine process pid was started in place of engine id, which
+//  died: it registers under that id, with this many restarts. 0, or -1
+//  when out of memory.
+int mc_controller_engine_restarted (mc_controller_t *self, int64_t id, int64_t pid, uint32_t restarts);
 //  Serve until SIGINT/SIGTERM or a client's shutdown. When expect > 0, call
 //  ready once that many engines have registered, or fail after the
 //  configured register timeout. Returns 0, or -1 on failure.
@@ -37,6 +50,7 @@ int mc_controller_run (mc_controller_t *self, size_t expect, mc_controller_ready
 //  Tell every engine to stop and wait up to timeout_ms for their goodbyes.
 void mc_controller_stop_engines (mc_controller_t *self, int timeout_ms);
 
-//  Self test: binding, and the connection file written and removed.
+//  Self test: binding, the connection file written and removed, a local
+//  engine's death and its restart under its id.
 void mc_controller_test (bool verbose);
 #endif

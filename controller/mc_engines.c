@@ -527,6 +527,19 @@ mc_engines_drop (mc_server_t *self, zframe_t *routing_id, const char *why)
     return -1;
 }
 
+int64_t
+mc_engines_exited (mc_server_t *self, const char *host, int64_t pid, const char *why, uint32_t *restarts)
+{
+    *restarts = 0;
+    mc_engine_t *engine = mc_registry_find_pid (self->registry, host, pid);
+    if (!engine)
+        return mc_registry_take_back (self->registry, host, pid, restarts);
+    int64_t id = mc_engine_id (engine);
+    *restarts = mc_engine_restarts (engine);
+    mc_engines_drop (self, mc_engine_routing_id (engine), why);
+    return id;
+}
+
 void
 mc_engines_stop (mc_server_t *self, int timeout_ms)
 {

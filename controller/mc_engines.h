@@ -32,6 +32,11 @@ void mc_engines_expire (mc_server_t *server, int64_t now_us);
 //  load-balanced tasks are queued again): its key was revoked. Returns the
 //  tasks it had in flight, or -1 when no engine is registered on it.
 int64_t mc_engines_drop (mc_server_t *server, zframe_t *routing_id, const char *why);
+//  A local engine's process (host, pid) has exited, as its parent saw:
+//  forget its engine at once, as mc_engines_drop does, for why. Returns the
+//  id it had, or the id handed over to that process but not yet claimed
+//  (mc_registry_hand_over), with its restarts in *restarts; else -1.
+int64_t mc_engines_exited (mc_server_t *server, const char *host, int64_t pid, const char *why, uint32_t *restarts);
 //  Tell every engine to stop and wait up to timeout_ms for their goodbyes.
 void mc_engines_stop (mc_server_t *server, int timeout_ms);
 //  The transition table: the action's name for this state and event, with

@@ -18,8 +18,11 @@ struct _mc_launcher_t {
     char *engine_bin;
     char *conn_path;
     char **extra;
-    pid_t *pids;                    //  0 once reaped
+    pid_t *pids;                    //  the engine processes not yet reaped
     size_t count, capacity;
+    int64_t *restarts_us;           //  monotonic times of the last restarts, a ring of restart_limit
+    size_t restart_limit, restart_next;
+    bool restarts_stopped;          //  the limit was passed: no more restarts
 };
 
 mc_launcher_t *
@@ -54,6 +57,7 @@ mc_launcher_destroy (mc_launcher_t **self_p)
     free (self->engine_bin);
     free (self->conn_path);
     free (self->pids);
+    free (self->restarts_us);
     free (self);
     *self_p = NULL;
 }
@@ -140,24 +144,72 @@ s_log_exit (pid_t pid, int status)
 }
 
 void
-mc_launcher_reap (mc_launcher_t *self)
+mc_launcher_reap (mc_launcher_t *self, mc_launcher_exit_fn *fn, void *arg)
 {
-    for (size_t i = 0; i < self->count; i++) {
+    //  A reaped process leaves the list (which restarts would grow); the
+    //  last one takes its place, and fn may append a restarted one.
+    size_t i = 0;
+    while (i < self->count) {
         int status;
-        if (self->pids [i] && waitpid (self->pids [i], &status, WNOHANG) == self->pids [i]) {
-            s_log_exit (self->pids [i], status);
-            self->pids [i] = 0;
+        pid_t pid = self->pids [i];
+        if (waitpid (pid, &status, WNOHANG) != pid) {
+            i++;
+            continue;
         }
+        s_log_exit (pid, status);
+        self->pids [i] = self->pids [--self->count];
+        if (fn)
+            fn (arg, (int64_t) pid, status);
     }
+}
+
+int
+mc_launcher_set_restart_limit (mc_launcher_t *self, int64_t per_min)
+{
+    size_t limit = per_min <= 0? 0: per_min > 100000? 100000: (size_t) per_min;
+    int64_t *times = limit? calloc (limit, sizeof *times): NULL;
+    if (limit && !times)
+        return -1;
+    free (self->restarts_us);
+    self->restarts_us = times;
+    self->restart_limit = limit;
+    self->restart_next = 0;
+    return 0;
+}
+
+int64_t
+mc_launcher_restart (mc_launcher_t *self, int64_t now_us)
+{
+    if (self->restarts_stopped)
+        return -1;
+    if (!self->restart_limit) {
+        mc_debug ("dead engines are not restarted (no restart limit set)");
+        self->restarts_stopped = true;
+        return -1;
+    }
+    //  The ring holds the last restart_limit restarts, oldest next: one
+    //  more is allowed when the oldest is a minute old (or never was).
+    int64_t oldest = self->restarts_us [self->restart_next];
+    if (oldest && now_us - oldest < 60000000) {
+        mc_error ("engines are dying too fast: %zu restarts within a minute reach engine_restarts_per_min=%zu; "
+                  "dead engines are not restarted any more", self->restart_limit, self->restart_limit);
+        self->restarts_stopped = true;
+        return -1;
+    }
+    char err [1024];
+    if (mc_launcher_start (self, 1, err, sizeof err)) {
+        mc_error ("cannot restart an engine: %s", err);
+        return -1;
+    }
+    self->restarts_us [self->restart_next] = now_us? now_us: 1;
+    self->restart_next = (self->restart_next + 1) % self->restart_limit;
+    return (int64_t) self->pids [self->count - 1];
 }
 
 size_t
 mc_launcher_running (const mc_launcher_t *self)
 {
-    size_t running = 0;
-    for (size_t i = 0; i < self->count; i++)
-        running += self->pids [i] != 0;
-    return running;
+    return self->count;
 }
 
 //  Reap until none is left or the deadline passes.
@@ -165,7 +217,7 @@ static void
 s_wait_all (mc_launcher_t *self, int64_t deadline_us)
 {
     while (mc_launcher_running (self)) {
-        mc_launcher_reap (self);
+        mc_launcher_reap (self, NULL, NULL);
         if (!mc_launcher_running (self) || mc_time_mono_us () >= deadline_us)
             break;
         usleep (2000);
@@ -211,8 +263,41 @@ mc_launcher_default_bin (char *buf, size_t len)
 }
 
 //  --------------------------------------------------------------------------
-//  Self test, without starting a process: arguments kept, nothing to reap
-//  or stop, the engine program found.
+//  Self test: arguments kept, nothing to reap or stop, the engine program
+//  found; restarts (of /bin/true) within their limit per minute.
+
+typedef struct {
+    int64_t pid;
+    int status;
+    size_t count;
+} s_test_exit_t;
+
+static void
+s_test_exited (void *arg, int64_t pid, int status)
+{
+    s_test_exit_t *exit = arg;
+    exit->pid = pid;
+    exit->status = status;
+    exit->count++;
+}
+
+//  Restart at now_s (in seconds) and reap the process: its pid, or -1.
+static int64_t
+s_test_restart (mc_launcher_t *self, int64_t now_s)
+{
+    int64_t pid = mc_launcher_restart (self, now_s * 1000000);
+    if (pid < 0)
+        return -1;
+    assert (mc_launcher_running (self) == 1);
+    s_test_exit_t exit = { 0 };
+    int64_t deadline = mc_time_mono_us () + 5000000;
+    while (exit.count == 0 && mc_time_mono_us () < deadline) {
+        mc_launcher_reap (self, s_test_exited, &exit);
+        usleep (1000);
+    }
+    assert (exit.count == 1 && exit.pid == pid && WIFEXITED (exit.status) && mc_launcher_running (self) == 0);
+    return pid;
+}
 
 void
 mc_launcher_test (bool verbose)
@@ -226,7 +311,7 @@ mc_launcher_test (bool verbose)
     assert (self->extra [1] != extra [1]);                  //  copies: the caller's may go
     char err [64];
     assert (mc_launcher_start (self, 0, err, sizeof err) == 0 && mc_launcher_running (self) == 0);
-    mc_launcher_reap (self);
+    mc_launcher_reap (self, NULL, NULL);
     int64_t start = mc_time_mono_us ();
     mc_launcher_stop (self, 5000);                          //  nothing to wait for: at once
     assert (mc_time_mono_us () - start < 1000000 && mc_launcher_running (self) == 0);
@@ -241,6 +326,24 @@ mc_launcher_test (bool verbose)
     size_t len = strlen (bin);
     assert (len >= 8 && !strcmp (bin + len - 8, "mcengine"));
     assert (!strcmp (bin, "mcengine") || access (bin, X_OK) == 0);
+
+    //  No restarts unless allowed; then at most the limit in any minute,
+    //  and none ever again once it has been passed.
+    self = mc_launcher_new ("/bin/true", "c.json", NULL);
+    assert (self && mc_launcher_restart (self, 1000000) == -1 && self->restarts_stopped);
+    mc_launcher_destroy (&self);
+    self = mc_launcher_new ("/bin/true", "c.json", NULL);
+    assert (self && mc_launcher_set_restart_limit (self, 2) == 0);
+    assert (s_test_restart (self, 1) > 0 && s_test_restart (self, 30) > 0);
+    assert (s_test_restart (self, 60) == -1 && self->restarts_stopped);    //  3 within [1, 60]
+    assert (s_test_restart (self, 1000) == -1);
+    mc_launcher_destroy (&self);
+    self = mc_launcher_new ("/bin/true", "c.json", NULL);
+    assert (self && mc_launcher_set_restart_limit (self, 2) == 0);
+    for (int64_t t = 1; t < 200; t += 31)                                  //  2 in any minute: allowed
+        assert (s_test_restart (self, t) > 0);
+    assert (s_test_restart (self, 194) == -1);                              //  156, 187, 194
+    mc_launcher_destroy (&self);
     if (verbose)
         printf ("OK\n");
 }

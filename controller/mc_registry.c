@@ -14,6 +14,7 @@ struct _mc_engine_t {
     int64_t last_seen_us;           //  monotonic time of its last message
     mc_engine_state_t state;
     uint64_t done, failed;          //  tasks finished here
+    uint32_t restarts;              //  times its process was started again after dying
     mc_engine_load_t load;          //  the scheduler's
     char **kernels;                 //  names of the kernels it can run
     size_t kernel_count;
@@ -35,6 +36,14 @@ struct _mc_registry_t {
     zhashx_t *kernels;              //  name -> number of engines (as a pointer)
     mc_engine_t *live_head, *live_tail;     //  oldest first
     mc_engine_t *free_head, *free_tail;
+    //  Ids promised to restarted local engines, until they register.
+    struct s_handover {
+        int32_t id;
+        uint32_t restarts;
+        int64_t pid;
+        char host [256];
+    } *handovers;
+    size_t handover_count;
 };
 
 mc_registry_t *
@@ -82,6 +91,7 @@ mc_registry_destroy (mc_registry_t **self_p)
         s_engine_destroy (&self->by_id [i]);
     free (self->by_id);
     free (self->reserved);
+    free (self->handovers);
     zhashx_destroy (&self->ids_by_uuid);
     zhashx_destroy (&self->kernels);
     free (self);
@@ -122,15 +132,51 @@ s_count_kernels (mc_registry_t *self, mc_engine_t *engine, int delta)
     }
 }
 
-//  Known uuid: its own id. Else the id it asks for, when no other uuid ever
-//  had it (an engine that knew a controller before it restarted). Else the
-//  lowest id never given out.
-static size_t
-s_choose_id (mc_registry_t *self, const char *uuid, int64_t want_id)
+//  The hand-over to pid on host, or NULL.
+static struct s_handover *
+s_handover (mc_registry_t *self, const char *host, int64_t pid)
 {
+    for (size_t i = 0; i < self->handover_count; i++)
+        if (self->handovers [i].pid == pid && !strcmp (self->handovers [i].host, host))
+            return &self->handovers [i];
+    return NULL;
+}
+
+static void
+s_handover_remove (mc_registry_t *self, struct s_handover *handover)
+{
+    *handover = self->handovers [--self->handover_count];
+}
+
+//  Forget which uuid had this id (a hand-over gives it to another).
+static void
+s_forget_uuid (mc_registry_t *self, size_t id)
+{
+    char uuid [65] = "";
+    for (void *value = zhashx_first (self->ids_by_uuid); value; value = zhashx_next (self->ids_by_uuid))
+        if ((size_t) (intptr_t) value == id + 1)
+            snprintf (uuid, sizeof uuid, "%s", (const char *) zhashx_cursor (self->ids_by_uuid));
+    if (*uuid)
+        zhashx_delete (self->ids_by_uuid, uuid);
+}
+
+//  Known uuid: its own id. Else the id handed over to this process (a
+//  restarted local engine). Else the id it asks for, when no other uuid ever
+//  had it (an engine that knew a controller before it restarted). Else the
+//  lowest id never given out. *handover is the hand-over used, or NULL.
+static size_t
+s_choose_id (mc_registry_t *self, const char *uuid, int64_t want_id, const char *host, int64_t pid,
+             struct s_handover **handover)
+{
+    *handover = NULL;
     intptr_t known = (intptr_t) zhashx_lookup (self->ids_by_uuid, uuid);
     if (known)
         return (size_t) known - 1;
+    struct s_handover *promised = s_handover (self, host, pid);
+    if (promised && !self->by_id [promised->id]) {
+        *handover = promised;
+        return (size_t) promised->id;
+    }
     //  Bound the ask so that a forged id cannot make us allocate much.
     if (want_id >= 0 && (size_t) want_id < self->next_id + 1024
     &&  ((size_t) want_id >= self->capacity || !self->reserved [want_id]))
@@ -172,7 +218,8 @@ mc_registry_register (mc_registry_t *self, const char *uuid, int64_t want_id,
                       char **kernels, size_t kernel_count, int64_t now_us, bool *replaced)
 {
     *replaced = false;
-    size_t id = s_choose_id (self, uuid, want_id);
+    struct s_handover *handover;
+    size_t id = s_choose_id (self, uuid, want_id, host, pid, &handover);
     zframe_t *connection = zframe_dup (routing_id);
     if (id >= INT32_MAX || !connection || s_reserve (self, id))
         goto fail;
@@ -191,6 +238,11 @@ mc_registry_register (mc_registry_t *self, const char *uuid, int64_t want_id,
         if (!engine || !(engine->load.direct = mc_taskq_new ())) {
             s_engine_destroy (&engine);
             goto fail;
+        }
+        if (handover) {
+            s_forget_uuid (self, id);
+            engine->restarts = handover->restarts;
+            s_handover_remove (self, handover);
         }
         zhashx_update (self->ids_by_uuid, uuid, (void *) (intptr_t) (id + 1));
         engine->id = (int32_t) id;
@@ -220,6 +272,54 @@ mc_registry_lookup (mc_registry_t *self, int64_t id)
     if (id < 0 || (size_t) id >= self->next_id)
         return NULL;
     return self->by_id [id];
+}
+
+mc_engine_t *
+mc_registry_find_pid (mc_registry_t *self, const char *host, int64_t pid)
+{
+    for (size_t i = 0; i < self->next_id; i++) {
+        mc_engine_t *engine = self->by_id [i];
+        if (engine && engine->pid == pid && !strcmp (engine->host, host))
+            return engine;
+    }
+    return NULL;
+}
+
+int
+mc_registry_hand_over (mc_registry_t *self, int64_t id, const char *host, int64_t pid, uint32_t restarts)
+{
+    assert (id >= 0 && (size_t) id < self->next_id && self->reserved [id] && !self->by_id [id]);
+    struct s_handover *handover = s_handover (self, host, pid);
+    if (!handover) {
+        //  At most one per id: a new process replaces an unclaimed promise.
+        for (size_t i = 0; i < self->handover_count; i++)
+            if (self->handovers [i].id == id)
+                handover = &self->handovers [i];
+    }
+    if (!handover) {
+        struct s_handover *handovers = realloc (self->handovers, (self->handover_count + 1) * sizeof *handovers);
+        if (!handovers)
+            return -1;
+        self->handovers = handovers;
+        handover = &self->handovers [self->handover_count++];
+    }
+    handover->id = (int32_t) id;
+    handover->restarts = restarts;
+    handover->pid = pid;
+    snprintf (handover->host, sizeof handover->host, "%s", host);
+    return 0;
+}
+
+int64_t
+mc_registry_take_back (mc_registry_t *self, const char *host, int64_t pid, uint32_t *restarts)
+{
+    struct s_handover *handover = s_handover (self, host, pid);
+    if (!handover)
+        return -1;
+    int64_t id = handover->id;
+    *restarts = handover->restarts;
+    s_handover_remove (self, handover);
+    return id;
 }
 
 void
@@ -344,6 +444,7 @@ mc_engine_state_t mc_engine_state (const mc_engine_t *self) { return self->state
 void mc_engine_set_state (mc_engine_t *self, mc_engine_state_t state) { self->state = state; }
 uint64_t mc_engine_done (const mc_engine_t *self) { return self->done; }
 uint64_t mc_engine_failed (const mc_engine_t *self) { return self->failed; }
+uint32_t mc_engine_restarts (const mc_engine_t *self) { return self->restarts; }
 mc_engine_load_t *mc_engine_load (mc_engine_t *self) { return &self->load; }
 uint32_t mc_engine_inflight (const mc_engine_t *self) { return self->load.inflight; }
 size_t mc_engine_queued (const mc_engine_t *self) { return mc_taskq_size (self->load.direct); }
@@ -381,8 +482,8 @@ mc_engine_set_kernel_info (mc_engine_t *self, const void *data, size_t size)
 //  --------------------------------------------------------------------------
 
 static mc_engine_t *
-s_test_register (mc_registry_t *self, const char *uuid, int64_t want_id, const char *kernel, int64_t now,
-                 bool *replaced)
+s_test_register_pid (mc_registry_t *self, const char *uuid, int64_t want_id, const char *kernel, int64_t now,
+                     int64_t pid, bool *replaced)
 {
     char connection [64];
     snprintf (connection, sizeof connection, "%s@%lld", uuid, (long long) now);
@@ -390,9 +491,16 @@ s_test_register (mc_registry_t *self, const char *uuid, int64_t want_id, const c
     char **kernels = calloc (2, sizeof *kernels);
     assert (rid && kernels);
     kernels [0] = strdup (kernel);
-    mc_engine_t *engine = mc_registry_register (self, uuid, want_id, "host", 42, rid, kernels, 1, now, replaced);
+    mc_engine_t *engine = mc_registry_register (self, uuid, want_id, "host", pid, rid, kernels, 1, now, replaced);
     zframe_destroy (&rid);
     return engine;
+}
+
+static mc_engine_t *
+s_test_register (mc_registry_t *self, const char *uuid, int64_t want_id, const char *kernel, int64_t now,
+                 bool *replaced)
+{
+    return s_test_register_pid (self, uuid, want_id, kernel, now, 42, replaced);
 }
 
 void
@@ -454,7 +562,33 @@ mc_registry_test (bool verbose)
     c = s_test_register (self, "c", -1, "noop", 60, &replaced);
     assert (c && mc_engine_id (c) == 1 && !replaced);
     mc_engine_t *d = s_test_register (self, "d", 1, "noop", 70, &replaced);
-    assert (d && mc_engine_id (d) == 2);
+    assert (d && mc_engine_id (d) == 2 && mc_engine_restarts (d) == 0);
+    //  A dead local engine is found by its pid; its id is handed to the
+    //  process started in its place, which registers with a new uuid.
+    mc_engine_t *e = s_test_register_pid (self, "e", -1, "noop", 80, 1234, &replaced);
+    assert (e && mc_engine_id (e) == 3 && mc_registry_find_pid (self, "host", 1234) == e);
+    assert (!mc_registry_find_pid (self, "other", 1234) && !mc_registry_find_pid (self, "host", 99));
+    mc_registry_remove (self, &e);
+    assert (!mc_registry_find_pid (self, "host", 1234));
+    assert (mc_registry_hand_over (self, 3, "host", 1235, 1) == 0);
+    mc_engine_t *f = s_test_register_pid (self, "f", 3, "noop", 90, 77, &replaced);
+    assert (f && mc_engine_id (f) == 4);                    //  promised: not another's to ask for
+    mc_engine_t *e2 = s_test_register_pid (self, "e2", -1, "noop", 100, 1235, &replaced);
+    assert (e2 && mc_engine_id (e2) == 3 && mc_engine_restarts (e2) == 1 && !replaced);
+    assert (mc_registry_lookup (self, 3) == e2 && mc_registry_find_pid (self, "host", 1235) == e2);
+    //  The old uuid has lost its id: back, it is a new engine.
+    mc_engine_t *old = s_test_register_pid (self, "e", 3, "noop", 110, 1234, &replaced);
+    assert (old && mc_engine_id (old) == 5);
+    //  A hand-over never claimed is taken back once, with its restarts.
+    mc_registry_remove (self, &e2);
+    assert (mc_registry_hand_over (self, 3, "host", 1236, 2) == 0);
+    assert (mc_registry_hand_over (self, 3, "host", 1237, 3) == 0);     //  replaces the one to 1236
+    uint32_t restarts = 0;
+    assert (mc_registry_take_back (self, "host", 1236, &restarts) == -1);
+    assert (mc_registry_take_back (self, "host", 1237, &restarts) == 3 && restarts == 3);
+    assert (mc_registry_take_back (self, "host", 1237, &restarts) == -1);
+    mc_engine_t *g = s_test_register_pid (self, "g", -1, "noop", 120, 1237, &replaced);
+    assert (g && mc_engine_id (g) == 6 && mc_engine_restarts (g) == 0);
     mc_registry_destroy (&self);
     assert (self == NULL);
     printf ("OK\n");

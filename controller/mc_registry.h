@@ -40,6 +40,9 @@ void mc_engine_set_state (mc_engine_t *self, mc_engine_state_t state);
 void mc_engine_count_task (mc_engine_t *self, bool ok);
 uint64_t mc_engine_done (const mc_engine_t *self);
 uint64_t mc_engine_failed (const mc_engine_t *self);
+//  How many times its controller restarted this engine's process after it
+//  died (0 for an engine the controller did not start).
+uint32_t mc_engine_restarts (const mc_engine_t *self);
 //  Its kernels as it described them at REGISTER (msgpack [[name, doc,
 //  args], ...], borrowed), or NULL.
 const void *mc_engine_kernel_info (const mc_engine_t *self, size_t *size);
@@ -65,6 +68,18 @@ mc_engine_t *mc_registry_register (mc_registry_t *self, const char *uuid, int64_
                                    char **kernels, size_t kernel_count, int64_t now_us, bool *replaced);
 //  The engine with this id, or NULL.
 mc_engine_t *mc_registry_lookup (mc_registry_t *self, int64_t id);
+//  The registered engine whose process is pid on host, or NULL.
+mc_engine_t *mc_registry_find_pid (mc_registry_t *self, const char *host, int64_t pid);
+//  A dead local engine's process was started again as pid on host: its
+//  REGISTER (a new uuid, which asks for no id) takes over id, whose old uuid
+//  is forgotten, and counts restarts, so that direct targets stay valid.
+//  The id must be given out and no engine registered under it. 0, or -1
+//  when out of memory.
+int mc_registry_hand_over (mc_registry_t *self, int64_t id, const char *host, int64_t pid, uint32_t restarts);
+//  Take back a hand-over to pid on host that was never claimed (the new
+//  process died before it registered): the id, with its restarts in
+//  *restarts, or -1 when there is none.
+int64_t mc_registry_take_back (mc_registry_t *self, const char *host, int64_t pid, uint32_t *restarts);
 //  Record a sign of life: moves the engine to the young end of the live list.
 void mc_registry_touch (mc_registry_t *self, mc_engine_t *engine, int64_t now_us);
 //  The engine silent for longest, or NULL.
