@@ -1,6 +1,7 @@
 /*  mc_resume: unfinished jobs back from the store after a restart. */
 #include "mc_resume.h"
 #include "mc_log.h"
+#include <assert.h>
 #include <stdlib.h>
 
 typedef struct {
@@ -95,4 +96,67 @@ mc_resume (mc_server_t *server, size_t *jobs, size_t *kept, size_t *queued, char
     *kept = resume.kept;
     *queued = resume.queued;
     return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest: a store left by a crash (a load-balanced map with some results
+//  committed, a direct apply with none, a job with all its results but not
+//  its end) comes back as it should.
+
+void
+mc_resume_test (bool verbose)
+{
+    (void) verbose;
+    printf (" * mc_resume: ");
+    char dir [] = "/tmp/mc_resume_test.XXXXXX", path [64], err [256];
+    assert (mkdtemp (dir));
+    snprintf (path, sizeof path, "%s/store.db", dir);
+    mc_config_t config;
+    mc_config_defaults (&config);
+    mc_store_t *store = mc_store_new (path, err, sizeof err);
+    assert (store);
+    const char *bodies [] = {
+        "{\"kind\":\"map\",\"kernel\":\"square\",\"seq\":{\"range\":[0,10,1]},\"chunksize\":3}",  //  4 tasks
+        "{\"kind\":\"apply\",\"kernel\":\"square\",\"args\":[2],\"targets\":[0,1]}",              //  2 direct
+        "{\"kind\":\"apply\",\"kernel\":\"square\",\"args\":[5]}",                                //  all in
+    };
+    for (uint64_t id = 1; id <= 3; id++) {
+        int code;
+        mc_job_t *job = mc_job_new_json (id, bodies [id - 1], &code, err, sizeof err);
+        int32_t targets [2] = { 0, 1 };
+        assert (job && mc_job_plan (job, id == 2? targets: NULL, id == 2? 2: 0) == 0);
+        size_t size;
+        const void *body = mc_job_body (job, &size);
+        assert (mc_store_add_job (store, mc_job_info (job), body, size) == 0);
+        mc_job_destroy (&job);
+    }
+    //  Map tasks 1 and 3 done (one of them failed); the last apply done.
+    assert (mc_store_add_result (store, 1, 1, 3, 3, 0, 0, "\x93\x09\x10\x19", 4, NULL, 0, 1, 2, NULL, 0) == 0);
+    assert (mc_store_add_result (store, 1, 3, 9, 1, 1, MC_E_KERNEL_ERROR, NULL, 0, "boom", 4, 1, 2, NULL, 0) == 0);
+    assert (mc_store_add_result (store, 3, 0, 0, 0, 0, 0, "\x19", 1, NULL, 0, 1, 2, NULL, 0) == 0);
+    assert (mc_store_flush (store) == 0);
+
+    mc_server_t server;
+    assert (mc_server_init (&server, &config) == 0);
+    server.store = store;
+    server.sched = mc_sched_new (server.registry, 4, 5000, NULL, NULL);
+    assert (server.sched);
+    size_t jobs, kept, queued;
+    assert (mc_resume (&server, &jobs, &kept, &queued, err, sizeof err) == 0);
+    assert (jobs == 3 && kept == 3 && queued == 2 && mc_sched_waiting (server.sched) == 2);
+    //  The map waits for tasks 0 and 2, its counts kept; the direct apply
+    //  failed (its engines may not come back); the last one only ends.
+    mc_job_info_t *map = mc_job_info (mc_server_job (&server, 1));
+    assert (map->done == 3 && map->failed == 1 && map->started);
+    mc_job_t *direct = mc_server_job (&server, 2), *whole = mc_server_job (&server, 3);
+    assert (mc_job_is_finished (direct) && mc_job_info (direct)->failed == 2);
+    assert (mc_job_is_finished (whole) && mc_job_info (whole)->done == 1);
+    assert (zlistx_size (server.finishing) == 2);
+    mc_sched_destroy (&server.sched);
+    mc_server_fini (&server);
+    mc_store_destroy (&store);
+    char command [128];
+    snprintf (command, sizeof command, "rm -rf '%s'", dir);
+    assert (system (command) == 0);
+    printf ("OK\n");
 }

@@ -12,4 +12,6 @@
 //  *jobs, *kept (tasks whose results were committed) and *queued (tasks to
 //  run again). 0, or -1 with err when the store cannot be read.
 int mc_resume (mc_server_t *server, size_t *jobs, size_t *kept, size_t *queued, char *err, size_t errlen);
+//  Self test: a store as a crash leaves it, taken up.
+void mc_resume_test (bool verbose);
 #endif

@@ -8,6 +8,7 @@
 #include "mc_config.h"
 #include "mc_auth.h"
 #include "mc_controller.h"
+#include "mc_resume.h"
 #include "mc_conn.h"
 #include "mc_engines.h"
 #include "mc_held.h"
@@ -55,6 +56,7 @@ static const s_selftest_t s_selftests [] = {
     { "registry", mc_registry_test }, { "parked", mc_parked_test }, { "held", mc_held_test },
     { "engines", mc_engines_test }, { "api", mc_api_test }, { "server", mc_server_test }, { "answer", mc_answer_test },
     { "auth", mc_auth_test },
+    { "resume", mc_resume_test },
     { "controller", mc_controller_test },
     { "taskq", mc_taskq_test }, { "sched", mc_sched_test }, { "job_info", mc_job_info_test },
     { "submit", mc_submit_test }, { "transient", mc_transient_test }, { "job", mc_job_test },
