@@ -204,9 +204,11 @@ s_report_failures (const json_t *result)
     json_array_foreach (errors, i, group) {
         json_int_t count = json_integer_value (json_object_get (group, "count"));
         json_t *engines = json_object_get (group, "engines");
-        fprintf (stderr, "%s%s (%lld task%s on engine%s ", one? "": "  ",
-                 json_string_value (json_object_get (group, "error")), (long long) count, count == 1? "": "s",
-                 json_array_size (engines) == 1? "": "s");
+        //  Tasks that never ran (an abort) name no engine.
+        fprintf (stderr, "%s%s (%lld task%s", one? "": "  ",
+                 json_string_value (json_object_get (group, "error")), (long long) count, count == 1? "": "s");
+        if (json_array_size (engines))
+            fprintf (stderr, " on engine%s ", json_array_size (engines) == 1? "": "s");
         size_t k;
         json_t *id;
         json_array_foreach (engines, k, id)

@@ -3,6 +3,7 @@
     output by default, exact JSON with --json. */
 #include "mc_cli.h"
 #include "mc_cli_cluster.h"
+#include "mc_cli_jobs.h"
 #include "mc_cli_namespace.h"
 #include "mc_cli_submit.h"
 #include "mc_cli_trust.h"
@@ -70,6 +71,10 @@ static const mc_cli_command_t s_commands [] = {
     { "get", mc_cli_get, MC_OP_RESULT, "JOB [--meta]", "the results, in order; --meta: per task its engine, times",
       NULL, S_INDENT "and what the kernel reported (e.g. walker acceptance)\n" },
     { NULL, mc_cli_cluster_op, MC_OP_JOBS, "[--limit N]", NULL, NULL, NULL },
+    { NULL, mc_cli_abort, MC_OP_ABORT, "JOB", NULL, NULL, NULL },
+    { NULL, mc_cli_purge, MC_OP_PURGE, "JOB...|--before DATE|--finished", NULL, NULL,
+      S_INDENT "never a job that has not finished; DATE: Unix seconds,\n"
+      S_INDENT "YYYY-MM-DD[ HH:MM[:SS]] or an age (7d, 12h, 30m)\n" },
 };
 #define S_COMMANDS (sizeof s_commands / sizeof s_commands [0])
 

@@ -604,6 +604,21 @@ mc_client_wait (mc_client_t *self, const char *job, int timeout_ms)
 }
 
 json_t *
+mc_client_abort (mc_client_t *self, const char *job)
+{
+    return s_call_with (self, MC_OP_ABORT, json_pack ("{s:s}", "job", job));
+}
+
+json_t *
+mc_client_purge (mc_client_t *self, const json_t *jobs, int64_t before_s)
+{
+    json_t *body = jobs? json_pack ("{s:O}", "jobs", jobs)
+                 : before_s > 0? json_pack ("{s:I}", "before", (json_int_t) before_s)
+                 : json_pack ("{s:b}", "finished", 1);
+    return s_call_with (self, MC_OP_PURGE, body);
+}
+
+json_t *
 mc_client_result (mc_client_t *self, const char *job, bool wait)
 {
     return s_call_with (self, MC_OP_RESULT, json_pack ("{s:s, s:b}", "job", job, "wait", wait));

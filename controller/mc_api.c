@@ -1,6 +1,7 @@
 /*  mc_api: client requests, dispatched through one table by operation code. */
 #include "mc_api.h"
 #include "mc_answer.h"
+#include "mc_retention.h"
 #include "mc_trust.h"
 #include "mc_log.h"
 #include "mc_ops.h"
@@ -522,6 +523,8 @@ static s_handler_fn *s_handlers [MC_OP_COUNT] = {
     [MC_OP_QUEUE]    = s_op_queue,
     [MC_OP_SHUTDOWN] = s_op_shutdown,
     [MC_OP_TRUST]    = mc_trust_op,
+    [MC_OP_ABORT]    = mc_retention_abort_op,
+    [MC_OP_PURGE]    = mc_retention_purge_op,
 };
 
 static void

@@ -10,7 +10,7 @@ const char *
 mc_job_info_state (const mc_job_info_t *info)
 {
     if (info->finished_us)
-        return info->failed? "failed": "done";
+        return info->aborted? "aborted": info->failed? "failed": "done";
     return info->started? "running": "queued";
 }
 
@@ -100,6 +100,9 @@ mc_job_info_test (bool verbose)
     assert (!strcmp (mc_job_info_state (&info), "done"));
     info.failed = 1;
     assert (!strcmp (mc_job_info_state (&info), "failed"));
+    info.aborted = true;
+    assert (!strcmp (mc_job_info_state (&info), "aborted"));
+    info.aborted = false;
 
     //  The status object, with room for one more pair that the caller packs.
     msgpack_sbuffer sb;

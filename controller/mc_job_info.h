@@ -26,13 +26,14 @@ typedef struct {
     bool started;               //  a task has been dispatched
     bool single;                //  load-balanced apply, or reduced: its one value is the answer
     bool reduce;                //  results are summed at the controller (--reduce)
+    bool aborted;               //  a client aborted it: its tasks without a result failed
 } mc_job_info_t;
 
 //  Pack the status object of a job: a map with room for `extra` more
 //  key/value pairs, which the caller packs after it.
 //  0, or -1 when the packer could not take it (out of memory).
 int mc_job_info_pack (const mc_job_info_t *info, msgpack_packer *pk, uint32_t extra);
-//  "queued", "running", "done" or "failed".
+//  "queued", "running", "done", "failed" or "aborted" (finished after an abort).
 const char *mc_job_info_state (const mc_job_info_t *info);
 //  Format and parse job ids ("j17"); parse returns 0 or -1.
 void mc_job_id_format (uint64_t id, char *buf, size_t len);

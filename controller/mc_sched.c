@@ -217,6 +217,35 @@ mc_sched_engine_reset (mc_sched_t *self, mc_engine_t *engine)
     load->inflight = 0;
 }
 
+typedef struct {
+    const mc_job_t *job;
+    mc_sched_lost_fn *cancelled;
+    void *arg;
+} s_cancel_t;
+
+static bool
+s_cancel_match (mc_task_t *task, void *arg)
+{
+    s_cancel_t *cancel = arg;
+    if (task->job != cancel->job)
+        return false;
+    cancel->cancelled (cancel->arg, task);
+    return true;
+}
+
+size_t
+mc_sched_cancel_job (mc_sched_t *self, const mc_job_t *job, mc_sched_lost_fn *cancelled, void *arg)
+{
+    s_cancel_t cancel = { job, cancelled, arg };
+    size_t removed = mc_taskq_remove (self->lb, s_cancel_match, &cancel);
+    for (mc_engine_t *engine = mc_registry_first (self->registry); engine;
+         engine = mc_registry_next (self->registry, engine))
+        removed += mc_taskq_remove (mc_engine_load (engine)->direct, s_cancel_match, &cancel);
+    assert (removed <= self->waiting);
+    self->waiting -= removed;
+    return removed;
+}
+
 size_t
 mc_sched_waiting (const mc_sched_t *self)
 {

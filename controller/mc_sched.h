@@ -37,6 +37,10 @@ void mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, mc_sched_lost_
 //  second result for a finished task is dropped). Load-balanced tasks go to
 //  the front of the queue, direct ones to the front of the engine's queue.
 void mc_sched_engine_reset (mc_sched_t *self, mc_engine_t *engine);
+//  A job is aborted: remove its waiting tasks from every queue, handing
+//  each to `cancelled` (in queue order), and return how many. Its tasks in
+//  flight are left to their engines.
+size_t mc_sched_cancel_job (mc_sched_t *self, const mc_job_t *job, mc_sched_lost_fn *cancelled, void *arg);
 //  Tasks waiting (not yet sent), load-balanced and direct together.
 size_t mc_sched_waiting (const mc_sched_t *self);
 size_t mc_sched_lb_waiting (const mc_sched_t *self);

@@ -56,7 +56,10 @@ struct _mc_store_t {
     char error [600];               //  what mc_store_error returns
 };
 
+//  auto_vacuum=INCREMENTAL takes effect on a new store only; an older one
+//  is converted by the first VACUUM of a purge (mc_store_purge).
 static const char *s_schema =
+    "PRAGMA auto_vacuum=INCREMENTAL;"
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
     "CREATE TABLE IF NOT EXISTS jobs ("
@@ -167,6 +170,8 @@ mc_store_new (const char *path, char *err, size_t errlen)
     //  Stores from before task metadata lack its column (an error here
     //  only means that it is there already).
     ||  (sqlite3_exec (self->db, "ALTER TABLE results ADD COLUMN meta BLOB", NULL, NULL, NULL), false)
+    ||  (sqlite3_exec (self->db, "ALTER TABLE jobs ADD COLUMN aborted INTEGER NOT NULL DEFAULT 0",
+                       NULL, NULL, NULL), false)
     ||  s_prepare (self, &self->begin, "BEGIN")
     ||  s_prepare (self, &self->commit, "COMMIT")
     ||  s_prepare (self, &self->add_job,
@@ -178,9 +183,9 @@ mc_store_new (const char *path, char *err, size_t errlen)
     ||  s_prepare (self, &self->meta,
             "SELECT task, engine, status, started_us, finished_us, meta FROM results WHERE job = ? ORDER BY task")
     ||  s_prepare (self, &self->finish_job,
-            "UPDATE jobs SET done = ?, failed = ?, finished_us = ? WHERE id = ?")
+            "UPDATE jobs SET done = ?, failed = ?, finished_us = ?, aborted = ? WHERE id = ?")
     ||  s_prepare (self, &self->job_info,
-            "SELECT kind, kernel, total, tasks, done, failed, seed, single, submitted_us, finished_us, body"
+            "SELECT kind, kernel, total, tasks, done, failed, seed, single, submitted_us, finished_us, body, aborted"
             " FROM jobs WHERE id = ?")
     ||  s_prepare (self, &self->recent, "SELECT id FROM jobs ORDER BY id DESC LIMIT ?")
     ||  s_prepare (self, &self->results,
@@ -329,7 +334,8 @@ s_apply (mc_store_t *self, const s_record_t *r)
             rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) r->info.done);
             rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) r->info.failed);
             rc |= sqlite3_bind_int64 (s, 3, r->info.finished_us);
-            rc |= sqlite3_bind_int64 (s, 4, (sqlite3_int64) r->info.id);
+            rc |= sqlite3_bind_int (s, 4, r->info.aborted);
+            rc |= sqlite3_bind_int64 (s, 5, (sqlite3_int64) r->info.id);
             return s_step (s, rc);
         default:
             return SQLITE_DONE;
@@ -590,6 +596,7 @@ mc_store_job_info (mc_store_t *self, uint64_t id, mc_job_info_t *info)
         info->finished_us = sqlite3_column_int64 (s, 9);
         info->reduce = mc_job_body_reduces (sqlite3_column_blob (s, 10), (size_t) sqlite3_column_bytes (s, 10));
         info->started = info->finished_us != 0;
+        info->aborted = sqlite3_column_int (s, 11) != 0;
         rc = 0;
     }
     else
@@ -614,6 +621,118 @@ mc_store_recent_jobs (mc_store_t *self, uint64_t *ids, size_t limit)
         s_read_failed (self);
     sqlite3_reset (s);
     return count;
+}
+
+size_t
+mc_store_finished_jobs (mc_store_t *self, int64_t before_us, uint64_t after, uint64_t *ids, size_t limit)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2 (self->db, "SELECT id FROM jobs WHERE finished_us != 0 AND finished_us < ?"
+                                      " AND id > ? ORDER BY id LIMIT ?", -1, &s, NULL) != SQLITE_OK) {
+        s_read_failed (self);
+        return 0;
+    }
+    sqlite3_bind_int64 (s, 1, before_us);
+    sqlite3_bind_int64 (s, 2, (sqlite3_int64) after);
+    sqlite3_bind_int64 (s, 3, (sqlite3_int64) limit);
+    size_t count = 0;
+    int step = SQLITE_DONE;
+    while (count < limit && (step = sqlite3_step (s)) == SQLITE_ROW)
+        ids [count++] = (uint64_t) sqlite3_column_int64 (s, 0);
+    if (count < limit && step != SQLITE_DONE)
+        s_read_failed (self);
+    sqlite3_finalize (s);
+    return count;
+}
+
+//  One integer that a PRAGMA returns, or -1.
+static int64_t
+s_pragma (mc_store_t *self, const char *sql)
+{
+    sqlite3_stmt *s;
+    int64_t value = -1;
+    if (sqlite3_prepare_v2 (self->db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step (s) == SQLITE_ROW)
+        value = sqlite3_column_int64 (s, 0);
+    sqlite3_finalize (s);
+    return value;
+}
+
+int64_t
+mc_store_bytes (mc_store_t *self)
+{
+    int64_t pages = s_pragma (self, "PRAGMA page_count");
+    int64_t size = s_pragma (self, "PRAGMA page_size");
+    return pages < 0 || size < 0? -1: pages * size;
+}
+
+//  Step one statement with a job id bound: the rows it changed, or -1.
+static int64_t
+s_delete (mc_store_t *self, sqlite3_stmt *s, uint64_t id)
+{
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) id);
+    int rc = sqlite3_step (s);
+    sqlite3_reset (s);
+    return rc == SQLITE_DONE? sqlite3_changes (self->db): -1;
+}
+
+int
+mc_store_purge (mc_store_t *self, const uint64_t *ids, size_t count, mc_store_purged_t *purged)
+{
+    if (self->failing_since_us) {
+        snprintf (self->error, sizeof self->error, "%s", self->failure);
+        return -1;
+    }
+    //  Deletions go in a transaction of their own, after what is pending.
+    if (mc_store_flush (self))
+        return -1;
+    int64_t before = mc_store_bytes (self);
+    sqlite3_stmt *results = NULL, *jobs = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2 (self->db, "DELETE FROM results WHERE job = ? AND"
+                            " (SELECT finished_us FROM jobs WHERE id = job) != 0", -1, &results, NULL) != SQLITE_OK
+    ||  sqlite3_prepare_v2 (self->db, "DELETE FROM jobs WHERE id = ? AND finished_us != 0", -1, &jobs, NULL) != SQLITE_OK
+    ||  s_begin (self))
+        goto done;
+    uint64_t njobs = 0, nresults = 0;
+    for (size_t i = 0; i < count; i++) {
+        int64_t r = s_delete (self, results, ids [i]);
+        int64_t j = r < 0? -1: s_delete (self, jobs, ids [i]);
+        if (r < 0 || j < 0) {
+            sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+            self->in_tx = false;
+            goto done;
+        }
+        nresults += (uint64_t) r;
+        njobs += (uint64_t) j;
+    }
+    if (mc_store_flush (self))
+        goto done;
+    purged->jobs += njobs;
+    purged->results += nresults;
+    //  Give the pages back: a store made with auto_vacuum=INCREMENTAL frees
+    //  them at once (cost: the freed pages); an older one is rewritten
+    //  whole by VACUUM once (cost: the size of the store), which also
+    //  makes it incremental. The checkpoint then shrinks the file itself.
+    if (s_pragma (self, "PRAGMA auto_vacuum") == 2)
+        rc = sqlite3_exec (self->db, "PRAGMA incremental_vacuum", NULL, NULL, NULL);
+    else
+        rc = sqlite3_exec (self->db, "VACUUM", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec (self->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        mc_warn ("store: purged %llu jobs but could not give their space back: %s (%s)",
+                 (unsigned long long) njobs, sqlite3_errmsg (self->db), self->path);
+    int64_t after = mc_store_bytes (self);
+    if (before > 0 && after >= 0 && after < before)
+        purged->bytes += (uint64_t) (before - after);
+    s_make_private (self->path);
+    rc = 0;
+done:
+    if (rc)
+        snprintf (self->error, sizeof self->error, "store %s: purge failed: %s", self->path, sqlite3_errmsg (self->db));
+    sqlite3_finalize (results);
+    sqlite3_finalize (jobs);
+    return rc;
 }
 
 static int
@@ -793,7 +912,9 @@ s_read_errors (mc_store_t *self, const mc_job_info_t *info, zlistx_t *groups)
         for (void *e = zlistx_first (group->engines); e; e = zlistx_next (group->engines))
             if ((intptr_t) e - 1 == engine)
                 seen = true;
-        if ((!seen && !zlistx_add_end (group->engines, (void *) (engine + 1)))
+        //  A task that failed before any engine ran it (engine -1: an
+        //  abort, the controller out of memory) names no engine.
+        if ((!seen && engine >= 0 && !zlistx_add_end (group->engines, (void *) (engine + 1)))
         ||  !zlistx_add_end (group->tasks, (void *) (intptr_t) (sqlite3_column_int64 (s, 2) + 1)))
             rc = -1;
     }
@@ -1180,6 +1301,51 @@ mc_store_test (bool verbose)
     msgpack_sbuffer_destroy (&sb);
     uint64_t ids [4];
     assert (mc_store_recent_jobs (store, ids, 4) == 1 && ids [0] == 1);
+
+    //  Purge: an aborted job's state survives a reopen; a finished job of
+    //  1 MiB goes with its results and its pages; an unfinished one stays.
+    mc_job_info_t big = { .id = 2, .kind = "apply", .kernel = "echo", .total = 1, .tasks = 1, .seed = 1,
+                          .submitted_us = 3000 };
+    assert (mc_store_add_job (store, &big, body, 1) == 0);
+    size_t blob_size = 1 << 20;
+    uint8_t *blob = malloc (blob_size + 6);
+    assert (blob);
+    memset (blob, 7, blob_size + 6);
+    blob [0] = 0x91;                //  [bin32 of 1 MiB]
+    blob [1] = 0xc6;
+    blob [2] = 0; blob [3] = 0x10; blob [4] = 0; blob [5] = 0;
+    assert (mc_store_add_result (store, 2, 0, 0, 0, 0, 0, blob, blob_size + 6, NULL, 0, 7, 8, NULL, 0) == 0);
+    free (blob);
+    big.done = 1;
+    big.finished_us = 4000;
+    big.aborted = true;
+    assert (mc_store_finish_job (store, &big) == 0);
+    mc_job_info_t open = { .id = 3, .kind = "apply", .kernel = "echo", .total = 1, .tasks = 1, .seed = 1,
+                           .submitted_us = 5000 };
+    assert (mc_store_add_job (store, &open, body, 1) == 0);
+    assert (mc_store_add_result (store, 3, 0, 0, 0, 0, 0, ok1, sizeof ok1, NULL, 0, 7, 8, NULL, 0) == 0);
+    assert (mc_store_flush (store) == 0);
+    mc_store_destroy (&store);
+    store = mc_store_new (path, err, sizeof err);
+    assert (store && mc_store_job_info (store, 2, &loaded) == 0 && loaded.aborted);
+    assert (!strcmp (mc_job_info_state (&loaded), "aborted"));
+    assert (mc_store_finished_jobs (store, INT64_MAX, 0, ids, 4) == 2 && ids [0] == 1 && ids [1] == 2);
+    assert (mc_store_finished_jobs (store, 3000, 0, ids, 4) == 1 && ids [0] == 1);
+    assert (mc_store_finished_jobs (store, INT64_MAX, 1, ids, 4) == 1 && ids [0] == 2);
+    int64_t bytes = mc_store_bytes (store);
+    assert (bytes > (int64_t) blob_size);
+    mc_store_purged_t purged = { 0 };
+    uint64_t doomed [] = { 2, 3, 99 };      //  finished, unfinished, unknown
+    assert (mc_store_purge (store, doomed, 3, &purged) == 0);
+    if (verbose)
+        printf ("\n  purged %llu jobs, %llu results, %llu bytes of %lld\n", (unsigned long long) purged.jobs,
+                (unsigned long long) purged.results, (unsigned long long) purged.bytes, (long long) bytes);
+    assert (purged.jobs == 1 && purged.results == 1 && purged.bytes >= blob_size);
+    assert (mc_store_job_info (store, 2, &loaded) == -1);
+    assert (mc_store_job_info (store, 3, &loaded) == 0 && loaded.finished_us == 0);
+    assert (mc_store_job_info (store, 1, &loaded) == 0);
+    struct stat st;
+    assert (stat (path, &st) == 0 && st.st_size < (off_t) blob_size);
     mc_store_destroy (&store);
 
     //  A store that cannot be created is an error, not a crash.

@@ -81,6 +81,21 @@ int mc_store_each_unfinished (mc_store_t *self, mc_store_job_fn *fn, void *arg);
 typedef void (mc_store_task_fn) (void *arg, uint64_t task, uint64_t status);
 int mc_store_each_result (mc_store_t *self, uint64_t job, mc_store_task_fn *fn, void *arg);
 
+//  --- Retention ---
+//  Ids above `after` of the jobs that finished before before_us (wall
+//  clock; INT64_MAX for all), in id order, at most limit: how many were
+//  written (0 also when the store cannot be read).
+size_t mc_store_finished_jobs (mc_store_t *self, int64_t before_us, uint64_t after, uint64_t *ids, size_t limit);
+//  What a purge removed: jobs, result rows, and bytes the store file shrank.
+typedef struct { uint64_t jobs, results, bytes; } mc_store_purged_t;
+//  Delete these jobs and their results, and give their space back to the
+//  file system. Only finished jobs are deleted (others are skipped); the
+//  caller makes sure that no client waits on them. Commits what is pending
+//  first. Adds to *purged. 0, or -1 (also while the store is failing) with
+//  mc_store_error set.
+int mc_store_purge (mc_store_t *self, const uint64_t *ids, size_t count, mc_store_purged_t *purged);
+//  Bytes the database takes (pages times page size), or -1.
+int64_t mc_store_bytes (mc_store_t *self);
 //  Self test: a store written, reopened and read back, in a temporary directory.
 void mc_store_test (bool verbose);
 #endif

@@ -99,8 +99,28 @@ mc_taskq_size (const mc_taskq_t *self)
     return self->size;
 }
 
+size_t
+mc_taskq_remove (mc_taskq_t *self, mc_taskq_match_fn *match, void *arg)
+{
+    size_t mask = self->capacity - 1, kept = 0;
+    for (size_t i = 0; i < self->size; i++) {
+        mc_task_t *task = self->slots [(self->head + i) & mask];
+        if (!match (task, arg))
+            self->slots [(self->head + kept++) & mask] = task;
+    }
+    size_t removed = self->size - kept;
+    self->size = kept;
+    return removed;
+}
+
 //  --------------------------------------------------------------------------
 //  Self test: FIFO order, front pushes, growth past 64 with the ring wrapped.
+
+static bool
+s_odd (mc_task_t *task, void *arg)
+{
+    return (((char *) task - (char *) arg) / 64) % 2 == 1;
+}
 
 void
 mc_taskq_test (bool verbose)
@@ -131,6 +151,13 @@ mc_taskq_test (bool verbose)
     for (int i = 0; i < 3; i++)
         assert (mc_taskq_pop (q) == TASK (i));
     assert (mc_taskq_size (q) == 0);
+    //  Removal keeps the others in order, with the ring wrapped.
+    for (int i = 0; i < 10; i++)
+        assert (mc_taskq_push_front (q, TASK (9 - i)) == 0);
+    assert (mc_taskq_remove (q, s_odd, tasks) == 5 && mc_taskq_size (q) == 5);
+    for (int i = 0; i < 10; i += 2)
+        assert (mc_taskq_pop (q) == TASK (i));
+    assert (mc_taskq_remove (q, s_odd, tasks) == 0 && mc_taskq_size (q) == 0);
     #undef TASK
     free (tasks);
     mc_taskq_destroy (&q);

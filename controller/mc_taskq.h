@@ -19,5 +19,10 @@ mc_task_t *mc_taskq_peek (const mc_taskq_t *self);
 //  Remove and return the front task, or NULL when empty.
 mc_task_t *mc_taskq_pop (mc_taskq_t *self);
 size_t mc_taskq_size (const mc_taskq_t *self);
+//  Remove every task for which match returns true (match may act on the
+//  task, but not on this queue); the others keep their order. O(size).
+//  Returns how many were removed.
+typedef bool (mc_taskq_match_fn) (mc_task_t *task, void *arg);
+size_t mc_taskq_remove (mc_taskq_t *self, mc_taskq_match_fn *match, void *arg);
 void mc_taskq_test (bool verbose);
 #endif

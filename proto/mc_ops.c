@@ -24,6 +24,10 @@ static const mc_op_t s_ops [MC_OP_COUNT] = {
     [MC_OP_SHUTDOWN] = { MC_OP_SHUTDOWN, "shutdown", "", false, "stop the controller and all its engines" },
     [MC_OP_TRUST]    = { MC_OP_TRUST, "trust", "action:str role:str key:str name:str", false,
                          "add, list or revoke the keys of extra clients and engine hosts" },
+    [MC_OP_ABORT]    = { MC_OP_ABORT, "abort", "job:str", false,
+                         "cancel a job's queued tasks; it ends as aborted once its running tasks finish" },
+    [MC_OP_PURGE]    = { MC_OP_PURGE, "purge", "jobs:array before:uint finished:bool", false,
+                         "remove finished jobs and their results from the store" },
 };
 
 static const mc_nsop_t s_nsops [MC_NSOP_COUNT] = {

@@ -13,6 +13,7 @@ typedef enum {
     MC_OP_NONE = 0,                 //  not an operation
     MC_OP_PING, MC_OP_IDS, MC_OP_ENGINES, MC_OP_SUBMIT, MC_OP_STATUS, MC_OP_WAIT,
     MC_OP_RESULT, MC_OP_JOBS, MC_OP_KERNELS, MC_OP_QUEUE, MC_OP_SHUTDOWN, MC_OP_TRUST,
+    MC_OP_ABORT, MC_OP_PURGE,
     MC_OP_COUNT
 } mc_op_code_t;
 

@@ -522,7 +522,7 @@ mc_proto_error_name (uint64_t code)
     static const char *names [] = {
         "OK", "MALFORMED", "VERSION", "NOT_REGISTERED", "UNKNOWN_OP", "BAD_ARGUMENT",
         "UNKNOWN_JOB", "UNKNOWN_ENGINE", "UNKNOWN_KERNEL", "QUEUE_FULL", "KERNEL_ERROR",
-        "ENGINE_LOST", "NO_ENGINES", "SHUTTING_DOWN", "INTERNAL", "DENIED"
+        "ENGINE_LOST", "NO_ENGINES", "SHUTTING_DOWN", "INTERNAL", "DENIED", "ABORTED"
     };
     return code < sizeof names / sizeof names [0]? names [code]: "?";
 }

@@ -66,6 +66,16 @@ json_t *mc_client_status (mc_client_t *self, const char *job);
 json_t *mc_client_wait (mc_client_t *self, const char *job, int timeout_ms);
 //  Result object of a job; with wait, once it is done.
 json_t *mc_client_result (mc_client_t *self, const char *job, bool wait);
+//  Abort a job: its queued tasks are cancelled at once, its running ones
+//  finish, and it ends as "aborted". {"job", "cancelled", "running",
+//  "finished"} (counts of tasks).
+json_t *mc_client_abort (mc_client_t *self, const char *job);
+//  Remove finished jobs and their results from the store: those named in
+//  jobs (a JSON array of ids), else every job finished before before_s
+//  (Unix seconds) when it is > 0, else every finished job. A job not
+//  finished is refused (named jobs) or skipped. {"jobs", "results",
+//  "bytes", "skipped"}.
+json_t *mc_client_purge (mc_client_t *self, const json_t *jobs, int64_t before_s);
 //  An "@name" argument: put it in a spec's args or kwargs, and the engine
 //  that runs the task passes the value of `name` from its namespace. A spec
 //  key "out": "name" stores each task's result there instead of returning it.

@@ -1,0 +1,149 @@
+/*  mc_cli_jobs: abort and purge. */
+#include "mc_cli_jobs.h"
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int
+mc_cli_abort (const mc_cli_command_t *command, int argc, char **argv)
+{
+    if (argc != 1 || argv [0][0] == '-')
+        return fprintf (stderr, "usage: mcclient %s JOB\n", mc_cli_command_name (command)), MC_EXIT_USAGE;
+    mc_client_t *client = mc_cli_connect ();
+    if (!client)
+        return MC_EXIT_FAILED;
+    json_t *reply = mc_client_abort (client, argv [0]);
+    int rc = 0;
+    if (!reply)
+        rc = mc_cli_fail ("%s", mc_client_error (client));
+    else
+    if (mc_cli_json)
+        mc_cli_print_json (reply);
+    else
+        printf ("%s aborted: %lld tasks cancelled, %lld still running (they finish), %lld had finished\n",
+                argv [0], (long long) json_integer_value (json_object_get (reply, "cancelled")),
+                (long long) json_integer_value (json_object_get (reply, "running")),
+                (long long) json_integer_value (json_object_get (reply, "finished")));
+    json_decref (reply);
+    mc_client_destroy (&client);
+    return rc;
+}
+
+int
+mc_cli_parse_date (const char *text, int64_t now, int64_t *seconds)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll (text, &end, 10);
+    if (end != text && !errno && n >= 0) {
+        int64_t unit = !*end? 0: !strcmp (end, "s")? 1: !strcmp (end, "m")? 60: !strcmp (end, "h")? 3600
+                     : !strcmp (end, "d")? 86400: -1;
+        if (unit == 0 && end - text != 4) {
+            *seconds = n;               //  Unix seconds
+            return 0;
+        }
+        if (unit > 0 && n <= INT64_MAX / unit && n * unit <= now) {
+            *seconds = now - n * unit;  //  an age
+            return 0;
+        }
+    }
+    struct tm tm;
+    memset (&tm, 0, sizeof tm);
+    const char *formats [] = { "%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S",
+                               "%Y-%m-%d %H:%M:%S" };
+    for (size_t i = 0; i < sizeof formats / sizeof formats [0]; i++) {
+        memset (&tm, 0, sizeof tm);
+        const char *rest = strptime (text, formats [i], &tm);
+        if (rest && !*rest) {
+            tm.tm_isdst = -1;
+            time_t t = mktime (&tm);
+            if (t == (time_t) -1)
+                return -1;
+            *seconds = (int64_t) t;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int
+mc_cli_purge (const mc_cli_command_t *command, int argc, char **argv)
+{
+    const char *name = mc_cli_command_name (command);
+    json_t *jobs = json_array ();
+    int64_t before = 0;
+    bool finished = false;
+    int rc = 0;
+    for (int i = 0; i < argc && rc == 0; i++) {
+        if (!strcmp (argv [i], "--finished"))
+            finished = true;
+        else
+        if (!strcmp (argv [i], "--before") && i + 1 < argc) {
+            if (mc_cli_parse_date (argv [++i], (int64_t) time (NULL), &before) || before <= 0) {
+                fprintf (stderr, "mcclient %s: --before takes Unix seconds, YYYY-MM-DD[ HH:MM[:SS]] "
+                                 "or an age like 7d, 12h, 30m (not '%s')\n", name, argv [i]);
+                return json_decref (jobs), MC_EXIT_USAGE;
+            }
+        }
+        else
+        if (argv [i][0] == '-')
+            rc = MC_EXIT_USAGE;
+        else
+            json_array_append_new (jobs, json_string (argv [i]));
+    }
+    if (rc == 0 && (json_array_size (jobs) > 0) + (before > 0) + finished != 1)
+        rc = MC_EXIT_USAGE;
+    if (rc == MC_EXIT_USAGE)
+        fprintf (stderr, "usage: mcclient %s JOB... | --before DATE | --finished\n", name);
+    mc_client_t *client = rc? NULL: mc_cli_connect ();
+    if (!rc && !client)
+        rc = MC_EXIT_FAILED;
+    if (!rc) {
+        json_t *reply = mc_client_purge (client, json_array_size (jobs)? jobs: NULL, before);
+        if (!reply)
+            rc = mc_cli_fail ("%s", mc_client_error (client));
+        else
+        if (mc_cli_json)
+            mc_cli_print_json (reply);
+        else {
+            printf ("purged %lld jobs, %lld results, %.1f MB given back",
+                    (long long) json_integer_value (json_object_get (reply, "jobs")),
+                    (long long) json_integer_value (json_object_get (reply, "results")),
+                    json_integer_value (json_object_get (reply, "bytes")) / 1e6);
+            json_int_t skipped = json_integer_value (json_object_get (reply, "skipped"));
+            if (skipped)
+                printf (" (%lld finished jobs kept: a client still waits on them)", (long long) skipped);
+            printf ("\n");
+        }
+        json_decref (reply);
+    }
+    mc_client_destroy (&client);
+    json_decref (jobs);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+
+void
+mc_cli_jobs_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_cli_jobs: ");
+    int64_t s, now = 1800000000;
+    assert (mc_cli_parse_date ("1700000000", now, &s) == 0 && s == 1700000000);
+    assert (mc_cli_parse_date ("7d", now, &s) == 0 && s == now - 7 * 86400);
+    assert (mc_cli_parse_date ("30m", now, &s) == 0 && s == now - 1800);
+    assert (mc_cli_parse_date ("2026-12-01", now, &s) == 0);
+    int64_t day = s;
+    assert (mc_cli_parse_date ("2026-12-01 12:00", now, &s) == 0 && s == day + 12 * 3600);
+    assert (mc_cli_parse_date ("2026-12-01T12:00:30", now, &s) == 0 && s == day + 12 * 3600 + 30);
+    assert (mc_cli_parse_date ("yesterday", now, &s) == -1);
+    assert (mc_cli_parse_date ("7w", now, &s) == -1);
+    assert (mc_cli_parse_date ("2026-13-01", now, &s) == -1);
+    assert (mc_cli_parse_date ("2026", now, &s) == -1);
+    if (verbose)
+        printf ("OK\n");
+}

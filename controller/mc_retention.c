@@ -1,0 +1,180 @@
+/*  mc_retention: abort and purge. */
+#include "mc_retention.h"
+#include "mc_answer.h"
+#include "mc_log.h"
+
+//  At most this many jobs are named in one purge request (an id each).
+#define S_PURGE_IDS_MAX 100000
+
+static int
+s_job_id (const msgpack_object *o, uint64_t *id)
+{
+    if (!o || o->type != MSGPACK_OBJECT_STR)
+        return -1;
+    return mc_job_id_parse (o->via.str.ptr, o->via.str.size, id);
+}
+
+//  The scheduler's callback for each waiting task of an aborted job.
+static void
+s_cancelled (void *arg, mc_task_t *task)
+{
+    mc_server_fail_task ((mc_server_t *) arg, task, -1, MC_E_ABORTED, "aborted by a client");
+}
+
+void
+mc_retention_abort_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
+{
+    uint64_t id;
+    if (s_job_id (mc_proto_map_get (body, "job"), &id)) {
+        mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT, "'job' must be a job id like \"j12\"");
+        return;
+    }
+    mc_job_t *job = mc_server_job (self, id);
+    if (!job || mc_job_is_finished (job)) {
+        mc_job_info_t info;
+        int rc = job? 0: mc_store_job_info (self->store, id, &info);
+        if (rc == -1)
+            mc_answer_error (self, msg->routing_id, msg->req, MC_E_UNKNOWN_JOB, "no job j%llu", (unsigned long long) id);
+        else
+        if (rc == -2)
+            mc_answer_error (self, msg->routing_id, msg->req, MC_E_INTERNAL, "cannot read job j%llu: %s",
+                             (unsigned long long) id, mc_store_error (self->store));
+        else
+            mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT,
+                             "job j%llu has finished: nothing to abort", (unsigned long long) id);
+        return;
+    }
+    mc_job_info_t *info = mc_job_info (job);
+    uint64_t finished = 0, running = 0;
+    for (uint64_t t = 0; t < info->tasks; t++) {
+        mc_task_state_t state = mc_job_task (job, t)->state;
+        finished += state == MC_TASK_DONE || state == MC_TASK_FAILED;
+        running += state == MC_TASK_RUNNING;
+    }
+    bool again = info->aborted;
+    info->aborted = true;
+    //  The job may finish here (nothing running): mc_answer_finished, at
+    //  the end of this event, stores it and answers its parked requests.
+    size_t cancelled = mc_sched_cancel_job (self->sched, job, s_cancelled, self);
+    if (!again)
+        mc_info ("job j%llu aborted by a client: %zu tasks cancelled, %llu running, %llu finished",
+                 (unsigned long long) id, cancelled, (unsigned long long) running, (unsigned long long) finished);
+    char text [32];
+    mc_job_id_format (id, text, sizeof text);
+    msgpack_packer pk = mc_server_body (self);
+    msgpack_pack_map (&pk, 4);
+    mc_proto_pack_str (&pk, "job");       mc_proto_pack_str (&pk, text);
+    mc_proto_pack_str (&pk, "cancelled"); msgpack_pack_uint64 (&pk, cancelled);
+    mc_proto_pack_str (&pk, "running");   msgpack_pack_uint64 (&pk, running);
+    mc_proto_pack_str (&pk, "finished");  msgpack_pack_uint64 (&pk, finished);
+    mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
+}
+
+//  May this finished job leave the store? Not while it is in memory: it
+//  is then unfinished, or waiting for its commit, or waited on.
+static bool
+s_purgeable (mc_server_t *self, uint64_t id)
+{
+    return !mc_server_job (self, id) && mc_parked_count (self->parked, id) == 0;
+}
+
+void
+mc_retention_purge_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
+{
+    const msgpack_object *jobs = mc_proto_map_get (body, "jobs");
+    const msgpack_object *before = mc_proto_map_get (body, "before");
+    const msgpack_object *finished = mc_proto_map_get (body, "finished");
+    bool all = finished && finished->type == MSGPACK_OBJECT_BOOLEAN && finished->via.boolean;
+    if ((jobs != NULL) + (before != NULL) + all != 1
+    ||  (jobs && (jobs->type != MSGPACK_OBJECT_ARRAY || jobs->via.array.size == 0
+                  || jobs->via.array.size > S_PURGE_IDS_MAX))
+    ||  (before && before->type != MSGPACK_OBJECT_POSITIVE_INTEGER)) {
+        mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT,
+                         "purge takes one of 'jobs' (1 to %d job ids), 'before' (Unix seconds) "
+                         "or 'finished' (true)", S_PURGE_IDS_MAX);
+        return;
+    }
+    size_t count = 0, limit = jobs? jobs->via.array.size: 4096;
+    uint64_t *ids = malloc (limit * sizeof *ids);
+    if (!ids) {
+        mc_answer_error (self, msg->routing_id, msg->req, MC_E_INTERNAL, "controller out of memory");
+        return;
+    }
+    mc_store_purged_t purged = { 0 };
+    uint64_t skipped = 0;
+    int rc = 0;
+    if (jobs) {
+        //  Every named job is checked before any is deleted.
+        for (uint32_t i = 0; i < jobs->via.array.size; i++) {
+            uint64_t id;
+            mc_job_info_t info;
+            int found = -1;
+            if (s_job_id (&jobs->via.array.ptr [i], &id)) {
+                mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT,
+                                 "'jobs' must be job ids like \"j12\"");
+                goto done;
+            }
+            if (!s_purgeable (self, id)) {
+                mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT,
+                                 "job j%llu has not finished (or a client waits on it): not purged; "
+                                 "abort it or wait for it first", (unsigned long long) id);
+                goto done;
+            }
+            found = mc_store_job_info (self->store, id, &info);
+            if (found == -2) {
+                mc_answer_error (self, msg->routing_id, msg->req, MC_E_INTERNAL, "cannot read job j%llu: %s",
+                                 (unsigned long long) id, mc_store_error (self->store));
+                goto done;
+            }
+            if (found == -1) {
+                mc_answer_error (self, msg->routing_id, msg->req, MC_E_UNKNOWN_JOB, "no job j%llu",
+                                 (unsigned long long) id);
+                goto done;
+            }
+            if (!info.finished_us) {
+                mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT,
+                                 "job j%llu has not finished: not purged; abort it or wait for it first",
+                                 (unsigned long long) id);
+                goto done;
+            }
+            ids [count++] = id;
+        }
+        rc = mc_store_purge (self->store, ids, count, &purged);
+    }
+    else {
+        //  Batches of the oldest finished jobs, until none is left.
+        int64_t before_us = before? (int64_t) (before->via.u64 > INT64_MAX / 1000000? INT64_MAX / 1000000
+                                                                                   : before->via.u64) * 1000000
+                                  : INT64_MAX;
+        uint64_t after = 0;         //  ids up to this one were seen
+        while (rc == 0) {
+            size_t found = mc_store_finished_jobs (self->store, before_us, after, ids, limit);
+            if (found == 0)
+                break;
+            after = ids [found - 1];
+            count = 0;
+            for (size_t i = 0; i < found; i++)
+                if (s_purgeable (self, ids [i]))
+                    ids [count++] = ids [i];
+                else
+                    skipped++;
+            if (count)
+                rc = mc_store_purge (self->store, ids, count, &purged);
+        }
+    }
+    if (rc) {
+        mc_answer_error (self, msg->routing_id, msg->req, MC_E_INTERNAL, "%s", mc_store_error (self->store));
+        goto done;
+    }
+    mc_info ("purged %llu jobs, %llu results, %llu bytes", (unsigned long long) purged.jobs,
+             (unsigned long long) purged.results, (unsigned long long) purged.bytes);
+    msgpack_packer pk = mc_server_body (self);
+    msgpack_pack_map (&pk, 4);
+    mc_proto_pack_str (&pk, "jobs");    msgpack_pack_uint64 (&pk, purged.jobs);
+    mc_proto_pack_str (&pk, "results"); msgpack_pack_uint64 (&pk, purged.results);
+    mc_proto_pack_str (&pk, "bytes");   msgpack_pack_uint64 (&pk, purged.bytes);
+    mc_proto_pack_str (&pk, "skipped"); msgpack_pack_uint64 (&pk, skipped);
+    mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
+done:
+    free (ids);
+}

@@ -1,0 +1,16 @@
+/*  mc_retention: what ends a job early and what leaves the store: the
+    `abort` and `purge` operations (mc_proto.md §6, §8). An aborted job's
+    waiting tasks fail at once with ABORTED; the tasks its engines are
+    running finish (MCP/3 has no message to stop one task), and the job then
+    ends as `aborted`. A purge deletes finished jobs and their results and
+    gives their pages back to the file system; a job still in memory (not
+    finished, not yet committed, or waited on) is never purged. */
+#ifndef MC_RETENTION_H
+#define MC_RETENTION_H
+#include "mc_proto.h"
+#include "mc_server.h"
+
+//  The handlers of MC_OP_ABORT and MC_OP_PURGE, for mc_api's table.
+void mc_retention_abort_op (mc_server_t *server, mc_msg_t *msg, const msgpack_object *body);
+void mc_retention_purge_op (mc_server_t *server, mc_msg_t *msg, const msgpack_object *body);
+#endif

@@ -1,0 +1,80 @@
+#!/bin/bash
+# Abort and retention (issue 14, point 7): an abort cancels a job's queued
+# tasks at once and answers its waiters; the job ends as `aborted` with
+# its tasks' errors; purge removes finished jobs and shrinks store.db, and
+# refuses a job that has not finished.
+. "$(dirname "$0")/lib.sh"
+
+state_of () { mcj status "$1" | grep -o '"state":"[a-z]*"' | cut -d'"' -f4; }
+is_running () { [ "$(state_of "$1")" == running ]; }
+store_bytes () { cat "$MCCLUSTER_DIR"/store.db "$MCCLUSTER_DIR"/store.db-wal 2>/dev/null | wc -c; }
+
+start_cluster 2
+
+# --- abort: 400 tasks of 100 ms on 2 engines would take 20 s.
+SEQ="[$(printf '100,%.0s' $(seq 399))100]"
+job=$(mcj map --async sleep "$SEQ"); job=${job//\"/}
+expect_match "a job of 400 sleeps" "$job" '^j[0-9]+$'
+wait_for 10 is_running "$job" || fail "$job never started"
+mcj wait "$job" > "$MCCLUSTER_DIR/waiter.out" 2>&1 &
+WAITER=$!
+started=$SECONDS
+out=$(mcj abort "$job"); rc=$?
+expect "abort: exit status" "$rc" "0"
+expect_match "abort: counts" "$out" "^\{\"job\":\"$job\",\"cancelled\":3[0-9][0-9],\"running\":[0-9]+,\"finished\":[0-9]+\}$"
+cancelled=$(grep -o '"cancelled":[0-9]*' <<< "$out" | cut -d: -f2)
+status=$(mcj wait --timeout 10 "$job"); rc=$?
+expect_match "the aborted job ends as aborted" "$status" '"state":"aborted"'
+[ $((SECONDS - started)) -le 5 ] && pass "and ends within 5 s" || fail "the abort took $((SECONDS - started)) s"
+expect_match "its failed items are the cancelled tasks at least" "$(grep -o '"failed":[0-9]*' <<< "$status")" \
+             "^\"failed\":[0-9]+$"
+failed=$(grep -o '"failed":[0-9]*' <<< "$status" | cut -d: -f2)
+[ "$failed" -ge "$cancelled" ] && pass "failed ($failed) >= cancelled ($cancelled)" \
+                               || fail "failed $failed < cancelled $cancelled"
+wait_for 10 bash -c "! kill -0 $WAITER" || fail "the parked waiter was not answered"
+wait "$WAITER" 2>/dev/null
+expect_match "the parked waiter is answered with aborted" "$(cat "$MCCLUSTER_DIR/waiter.out")" '"state":"aborted"'
+out=$(mc get "$job" 2>&1); rc=$?
+expect "get of an aborted job: exit status" "$rc" "1"
+expect_match "get names the abort" "$out" "aborted by a client"
+out=$(mc abort "$job" 2>&1); rc=$?
+expect "abort of a finished job: exit status" "$rc" "1"
+expect_match "abort of a finished job: message" "$out" "has finished"
+out=$(mc abort j9999 2>&1); rc=$?
+expect "abort of an unknown job: exit status" "$rc" "1"
+expect_match "abort of an unknown job: message" "$out" "no job j9999"
+expect "the engines are still there" "$(mcj ids)" "[0,1]"
+expect "and serve" "$(mcj map square 0:3)" "[0,1,4]"
+
+# --- purge.
+big=$(mcj map --async --chunksize 1000 square 0:300000); big=${big//\"/}
+mcj wait --timeout 60 "$big" > /dev/null || fail "$big did not finish"
+long=$(mcj map --async sleep "$SEQ"); long=${long//\"/}
+out=$(mc purge "$long" 2>&1); rc=$?
+expect "purge of an unfinished job: exit status" "$rc" "1"
+expect_match "purge of an unfinished job: message" "$out" "has not finished"
+expect_match "and the job is still there" "$(mcj status "$long")" "\"job\":\"$long\""
+before=$(store_bytes)
+out=$(mcj purge "$big"); rc=$?
+after=$(store_bytes)
+expect "purge of a finished job: exit status" "$rc" "0"
+expect_match "purge counts" "$out" '^\{"jobs":1,"results":300,"bytes":[0-9]+,"skipped":0\}$'
+[ "$after" -lt $((before - 1000000)) ] && pass "store.db shrank from $before to $after bytes" \
+                                       || fail "store.db went from $before to $after bytes"
+out=$(mc get "$big" 2>&1); rc=$?
+expect "get of a purged job: exit status" "$rc" "1"
+expect_match "get of a purged job: unknown" "$out" "no job $big"
+out=$(mc purge "$big" 2>&1); rc=$?
+expect_match "purge of a purged job: unknown" "$out" "no job $big"
+mcj abort "$long" > /dev/null
+mcj wait --timeout 10 "$long" > /dev/null
+out=$(mcj purge --finished); rc=$?
+expect "purge --finished: exit status" "$rc" "0"
+expect_match "purge --finished takes the rest" "$out" '^\{"jobs":3,'
+expect "no job is left" "$(mcj jobs)" "[]"
+out=$(mc purge 2>&1); rc=$?
+expect "purge without what: usage" "$rc" "2"
+out=$(mc purge --before nonsense 2>&1); rc=$?
+expect "purge --before nonsense: usage" "$rc" "2"
+
+finish
