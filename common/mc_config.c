@@ -34,6 +34,8 @@ static const s_entry_t s_table [] = {
     ENTRY (max_task_bytes,       (1LL << 30) + (1LL << 20), "bytes of one task: arguments, items and arrays"),
     ENTRY (max_job_bytes,        2LL << 30,        "bytes of one submit request: body and arrays"),
     ENTRY (engine_restarts_per_min, 10,            "restarts of dead local engines in any minute; past it, none"),
+    ENTRY (store_max_bytes,      0,                "bytes of store.db; past it the oldest finished jobs go (0: no bound)"),
+    ENTRY (result_ttl_s,         0,                "s a finished job is kept, then purged (0: for ever)"),
 };
 #define TABLE_SIZE (sizeof s_table / sizeof s_table [0])
 
@@ -53,7 +55,8 @@ mc_config_set (mc_config_t *self, const char *key, const char *value, char *err,
         char *end;
         errno = 0;
         long long v = strtoll (value, &end, 10);
-        if (errno || end == value || *end || v <= 0) {
+        //  A key whose default is 0 (off) may be set back to 0.
+        if (errno || end == value || *end || v < 0 || (v == 0 && s_table [i].fallback != 0)) {
             snprintf (err, errlen, "config %s: '%s' is not a positive integer", key, value);
             return -1;
         }
@@ -126,6 +129,11 @@ mc_config_test (bool verbose)
     }
     assert (config.max_inflight == 8);
     assert (mc_config_set (&config, "no_such_key", "1", err, sizeof err) == -1 && strstr (err, "unknown"));
+    //  Bounds that are off by default may be set back to off.
+    assert (config.store_max_bytes == 0 && config.result_ttl_s == 0);
+    assert (mc_config_set (&config, "result_ttl_s", "60", err, sizeof err) == 0 && config.result_ttl_s == 60);
+    assert (mc_config_set (&config, "result_ttl_s", "0", err, sizeof err) == 0 && config.result_ttl_s == 0);
+    assert (mc_config_set (&config, "store_max_bytes", "-1", err, sizeof err) == -1);
 
     //  A file: comments and blank lines pass, the first bad line stops it.
     char path [] = "/tmp/mc_config_test_XXXXXX";

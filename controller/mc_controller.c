@@ -9,6 +9,7 @@
 #include "mc_log.h"
 #include "mc_proto.h"
 #include "mc_resume.h"
+#include "mc_retention.h"
 #include "mc_server.h"
 #include "mc_time.h"
 #include <czmq.h>
@@ -44,6 +45,7 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     mc_engines_expire (server, now);
     mc_api_expire (server, now);
     mc_answer_finished (server);
+    mc_retention_tick (server, now);
     if (server->expect && !server->ready && now - self->started_us > server->config.register_timeout_ms * 1000) {
         mc_error ("only %zu of %zu engines registered within %lld ms", mc_registry_size (server->registry),
                   server->expect, (long long) server->config.register_timeout_ms);

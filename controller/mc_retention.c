@@ -2,6 +2,7 @@
 #include "mc_retention.h"
 #include "mc_answer.h"
 #include "mc_log.h"
+#include "mc_time.h"
 
 //  At most this many jobs are named in one purge request (an id each).
 #define S_PURGE_IDS_MAX 100000
@@ -78,6 +79,73 @@ s_purgeable (mc_server_t *self, uint64_t id)
     return !mc_server_job (self, id) && mc_parked_count (self->parked, id) == 0;
 }
 
+//  Purge the finished jobs (that finished before before_us) not in memory,
+//  oldest first, in batches of `batch` ids, at most max_jobs of them (0:
+//  all). 0, or -1 with the store's error.
+static int
+s_purge_finished (mc_server_t *self, int64_t before_us, uint64_t *ids, size_t batch, uint64_t max_jobs,
+                  mc_store_purged_t *purged, uint64_t *skipped)
+{
+    uint64_t after = 0;             //  ids up to this one were seen
+    uint64_t taken = 0;
+    while (max_jobs == 0 || taken < max_jobs) {
+        size_t want = max_jobs && max_jobs - taken < batch? (size_t) (max_jobs - taken): batch;
+        size_t found = mc_store_finished_jobs (self->store, before_us, after, ids, want);
+        if (found == 0)
+            break;
+        after = ids [found - 1];
+        size_t count = 0;
+        for (size_t i = 0; i < found; i++)
+            if (s_purgeable (self, ids [i]))
+                ids [count++] = ids [i];
+            else
+                (*skipped)++;
+        if (count && mc_store_purge (self->store, ids, count, purged))
+            return -1;
+        taken += count;
+    }
+    return 0;
+}
+
+void
+mc_retention_tick (mc_server_t *self, int64_t now_us)
+{
+    const mc_config_t *config = &self->config;
+    if ((!config->result_ttl_s && !config->store_max_bytes) || now_us < self->retention_at_us
+    ||  mc_store_failing_since (self->store))
+        return;
+    self->retention_at_us = now_us + 1000000;       //  once a second
+    uint64_t ids [64];
+    mc_store_purged_t purged = { 0 };
+    uint64_t skipped = 0;
+    int rc = 0;
+    if (config->result_ttl_s) {
+        int64_t ttl_us = config->result_ttl_s > INT64_MAX / 2000000? INT64_MAX / 2: config->result_ttl_s * 1000000;
+        //  A bounded number per tick, so that the loop stays responsive.
+        rc = s_purge_finished (self, mc_time_wall_us () - ttl_us, ids, 64, 256, &purged, &skipped);
+    }
+    //  Past the size bound: the oldest finished jobs, a few at a time,
+    //  until the store fits or none is left.
+    for (int round = 0; rc == 0 && config->store_max_bytes && round < 16
+                       && mc_store_bytes (self->store) > config->store_max_bytes; round++) {
+        uint64_t before = purged.jobs;
+        rc = s_purge_finished (self, INT64_MAX, ids, 64, 16, &purged, &skipped);
+        if (purged.jobs == before) {
+            if (!self->retention_full)
+                mc_warn ("store_max_bytes=%lld: the store holds %lld bytes and has no finished job left to purge",
+                         (long long) config->store_max_bytes, (long long) mc_store_bytes (self->store));
+            self->retention_full = true;
+            break;
+        }
+        self->retention_full = false;
+    }
+    if (rc)
+        mc_warn ("retention: %s", mc_store_error (self->store));
+    if (purged.jobs)
+        mc_info ("retention: purged %llu jobs, %llu results, %llu bytes", (unsigned long long) purged.jobs,
+                 (unsigned long long) purged.results, (unsigned long long) purged.bytes);
+}
+
 void
 mc_retention_purge_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
 {
@@ -146,21 +214,7 @@ mc_retention_purge_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *b
         int64_t before_us = before? (int64_t) (before->via.u64 > INT64_MAX / 1000000? INT64_MAX / 1000000
                                                                                    : before->via.u64) * 1000000
                                   : INT64_MAX;
-        uint64_t after = 0;         //  ids up to this one were seen
-        while (rc == 0) {
-            size_t found = mc_store_finished_jobs (self->store, before_us, after, ids, limit);
-            if (found == 0)
-                break;
-            after = ids [found - 1];
-            count = 0;
-            for (size_t i = 0; i < found; i++)
-                if (s_purgeable (self, ids [i]))
-                    ids [count++] = ids [i];
-                else
-                    skipped++;
-            if (count)
-                rc = mc_store_purge (self->store, ids, count, &purged);
-        }
+        rc = s_purge_finished (self, before_us, ids, limit, 0, &purged, &skipped);
     }
     if (rc) {
         mc_answer_error (self, msg->routing_id, msg->req, MC_E_INTERNAL, "%s", mc_store_error (self->store));

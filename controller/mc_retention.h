@@ -13,4 +13,9 @@
 //  The handlers of MC_OP_ABORT and MC_OP_PURGE, for mc_api's table.
 void mc_retention_abort_op (mc_server_t *server, mc_msg_t *msg, const msgpack_object *body);
 void mc_retention_purge_op (mc_server_t *server, mc_msg_t *msg, const msgpack_object *body);
+//  Housekeeping (at most once a second): purge finished jobs older than
+//  result_ttl_s, and the oldest finished jobs while the store is larger
+//  than store_max_bytes; never a job in memory (unfinished, not yet
+//  committed, or waited on). Off when both are 0.
+void mc_retention_tick (mc_server_t *server, int64_t now_us);
 #endif

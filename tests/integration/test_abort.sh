@@ -76,5 +76,27 @@ out=$(mc purge 2>&1); rc=$?
 expect "purge without what: usage" "$rc" "2"
 out=$(mc purge --before nonsense 2>&1); rc=$?
 expect "purge --before nonsense: usage" "$rc" "2"
+mc shutdown > /dev/null
+wait_for 20 bash -c "! kill -0 $CTRL_PID" || fail "the controller did not stop"
+
+# --- automatic bounds: result_ttl_s purges finished jobs on the tick, but
+# never one that has not finished; store_max_bytes the oldest finished ones.
+gone_job () { mc status "$1" 2>&1 | grep -q "no job $1"; }
+start_cluster 1 --set result_ttl_s=1
+done_job=$(mcj map --async square 0:10); done_job=${done_job//\"/}
+slow=$(mcj apply --async sleep 4000); slow=${slow//\"/}
+wait_for 10 gone_job "$done_job" && pass "result_ttl_s purged a finished job" || fail "$done_job was kept"
+expect_match "but not the unfinished one" "$(mcj status "$slow")" '"state":"(queued|running)"'
+out=$(mcj wait --timeout 10 "$slow"); rc=$?
+expect_match "which finishes" "$out" '"state":"done"'
+wait_for 10 gone_job "$slow" && pass "and then goes too" || fail "$slow was kept"
+mc shutdown > /dev/null
+wait_for 20 bash -c "! kill -0 $CTRL_PID" || fail "the controller did not stop"
+start_cluster 1 --set store_max_bytes=1000000
+first=$(mcj map --async --chunksize 1000 square 0:300000); first=${first//\"/}
+mcj wait --timeout 60 "$first" > /dev/null
+second=$(mcj map --async --chunksize 1000 square 0:300000); second=${second//\"/}
+mcj wait --timeout 60 "$second" > /dev/null
+wait_for 10 gone_job "$first" && pass "store_max_bytes purged the oldest finished job" || fail "$first was kept"
 
 finish
