@@ -466,9 +466,9 @@ mc_cli_cluster_test (bool verbose)
     assert (!strcmp (line, "\r[##########--------------------] 10/30  5.0/s  2.0s ETA 4s "));
     json_decref (status);
     //  Every operation without a command of its own has a printer (the job
-    //  commands print as they go; trust has its own command).
+    //  commands print as they go; trust, abort and purge have their own).
     for (int op = MC_OP_PING; op < MC_OP_COUNT; op++)
         assert (!s_printers [op] == (op == MC_OP_SUBMIT || op == MC_OP_STATUS || op == MC_OP_WAIT || op == MC_OP_RESULT
-                                     || op == MC_OP_TRUST));
+                                     || op == MC_OP_TRUST || op == MC_OP_ABORT || op == MC_OP_PURGE));
     printf ("OK\n");
 }

@@ -298,6 +298,50 @@ s_add_engine (mc_registry_t *registry, const char *uuid)
     return engine;
 }
 
+//  An abort: the waiting tasks of one job leave the load-balanced and the
+//  direct queues; another job's keep their order; running ones stay.
+static void
+s_test_cancel (void)
+{
+    mc_registry_t *registry = mc_registry_new ();
+    s_capture_t capture = { .count = 0 };
+    mc_sched_t *sched = mc_sched_new (registry, 1, 5000, s_capture_send, &capture);
+    mc_engine_t *e0 = s_add_engine (registry, "a");
+    mc_sched_engine_ready (sched, e0);
+    int code;
+    char err [256];
+    mc_job_t *doomed = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,6,1]}}",
+                                        &code, err, sizeof err);
+    mc_job_t *kept = mc_job_new_json (2, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,3,1]}}",
+                                      &code, err, sizeof err);
+    int32_t targets [] = { mc_engine_id (e0) };
+    mc_job_t *direct = mc_job_new_json (3, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":[1,2],\"targets\":[0]}",
+                                        &code, err, sizeof err);
+    assert (doomed && kept && direct && mc_job_plan (doomed, NULL, 0) == 0 && mc_job_plan (kept, NULL, 0) == 0
+            && mc_job_plan (direct, targets, 1) == 0);
+    for (int i = 0; i < 6; i++) {
+        assert (mc_sched_queue (sched, mc_job_task (doomed, i)) == 0);
+        if (i < 3)
+            assert (mc_sched_queue (sched, mc_job_task (kept, i)) == 0);
+    }
+    assert (mc_sched_queue (sched, mc_job_task (direct, 0)) == 0);
+    mc_sched_dispatch (sched);      //  the direct task goes first, and alone (max_inflight 1)
+    assert (capture.count == 1 && capture.sent [0] == mc_job_task (direct, 0) && mc_sched_waiting (sched) == 9);
+    assert (mc_sched_cancel_job (sched, doomed, s_capture_lost, &capture) == 6 && capture.lost == 6);
+    assert (mc_sched_waiting (sched) == 3 && mc_sched_lb_waiting (sched) == 3);
+    assert (mc_sched_cancel_job (sched, direct, s_capture_lost, &capture) == 0);  //  it runs
+    mc_job_task_finished (direct, capture.sent [0], true, 100000);
+    mc_sched_task_done (sched, e0, capture.sent [0]);
+    assert (capture.count == 2 && capture.sent [1] == mc_job_task (kept, 0));
+    mc_engine_load (e0)->running = NULL;
+    mc_engine_load (e0)->inflight = 0;
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+    mc_job_destroy (&doomed);
+    mc_job_destroy (&kept);
+    mc_job_destroy (&direct);
+}
+
 void
 mc_sched_test (bool verbose)
 {
@@ -392,6 +436,7 @@ mc_sched_test (bool verbose)
     mc_job_destroy (&job);
     mc_job_destroy (&slow);
     mc_job_destroy (&direct);
+    s_test_cancel ();
 
     if (verbose)
         printf ("OK\n");
