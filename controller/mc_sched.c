@@ -1,5 +1,6 @@
 /*  mc_sched: the load-balanced queue, direct queues and pipelining rule. */
 #include "mc_sched.h"
+#include "mc_log.h"
 
 struct _mc_sched_t {
     mc_registry_t *registry;        //  borrowed
@@ -7,12 +8,13 @@ struct _mc_sched_t {
     size_t waiting;                 //  lb + all direct queues
     int64_t max_inflight;
     int64_t pipeline_us;
+    uint16_t max_deaths;            //  deaths of its engines that fail a load-balanced task
     mc_sched_send_fn *send;
     void *arg;
 };
 
 mc_sched_t *
-mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us,
+mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us, int64_t max_deaths,
               mc_sched_send_fn *send, void *arg)
 {
     mc_sched_t *self = calloc (1, sizeof *self);
@@ -26,6 +28,7 @@ mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us
     }
     self->max_inflight = max_inflight > 0? max_inflight: 1;
     self->pipeline_us = pipeline_us;
+    self->max_deaths = max_deaths < 1? 1: max_deaths > UINT16_MAX? UINT16_MAX: (uint16_t) max_deaths;
     self->send = send;
     self->arg = arg;
     return self;
@@ -141,12 +144,12 @@ mc_sched_engine_ready (mc_sched_t *self, mc_engine_t *engine)
     mc_sched_dispatch (self);
 }
 
-void
-mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
+//  Take a task out of its engine's in-flight list (head->prev is the tail).
+static void
+s_unlink (mc_engine_t *engine, mc_task_t *task)
 {
     mc_engine_load_t *load = mc_engine_load (engine);
     assert (load->inflight > 0 && task->engine == mc_engine_id (engine));
-    //  Unlink from the in-flight list (head->prev is the tail).
     if (task == load->running) {
         load->running = task->next;
         if (load->running)
@@ -162,12 +165,36 @@ mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
     task->prev = task->next = NULL;
     task->engine = -1;
     load->inflight--;
+}
+
+void
+mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
+{
+    s_unlink (engine, task);
     while (s_give_one (self, engine))
         ;
 }
 
+int
+mc_sched_task_again (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
+{
+    s_unlink (engine, task);
+    //  At the back of the load-balanced queue: another engine may take it,
+    //  and a passing cause has time to pass. A direct task keeps its place.
+    mc_taskq_t *queue = task->target < 0? self->lb: mc_engine_load (engine)->direct;
+    int rc = task->target < 0? mc_taskq_push (queue, task): mc_taskq_push_front (queue, task);
+    if (rc == 0) {
+        task->state = MC_TASK_WAITING;
+        self->waiting++;
+    }
+    while (s_give_one (self, engine))
+        ;
+    mc_sched_dispatch (self);
+    return rc;
+}
+
 void
-mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, mc_sched_lost_fn *lost, void *arg)
+mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, bool died, mc_sched_lost_fn *lost, void *arg)
 {
     mc_registry_free_remove (self->registry, engine);
     //  Walk the in-flight list from its tail so that pushing each
@@ -175,10 +202,16 @@ mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, mc_sched_lost_fn *l
     mc_engine_load_t *load = mc_engine_load (engine);
     mc_task_t *task = load->running? load->running->prev: NULL;
     while (task) {
-        mc_task_t *prev = task == load->running? NULL: task->prev;
+        bool running = task == load->running;      //  the oldest: the one the engine was running
+        mc_task_t *prev = running? NULL: task->prev;
         task->prev = task->next = NULL;
         task->engine = -1;
-        if (task->target < 0) {
+        if (task->target < 0 && died && running) {
+            if (mc_job_task_died (task->job, task, mc_engine_id (engine)))
+                mc_warn ("out of memory: the engines killed by job %llu task %u are not all named",
+                         (unsigned long long) mc_job_info (task->job)->id, task->number);
+        }
+        if (task->target < 0 && task->deaths < self->max_deaths) {
             task->state = MC_TASK_WAITING;
             if (mc_taskq_push_front (self->lb, task) == 0)
                 self->waiting++;
@@ -269,14 +302,76 @@ s_add_engine (mc_registry_t *registry, const char *uuid)
     return engine;
 }
 
+//  A poison task: requeued after each death of the engine running it,
+//  handed to `lost` at the third (max_deaths); a goodbye is no death; a
+//  task run again after its kernel failed goes to the back of the queue.
+static void
+s_test_deaths (void)
+{
+    mc_registry_t *registry = mc_registry_new ();
+    s_capture_t capture = { .count = 0 };
+    //  One task in flight per engine, so that each takes only the front task.
+    mc_sched_t *sched = mc_sched_new (registry, 1, 5000, 3, s_capture_send, &capture);
+    int code;
+    char err [256], text [256];
+    mc_job_t *job = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"crash\",\"seq\":{\"range\":[0,3,1]}}",
+                                     &code, err, sizeof err);
+    assert (job && mc_job_plan (job, NULL, 0) == 0);
+    for (int i = 0; i < 3; i++)
+        assert (mc_sched_queue (sched, mc_job_task (job, i)) == 0);
+    mc_task_t *poison = mc_job_task (job, 0);
+    const char *uuids [] = { "a", "b", "c", "d" };
+    for (int death = 1; death <= 4; death++) {
+        //  A fresh engine takes the task at the front: the poison one.
+        mc_engine_t *engine = s_add_engine (registry, uuids [death - 1]);
+        size_t before = capture.count;
+        mc_sched_engine_ready (sched, engine);
+        assert (capture.count > before && capture.sent [before] == poison);
+        size_t lost = capture.lost;
+        //  The fourth engine leaves with a goodbye: no death.
+        mc_sched_engine_gone (sched, engine, death < 4, s_capture_lost, &capture);
+        mc_registry_remove (registry, &engine);
+        if (death < 3)
+            assert (poison->deaths == death && poison->state == MC_TASK_WAITING && capture.lost == lost);
+        else
+        if (death == 3) {
+            assert (poison->deaths == 3 && capture.lost == lost + 1);
+            assert (mc_job_poison_text (job, poison, text, sizeof text) == 2);
+            assert (!strcmp (text, "task 0 (items 0..0) of kernel 'crash' killed 3 engines (engines 0, 1, 2): not retried"));
+            //  The test fails it, as the server would.
+            mc_job_task_finished (job, poison, false, 0);
+            poison = mc_job_task (job, 1);
+        }
+        else
+            assert (poison->deaths == 0 && capture.lost == lost && mc_sched_waiting (sched) == 2);
+    }
+    //  Run again after a kernel error: to the back of the queue.
+    mc_engine_t *engine = s_add_engine (registry, "e");
+    mc_sched_engine_ready (sched, engine);
+    assert (mc_engine_inflight (engine) == 1 && capture.sent [capture.count - 1] == poison);
+    assert (mc_sched_task_again (sched, engine, poison) == 0);
+    //  The engine takes the next task, task 2; task 1 waits behind it.
+    assert (capture.sent [capture.count - 1] == mc_job_task (job, 2) && poison->state == MC_TASK_WAITING);
+    assert (mc_sched_waiting (sched) == 1 && poison->engine == -1);
+    mc_job_task_finished (job, mc_job_task (job, 2), true, 10);
+    mc_sched_task_done (sched, engine, mc_job_task (job, 2));
+    assert (capture.sent [capture.count - 1] == poison && mc_sched_waiting (sched) == 0);
+    mc_engine_load (engine)->running = NULL;
+    mc_engine_load (engine)->inflight = 0;
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+    mc_job_destroy (&job);
+}
+
 void
 mc_sched_test (bool verbose)
 {
     if (verbose)
         printf (" * mc_sched: ");
+    s_test_deaths ();
     mc_registry_t *registry = mc_registry_new ();
     s_capture_t capture = { .count = 0 };
-    mc_sched_t *sched = mc_sched_new (registry, 4, 5000, s_capture_send, &capture);
+    mc_sched_t *sched = mc_sched_new (registry, 4, 5000, 3, s_capture_send, &capture);
     mc_engine_t *e0 = s_add_engine (registry, "a");
     mc_engine_t *e1 = s_add_engine (registry, "b");
     assert (mc_engine_id (e0) == 0 && mc_engine_id (e1) == 1);
@@ -312,7 +407,7 @@ mc_sched_test (bool verbose)
     //  other engine takes them (it may hold one: the job is known now).
     mc_engine_t *other = mc_registry_lookup (registry, 1 - mc_engine_id (engine));
     size_t before = capture.count;
-    mc_sched_engine_gone (sched, engine, s_capture_lost, &capture);
+    mc_sched_engine_gone (sched, engine, true, s_capture_lost, &capture);
     assert (capture.lost == 0);
     mc_registry_remove (registry, &engine);
     //  The survivor already holds task 1 and may hold 4: three of the
@@ -321,6 +416,9 @@ mc_sched_test (bool verbose)
     assert (capture.sent [before]->number == 2 && capture.sent [before + 1]->number == 3
          && capture.sent [before + 2]->number == 4);
     assert (mc_engine_inflight (other) == 4 && mc_sched_waiting (sched) == 10 - 1 - 4);
+    //  Only the task it was running (its oldest, task 2) counts the death.
+    assert (mc_job_task (job, 2)->deaths == 1 && mc_job_task (job, 3)->deaths == 0
+         && mc_job_task (job, 5)->deaths == 0);
 
     //  Long tasks are not hoarded: a job whose tasks take 100 ms goes one at
     //  a time per engine.
@@ -341,7 +439,7 @@ mc_sched_test (bool verbose)
     //  e2 took load-balanced work when it joined; its direct task waits its turn.
     mc_sched_queue (sched, mc_job_task (direct, 0));
     size_t lost_before = capture.lost;
-    mc_sched_engine_gone (sched, e2, s_capture_lost, &capture);
+    mc_sched_engine_gone (sched, e2, true, s_capture_lost, &capture);
     assert (capture.lost == lost_before + 1);
     mc_registry_remove (registry, &e2);
 
