@@ -25,8 +25,9 @@ struct mc_task {
     int32_t target;             //  engine id of a direct task, -1 when load-balanced
     int32_t engine;             //  engine running it, -1 when none
     mc_task_state_t state;
-    uint16_t deaths;            //  engines that died while running it (load-balanced: retried below max_task_deaths)
-    uint16_t retries;           //  times it was queued again after the kernel failed (below the job's `retries`)
+    uint16_t deaths;            //  engines that died running it alone (load-balanced: retried below max_task_deaths)
+    uint8_t retries;            //  times it was queued again after the kernel failed (below the job's `retries`)
+    bool suspect;               //  in flight when an engine holding several tasks died: runs alone from now on
     mc_task_t *prev, *next;     //  links in the running engine's in-flight list
 };
 

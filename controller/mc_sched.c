@@ -104,6 +104,9 @@ s_give_one (mc_sched_t *self, mc_engine_t *engine)
     mc_engine_load_t *load = mc_engine_load (engine);
     if (mc_engine_state (engine) != MC_ENGINE_READY || load->inflight >= self->max_inflight)
         return false;
+    //  A suspect runs alone: nothing goes beside it.
+    if (load->running && load->running->suspect)
+        return false;
     mc_task_t *task = mc_taskq_peek (load->direct);
     if (task) {
         //  A direct task waits for its turn even when lb work is waiting:
@@ -114,6 +117,8 @@ s_give_one (mc_sched_t *self, mc_engine_t *engine)
         return true;
     }
     task = mc_taskq_peek (self->lb);
+    if (task && task->suspect && load->inflight > 0)
+        return false;               //  it waits for an engine with nothing in flight
     if (task && load->inflight < mc_sched_limit (self, task->job)) {
         s_send (self, engine, mc_taskq_pop (self->lb));
         return true;
@@ -200,17 +205,20 @@ mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, bool died, mc_sched
     //  Walk the in-flight list from its tail so that pushing each
     //  load-balanced task to the front keeps the original order.
     mc_engine_load_t *load = mc_engine_load (engine);
+    bool alone = load->inflight == 1;   //  the one task in flight is the one it died running
     mc_task_t *task = load->running? load->running->prev: NULL;
     while (task) {
-        bool running = task == load->running;      //  the oldest: the one the engine was running
-        mc_task_t *prev = running? NULL: task->prev;
+        mc_task_t *prev = task == load->running? NULL: task->prev;
         task->prev = task->next = NULL;
         task->engine = -1;
-        if (task->target < 0 && died && running) {
+        if (task->target < 0 && died && alone) {
             if (mc_job_task_died (task->job, task, mc_engine_id (engine)))
                 mc_warn ("out of memory: the engines killed by job %llu task %u are not all named",
                          (unsigned long long) mc_job_info (task->job)->id, task->number);
         }
+        else
+        if (task->target < 0 && died)
+            task->suspect = true;
         if (task->target < 0 && task->deaths < self->max_deaths) {
             task->state = MC_TASK_WAITING;
             if (mc_taskq_push_front (self->lb, task) == 0)
@@ -361,6 +369,47 @@ s_test_deaths (void)
     mc_sched_destroy (&sched);
     mc_registry_destroy (&registry);
     mc_job_destroy (&job);
+
+    //  An engine that dies with several tasks in flight: which one killed
+    //  it is not known (a result may have died with it). None counts a
+    //  death; each becomes a suspect and runs alone from then on.
+    registry = mc_registry_new ();
+    sched = mc_sched_new (registry, 4, 5000, 3, s_capture_send, &capture);
+    job = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"crash\",\"seq\":{\"range\":[0,4,1]}}",
+                           &code, err, sizeof err);
+    assert (job && mc_job_plan (job, NULL, 0) == 0);
+    mc_job_task_finished (job, mc_job_task (job, 3), true, 10);  //  a tiny job: pipelined
+    for (int i = 0; i < 3; i++)
+        assert (mc_sched_queue (sched, mc_job_task (job, i)) == 0);
+    engine = s_add_engine (registry, "f");
+    mc_sched_engine_ready (sched, engine);
+    assert (mc_engine_inflight (engine) == 3);
+    mc_sched_engine_gone (sched, engine, true, s_capture_lost, &capture);
+    mc_registry_remove (registry, &engine);
+    for (int i = 0; i < 3; i++)
+        assert (mc_job_task (job, i)->deaths == 0 && mc_job_task (job, i)->suspect);
+    //  A fresh engine takes one suspect only, and no other task beside it.
+    engine = s_add_engine (registry, "g");
+    size_t before = capture.count;
+    mc_sched_engine_ready (sched, engine);
+    assert (capture.count == before + 1 && mc_engine_inflight (engine) == 1 && mc_sched_waiting (sched) == 2);
+    //  It dies running it alone: a certain death.
+    mc_sched_engine_gone (sched, engine, true, s_capture_lost, &capture);
+    mc_registry_remove (registry, &engine);
+    assert (mc_job_task (job, 0)->deaths == 1);
+    //  Done with the suspects one at a time, an engine is free for them.
+    engine = s_add_engine (registry, "h");
+    mc_sched_engine_ready (sched, engine);
+    for (int i = 0; i < 3; i++) {
+        assert (mc_engine_inflight (engine) == 1);
+        mc_task_t *task = capture.sent [capture.count - 1];
+        mc_job_task_finished (job, task, true, 10);
+        mc_sched_task_done (sched, engine, task);
+    }
+    assert (mc_engine_inflight (engine) == 0 && mc_sched_waiting (sched) == 0 && mc_job_is_finished (job));
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+    mc_job_destroy (&job);
 }
 
 void
@@ -403,11 +452,12 @@ mc_sched_test (bool verbose)
         assert (capture.sent [i]->number == i && capture.to [i] == mc_engine_id (engine));
     assert (mc_sched_limit (sched, job) == 4);
 
-    //  The engine dies: its 4 tasks go back to the front, in order, and the
-    //  other engine takes them (it may hold one: the job is known now).
+    //  The engine leaves (a goodbye: no death, s_test_deaths has those): its
+    //  4 tasks go back to the front, in order, and the other engine takes
+    //  them (it may hold one: the job is known now).
     mc_engine_t *other = mc_registry_lookup (registry, 1 - mc_engine_id (engine));
     size_t before = capture.count;
-    mc_sched_engine_gone (sched, engine, true, s_capture_lost, &capture);
+    mc_sched_engine_gone (sched, engine, false, s_capture_lost, &capture);
     assert (capture.lost == 0);
     mc_registry_remove (registry, &engine);
     //  The survivor already holds task 1 and may hold 4: three of the
@@ -416,9 +466,7 @@ mc_sched_test (bool verbose)
     assert (capture.sent [before]->number == 2 && capture.sent [before + 1]->number == 3
          && capture.sent [before + 2]->number == 4);
     assert (mc_engine_inflight (other) == 4 && mc_sched_waiting (sched) == 10 - 1 - 4);
-    //  Only the task it was running (its oldest, task 2) counts the death.
-    assert (mc_job_task (job, 2)->deaths == 1 && mc_job_task (job, 3)->deaths == 0
-         && mc_job_task (job, 5)->deaths == 0);
+    assert (mc_job_task (job, 2)->deaths == 0 && !mc_job_task (job, 2)->suspect);
 
     //  Long tasks are not hoarded: a job whose tasks take 100 ms goes one at
     //  a time per engine.

@@ -35,11 +35,14 @@ void mc_sched_engine_ready (mc_sched_t *self, mc_engine_t *engine);
 void mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task);
 //  An engine is gone: its load-balanced tasks in flight go back to the front
 //  of the queue in their order; its direct tasks are handed to `lost`.
-//  When it died (expired, its process exited, dropped; not a goodbye), the
-//  task it was running — the oldest in flight, since an engine runs its
-//  tasks in order — counts a death (mc_job_task_died), and goes to `lost`
-//  instead once it has killed max_deaths engines. The tasks behind it had
-//  not started and count none.
+//  When it died (expired, its process exited, dropped; not a goodbye) with
+//  one load-balanced task in flight, that task counts a death
+//  (mc_job_task_died), and goes to `lost` instead once it has killed
+//  max_deaths engines. When it died with several, which one killed it is
+//  not known (the result of the one before may have died with it): none
+//  counts a death, each becomes a suspect, and a suspect is only ever sent
+//  to an engine with nothing in flight, which gets nothing else beside it,
+//  so that the next death is a certain one.
 void mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, bool died, mc_sched_lost_fn *lost, void *arg);
 //  A task that ended on its engine is to run again (its kernel failed and
 //  the job allows a retry): frees the slot as mc_sched_task_done does and
