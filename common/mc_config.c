@@ -34,6 +34,7 @@ static const s_entry_t s_table [] = {
     ENTRY (max_task_bytes,       (1LL << 30) + (1LL << 20), "bytes of one task: arguments, items and arrays"),
     ENTRY (max_job_bytes,        2LL << 30,        "bytes of one submit request: body and arrays"),
     ENTRY (engine_restarts_per_min, 10,            "restarts of dead local engines in any minute; past it, none"),
+    ENTRY (max_task_deaths,      3,                "engines that may die running one load-balanced task; then it fails"),
 };
 #define TABLE_SIZE (sizeof s_table / sizeof s_table [0])
 
@@ -155,6 +156,7 @@ mc_config_test (bool verbose)
     assert (strstr (text, "heartbeat_ms             250  (ms)\n") && strstr (text, "max_client_bytes"));
     assert (strstr (text, "max_items_per_task       10000000  (items in one task of a map)\n"));
     assert (strstr (text, "max_task_bytes") && strstr (text, "max_job_bytes"));
+    assert (strstr (text, "max_task_deaths          3  (engines that may die running one load-balanced task"));
     size_t lines = 0;
     for (char *p = text; *p; p++)
         lines += *p == '\n';

@@ -26,6 +26,7 @@ typedef struct {
     int64_t max_task_bytes;         //  bytes of one packed TASK: args, kwargs, items and the arrays it carries
     int64_t max_job_bytes;          //  bytes of one submit request: its body and array frames
     int64_t engine_restarts_per_min;    //  ipclusterd -n: dead local engines restarted per minute; past it, no more
+    int64_t max_task_deaths;        //  engines a load-balanced task may kill (die running it) before it fails
 } mc_config_t;
 
 //  Fill with the built-in defaults.
