@@ -19,12 +19,13 @@ typedef struct {
     double box [4];                 //  --range
 } s_submit_t;
 
-enum { S_OUT = 1, S_TARGETS, S_CHUNKSIZE, S_SEED, S_ASYNC, S_SHOW, S_TASKS, S_REDUCE, S_BINS, S_RANGE, S_PNG };
+enum { S_OUT = 1, S_TARGETS, S_CHUNKSIZE, S_SEED, S_RETRIES, S_ASYNC, S_SHOW, S_TASKS, S_REDUCE, S_BINS, S_RANGE, S_PNG };
 static const mc_cli_option_t s_options [] = {
     { "--out", S_OUT, true },
     { "--targets", S_TARGETS, true },
     { "--chunksize", S_CHUNKSIZE, true },
     { "--seed", S_SEED, true },
+    { "--retries", S_RETRIES, true },
     { "--async", S_ASYNC, false },
     { "--show", S_SHOW, false },
     { "--tasks", S_TASKS, true },
@@ -43,7 +44,8 @@ s_set (s_submit_t *s, const char *key, json_t *value)
     return 0;
 }
 
-//  --chunksize N or --seed S: an integer, at least 1 or 0.
+//  --chunksize N, or --seed S and --retries N: an integer, at least 1, or at
+//  least 0 (seed true).
 static int
 s_integer_option (s_submit_t *s, const char *arg, const char *value, bool seed)
 {
@@ -92,7 +94,8 @@ s_option (s_submit_t *s, const mc_cli_option_t *option, const char *arg, const c
         }
         case S_CHUNKSIZE:
         case S_SEED:
-            return s_integer_option (s, arg, value, option->code == S_SEED);
+        case S_RETRIES:
+            return s_integer_option (s, arg, value, option->code != S_CHUNKSIZE);
         case S_ASYNC:
             s->async = true;
             return 0;
@@ -377,5 +380,9 @@ mc_cli_submit_test (bool verbose)
     s_test_spec ("--targets all --chunksize 2 square 0:3", true, MC_EXIT_USAGE, NULL, verbose);
     s_test_spec ("square 0:3 --seed", true, MC_EXIT_USAGE, NULL, verbose);
     s_test_spec ("--out 1x square 0:3", true, MC_EXIT_USAGE, NULL, verbose);
+    s_test_spec ("--retries 2 fail boom", false, 0,
+                 "{\"args\":[\"boom\"],\"kernel\":\"fail\",\"kind\":\"apply\",\"kwargs\":{},\"retries\":2}", verbose);
+    s_test_spec ("--retries -1 fail boom", false, MC_EXIT_FAILED, NULL, verbose);
+    s_test_spec ("square 0:3 --retries", true, MC_EXIT_USAGE, NULL, verbose);
     printf ("OK\n");
 }

@@ -41,6 +41,8 @@ static const mc_cli_command_t s_commands [] = {
       "    --targets T                direct: 'all', ids '0,2', a range '1:3', or a mix\n"
       "    --chunksize N              items per task of a load-balanced map (default 1)\n"
       "    --seed S                   job seed (default: drawn and recorded)\n"
+      "    --retries N                run a task whose kernel fails up to N more times (default 0;\n"
+      S_INDENT "a load-balanced task whose engine dies is retried up to max_task_deaths)\n"
       "    --async                    print the job id at once instead of waiting\n"
       "    --out NAME                 store each task's result as NAME on its engine\n"
       "    --tasks N                  map: run N tasks (items 0..N-1) instead of a SEQ\n"

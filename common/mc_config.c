@@ -36,6 +36,7 @@ static const s_entry_t s_table [] = {
     ENTRY (engine_restarts_per_min, 10,            "restarts of dead local engines in any minute; past it, none"),
     ENTRY (store_max_bytes,      0,                "bytes of store.db; past it the oldest finished jobs go (0: no bound)"),
     ENTRY (result_ttl_s,         0,                "s a finished job is kept, then purged (0: for ever)"),
+    ENTRY (max_task_deaths,      3,                "engines that may die running one load-balanced task; then it fails"),
 };
 #define TABLE_SIZE (sizeof s_table / sizeof s_table [0])
 
@@ -163,6 +164,7 @@ mc_config_test (bool verbose)
     assert (strstr (text, "heartbeat_ms             250  (ms)\n") && strstr (text, "max_client_bytes"));
     assert (strstr (text, "max_items_per_task       10000000  (items in one task of a map)\n"));
     assert (strstr (text, "max_task_bytes") && strstr (text, "max_job_bytes"));
+    assert (strstr (text, "max_task_deaths          3  (engines that may die running one load-balanced task"));
     size_t lines = 0;
     for (char *p = text; *p; p++)
         lines += *p == '\n';

@@ -28,6 +28,7 @@ typedef struct {
     int64_t engine_restarts_per_min;    //  ipclusterd -n: dead local engines restarted per minute; past it, no more
     int64_t store_max_bytes;        //  past it the oldest finished jobs are purged; 0 = no bound
     int64_t result_ttl_s;           //  finished jobs older than this are purged; 0 = kept for ever
+    int64_t max_task_deaths;        //  engines a load-balanced task may kill (die running it) before it fails
 } mc_config_t;
 
 //  Fill with the built-in defaults.

@@ -254,7 +254,12 @@ s_answer_parked (mc_server_t *self, mc_job_t *job)
         mc_answer_park (self, park, job, info, first);
         mc_park_destroy (&park);
     }
+    uint64_t tasks = info->tasks;
     zhashx_delete (self->jobs, (void *) (uintptr_t) info->id);
+    //  A large job's tasks came from the heap (mc_proto_keep_frames_warm
+    //  keeps large blocks off mmap): give the memory back now it is free.
+    if (tasks >= 100000)
+        mc_proto_trim ();
 }
 
 //  A finished job that the failing store could not take within

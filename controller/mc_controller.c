@@ -148,6 +148,7 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
     snprintf (self->profile_dir, sizeof self->profile_dir, "%s", profile_dir);
     if (mc_server_init (server, config)
     ||  !(server->sched = mc_sched_new (server->registry, config->max_inflight, config->pipeline_ms * 1000,
+                                        config->max_task_deaths,
                                         mc_engines_send_task, server))) {
         snprintf (err, errlen, "out of memory");
         goto fail;

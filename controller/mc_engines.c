@@ -87,13 +87,14 @@ s_send_empty (mc_server_t *self, zframe_t *routing_id, int type)
 }
 
 //  An engine is gone: its load-balanced tasks go back to the queue, its
-//  direct ones fail, its record goes.
+//  direct ones fail, its record goes. When it died (anything but a
+//  goodbye), the task it was running counts the death (mc_sched).
 static void
-s_gone (mc_server_t *self, mc_engine_t *engine, const char *why)
+s_gone (mc_server_t *self, mc_engine_t *engine, const char *why, bool died)
 {
     mc_info ("engine %d (%s pid %lld) %s; %u tasks in flight", mc_engine_id (engine), mc_engine_host (engine),
              (long long) mc_engine_pid (engine), why, mc_engine_inflight (engine));
-    mc_sched_engine_gone (self->sched, engine, mc_server_task_lost, self);
+    mc_sched_engine_gone (self->sched, engine, died, mc_server_task_lost, self);
     mc_registry_remove (self->registry, &engine);
 }
 
@@ -295,7 +296,7 @@ s_result (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
         //  A broken engine costs its session, not the task: drop the engine,
         //  which requeues its load-balanced tasks.
         s_send_error (self, msg->routing_id, MC_E_MALFORMED, "malformed result: you are dropped");
-        s_gone (self, engine, "sent a malformed result");
+        s_gone (self, engine, "sent a malformed result", true);
         return;
     }
     if (status != MC_OK && text_len == 0) {
@@ -309,6 +310,28 @@ s_result (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
                     : stream_code == MC_E_MALFORMED? "streamed arrays do not match the result that followed them"
                     : "the controller could not relay a streamed result");
         return;
+    }
+    char tried [1024];
+    if (status != MC_OK && task->retries < mc_job_retries (job) && !mc_job_info (job)->aborted) {
+        //  The submitter asked for another try (unless a client aborted
+        //  the job since): only the last outcome is stored, so this one is
+        //  only logged.
+        task->retries++;
+        snprintf (tried, sizeof tried, "%.*s", (int) (text_len < 512? text_len: 512), text);
+        mc_info ("job %llu task %u failed on engine %d (%s): retry %u of %u", (unsigned long long) msg->job,
+                 task->number, mc_engine_id (engine), tried, task->retries, mc_job_retries (job));
+        mc_engine_count_task (engine, false);
+        if (mc_sched_task_again (self->sched, engine, task) == 0)
+            return;
+        //  Out of memory: the task is out of the engine's list, not queued.
+        mc_server_fail_task (self, task, mc_engine_id (engine), status, tried);
+        return;
+    }
+    if (status != MC_OK && task->retries > 0) {
+        snprintf (tried, sizeof tried, "%.*s (failed %u times: retries=%u)", (int) (text_len < 512? text_len: 512),
+                  text, task->retries + 1, task->retries);
+        text = tried;
+        text_len = strlen (tried);
     }
     if (mc_job_transient (job)) {
         if (s_keep_transient (self, engine, job, task, msg))
@@ -326,14 +349,14 @@ static void
 s_bye (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
 {
     (void) msg;
-    s_gone (self, engine, mc_engine_state (engine) == MC_ENGINE_STOPPING? "stopped": "said goodbye");
+    s_gone (self, engine, mc_engine_state (engine) == MC_ENGINE_STOPPING? "stopped": "said goodbye", false);
 }
 
 static void
 s_expire (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
 {
     (void) msg;
-    s_gone (self, engine, "expired (no heartbeat)");
+    s_gone (self, engine, "expired (no heartbeat)", true);
 }
 
 static void
@@ -521,7 +544,7 @@ mc_engines_drop (mc_server_t *self, zframe_t *routing_id, const char *why)
         if (zframe_eq (mc_engine_routing_id (e), routing_id)) {
             int64_t inflight = mc_engine_inflight (e);
             //  The silence row of §4: whatever its state, it is unknown now.
-            s_gone (self, e, why);
+            s_gone (self, e, why, true);
             return inflight;
         }
     return -1;

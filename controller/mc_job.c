@@ -14,6 +14,10 @@ struct _mc_job_t {
     mc_task_t *tasks;
     uint64_t tasks_finished;
     double mean_task_us;
+    //  Which engine died running which task, in the order they died: rare
+    //  (each costs an engine), so a list, not a field of every task.
+    struct s_death { uint32_t task; int32_t engine; } *deaths;
+    size_t death_count, death_room;
 };
 
 mc_job_t *
@@ -47,6 +51,7 @@ mc_job_destroy (mc_job_t **self_p)
     mc_submit_reset (&self->submit);
     mc_transient_destroy (&self->held);
     free (self->tasks);
+    free (self->deaths);
     free (self);
     *self_p = NULL;
 }
@@ -260,6 +265,63 @@ mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us)
         self->info.finished_us = mc_time_wall_us ();
 }
 
+int
+mc_job_task_died (mc_job_t *self, mc_task_t *task, int32_t engine)
+{
+    assert (task->job == self);
+    if (task->deaths < UINT16_MAX)
+        task->deaths++;
+    if (self->death_count == self->death_room) {
+        size_t room = self->death_room? 2 * self->death_room: 8;
+        struct s_death *grown = realloc (self->deaths, room * sizeof *grown);
+        if (!grown)
+            return -1;
+        self->deaths = grown;
+        self->death_room = room;
+    }
+    self->deaths [self->death_count++] = (struct s_death) { task->number, engine };
+    return 0;
+}
+
+int64_t
+mc_job_poison_text (const mc_job_t *self, const mc_task_t *task, char *text, size_t len)
+{
+    char items [64];
+    if (self->info.kind [0] == 'm')
+        snprintf (items, sizeof items, "items %llu..%llu", (unsigned long long) task->first,
+                  (unsigned long long) (task->first + (task->count? task->count - 1: 0)));
+    else
+        snprintf (items, sizeof items, "an apply");
+    int used = snprintf (text, len, "task %u (%s) of kernel '%s' killed %u engine%s (engine%s ", task->number, items,
+                         self->info.kernel, task->deaths, task->deaths == 1? "": "s", task->deaths == 1? "": "s");
+    int64_t last = -1;
+    size_t listed = 0;
+    bool cut = false;
+    for (size_t i = 0; i < self->death_count; i++) {
+        if (self->deaths [i].task != task->number)
+            continue;
+        last = self->deaths [i].engine;
+        //  Room is kept for the ending: a list too long for it ends in "...".
+        if (!cut && used >= 0 && (size_t) used + 40 < len)
+            used += snprintf (text + used, len - used, "%s%d", listed? ", ": "", self->deaths [i].engine);
+        else
+        if (!cut && used >= 0 && (size_t) used + 20 < len) {
+            used += snprintf (text + used, len - used, ", ...");
+            cut = true;
+        }
+        listed++;
+    }
+    if (used >= 0 && (size_t) used < len)
+        snprintf (text + used, len - used, "%s): not retried", listed? "": "unknown");
+    return last;
+}
+
+uint32_t
+mc_job_retries (const mc_job_t *self)
+{
+    return self->submit.retries;
+}
+
 bool
 mc_job_is_finished (const mc_job_t *self)
 {
@@ -418,12 +480,43 @@ s_test_items (void)
     mc_job_destroy (&job);
 }
 
+//  Deaths are counted per task and named in its error; retries come from
+//  the body.
+static void
+s_test_deaths (void)
+{
+    int code;
+    char err [256], text [512];
+    mc_job_t *job = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"crash\",\"seq\":{\"range\":[0,10,1]},"
+                                        "\"chunksize\":3,\"retries\":2}", &code, err, sizeof err);
+    assert (job && mc_job_plan (job, NULL, 0) == 0 && mc_job_retries (job) == 2);
+    mc_task_t *task = mc_job_task (job, 2);
+    assert (task->deaths == 0 && task->retries == 0);
+    assert (mc_job_task_died (job, task, 0) == 0 && mc_job_task_died (job, mc_job_task (job, 1), 4) == 0);
+    assert (mc_job_task_died (job, task, 1) == 0 && mc_job_task_died (job, task, 0) == 0);
+    assert (task->deaths == 3 && mc_job_task (job, 1)->deaths == 1);
+    assert (mc_job_poison_text (job, task, text, sizeof text) == 0);
+    assert (!strcmp (text, "task 2 (items 6..8) of kernel 'crash' killed 3 engines (engines 0, 1, 0): not retried"));
+    //  A long list is cut, never overrun.
+    for (int i = 0; i < 200; i++)
+        assert (mc_job_task_died (job, task, 1000 + i) == 0);
+    assert (mc_job_poison_text (job, task, text, 120) == 1199 && strlen (text) < 120 && strstr (text, ", ..."));
+    mc_job_destroy (&job);
+    job = mc_job_new_json (2, "{\"kind\":\"apply\",\"kernel\":\"crash\"}", &code, err, sizeof err);
+    assert (job && mc_job_plan (job, NULL, 0) == 0 && mc_job_retries (job) == 0);
+    assert (mc_job_task_died (job, mc_job_task (job, 0), 5) == 0);
+    assert (mc_job_poison_text (job, mc_job_task (job, 0), text, sizeof text) == 5);
+    assert (!strcmp (text, "task 0 (an apply) of kernel 'crash' killed 1 engine (engine 5): not retried"));
+    mc_job_destroy (&job);
+}
+
 void
 mc_job_test (bool verbose)
 {
     if (verbose)
         printf (" * mc_job: ");
     s_test_items ();
+    s_test_deaths ();
     s_test_streams ();
     s_test_transient ();
     if (verbose)

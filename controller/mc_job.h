@@ -25,6 +25,9 @@ struct mc_task {
     int32_t target;             //  engine id of a direct task, -1 when load-balanced
     int32_t engine;             //  engine running it, -1 when none
     mc_task_state_t state;
+    uint16_t deaths;            //  engines that died running it alone (load-balanced: retried below max_task_deaths)
+    uint8_t retries;            //  times it was queued again after the kernel failed (below the job's `retries`)
+    bool suspect;               //  in flight when an engine holding several tasks died: runs alone from now on
     mc_task_t *prev, *next;     //  links in the running engine's in-flight list
 };
 
@@ -92,6 +95,17 @@ const char *mc_job_out (const mc_job_t *self);
 //  its run time into the job's mean task time.
 void mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us);
 bool mc_job_is_finished (const mc_job_t *self);
+//  The engine with this id died while running the task: count the death
+//  (task->deaths) and remember the engine, for the task's error. 0, or -1
+//  when out of memory (counted, the engine not remembered).
+int mc_job_task_died (mc_job_t *self, mc_task_t *task, int32_t engine);
+//  The error of a task that has killed task->deaths engines, naming the
+//  kernel, its items and the engines, into text (always terminated):
+//  "task 7 (items 7..7) of kernel 'crash' killed 3 engines (engines 0, 1, 0): not retried".
+//  Returns the id of the last engine it killed, or -1.
+int64_t mc_job_poison_text (const mc_job_t *self, const mc_task_t *task, char *text, size_t len);
+//  Times a task whose kernel failed may be run again (the submit's `retries`).
+uint32_t mc_job_retries (const mc_job_t *self);
 
 mc_job_info_t *mc_job_info (mc_job_t *self);
 mc_task_t *mc_job_task (mc_job_t *self, uint64_t number);     //  NULL when out of range

@@ -139,7 +139,7 @@ mc_resume_test (bool verbose)
     mc_server_t server;
     assert (mc_server_init (&server, &config) == 0);
     server.store = store;
-    server.sched = mc_sched_new (server.registry, 4, 5000, NULL, NULL);
+    server.sched = mc_sched_new (server.registry, 4, 5000, 3, NULL, NULL);
     assert (server.sched);
     size_t jobs, kept, queued;
     assert (mc_resume (&server, &jobs, &kept, &queued, err, sizeof err) == 0);

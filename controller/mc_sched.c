@@ -1,5 +1,6 @@
 /*  mc_sched: the load-balanced queue, direct queues and pipelining rule. */
 #include "mc_sched.h"
+#include "mc_log.h"
 
 struct _mc_sched_t {
     mc_registry_t *registry;        //  borrowed
@@ -7,12 +8,13 @@ struct _mc_sched_t {
     size_t waiting;                 //  lb + all direct queues
     int64_t max_inflight;
     int64_t pipeline_us;
+    uint16_t max_deaths;            //  deaths of its engines that fail a load-balanced task
     mc_sched_send_fn *send;
     void *arg;
 };
 
 mc_sched_t *
-mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us,
+mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us, int64_t max_deaths,
               mc_sched_send_fn *send, void *arg)
 {
     mc_sched_t *self = calloc (1, sizeof *self);
@@ -26,6 +28,7 @@ mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us
     }
     self->max_inflight = max_inflight > 0? max_inflight: 1;
     self->pipeline_us = pipeline_us;
+    self->max_deaths = max_deaths < 1? 1: max_deaths > UINT16_MAX? UINT16_MAX: (uint16_t) max_deaths;
     self->send = send;
     self->arg = arg;
     return self;
@@ -101,6 +104,9 @@ s_give_one (mc_sched_t *self, mc_engine_t *engine)
     mc_engine_load_t *load = mc_engine_load (engine);
     if (mc_engine_state (engine) != MC_ENGINE_READY || load->inflight >= self->max_inflight)
         return false;
+    //  A suspect runs alone: nothing goes beside it.
+    if (load->running && load->running->suspect)
+        return false;
     mc_task_t *task = mc_taskq_peek (load->direct);
     if (task) {
         //  A direct task waits for its turn even when lb work is waiting:
@@ -111,6 +117,8 @@ s_give_one (mc_sched_t *self, mc_engine_t *engine)
         return true;
     }
     task = mc_taskq_peek (self->lb);
+    if (task && task->suspect && load->inflight > 0)
+        return false;               //  it waits for an engine with nothing in flight
     if (task && load->inflight < mc_sched_limit (self, task->job)) {
         s_send (self, engine, mc_taskq_pop (self->lb));
         return true;
@@ -141,12 +149,12 @@ mc_sched_engine_ready (mc_sched_t *self, mc_engine_t *engine)
     mc_sched_dispatch (self);
 }
 
-void
-mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
+//  Take a task out of its engine's in-flight list (head->prev is the tail).
+static void
+s_unlink (mc_engine_t *engine, mc_task_t *task)
 {
     mc_engine_load_t *load = mc_engine_load (engine);
     assert (load->inflight > 0 && task->engine == mc_engine_id (engine));
-    //  Unlink from the in-flight list (head->prev is the tail).
     if (task == load->running) {
         load->running = task->next;
         if (load->running)
@@ -162,23 +170,56 @@ mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
     task->prev = task->next = NULL;
     task->engine = -1;
     load->inflight--;
+}
+
+void
+mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
+{
+    s_unlink (engine, task);
     while (s_give_one (self, engine))
         ;
 }
 
+int
+mc_sched_task_again (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
+{
+    s_unlink (engine, task);
+    //  At the back of the load-balanced queue: another engine may take it,
+    //  and a passing cause has time to pass. A direct task keeps its place.
+    mc_taskq_t *queue = task->target < 0? self->lb: mc_engine_load (engine)->direct;
+    int rc = task->target < 0? mc_taskq_push (queue, task): mc_taskq_push_front (queue, task);
+    if (rc == 0) {
+        task->state = MC_TASK_WAITING;
+        self->waiting++;
+    }
+    while (s_give_one (self, engine))
+        ;
+    mc_sched_dispatch (self);
+    return rc;
+}
+
 void
-mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, mc_sched_lost_fn *lost, void *arg)
+mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, bool died, mc_sched_lost_fn *lost, void *arg)
 {
     mc_registry_free_remove (self->registry, engine);
     //  Walk the in-flight list from its tail so that pushing each
     //  load-balanced task to the front keeps the original order.
     mc_engine_load_t *load = mc_engine_load (engine);
+    bool alone = load->inflight == 1;   //  the one task in flight is the one it died running
     mc_task_t *task = load->running? load->running->prev: NULL;
     while (task) {
         mc_task_t *prev = task == load->running? NULL: task->prev;
         task->prev = task->next = NULL;
         task->engine = -1;
-        if (task->target < 0) {
+        if (task->target < 0 && died && alone) {
+            if (mc_job_task_died (task->job, task, mc_engine_id (engine)))
+                mc_warn ("out of memory: the engines killed by job %llu task %u are not all named",
+                         (unsigned long long) mc_job_info (task->job)->id, task->number);
+        }
+        else
+        if (task->target < 0 && died)
+            task->suspect = true;
+        if (task->target < 0 && task->deaths < self->max_deaths) {
             task->state = MC_TASK_WAITING;
             if (mc_taskq_push_front (self->lb, task) == 0)
                 self->waiting++;
@@ -305,7 +346,7 @@ s_test_cancel (void)
 {
     mc_registry_t *registry = mc_registry_new ();
     s_capture_t capture = { .count = 0 };
-    mc_sched_t *sched = mc_sched_new (registry, 1, 5000, s_capture_send, &capture);
+    mc_sched_t *sched = mc_sched_new (registry, 1, 5000, 3, s_capture_send, &capture);
     mc_engine_t *e0 = s_add_engine (registry, "a");
     mc_sched_engine_ready (sched, e0);
     int code;
@@ -342,14 +383,117 @@ s_test_cancel (void)
     mc_job_destroy (&direct);
 }
 
+//  A poison task: requeued after each death of the engine running it,
+//  handed to `lost` at the third (max_deaths); a goodbye is no death; a
+//  task run again after its kernel failed goes to the back of the queue.
+static void
+s_test_deaths (void)
+{
+    mc_registry_t *registry = mc_registry_new ();
+    s_capture_t capture = { .count = 0 };
+    //  One task in flight per engine, so that each takes only the front task.
+    mc_sched_t *sched = mc_sched_new (registry, 1, 5000, 3, s_capture_send, &capture);
+    int code;
+    char err [256], text [256];
+    mc_job_t *job = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"crash\",\"seq\":{\"range\":[0,3,1]}}",
+                                     &code, err, sizeof err);
+    assert (job && mc_job_plan (job, NULL, 0) == 0);
+    for (int i = 0; i < 3; i++)
+        assert (mc_sched_queue (sched, mc_job_task (job, i)) == 0);
+    mc_task_t *poison = mc_job_task (job, 0);
+    const char *uuids [] = { "a", "b", "c", "d" };
+    for (int death = 1; death <= 4; death++) {
+        //  A fresh engine takes the task at the front: the poison one.
+        mc_engine_t *engine = s_add_engine (registry, uuids [death - 1]);
+        size_t before = capture.count;
+        mc_sched_engine_ready (sched, engine);
+        assert (capture.count > before && capture.sent [before] == poison);
+        size_t lost = capture.lost;
+        //  The fourth engine leaves with a goodbye: no death.
+        mc_sched_engine_gone (sched, engine, death < 4, s_capture_lost, &capture);
+        mc_registry_remove (registry, &engine);
+        if (death < 3)
+            assert (poison->deaths == death && poison->state == MC_TASK_WAITING && capture.lost == lost);
+        else
+        if (death == 3) {
+            assert (poison->deaths == 3 && capture.lost == lost + 1);
+            assert (mc_job_poison_text (job, poison, text, sizeof text) == 2);
+            assert (!strcmp (text, "task 0 (items 0..0) of kernel 'crash' killed 3 engines (engines 0, 1, 2): not retried"));
+            //  The test fails it, as the server would.
+            mc_job_task_finished (job, poison, false, 0);
+            poison = mc_job_task (job, 1);
+        }
+        else
+            assert (poison->deaths == 0 && capture.lost == lost && mc_sched_waiting (sched) == 2);
+    }
+    //  Run again after a kernel error: to the back of the queue.
+    mc_engine_t *engine = s_add_engine (registry, "e");
+    mc_sched_engine_ready (sched, engine);
+    assert (mc_engine_inflight (engine) == 1 && capture.sent [capture.count - 1] == poison);
+    assert (mc_sched_task_again (sched, engine, poison) == 0);
+    //  The engine takes the next task, task 2; task 1 waits behind it.
+    assert (capture.sent [capture.count - 1] == mc_job_task (job, 2) && poison->state == MC_TASK_WAITING);
+    assert (mc_sched_waiting (sched) == 1 && poison->engine == -1);
+    mc_job_task_finished (job, mc_job_task (job, 2), true, 10);
+    mc_sched_task_done (sched, engine, mc_job_task (job, 2));
+    assert (capture.sent [capture.count - 1] == poison && mc_sched_waiting (sched) == 0);
+    mc_engine_load (engine)->running = NULL;
+    mc_engine_load (engine)->inflight = 0;
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+    mc_job_destroy (&job);
+
+    //  An engine that dies with several tasks in flight: which one killed
+    //  it is not known (a result may have died with it). None counts a
+    //  death; each becomes a suspect and runs alone from then on.
+    registry = mc_registry_new ();
+    sched = mc_sched_new (registry, 4, 5000, 3, s_capture_send, &capture);
+    job = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"crash\",\"seq\":{\"range\":[0,4,1]}}",
+                           &code, err, sizeof err);
+    assert (job && mc_job_plan (job, NULL, 0) == 0);
+    mc_job_task_finished (job, mc_job_task (job, 3), true, 10);  //  a tiny job: pipelined
+    for (int i = 0; i < 3; i++)
+        assert (mc_sched_queue (sched, mc_job_task (job, i)) == 0);
+    engine = s_add_engine (registry, "f");
+    mc_sched_engine_ready (sched, engine);
+    assert (mc_engine_inflight (engine) == 3);
+    mc_sched_engine_gone (sched, engine, true, s_capture_lost, &capture);
+    mc_registry_remove (registry, &engine);
+    for (int i = 0; i < 3; i++)
+        assert (mc_job_task (job, i)->deaths == 0 && mc_job_task (job, i)->suspect);
+    //  A fresh engine takes one suspect only, and no other task beside it.
+    engine = s_add_engine (registry, "g");
+    size_t before = capture.count;
+    mc_sched_engine_ready (sched, engine);
+    assert (capture.count == before + 1 && mc_engine_inflight (engine) == 1 && mc_sched_waiting (sched) == 2);
+    //  It dies running it alone: a certain death.
+    mc_sched_engine_gone (sched, engine, true, s_capture_lost, &capture);
+    mc_registry_remove (registry, &engine);
+    assert (mc_job_task (job, 0)->deaths == 1);
+    //  Done with the suspects one at a time, an engine is free for them.
+    engine = s_add_engine (registry, "h");
+    mc_sched_engine_ready (sched, engine);
+    for (int i = 0; i < 3; i++) {
+        assert (mc_engine_inflight (engine) == 1);
+        mc_task_t *task = capture.sent [capture.count - 1];
+        mc_job_task_finished (job, task, true, 10);
+        mc_sched_task_done (sched, engine, task);
+    }
+    assert (mc_engine_inflight (engine) == 0 && mc_sched_waiting (sched) == 0 && mc_job_is_finished (job));
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+    mc_job_destroy (&job);
+}
+
 void
 mc_sched_test (bool verbose)
 {
     if (verbose)
         printf (" * mc_sched: ");
+    s_test_deaths ();
     mc_registry_t *registry = mc_registry_new ();
     s_capture_t capture = { .count = 0 };
-    mc_sched_t *sched = mc_sched_new (registry, 4, 5000, s_capture_send, &capture);
+    mc_sched_t *sched = mc_sched_new (registry, 4, 5000, 3, s_capture_send, &capture);
     mc_engine_t *e0 = s_add_engine (registry, "a");
     mc_engine_t *e1 = s_add_engine (registry, "b");
     assert (mc_engine_id (e0) == 0 && mc_engine_id (e1) == 1);
@@ -381,11 +525,12 @@ mc_sched_test (bool verbose)
         assert (capture.sent [i]->number == i && capture.to [i] == mc_engine_id (engine));
     assert (mc_sched_limit (sched, job) == 4);
 
-    //  The engine dies: its 4 tasks go back to the front, in order, and the
-    //  other engine takes them (it may hold one: the job is known now).
+    //  The engine leaves (a goodbye: no death, s_test_deaths has those): its
+    //  4 tasks go back to the front, in order, and the other engine takes
+    //  them (it may hold one: the job is known now).
     mc_engine_t *other = mc_registry_lookup (registry, 1 - mc_engine_id (engine));
     size_t before = capture.count;
-    mc_sched_engine_gone (sched, engine, s_capture_lost, &capture);
+    mc_sched_engine_gone (sched, engine, false, s_capture_lost, &capture);
     assert (capture.lost == 0);
     mc_registry_remove (registry, &engine);
     //  The survivor already holds task 1 and may hold 4: three of the
@@ -394,6 +539,7 @@ mc_sched_test (bool verbose)
     assert (capture.sent [before]->number == 2 && capture.sent [before + 1]->number == 3
          && capture.sent [before + 2]->number == 4);
     assert (mc_engine_inflight (other) == 4 && mc_sched_waiting (sched) == 10 - 1 - 4);
+    assert (mc_job_task (job, 2)->deaths == 0 && !mc_job_task (job, 2)->suspect);
 
     //  Long tasks are not hoarded: a job whose tasks take 100 ms goes one at
     //  a time per engine.
@@ -414,7 +560,7 @@ mc_sched_test (bool verbose)
     //  e2 took load-balanced work when it joined; its direct task waits its turn.
     mc_sched_queue (sched, mc_job_task (direct, 0));
     size_t lost_before = capture.lost;
-    mc_sched_engine_gone (sched, e2, s_capture_lost, &capture);
+    mc_sched_engine_gone (sched, e2, true, s_capture_lost, &capture);
     assert (capture.lost == lost_before + 1);
     mc_registry_remove (registry, &e2);
 

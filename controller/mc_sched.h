@@ -12,11 +12,15 @@ typedef struct _mc_sched_t mc_sched_t;
 //  Send this task to this engine now (the scheduler has already counted it
 //  as in flight there).
 typedef void (mc_sched_send_fn) (void *arg, mc_engine_t *engine, mc_task_t *task);
-//  A direct task that can no longer run because its engine is gone.
+//  A task that can no longer run because its engine is gone: a direct
+//  one, or a load-balanced one that has killed max_deaths engines
+//  (task->deaths says so; task->engine is -1 by then).
 typedef void (mc_sched_lost_fn) (void *arg, mc_task_t *task);
 
-//  A scheduler over the registry's engines (borrowed); NULL when out of memory.
-mc_sched_t *mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us,
+//  A scheduler over the registry's engines (borrowed); NULL when out of
+//  memory. A load-balanced task is requeued after the deaths of up to
+//  max_deaths - 1 engines that were running it (max_task_deaths).
+mc_sched_t *mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us, int64_t max_deaths,
                           mc_sched_send_fn *send, void *arg);
 void mc_sched_destroy (mc_sched_t **self_p);
 //  Queue a task: on the load-balanced queue when task->target < 0, else
@@ -31,7 +35,22 @@ void mc_sched_engine_ready (mc_sched_t *self, mc_engine_t *engine);
 void mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task);
 //  An engine is gone: its load-balanced tasks in flight go back to the front
 //  of the queue in their order; its direct tasks are handed to `lost`.
-void mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, mc_sched_lost_fn *lost, void *arg);
+//  When it died (expired, its process exited, dropped; not a goodbye) with
+//  one load-balanced task in flight, that task counts a death
+//  (mc_job_task_died), and goes to `lost` instead once it has killed
+//  max_deaths engines. When it died with several, which one killed it is
+//  not known (the result of the one before may have died with it): none
+//  counts a death, each becomes a suspect, and a suspect is only ever sent
+//  to an engine with nothing in flight, which gets nothing else beside it,
+//  so that the next death is a certain one.
+void mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, bool died, mc_sched_lost_fn *lost, void *arg);
+//  A task that ended on its engine is to run again (its kernel failed and
+//  the job allows a retry): frees the slot as mc_sched_task_done does and
+//  queues the task again, a load-balanced one at the back of the queue, a
+//  direct one at the front of its engine's queue (keeping their order).
+//  0, or -1 when out of memory (then it is neither queued nor in flight:
+//  fail it).
+int mc_sched_task_again (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task);
 //  An engine came back on a new connection: what was in flight on the old
 //  one may be lost, so it is sent again (tasks are reproducible, and a
 //  second result for a finished task is dropped). Load-balanced tasks go to

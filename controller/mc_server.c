@@ -106,9 +106,18 @@ mc_server_fail_task (mc_server_t *self, mc_task_t *task, int64_t engine, uint64_
 void
 mc_server_task_lost (void *arg, mc_task_t *task)
 {
-    char text [128];
-    int64_t engine = task->target >= 0? task->target: task->engine;
-    snprintf (text, sizeof text, "engine %lld was lost before the task finished", (long long) engine);
+    char text [512];
+    int64_t engine = task->target;
+    if (task->target >= 0)
+        snprintf (text, sizeof text, "engine %lld was lost before the task finished", (long long) engine);
+    else
+    if (task->deaths > 0) {
+        //  A poison task: it killed every engine that ran it.
+        engine = mc_job_poison_text (task->job, task, text, sizeof text);
+        mc_error ("job %llu %s", (unsigned long long) mc_job_info (task->job)->id, text);
+    }
+    else
+        snprintf (text, sizeof text, "its engine was lost and the controller had no memory to queue it again");
     mc_server_fail_task (arg, task, engine, MC_E_ENGINE_LOST, text);
 }
 

@@ -221,6 +221,23 @@ s_parse_targets (mc_submit_t *self, mc_job_info_t *info, const s_why_t *why, uin
     return 0;
 }
 
+//  retries: how many times a task whose kernel failed runs again.
+static int
+s_parse_retries (mc_submit_t *self, const s_why_t *why)
+{
+    const msgpack_object *retries = mc_proto_map_get (&self->spec, "retries");
+    if (!retries || retries->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (retries->type != MSGPACK_OBJECT_POSITIVE_INTEGER || retries->via.u64 > MC_SUBMIT_RETRIES_MAX)
+        REFUSE (why, MC_E_BAD_ARGUMENT, "submit: 'retries' must be an integer from 0 to %d", MC_SUBMIT_RETRIES_MAX);
+    //  A namespace operation's failure (a missing name) is not passing bad
+    //  luck, and a streamed one has relayed its bytes already.
+    if (self->nsop && retries->via.u64 > 0)
+        REFUSE (why, MC_E_BAD_ARGUMENT, "submit: 'retries' is for kernels, not namespace operations");
+    self->retries = (uint32_t) retries->via.u64;
+    return 0;
+}
+
 //  reduce: "sum", or {"op": "hist2d", "bins": [nx, ny], "range": [x0, x1, y0, y1]}:
 //  engines bin each result, the controller sums the counts.
 static int
@@ -278,7 +295,7 @@ mc_submit_parse (mc_submit_t *self, mc_job_info_t *info, const void *body, size_
         REFUSE (&why, MC_E_MALFORMED, "submit: body is not a msgpack map");
     if (s_parse_kernel (self, info, &why, &self->is_map) || s_parse_arguments (self, &why)
     ||  s_parse_seq (self, info, &why, self->is_map) || s_parse_targets (self, info, &why, seed_if_absent)
-    ||  s_parse_reduce (self, info, &why))
+    ||  s_parse_reduce (self, info, &why) || s_parse_retries (self, &why))
         return -1;
     info->single = (!self->is_map && !self->targets) || info->reduce;
     info->submitted_us = mc_time_wall_us ();
@@ -470,6 +487,12 @@ s_test_refused (void)
         { "{\"kind\":\"apply\",\"kernel\":\"%s\",\"targets\":[0]}", MC_E_BAD_ARGUMENT, "transient", MC_NSOP_NAMES },
         { "{\"kind\":\"apply\",\"kernel\":\"%s\",\"transient\":true}", MC_E_BAD_ARGUMENT, "need targets",
           MC_NSOP_NAMES },
+        //  retries: a small count, for kernels.
+        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"retries\":-1}", MC_E_BAD_ARGUMENT, "'retries'", MC_NSOP_NONE },
+        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"retries\":101}", MC_E_BAD_ARGUMENT, "from 0 to 100", MC_NSOP_NONE },
+        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"retries\":\"2\"}", MC_E_BAD_ARGUMENT, "'retries'", MC_NSOP_NONE },
+        { "{\"kind\":\"apply\",\"kernel\":\"%s\",\"transient\":true,\"targets\":[0],\"retries\":1}",
+          MC_E_BAD_ARGUMENT, "not namespace operations", MC_NSOP_NAMES },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         char json [256];
@@ -499,7 +522,12 @@ s_test_accepted (void)
     assert (submit.is_map && !submit.is_range && submit.chunksize == 2 && !submit.targets && !submit.nsop);
     assert (!strcmp (submit.out, "y") && submit.args.size == 2 && submit.kwargs.size == 4 && !submit.transient);
     assert (!strcmp (info.kind, "map") && !strcmp (info.kernel, "square") && info.total == 3 && info.seed == 7);
-    assert (!info.single && !info.reduce && info.submitted_us > 0);
+    assert (!info.single && !info.reduce && info.submitted_us > 0 && submit.retries == 0);
+    mc_submit_reset (&submit);
+    msgpack_sbuffer_destroy (&sb);
+    msgpack_sbuffer_init (&sb);
+    assert (mc_value_pack_json_text (&sb, "{\"kind\":\"apply\",\"kernel\":\"fail\",\"retries\":100}") == 0);
+    assert (mc_submit_parse (&submit, &info, sb.data, sb.size, 7, &code, err, sizeof err) == 0 && submit.retries == 100);
     mc_submit_reset (&submit);
     msgpack_sbuffer_destroy (&sb);
     //  A streamed pull, and a reduction whose spec goes to the engines.

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #define MC_JOB_NAME_MAX 255         //  namespace names
+#define MC_SUBMIT_RETRIES_MAX 100   //  most `retries` a submit may ask for
 
 typedef struct {
     char *body;                     //  copy of the submit body (owned)
@@ -33,6 +34,7 @@ typedef struct {
     msgpack_sbuffer engine_reduce;  //  hist2d spec for the engines, or empty
     bool transient;                 //  results go back to the submitter, never to the store
     bool streams;                   //  a %pull whose large arrays come in chunks
+    uint32_t retries;               //  times a task whose kernel failed is run again (0..MC_SUBMIT_RETRIES_MAX)
 } mc_submit_t;
 
 //  Parse and check a submit body (copied) into self, and fill in what the

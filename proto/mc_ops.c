@@ -13,7 +13,7 @@ static const mc_op_t s_ops [MC_OP_COUNT] = {
     [MC_OP_ENGINES]  = { MC_OP_ENGINES, "engines", "", false, "engines with host, pid, state and tasks done" },
     [MC_OP_SUBMIT]   = { MC_OP_SUBMIT, "submit",
                          "kind:str kernel:str args:array kwargs:map seq:any targets:any chunksize:uint "
-                         "seed:uint wait:bool out:str reduce:any transient:bool",
+                         "seed:uint wait:bool out:str reduce:any transient:bool retries:uint",
                          true, "submit a map or an apply" },
     [MC_OP_STATUS]   = { MC_OP_STATUS, "status", "job:str", false, "state, counts, seed and times" },
     [MC_OP_WAIT]     = { MC_OP_WAIT, "wait", "job:str timeout_ms:uint", true, "block until a job is done" },

@@ -1,0 +1,63 @@
+/*  Kernels for the integration tests, in a shared object loaded with
+    `--kernel-path build/test-kernels` (kept apart from the example kernels,
+    whose list test_kernels.sh checks). They misbehave on purpose, and
+    deterministically, so that the controller's answers to a kernel that
+    kills its engine or fails a few times can be tested (mc_proto.md §5,
+    "Retries"). Never load them on a real cluster. */
+#include "mc_kernel.h"
+#include <signal.h>
+#include <unistd.h>
+
+//  An integer argument: positional i, else the keyword, else fallback.
+static int64_t
+s_int (mc_kcall_t *call, size_t i, const char *name, int64_t fallback)
+{
+    int64_t v;
+    const mc_kvalue_t *value = mc_kcall_argc (call) > i? mc_kcall_arg (call, i): mc_kcall_kwarg (call, name);
+    return value && mc_kvalue_int (value, &v) == 0? v: fallback;
+}
+
+//  crash item poison=N: kills its own engine (SIGKILL: no core, no goodbye)
+//  when the item is N; else returns the item.
+static int
+s_crash (mc_kcall_t *call)
+{
+    int64_t item;
+    if (mc_kcall_argc (call) < 1 || mc_kvalue_int (mc_kcall_arg (call, 0), &item))
+        return mc_kcall_error (call, "crash: expected an integer item");
+    if (item == s_int (call, 1, "poison", -1))
+        kill (getpid (), SIGKILL);
+    return mc_kcall_int (call, item);
+}
+
+//  flaky n fails=K: fails the first K calls for n in this engine process
+//  (n mod 64), then returns n. One engine, so one count: deterministic.
+static int
+s_flaky (mc_kcall_t *call)
+{
+    static int64_t calls [64];
+    int64_t n;
+    if (mc_kcall_argc (call) < 1 || mc_kvalue_int (mc_kcall_arg (call, 0), &n) || n < 0)
+        return mc_kcall_error (call, "flaky: expected a non-negative integer");
+    int64_t fails = s_int (call, 1, "fails", 1);
+    int64_t call_number = ++calls [n % 64];
+    if (call_number <= fails)
+        return mc_kcall_error (call, "flaky: call %lld of %lld for %lld fails", (long long) call_number,
+                               (long long) fails, (long long) n);
+    return mc_kcall_int (call, n);
+}
+
+static const mc_kernel_def_t s_kernels [] = {
+    { "crash", "the item, but kills its engine when it is `poison` (a test kernel)", "item:int poison:int=-1", s_crash },
+    { "flaky", "fails its first `fails` calls for n on an engine, then returns n (a test kernel)",
+      "n:int fails:int=1", s_flaky },
+};
+
+const mc_kernel_def_t *
+mc_kernels (int abi, size_t *count)
+{
+    if (abi != MC_KERNEL_ABI)
+        return NULL;
+    *count = sizeof s_kernels / sizeof s_kernels [0];
+    return s_kernels;
+}
