@@ -71,7 +71,10 @@ static const char *s_schema =
     "  job INTEGER NOT NULL, task INTEGER NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL,"
     "  engine INTEGER NOT NULL, status INTEGER NOT NULL, data BLOB, error TEXT,"
     "  started_us INTEGER NOT NULL, finished_us INTEGER NOT NULL, meta BLOB,"
-    "  PRIMARY KEY (job, task)) WITHOUT ROWID;";
+    "  PRIMARY KEY (job, task)) WITHOUT ROWID;"
+    //  The next job id, kept past the jobs a purge removes: an id once
+    //  given never names another job.
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
 static int
 s_prepare (mc_store_t *self, sqlite3_stmt **stmt, const char *sql)
@@ -439,7 +442,9 @@ mc_store_next_job_id (mc_store_t *self)
 {
     sqlite3_stmt *stmt;
     uint64_t id = 0;
-    if (sqlite3_prepare_v2 (self->db, "SELECT COALESCE (MAX (id), 0) + 1 FROM jobs", -1, &stmt, NULL) == SQLITE_OK
+    if (sqlite3_prepare_v2 (self->db, "SELECT MAX ((SELECT COALESCE (MAX (id), 0) + 1 FROM jobs),"
+                            " (SELECT COALESCE (MAX (value), 1) FROM counters WHERE name = 'next_job_id'))",
+                            -1, &stmt, NULL) == SQLITE_OK
     &&  sqlite3_step (stmt) == SQLITE_ROW)
         id = (uint64_t) sqlite3_column_int64 (stmt, 0);
     else
@@ -691,7 +696,9 @@ mc_store_purge (mc_store_t *self, const uint64_t *ids, size_t count, mc_store_pu
     if (sqlite3_prepare_v2 (self->db, "DELETE FROM results WHERE job = ? AND"
                             " (SELECT finished_us FROM jobs WHERE id = job) != 0", -1, &results, NULL) != SQLITE_OK
     ||  sqlite3_prepare_v2 (self->db, "DELETE FROM jobs WHERE id = ? AND finished_us != 0", -1, &jobs, NULL) != SQLITE_OK
-    ||  s_begin (self))
+    ||  s_begin (self)
+    ||  sqlite3_exec (self->db, "INSERT INTO counters VALUES ('next_job_id', (SELECT COALESCE (MAX (id), 0) + 1 FROM jobs))"
+                      " ON CONFLICT (name) DO UPDATE SET value = MAX (value, excluded.value)", NULL, NULL, NULL) != SQLITE_OK)
         goto done;
     uint64_t njobs = 0, nresults = 0;
     for (size_t i = 0; i < count; i++) {
@@ -1346,6 +1353,17 @@ mc_store_test (bool verbose)
     assert (mc_store_job_info (store, 1, &loaded) == 0);
     struct stat st;
     assert (stat (path, &st) == 0 && st.st_size < (off_t) blob_size);
+    //  Ids are never given twice, even once the newest jobs are purged.
+    uint64_t rest [] = { 1, 3 };
+    open.finished_us = 6000;
+    open.done = 1;
+    assert (mc_store_finish_job (store, &open) == 0 && mc_store_flush (store) == 0);
+    memset (&purged, 0, sizeof purged);
+    assert (mc_store_purge (store, rest, 2, &purged) == 0);
+    assert (purged.jobs == 2 && mc_store_next_job_id (store) == 4);
+    mc_store_destroy (&store);
+    store = mc_store_new (path, err, sizeof err);
+    assert (store && mc_store_next_job_id (store) == 4);
     mc_store_destroy (&store);
 
     //  A store that cannot be created is an error, not a crash.
