@@ -11,15 +11,6 @@
 
 typedef void (s_handler_fn) (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body);
 
-static int
-s_body_job_id (const msgpack_object *body, uint64_t *id)
-{
-    const msgpack_object *job = mc_proto_map_get (body, "job");
-    if (!job || job->type != MSGPACK_OBJECT_STR)
-        return -1;
-    return mc_job_id_parse (job->via.str.ptr, job->via.str.size, id);
-}
-
 //  The status of a job, in memory or in the store; NULL when unknown, or
 //  when the store cannot be read (then *unreadable is set).
 static const mc_job_info_t *
@@ -225,7 +216,7 @@ static void
 s_job_query (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body, mc_park_kind_t kind, bool may_wait)
 {
     uint64_t id;
-    if (s_body_job_id (body, &id)) {
+    if (mc_job_id_from (mc_proto_map_get (body, "job"), &id)) {
         mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT, "'job' must be a job id like \"j12\"");
         return;
     }

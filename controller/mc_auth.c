@@ -200,16 +200,6 @@ s_load_trusted (mc_auth_t *self, mc_role_t role, char *err, size_t errlen)
     return rc;
 }
 
-static int
-s_mkdir (const char *path, char *err, size_t errlen)
-{
-    if (mkdir (path, 0700) && errno != EEXIST) {
-        snprintf (err, errlen, "cannot create %s: %s", path, strerror (errno));
-        return -1;
-    }
-    return mc_conn_check_private (path, err, errlen);
-}
-
 //  --------------------------------------------------------------------------
 //  Construction
 
@@ -257,14 +247,14 @@ mc_auth_new (const char *profile_dir, bool insecure, char *err, size_t errlen)
         goto fail;
     }
     char path [4400];
-    if (s_mkdir (self->dir, err, errlen))
+    if (mc_conn_ensure_dir (self->dir, err, errlen))
         goto fail;
     snprintf (path, sizeof path, "%s/trusted", self->dir);
-    if (s_mkdir (path, err, errlen))
+    if (mc_conn_ensure_dir (path, err, errlen))
         goto fail;
     for (int role = 0; role < 2; role++) {
         snprintf (path, sizeof path, "%s/trusted/%s", self->dir, mc_conn_role_name ((mc_role_t) role));
-        if (s_mkdir (path, err, errlen) || s_load_trusted (self, (mc_role_t) role, err, errlen))
+        if (mc_conn_ensure_dir (path, err, errlen) || s_load_trusted (self, (mc_role_t) role, err, errlen))
             goto fail;
     }
     if (!(self->server = s_keypair (self, "controller", err, errlen))
@@ -785,7 +775,7 @@ mc_auth_trust_revoke (mc_auth_t *self, const char *name_or_key, mc_role_t *role,
     char path [4400], gone [4600];
     snprintf (path, sizeof path, "%s/trusted/%s/%s.cert", self->dir, mc_conn_role_name (t->role), t->name);
     snprintf (gone, sizeof gone, "%s/revoked", self->dir);
-    if (s_mkdir (gone, err, errlen))
+    if (mc_conn_ensure_dir (gone, err, errlen))
         return -1;
     snprintf (gone, sizeof gone, "%s/revoked/%s.cert.%lld", self->dir, t->name, (long long) time (NULL));
     if (rename (path, gone) && errno != ENOENT) {

@@ -82,6 +82,14 @@ mc_job_id_parse (const char *text, size_t len, uint64_t *id)
     return 0;
 }
 
+int
+mc_job_id_from (const msgpack_object *value, uint64_t *id)
+{
+    if (!value || value->type != MSGPACK_OBJECT_STR)
+        return -1;
+    return mc_job_id_parse (value->via.str.ptr, value->via.str.size, id);
+}
+
 //  --------------------------------------------------------------------------
 //  Self test
 
@@ -132,6 +140,9 @@ mc_job_info_test (bool verbose)
     assert (mc_job_id_parse ("j", 1, &parsed) == -1 && mc_job_id_parse ("jx1", 3, &parsed) == -1);
     assert (mc_job_id_parse ("j99999999999999999999", 21, &parsed) == -1);
     assert (mc_job_id_parse ("", 0, &parsed) == -1);
+    msgpack_object text = { .type = MSGPACK_OBJECT_STR, .via.str = { 3, "j42" } }, number = { .type = MSGPACK_OBJECT_POSITIVE_INTEGER };
+    assert (mc_job_id_from (&text, &parsed) == 0 && parsed == 42);
+    assert (mc_job_id_from (&number, &parsed) == -1 && mc_job_id_from (NULL, &parsed) == -1);
     if (verbose)
         printf ("OK\n");
 }

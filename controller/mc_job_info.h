@@ -38,6 +38,9 @@ const char *mc_job_info_state (const mc_job_info_t *info);
 //  Format and parse job ids ("j17"); parse returns 0 or -1.
 void mc_job_id_format (uint64_t id, char *buf, size_t len);
 int mc_job_id_parse (const char *text, size_t len, uint64_t *id);
+//  The same from a msgpack value (a request's "job", or one of a list):
+//  0, or -1 when it is missing, no string, or no job id.
+int mc_job_id_from (const msgpack_object *value, uint64_t *id);
 //  A new hash table keyed by job ids stored in the key pointer itself
 //  (no key is copied or freed), or NULL when out of memory.
 zhashx_t *mc_job_id_table (void);

@@ -7,14 +7,6 @@
 //  At most this many jobs are named in one purge request (an id each).
 #define S_PURGE_IDS_MAX 100000
 
-static int
-s_job_id (const msgpack_object *o, uint64_t *id)
-{
-    if (!o || o->type != MSGPACK_OBJECT_STR)
-        return -1;
-    return mc_job_id_parse (o->via.str.ptr, o->via.str.size, id);
-}
-
 //  The scheduler's callback for each waiting task of an aborted job.
 static void
 s_cancelled (void *arg, mc_task_t *task)
@@ -26,7 +18,7 @@ void
 mc_retention_abort_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
 {
     uint64_t id;
-    if (s_job_id (mc_proto_map_get (body, "job"), &id)) {
+    if (mc_job_id_from (mc_proto_map_get (body, "job"), &id)) {
         mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT, "'job' must be a job id like \"j12\"");
         return;
     }
@@ -177,7 +169,7 @@ mc_retention_purge_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *b
             uint64_t id;
             mc_job_info_t info;
             int found = -1;
-            if (s_job_id (&jobs->via.array.ptr [i], &id)) {
+            if (mc_job_id_from (&jobs->via.array.ptr [i], &id)) {
                 mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT,
                                  "'jobs' must be job ids like \"j12\"");
                 goto done;
