@@ -262,7 +262,7 @@ s_handshake_failed (mc_client_t *self)
     if (!self->handshake)
         return false;
     mc_handshake_state_t state = mc_handshake_poll (self->handshake);
-    bool curve = self->conn.secure && !strncmp (self->endpoint, "tcp://", 6);
+    bool curve = mc_conn_uses_curve (&self->conn, self->endpoint);
     switch (state) {
         case MC_HANDSHAKE_REFUSED:
             mc_client_set_error (self, MC_E_DENIED, "the controller at %s refused the credentials in %s: "
@@ -272,15 +272,10 @@ s_handshake_failed (mc_client_t *self)
             break;
         case MC_HANDSHAKE_FAILED: {
             //  One hang-up may be a controller going away in the middle;
-            //  the DEALER tries again within 100 ms, so two say more. To
-            //  a client, a mismatch (CURVE against none, or the reverse)
-            //  and a wrong server key both look like a hang-up: the
-            //  controller's greeting tells them apart.
+            //  the DEALER tries again within 100 ms, so two say more.
             if (mc_handshake_failures (self->handshake) < 2)
                 return false;
-            char mechanism [32];
-            if (mc_handshake_probe (self->endpoint, mechanism, sizeof mechanism, 500) == 0
-            &&  strcmp (mechanism, curve? "CURVE": "NULL"))
+            if (mc_handshake_diagnose (self->endpoint, curve) == MC_HANDSHAKE_MISMATCH)
                 break;
             if (curve)
                 mc_client_set_error (self, MC_E_DENIED, "handshake with %s failed: the server_key in %s does not "

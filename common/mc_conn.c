@@ -313,10 +313,16 @@ mc_conn_endpoint (const mc_conn_t *conn)
     return conn->host [0] && !strcmp (host, conn->host)? conn->ipc: conn->url;
 }
 
+bool
+mc_conn_uses_curve (const mc_conn_t *conn, const char *endpoint)
+{
+    return conn->secure && !strncmp (endpoint, "tcp://", 6);
+}
+
 void
 mc_conn_apply (const mc_conn_t *conn, const char *endpoint, void *zsock)
 {
-    if (!conn->secure || strncmp (endpoint, "tcp://", 6))
+    if (!mc_conn_uses_curve (conn, endpoint))
         return;
     zsock_set_curve_serverkey (zsock, conn->server_key);
     zsock_set_curve_publickey (zsock, conn->public_key);

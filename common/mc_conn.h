@@ -63,8 +63,11 @@ const char *mc_conn_env_name (mc_role_t role);
 //  controller runs here (no TCP stack, no encryption needed: see the
 //  README), unless $MCCLUSTER_TRANSPORT is "tcp"; else the TCP URL.
 const char *mc_conn_endpoint (const mc_conn_t *conn);
-//  Before connecting a socket (a zsock_t *) to endpoint: on TCP to a
-//  secure controller, make it a CURVE client with the file's keys.
+//  Whether a peer connecting to endpoint uses CURVE: TCP to a secure
+//  controller (its Unix socket needs no keys).
+bool mc_conn_uses_curve (const mc_conn_t *conn, const char *endpoint);
+//  Before connecting a socket (a zsock_t *) to endpoint: when it uses
+//  CURVE, make it a CURVE client with the file's keys.
 void mc_conn_apply (const mc_conn_t *conn, const char *endpoint, void *zsock);
 //  Self test: directories, files written and read back, modes, the
 //  environment variable, endpoints, errors.

@@ -143,6 +143,14 @@ mc_handshake_socket (mc_handshake_t *self)
     return self->pair;
 }
 
+mc_handshake_state_t
+mc_handshake_diagnose (const char *endpoint, bool curve)
+{
+    char mechanism [32];
+    return mc_handshake_probe (endpoint, mechanism, sizeof mechanism, 500) == 0
+        && strcmp (mechanism, curve? "CURVE": "NULL")? MC_HANDSHAKE_MISMATCH: MC_HANDSHAKE_FAILED;
+}
+
 const char *
 mc_handshake_state_name (mc_handshake_state_t state)
 {

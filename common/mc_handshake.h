@@ -62,6 +62,12 @@ int mc_handshake_probe (const char *endpoint, char *mechanism, size_t len, int t
 //  waiting: true with its number and value (event 0 when malformed), or
 //  false when none is waiting. For whoever runs a monitor of their own.
 bool mc_handshake_event (void *monitor, uint16_t *event, uint32_t *value);
+//  A FAILED handshake looks the same to a client whether its server_key is
+//  not this server's or the server uses another mechanism (it just hangs
+//  up): the server's greeting tells them apart. MISMATCH when the server at
+//  endpoint offers another mechanism than the client's (CURVE or NULL),
+//  else FAILED.
+mc_handshake_state_t mc_handshake_diagnose (const char *endpoint, bool curve);
 //  "pending", "ok", "refused", "mismatch", "failed".
 const char *mc_handshake_state_name (mc_handshake_state_t state);
 //  Self test: a CURVE server with a ZAP handler, and a client with the

@@ -308,12 +308,9 @@ s_on_handshake (mc_node_t *self)
     if ((state == MC_HANDSHAKE_MISMATCH || state == MC_HANDSHAKE_FAILED) && self->told == MC_HANDSHAKE_OK) {
         self->told = state;
         //  A mismatch may look like a hang-up: the greeting tells.
-        bool curve = self->conn.secure && !strncmp (self->endpoint, "tcp://", 6);
-        char mechanism [32];
-        if (state == MC_HANDSHAKE_FAILED
-        &&  mc_handshake_probe (self->endpoint, mechanism, sizeof mechanism, 500) == 0
-        &&  strcmp (mechanism, curve? "CURVE": "NULL"))
-            state = MC_HANDSHAKE_MISMATCH;
+        bool curve = mc_conn_uses_curve (&self->conn, self->endpoint);
+        if (state == MC_HANDSHAKE_FAILED)
+            state = mc_handshake_diagnose (self->endpoint, curve);
         if (state == MC_HANDSHAKE_MISMATCH)
             mc_warn ("security mismatch with the controller at %s: %s says %s; retrying",
                      self->endpoint, self->origin, self->conn.secure? "curve": "none");
