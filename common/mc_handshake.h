@@ -41,14 +41,8 @@ void mc_handshake_destroy (mc_handshake_t **self_p);
 //  last handshake left: a success after a failure is OK again, a failure
 //  after a success is that failure.
 mc_handshake_state_t mc_handshake_poll (mc_handshake_t *self);
-//  The state as the last poll left it, without reading.
-mc_handshake_state_t mc_handshake_state (const mc_handshake_t *self);
 //  How many failed handshakes in a row the last polls saw (0 after an OK).
 int mc_handshake_failures (const mc_handshake_t *self);
-//  The value of the last event: the ZAP status code for REFUSED, the
-//  ZMQ_PROTOCOL_ERROR_* code for MISMATCH or a protocol FAILED, errno for
-//  a handshake cut short.
-uint32_t mc_handshake_value (const mc_handshake_t *self);
 //  The PAIR socket the events come on (a zsock_t *), to poll with the
 //  watched socket when a peer waits for its first reply.
 void *mc_handshake_socket (mc_handshake_t *self);
@@ -68,8 +62,6 @@ bool mc_handshake_event (void *monitor, uint16_t *event, uint32_t *value);
 //  endpoint offers another mechanism than the client's (CURVE or NULL),
 //  else FAILED.
 mc_handshake_state_t mc_handshake_diagnose (const char *endpoint, bool curve);
-//  "pending", "ok", "refused", "mismatch", "failed".
-const char *mc_handshake_state_name (mc_handshake_state_t state);
 //  Self test: a CURVE server with a ZAP handler, and a client with the
 //  right keys, a refused key, a wrong server key, and no CURVE.
 void mc_handshake_test (bool verbose);

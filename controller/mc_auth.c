@@ -302,12 +302,6 @@ mc_auth_destroy (mc_auth_t **self_p)
     *self_p = NULL;
 }
 
-bool
-mc_auth_insecure (const mc_auth_t *self)
-{
-    return self->insecure;
-}
-
 int
 mc_auth_prepare (mc_auth_t *self, zsock_t *sock, mc_role_t role, bool tcp, char *err, size_t errlen)
 {
@@ -857,7 +851,7 @@ mc_auth_test (bool verbose)
     char dir [] = "/tmp/mc_auth_test.XXXXXX", err [512], path [4400];
     assert (mkdtemp (dir));
     mc_auth_t *self = mc_auth_new (dir, false, err, sizeof err);
-    assert (self && !mc_auth_insecure (self));
+    assert (self && !self->insecure);
     //  A second handler in one process is an error, not an abort.
     mc_auth_t *second = mc_auth_new (dir, false, err, sizeof err);
     assert (!second && strstr (err, "ZAP"));
@@ -946,7 +940,7 @@ mc_auth_test (bool verbose)
     assert (!mc_auth_new (dir, false, err, sizeof err) && strstr (err, path) && strstr (err, "writable"));
     //  --insecure: nothing made, nothing refused.
     self = mc_auth_new ("/nonexistent", true, err, sizeof err);
-    assert (self && mc_auth_insecure (self) && mc_auth_is_owner (self, NULL));
+    assert (self && self->insecure && mc_auth_is_owner (self, NULL));
     mc_auth_destroy (&self);
     char command [4200];
     snprintf (command, sizeof command, "rm -rf '%s'", dir);

@@ -29,7 +29,6 @@ typedef struct {
 //  no handler, anyone who reaches an endpoint gets in. NULL with err.
 mc_auth_t *mc_auth_new (const char *profile_dir, bool insecure, char *err, size_t errlen);
 void mc_auth_destroy (mc_auth_t **self_p);
-bool mc_auth_insecure (const mc_auth_t *self);
 //  Set up a ROUTER for role before binding it to a tcp:// or ipc://
 //  endpoint. 0, or -1 with err.
 int mc_auth_prepare (mc_auth_t *self, zsock_t *sock, mc_role_t role, bool tcp, char *err, size_t errlen);
