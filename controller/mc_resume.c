@@ -68,15 +68,10 @@ s_job (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us, const void *
             mc_server_fail_task (server, task, -1, MC_E_ENGINE_LOST,
                                  "the controller restarted before this direct task finished (direct tasks are not run again)");
         else
-        if (info->kind [0] == 'm' && task->count == 0)
-            mc_server_task_finished (server, job, task, true, 0);
-        else {
-            task->target = -1;
-            if (mc_sched_queue (server->sched, task))
-                mc_server_fail_task (server, task, -1, MC_E_INTERNAL, "controller out of memory");
-            else
-                resume->queued++;
-        }
+        if (mc_sched_queue (server->sched, task))
+            mc_server_fail_task (server, task, -1, MC_E_INTERNAL, "controller out of memory");
+        else
+            resume->queued++;
     }
     //  All its results were in: it only lacked its end, which comes now.
     if (mc_job_is_finished (job) && !zlistx_find (server->finishing, job))
