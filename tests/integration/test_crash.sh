@@ -32,9 +32,12 @@ for round in $(seq "$ROUNDS"); do
     start_cluster 2
     read -ra jobs < <(submit | tr '\n' ' ')
     [ ${#jobs[@]} -eq 4 ] || { fail "round $round: submit"; continue; }
-    #  A client waiting through the crash keeps waiting, and is answered.
+    #  A client waiting through the crash keeps waiting, and is answered
+    #  (given time to connect first: one that starts while the controller
+    #  is dead is told so at once, by design).
     mc wait "${jobs[0]}" --timeout 60 > /dev/null 2>&1 &
     waiter=$!
+    sleep 0.4
     #  A random moment of the run (which takes about a second here).
     ms=$((RANDOM % 1200))
     sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
