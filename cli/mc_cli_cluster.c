@@ -137,25 +137,6 @@ s_print_kernels (const json_t *reply)
 }
 
 static void
-s_print_engines (const json_t *reply)
-{
-    printf ("%4s  %-20s %8s  %-8s %10s %8s %8s %8s\n", "id", "host", "pid", "state", "done", "failed", "inflight",
-            "restarts");
-    size_t i;
-    json_t *e;
-    json_array_foreach (reply, i, e)
-        printf ("%4lld  %-20s %8lld  %-8s %10lld %8lld %8lld %8lld\n",
-                (long long) json_integer_value (json_object_get (e, "id")),
-                json_string_value (json_object_get (e, "host")),
-                (long long) json_integer_value (json_object_get (e, "pid")),
-                json_string_value (json_object_get (e, "state")),
-                (long long) json_integer_value (json_object_get (e, "done")),
-                (long long) json_integer_value (json_object_get (e, "failed")),
-                (long long) json_integer_value (json_object_get (e, "inflight")),
-                (long long) json_integer_value (json_object_get (e, "restarts")));
-}
-
-static void
 s_print_queue (const json_t *reply)
 {
     printf ("load-balanced queue: %lld tasks\n", (long long) json_integer_value (json_object_get (reply, "queued")));
@@ -186,7 +167,6 @@ s_print_jobs (const json_t *reply)
 static void (*const s_printers [MC_OP_COUNT]) (const json_t *reply) = {
     [MC_OP_PING]     = s_print_ping,
     [MC_OP_IDS]      = s_print_ids,
-    [MC_OP_ENGINES]  = s_print_engines,
     [MC_OP_KERNELS]  = s_print_kernels,
     [MC_OP_QUEUE]    = s_print_queue,
     [MC_OP_SHUTDOWN] = s_print_shutdown,
@@ -466,9 +446,10 @@ mc_cli_cluster_test (bool verbose)
     assert (!strcmp (line, "\r[##########--------------------] 10/30  5.0/s  2.0s ETA 4s "));
     json_decref (status);
     //  Every operation without a command of its own has a printer (the job
-    //  commands print as they go; trust, abort and purge have their own).
+    //  commands print as they go; trust, abort, purge and the engines' have their own).
     for (int op = MC_OP_PING; op < MC_OP_COUNT; op++)
         assert (!s_printers [op] == (op == MC_OP_SUBMIT || op == MC_OP_STATUS || op == MC_OP_WAIT || op == MC_OP_RESULT
-                                     || op == MC_OP_TRUST || op == MC_OP_ABORT || op == MC_OP_PURGE));
+                                     || op == MC_OP_TRUST || op == MC_OP_ABORT || op == MC_OP_PURGE || op == MC_OP_ENGINES
+                                     || op == MC_OP_ALLOCATIONS || op == MC_OP_ENGINES_ADD || op == MC_OP_ENGINES_STOP));
     printf ("OK\n");
 }

@@ -3,6 +3,7 @@
     output by default, exact JSON with --json. */
 #include "mc_cli.h"
 #include "mc_cli_cluster.h"
+#include "mc_cli_engines.h"
 #include "mc_cli_jobs.h"
 #include "mc_cli_namespace.h"
 #include "mc_cli_submit.h"
@@ -21,7 +22,14 @@
 //  the heading before it, and the lines after it.
 static const mc_cli_command_t s_commands [] = {
     { NULL, mc_cli_cluster_op, MC_OP_IDS, "", NULL, "Cluster:", NULL },
-    { NULL, mc_cli_cluster_op, MC_OP_ENGINES, "", NULL, NULL, NULL },
+    { NULL, mc_cli_engines, MC_OP_ENGINES, "[add N|stop ID...]", NULL, NULL,
+      S_INDENT "with the engines a launcher asked for that have not registered\n"
+      "    engines add N [--engines KIND] [--launcher-opt KEY=VALUE]... [--template FILE] [--hosts H:N,...]\n"
+      S_INDENT "start N more engines (KIND as in ipclusterd --help; default: the\n"
+      S_INDENT "cluster's own); they register as they start\n"
+      "    engines stop ID...|--job JOB  stop engines (their tasks go back to the queue), or every\n"
+      S_INDENT "engine of an allocation (a2) or batch job, which is cancelled\n" },
+    { NULL, mc_cli_allocations, MC_OP_ALLOCATIONS, "", NULL, NULL, NULL },
     { NULL, mc_cli_cluster_op, MC_OP_KERNELS, "", NULL, NULL, NULL },
     { NULL, mc_cli_cluster_op, MC_OP_QUEUE, "", NULL, NULL, NULL },
     { NULL, mc_cli_cluster_op, MC_OP_SHUTDOWN, "", NULL, NULL, NULL },

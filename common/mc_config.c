@@ -37,12 +37,14 @@ static const s_entry_t s_table [] = {
     ENTRY (store_max_bytes,      0,                "bytes of store.db; past it the oldest finished jobs go (0: no bound)"),
     ENTRY (result_ttl_s,         0,                "s a finished job is kept, then purged (0: for ever)"),
     ENTRY (max_task_deaths,      3,                "engines that may die running one load-balanced task; then it fails"),
+    ENTRY (launcher_poll_ms,     5000,             "ms between questions to a batch system about its jobs (squeue, qstat)"),
 };
 #define TABLE_SIZE (sizeof s_table / sizeof s_table [0])
 
 void
 mc_config_defaults (mc_config_t *self)
 {
+    self->launcher_opts [0] = 0;
     for (size_t i = 0; i < TABLE_SIZE; i++)
         *(int64_t *) ((char *) self + s_table [i].offset) = s_table [i].fallback;
 }
@@ -83,6 +85,23 @@ mc_config_load (mc_config_t *self, const char *path, char *err, size_t errlen)
             *hash = 0;
         char key [128], value [128];
         char extra;
+        //  launcher.KEY = VALUE: a launcher's option (ipclusterd), whose
+        //  value may hold spaces (ssh options, an #SBATCH line).
+        int at = 0;
+        if (sscanf (line, " launcher.%127[A-Za-z0-9_] = %n", key, &at) == 1 && at) {
+            char *text = line + at;
+            text [strcspn (text, "\r\n")] = 0;
+            for (size_t len = strlen (text); len && (text [len - 1] == ' ' || text [len - 1] == '\t'); len--)
+                text [len - 1] = 0;
+            size_t used = strlen (self->launcher_opts);
+            if (!*text || used + strlen (key) + strlen (text) + 3 > sizeof self->launcher_opts) {
+                snprintf (err, errlen, "%s:%d: %s", path, lineno, *text? "too many launcher options": "expected 'launcher.KEY = VALUE'");
+                rc = -1;
+            }
+            else
+                snprintf (self->launcher_opts + used, sizeof self->launcher_opts - used, "%s=%s\n", key, text);
+            continue;
+        }
         int n = sscanf (line, " %127[A-Za-z0-9_] = %127s %c", key, value, &extra);
         if (n <= 0 && strspn (line, " \t\r\n") == strlen (line))
             continue;
@@ -108,6 +127,8 @@ mc_config_print (const mc_config_t *self, FILE *out)
     for (size_t i = 0; i < TABLE_SIZE; i++)
         fprintf (out, "%-24s %lld  (%s)\n", s_table [i].key,
                  (long long) *(const int64_t *) ((const char *) self + s_table [i].offset), s_table [i].unit);
+    for (const char *opt = self->launcher_opts; *opt; opt = strchr (opt, '\n') + 1)
+        fprintf (out, "launcher.%.*s\n", (int) (strchr (opt, '\n') - opt), opt);
 }
 
 //  --------------------------------------------------------------------------
@@ -151,6 +172,19 @@ mc_config_test (bool verbose)
     fprintf (file, "heartbeat_ms 5\n");
     fclose (file);
     assert (mc_config_load (&config, path, err, sizeof err) == -1 && strstr (err, ":1: expected 'key = value'"));
+    //  Launchers' options keep their spaces; an empty one is refused.
+    file = fopen (path, "w");
+    assert (file);
+    fprintf (file, "launcher.partition = short\n launcher.ssh_opts = -o Port=2222 -F x  # ports\n");
+    fclose (file);
+    assert (mc_config_load (&config, path, err, sizeof err) == 0);
+    assert (!strcmp (config.launcher_opts, "partition=short\nssh_opts=-o Port=2222 -F x\n"));
+    file = fopen (path, "w");
+    assert (file);
+    fprintf (file, "launcher.time =\n");
+    fclose (file);
+    assert (mc_config_load (&config, path, err, sizeof err) == -1 && strstr (err, ":1: expected 'launcher.KEY"));
+    config.launcher_opts [0] = 0;
     unlink (path);
     assert (mc_config_load (&config, path, err, sizeof err) == 0);       //  no file: the defaults stand
 

@@ -29,6 +29,8 @@ typedef struct {
     int64_t store_max_bytes;        //  past it the oldest finished jobs are purged; 0 = no bound
     int64_t result_ttl_s;           //  finished jobs older than this are purged; 0 = kept for ever
     int64_t max_task_deaths;        //  engines a load-balanced task may kill (die running it) before it fails
+    int64_t launcher_poll_ms;       //  ipclusterd: how often batch systems are asked about their jobs
+    char launcher_opts [2048];      //  "KEY=VALUE\n" per `launcher.KEY = VALUE` line: launchers' options
 } mc_config_t;
 
 //  Fill with the built-in defaults.

@@ -109,8 +109,8 @@ mc_conn_env_name (mc_role_t role)
     return role == MC_ROLE_ENGINE? "MCCLUSTER_ENGINE": "MCCLUSTER_CLIENT";
 }
 
-int
-mc_conn_write (const char *path, const mc_conn_t *conn, char *err, size_t errlen)
+char *
+mc_conn_text (const mc_conn_t *conn)
 {
     json_t *root = json_pack ("{s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "version", 2,
                               "role", mc_conn_role_name (conn->role), "cluster_id", conn->cluster_id,
@@ -124,6 +124,28 @@ mc_conn_write (const char *path, const mc_conn_t *conn, char *err, size_t errlen
           && json_object_set_new (root, "secret_key", json_string (conn->secret_key)) == 0;
     char *text = ok? json_dumps (root, JSON_INDENT (2)): NULL;
     json_decref (root);
+    return text;
+}
+
+char *
+mc_conn_base64 (const mc_conn_t *conn)
+{
+    char *text = mc_conn_text (conn);
+    size_t len = text? strlen (text): 0;
+    size_t size = sodium_base64_ENCODED_LEN (len, sodium_base64_VARIANT_ORIGINAL);
+    char *coded = text? malloc (size): NULL;
+    if (coded)
+        sodium_bin2base64 (coded, size, (unsigned char *) text, len, sodium_base64_VARIANT_ORIGINAL);
+    if (text)
+        sodium_memzero (text, len);
+    free (text);
+    return coded;
+}
+
+int
+mc_conn_write (const char *path, const mc_conn_t *conn, char *err, size_t errlen)
+{
+    char *text = mc_conn_text (conn);
     if (!text) {
         snprintf (err, errlen, "cannot encode connection file");
         return -1;

@@ -33,6 +33,10 @@ int mc_conn_profile_dir (const char *option, char *buf, size_t len);
 //  Create the directory and its parents (mode 0700); 0, or -1 with err
 //  (also for a directory others could write, see mc_conn_check_private).
 int mc_conn_ensure_dir (const char *dir, char *err, size_t errlen);
+//  A connection file's text (JSON), or its base64 (what $MCCLUSTER_ENGINE
+//  may hold): malloc'ed, NULL when out of memory.
+char *mc_conn_text (const mc_conn_t *conn);
+char *mc_conn_base64 (const mc_conn_t *conn);
 //  Write a connection file atomically with mode 0600; 0 or -1 with err.
 int mc_conn_write (const char *path, const mc_conn_t *conn, char *err, size_t errlen);
 //  Refuse what others could have written, as ssh's StrictModes does: a

@@ -8,6 +8,7 @@
 #include "mc_proto.h"
 #include "mc_time.h"
 #include <czmq.h>
+#include <sodium.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,14 @@ s_usage (FILE *out)
     fprintf (out,
         "usage: ipclusterd [options]\n"
         "Start the mccluster controller (and, with -n, local engines) in the foreground.\n\n"
-        "  -n, --engines N       start N local engines and wait until they have registered\n"
+        "  -n, --num-engines N   start N engines and wait until they have registered\n"
+        "      --engines KIND    how to start them: local (the default), slurm, pbs, ssh, mpi\n"
+        "      --launcher-opt KEY=VALUE\n"
+        "                        an option of that launcher (repeatable; also `launcher.KEY =\n"
+        "                        VALUE` lines in DIR/mccluster.conf); see below\n"
+        "      --template FILE   the batch job script to fill in (as --launcher-opt template=FILE;\n"
+        "                        the built-in ones are in deploy/)\n"
+        "      --hosts H:N,...   ssh: N engines on each host H (as --launcher-opt hosts=...)\n"
         "      --ip ADDR         address to bind (default 127.0.0.1; use * for every\n"
         "                        interface, so that engines on other hosts can join)\n"
         "      --engine-port P   engine endpoint port (default: chosen by the system)\n"
@@ -41,15 +49,19 @@ s_usage (FILE *out)
         "  -h, --help            this help\n\n"
         "Engines and clients find the controller and prove who they are with\n"
         "DIR/engine.json and DIR/client.json (made at start; keys in DIR/security).\n"
-        "SIGINT, SIGTERM or `mcclient shutdown` stop the controller and all its engines.\n"
+        "SIGINT, SIGTERM or `mcclient shutdown` stop the controller and all its engines,\n"
+        "and cancel the batch jobs it submitted. `mcclient engines add|stop` grow and shrink it.\n"
         "A local engine that dies is started again under its id, at most\n"
         "engine_restarts_per_min times in any minute (then never again).\n"
-        "Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n");
+        "Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n\n"
+        "Launchers (--engines KIND) and their options:\n");
+    mc_launcher_kinds_help (out);
 }
 
 typedef struct {
     int notify_fd;                  //  --daemon: tell the waiting parent we are ready
     size_t engines;
+    const char *kind;               //  --engines
     mc_launcher_t *launcher;
     mc_controller_t *controller;
     int64_t survivors_due_us;       //  when engines that outlived a crash must be back (0: none)
@@ -76,14 +88,14 @@ s_ready (void *arg, size_t engines)
 //  told to stop, or sent SIGTERM, says goodbye and exits with 0) is started
 //  again under its id, within engine_restarts_per_min.
 static void
-s_exited (void *arg, int64_t pid, int status)
+s_engine_exited (void *arg, uint32_t alloc, int64_t pid, int status)
 {
     s_state_t *state = arg;
     uint32_t restarts;
     int64_t id = mc_controller_engine_exited (state->controller, pid, status, &restarts);
     if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
         return;
-    int64_t new_pid = mc_launcher_restart (state->launcher, mc_time_mono_us ());
+    int64_t new_pid = mc_launcher_restart (state->launcher, alloc, mc_time_mono_us ());
     if (new_pid < 0)
         return;
     if (mc_controller_engine_restarted (state->controller, id, new_pid, restarts + 1))
@@ -94,13 +106,26 @@ s_exited (void *arg, int64_t pid, int status)
         mc_warn ("engine process %lld restarted as process %lld", (long long) pid, (long long) new_pid);
 }
 
+//  An allocation is over (its job left the queue, its session ended): its
+//  engines' tasks go back to the queue now, not after heartbeats expire.
+static void
+s_alloc_ended (void *arg, uint32_t alloc, const char *why)
+{
+    s_state_t *state = arg;
+    if (!state->controller)
+        return;
+    size_t dropped = mc_controller_alloc_ended (state->controller, alloc, why);
+    if (dropped)
+        mc_warn ("allocation a%u ended (%s): its %zu engines are gone", alloc, why, dropped);
+}
+
 //  The controller's tick, and news on the SIGCHLD signalfd.
 static void
 s_reap (void *arg)
 {
     s_state_t *state = arg;
     if (state->launcher)
-        mc_launcher_reap (state->launcher, s_exited, state);
+        mc_launcher_tick (state->launcher, mc_time_mono_us ());
     //  Engines that outlived the last controller but did not come back
     //  (they were stopping, or have given up) are replaced.
     if (state->survivors_due_us && mc_time_mono_us () > state->survivors_due_us) {
@@ -109,7 +134,7 @@ s_reap (void *arg)
         char err [1024];
         if (have < state->engines && state->launcher) {
             mc_warn ("only %zu engines registered: starting %zu more", have, state->engines - have);
-            if (mc_launcher_start (state->launcher, state->engines - have, err, sizeof err))
+            if (mc_launcher_add (state->launcher, "local", state->engines - have, NULL, err, sizeof err) < 0)
                 mc_error ("%s", err);
         }
     }
@@ -157,12 +182,15 @@ s_daemonize (const char *log_path)
 //  What the command line asks for.
 typedef struct {
     long engines, engine_port, client_port;
-    const char *ip, *profile_opt, *kernel_path;
+    const char *ip, *profile_opt, *kernel_path, *kind;
     char engine_bin [4096];         //  "" until given or found
     bool daemon, show_config, insecure;
     int verbose;
     char *sets [64];                //  --set KEY=VALUE, in order
     size_t set_count;
+    const char *launcher_opts [33]; //  --launcher-opt KEY=VALUE, --template, --hosts; NULL-terminated
+    size_t launcher_opt_count;
+    char template_opt [4200], hosts_opt [4200];     //  what --template and --hosts become
 } s_options_t;
 
 //  Parse the command line into opts: -1 to go on, else the exit status
@@ -171,7 +199,9 @@ static int
 s_parse_options (int argc, char *argv [], s_options_t *opts)
 {
     static const struct option options [] = {
-        { "engines", required_argument, 0, 'n' }, { "ip", required_argument, 0, 'i' },
+        { "num-engines", required_argument, 0, 'n' }, { "engines", required_argument, 0, 'K' },
+        { "launcher-opt", required_argument, 0, 'o' }, { "template", required_argument, 0, 'T' },
+        { "hosts", required_argument, 0, 'H' }, { "ip", required_argument, 0, 'i' },
         { "engine-port", required_argument, 0, 'E' }, { "client-port", required_argument, 0, 'C' },
         { "profile-dir", required_argument, 0, 'p' }, { "daemon", no_argument, 0, 'd' },
         { "engine-bin", required_argument, 0, 'b' }, { "set", required_argument, 0, 's' },
@@ -182,6 +212,7 @@ s_parse_options (int argc, char *argv [], s_options_t *opts)
     };
     memset (opts, 0, sizeof *opts);
     opts->ip = "127.0.0.1";
+    opts->kind = "local";
     int c;
     while ((c = getopt_long (argc, argv, "n:vh", options, NULL)) != -1) {
         char *end;
@@ -195,6 +226,26 @@ s_parse_options (int argc, char *argv [], s_options_t *opts)
                 *(c == 'n'? &opts->engines: c == 'E'? &opts->engine_port: &opts->client_port) = value;
                 break;
             }
+            case 'K':
+                if (!mc_launcher_kind_known (optarg)) {
+                    fprintf (stderr, "ipclusterd: --engines '%s' is not a launcher (local, slurm, pbs, ssh, mpi)%s\n",
+                             optarg, strspn (optarg, "0123456789") == strlen (optarg)? "; the number of engines is -n N": "");
+                    return 2;
+                }
+                opts->kind = optarg;
+                break;
+            case 'o': case 'T': case 'H':
+                if (opts->launcher_opt_count == 32) {
+                    fprintf (stderr, "ipclusterd: too many launcher options\n");
+                    return 2;
+                }
+                if (c == 'T')
+                    snprintf (opts->template_opt, sizeof opts->template_opt, "template=%s", optarg);
+                if (c == 'H')
+                    snprintf (opts->hosts_opt, sizeof opts->hosts_opt, "hosts=%s", optarg);
+                opts->launcher_opts [opts->launcher_opt_count++] = c == 'T'? opts->template_opt:
+                                                                   c == 'H'? opts->hosts_opt: optarg;
+                break;
             case 'i': opts->ip = optarg; break;
             case 'p': opts->profile_opt = optarg; break;
             case 'd': opts->daemon = true; break;
@@ -283,13 +334,14 @@ s_surviving_engines (const char *engine_file)
     return count;
 }
 
-//  Start the local engines of -n, with the options they share. 0, or -1
-//  with the reason logged and on stderr.
+//  Make the launcher, with what every engine it starts shares, and start
+//  the engines of -n through it. 0, or -1 with the reason logged and on
+//  stderr.
 static int
 s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controller_t *controller,
                  s_state_t *state)
 {
-    //  The launcher's argv ends at the first NULL.
+    //  The engines' argv ends at the first NULL.
     const char *extra [6] = { NULL };
     char grace [32];
     snprintf (grace, sizeof grace, "%.3f", config->engine_grace_ms / 1000.0);
@@ -302,19 +354,44 @@ s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controll
     }
     if (opts->verbose)
         extra [n++] = opts->verbose >= 2? "-vv": "-v";
+    //  Engines on other hosts get engine.json without its Unix socket, in
+    //  their environment: no shared filesystem, nothing on a command line.
+    mc_conn_t remote = *mc_controller_conn (controller, MC_ROLE_ENGINE);
+    remote.ipc [0] = 0;
+    char *credential = mc_conn_base64 (&remote);
+    char profile [4200];
+    snprintf (profile, sizeof profile, "%s", mc_controller_conn_path (controller, MC_ROLE_ENGINE));
+    *strrchr (profile, '/') = 0;
+    mc_launcher_setup_t setup = {
+        .engine_bin = opts->engine_bin, .engine_file = mc_controller_conn_path (controller, MC_ROLE_ENGINE),
+        .credential = credential, .profile_dir = profile, .engine_args = extra,
+        .restarts_per_min = config->engine_restarts_per_min, .poll_ms = config->launcher_poll_ms,
+        .config_opts = config->launcher_opts
+    };
+    mc_launcher_events_t events = { s_engine_exited, s_alloc_ended, state };
+    state->launcher = credential? mc_launcher_new (&setup, &events): NULL;
+    if (credential)
+        sodium_memzero (credential, strlen (credential));
+    free (credential);
     char err [1024];
-    state->launcher = mc_launcher_new (opts->engine_bin, mc_controller_conn_path (controller, MC_ROLE_ENGINE), extra);
-    bool ok = state->launcher && mc_launcher_set_restart_limit (state->launcher, config->engine_restarts_per_min) == 0;
-    if (!ok)
-        snprintf (err, sizeof err, "cannot start engines: out of memory");
-    //  After a crash, the engines that outlived it are coming back.
-    size_t surviving = s_surviving_engines (mc_controller_conn_path (controller, MC_ROLE_ENGINE));
-    size_t start = surviving < (size_t) opts->engines? (size_t) opts->engines - surviving: 0;
-    if (surviving) {
-        mc_warn ("%zu engines of the last controller are still running: starting %zu more", surviving, start);
-        state->survivors_due_us = mc_time_mono_us () + 2000000;
+    snprintf (err, sizeof err, "cannot start engines: out of memory");
+    if (!state->launcher) {
+        mc_error ("%s", err);
+        fprintf (stderr, "ipclusterd: %s\n", err);
+        return -1;
     }
-    if (!ok || (start && mc_launcher_start (state->launcher, start, err, sizeof err))) {
+    mc_controller_set_launcher (controller, state->launcher, opts->kind);
+    //  After a crash, the local engines that outlived it are coming back.
+    size_t start = (size_t) opts->engines;
+    if (!strcmp (opts->kind, "local")) {
+        size_t surviving = s_surviving_engines (mc_controller_conn_path (controller, MC_ROLE_ENGINE));
+        start = surviving < start? start - surviving: 0;
+        if (surviving) {
+            mc_warn ("%zu engines of the last controller are still running: starting %zu more", surviving, start);
+            state->survivors_due_us = mc_time_mono_us () + 2000000;
+        }
+    }
+    if (start && mc_launcher_add (state->launcher, opts->kind, start, opts->launcher_opts, err, sizeof err) < 0) {
         mc_error ("%s", err);
         fprintf (stderr, "ipclusterd: %s\n", err);
         return -1;
@@ -360,7 +437,7 @@ main (int argc, char *argv [])
                  (long long) old.pid, profile);
         return 1;
     }
-    s_state_t state = { -1, (size_t) opts.engines, NULL, NULL, 0 };
+    s_state_t state = { -1, (size_t) opts.engines, opts.kind, NULL, NULL, 0 };
     if (opts.daemon) {
         char log_path [4200];
         snprintf (log_path, sizeof log_path, "%s/ipclusterd.log", profile);
@@ -375,7 +452,7 @@ main (int argc, char *argv [])
     //  Local engines' deaths are read from a signalfd, in the loop: SIGCHLD
     //  stays blocked, in every thread (so before libzmq starts its own).
     int chld_fd = -1;
-    if (opts.engines > 0) {
+    {
         sigset_t chld;
         sigemptyset (&chld);
         sigaddset (&chld, SIGCHLD);
@@ -400,7 +477,12 @@ main (int argc, char *argv [])
         return 1;
     }
     state.controller = controller;
-    int rc = opts.engines > 0 && s_start_engines (&opts, &config, controller, &state)? 1: 0;
+    //  Engines can be added at run time (mcclient engines add): there is
+    //  always a launcher, with or without -n.
+    int rc = s_start_engines (&opts, &config, controller, &state)? 1: 0;
+    //  A batch system may keep engines waiting in its queue for longer than
+    //  any timeout: the cluster serves those that came, and says what waits.
+    mc_controller_set_patient (controller, strcmp (opts.kind, "local") != 0);
     mc_controller_set_tick (controller, s_reap, &state);
     if (chld_fd >= 0)
         mc_controller_tick_on (controller, chld_fd);

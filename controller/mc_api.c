@@ -2,6 +2,7 @@
 #include "mc_api.h"
 #include "mc_answer.h"
 #include "mc_retention.h"
+#include "mc_scale.h"
 #include "mc_trust.h"
 #include "mc_log.h"
 #include "mc_ops.h"
@@ -315,7 +316,7 @@ s_op_engines (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     msgpack_pack_array (&pk, (uint32_t) mc_registry_size (self->registry));
     int64_t now = mc_time_mono_us ();
     for (mc_engine_t *e = mc_registry_first (self->registry); e; e = mc_registry_next (self->registry, e)) {
-        msgpack_pack_map (&pk, 11);
+        msgpack_pack_map (&pk, 12);
         mc_proto_pack_str (&pk, "id");       msgpack_pack_int32 (&pk, mc_engine_id (e));
         mc_proto_pack_str (&pk, "host");     mc_proto_pack_str (&pk, mc_engine_host (e));
         mc_proto_pack_str (&pk, "pid");      msgpack_pack_int64 (&pk, mc_engine_pid (e));
@@ -327,6 +328,7 @@ s_op_engines (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
         mc_proto_pack_str (&pk, "uuid");     mc_proto_pack_str (&pk, mc_engine_uuid (e));
         mc_proto_pack_str (&pk, "last_seen_ms"); msgpack_pack_int64 (&pk, (now - mc_engine_last_seen_us (e)) / 1000);
         mc_proto_pack_str (&pk, "restarts"); msgpack_pack_uint32 (&pk, mc_engine_restarts (e));
+        mc_proto_pack_str (&pk, "launch");   mc_proto_pack_str (&pk, mc_engine_launch (e));
     }
     mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
 }
@@ -516,6 +518,9 @@ static s_handler_fn *s_handlers [MC_OP_COUNT] = {
     [MC_OP_TRUST]    = mc_trust_op,
     [MC_OP_ABORT]    = mc_retention_abort_op,
     [MC_OP_PURGE]    = mc_retention_purge_op,
+    [MC_OP_ALLOCATIONS]  = mc_scale_allocations_op,
+    [MC_OP_ENGINES_ADD]  = mc_scale_add_op,
+    [MC_OP_ENGINES_STOP] = mc_scale_stop_op,
 };
 
 static void

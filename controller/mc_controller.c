@@ -24,6 +24,7 @@ struct _mc_controller_t {
     char conn_path [2][4200];       //  by role; "" when not ours to remove
     zloop_t *loop;
     int64_t started_us;
+    bool patient;                   //  engines late to register do not fail the start (batch queues)
     int rc;
     mc_controller_tick_fn *tick_fn;
     void *tick_arg;
@@ -46,6 +47,15 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     mc_api_expire (server, now);
     mc_answer_finished (server);
     mc_retention_tick (server, now);
+    if (server->expect && !server->ready && now - self->started_us > server->config.register_timeout_ms * 1000
+    &&  self->patient) {
+        mc_warn ("%zu of %zu engines registered within %lld ms; the cluster serves them while the rest wait "
+                 "(see mcclient engines)", mc_registry_size (server->registry), server->expect,
+                 (long long) server->config.register_timeout_ms);
+        server->ready = true;
+        if (server->ready_fn)
+            server->ready_fn (server->ready_arg, mc_registry_size (server->registry));
+    }
     if (server->expect && !server->ready && now - self->started_us > server->config.register_timeout_ms * 1000) {
         mc_error ("only %zu of %zu engines registered within %lld ms", mc_registry_size (server->registry),
                   server->expect, (long long) server->config.register_timeout_ms);
@@ -313,6 +323,37 @@ mc_controller_engine_restarted (mc_controller_t *self, int64_t id, int64_t pid, 
     if (id < 0 || mc_registry_lookup (server->registry, id))
         return 0;                   //  nothing to hand over: it registers as a new engine
     return mc_registry_hand_over (server->registry, id, server->conn [MC_ROLE_ENGINE].host, pid, restarts);
+}
+
+void
+mc_controller_set_patient (mc_controller_t *self, bool patient)
+{
+    self->patient = patient;
+}
+
+void
+mc_controller_set_launcher (mc_controller_t *self, mc_launcher_t *launcher, const char *kind)
+{
+    self->server.launcher = launcher;
+    snprintf (self->server.launcher_kind, sizeof self->server.launcher_kind, "%s", kind? kind: "local");
+}
+
+size_t
+mc_controller_alloc_ended (mc_controller_t *self, uint32_t alloc, const char *why)
+{
+    mc_server_t *server = &self->server;
+    char tag [16], reason [300];
+    snprintf (tag, sizeof tag, "a%u", alloc);
+    snprintf (reason, sizeof reason, "gone with its allocation %s (%s)", tag, why && *why? why: "ended");
+    size_t dropped = 0;
+    mc_engine_t *next;
+    for (mc_engine_t *e = mc_registry_first (server->registry); e; e = next) {
+        next = mc_registry_next (server->registry, e);
+        if (!strcmp (mc_engine_launch (e), tag) && mc_engines_drop (server, mc_engine_routing_id (e), reason) >= 0)
+            dropped++;
+    }
+    mc_answer_finished (server);
+    return dropped;
 }
 
 int

@@ -6,6 +6,7 @@
 #define MC_CONTROLLER_H
 #include "mc_config.h"
 #include "mc_conn.h"
+#include "mc_launcher.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -43,6 +44,19 @@ int64_t mc_controller_engine_exited (mc_controller_t *self, int64_t pid, int sta
 //  died: it registers under that id, with this many restarts. 0, or -1
 //  when out of memory.
 int mc_controller_engine_restarted (mc_controller_t *self, int64_t id, int64_t pid, uint32_t restarts);
+//  The launcher that starts engines (borrowed; ipclusterd's), for the
+//  operations that grow and shrink the cluster, and the kind they use by
+//  default.
+void mc_controller_set_launcher (mc_controller_t *self, mc_launcher_t *launcher, const char *kind);
+//  An allocation of the launcher ended (its batch job left the queue, its
+//  ssh session or mpiexec exited): its engines are forgotten at once and
+//  their load-balanced tasks queued again, as for a dead local engine.
+//  Returns how many engines were dropped.
+size_t mc_controller_alloc_ended (mc_controller_t *self, uint32_t alloc, const char *why);
+//  When patient, engines that have not registered within
+//  register_timeout_ms do not make run fail: the cluster is declared ready
+//  with those that have (engines waiting in a batch queue).
+void mc_controller_set_patient (mc_controller_t *self, bool patient);
 //  Serve until SIGINT/SIGTERM or a client's shutdown. When expect > 0, call
 //  ready once that many engines have registered, or fail after the
 //  configured register timeout. Returns 0, or -1 on failure.

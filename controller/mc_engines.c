@@ -142,6 +142,8 @@ s_register (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
                       kernels? "REGISTER: no engine id left": "REGISTER: controller out of memory");
         return;
     }
+    char launch [64];
+    mc_engine_set_launch (engine, s_valid_token (msg->launch, sizeof launch - 1)? mc_bytes_str (msg->launch, launch, sizeof launch): "");
     bool described = msg->kernel_info.size && mc_proto_sane (msg->kernel_info.ptr, msg->kernel_info.size);
     if (mc_engine_set_kernel_info (engine, described? msg->kernel_info.ptr: NULL, described? msg->kernel_info.size: 0))
         mc_warn ("engine %d: no memory to keep its kernels' descriptions", mc_engine_id (engine));
@@ -561,6 +563,12 @@ mc_engines_exited (mc_server_t *self, const char *host, int64_t pid, const char 
     *restarts = mc_engine_restarts (engine);
     mc_engines_drop (self, mc_engine_routing_id (engine), why);
     return id;
+}
+
+void
+mc_engines_stop_one (mc_server_t *self, mc_engine_t *engine)
+{
+    s_dispatch (self, engine, MC_ENGINE_EV_STOP, NULL);
 }
 
 void

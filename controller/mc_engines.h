@@ -37,6 +37,9 @@ int64_t mc_engines_drop (mc_server_t *server, zframe_t *routing_id, const char *
 //  id it had, or the id handed over to that process but not yet claimed
 //  (mc_registry_hand_over), with its restarts in *restarts; else -1.
 int64_t mc_engines_exited (mc_server_t *server, const char *host, int64_t pid, const char *why, uint32_t *restarts);
+//  Tell one engine to stop (STOP): it gets no more tasks, and its BYE
+//  queues again what it had not finished.
+void mc_engines_stop_one (mc_server_t *server, mc_engine_t *engine);
 //  Tell every engine to stop and wait up to timeout_ms for their goodbyes.
 void mc_engines_stop (mc_server_t *server, int timeout_ms);
 //  The transition table: the action's name for this state and event, with

@@ -1,48 +1,108 @@
-/*  mc_launcher: local engines as child processes, tracked by pid. */
-#include "mc_launcher.h"
-#include <assert.h>
+/*  mc_launcher: allocations and the child processes that serve them. */
+#include "mc_launch.h"
 #include "mc_log.h"
 #include "mc_time.h"
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-struct _mc_launcher_t {
-    char *engine_bin;
-    char *conn_path;
-    char **extra;
-    pid_t *pids;                    //  the engine processes not yet reaped
-    size_t count, capacity;
-    int64_t *restarts_us;           //  monotonic times of the last restarts, a ring of restart_limit
-    size_t restart_limit, restart_next;
-    bool restarts_stopped;          //  the limit was passed: no more restarts
+#define S_MAX_OPTS  32
+#define S_OUT_MAX   65536               //  what is kept of a child's output
+
+static const mc_launch_kind_t *s_kinds [] = { &mc_launch_local, &mc_launch_slurm };
+#define S_KINDS (sizeof s_kinds / sizeof s_kinds [0])
+
+struct _mc_alloc_t {
+    mc_launcher_t *launcher;
+    uint32_t id;
+    char tag [16];
+    const mc_launch_kind_t *kind;
+    size_t engines;
+    char *opts [S_MAX_OPTS + 1];        //  "KEY=VALUE", NULL-terminated
+    char job [64];
+    mc_alloc_state_t state;
+    char reason [256];
 };
 
+typedef struct {
+    pid_t pid;
+    mc_alloc_t *alloc;
+    mc_child_role_t role;
+    int out_fd;                         //  -1 when its output is not kept
+    int in_fd;                          //  its lifeline (standard input), or -1
+    char *out;
+    size_t out_len;
+} s_child_t;
+
+struct _mc_launcher_t {
+    mc_launcher_setup_t setup;
+    char **engine_args;
+    mc_launcher_events_t events;
+    mc_alloc_t **allocs;                //  by id - 1 (ids from 1)
+    size_t alloc_count;
+    s_child_t *children;
+    size_t child_count, child_capacity;
+    int64_t next_poll_us;
+    int64_t *restarts_us;               //  monotonic times of the last restarts, a ring of restart_limit
+    size_t restart_limit, restart_next;
+    bool restarts_stopped;              //  the limit was passed: no more restarts
+};
+
+static char *
+s_strdup (const char *text)
+{
+    return text? strdup (text): NULL;
+}
+
 mc_launcher_t *
-mc_launcher_new (const char *engine_bin, const char *conn_path, const char *const *extra)
+mc_launcher_new (const mc_launcher_setup_t *setup, const mc_launcher_events_t *events)
 {
     mc_launcher_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
+    self->setup = *setup;
+    if (events)
+        self->events = *events;
     size_t n = 0;
-    while (extra && extra [n])
+    while (setup->engine_args && setup->engine_args [n])
         n++;
-    self->engine_bin = strdup (engine_bin);
-    self->conn_path = strdup (conn_path);
-    self->extra = calloc (n + 1, sizeof *self->extra);
-    bool ok = self->engine_bin && self->conn_path && self->extra;
+    self->engine_args = calloc (n + 1, sizeof *self->engine_args);
+    self->setup.engine_bin = s_strdup (setup->engine_bin);
+    self->setup.engine_file = s_strdup (setup->engine_file);
+    self->setup.credential = s_strdup (setup->credential);
+    self->setup.profile_dir = s_strdup (setup->profile_dir? setup->profile_dir: ".");
+    self->setup.config_opts = s_strdup (setup->config_opts? setup->config_opts: "");
+    bool ok = self->engine_args && self->setup.engine_bin && self->setup.profile_dir && self->setup.config_opts
+           && (!setup->engine_file || self->setup.engine_file) && (!setup->credential || self->setup.credential);
     for (size_t i = 0; ok && i < n; i++)
-        ok = (self->extra [i] = strdup (extra [i])) != NULL;
+        ok = (self->engine_args [i] = strdup (setup->engine_args [i])) != NULL;
+    self->setup.engine_args = (const char *const *) self->engine_args;
+    if (self->setup.poll_ms <= 0)
+        self->setup.poll_ms = 5000;
+    size_t limit = setup->restarts_per_min <= 0? 0: setup->restarts_per_min > 100000? 100000: (size_t) setup->restarts_per_min;
+    if (ok && limit) {
+        self->restarts_us = calloc (limit, sizeof *self->restarts_us);
+        self->restart_limit = limit;
+        ok = self->restarts_us != NULL;
+    }
     if (!ok)
         mc_launcher_destroy (&self);
     return self;
+}
+
+static void
+s_alloc_destroy (mc_alloc_t *alloc)
+{
+    for (char **opt = alloc->opts; *opt; opt++)
+        free (*opt);
+    free (alloc);
 }
 
 void
@@ -51,136 +111,456 @@ mc_launcher_destroy (mc_launcher_t **self_p)
     mc_launcher_t *self = *self_p;
     if (!self)
         return;
-    for (char **arg = self->extra; arg && *arg; arg++)
+    for (size_t i = 0; i < self->child_count; i++) {
+        if (self->children [i].out_fd >= 0)
+            close (self->children [i].out_fd);
+        if (self->children [i].in_fd >= 0)
+            close (self->children [i].in_fd);
+        free (self->children [i].out);
+    }
+    free (self->children);
+    for (size_t i = 0; i < self->alloc_count; i++)
+        s_alloc_destroy (self->allocs [i]);
+    free (self->allocs);
+    for (char **arg = self->engine_args; arg && *arg; arg++)
         free (*arg);
-    free (self->extra);
-    free (self->engine_bin);
-    free (self->conn_path);
-    free (self->pids);
+    free (self->engine_args);
+    free ((char *) self->setup.engine_bin);
+    free ((char *) self->setup.engine_file);
+    free ((char *) self->setup.credential);
+    free ((char *) self->setup.profile_dir);
+    free ((char *) self->setup.config_opts);
     free (self->restarts_us);
     free (self);
     *self_p = NULL;
 }
 
-int
-mc_launcher_start (mc_launcher_t *self, size_t n, char *err, size_t errlen)
+static const mc_launch_kind_t *
+s_kind (const char *name)
 {
-    size_t extra = 0;
-    while (self->extra [extra])
-        extra++;
-    for (size_t i = 0; i < n; i++) {
-        if (self->count == self->capacity) {
-            size_t capacity = self->capacity? self->capacity * 2: 16;
-            pid_t *pids = realloc (self->pids, capacity * sizeof *pids);
-            if (!pids) {
-                snprintf (err, errlen, "out of memory after %zu engines", i);
-                return -1;
-            }
-            self->pids = pids;
-            self->capacity = capacity;
-        }
-        //  A pipe with close-on-exec tells the parent whether exec worked.
-        int fds [2];
-        if (pipe2 (fds, O_CLOEXEC)) {
-            snprintf (err, errlen, "pipe: %s", strerror (errno));
-            return -1;
-        }
-        pid_t pid = fork ();
-        if (pid < 0) {
-            snprintf (err, errlen, "fork: %s", strerror (errno));
-            close (fds [0]);
-            close (fds [1]);
-            return -1;
-        }
-        if (pid == 0) {
-            close (fds [0]);
-            char **argv = calloc (4 + extra, sizeof *argv);
-            if (!argv)
-                _exit (127);
-            argv [0] = self->engine_bin;
-            argv [1] = "--file";
-            argv [2] = self->conn_path;
-            for (size_t k = 0; k < extra; k++)
-                argv [3 + k] = self->extra [k];
-            //  Children must not inherit the controller's signal mask or
-            //  handlers; exec resets handlers, unblock the mask ourselves.
-            //  Engines outlive a controller that dies (their --give-up
-            //  bounds how long), so that a restarted one finds them.
-            sigset_t none;
-            sigemptyset (&none);
-            sigprocmask (SIG_SETMASK, &none, NULL);
-            execvp (argv [0], argv);
-            int code = errno;
-            if (write (fds [1], &code, sizeof code) < 0)
-                _exit (127);
-            _exit (127);
-        }
-        close (fds [1]);
-        int code = 0;
-        ssize_t got = read (fds [0], &code, sizeof code);
-        close (fds [0]);
-        if (got == sizeof code) {
-            waitpid (pid, NULL, 0);
-            snprintf (err, errlen, "cannot run %s: %s", self->engine_bin, strerror (code));
-            return -1;
-        }
-        self->pids [self->count++] = pid;
-        mc_debug ("started engine process %d", (int) pid);
-    }
-    return 0;
+    for (size_t i = 0; i < S_KINDS; i++)
+        if (!strcmp (s_kinds [i]->name, name))
+            return s_kinds [i];
+    return NULL;
 }
 
-static void
-s_log_exit (pid_t pid, int status)
+bool
+mc_launcher_kind_known (const char *kind)
 {
-    if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
-        mc_info ("engine process %d exited", (int) pid);
-    else
-    if (WIFEXITED (status))
-        mc_warn ("engine process %d exited with status %d", (int) pid, WEXITSTATUS (status));
-    else
-    if (WIFSIGNALED (status))
-        mc_warn ("engine process %d killed by signal %d", (int) pid, WTERMSIG (status));
+    return s_kind (kind) != NULL;
 }
 
 void
-mc_launcher_reap (mc_launcher_t *self, mc_launcher_exit_fn *fn, void *arg)
+mc_launcher_kinds_help (FILE *out)
 {
-    //  A reaped process leaves the list (which restarts would grow); the
-    //  last one takes its place, and fn may append a restarted one.
-    size_t i = 0;
-    while (i < self->count) {
-        int status;
-        pid_t pid = self->pids [i];
-        if (waitpid (pid, &status, WNOHANG) != pid) {
-            i++;
-            continue;
+    for (size_t i = 0; i < S_KINDS; i++) {
+        fprintf (out, "  %-6s %s\n         options:", s_kinds [i]->name, s_kinds [i]->help);
+        for (const char *const *key = s_kinds [i]->keys; *key; key++)
+            fprintf (out, " %s", *key);
+        fprintf (out, "%s\n", *s_kinds [i]->keys? "": " none");
+    }
+}
+
+static bool
+s_takes (const mc_launch_kind_t *kind, const char *key)
+{
+    for (const char *const *k = kind->keys; *k; k++)
+        if (!strcmp (*k, key))
+            return true;
+    return false;
+}
+
+bool
+mc_launcher_takes (const char *key)
+{
+    for (size_t i = 0; i < S_KINDS; i++)
+        if (s_takes (s_kinds [i], key))
+            return true;
+    return false;
+}
+
+//  0, or -1 with err naming the option that is not KEY=VALUE or not the kind's.
+static int
+s_check_opt (const mc_launch_kind_t *kind, const char *opt, char *err, size_t errlen)
+{
+    const char *eq = strchr (opt, '=');
+    if (!eq || eq == opt) {
+        snprintf (err, errlen, "launcher option '%s' is not KEY=VALUE", opt);
+        return -1;
+    }
+    char key [128];
+    snprintf (key, sizeof key, "%.*s", (int) (eq - opt), opt);
+    if (s_takes (kind, key))
+        return 0;
+    snprintf (err, errlen, "launcher '%s' has no option '%.*s' (it takes:", kind->name, (int) (eq - opt), opt);
+    for (const char *const *key = kind->keys; *key; key++)
+        snprintf (err + strlen (err), errlen - strlen (err), " %s", *key);
+    snprintf (err + strlen (err), errlen - strlen (err), "%s)", *kind->keys? "": " none");
+    return -1;
+}
+
+int64_t
+mc_launcher_add (mc_launcher_t *self, const char *kind_name, size_t n, const char *const *opts,
+                 char *err, size_t errlen)
+{
+    const mc_launch_kind_t *kind = s_kind (kind_name);
+    if (!kind) {
+        snprintf (err, errlen, "unknown launcher '%s' (known: local, slurm, pbs, ssh, mpi)", kind_name);
+        return -1;
+    }
+    size_t nopts = 0;
+    for (; opts && opts [nopts]; nopts++)
+        if (nopts == S_MAX_OPTS) {
+            snprintf (err, errlen, "more than %d launcher options", S_MAX_OPTS);
+            return -1;
         }
-        s_log_exit (pid, status);
-        self->pids [i] = self->pids [--self->count];
-        if (fn)
-            fn (arg, (int64_t) pid, status);
+        else
+        if (s_check_opt (kind, opts [nopts], err, errlen))
+            return -1;
+    mc_alloc_t **allocs = realloc (self->allocs, (self->alloc_count + 1) * sizeof *allocs);
+    mc_alloc_t *alloc = allocs? calloc (1, sizeof *alloc): NULL;
+    if (allocs)
+        self->allocs = allocs;
+    bool ok = alloc != NULL;
+    for (size_t i = 0; ok && i < nopts; i++)
+        ok = (alloc->opts [i] = strdup (opts [i])) != NULL;
+    //  Then the config file's (launcher.KEY = VALUE) that this kind takes
+    //  and the request did not give.
+    for (const char *line = self->setup.config_opts; ok && line && *line; line = strchr (line, '\n') + 1) {
+        char opt [1024];
+        snprintf (opt, sizeof opt, "%.*s", (int) (strchr (line, '\n') - line), line);
+        *strchr (opt, '=') = 0;
+        if (s_takes (kind, opt) && !mc_alloc_opt (alloc, opt) && nopts < S_MAX_OPTS) {
+            opt [strlen (opt)] = '=';
+            ok = (alloc->opts [nopts++] = strdup (opt)) != NULL;
+        }
+    }
+    if (!ok) {
+        if (alloc)
+            s_alloc_destroy (alloc);
+        snprintf (err, errlen, "out of memory");
+        return -1;
+    }
+    alloc->launcher = self;
+    alloc->id = (uint32_t) ++self->alloc_count;
+    snprintf (alloc->tag, sizeof alloc->tag, "a%u", alloc->id);
+    alloc->kind = kind;
+    alloc->engines = n;
+    alloc->state = MC_ALLOC_SUBMITTING;
+    self->allocs [alloc->id - 1] = alloc;
+    if (kind->start (alloc, err, errlen)) {
+        mc_alloc_set_state (alloc, MC_ALLOC_FAILED, err);
+        return -1;
+    }
+    mc_info ("allocation %s: %zu %s engines", alloc->tag, n, kind->name);
+    return alloc->id;
+}
+
+static mc_alloc_t *
+s_alloc (const mc_launcher_t *self, uint32_t id)
+{
+    return id >= 1 && id <= self->alloc_count? self->allocs [id - 1]: NULL;
+}
+
+static bool
+s_over (mc_alloc_state_t state)
+{
+    return state >= MC_ALLOC_ENDED;
+}
+
+//  --------------------------------------------------------------------------
+//  Children
+
+//  Pipe, fork, exec: in the child, the signal mask is cleared (the
+//  controller blocks SIGCHLD for its signalfd), the environment gets the
+//  spawn's variables and stdin its input. Engines and sessions outlive a
+//  controller that dies (their --give-up bounds how long), so that a
+//  restarted one finds them.
+static pid_t
+s_fork_exec (mc_alloc_t *alloc, const mc_spawn_t *spawn, int *out_fd, int *in_fd, char *err, size_t errlen)
+{
+    const mc_launcher_setup_t *setup = &alloc->launcher->setup;
+    int status_pipe [2], out_pipe [2] = { -1, -1 }, in_pipe [2] = { -1, -1 };
+    bool piped_in = spawn->input || spawn->lifeline;
+    if (pipe2 (status_pipe, O_CLOEXEC)
+    ||  (spawn->capture && pipe2 (out_pipe, O_CLOEXEC))
+    ||  (piped_in && pipe2 (in_pipe, O_CLOEXEC))) {
+        snprintf (err, errlen, "pipe: %s", strerror (errno));
+        return -1;
+    }
+    pid_t pid = fork ();
+    if (pid < 0) {
+        snprintf (err, errlen, "fork: %s", strerror (errno));
+        return -1;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset (&none);
+        sigprocmask (SIG_SETMASK, &none, NULL);
+        int null = open ("/dev/null", O_RDWR);
+        dup2 (piped_in? in_pipe [0]: null, 0);
+        if (spawn->capture) {
+            dup2 (out_pipe [1], 1);
+            dup2 (out_pipe [1], 2);         //  its errors are what a user must read
+        }
+        if (spawn->engine_env) {
+            if (setup->credential)
+                setenv ("MCCLUSTER_ENGINE", setup->credential, 1);
+            setenv ("MCCLUSTER_LAUNCH", alloc->tag, 1);
+        }
+        for (const char *const *var = spawn->env; var && *var; var++)
+            putenv ((char *) *var);
+        execvp (spawn->argv [0], (char *const *) spawn->argv);
+        int code = errno;
+        if (write (status_pipe [1], &code, sizeof code) < 0)
+            _exit (127);
+        _exit (127);
+    }
+    close (status_pipe [1]);
+    if (spawn->capture)
+        close (out_pipe [1]);
+    if (piped_in)
+        close (in_pipe [0]);
+    int code = 0;
+    ssize_t got = read (status_pipe [0], &code, sizeof code);
+    close (status_pipe [0]);
+    if (got != sizeof code && spawn->input) {
+        //  Small texts (a job script, a credential line) fit in the pipe.
+        size_t len = strlen (spawn->input);
+        if (write (in_pipe [1], spawn->input, len) != (ssize_t) len)
+            mc_warn ("cannot write to the input of %s", spawn->argv [0]);
+    }
+    //  A lifeline stays open while the child lives: closing it tells the
+    //  engines at the other end to stop (mcengine --lifeline).
+    if (piped_in && (!spawn->lifeline || got == sizeof code))
+        close (in_pipe [1]);
+    *in_fd = spawn->lifeline && got != sizeof code? in_pipe [1]: -1;
+    if (got == sizeof code) {
+        waitpid (pid, NULL, 0);
+        snprintf (err, errlen, "cannot run %s: %s", spawn->argv [0], strerror (code));
+        if (spawn->capture)
+            close (out_pipe [0]);
+        return -1;
+    }
+    if (spawn->capture)
+        fcntl (out_pipe [0], F_SETFL, O_NONBLOCK);
+    *out_fd = spawn->capture? out_pipe [0]: -1;
+    return pid;
+}
+
+int64_t
+mc_alloc_spawn (mc_alloc_t *alloc, mc_child_role_t role, const mc_spawn_t *spawn, char *err, size_t errlen)
+{
+    mc_launcher_t *self = alloc->launcher;
+    if (self->child_count == self->child_capacity) {
+        size_t capacity = self->child_capacity? self->child_capacity * 2: 16;
+        s_child_t *children = realloc (self->children, capacity * sizeof *children);
+        if (!children) {
+            snprintf (err, errlen, "out of memory");
+            return -1;
+        }
+        self->children = children;
+        self->child_capacity = capacity;
+    }
+    int out_fd, in_fd;
+    pid_t pid = s_fork_exec (alloc, spawn, &out_fd, &in_fd, err, errlen);
+    if (pid < 0)
+        return -1;
+    self->children [self->child_count++] = (s_child_t) { pid, alloc, role, out_fd, in_fd, NULL, 0 };
+    mc_debug ("%s: started %s (pid %d)", alloc->tag, spawn->argv [0], (int) pid);
+    return pid;
+}
+
+//  Read what a child wrote so far (keeping at most S_OUT_MAX bytes).
+static void
+s_drain (s_child_t *child)
+{
+    if (child->out_fd < 0)
+        return;
+    char buf [4096];
+    ssize_t n;
+    while ((n = read (child->out_fd, buf, sizeof buf)) > 0) {
+        size_t keep = child->out_len + (size_t) n > S_OUT_MAX? S_OUT_MAX - child->out_len: (size_t) n;
+        char *out = realloc (child->out, child->out_len + keep + 1);
+        if (!out)
+            return;
+        child->out = out;
+        memcpy (out + child->out_len, buf, keep);
+        child->out_len += keep;
+        out [child->out_len] = 0;
     }
 }
 
 int
-mc_launcher_set_restart_limit (mc_launcher_t *self, int64_t per_min)
+mc_alloc_run (mc_alloc_t *alloc, const mc_spawn_t *spawn, int timeout_ms, char *out, size_t outlen)
 {
-    size_t limit = per_min <= 0? 0: per_min > 100000? 100000: (size_t) per_min;
-    int64_t *times = limit? calloc (limit, sizeof *times): NULL;
-    if (limit && !times)
+    char err [256];
+    s_child_t child = { -1, alloc, MC_CHILD_CANCEL, -1, -1, NULL, 0 };
+    child.pid = s_fork_exec (alloc, spawn, &child.out_fd, &child.in_fd, err, sizeof err);
+    if (out && outlen)
+        *out = 0;
+    if (child.pid < 0) {
+        mc_warn ("%s", err);
         return -1;
-    free (self->restarts_us);
-    self->restarts_us = times;
-    self->restart_limit = limit;
-    self->restart_next = 0;
+    }
+    int status = -1;
+    int64_t deadline = mc_time_mono_us () + (int64_t) timeout_ms * 1000;
+    while (waitpid (child.pid, &status, WNOHANG) == 0) {
+        s_drain (&child);
+        if (mc_time_mono_us () > deadline) {
+            mc_warn ("%s did not finish within %d ms: killed", spawn->argv [0], timeout_ms);
+            kill (child.pid, SIGKILL);
+            waitpid (child.pid, &status, 0);
+            break;
+        }
+        usleep (5000);
+    }
+    s_drain (&child);
+    if (out && outlen)
+        snprintf (out, outlen, "%s", child.out? child.out: "");
+    if (child.out_fd >= 0)
+        close (child.out_fd);
+    free (child.out);
+    return status;
+}
+
+void
+mc_launcher_reap (mc_launcher_t *self)
+{
+    for (size_t i = 0; i < self->child_count; i++)
+        s_drain (&self->children [i]);
+    //  A reaped child leaves the list (the last one takes its place); an
+    //  event may spawn more, which are appended.
+    size_t i = 0;
+    while (i < self->child_count) {
+        int status;
+        s_child_t child = self->children [i];
+        if (waitpid (child.pid, &status, WNOHANG) != child.pid) {
+            i++;
+            continue;
+        }
+        self->children [i] = self->children [--self->child_count];
+        s_drain (&child);
+        if (child.out_fd >= 0)
+            close (child.out_fd);
+        if (child.in_fd >= 0)
+            close (child.in_fd);
+        mc_alloc_t *alloc = child.alloc;
+        if (child.role == MC_CHILD_ENGINE && self->events.engine_exited)
+            self->events.engine_exited (self->events.arg, alloc->id, child.pid, status);
+        alloc->kind->exited (alloc, child.role, child.pid, status, child.out? child.out: "");
+        free (child.out);
+    }
+}
+
+void
+mc_launcher_tick (mc_launcher_t *self, int64_t now_us)
+{
+    mc_launcher_reap (self);
+    if (now_us < self->next_poll_us)
+        return;
+    self->next_poll_us = now_us + self->setup.poll_ms * 1000;
+    for (size_t i = 0; i < self->alloc_count; i++) {
+        mc_alloc_t *alloc = self->allocs [i];
+        bool polling = false;
+        for (size_t c = 0; c < self->child_count; c++)
+            polling |= self->children [c].alloc == alloc && self->children [c].role == MC_CHILD_POLL;
+        //  One question at a time: a slow batch system is not asked again
+        //  until it has answered.
+        if (alloc->kind->poll && !s_over (alloc->state) && *alloc->job && !polling)
+            alloc->kind->poll (alloc);
+    }
+}
+
+//  End the engines and sessions of alloc (NULL: all): their lifelines are
+//  closed, and they get signum.
+static void
+s_signal_alloc (mc_launcher_t *self, mc_alloc_t *alloc, int signum)
+{
+    for (size_t i = 0; i < self->child_count; i++) {
+        s_child_t *child = &self->children [i];
+        if ((alloc && child->alloc != alloc) || (child->role != MC_CHILD_ENGINE && child->role != MC_CHILD_SESSION))
+            continue;
+        if (child->in_fd >= 0) {
+            close (child->in_fd);
+            child->in_fd = -1;
+        }
+        kill (child->pid, signum);
+    }
+}
+
+int
+mc_launcher_stop_alloc (mc_launcher_t *self, uint32_t id)
+{
+    mc_alloc_t *alloc = s_alloc (self, id);
+    if (!alloc || s_over (alloc->state))
+        return -1;
+    if (alloc->kind->cancel)
+        alloc->kind->cancel (alloc, false);
+    s_signal_alloc (self, alloc, SIGTERM);
+    mc_alloc_set_state (alloc, MC_ALLOC_CANCELLED, "stopped by a client");
     return 0;
 }
 
-int64_t
-mc_launcher_restart (mc_launcher_t *self, int64_t now_us)
+void
+mc_launcher_release (mc_launcher_t *self, const char *tag)
 {
-    if (self->restarts_stopped)
+    int64_t id = mc_launcher_find_job (self, tag);
+    mc_alloc_t *alloc = id > 0? s_alloc (self, (uint32_t) id): NULL;
+    if (alloc && alloc->engines)
+        alloc->engines--;
+}
+
+int64_t
+mc_launcher_find_job (const mc_launcher_t *self, const char *job)
+{
+    for (size_t i = 0; i < self->alloc_count; i++)
+        if (!strcmp (self->allocs [i]->tag, job) || (*self->allocs [i]->job && !strcmp (self->allocs [i]->job, job)))
+            return self->allocs [i]->id;
+    return -1;
+}
+
+//  Reap until no engine or session is left or the deadline passes.
+static void
+s_wait_all (mc_launcher_t *self, int64_t deadline_us)
+{
+    while (mc_launcher_children (self)) {
+        mc_launcher_reap (self);
+        if (!mc_launcher_children (self) || mc_time_mono_us () >= deadline_us)
+            break;
+        usleep (2000);
+    }
+}
+
+void
+mc_launcher_stop (mc_launcher_t *self, int grace_ms)
+{
+    s_wait_all (self, mc_time_mono_us () + (int64_t) grace_ms * 1000);
+    for (size_t i = 0; i < self->alloc_count; i++) {
+        mc_alloc_t *alloc = self->allocs [i];
+        if (alloc->kind->cancel && *alloc->job && !s_over (alloc->state)) {
+            alloc->kind->cancel (alloc, true);
+            mc_alloc_set_state (alloc, MC_ALLOC_CANCELLED, "the controller stopped");
+        }
+    }
+    if (mc_launcher_children (self)) {
+        mc_warn ("%zu launcher processes still running: sending SIGTERM", mc_launcher_children (self));
+        s_signal_alloc (self, NULL, SIGTERM);
+        s_wait_all (self, mc_time_mono_us () + 2000000);
+    }
+    if (mc_launcher_children (self)) {
+        mc_warn ("%zu launcher processes ignore SIGTERM: sending SIGKILL", mc_launcher_children (self));
+        for (size_t i = 0; i < self->child_count; i++)
+            kill (self->children [i].pid, SIGKILL);
+        s_wait_all (self, mc_time_mono_us () + 5000000);
+    }
+}
+
+int64_t
+mc_launcher_restart (mc_launcher_t *self, uint32_t id, int64_t now_us)
+{
+    mc_alloc_t *alloc = s_alloc (self, id);
+    if (!alloc || s_over (alloc->state) || self->restarts_stopped)
         return -1;
     if (!self->restart_limit) {
         mc_debug ("dead engines are not restarted (no restart limit set)");
@@ -197,55 +577,235 @@ mc_launcher_restart (mc_launcher_t *self, int64_t now_us)
         return -1;
     }
     char err [1024];
-    if (mc_launcher_start (self, 1, err, sizeof err)) {
-        mc_error ("cannot restart an engine: %s", err);
+    int64_t pid = alloc->kind == &mc_launch_local? mc_launch_local_spawn (alloc, err, sizeof err): -1;
+    if (pid < 0) {
+        mc_error ("cannot restart an engine of %s: %s", alloc->tag,
+                  alloc->kind == &mc_launch_local? err: "only local engines are restarted");
         return -1;
     }
     self->restarts_us [self->restart_next] = now_us? now_us: 1;
     self->restart_next = (self->restart_next + 1) % self->restart_limit;
-    return (int64_t) self->pids [self->count - 1];
+    return pid;
 }
 
 size_t
-mc_launcher_running (const mc_launcher_t *self)
+mc_launcher_requested (const mc_launcher_t *self)
 {
-    return self->count;
+    size_t n = 0;
+    for (size_t i = 0; i < self->alloc_count; i++)
+        if (!s_over (self->allocs [i]->state))
+            n += self->allocs [i]->engines;
+    return n;
 }
 
-//  Reap until none is left or the deadline passes.
-static void
-s_wait_all (mc_launcher_t *self, int64_t deadline_us)
+size_t
+mc_launcher_children (const mc_launcher_t *self)
 {
-    while (mc_launcher_running (self)) {
-        mc_launcher_reap (self, NULL, NULL);
-        if (!mc_launcher_running (self) || mc_time_mono_us () >= deadline_us)
-            break;
-        usleep (2000);
-    }
+    size_t n = 0;
+    for (size_t i = 0; i < self->child_count; i++)
+        n += self->children [i].role == MC_CHILD_ENGINE || self->children [i].role == MC_CHILD_SESSION;
+    return n;
+}
+
+const char *
+mc_alloc_state_name (mc_alloc_state_t state)
+{
+    static const char *names [] = { "submitting", "pending", "running", "ended", "failed", "cancelled" };
+    return state <= MC_ALLOC_CANCELLED? names [state]: "?";
 }
 
 static void
-s_signal_all (mc_launcher_t *self, int signum)
+s_pack_str (msgpack_packer *pk, const char *text)
 {
-    for (size_t i = 0; i < self->count; i++)
-        if (self->pids [i])
-            kill (self->pids [i], signum);
+    msgpack_pack_str_with_body (pk, text, strlen (text));
 }
 
 void
-mc_launcher_stop (mc_launcher_t *self, int grace_ms)
+mc_launcher_pack (const mc_launcher_t *self, msgpack_packer *pk,
+                  size_t (*registered) (void *arg, const char *tag), void *arg)
 {
-    s_wait_all (self, mc_time_mono_us () + (int64_t) grace_ms * 1000);
-    if (mc_launcher_running (self)) {
-        mc_warn ("%zu engines still running: sending SIGTERM", mc_launcher_running (self));
-        s_signal_all (self, SIGTERM);
-        s_wait_all (self, mc_time_mono_us () + 2000000);
+    msgpack_pack_array (pk, (uint32_t) self->alloc_count);
+    for (size_t i = 0; i < self->alloc_count; i++) {
+        const mc_alloc_t *alloc = self->allocs [i];
+        msgpack_pack_map (pk, 7);
+        s_pack_str (pk, "id");          s_pack_str (pk, alloc->tag);
+        s_pack_str (pk, "kind");        s_pack_str (pk, alloc->kind->name);
+        s_pack_str (pk, "engines");     msgpack_pack_uint64 (pk, alloc->engines);
+        s_pack_str (pk, "registered");  msgpack_pack_uint64 (pk, registered? registered (arg, alloc->tag): 0);
+        s_pack_str (pk, "job");         s_pack_str (pk, alloc->job);
+        s_pack_str (pk, "state");       s_pack_str (pk, mc_alloc_state_name (alloc->state));
+        s_pack_str (pk, "reason");      s_pack_str (pk, alloc->reason);
     }
-    if (mc_launcher_running (self)) {
-        mc_warn ("%zu engines ignore SIGTERM: sending SIGKILL", mc_launcher_running (self));
-        s_signal_all (self, SIGKILL);
-        s_wait_all (self, mc_time_mono_us () + 5000000);
+}
+
+//  --------------------------------------------------------------------------
+//  For the kinds
+
+const char *
+mc_alloc_opt (const mc_alloc_t *alloc, const char *key)
+{
+    size_t len = strlen (key);
+    for (char *const *opt = alloc->opts; *opt; opt++)
+        if (!strncmp (*opt, key, len) && (*opt) [len] == '=')
+            return *opt + len + 1;
+    return NULL;
+}
+
+size_t mc_alloc_engines (const mc_alloc_t *alloc) { return alloc->engines; }
+const char *mc_alloc_tag (const mc_alloc_t *alloc) { return alloc->tag; }
+const mc_launcher_setup_t *mc_alloc_setup (const mc_alloc_t *alloc) { return &alloc->launcher->setup; }
+mc_alloc_state_t mc_alloc_state (const mc_alloc_t *alloc) { return alloc->state; }
+const char *mc_alloc_job (const mc_alloc_t *alloc) { return alloc->job; }
+
+void
+mc_alloc_set_job (mc_alloc_t *alloc, const char *job)
+{
+    snprintf (alloc->job, sizeof alloc->job, "%s", job);
+}
+
+void
+mc_alloc_set_state (mc_alloc_t *alloc, mc_alloc_state_t state, const char *reason)
+{
+    bool was_live = !s_over (alloc->state);
+    if (alloc->state == state && !strcmp (alloc->reason, reason? reason: ""))
+        return;
+    //  Once over, an allocation stays over: a late poll cannot revive it.
+    if (!was_live)
+        return;
+    alloc->state = state;
+    snprintf (alloc->reason, sizeof alloc->reason, "%s", reason? reason: "");
+    if (state == MC_ALLOC_FAILED)
+        mc_error ("allocation %s (%s%s%s): failed: %s", alloc->tag, alloc->kind->name, *alloc->job? " job ": "",
+                  alloc->job, alloc->reason);
+    else
+        mc_info ("allocation %s (%s%s%s): %s%s%s", alloc->tag, alloc->kind->name, *alloc->job? " job ": "",
+                 alloc->job, mc_alloc_state_name (state), *alloc->reason? ": ": "", alloc->reason);
+    mc_launcher_t *self = alloc->launcher;
+    //  Cancelled ones were told to stop by us: their engines say goodbye.
+    if ((state == MC_ALLOC_ENDED || state == MC_ALLOC_FAILED) && self->events.alloc_ended)
+        self->events.alloc_ended (self->events.arg, alloc->id, alloc->reason);
+}
+
+//  Append text to buf, quoted for a POSIX shell when it needs to be.
+static void
+s_append_word (char *buf, size_t len, const char *word)
+{
+    size_t used = strlen (buf);
+    bool plain = *word != 0;
+    for (const char *p = word; *p; p++)
+        plain &= strchr ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,@%+", *p) != NULL;
+    if (plain) {
+        snprintf (buf + used, len - used, "%s%s", used? " ": "", word);
+        return;
     }
+    snprintf (buf + used, len - used, "%s'", used? " ": "");
+    for (const char *p = word; *p; p++) {
+        used = strlen (buf);
+        snprintf (buf + used, len - used, *p == '\''? "'\\''": "%c", *p);
+    }
+    used = strlen (buf);
+    snprintf (buf + used, len - used, "'");
+}
+
+void
+mc_alloc_engine_cmd (const mc_alloc_t *alloc, const char *extra, char *buf, size_t len)
+{
+    const char *bin = mc_alloc_opt (alloc, "engine_bin");
+    *buf = 0;
+    s_append_word (buf, len, bin? bin: alloc->launcher->setup.engine_bin);
+    for (const char *const *arg = alloc->launcher->setup.engine_args; arg && *arg; arg++)
+        s_append_word (buf, len, *arg);
+    if (extra && *extra) {
+        size_t used = strlen (buf);
+        snprintf (buf + used, len - used, " %s", extra);
+    }
+}
+
+char *
+mc_alloc_fill (const char *text, const char *const *vars)
+{
+    size_t cap = strlen (text) + 1, len = 0;
+    for (const char *const *var = vars; var [0]; var += 2)
+        cap += strlen (var [1]) * 8;            //  generous: a name may appear a few times
+    char *out = malloc (cap);
+    if (!out)
+        return NULL;
+    while (*text) {
+        const char *const *var = NULL;
+        if (*text == '{')
+            for (var = vars; var [0]; var += 2) {
+                size_t n = strlen (var [0]);
+                if (!strncmp (text + 1, var [0], n) && text [1 + n] == '}')
+                    break;
+            }
+        if (var && var [0]) {
+            size_t n = strlen (var [1]);
+            if (len + n + strlen (text) + 1 > cap) {
+                char *more = realloc (out, cap = (len + n + strlen (text)) * 2 + 1);
+                if (!more) {
+                    free (out);
+                    return NULL;
+                }
+                out = more;
+            }
+            memcpy (out + len, var [1], n);
+            len += n;
+            text += strlen (var [0]) + 2;
+        }
+        else {
+            if (len + 2 > cap) {
+                char *more = realloc (out, cap *= 2);
+                if (!more) {
+                    free (out);
+                    return NULL;
+                }
+                out = more;
+            }
+            out [len++] = *text++;
+        }
+    }
+    out [len] = 0;
+    return out;
+}
+
+char *
+mc_alloc_template (const mc_alloc_t *alloc, const char *builtin, char *err, size_t errlen)
+{
+    const char *path = mc_alloc_opt (alloc, "template");
+    if (!path) {
+        char *text = strdup (builtin);
+        if (!text)
+            snprintf (err, errlen, "out of memory");
+        return text;
+    }
+    FILE *file = fopen (path, "r");
+    char *text = NULL;
+    if (file && fseek (file, 0, SEEK_END) == 0) {
+        long size = ftell (file);
+        rewind (file);
+        text = size >= 0 && size < 1000000? calloc (1, (size_t) size + 1): NULL;
+        if (text && fread (text, 1, (size_t) size, file) != (size_t) size) {
+            free (text);
+            text = NULL;
+        }
+    }
+    if (!text)
+        snprintf (err, errlen, "cannot read the template %s: %s", path, file? "too large, or a read error": strerror (errno));
+    if (file)
+        fclose (file);
+    return text;
+}
+
+void
+mc_alloc_status_text (int status, char *buf, size_t len)
+{
+    if (WIFEXITED (status))
+        snprintf (buf, len, "exit status %d", WEXITSTATUS (status));
+    else
+    if (WIFSIGNALED (status))
+        snprintf (buf, len, "killed by signal %d", WTERMSIG (status));
+    else
+        snprintf (buf, len, "status %d", status);
 }
 
 void
@@ -263,39 +823,45 @@ mc_launcher_default_bin (char *buf, size_t len)
 }
 
 //  --------------------------------------------------------------------------
-//  Self test: arguments kept, nothing to reap or stop, the engine program
-//  found; restarts (of /bin/true) within their limit per minute.
+//  Self test
 
 typedef struct {
+    size_t exits, ended;
     int64_t pid;
     int status;
-    size_t count;
-} s_test_exit_t;
+} s_test_events_t;
 
 static void
-s_test_exited (void *arg, int64_t pid, int status)
+s_test_exited (void *arg, uint32_t alloc, int64_t pid, int status)
 {
-    s_test_exit_t *exit = arg;
-    exit->pid = pid;
-    exit->status = status;
-    exit->count++;
+    (void) alloc;
+    s_test_events_t *events = arg;
+    events->exits++;
+    events->pid = pid;
+    events->status = status;
 }
 
-//  Restart at now_s (in seconds) and reap the process: its pid, or -1.
-static int64_t
-s_test_restart (mc_launcher_t *self, int64_t now_s)
+static void
+s_test_ended (void *arg, uint32_t alloc, const char *why)
 {
-    int64_t pid = mc_launcher_restart (self, now_s * 1000000);
+    (void) alloc, (void) why;
+    ((s_test_events_t *) arg)->ended++;
+}
+
+//  Restart an engine of allocation 1 at now_s (seconds) and reap it: its pid, or -1.
+static int64_t
+s_test_restart (mc_launcher_t *self, s_test_events_t *events, int64_t now_s)
+{
+    int64_t pid = mc_launcher_restart (self, 1, now_s * 1000000);
     if (pid < 0)
         return -1;
-    assert (mc_launcher_running (self) == 1);
-    s_test_exit_t exit = { 0 };
+    size_t exits = events->exits;
     int64_t deadline = mc_time_mono_us () + 5000000;
-    while (exit.count == 0 && mc_time_mono_us () < deadline) {
-        mc_launcher_reap (self, s_test_exited, &exit);
+    while (events->exits == exits && mc_time_mono_us () < deadline) {
+        mc_launcher_reap (self);
         usleep (1000);
     }
-    assert (exit.count == 1 && exit.pid == pid && WIFEXITED (exit.status) && mc_launcher_running (self) == 0);
+    assert (events->exits == exits + 1 && events->pid == pid && WIFEXITED (events->status));
     return pid;
 }
 
@@ -304,46 +870,57 @@ mc_launcher_test (bool verbose)
 {
     if (verbose)
         printf (" * mc_launcher: ");
-    const char *extra [] = { "--kernel-path", "/tmp/k", "-v", NULL };
-    mc_launcher_t *self = mc_launcher_new ("/bin/mcengine", "/tmp/engine.json", extra);
-    assert (self && !strcmp (self->engine_bin, "/bin/mcengine") && !strcmp (self->conn_path, "/tmp/engine.json"));
-    assert (!strcmp (self->extra [0], "--kernel-path") && !strcmp (self->extra [2], "-v") && !self->extra [3]);
-    assert (self->extra [1] != extra [1]);                  //  copies: the caller's may go
-    char err [64];
-    assert (mc_launcher_start (self, 0, err, sizeof err) == 0 && mc_launcher_running (self) == 0);
-    mc_launcher_reap (self, NULL, NULL);
+    //  Templates: known names replaced, other braces (shell's) kept.
+    const char *vars [] = { "n", "8", "engine_cmd", "mcengine --give-up 30", NULL, NULL };
+    char *text = mc_alloc_fill ("#SBATCH --ntasks={n}\nsrun {engine_cmd} ${HOME} {x} {n}{n}\n", vars);
+    assert (text && !strcmp (text, "#SBATCH --ntasks=8\nsrun mcengine --give-up 30 ${HOME} {x} 88\n"));
+    free (text);
+
+    s_test_events_t events = { 0 };
+    mc_launcher_events_t handlers = { s_test_exited, s_test_ended, &events };
+    const char *args [] = { "--give-up", "30", "--kernel-path", "/tmp/a b", NULL };
+    mc_launcher_setup_t setup = { "/bin/true", "/tmp/engine.json", "Y3JlZA==", "/tmp", args, 2, 0, "partition=short\ncolour=red\n" };
+    mc_launcher_t *self = mc_launcher_new (&setup, &handlers);
+    assert (self && self->setup.engine_args [3] != args [3] && !strcmp (self->setup.engine_args [3], "/tmp/a b"));
+    char err [256];
+    //  Kinds and their options: unknown ones are refused, naming them.
+    assert (mc_launcher_add (self, "condor", 1, NULL, err, sizeof err) == -1 && strstr (err, "'condor'"));
+    const char *bad [] = { "partition", NULL };
+    assert (mc_launcher_add (self, "slurm", 1, bad, err, sizeof err) == -1 && strstr (err, "KEY=VALUE"));
+    const char *unknown [] = { "colour=red", NULL };
+    assert (mc_launcher_add (self, "local", 1, unknown, err, sizeof err) == -1 && strstr (err, "'colour'"));
+    assert (mc_launcher_kind_known ("slurm") && !mc_launcher_kind_known ("condor"));
+
+    //  Local engines (here /bin/true, which exits at once) are reaped and
+    //  told; restarts stay within their limit per minute.
+    assert (mc_launcher_add (self, "local", 2, NULL, err, sizeof err) == 1);
+    assert (mc_launcher_children (self) == 2 && mc_launcher_requested (self) == 2);
+    char cmd [256];
+    mc_alloc_engine_cmd (self->allocs [0], "--lifeline", cmd, sizeof cmd);
+    assert (!strcmp (cmd, "/bin/true --give-up 30 --kernel-path '/tmp/a b' --lifeline"));
+    int64_t deadline = mc_time_mono_us () + 5000000;
+    while (events.exits < 2 && mc_time_mono_us () < deadline) {
+        mc_launcher_reap (self);
+        usleep (1000);
+    }
+    assert (events.exits == 2 && mc_launcher_children (self) == 0);
+    assert (s_test_restart (self, &events, 1) > 0 && s_test_restart (self, &events, 30) > 0);
+    assert (s_test_restart (self, &events, 60) == -1 && self->restarts_stopped);    //  3 within [1, 60]
+    assert (s_test_restart (self, &events, 1000) == -1);
+    assert (mc_launcher_find_job (self, "a1") == 1 && mc_launcher_find_job (self, "a9") == -1);
+    assert (mc_launcher_stop_alloc (self, 1) == 0 && events.ended == 0);
+    assert (mc_launcher_stop_alloc (self, 1) == -1 && mc_launcher_requested (self) == 0);
     int64_t start = mc_time_mono_us ();
-    mc_launcher_stop (self, 5000);                          //  nothing to wait for: at once
-    assert (mc_time_mono_us () - start < 1000000 && mc_launcher_running (self) == 0);
+    mc_launcher_stop (self, 5000);                          //  nothing left to wait for: at once
+    assert (mc_time_mono_us () - start < 1000000);
     mc_launcher_destroy (&self);
     assert (self == NULL);
     mc_launcher_destroy (&self);
-    self = mc_launcher_new ("mcengine", "c.json", NULL);
-    assert (self && self->extra && !self->extra [0]);
-    mc_launcher_destroy (&self);
+
     char bin [4096];
     mc_launcher_default_bin (bin, sizeof bin);
     size_t len = strlen (bin);
     assert (len >= 8 && !strcmp (bin + len - 8, "mcengine"));
-    assert (!strcmp (bin, "mcengine") || access (bin, X_OK) == 0);
-
-    //  No restarts unless allowed; then at most the limit in any minute,
-    //  and none ever again once it has been passed.
-    self = mc_launcher_new ("/bin/true", "c.json", NULL);
-    assert (self && mc_launcher_restart (self, 1000000) == -1 && self->restarts_stopped);
-    mc_launcher_destroy (&self);
-    self = mc_launcher_new ("/bin/true", "c.json", NULL);
-    assert (self && mc_launcher_set_restart_limit (self, 2) == 0);
-    assert (s_test_restart (self, 1) > 0 && s_test_restart (self, 30) > 0);
-    assert (s_test_restart (self, 60) == -1 && self->restarts_stopped);    //  3 within [1, 60]
-    assert (s_test_restart (self, 1000) == -1);
-    mc_launcher_destroy (&self);
-    self = mc_launcher_new ("/bin/true", "c.json", NULL);
-    assert (self && mc_launcher_set_restart_limit (self, 2) == 0);
-    for (int64_t t = 1; t < 200; t += 31)                                  //  2 in any minute: allowed
-        assert (s_test_restart (self, t) > 0);
-    assert (s_test_restart (self, 194) == -1);                              //  156, 187, 194
-    mc_launcher_destroy (&self);
     if (verbose)
         printf ("OK\n");
 }

@@ -15,6 +15,7 @@ struct _mc_engine_t {
     mc_engine_state_t state;
     uint64_t done, failed;          //  tasks finished here
     uint32_t restarts;              //  times its process was started again after dying
+    char launch [64];               //  the allocation that started it (REGISTER), or ""
     mc_engine_load_t load;          //  the scheduler's
     char **kernels;                 //  names of the kernels it can run
     size_t kernel_count;
@@ -445,6 +446,13 @@ void mc_engine_set_state (mc_engine_t *self, mc_engine_state_t state) { self->st
 uint64_t mc_engine_done (const mc_engine_t *self) { return self->done; }
 uint64_t mc_engine_failed (const mc_engine_t *self) { return self->failed; }
 uint32_t mc_engine_restarts (const mc_engine_t *self) { return self->restarts; }
+const char *mc_engine_launch (const mc_engine_t *self) { return self->launch; }
+
+void
+mc_engine_set_launch (mc_engine_t *self, const char *launch)
+{
+    snprintf (self->launch, sizeof self->launch, "%s", launch? launch: "");
+}
 mc_engine_load_t *mc_engine_load (mc_engine_t *self) { return &self->load; }
 uint32_t mc_engine_inflight (const mc_engine_t *self) { return self->load.inflight; }
 size_t mc_engine_queued (const mc_engine_t *self) { return mc_taskq_size (self->load.direct); }

@@ -43,6 +43,10 @@ uint64_t mc_engine_failed (const mc_engine_t *self);
 //  How many times its controller restarted this engine's process after it
 //  died (0 for an engine the controller did not start).
 uint32_t mc_engine_restarts (const mc_engine_t *self);
+//  The allocation of a launcher that started it (mc_launcher: "a3"), as
+//  its REGISTER said, or "".
+const char *mc_engine_launch (const mc_engine_t *self);
+void mc_engine_set_launch (mc_engine_t *self, const char *launch);
 //  Its kernels as it described them at REGISTER (msgpack [[name, doc,
 //  args], ...], borrowed), or NULL.
 const void *mc_engine_kernel_info (const mc_engine_t *self, size_t *size);

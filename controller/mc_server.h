@@ -10,6 +10,7 @@
 #include "mc_config.h"
 #include "mc_held.h"
 #include "mc_job.h"
+#include "mc_launcher.h"
 #include "mc_parked.h"
 #include "mc_registry.h"
 #include "mc_sched.h"
@@ -28,6 +29,8 @@ typedef struct {
     zhashx_t *jobs;                 //  unfinished jobs by id (owned)
     mc_parked_t *parked;            //  requests waiting for a job to finish
     mc_held_t *held;                //  array bytes held per client
+    mc_launcher_t *launcher;        //  ipclusterd's launchers (borrowed), or NULL
+    char launcher_kind [16];        //  the kind `engines_add` uses when it names none
     zlistx_t *finishing;            //  jobs finished during this event, to report
     zlistx_t *unstored;             //  finished jobs waiting for their commit, unanswered (mc_answer)
     zlistx_t *store_failed;         //  jobs failed because the store failed, kept until that is stored

@@ -25,6 +25,7 @@ struct _mc_node_t {
     mc_config_t config;
     char uuid [33];
     char host [256];
+    char launch [64];               //  the allocation that started it, or ""
     zsock_t *dealer;
     zactor_t *runner;
     mc_runner_state_t runner_state;
@@ -108,6 +109,8 @@ s_register (mc_node_t *self)
     msg.engine_id = self->engine_id;
     msg.host.ptr = self->host;
     msg.host.size = strlen (self->host);
+    msg.launch.ptr = self->launch;
+    msg.launch.size = strlen (self->launch);
     msg.pid = getpid ();
     msg.kernel_count = mc_ktable_count ();
     for (size_t i = 0; i < msg.kernel_count; i++) {
@@ -331,6 +334,14 @@ s_poll_connection (mc_node_t *self, zpoller_t *poller)
     zpoller_add (poller, self->dealer);
     if (self->handshake)
         zpoller_add (poller, mc_handshake_socket (self->handshake));
+}
+
+void
+mc_node_set_launch (mc_node_t *self, const char *launch, const char *host)
+{
+    snprintf (self->launch, sizeof self->launch, "%s", launch? launch: "");
+    if (host && *host)
+        snprintf (self->host, sizeof self->host, "%s", host);
 }
 
 int

@@ -17,6 +17,10 @@ typedef struct _mc_node_t mc_node_t;
 mc_node_t *mc_node_new (const char *endpoint, const mc_conn_t *conn, const char *origin,
                         const mc_config_t *config);
 void mc_node_destroy (mc_node_t **self_p);
+//  What REGISTER tells besides the engine itself: the allocation that
+//  started it (a launcher's tag; NULL: none) and the host name to report
+//  (NULL: the system's, which network namespaces on one machine share).
+void mc_node_set_launch (mc_node_t *self, const char *launch, const char *host);
 //  Serve until the controller says STOP or a signal arrives. Returns 0;
 //  -1 when give_up_ms (0 = never) passed without reaching the controller;
 //  -3 when the controller refused the credentials in the handshake (the

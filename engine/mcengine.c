@@ -7,7 +7,11 @@
 #include "mc_proto.h"
 #include "mc_node.h"
 #include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
 static void
 s_usage (FILE *out)
@@ -25,11 +29,34 @@ s_usage (FILE *out)
         "                         at start or after it went silent (default: keep trying)\n"
         "      --kernel-path DIR  also load the kernels of every DIR/*.so (see engine/mc_kernel.h)\n"
         "      --list-kernels     print the kernels this engine can run and exit\n"
+        "      --lifeline         stop (as on SIGTERM) when standard input reaches its end: a\n"
+        "                         launcher's ssh session or pipe that drops takes the engine along\n"
         "  -v, --verbose          log more (twice for debug)\n"
         "  -h, --help             this help\n\n"
+        "$MCCLUSTER_LAUNCH (set by ipclusterd's launchers) names the allocation that started\n"
+        "this engine, and $MCCLUSTER_HOST the host name it reports (default: Slurm's\n"
+        "$SLURMD_NODENAME, else the system's).\n"
         "Exit status: 0 when the controller said stop; 1 on an error, or --give-up;\n"
         "2 for bad usage; 3 when the controller refused the credentials (key not\n"
         "trusted, or revoked).\n");
+}
+
+//  --lifeline: standard input is the launcher's line to this engine (an
+//  ssh session's, or a pipe's); its end stops the engine as SIGTERM does,
+//  with a goodbye to the controller.
+static pthread_t s_main_thread;
+
+static void *
+s_lifeline (void *arg)
+{
+    (void) arg;
+    char buf [256];
+    ssize_t n;
+    while ((n = read (STDIN_FILENO, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        ;
+    mc_info ("standard input closed: stopping");
+    pthread_kill (s_main_thread, SIGTERM);     //  to the thread in the poll, so it wakes at once
+    return NULL;
 }
 
 int
@@ -40,12 +67,13 @@ main (int argc, char *argv [])
         { "profile-dir", required_argument, 0, 'p' }, { "give-up", required_argument, 0, 'g' },
         { "list-kernels", no_argument, 0, 'l' }, { "verbose", no_argument, 0, 'v' },
         { "kernel-path", required_argument, 0, 'k' }, { "tcp", no_argument, 0, 't' },
+        { "lifeline", no_argument, 0, 'L' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     const char *file = NULL, *url = NULL, *profile_opt = NULL, *kernel_path = NULL;
     double give_up = 0;
     int verbose = 0, c;
-    bool list = false, tcp = false;
+    bool list = false, tcp = false, lifeline = false;
     while ((c = getopt_long (argc, argv, "f:vh", options, NULL)) != -1) {
         char *end;
         switch (c) {
@@ -62,6 +90,7 @@ main (int argc, char *argv [])
             case 'l': list = true; break;
             case 'k': kernel_path = optarg; break;
             case 't': tcp = true; break;
+            case 'L': lifeline = true; break;
             case 'v': verbose++; break;
             case 'h': s_usage (stdout); return 0;
             default:  s_usage (stderr); return 2;
@@ -112,6 +141,15 @@ main (int argc, char *argv [])
         fprintf (stderr, "mcengine: cannot start the kernel thread\n");
         return 1;
     }
+    //  Slurm names its nodes; several "hosts" on one machine (network
+    //  namespaces) share the system's host name.
+    const char *host = getenv ("MCCLUSTER_HOST");
+    mc_node_set_launch (node, getenv ("MCCLUSTER_LAUNCH"), host? host: getenv ("SLURMD_NODENAME"));
+    unsetenv ("MCCLUSTER_LAUNCH");
+    pthread_t watcher;
+    s_main_thread = pthread_self ();
+    if (lifeline && pthread_create (&watcher, NULL, s_lifeline, NULL) == 0)
+        pthread_detach (watcher);
     int rc = mc_node_run (node, (int64_t) (give_up * 1000));
     mc_node_destroy (&node);
     if (rc == -3) {

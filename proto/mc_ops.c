@@ -28,6 +28,12 @@ static const mc_op_t s_ops [MC_OP_COUNT] = {
                          "cancel a job's queued tasks; it ends as aborted once its running tasks finish" },
     [MC_OP_PURGE]    = { MC_OP_PURGE, "purge", "jobs:array before:uint finished:bool", false,
                          "remove finished jobs and their results from the store" },
+    [MC_OP_ALLOCATIONS]  = { MC_OP_ALLOCATIONS, "allocations", "", false,
+                             "the engines the controller's launchers asked for: batch job, state, registered" },
+    [MC_OP_ENGINES_ADD]  = { MC_OP_ENGINES_ADD, "engines_add", "engines:uint kind:str opts:array", false,
+                             "start more engines through a launcher" },
+    [MC_OP_ENGINES_STOP] = { MC_OP_ENGINES_STOP, "engines_stop", "ids:array job:str", false,
+                             "stop engines, or every engine of an allocation (and cancel its batch job)" },
 };
 
 static const mc_nsop_t s_nsops [MC_NSOP_COUNT] = {

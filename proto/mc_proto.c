@@ -26,7 +26,8 @@ typedef struct {
 #define L(f) { F_STRS, offsetof (mc_msg_t, f) }
 
 static const s_layout_t s_layouts [] = {
-    { MC_REGISTER, "REGISTER", 6, { S (uuid), I (engine_id), S (host), I (pid), L (kernels), B (kernel_info) } },
+    { MC_REGISTER, "REGISTER", 7, { S (uuid), I (engine_id), S (host), I (pid), L (kernels), B (kernel_info),
+                                    S (launch) } },
     { MC_WELCOME,  "WELCOME",  3, { I (engine_id), U (heartbeat_ms), U (liveness) } },
     { MC_PING,     "PING",     1, { I (engine_id) } },
     { MC_PONG,     "PONG",     0, { { 0, 0 } } },

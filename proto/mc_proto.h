@@ -58,6 +58,7 @@ typedef struct {
     uint64_t frame, frame_size, offset; //  RESULT_CHUNK REPLY_CHUNK: where its one frame's bytes go
     mc_bytes_t uuid, host;          //  REGISTER
     mc_bytes_t kernel_info;         //  REGISTER: msgpack array of [name, doc, args] per kernel
+    mc_bytes_t launch;              //  REGISTER: the allocation that started the engine, or empty
     mc_bytes_t kernel;              //  TASK
     mc_bytes_t out;                 //  TASK: namespace name for the result, or empty
     mc_bytes_t reduce;              //  TASK: msgpack map of what to do to each result (hist2d), or empty

@@ -8,6 +8,7 @@
 #include "mc_cli.h"
 #include "mc_cli_cluster.h"
 #include "mc_cli_trust.h"
+#include "mc_cli_engines.h"
 #include "mc_cli_jobs.h"
 #include "mc_cli_namespace.h"
 #include "mc_cli_submit.h"
@@ -28,6 +29,7 @@ static const struct {
     { "cli", mc_cli_test },
     { "cli_cluster", mc_cli_cluster_test },
     { "cli_trust", mc_cli_trust_test },
+    { "cli_engines", mc_cli_engines_test },
     { "cli_jobs", mc_cli_jobs_test },
     { "cli_submit", mc_cli_submit_test },
     { "cli_namespace", mc_cli_namespace_test },

@@ -1,0 +1,13 @@
+/*  mc_cli_engines: `mcclient engines` (the registered engines, then those
+    a launcher asked for that have not registered, with their batch job
+    and its state), `engines add N` and `engines stop ID...|--job JOB`. */
+#ifndef MC_CLI_ENGINES_H
+#define MC_CLI_ENGINES_H
+#include "mc_cli.h"
+
+int mc_cli_engines (const mc_cli_command_t *command, int argc, char **argv);
+//  `mcclient allocations`: every allocation, one line each.
+int mc_cli_allocations (const mc_cli_command_t *command, int argc, char **argv);
+//  Self test: arguments refused before connecting, and the listing.
+void mc_cli_engines_test (bool verbose);
+#endif

@@ -1,0 +1,166 @@
+/*  mc_launch_slurm: engines as one Slurm job of N tasks (sbatch, then srun
+    in the job). One job rather than a job array: arrays are capped by the
+    site's MaxArraySize (1001 by default) and cost one scheduler record per
+    engine, while one job is one id to follow and to cancel; --no-kill
+    keeps it running when a node fails. The job's state comes from squeue
+    every poll_ms; its engines' credentials from the environment, which
+    sbatch and srun pass on. */
+#include "mc_launch.h"
+#include "mc_log.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+extern const char mc_template_slurm_sbatch [];
+
+//  --launcher-opt KEY=VALUE → #SBATCH line.
+static const char *const s_directives [][2] = {
+    { "partition", "--partition=" }, { "account", "--account=" }, { "time", "--time=" },
+    { "qos", "--qos=" }, { "output", "--output=" }, { "sbatch_line", "" },
+};
+
+static int
+s_start (mc_alloc_t *alloc, char *err, size_t errlen)
+{
+    char directives [4096] = "", engine_cmd [8192], n [32], job_name [64];
+    for (size_t i = 0; i < sizeof s_directives / sizeof s_directives [0]; i++) {
+        const char *value = mc_alloc_opt (alloc, s_directives [i][0]);
+        size_t used = strlen (directives);
+        if (value && strchr (value, '\n')) {
+            snprintf (err, errlen, "launcher option %s: a value of one line only", s_directives [i][0]);
+            return -1;
+        }
+        if (value)
+            snprintf (directives + used, sizeof directives - used, "#SBATCH %s%s\n", s_directives [i][1], value);
+    }
+    mc_alloc_engine_cmd (alloc, NULL, engine_cmd, sizeof engine_cmd);
+    snprintf (n, sizeof n, "%zu", mc_alloc_engines (alloc));
+    snprintf (job_name, sizeof job_name, "mccluster-%s", mc_alloc_tag (alloc));
+    char *template_text = mc_alloc_template (alloc, mc_template_slurm_sbatch, err, errlen);
+    if (!template_text)
+        return -1;
+    const char *vars [] = { "n", n, "job_name", job_name, "directives", directives, "engine_cmd", engine_cmd,
+                            NULL, NULL };
+    char *script = mc_alloc_fill (template_text, vars);
+    free (template_text);
+    if (!script) {
+        snprintf (err, errlen, "out of memory");
+        return -1;
+    }
+    const char *argv [] = { "sbatch", "--parsable", NULL };
+    mc_spawn_t spawn = { .argv = argv, .input = script, .capture = true, .engine_env = true };
+    int64_t pid = mc_alloc_spawn (alloc, MC_CHILD_SUBMIT, &spawn, err, errlen);
+    free (script);
+    return pid < 0? -1: 0;
+}
+
+//  The first line of out, without its end, into buf.
+static void
+s_first_line (const char *out, char *buf, size_t len)
+{
+    snprintf (buf, len, "%s", out);
+    buf [strcspn (buf, "\r\n")] = 0;
+}
+
+//  squeue -o '%T|%r': the job's state and the reason it waits.
+static void
+s_polled (mc_alloc_t *alloc, int status, const char *out)
+{
+    char line [512], reason [600];
+    s_first_line (out, line, sizeof line);
+    char *bar = strchr (line, '|');
+    if (bar)
+        *bar++ = 0;
+    if (!WIFEXITED (status) || (WEXITSTATUS (status) != 0 && !strstr (out, "Invalid job id"))) {
+        mc_warn ("%s: squeue failed (%s)", mc_alloc_tag (alloc), line);
+        return;
+    }
+    //  Gone from the queue (squeue says nothing, or no longer knows it).
+    if (!*line || WEXITSTATUS (status) != 0) {
+        mc_alloc_set_state (alloc, MC_ALLOC_ENDED, "the job has left Slurm's queue");
+        return;
+    }
+    snprintf (reason, sizeof reason, "Slurm: %s%s%s", line, bar && strcmp (bar, "None")? ", ": "",
+              bar && strcmp (bar, "None")? bar: "");
+    if (!strcmp (line, "PENDING") || !strcmp (line, "CONFIGURING") || !strcmp (line, "REQUEUED")
+    ||  !strcmp (line, "SUSPENDED") || !strcmp (line, "RESV_DEL_HOLD") || !strcmp (line, "REQUEUE_HOLD"))
+        mc_alloc_set_state (alloc, MC_ALLOC_PENDING, reason);
+    else
+    if (!strcmp (line, "RUNNING") || !strcmp (line, "COMPLETING"))
+        mc_alloc_set_state (alloc, MC_ALLOC_RUNNING, bar && strcmp (bar, "None")? reason: NULL);
+    else
+    if (!strcmp (line, "COMPLETED") || !strcmp (line, "CANCELLED") || !strcmp (line, "TIMEOUT")
+    ||  !strcmp (line, "PREEMPTED") || !strcmp (line, "DEADLINE"))
+        mc_alloc_set_state (alloc, MC_ALLOC_ENDED, reason);
+    else
+        mc_alloc_set_state (alloc, MC_ALLOC_FAILED, reason);
+}
+
+static void
+s_exited (mc_alloc_t *alloc, mc_child_role_t role, int64_t pid, int status, const char *out)
+{
+    (void) pid;
+    char line [512], why [700];
+    if (role == MC_CHILD_SUBMIT) {
+        s_first_line (out, line, sizeof line);
+        line [strcspn (line, ";")] = 0;         //  "id;cluster" on a federation
+        bool numeric = *line && strspn (line, "0123456789_") == strlen (line);
+        if (WIFEXITED (status) && WEXITSTATUS (status) == 0 && numeric) {
+            mc_alloc_set_job (alloc, line);
+            mc_alloc_set_state (alloc, MC_ALLOC_PENDING, "submitted");
+            mc_info ("%s: Slurm job %s for %zu engines", mc_alloc_tag (alloc), line, mc_alloc_engines (alloc));
+            return;
+        }
+        char code [64];
+        mc_alloc_status_text (status, code, sizeof code);
+        snprintf (why, sizeof why, "sbatch failed (%s): %s", code, *line? line: "no output");
+        mc_alloc_set_state (alloc, MC_ALLOC_FAILED, why);
+    }
+    else
+    if (role == MC_CHILD_POLL)
+        s_polled (alloc, status, out);
+    else
+    if (role == MC_CHILD_CANCEL && !(WIFEXITED (status) && WEXITSTATUS (status) == 0)) {
+        s_first_line (out, line, sizeof line);
+        mc_warn ("%s: scancel %s failed: %s", mc_alloc_tag (alloc), mc_alloc_job (alloc), line);
+    }
+}
+
+static void
+s_poll (mc_alloc_t *alloc)
+{
+    const char *argv [] = { "squeue", "-h", "-j", mc_alloc_job (alloc), "-o", "%T|%r", NULL };
+    mc_spawn_t spawn = { .argv = argv, .capture = true };
+    char err [256];
+    if (mc_alloc_spawn (alloc, MC_CHILD_POLL, &spawn, err, sizeof err) < 0)
+        mc_warn ("%s: %s", mc_alloc_tag (alloc), err);
+}
+
+static void
+s_cancel (mc_alloc_t *alloc, bool wait)
+{
+    if (!*mc_alloc_job (alloc))
+        return;
+    const char *argv [] = { "scancel", mc_alloc_job (alloc), NULL };
+    mc_spawn_t spawn = { .argv = argv, .capture = true };
+    char out [512];
+    if (wait) {
+        int status = mc_alloc_run (alloc, &spawn, 10000, out, sizeof out);
+        if (status != 0)
+            mc_warn ("%s: scancel %s failed: %s", mc_alloc_tag (alloc), mc_alloc_job (alloc), out);
+        else
+            mc_info ("%s: Slurm job %s cancelled", mc_alloc_tag (alloc), mc_alloc_job (alloc));
+    }
+    else
+    if (mc_alloc_spawn (alloc, MC_CHILD_CANCEL, &spawn, out, sizeof out) < 0)
+        mc_warn ("%s: %s", mc_alloc_tag (alloc), out);
+}
+
+static const char *const s_keys [] = {
+    "partition", "account", "time", "qos", "output", "sbatch_line", "template", "engine_bin", NULL
+};
+
+const mc_launch_kind_t mc_launch_slurm = {
+    "slurm", "one Slurm job of N tasks (sbatch; scancel at stop)", s_keys, s_start, s_exited, s_poll, s_cancel
+};
