@@ -5,8 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The security tests also use network namespaces (iproute2), setpriv and
-# nsenter (util-linux), and tcpdump to look at what crosses the wire.
-MC_EXTRA_PACKAGES="iproute2 util-linux tcpdump" scripts/deps.sh build
+# nsenter (util-linux), and tcpdump to look at what crosses the wire. The
+# launcher tests (tests/deploy/) run sshd, munge, Slurm with its PBS wrappers,
+# Open MPI and MPICH on "hosts" that are network namespaces.
+MC_EXTRA_PACKAGES="iproute2 util-linux tcpdump openssh-server openssh-client munge slurm-wlm
+                   slurm-wlm-torque openmpi-bin mpich bc" scripts/deps.sh build
 (cd build && ctest -j2 --output-on-failure)
 scripts/deps.sh build-asan -DMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 # The 30-second kernel test says nothing new under the sanitizers.
