@@ -109,14 +109,15 @@ s_engine_exited (void *arg, uint32_t alloc, int64_t pid, int status)
 //  An allocation is over (its job left the queue, its session ended): its
 //  engines' tasks go back to the queue now, not after heartbeats expire.
 static void
-s_alloc_ended (void *arg, uint32_t alloc, const char *why)
+s_alloc_ended (void *arg, uint32_t alloc, const char *host, const char *why)
 {
     s_state_t *state = arg;
     if (!state->controller)
         return;
-    size_t dropped = mc_controller_alloc_ended (state->controller, alloc, why);
+    size_t dropped = mc_controller_alloc_ended (state->controller, alloc, host, why);
     if (dropped)
-        mc_warn ("allocation a%u ended (%s): its %zu engines are gone", alloc, why, dropped);
+        mc_warn ("allocation a%u%s%s: %s: its %zu engines%s are gone", alloc, host? " on ": "", host? host: "",
+                 why, dropped, host? " there": "");
 }
 
 //  The controller's tick, and news on the SIGCHLD signalfd.
@@ -391,11 +392,15 @@ s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controll
             state->survivors_due_us = mc_time_mono_us () + 2000000;
         }
     }
-    if (start && mc_launcher_add (state->launcher, opts->kind, start, opts->launcher_opts, err, sizeof err) < 0) {
+    //  ssh counts its engines from its hosts (h1:4,h2:4), -n or not.
+    bool ssh = !strcmp (opts->kind, "ssh");
+    if ((start || ssh) && mc_launcher_add (state->launcher, opts->kind, start, opts->launcher_opts, err, sizeof err) < 0) {
         mc_error ("%s", err);
         fprintf (stderr, "ipclusterd: %s\n", err);
         return -1;
     }
+    if (ssh)
+        state->engines = mc_launcher_requested (state->launcher);
     return 0;
 }
 
@@ -486,7 +491,7 @@ main (int argc, char *argv [])
     mc_controller_set_tick (controller, s_reap, &state);
     if (chld_fd >= 0)
         mc_controller_tick_on (controller, chld_fd);
-    if (rc == 0 && mc_controller_run (controller, (size_t) opts.engines, s_ready, &state))
+    if (rc == 0 && mc_controller_run (controller, state.engines, s_ready, &state))
         rc = 1;
     mc_info ("stopping");
     mc_controller_stop_engines (controller, 2000);

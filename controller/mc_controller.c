@@ -339,7 +339,7 @@ mc_controller_set_launcher (mc_controller_t *self, mc_launcher_t *launcher, cons
 }
 
 size_t
-mc_controller_alloc_ended (mc_controller_t *self, uint32_t alloc, const char *why)
+mc_controller_alloc_ended (mc_controller_t *self, uint32_t alloc, const char *host, const char *why)
 {
     mc_server_t *server = &self->server;
     char tag [16], reason [300];
@@ -349,7 +349,8 @@ mc_controller_alloc_ended (mc_controller_t *self, uint32_t alloc, const char *wh
     mc_engine_t *next;
     for (mc_engine_t *e = mc_registry_first (server->registry); e; e = next) {
         next = mc_registry_next (server->registry, e);
-        if (!strcmp (mc_engine_launch (e), tag) && mc_engines_drop (server, mc_engine_routing_id (e), reason) >= 0)
+        if (!strcmp (mc_engine_launch (e), tag) && (!host || !strcmp (mc_engine_host (e), host))
+        &&  mc_engines_drop (server, mc_engine_routing_id (e), reason) >= 0)
             dropped++;
     }
     mc_answer_finished (server);

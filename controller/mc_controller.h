@@ -52,7 +52,8 @@ void mc_controller_set_launcher (mc_controller_t *self, mc_launcher_t *launcher,
 //  ssh session or mpiexec exited): its engines are forgotten at once and
 //  their load-balanced tasks queued again, as for a dead local engine.
 //  Returns how many engines were dropped.
-size_t mc_controller_alloc_ended (mc_controller_t *self, uint32_t alloc, const char *why);
+//  With host, only the allocation's engines on that host are gone.
+size_t mc_controller_alloc_ended (mc_controller_t *self, uint32_t alloc, const char *host, const char *why);
 //  When patient, engines that have not registered within
 //  register_timeout_ms do not make run fail: the cluster is declared ready
 //  with those that have (engines waiting in a batch queue).

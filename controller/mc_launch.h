@@ -26,8 +26,9 @@ typedef struct {
     //  Start the allocation's engines by spawning children. 0, or -1 with err.
     int (*start) (mc_alloc_t *alloc, char *err, size_t errlen);
     //  A child of the allocation exited with this waitpid status, having
-    //  written out (its standard output, NUL-terminated; "" when not kept).
-    void (*exited) (mc_alloc_t *alloc, mc_child_role_t role, int64_t pid, int status, const char *out);
+    //  written out (its standard output and error, NUL-terminated; "" when
+    //  not kept); label is its spawn's (a host), or "".
+    void (*exited) (mc_alloc_t *alloc, mc_child_role_t role, const char *label, int status, const char *out);
     //  Ask the batch system about the job (spawn a MC_CHILD_POLL), or NULL.
     void (*poll) (mc_alloc_t *alloc);
     //  Cancel the batch job (spawn a MC_CHILD_CANCEL, or run it and wait
@@ -35,7 +36,7 @@ typedef struct {
     void (*cancel) (mc_alloc_t *alloc, bool wait);
 } mc_launch_kind_t;
 
-extern const mc_launch_kind_t mc_launch_local, mc_launch_slurm;
+extern const mc_launch_kind_t mc_launch_local, mc_launch_slurm, mc_launch_ssh;
 //  Start one local engine of alloc (also in place of one that died): its
 //  pid, or -1 with err.
 int64_t mc_launch_local_spawn (mc_alloc_t *alloc, char *err, size_t errlen);
@@ -52,6 +53,7 @@ typedef struct {
     bool capture;
     bool engine_env;
     bool lifeline;                  //  keep its standard input open while it lives (closed to stop it)
+    const char *label;              //  what exited is told (a host); may be NULL
     const char *const *env;         //  more "NAME=VALUE" (NULL-terminated, may be NULL)
 } mc_spawn_t;
 
@@ -68,6 +70,13 @@ const char *mc_alloc_tag (const mc_alloc_t *alloc);
 const mc_launcher_setup_t *mc_alloc_setup (const mc_alloc_t *alloc);
 mc_alloc_state_t mc_alloc_state (const mc_alloc_t *alloc);
 const char *mc_alloc_job (const mc_alloc_t *alloc);
+//  The engines it stands for, when its kind counts them itself (ssh hosts).
+void mc_alloc_set_engines (mc_alloc_t *alloc, size_t engines);
+//  Its children of this role still running.
+size_t mc_alloc_children (const mc_alloc_t *alloc, mc_child_role_t role);
+//  The engines of alloc on host (NULL: all its engines) are gone, or going
+//  (an ssh session ended): the controller forgets them at once.
+void mc_alloc_lost (mc_alloc_t *alloc, const char *host, const char *why);
 //  Set the batch job id (or the pid, or the host) that names it to users.
 void mc_alloc_set_job (mc_alloc_t *alloc, const char *job);
 //  Move to state, with a reason users see (NULL: none). Moving to ENDED

@@ -46,9 +46,9 @@ s_start (mc_alloc_t *alloc, char *err, size_t errlen)
 
 //  Engine exits are the launcher's events (restarts); nothing else runs.
 static void
-s_exited (mc_alloc_t *alloc, mc_child_role_t role, int64_t pid, int status, const char *out)
+s_exited (mc_alloc_t *alloc, mc_child_role_t role, const char *label, int status, const char *out)
 {
-    (void) alloc, (void) role, (void) pid, (void) status, (void) out;
+    (void) alloc, (void) role, (void) label, (void) status, (void) out;
 }
 
 static const char *const s_keys [] = { NULL };

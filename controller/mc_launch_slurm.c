@@ -98,9 +98,9 @@ s_polled (mc_alloc_t *alloc, int status, const char *out)
 }
 
 static void
-s_exited (mc_alloc_t *alloc, mc_child_role_t role, int64_t pid, int status, const char *out)
+s_exited (mc_alloc_t *alloc, mc_child_role_t role, const char *label, int status, const char *out)
 {
-    (void) pid;
+    (void) label;
     char line [512], why [700];
     if (role == MC_CHILD_SUBMIT) {
         s_first_line (out, line, sizeof line);

@@ -16,7 +16,7 @@
 #define S_MAX_OPTS  32
 #define S_OUT_MAX   65536               //  what is kept of a child's output
 
-static const mc_launch_kind_t *s_kinds [] = { &mc_launch_local, &mc_launch_slurm };
+static const mc_launch_kind_t *s_kinds [] = { &mc_launch_local, &mc_launch_slurm, &mc_launch_ssh };
 #define S_KINDS (sizeof s_kinds / sizeof s_kinds [0])
 
 struct _mc_alloc_t {
@@ -37,6 +37,7 @@ typedef struct {
     mc_child_role_t role;
     int out_fd;                         //  -1 when its output is not kept
     int in_fd;                          //  its lifeline (standard input), or -1
+    char label [64];
     char *out;
     size_t out_len;
 } s_child_t;
@@ -366,7 +367,9 @@ mc_alloc_spawn (mc_alloc_t *alloc, mc_child_role_t role, const mc_spawn_t *spawn
     pid_t pid = s_fork_exec (alloc, spawn, &out_fd, &in_fd, err, errlen);
     if (pid < 0)
         return -1;
-    self->children [self->child_count++] = (s_child_t) { pid, alloc, role, out_fd, in_fd, NULL, 0 };
+    s_child_t *child = &self->children [self->child_count++];
+    *child = (s_child_t) { pid, alloc, role, out_fd, in_fd, "", NULL, 0 };
+    snprintf (child->label, sizeof child->label, "%s", spawn->label? spawn->label: "");
     mc_debug ("%s: started %s (pid %d)", alloc->tag, spawn->argv [0], (int) pid);
     return pid;
 }
@@ -395,7 +398,7 @@ int
 mc_alloc_run (mc_alloc_t *alloc, const mc_spawn_t *spawn, int timeout_ms, char *out, size_t outlen)
 {
     char err [256];
-    s_child_t child = { -1, alloc, MC_CHILD_CANCEL, -1, -1, NULL, 0 };
+    s_child_t child = { -1, alloc, MC_CHILD_CANCEL, -1, -1, "", NULL, 0 };
     child.pid = s_fork_exec (alloc, spawn, &child.out_fd, &child.in_fd, err, sizeof err);
     if (out && outlen)
         *out = 0;
@@ -448,7 +451,7 @@ mc_launcher_reap (mc_launcher_t *self)
         mc_alloc_t *alloc = child.alloc;
         if (child.role == MC_CHILD_ENGINE && self->events.engine_exited)
             self->events.engine_exited (self->events.arg, alloc->id, child.pid, status);
-        alloc->kind->exited (alloc, child.role, child.pid, status, child.out? child.out: "");
+        alloc->kind->exited (alloc, child.role, child.label, status, child.out? child.out: "");
         free (child.out);
     }
 }
@@ -658,6 +661,29 @@ mc_alloc_state_t mc_alloc_state (const mc_alloc_t *alloc) { return alloc->state;
 const char *mc_alloc_job (const mc_alloc_t *alloc) { return alloc->job; }
 
 void
+mc_alloc_set_engines (mc_alloc_t *alloc, size_t engines)
+{
+    alloc->engines = engines;
+}
+
+size_t
+mc_alloc_children (const mc_alloc_t *alloc, mc_child_role_t role)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < alloc->launcher->child_count; i++)
+        n += alloc->launcher->children [i].alloc == alloc && alloc->launcher->children [i].role == role;
+    return n;
+}
+
+void
+mc_alloc_lost (mc_alloc_t *alloc, const char *host, const char *why)
+{
+    mc_launcher_t *self = alloc->launcher;
+    if (self->events.alloc_ended)
+        self->events.alloc_ended (self->events.arg, alloc->id, host, why);
+}
+
+void
 mc_alloc_set_job (mc_alloc_t *alloc, const char *job)
 {
     snprintf (alloc->job, sizeof alloc->job, "%s", job);
@@ -683,7 +709,7 @@ mc_alloc_set_state (mc_alloc_t *alloc, mc_alloc_state_t state, const char *reaso
     mc_launcher_t *self = alloc->launcher;
     //  Cancelled ones were told to stop by us: their engines say goodbye.
     if ((state == MC_ALLOC_ENDED || state == MC_ALLOC_FAILED) && self->events.alloc_ended)
-        self->events.alloc_ended (self->events.arg, alloc->id, alloc->reason);
+        self->events.alloc_ended (self->events.arg, alloc->id, NULL, alloc->reason);
 }
 
 //  Append text to buf, quoted for a POSIX shell when it needs to be.
@@ -842,9 +868,9 @@ s_test_exited (void *arg, uint32_t alloc, int64_t pid, int status)
 }
 
 static void
-s_test_ended (void *arg, uint32_t alloc, const char *why)
+s_test_ended (void *arg, uint32_t alloc, const char *host, const char *why)
 {
-    (void) alloc, (void) why;
+    (void) alloc, (void) host, (void) why;
     ((s_test_events_t *) arg)->ended++;
 }
 

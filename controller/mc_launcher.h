@@ -39,10 +39,11 @@ typedef struct {
 
 //  Told when an engine process the launcher started itself exits (its
 //  allocation's id, pid and waitpid status), and when an allocation ends
-//  with engines that may still be registered (their tasks must be requeued).
+//  with engines that may still be registered (their tasks must be requeued),
+//  or loses a host (host not NULL: only the engines there are gone).
 typedef struct {
     void (*engine_exited) (void *arg, uint32_t alloc, int64_t pid, int status);
-    void (*alloc_ended) (void *arg, uint32_t alloc, const char *why);
+    void (*alloc_ended) (void *arg, uint32_t alloc, const char *host, const char *why);
     void *arg;
 } mc_launcher_events_t;
 
