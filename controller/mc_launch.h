@@ -36,7 +36,10 @@ typedef struct {
     void (*cancel) (mc_alloc_t *alloc, bool wait);
 } mc_launch_kind_t;
 
-extern const mc_launch_kind_t mc_launch_local, mc_launch_slurm, mc_launch_ssh;
+extern const mc_launch_kind_t mc_launch_local, mc_launch_slurm, mc_launch_ssh, mc_launch_mpi, mc_launch_pbs;
+//  Self tests of the kinds' parsing (hosts lists, mpiexec --version, qsub and qstat).
+void mc_launch_mpi_test (bool verbose);
+void mc_launch_pbs_test (bool verbose);
 //  Start one local engine of alloc (also in place of one that died): its
 //  pid, or -1 with err.
 int64_t mc_launch_local_spawn (mc_alloc_t *alloc, char *err, size_t errlen);

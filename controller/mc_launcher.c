@@ -16,7 +16,7 @@
 #define S_MAX_OPTS  32
 #define S_OUT_MAX   65536               //  what is kept of a child's output
 
-static const mc_launch_kind_t *s_kinds [] = { &mc_launch_local, &mc_launch_slurm, &mc_launch_ssh };
+static const mc_launch_kind_t *s_kinds [] = { &mc_launch_local, &mc_launch_slurm, &mc_launch_pbs, &mc_launch_ssh, &mc_launch_mpi };
 #define S_KINDS (sizeof s_kinds / sizeof s_kinds [0])
 
 struct _mc_alloc_t {

@@ -17,7 +17,7 @@
 #include "mc_job.h"
 #include "mc_kcall.h"
 #include "mc_ktable.h"
-#include "mc_launcher.h"
+#include "mc_launch.h"
 #include "mc_log.h"
 #include "mc_namespace.h"
 #include "mc_node.h"
@@ -61,6 +61,7 @@ static const s_selftest_t s_selftests [] = {
     { "taskq", mc_taskq_test }, { "sched", mc_sched_test }, { "job_info", mc_job_info_test },
     { "submit", mc_submit_test }, { "transient", mc_transient_test }, { "job", mc_job_test },
     { "store", mc_store_test }, { "reduce", mc_reduce_test }, { "launcher", mc_launcher_test },
+    { "launch_mpi", mc_launch_mpi_test }, { "launch_pbs", mc_launch_pbs_test },
     //  engine/
     { "runner", mc_runner_test }, { "kcall", mc_kcall_test }, { "ktable", mc_ktable_test },
     { "builtin", mc_builtin_test }, { "sampler", mc_sampler_test }, { "hist", mc_hist_test },

@@ -1,0 +1,281 @@
+/*  mc_launch_mpi: engines as one `mpiexec -n N mcengine ...`, for sites
+    where MPI is the way onto the nodes. mpiexec is the allocation's one
+    session: its life is the engines' (it ends them when it is signalled,
+    and it ends when they all have), so when it exits the allocation is
+    over and the controller forgets its engines at once.
+
+    Open MPI and MPICH (Hydra) differ in how they spell hosts and pass the
+    environment: the flavour comes from mpi=openmpi|mpich, else from
+    `mpiexec --version` (run once at start, for at most S_VERSION_MS). The
+    credential travels in the environment only: -x NAME for Open MPI,
+    -genvall for Hydra (whose -genvlist lost variables in MPICH 4.0.2).
+
+    A host that dies usually takes the whole MPI job down (mpiexec aborts
+    when it loses one of its daemons): the allocation ends at once, its
+    engines are forgotten and their tasks requeued; the job finishes on the
+    cluster's other engines, or on engines added later. mpiexec is not
+    started again by itself: which hosts are alive is not known here. */
+#include "mc_launch.h"
+#include "mc_log.h"
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define S_VERSION_MS    3000            //  what `mpiexec --version` may cost the controller's loop
+#define S_MAX_ARGS      256
+
+typedef enum { S_OPENMPI, S_MPICH, S_UNKNOWN } s_flavour_t;
+
+//  The flavour named by `mpiexec --version`'s output: Open MPI says
+//  "(OpenRTE)" or "(Open MPI)", Hydra (MPICH, MVAPICH, Intel MPI) "HYDRA".
+static s_flavour_t
+s_flavour_of (const char *version)
+{
+    if (strstr (version, "OpenRTE") || strstr (version, "Open MPI") || strstr (version, "open-mpi.org"))
+        return S_OPENMPI;
+    if (strstr (version, "HYDRA") || strstr (version, "Hydra") || strstr (version, "MPICH")
+    ||  strstr (version, "Intel(R) MPI"))
+        return S_MPICH;
+    return S_UNKNOWN;
+}
+
+//  hosts=h1:4,h2,h3:2 checked: names of host characters, counts from 1.
+//  The sum of the counts (0 when a host has none: mpiexec shares them),
+//  or -1 with err. Both flavours take the list as it is.
+static long
+s_check_hosts (const char *text, char *err, size_t errlen)
+{
+    long total = 0;
+    bool uncounted = false;
+    if (!*text) {
+        snprintf (err, errlen, "hosts: an empty list");
+        return -1;
+    }
+    for (const char *p = text; p; ) {
+        const char *comma = strchr (p, ',');
+        size_t len = comma? (size_t) (comma - p): strlen (p);
+        char item [300];
+        if (len >= sizeof item) {
+            snprintf (err, errlen, "hosts: a host name too long");
+            return -1;
+        }
+        snprintf (item, sizeof item, "%.*s", (int) len, p);
+        char *colon = strchr (item, ':');
+        if (colon) {
+            char *end;
+            long count = strtol (colon + 1, &end, 10);
+            if (colon [1] == 0 || *end || count < 1 || count > 100000) {
+                snprintf (err, errlen, "hosts: bad engine count in '%s'", item);
+                return -1;
+            }
+            total += count;
+            *colon = 0;
+        }
+        else
+            uncounted = true;
+        if (!*item || *item == '-' || strspn (item, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != strlen (item)) {
+            snprintf (err, errlen, "hosts: bad host name '%s'", item);
+            return -1;
+        }
+        p = comma? comma + 1: NULL;
+    }
+    return uncounted? 0: total;
+}
+
+//  Split text on blanks into argv from at; the new count, or -1 when past max.
+static int
+s_split (char *text, const char **argv, int at, int max)
+{
+    for (char *word = strtok (text, " \t\n"); word; word = strtok (NULL, " \t\n")) {
+        if (at >= max)
+            return -1;
+        argv [at++] = word;
+    }
+    return at;
+}
+
+//  The mpiexec argv for flavour: PROGRAM [mpi_args] HOSTS -n N ENV ENGINE
+//  [engine args], in argv (max words), with words kept in store. The word
+//  count, or -1 with err.
+static int
+s_argv (const mc_alloc_t *alloc, s_flavour_t flavour, const char **argv, int max, char *store, size_t storelen,
+        char *err, size_t errlen)
+{
+    const char *program = mc_alloc_opt (alloc, "mpiexec");
+    const char *hosts = mc_alloc_opt (alloc, "hosts");
+    const char *extra = mc_alloc_opt (alloc, "mpi_args");
+    const char *bin = mc_alloc_opt (alloc, "engine_bin");
+    const mc_launcher_setup_t *setup = mc_alloc_setup (alloc);
+    int argc = 0;
+    argv [argc++] = program? program: "mpiexec";
+    //  store: the extra words, then n.
+    snprintf (store, storelen, "%s", extra? extra: "");
+    argc = s_split (store, argv, argc, max - 16);
+    if (argc < 0) {
+        snprintf (err, errlen, "mpi_args: too many words");
+        return -1;
+    }
+    char *n = store + strlen (store) + 1;
+    if ((size_t) (n - store) + 24 > storelen) {
+        snprintf (err, errlen, "mpi_args: too long");
+        return -1;
+    }
+    snprintf (n, 24, "%zu", mc_alloc_engines (alloc));
+    if (hosts) {
+        argv [argc++] = flavour == S_OPENMPI? "--host": "-hosts";
+        argv [argc++] = hosts;
+    }
+    argv [argc++] = "-n";
+    argv [argc++] = n;
+    if (flavour == S_OPENMPI) {
+        argv [argc++] = "-x";
+        argv [argc++] = "MCCLUSTER_ENGINE";
+        argv [argc++] = "-x";
+        argv [argc++] = "MCCLUSTER_LAUNCH";
+    }
+    else
+        argv [argc++] = "-genvall";
+    argv [argc++] = bin? bin: setup->engine_bin;
+    for (const char *const *arg = setup->engine_args; arg && *arg; arg++) {
+        if (argc >= max - 1) {
+            snprintf (err, errlen, "too many engine arguments");
+            return -1;
+        }
+        argv [argc++] = *arg;
+    }
+    argv [argc] = NULL;
+    return argc;
+}
+
+static int
+s_start (mc_alloc_t *alloc, char *err, size_t errlen)
+{
+    const char *hosts = mc_alloc_opt (alloc, "hosts");
+    long counted = hosts? s_check_hosts (hosts, err, errlen): 0;
+    if (counted < 0)
+        return -1;
+    if (counted && (size_t) counted < mc_alloc_engines (alloc)) {
+        snprintf (err, errlen, "hosts: %ld slots for %zu engines", counted, mc_alloc_engines (alloc));
+        return -1;
+    }
+    const char *named = mc_alloc_opt (alloc, "mpi");
+    const char *program = mc_alloc_opt (alloc, "mpiexec")? mc_alloc_opt (alloc, "mpiexec"): "mpiexec";
+    s_flavour_t flavour = S_UNKNOWN;
+    if (named && !strcmp (named, "openmpi"))
+        flavour = S_OPENMPI;
+    else
+    if (named && !strcmp (named, "mpich"))
+        flavour = S_MPICH;
+    else
+    if (named) {
+        snprintf (err, errlen, "mpi=%s: openmpi or mpich", named);
+        return -1;
+    }
+    else {
+        //  Ask mpiexec what it is: a short wait of the loop, once per allocation.
+        char version [2048];
+        const char *argv [] = { program, "--version", NULL };
+        mc_spawn_t spawn = { .argv = argv, .capture = true };
+        int status = mc_alloc_run (alloc, &spawn, S_VERSION_MS, version, sizeof version);
+        flavour = status == -1? S_UNKNOWN: s_flavour_of (version);
+        if (flavour == S_UNKNOWN) {
+            version [strcspn (version, "\n")] = 0;
+            snprintf (err, errlen, "cannot tell which MPI %s is (%s): give mpi=openmpi or mpi=mpich", program,
+                      status == -1? "it did not run": *version? version: "no output");
+            return -1;
+        }
+    }
+    const char *argv [S_MAX_ARGS];
+    char store [4096];
+    if (s_argv (alloc, flavour, argv, S_MAX_ARGS, store, sizeof store, err, errlen) < 0)
+        return -1;
+    mc_spawn_t spawn = { .argv = argv, .capture = true, .engine_env = true };
+    int64_t pid = mc_alloc_spawn (alloc, MC_CHILD_SESSION, &spawn, err, errlen);
+    if (pid < 0)
+        return -1;
+    char job [32];
+    snprintf (job, sizeof job, "pid %lld", (long long) pid);
+    mc_alloc_set_job (alloc, job);
+    mc_alloc_set_state (alloc, MC_ALLOC_RUNNING, flavour == S_OPENMPI? "Open MPI": "MPICH");
+    mc_info ("%s: %s -n %zu (%s, pid %lld)", mc_alloc_tag (alloc), program, mc_alloc_engines (alloc),
+             flavour == S_OPENMPI? "Open MPI": "MPICH", (long long) pid);
+    return 0;
+}
+
+//  The last line of out that is not blank, into buf: what mpiexec said last.
+static void
+s_last_line (const char *out, char *buf, size_t len)
+{
+    const char *end = out + strlen (out);
+    while (end > out && (end [-1] == '\n' || end [-1] == '\r' || end [-1] == ' '))
+        end--;
+    const char *start = end;
+    while (start > out && start [-1] != '\n')
+        start--;
+    snprintf (buf, len, "%.*s", (int) (end - start), start);
+}
+
+//  mpiexec exited: the engines are gone with it. Exit 0 (every engine
+//  stopped when told) ends the allocation; anything else fails it.
+static void
+s_exited (mc_alloc_t *alloc, mc_child_role_t role, const char *label, int status, const char *out)
+{
+    (void) label;
+    if (role != MC_CHILD_SESSION)
+        return;
+    char code [64], last [200], why [400];
+    mc_alloc_status_text (status, code, sizeof code);
+    s_last_line (out, last, sizeof last);
+    snprintf (why, sizeof why, "mpiexec exited (%s)%s%s", code, *last? ": ": "", last);
+    if (mc_alloc_state (alloc) == MC_ALLOC_CANCELLED)
+        return;
+    bool clean = WIFEXITED (status) && WEXITSTATUS (status) == 0;
+    if (!clean)
+        mc_warn ("%s: %s", mc_alloc_tag (alloc), why);
+    mc_alloc_set_state (alloc, clean? MC_ALLOC_ENDED: MC_ALLOC_FAILED, why);
+}
+
+static const char *const s_keys [] = { "hosts", "mpi", "mpiexec", "mpi_args", "engine_bin", NULL };
+
+const mc_launch_kind_t mc_launch_mpi = {
+    "mpi", "one mpiexec -n N of the engines (Open MPI or MPICH; hosts=h1:4,h2:4)", s_keys, s_start, s_exited, NULL, NULL
+};
+
+//  --------------------------------------------------------------------------
+//  Self test: hosts lists, --version outputs, the argv of each flavour.
+
+void
+mc_launch_mpi_test (bool verbose)
+{
+    if (verbose)
+        printf (" * mc_launch_mpi: ");
+    char err [256];
+    assert (s_check_hosts ("h1:1,h2:1", err, sizeof err) == 2);
+    assert (s_check_hosts ("node-01.example.org:16", err, sizeof err) == 16);
+    assert (s_check_hosts ("h1,h2:3", err, sizeof err) == 0);
+    assert (s_check_hosts ("", err, sizeof err) == -1);
+    assert (s_check_hosts ("h1:0", err, sizeof err) == -1 && strstr (err, "count"));
+    assert (s_check_hosts ("h1:", err, sizeof err) == -1);
+    assert (s_check_hosts ("h1:2x", err, sizeof err) == -1);
+    assert (s_check_hosts ("h1,,h2", err, sizeof err) == -1 && strstr (err, "name"));
+    assert (s_check_hosts ("h1;rm -rf /", err, sizeof err) == -1);
+    assert (s_check_hosts ("-oProxyCommand=x", err, sizeof err) == -1);
+    assert (s_check_hosts ("h1,-n", err, sizeof err) == -1);      //  never an option of mpiexec
+
+    assert (s_flavour_of ("mpiexec.openmpi (OpenRTE) 4.1.4\n\nReport bugs to http://www.open-mpi.org/community/help/\n") == S_OPENMPI);
+    assert (s_flavour_of ("mpirun (Open MPI) 5.0.3\n\nReport bugs to https://www.open-mpi.org/community/help/\n") == S_OPENMPI);
+    assert (s_flavour_of ("HYDRA build details:\n    Version:                                 4.0.2\n") == S_MPICH);
+    assert (s_flavour_of ("Intel(R) MPI Library for Linux* OS, Version 2021.6\n") == S_MPICH);
+    assert (s_flavour_of ("mpiexec: command not found\n") == S_UNKNOWN);
+    assert (s_flavour_of ("") == S_UNKNOWN);
+
+    char last [64];
+    s_last_line ("a\nprted lost\n\n", last, sizeof last);
+    assert (!strcmp (last, "prted lost"));
+    s_last_line ("", last, sizeof last);
+    assert (!strcmp (last, ""));
+    if (verbose)
+        printf ("OK\n");
+}
