@@ -84,14 +84,39 @@ s_check_hosts (const char *text, char *err, size_t errlen)
     return uncounted? 0: total;
 }
 
-//  Split text on blanks into argv from at; the new count, or -1 when past max.
+//  Split text into words in place, at blanks outside '...' or "..."
+//  (quotes removed: mpi_args="--mca plm_rsh_args '-F cfg'"), into argv
+//  from at. The new count, or -1 when past max or a quote is not closed.
 static int
 s_split (char *text, const char **argv, int at, int max)
 {
-    for (char *word = strtok (text, " \t\n"); word; word = strtok (NULL, " \t\n")) {
+    char *in = text, *out = text;
+    while (*in) {
+        while (*in == ' ' || *in == '\t' || *in == '\n')
+            in++;
+        if (!*in)
+            break;
         if (at >= max)
             return -1;
-        argv [at++] = word;
+        argv [at++] = out;
+        char quote = 0;
+        while (*in && (quote || (*in != ' ' && *in != '\t' && *in != '\n'))) {
+            if (!quote && (*in == '\'' || *in == '"'))
+                quote = *in++;
+            else
+            if (quote && *in == quote) {
+                quote = 0;
+                in++;
+            }
+            else
+                *out++ = *in++;
+        }
+        if (quote)
+            return -1;
+        bool more = *in != 0;
+        *out++ = 0;
+        if (more)
+            in++;
     }
     return at;
 }
@@ -110,16 +135,17 @@ s_argv (const mc_alloc_t *alloc, s_flavour_t flavour, const char **argv, int max
     const mc_launcher_setup_t *setup = mc_alloc_setup (alloc);
     int argc = 0;
     argv [argc++] = program? program: "mpiexec";
-    //  store: the extra words, then n.
-    snprintf (store, storelen, "%s", extra? extra: "");
-    argc = s_split (store, argv, argc, max - 16);
-    if (argc < 0) {
-        snprintf (err, errlen, "mpi_args: too many words");
+    //  store: the extra words (split in place), and n at its end.
+    assert (storelen > 64);
+    char *n = store + storelen - 24;
+    if (extra && strlen (extra) >= storelen - 24) {
+        snprintf (err, errlen, "mpi_args: too long");
         return -1;
     }
-    char *n = store + strlen (store) + 1;
-    if ((size_t) (n - store) + 24 > storelen) {
-        snprintf (err, errlen, "mpi_args: too long");
+    snprintf (store, storelen - 24, "%s", extra? extra: "");
+    argc = s_split (store, argv, argc, max - 16);
+    if (argc < 0) {
+        snprintf (err, errlen, "mpi_args: too many words, or a quote not closed");
         return -1;
     }
     snprintf (n, 24, "%zu", mc_alloc_engines (alloc));
@@ -270,6 +296,18 @@ mc_launch_mpi_test (bool verbose)
     assert (s_flavour_of ("Intel(R) MPI Library for Linux* OS, Version 2021.6\n") == S_MPICH);
     assert (s_flavour_of ("mpiexec: command not found\n") == S_UNKNOWN);
     assert (s_flavour_of ("") == S_UNKNOWN);
+
+    char words [] = "--mca plm_rsh_args '-F /tmp/a b' -x\t\"A B\"C ''", *store = words;
+    const char *argv [8];
+    assert (s_split (store, argv, 1, 8) == 7 && !strcmp (argv [6], ""));
+    assert (!strcmp (argv [1], "--mca") && !strcmp (argv [2], "plm_rsh_args") && !strcmp (argv [3], "-F /tmp/a b")
+         && !strcmp (argv [4], "-x") && !strcmp (argv [5], "A BC"));
+    char open_quote [] = "-x 'A";
+    assert (s_split (open_quote, argv, 0, 8) == -1);
+    char many [] = "a b c d";
+    assert (s_split (many, argv, 5, 8) == -1);
+    char blank [] = "  ";
+    assert (s_split (blank, argv, 0, 8) == 0);
 
     char last [64];
     s_last_line ("a\nprted lost\n\n", last, sizeof last);

@@ -166,6 +166,16 @@ s_first_line (const char *out, char *buf, size_t len)
     buf [strcspn (buf, "\r\n")] = 0;
 }
 
+//  Whether a failed qdel only says the job was over already: the engines,
+//  told to stop first, end their elements (Slurm's wrapper then says
+//  nothing and exits 1; PBS Pro says "Job has finished", Torque "Unknown Job Id").
+static bool
+s_qdel_late (const char *out)
+{
+    return !*out || strstr (out, "has finished") || strstr (out, "Unknown Job") || strstr (out, "already")
+        || strstr (out, "completed");
+}
+
 static void
 s_exited (mc_alloc_t *alloc, mc_child_role_t role, const char *label, int status, const char *out)
 {
@@ -206,7 +216,7 @@ s_exited (mc_alloc_t *alloc, mc_child_role_t role, const char *label, int status
             mc_alloc_set_state (alloc, MC_ALLOC_ENDED, why);
     }
     else
-    if (role == MC_CHILD_CANCEL && !(WIFEXITED (status) && WEXITSTATUS (status) == 0)) {
+    if (role == MC_CHILD_CANCEL && !(WIFEXITED (status) && WEXITSTATUS (status) == 0) && !s_qdel_late (out)) {
         s_first_line (out, line, sizeof line);
         mc_warn ("%s: qdel %s failed: %s", mc_alloc_tag (alloc), mc_alloc_job (alloc), line);
     }
@@ -234,6 +244,9 @@ s_cancel (mc_alloc_t *alloc, bool wait)
     char out [512];
     if (wait) {
         int status = mc_alloc_run (alloc, &spawn, 10000, out, sizeof out);
+        if (status != 0 && status != -1 && s_qdel_late (out))
+            mc_info ("%s: PBS job %s cancelled (it had ended already)", mc_alloc_tag (alloc), mc_alloc_job (alloc));
+        else
         if (status != 0)
             mc_warn ("%s: qdel %s failed: %s", mc_alloc_tag (alloc), mc_alloc_job (alloc), out);
         else
@@ -303,6 +316,9 @@ mc_launch_pbs_test (bool verbose)
     assert (s_parse_qstat (0, "", state, sizeof state) == S_GONE);
     assert (s_parse_qstat (1 << 8, "qstat: cannot connect to server pbs01 (errno=111)\n", state,
                            sizeof state) == S_ERROR);
+    assert (s_qdel_late ("") && s_qdel_late ("qdel: Job has finished 17.pbs01\n")
+         && s_qdel_late ("qdel: Unknown Job Id 17.server\n"));
+    assert (!s_qdel_late ("qdel: Unauthorized Request  17.pbs01\n"));
     if (verbose)
         printf ("OK\n");
 }
