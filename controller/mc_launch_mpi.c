@@ -18,6 +18,7 @@
 #include "mc_launch.h"
 #include "mc_log.h"
 #include <assert.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,11 @@
 #define S_MAX_ARGS      256
 
 typedef enum { S_OPENMPI, S_MPICH, S_UNKNOWN } s_flavour_t;
+
+//  The last program whose --version told its flavour (the controller's one
+//  thread is the only user).
+static char s_known_program [1024];
+static s_flavour_t s_known_flavour = S_UNKNOWN;
 
 //  The flavour named by `mpiexec --version`'s output: Open MPI says
 //  "(OpenRTE)" or "(Open MPI)", Hydra (MPICH, MVAPICH, Intel MPI) "HYDRA".
@@ -199,13 +205,21 @@ s_start (mc_alloc_t *alloc, char *err, size_t errlen)
         snprintf (err, errlen, "mpi=%s: openmpi or mpich", named);
         return -1;
     }
+    else
+    if (!strcmp (program, s_known_program))
+        flavour = s_known_flavour;
     else {
-        //  Ask mpiexec what it is: a short wait of the loop, once per allocation.
+        //  Ask mpiexec what it is: a short wait of the loop, once per
+        //  program while the controller runs.
         char version [2048];
         const char *argv [] = { program, "--version", NULL };
         mc_spawn_t spawn = { .argv = argv, .capture = true };
         int status = mc_alloc_run (alloc, &spawn, S_VERSION_MS, version, sizeof version);
         flavour = status == -1? S_UNKNOWN: s_flavour_of (version);
+        if (flavour != S_UNKNOWN && strlen (program) < sizeof s_known_program) {
+            snprintf (s_known_program, sizeof s_known_program, "%s", program);
+            s_known_flavour = flavour;
+        }
         if (flavour == S_UNKNOWN) {
             version [strcspn (version, "\n")] = 0;
             snprintf (err, errlen, "cannot tell which MPI %s is (%s): give mpi=openmpi or mpi=mpich", program,
@@ -222,7 +236,7 @@ s_start (mc_alloc_t *alloc, char *err, size_t errlen)
     if (pid < 0)
         return -1;
     char job [32];
-    snprintf (job, sizeof job, "pid %lld", (long long) pid);
+    snprintf (job, sizeof job, "%lld", (long long) pid);     //  mcclient engines stop --job PID
     mc_alloc_set_job (alloc, job);
     mc_alloc_set_state (alloc, MC_ALLOC_RUNNING, flavour == S_OPENMPI? "Open MPI": "MPICH");
     mc_info ("%s: %s -n %zu (%s, pid %lld)", mc_alloc_tag (alloc), program, mc_alloc_engines (alloc),
@@ -230,17 +244,29 @@ s_start (mc_alloc_t *alloc, char *err, size_t errlen)
     return 0;
 }
 
-//  The last line of out that is not blank, into buf: what mpiexec said last.
+//  The last line of out with a letter or digit in it (Open MPI ends its
+//  messages with a line of dashes), into buf: what mpiexec said last.
 static void
 s_last_line (const char *out, char *buf, size_t len)
 {
+    *buf = 0;
     const char *end = out + strlen (out);
-    while (end > out && (end [-1] == '\n' || end [-1] == '\r' || end [-1] == ' '))
-        end--;
-    const char *start = end;
-    while (start > out && start [-1] != '\n')
-        start--;
-    snprintf (buf, len, "%.*s", (int) (end - start), start);
+    while (end > out) {
+        const char *start = end;
+        while (start > out && start [-1] != '\n')
+            start--;
+        bool words = false;
+        for (const char *p = start; p < end && !words; p++)
+            words = isalnum ((unsigned char) *p);
+        if (words) {
+            size_t n = (size_t) (end - start);
+            while (n && (start [n - 1] == '\n' || start [n - 1] == '\r' || start [n - 1] == ' '))
+                n--;
+            snprintf (buf, len, "%.*s", (int) n, start);
+            return;
+        }
+        end = start > out? start - 1: out;
+    }
 }
 
 //  mpiexec exited: the engines are gone with it. Exit 0 (every engine
@@ -312,6 +338,11 @@ mc_launch_mpi_test (bool verbose)
     char last [64];
     s_last_line ("a\nprted lost\n\n", last, sizeof last);
     assert (!strcmp (last, "prted lost"));
+    s_last_line ("ORTE has lost communication with a remote daemon.\n  HNP daemon : [[1,0],0] on node vm\n"
+                 "-----------------------------------\n", last, sizeof last);
+    assert (!strcmp (last, "  HNP daemon : [[1,0],0] on node vm"));
+    s_last_line ("---\n\n", last, sizeof last);
+    assert (!strcmp (last, ""));
     s_last_line ("", last, sizeof last);
     assert (!strcmp (last, ""));
     if (verbose)

@@ -78,7 +78,7 @@ flavour () {
     expect "$name: the allocation" "$(alloc_field kind) $(alloc_field state) $(alloc_field reason)" \
         "mpi running $([ "$name" == openmpi ] && echo "Open MPI" || echo MPICH)"
     job=$(alloc_field job)
-    pid=${job#pid }
+    pid=$job
     expect_match "$name: its job is mpiexec's pid" "$(tr '\0' ' ' < /proc/$pid/cmdline 2>/dev/null)" "^$mpiexec "
     expect "$name: pi, bit-identical to a local run" "$(mcj "${PI[@]}")" "$PI_REF"
     expect "$name: walker, bit-identical to a local run" "$(mcj "${WALK[@]}" | md5sum)" "$WALK_REF"
@@ -120,9 +120,19 @@ flavour () {
     timeout 60 "$BIN/mcclient" wait "$run" --timeout 50 > /dev/null 2>&1 || fail "$name: wait $run failed"
     expect "$name: the job finishes with all 16 results, bit-identical to a local run" "$(mcj get "$run" 2>&1)" "$LONG_REF"
 
-    # --- shutdown leaves nothing
+    # --- openmpi: engines stop --job of the new mpiexec, then shutdown;
+    #     mpich: shutdown with it running. Both leave nothing.
     local pid2
-    pid2=$(alloc_field job 2); pid2=${pid2#pid }
+    pid2=$(alloc_field job 2)
+    if [ "$name" == openmpi ]; then
+        t1=$(now_ms)
+        mc engines stop --job "$pid2" > /dev/null || fail "$name: engines stop --job $pid2 failed"
+        wait_for 10 no_engines && pass "$name: engines stop --job $pid2: no engines $(($(now_ms) - t1)) ms after" \
+            || fail "$name: engines still listed after stop --job: $(mcj engines)"
+        expect "$name: a2 cancelled" "$(alloc_field state 2)" cancelled
+        wait_for 10 bash -c "! kill -0 $pid2 2>/dev/null" && pass "$name: mpiexec $pid2 ended" \
+            || fail "$name: mpiexec $pid2 still runs after stop --job"
+    fi
     t1=$(now_ms)
     mc shutdown > /dev/null 2>&1
     wait_for 15 bash -c "! kill -0 $CTRL_PID 2>/dev/null" && pass "$name: the controller stopped in $(($(now_ms) - t1)) ms" \
