@@ -86,7 +86,7 @@ launch_secret_safe () {
     secret=$(grep -o '"secret_key": *"[^"]*"' "$MCCLUSTER_DIR/engine.json" | cut -d'"' -f4)
     b64=$(base64 -w0 "$MCCLUSTER_DIR/engine.json" | cut -c1-24)
     for f in /proc/[0-9]*/cmdline; do
-        tr '\0' ' ' < "$f" 2>/dev/null | grep -qF -e "$secret" -e "$b64" && found="$found $f"
+        { tr '\0' ' ' < "$f"; } 2>/dev/null | grep -qF -e "$secret" -e "$b64" && found="$found $f"
     done
     [ -n "$secret" ] && [ -z "$found" ] && pass "$1: the engines' secret is on no command line" \
         || fail "$1: the secret is on the command line of$found"
