@@ -19,13 +19,15 @@ queue_empty () { [ -z "$(timeout 5 squeue -h 2>&1)" ]; }
 job_state () { timeout 5 squeue -h -j "$1" -o %T 2>/dev/null; }
 
 T0=$(now_ms)
-start_cluster 4 --ip "$HOSTS_GW" --engines slurm --launcher-opt partition=debug --launcher-opt time=10 \
-    --set launcher_poll_ms=300
+#  Launcher options come from the command line and from mccluster.conf.
+echo "launcher.time = 10   # minutes" > "$MCCLUSTER_DIR/mccluster.conf"
+start_cluster 4 --ip "$HOSTS_GW" --engines slurm --launcher-opt partition=debug --set launcher_poll_ms=300
 launch_started "slurm" "$T0" 4
 expect "slurm: two engines on each node" "$(launch_hosts)" "h1=2 h2=2"
 JOB=$(mcj allocations | grep -o '"job":"[0-9]*"' | head -1 | cut -d'"' -f4)
 [ -n "$JOB" ] && pass "slurm: allocation a1 is Slurm job $JOB" || fail "slurm: no job id: $(mcj allocations)"
 expect "slurm: the job runs" "$(job_state "$JOB")" RUNNING
+expect "slurm: its time limit from mccluster.conf's launcher.time" "$(timeout 5 squeue -h -j "$JOB" -o %l)" "10:00"
 launch_secret_safe "slurm"
 launch_workloads "slurm"
 
