@@ -298,6 +298,13 @@ s_fork_exec (mc_alloc_t *alloc, const mc_spawn_t *spawn, int *out_fd, int *in_fd
         sigset_t none;
         sigemptyset (&none);
         sigprocmask (SIG_SETMASK, &none, NULL);
+        int code;
+        if (spawn->cwd && chdir (spawn->cwd)) {
+            code = errno;
+            if (write (status_pipe [1], &code, sizeof code) < 0)
+                _exit (127);
+            _exit (127);
+        }
         int null = open ("/dev/null", O_RDWR);
         dup2 (piped_in? in_pipe [0]: null, 0);
         if (spawn->capture) {
@@ -312,7 +319,7 @@ s_fork_exec (mc_alloc_t *alloc, const mc_spawn_t *spawn, int *out_fd, int *in_fd
         for (const char *const *var = spawn->env; var && *var; var++)
             putenv ((char *) *var);
         execvp (spawn->argv [0], (char *const *) spawn->argv);
-        int code = errno;
+        code = errno;
         if (write (status_pipe [1], &code, sizeof code) < 0)
             _exit (127);
         _exit (127);
