@@ -30,6 +30,7 @@ typedef struct {
     int64_t result_ttl_s;           //  finished jobs older than this are purged; 0 = kept for ever
     int64_t max_task_deaths;        //  engines a load-balanced task may kill (die running it) before it fails
     int64_t launcher_poll_ms;       //  ipclusterd: how often batch systems are asked about their jobs
+    int64_t autoscale_idle_s;       //  ipclusterd --autoscale: idle engines are released after this
     char launcher_opts [2048];      //  "KEY=VALUE\n" per `launcher.KEY = VALUE` line: launchers' options
 } mc_config_t;
 

@@ -33,6 +33,9 @@ s_usage (FILE *out)
         "      --template FILE   the batch job script to fill in (as --launcher-opt template=FILE;\n"
         "                        the built-in ones are in deploy/)\n"
         "      --hosts H:N,...   ssh: N engines on each host H (as --launcher-opt hosts=...)\n"
+        "      --autoscale MIN:MAX  start more engines (through the launcher) while load-balanced\n"
+        "                        tasks wait, up to MAX; stop those idle for autoscale_idle_s,\n"
+        "                        down to MIN\n"
         "      --ip ADDR         address to bind (default 127.0.0.1; use * for every\n"
         "                        interface, so that engines on other hosts can join)\n"
         "      --engine-port P   engine endpoint port (default: chosen by the system)\n"
@@ -65,6 +68,9 @@ typedef struct {
     mc_launcher_t *launcher;
     mc_controller_t *controller;
     int64_t survivors_due_us;       //  when engines that outlived a crash must be back (0: none)
+    size_t told_registered, told_requested;     //  what s_progress said last
+    int64_t told_us;                //  when (the start, at first)
+    bool told_short;                //  it said engines were missing
 } s_state_t;
 
 static void
@@ -120,13 +126,47 @@ s_alloc_ended (void *arg, uint32_t alloc, const char *host, const char *why)
                  why, dropped, host? " there": "");
 }
 
+//  Say how many engines have registered and what the others wait for, when
+//  that changes (at most every 2 s; every 30 s while nothing changes), so
+//  that a cluster waiting in a batch queue does not wait silently.
+static void
+s_progress (s_state_t *state)
+{
+    size_t registered = mc_controller_engines (state->controller);
+    size_t requested = mc_launcher_requested (state->launcher);
+    int64_t now = mc_time_mono_us ();
+    bool changed = registered != state->told_registered || requested != state->told_requested;
+    if (registered >= requested) {
+        if (state->told_short)
+            printf ("ipclusterd: all %zu engines registered\n", requested);
+        fflush (stdout);
+        state->told_short = false;
+    }
+    else
+    if ((changed && now - state->told_us >= 2000000) || now - state->told_us >= 30000000) {
+        char waiting [2048];
+        mc_launcher_waiting (state->launcher, waiting, sizeof waiting);
+        printf ("ipclusterd: %zu of %zu engines registered%s%s\n", registered, requested, *waiting? "; waiting: ": "",
+                waiting);
+        fflush (stdout);
+        state->told_short = true;
+    }
+    else
+        return;
+    state->told_registered = registered;
+    state->told_requested = requested;
+    state->told_us = now;
+}
+
 //  The controller's tick, and news on the SIGCHLD signalfd.
 static void
 s_reap (void *arg)
 {
     s_state_t *state = arg;
-    if (state->launcher)
+    if (state->launcher) {
         mc_launcher_tick (state->launcher, mc_time_mono_us ());
+        s_progress (state);
+    }
     //  Engines that outlived the last controller but did not come back
     //  (they were stopping, or have given up) are replaced.
     if (state->survivors_due_us && mc_time_mono_us () > state->survivors_due_us) {
@@ -183,6 +223,7 @@ s_daemonize (const char *log_path)
 //  What the command line asks for.
 typedef struct {
     long engines, engine_port, client_port;
+    size_t autoscale_min, autoscale_max;    //  --autoscale MIN:MAX (max 0: off)
     const char *ip, *profile_opt, *kernel_path, *kind;
     char engine_bin [4096];         //  "" until given or found
     bool daemon, show_config, insecure;
@@ -203,6 +244,7 @@ s_parse_options (int argc, char *argv [], s_options_t *opts)
         { "num-engines", required_argument, 0, 'n' }, { "engines", required_argument, 0, 'K' },
         { "launcher-opt", required_argument, 0, 'o' }, { "template", required_argument, 0, 'T' },
         { "hosts", required_argument, 0, 'H' }, { "ip", required_argument, 0, 'i' },
+        { "autoscale", required_argument, 0, 'A' },
         { "engine-port", required_argument, 0, 'E' }, { "client-port", required_argument, 0, 'C' },
         { "profile-dir", required_argument, 0, 'p' }, { "daemon", no_argument, 0, 'd' },
         { "engine-bin", required_argument, 0, 'b' }, { "set", required_argument, 0, 's' },
@@ -247,6 +289,16 @@ s_parse_options (int argc, char *argv [], s_options_t *opts)
                 opts->launcher_opts [opts->launcher_opt_count++] = c == 'T'? opts->template_opt:
                                                                    c == 'H'? opts->hosts_opt: optarg;
                 break;
+            case 'A': {
+                long min = strtol (optarg, &end, 10), max = *end == ':'? strtol (end + 1, &end, 10): -1;
+                if (*end || min < 0 || max < 1 || max < min || max > 100000) {
+                    fprintf (stderr, "ipclusterd: bad --autoscale '%s' (MIN:MAX, 0 <= MIN <= MAX, MAX >= 1)\n", optarg);
+                    return 2;
+                }
+                opts->autoscale_min = (size_t) min;
+                opts->autoscale_max = (size_t) max;
+                break;
+            }
             case 'i': opts->ip = optarg; break;
             case 'p': opts->profile_opt = optarg; break;
             case 'd': opts->daemon = true; break;
@@ -381,7 +433,8 @@ s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controll
         fprintf (stderr, "ipclusterd: %s\n", err);
         return -1;
     }
-    mc_controller_set_launcher (controller, state->launcher, opts->kind);
+    mc_controller_set_launcher (controller, state->launcher, opts->kind, opts->launcher_opts);
+    mc_controller_set_autoscale (controller, opts->autoscale_min, opts->autoscale_max);
     //  After a crash, the local engines that outlived it are coming back.
     size_t start = (size_t) opts->engines;
     if (!strcmp (opts->kind, "local")) {
@@ -442,7 +495,7 @@ main (int argc, char *argv [])
                  (long long) old.pid, profile);
         return 1;
     }
-    s_state_t state = { -1, (size_t) opts.engines, opts.kind, NULL, NULL, 0 };
+    s_state_t state = { .notify_fd = -1, .engines = (size_t) opts.engines, .kind = opts.kind };
     if (opts.daemon) {
         char log_path [4200];
         snprintf (log_path, sizeof log_path, "%s/ipclusterd.log", profile);
@@ -488,6 +541,7 @@ main (int argc, char *argv [])
     //  A batch system may keep engines waiting in its queue for longer than
     //  any timeout: the cluster serves those that came, and says what waits.
     mc_controller_set_patient (controller, strcmp (opts.kind, "local") != 0);
+    state.told_us = mc_time_mono_us ();         //  local engines need no word in their first 2 s
     mc_controller_set_tick (controller, s_reap, &state);
     if (chld_fd >= 0)
         mc_controller_tick_on (controller, chld_fd);

@@ -10,6 +10,7 @@
 #include "mc_proto.h"
 #include "mc_resume.h"
 #include "mc_retention.h"
+#include "mc_scale.h"
 #include "mc_server.h"
 #include "mc_time.h"
 #include <czmq.h>
@@ -47,6 +48,7 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     mc_api_expire (server, now);
     mc_answer_finished (server);
     mc_retention_tick (server, now);
+    mc_scale_tick (server, now);
     if (server->expect && !server->ready && now - self->started_us > server->config.register_timeout_ms * 1000
     &&  self->patient) {
         mc_warn ("%zu of %zu engines registered within %lld ms; the cluster serves them while the rest wait "
@@ -332,9 +334,18 @@ mc_controller_set_patient (mc_controller_t *self, bool patient)
 }
 
 void
-mc_controller_set_launcher (mc_controller_t *self, mc_launcher_t *launcher, const char *kind)
+mc_controller_set_autoscale (mc_controller_t *self, size_t min, size_t max)
+{
+    self->server.autoscale_min = min;
+    self->server.autoscale_max = max;
+}
+
+void
+mc_controller_set_launcher (mc_controller_t *self, mc_launcher_t *launcher, const char *kind,
+                            const char *const *opts)
 {
     self->server.launcher = launcher;
+    self->server.launcher_opts = opts;
     snprintf (self->server.launcher_kind, sizeof self->server.launcher_kind, "%s", kind? kind: "local");
 }
 

@@ -47,7 +47,10 @@ int mc_controller_engine_restarted (mc_controller_t *self, int64_t id, int64_t p
 //  The launcher that starts engines (borrowed; ipclusterd's), for the
 //  operations that grow and shrink the cluster, and the kind they use by
 //  default.
-void mc_controller_set_launcher (mc_controller_t *self, mc_launcher_t *launcher, const char *kind);
+void mc_controller_set_launcher (mc_controller_t *self, mc_launcher_t *launcher, const char *kind,
+                                 const char *const *opts);
+//  Autoscale between min and max engines (max 0: off): see mc_scale_tick.
+void mc_controller_set_autoscale (mc_controller_t *self, size_t min, size_t max);
 //  An allocation of the launcher ended (its batch job left the queue, its
 //  ssh session or mpiexec exited): its engines are forgotten at once and
 //  their load-balanced tasks queued again, as for a dead local engine.

@@ -57,6 +57,7 @@ typedef struct {
     bool engine_env;
     bool lifeline;                  //  keep its standard input open while it lives (closed to stop it)
     const char *label;              //  what exited is told (a host); may be NULL
+    const char *cwd;                //  its working directory (NULL: the controller's)
     const char *const *env;         //  more "NAME=VALUE" (NULL-terminated, may be NULL)
 } mc_spawn_t;
 

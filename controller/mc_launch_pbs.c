@@ -86,7 +86,8 @@ s_start (mc_alloc_t *alloc, char *err, size_t errlen)
     snprintf (flag_arg, sizeof flag_arg, "-%s", flag);
     const char *argv [] = { mc_alloc_opt (alloc, "qsub")? mc_alloc_opt (alloc, "qsub"): "qsub", "-V", flag_arg, array,
                             "-j", "oe", "-o", output, path, NULL };
-    mc_spawn_t spawn = { .argv = argv, .capture = true, .engine_env = true };
+    //  From the profile directory: where PBS_O_WORKDIR points, and files land.
+    mc_spawn_t spawn = { .argv = argv, .capture = true, .engine_env = true, .cwd = mc_alloc_setup (alloc)->profile_dir };
     return mc_alloc_spawn (alloc, MC_CHILD_SUBMIT, &spawn, err, errlen) < 0? -1: 0;
 }
 

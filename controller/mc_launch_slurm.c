@@ -49,7 +49,11 @@ s_start (mc_alloc_t *alloc, char *err, size_t errlen)
         return -1;
     }
     const char *argv [] = { "sbatch", "--parsable", NULL };
-    mc_spawn_t spawn = { .argv = argv, .input = script, .capture = true, .engine_env = true };
+    //  Submitted from the profile directory: the job's output (slurm-JOB.out,
+    //  unless output= says otherwise) lands there, not wherever the
+    //  controller was started.
+    mc_spawn_t spawn = { .argv = argv, .input = script, .capture = true, .engine_env = true,
+                         .cwd = mc_alloc_setup (alloc)->profile_dir };
     int64_t pid = mc_alloc_spawn (alloc, MC_CHILD_SUBMIT, &spawn, err, errlen);
     free (script);
     return pid < 0? -1: 0;

@@ -109,13 +109,14 @@ s_start (mc_alloc_t *alloc, char *err, size_t errlen)
     int rc = 0;
     for (int h = 0; h < count && rc == 0; h++) {
         //  The remote shell reads the credential line, then starts the
-        //  engines, which keep the rest of the input as their lifeline.
-        char script [12000], loop [64] = "";
-        snprintf (loop, sizeof loop, "%zu", hosts [h].engines);
+        //  engines, which keep the rest of the input as their lifeline (an
+        //  explicit redirection: a background command's input is otherwise
+        //  /dev/null).
+        char script [12000];
         snprintf (script, sizeof script,
                   "read -r MCCLUSTER_ENGINE; export MCCLUSTER_ENGINE MCCLUSTER_LAUNCH=%s MCCLUSTER_HOST=%s; "
-                  "i=0; while [ $i -lt %s ]; do %s & i=$((i+1)); done; wait",
-                  mc_alloc_tag (alloc), hosts [h].name, loop, engine_cmd);
+                  "exec 3<&0; i=0; while [ $i -lt %zu ]; do %s <&3 & i=$((i+1)); done; exec 3<&-; wait",
+                  mc_alloc_tag (alloc), hosts [h].name, hosts [h].engines, engine_cmd);
         //  ssh [-T, no prompts, dead links noticed in 15 s] [ssh_opts] host script
         const char *argv [64] = { mc_alloc_opt (alloc, "ssh")? mc_alloc_opt (alloc, "ssh"): "ssh", "-T",
                                   "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3" };

@@ -298,6 +298,13 @@ s_fork_exec (mc_alloc_t *alloc, const mc_spawn_t *spawn, int *out_fd, int *in_fd
         sigset_t none;
         sigemptyset (&none);
         sigprocmask (SIG_SETMASK, &none, NULL);
+        int code;
+        if (spawn->cwd && chdir (spawn->cwd)) {
+            code = errno;
+            if (write (status_pipe [1], &code, sizeof code) < 0)
+                _exit (127);
+            _exit (127);
+        }
         int null = open ("/dev/null", O_RDWR);
         dup2 (piped_in? in_pipe [0]: null, 0);
         if (spawn->capture) {
@@ -312,7 +319,7 @@ s_fork_exec (mc_alloc_t *alloc, const mc_spawn_t *spawn, int *out_fd, int *in_fd
         for (const char *const *var = spawn->env; var && *var; var++)
             putenv ((char *) *var);
         execvp (spawn->argv [0], (char *const *) spawn->argv);
-        int code = errno;
+        code = errno;
         if (write (status_pipe [1], &code, sizeof code) < 0)
             _exit (127);
         _exit (127);
@@ -510,8 +517,8 @@ mc_launcher_release (mc_launcher_t *self, const char *tag)
 {
     int64_t id = mc_launcher_find_job (self, tag);
     mc_alloc_t *alloc = id > 0? s_alloc (self, (uint32_t) id): NULL;
-    if (alloc && alloc->engines)
-        alloc->engines--;
+    if (alloc && alloc->engines && !--alloc->engines)
+        mc_alloc_set_state (alloc, MC_ALLOC_CANCELLED, "all its engines were stopped");
 }
 
 int64_t
@@ -599,6 +606,21 @@ mc_launcher_requested (const mc_launcher_t *self)
         if (!s_over (self->allocs [i]->state))
             n += self->allocs [i]->engines;
     return n;
+}
+
+void
+mc_launcher_waiting (const mc_launcher_t *self, char *buf, size_t len)
+{
+    *buf = 0;
+    for (size_t i = 0; i < self->alloc_count; i++) {
+        const mc_alloc_t *alloc = self->allocs [i];
+        if (alloc->state != MC_ALLOC_SUBMITTING && alloc->state != MC_ALLOC_PENDING)
+            continue;
+        size_t used = strlen (buf);
+        snprintf (buf + used, len - used, "%s%s %s%s%s %s%s%s%s", used? "; ": "", alloc->tag, alloc->kind->name,
+                  *alloc->job? " job ": "", alloc->job, mc_alloc_state_name (alloc->state),
+                  *alloc->reason? " (": "", alloc->reason, *alloc->reason? ")": "");
+    }
 }
 
 size_t

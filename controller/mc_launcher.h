@@ -85,6 +85,10 @@ void mc_launcher_stop (mc_launcher_t *self, int grace_ms);
 int64_t mc_launcher_restart (mc_launcher_t *self, uint32_t alloc, int64_t now_us);
 //  Engines requested from allocations that are not over.
 size_t mc_launcher_requested (const mc_launcher_t *self);
+//  What the live allocations are waiting for, for people: "a2 slurm job
+//  17 pending (Slurm: PENDING, Resources); a3 pbs submitting", or "" when
+//  every live allocation runs.
+void mc_launcher_waiting (const mc_launcher_t *self, char *buf, size_t len);
 //  Child processes running (engines, sessions, commands).
 size_t mc_launcher_children (const mc_launcher_t *self);
 //  Pack the allocations as a msgpack array of { "id": "a3", "kind",

@@ -16,6 +16,7 @@ struct _mc_engine_t {
     uint64_t done, failed;          //  tasks finished here
     uint32_t restarts;              //  times its process was started again after dying
     char launch [64];               //  the allocation that started it (REGISTER), or ""
+    int64_t idle_since_us;          //  monotonic time it was last seen without work (0: busy)
     mc_engine_load_t load;          //  the scheduler's
     char **kernels;                 //  names of the kernels it can run
     size_t kernel_count;
@@ -447,6 +448,8 @@ uint64_t mc_engine_done (const mc_engine_t *self) { return self->done; }
 uint64_t mc_engine_failed (const mc_engine_t *self) { return self->failed; }
 uint32_t mc_engine_restarts (const mc_engine_t *self) { return self->restarts; }
 const char *mc_engine_launch (const mc_engine_t *self) { return self->launch; }
+int64_t mc_engine_idle_since (const mc_engine_t *self) { return self->idle_since_us; }
+void mc_engine_set_idle_since (mc_engine_t *self, int64_t when_us) { self->idle_since_us = when_us; }
 
 void
 mc_engine_set_launch (mc_engine_t *self, const char *launch)

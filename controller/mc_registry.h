@@ -47,6 +47,9 @@ uint32_t mc_engine_restarts (const mc_engine_t *self);
 //  its REGISTER said, or "".
 const char *mc_engine_launch (const mc_engine_t *self);
 void mc_engine_set_launch (mc_engine_t *self, const char *launch);
+//  Since when it has had no work, as autoscaling saw it (0: busy, or not yet seen).
+int64_t mc_engine_idle_since (const mc_engine_t *self);
+void mc_engine_set_idle_since (mc_engine_t *self, int64_t when_us);
 //  Its kernels as it described them at REGISTER (msgpack [[name, doc,
 //  args], ...], borrowed), or NULL.
 const void *mc_engine_kernel_info (const mc_engine_t *self, size_t *size);

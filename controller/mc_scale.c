@@ -169,3 +169,63 @@ mc_scale_stop_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     mc_proto_pack_str (&pk, "allocation"); mc_proto_pack_str (&pk, tag);
     mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
 }
+
+//  --------------------------------------------------------------------------
+//  Autoscaling
+
+//  Whether some allocation is still submitting or queued.
+static bool
+s_allocation_waits (mc_server_t *self)
+{
+    char waiting [64];
+    mc_launcher_waiting (self->launcher, waiting, sizeof waiting);
+    return *waiting != 0;
+}
+
+void
+mc_scale_tick (mc_server_t *self, int64_t now_us)
+{
+    if (!self->autoscale_max || !self->launcher)
+        return;
+    size_t waiting = mc_sched_lb_waiting (self->sched);
+    size_t requested = mc_launcher_requested (self->launcher);
+    //  Grow: one submission at a time, and not while one is in a queue.
+    size_t want = requested < self->autoscale_min? self->autoscale_min - requested: 0;
+    if (waiting && requested < self->autoscale_max) {
+        size_t more = self->autoscale_max - requested;
+        want = waiting < more? (waiting > want? waiting: want): more;
+    }
+    if (want && now_us >= self->autoscale_next_us && !s_allocation_waits (self)) {
+        char err [1024];
+        self->autoscale_next_us = now_us + 2000000;
+        if (mc_launcher_add (self->launcher, self->launcher_kind, want, self->launcher_opts, err, sizeof err) < 0)
+            mc_error ("autoscale: cannot add %zu engines: %s", want, err);
+        else
+            mc_info ("autoscale: %zu tasks wait: %zu more engines (%zu requested, at most %zu)", waiting, want,
+                     requested + want, self->autoscale_max);
+    }
+    //  Shrink: engines it started that have been idle long enough.
+    size_t live = 0;
+    for (mc_engine_t *e = mc_registry_first (self->registry); e; e = mc_registry_next (self->registry, e))
+        live += mc_engine_state (e) != MC_ENGINE_STOPPING;
+    int64_t idle_us = self->config.autoscale_idle_s * 1000000;
+    mc_engine_t *next;
+    for (mc_engine_t *e = mc_registry_first (self->registry); e; e = next) {
+        next = mc_registry_next (self->registry, e);
+        bool idle = mc_engine_state (e) != MC_ENGINE_STOPPING && !mc_engine_inflight (e) && !mc_engine_queued (e);
+        if (!idle) {
+            mc_engine_set_idle_since (e, 0);
+            continue;
+        }
+        if (!mc_engine_idle_since (e))
+            mc_engine_set_idle_since (e, now_us);
+        if (waiting || live <= self->autoscale_min || !*mc_engine_launch (e)
+        ||  now_us - mc_engine_idle_since (e) < idle_us)
+            continue;
+        mc_info ("autoscale: engine %d idle for %lld s: stopping it", mc_engine_id (e),
+                 (long long) ((now_us - mc_engine_idle_since (e)) / 1000000));
+        mc_launcher_release (self->launcher, mc_engine_launch (e));
+        mc_engines_stop_one (self, e);
+        live--;
+    }
+}

@@ -31,6 +31,9 @@ typedef struct {
     mc_held_t *held;                //  array bytes held per client
     mc_launcher_t *launcher;        //  ipclusterd's launchers (borrowed), or NULL
     char launcher_kind [16];        //  the kind `engines_add` uses when it names none
+    const char *const *launcher_opts;   //  and the options autoscaling submits with (ipclusterd's)
+    size_t autoscale_min, autoscale_max;    //  --autoscale MIN:MAX (max 0: off)
+    int64_t autoscale_next_us;      //  no submission before (monotonic)
     zlistx_t *finishing;            //  jobs finished during this event, to report
     zlistx_t *unstored;             //  finished jobs waiting for their commit, unanswered (mc_answer)
     zlistx_t *store_failed;         //  jobs failed because the store failed, kept until that is stored
