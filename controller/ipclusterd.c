@@ -36,8 +36,9 @@ s_usage (FILE *out)
         "      --autoscale MIN:MAX  start more engines (through the launcher) while load-balanced\n"
         "                        tasks wait, up to MAX; stop those idle for autoscale_idle_s,\n"
         "                        down to MIN\n"
-        "      --ip ADDR         address to bind (default 127.0.0.1; use * for every\n"
-        "                        interface, so that engines on other hosts can join)\n"
+        "      --ip ADDR         address to bind (default 127.0.0.1, or * for every interface\n"
+        "                        with a launcher other than local, so that engines on other\n"
+        "                        hosts can join)\n"
         "      --engine-port P   engine endpoint port (default: chosen by the system)\n"
         "      --client-port P   client endpoint port (default: chosen by the system)\n"
         "      --profile-dir DIR profile directory (default $MCCLUSTER_DIR or ~/.mccluster/default)\n"
@@ -254,7 +255,7 @@ s_parse_options (int argc, char *argv [], s_options_t *opts)
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     memset (opts, 0, sizeof *opts);
-    opts->ip = "127.0.0.1";
+    opts->ip = NULL;
     opts->kind = "local";
     int c;
     while ((c = getopt_long (argc, argv, "n:vh", options, NULL)) != -1) {
@@ -322,6 +323,11 @@ s_parse_options (int argc, char *argv [], s_options_t *opts)
         fprintf (stderr, "ipclusterd: unexpected argument '%s'\n", argv [optind]);
         return 2;
     }
+    //  Engines on other nodes must reach the controller: a launcher that
+    //  puts them there binds every interface unless told otherwise (CURVE
+    //  keeps out whoever has no key).
+    if (!opts->ip)
+        opts->ip = strcmp (opts->kind, "local")? "*": "127.0.0.1";
     return -1;
 }
 
