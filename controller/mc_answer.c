@@ -392,7 +392,7 @@ mc_answer_test (bool verbose)
     assert (mc_parked_add (server.parked, 1, rid, 11, MC_PARK_STATUS, 0) == 0);
     mc_answer_finished (&server);               //  nothing has finished
     assert (mc_parked_count (server.parked, 1) == 2);
-    mc_server_fail_task (&server, mc_job_task (job, 0), 4, MC_E_KERNEL_ERROR, "boom");
+    mc_server_fail_task (&server, mc_job_make_task (job), 4, MC_E_KERNEL_ERROR, "boom");
     mc_answer_finished (&server);
     assert (mc_server_job (&server, 1) == NULL && mc_parked_count (server.parked, 1) == 0);
     assert (s_test_reply (client, 10, json, sizeof json) == MC_OK);
