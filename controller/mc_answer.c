@@ -256,7 +256,7 @@ s_answer_parked (mc_server_t *self, mc_job_t *job)
     }
     uint64_t tasks = info->tasks;
     zhashx_delete (self->jobs, (void *) (uintptr_t) info->id);
-    //  A large job's tasks came from the heap (mc_proto_keep_frames_warm
+    //  A large job's results passed through the heap (mc_proto_keep_frames_warm
     //  keeps large blocks off mmap): give the memory back now it is free.
     if (tasks >= 100000)
         mc_proto_trim ();

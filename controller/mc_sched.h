@@ -1,9 +1,11 @@
-/*  mc_sched: who runs which task next. One FIFO for load-balanced tasks, a
-    FIFO per engine for direct tasks, and the pipelining rule: an engine
-    takes another task of a job while its tasks in flight are fewer than
-    clamp(pipeline_us / mean task time of that job, 1, max_inflight), so tiny
-    tasks are pipelined and long ones are not hoarded. Every decision is
-    O(1) per task; sending is the caller's, through a callback. */
+/*  mc_sched: who runs which task next. One FIFO for load-balanced tasks
+    (where the tasks a job has not made yet stand as one entry, made as
+    they reach the front), a FIFO per engine for direct tasks, and the
+    pipelining rule: an engine takes another task of a job while its tasks
+    in flight are fewer than clamp(pipeline_us / mean task time of that
+    job, 1, max_inflight), so tiny tasks are pipelined and long ones are not
+    hoarded. Every decision is O(1) per task; sending is the caller's,
+    through a callback. */
 #ifndef MC_SCHED_H
 #define MC_SCHED_H
 #include "mc_registry.h"
