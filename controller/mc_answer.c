@@ -256,7 +256,7 @@ s_answer_parked (mc_server_t *self, mc_job_t *job)
     }
     uint64_t tasks = info->tasks;
     zhashx_delete (self->jobs, (void *) (uintptr_t) info->id);
-    //  A large job's tasks came from the heap (mc_proto_keep_frames_warm
+    //  A large job's results passed through the heap (mc_proto_keep_frames_warm
     //  keeps large blocks off mmap): give the memory back now it is free.
     if (tasks >= 100000)
         mc_proto_trim ();
@@ -392,7 +392,7 @@ mc_answer_test (bool verbose)
     assert (mc_parked_add (server.parked, 1, rid, 11, MC_PARK_STATUS, 0) == 0);
     mc_answer_finished (&server);               //  nothing has finished
     assert (mc_parked_count (server.parked, 1) == 2);
-    mc_server_fail_task (&server, mc_job_task (job, 0), 4, MC_E_KERNEL_ERROR, "boom");
+    mc_server_fail_task (&server, mc_job_make_task (job), 4, MC_E_KERNEL_ERROR, "boom");
     mc_answer_finished (&server);
     assert (mc_server_job (&server, 1) == NULL && mc_parked_count (server.parked, 1) == 0);
     assert (s_test_reply (client, 10, json, sizeof json) == MC_OK);

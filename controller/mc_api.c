@@ -126,8 +126,16 @@ static void
 s_submit_queue (mc_server_t *self, mc_job_t *job)
 {
     mc_job_info_t *info = mc_job_info (job);
+    mc_task_t *task;
+    if (mc_job_rest (job)) {
+        //  Its tasks are made as engines take them.
+        if (mc_sched_queue_job (self->sched, job))
+            while ((task = mc_job_make_task (job)))
+                mc_server_fail_task (self, task, -1, MC_E_INTERNAL, "controller out of memory");
+    }
+    else
     for (uint64_t i = 0; i < info->tasks; i++) {
-        mc_task_t *task = mc_job_task (job, i);
+        task = mc_job_task (job, i);
         if (info->kind [0] == 'm' && task->count == 0)
             mc_server_task_finished (self, job, task, true, 0);    //  an empty block has nothing to run
         else

@@ -11,7 +11,18 @@ struct _mc_job_t {
     mc_job_info_t info;
     mc_submit_t submit;             //  the body it came from, parsed (owned)
     mc_transient_t *held;           //  what a transient job holds instead of storing it
-    mc_task_t *tasks;
+    mc_task_t *tasks;               //  a direct job's tasks, made at plan (one per target)
+    //  A load-balanced job makes its tasks as engines take them: numbers
+    //  from `cursor` on are not made yet, and a made task lives in `live`
+    //  until it finishes, then waits in `spare` to be made again.
+    bool lazy;
+    uint64_t cursor;                //  next task number to make
+    uint64_t unmade;                //  tasks from cursor on, less those marked stored
+    zhashx_t *live;                 //  made and not finished, by number + 1 (tasks owned)
+    mc_task_t **spare;              //  finished, for reuse (owned); room for every task made
+    size_t spare_count, spare_room;
+    uint8_t *stored;                //  resume: one bit per task with a stored result, or NULL
+    mc_task_t rest;                 //  stands in a queue for the tasks not made yet
     uint64_t tasks_finished;
     double mean_task_us;
     //  Which engine died running which task, in the order they died: rare
@@ -51,6 +62,14 @@ mc_job_destroy (mc_job_t **self_p)
     mc_submit_reset (&self->submit);
     mc_transient_destroy (&self->held);
     free (self->tasks);
+    if (self->live)
+        for (mc_task_t *task = zhashx_first (self->live); task; task = zhashx_next (self->live))
+            free (task);
+    zhashx_destroy (&self->live);
+    for (size_t i = 0; i < self->spare_count; i++)
+        free (self->spare [i]);
+    free (self->spare);
+    free (self->stored);
     free (self->deaths);
     free (self);
     *self_p = NULL;
@@ -81,6 +100,17 @@ mc_job_plan (mc_job_t *self, const int32_t *targets, size_t ntargets)
         ntasks = is_map? self->info.total / self->submit.chunksize + (self->info.total % self->submit.chunksize != 0): 1;
     else
         ntasks = ntargets;
+    if (ntargets == 0 && !self->submit.transient) {
+        //  A transient job's results are read back by task, after it ends.
+        if (ntasks > UINT32_MAX || !(self->live = mc_job_id_table ()))
+            return -1;
+        self->lazy = true;
+        self->info.tasks = self->unmade = ntasks;
+        self->rest = (mc_task_t) { .job = self, .target = -1, .engine = -1, .state = MC_TASK_UNMADE };
+        if (!is_map)
+            self->info.total = ntasks;
+        return 0;
+    }
     if (!s_alloc_tasks (self, ntasks))
         return -1;
     for (uint64_t i = 0; i < ntasks; i++) {
@@ -108,6 +138,127 @@ mc_job_plan (mc_job_t *self, const int32_t *targets, size_t ntargets)
     if (!is_map)
         self->info.total = ntasks;
     return 0;
+}
+
+static bool
+s_is_stored (const mc_job_t *self, uint64_t number)
+{
+    return self->stored && (self->stored [number / 8] >> (number % 8) & 1);
+}
+
+mc_task_t *
+mc_job_make_task (mc_job_t *self)
+{
+    if (!self->lazy || self->unmade == 0)
+        return NULL;
+    while (s_is_stored (self, self->cursor))
+        self->cursor++;
+    mc_task_t *task;
+    if (self->spare_count)
+        task = self->spare [--self->spare_count];
+    else {
+        //  Room to keep every task made once it finishes, taken now so
+        //  that finishing one never needs memory.
+        size_t made = zhashx_size (self->live) + 1;
+        if (made > self->spare_room) {
+            size_t room = self->spare_room? 2 * self->spare_room: 16;
+            mc_task_t **grown = realloc (self->spare, room * sizeof *grown);
+            if (!grown)
+                return NULL;
+            self->spare = grown;
+            self->spare_room = room;
+        }
+        if (!(task = malloc (sizeof *task)))
+            return NULL;
+    }
+    uint64_t number = self->cursor;
+    *task = (mc_task_t) { .job = self, .number = (uint32_t) number, .target = -1, .engine = -1,
+                          .state = MC_TASK_WAITING };
+    if (self->info.kind [0] == 'm') {
+        task->first = number * self->submit.chunksize;
+        uint64_t left = self->info.total - task->first;
+        task->count = (uint32_t) (left < self->submit.chunksize? left: self->submit.chunksize);
+    }
+    else
+        task->first = number;
+    if (zhashx_insert (self->live, (void *) (uintptr_t) (number + 1), task)) {
+        self->spare [self->spare_count++] = task;
+        return NULL;
+    }
+    self->cursor++;
+    self->unmade--;
+    return task;
+}
+
+uint64_t
+mc_job_unmade (const mc_job_t *self)
+{
+    return self->unmade;
+}
+
+mc_task_t *
+mc_job_rest (mc_job_t *self)
+{
+    return self->lazy? &self->rest: NULL;
+}
+
+//  Count a task's end: its items done or failed, its run time in the mean.
+static void
+s_count_finished (mc_job_t *self, uint64_t items, bool ok, int64_t run_us)
+{
+    if (ok)
+        self->info.done += items;
+    else
+        self->info.failed += items;
+    self->tasks_finished++;
+    if (run_us < 0)
+        run_us = 0;
+    self->mean_task_us = self->mean_task_us > 0? 0.75 * self->mean_task_us + 0.25 * run_us: run_us + 0.001;
+    if (mc_job_is_finished (self))
+        self->info.finished_us = mc_time_wall_us ();
+}
+
+bool
+mc_job_mark_stored (mc_job_t *self, uint64_t number, bool ok)
+{
+    if (number >= self->info.tasks)
+        return false;
+    if (!self->lazy) {
+        mc_task_t *task = &self->tasks [number];
+        if (task->state != MC_TASK_WAITING)
+            return false;
+        mc_job_task_finished (self, task, ok, 0);
+        return true;
+    }
+    //  Only before any task is made: resume marks, then queues.
+    assert (self->cursor == 0);
+    if (!self->stored && !(self->stored = calloc (self->info.tasks / 8 + 1, 1)))
+        return false;
+    if (s_is_stored (self, number))
+        return false;
+    self->stored [number / 8] |= (uint8_t) (1u << (number % 8));
+    self->unmade--;
+    uint64_t items = 1;
+    if (self->info.kind [0] == 'm') {
+        uint64_t first = number * self->submit.chunksize, left = self->info.total - first;
+        items = left < self->submit.chunksize? left: self->submit.chunksize;
+    }
+    s_count_finished (self, items, ok, 0);
+    return true;
+}
+
+void
+mc_job_count_tasks (mc_job_t *self, uint64_t *finished, uint64_t *running)
+{
+    *finished = self->tasks_finished;
+    *running = 0;
+    if (self->lazy) {
+        for (mc_task_t *task = zhashx_first (self->live); task; task = zhashx_next (self->live))
+            *running += task->state == MC_TASK_RUNNING;
+    }
+    else
+        for (uint64_t i = 0; i < self->info.tasks; i++)
+            *running += self->tasks [i].state == MC_TASK_RUNNING;
 }
 
 int
@@ -253,16 +404,14 @@ mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us)
     uint64_t items = task->count? task->count: 1;
     if (self->info.kind [0] == 'm' && task->count == 0)
         items = 0;                  //  an empty block of a direct map
-    if (ok)
-        self->info.done += items;
-    else
-        self->info.failed += items;
-    self->tasks_finished++;
-    if (run_us < 0)
-        run_us = 0;
-    self->mean_task_us = self->mean_task_us > 0? 0.75 * self->mean_task_us + 0.25 * run_us: run_us + 0.001;
-    if (mc_job_is_finished (self))
-        self->info.finished_us = mc_time_wall_us ();
+    if (self->lazy) {
+        //  The caller may still unlink it from an engine: it is only
+        //  reused by the next mc_job_make_task.
+        assert (task != &self->rest && self->spare_count < self->spare_room);
+        zhashx_delete (self->live, (void *) (uintptr_t) (task->number + 1));
+        self->spare [self->spare_count++] = task;
+    }
+    s_count_finished (self, items, ok, run_us);
 }
 
 int
@@ -337,6 +486,8 @@ mc_job_info (mc_job_t *self)
 mc_task_t *
 mc_job_task (mc_job_t *self, uint64_t number)
 {
+    if (self->lazy)
+        return number < self->info.tasks? zhashx_lookup (self->live, (void *) (uintptr_t) (number + 1)): NULL;
     return number < self->info.tasks? &self->tasks [number]: NULL;
 }
 
@@ -457,12 +608,18 @@ s_test_items (void)
     mc_job_t *job = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,20,2]},"
                                         "\"chunksize\":3}", &code, err, sizeof err);
     assert (job && mc_job_plan (job, NULL, 0) == 0 && mc_job_info (job)->tasks == 4);
-    assert (mc_job_task (job, 3)->first == 9 && mc_job_task (job, 3)->count == 1 && !mc_job_task (job, 4));
+    mc_task_t *made [4];
+    for (uint32_t i = 0; i < 4; i++) {
+        made [i] = mc_job_make_task (job);
+        assert (made [i] && made [i]->number == i && mc_job_task (job, i) == made [i]);
+    }
+    assert (!mc_job_make_task (job) && mc_job_unmade (job) == 0);
+    assert (made [3]->first == 9 && made [3]->count == 1 && !mc_job_task (job, 4));
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    assert (mc_job_pack_items (job, mc_job_task (job, 1), &pk) == 0);
+    assert (mc_job_pack_items (job, made [1], &pk) == 0);
     char text [64];
     json_t *items = mc_value_bytes_to_json (sb.data, sb.size, text, sizeof text);
     char *dump = json_dumps (items, JSON_COMPACT);
@@ -473,8 +630,9 @@ s_test_items (void)
     //  Finished tasks count their items; the job finishes with the last.
     for (uint64_t i = 0; i < 4; i++) {
         assert (!mc_job_is_finished (job));
-        mc_job_task_finished (job, mc_job_task (job, i), i != 2, 100);
+        mc_job_task_finished (job, made [i], i != 2, 100);
     }
+    assert (!mc_job_task (job, 0) && !mc_job_task (job, 3));      //  finished: given back
     assert (mc_job_is_finished (job) && mc_job_info (job)->done == 7 && mc_job_info (job)->failed == 3);
     assert (mc_job_info (job)->finished_us > 0 && mc_job_mean_task_us (job) > 0);
     mc_job_destroy (&job);
@@ -490,11 +648,12 @@ s_test_deaths (void)
     mc_job_t *job = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"crash\",\"seq\":{\"range\":[0,10,1]},"
                                         "\"chunksize\":3,\"retries\":2}", &code, err, sizeof err);
     assert (job && mc_job_plan (job, NULL, 0) == 0 && mc_job_retries (job) == 2);
-    mc_task_t *task = mc_job_task (job, 2);
+    mc_task_t *zero = mc_job_make_task (job), *one = mc_job_make_task (job), *task = mc_job_make_task (job);
+    assert (zero && one && task && task->number == 2 && mc_job_task (job, 2) == task);
     assert (task->deaths == 0 && task->retries == 0);
-    assert (mc_job_task_died (job, task, 0) == 0 && mc_job_task_died (job, mc_job_task (job, 1), 4) == 0);
+    assert (mc_job_task_died (job, task, 0) == 0 && mc_job_task_died (job, one, 4) == 0);
     assert (mc_job_task_died (job, task, 1) == 0 && mc_job_task_died (job, task, 0) == 0);
-    assert (task->deaths == 3 && mc_job_task (job, 1)->deaths == 1);
+    assert (task->deaths == 3 && one->deaths == 1);
     assert (mc_job_poison_text (job, task, text, sizeof text) == 0);
     assert (!strcmp (text, "task 2 (items 6..8) of kernel 'crash' killed 3 engines (engines 0, 1, 0): not retried"));
     //  A long list is cut, never overrun.
@@ -504,9 +663,62 @@ s_test_deaths (void)
     mc_job_destroy (&job);
     job = mc_job_new_json (2, "{\"kind\":\"apply\",\"kernel\":\"crash\"}", &code, err, sizeof err);
     assert (job && mc_job_plan (job, NULL, 0) == 0 && mc_job_retries (job) == 0);
-    assert (mc_job_task_died (job, mc_job_task (job, 0), 5) == 0);
-    assert (mc_job_poison_text (job, mc_job_task (job, 0), text, sizeof text) == 5);
+    task = mc_job_make_task (job);
+    assert (task && mc_job_task_died (job, task, 5) == 0);
+    assert (mc_job_poison_text (job, task, text, sizeof text) == 5);
     assert (!strcmp (text, "task 0 (an apply) of kernel 'crash' killed 1 engine (engine 5): not retried"));
+    mc_job_destroy (&job);
+}
+
+//  A load-balanced job makes its tasks in order as asked, gives a finished
+//  one back for the next, and after a restart skips the tasks whose
+//  results are stored, counting them finished.
+static void
+s_test_lazy (void)
+{
+    int code;
+    char err [256];
+    const char *json = "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,10,1]},\"chunksize\":3}";
+    mc_job_t *job = mc_job_new_json (1, json, &code, err, sizeof err);
+    assert (job && mc_job_plan (job, NULL, 0) == 0 && mc_job_unmade (job) == 4 && !mc_job_task (job, 0));
+    assert (mc_job_rest (job)->state == MC_TASK_UNMADE && mc_job_rest (job)->job == job);
+    mc_task_t *first = mc_job_make_task (job);
+    assert (first && first->number == 0 && first->state == MC_TASK_WAITING && mc_job_unmade (job) == 3);
+    uint64_t finished, running;
+    first->state = MC_TASK_RUNNING;
+    mc_job_count_tasks (job, &finished, &running);
+    assert (finished == 0 && running == 1);
+    first->deaths = 2;
+    first->suspect = true;
+    mc_job_task_finished (job, first, true, 50);
+    assert (!mc_job_task (job, 0));
+    mc_job_count_tasks (job, &finished, &running);
+    assert (finished == 1 && running == 0);
+    //  The same memory comes back as the next task, as new.
+    mc_task_t *second = mc_job_make_task (job);
+    assert (second == first && second->number == 1 && second->first == 3 && second->count == 3);
+    assert (second->deaths == 0 && !second->suspect && second->engine == -1 && mc_job_task (job, 1) == second);
+    mc_job_destroy (&job);          //  frees the task it still holds
+
+    //  Resume: tasks 1 and 3 have results (3 failed); 0 and 2 are made.
+    job = mc_job_new_json (1, json, &code, err, sizeof err);
+    assert (job && mc_job_plan (job, NULL, 0) == 0);
+    assert (mc_job_mark_stored (job, 1, true) && mc_job_mark_stored (job, 3, false));
+    assert (!mc_job_mark_stored (job, 1, true) && !mc_job_mark_stored (job, 4, true));
+    assert (mc_job_unmade (job) == 2 && mc_job_info (job)->done == 3 && mc_job_info (job)->failed == 1);
+    mc_task_t *a = mc_job_make_task (job), *b = mc_job_make_task (job);
+    assert (a && b && a->number == 0 && b->number == 2 && b->first == 6 && !mc_job_make_task (job));
+    mc_job_task_finished (job, a, true, 10);
+    assert (!mc_job_is_finished (job));
+    mc_job_task_finished (job, b, true, 10);
+    assert (mc_job_is_finished (job) && mc_job_info (job)->done == 9 && mc_job_info (job)->failed == 1);
+    mc_job_destroy (&job);
+
+    //  A direct job makes its tasks at plan, and marks them stored in place.
+    job = mc_job_new_json (2, "{\"kind\":\"apply\",\"kernel\":\"noop\",\"targets\":[0,1]}", &code, err, sizeof err);
+    assert (job && mc_job_plan (job, (int32_t []) { 0, 1 }, 2) == 0 && !mc_job_rest (job) && !mc_job_make_task (job));
+    assert (mc_job_mark_stored (job, 1, true) && !mc_job_mark_stored (job, 1, true));
+    assert (mc_job_task (job, 1)->state == MC_TASK_DONE && mc_job_task (job, 0)->state == MC_TASK_WAITING);
     mc_job_destroy (&job);
 }
 
@@ -516,6 +728,7 @@ mc_job_test (bool verbose)
     if (verbose)
         printf (" * mc_job: ");
     s_test_items ();
+    s_test_lazy ();
     s_test_deaths ();
     s_test_streams ();
     s_test_transient ();

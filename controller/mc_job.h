@@ -1,6 +1,10 @@
 /*  mc_job: one submission (a map or an apply) and its tasks.
     A job owns a copy of the submit body it came from; its tasks and their
-    items are derived from that body, so the body alone can rebuild a job. */
+    items are derived from that body, so the body alone can rebuild a job.
+    A direct job's tasks (one per target) are made at once. A load-balanced
+    job's are made one at a time as engines take them (mc_job_make_task)
+    and given back when they finish, so the controller holds the tasks in
+    flight or queued again, never a whole 5-million-task map. */
 #ifndef MC_JOB_H
 #define MC_JOB_H
 #include "mc_job_info.h"
@@ -15,7 +19,8 @@
 typedef struct _mc_job_t mc_job_t;
 typedef struct mc_task mc_task_t;
 
-typedef enum { MC_TASK_WAITING = 0, MC_TASK_RUNNING, MC_TASK_DONE, MC_TASK_FAILED } mc_task_state_t;
+//  MC_TASK_UNMADE marks a job's mc_job_rest, never a task that runs.
+typedef enum { MC_TASK_WAITING = 0, MC_TASK_RUNNING, MC_TASK_DONE, MC_TASK_FAILED, MC_TASK_UNMADE } mc_task_state_t;
 
 struct mc_task {
     mc_job_t *job;              //  the job this task belongs to (borrowed)
@@ -39,9 +44,27 @@ mc_job_t *mc_job_new (uint64_t id, const void *body, size_t size, uint64_t seed_
 void mc_job_destroy (mc_job_t **self_p);
 //  The targets field: NULL for load-balanced, else "all" or an array of ids.
 const msgpack_object *mc_job_targets (const mc_job_t *self);
-//  Split the job into tasks: load-balanced when ntargets is 0, else one
-//  block per target (map) or one task per target (apply). 0 or -1.
+//  Split the job into tasks: load-balanced when ntargets is 0 (made later,
+//  by mc_job_make_task, unless the job is transient), else one block per
+//  target (map) or one task per target (apply), made now. 0 or -1.
 int mc_job_plan (mc_job_t *self, const int32_t *targets, size_t ntargets);
+//  Make the next task of a load-balanced job, in task number order,
+//  skipping those marked stored (borrowed: the job frees it once it has
+//  finished). NULL when every task is made, for a direct job, or when out
+//  of memory (then mc_job_unmade is unchanged).
+mc_task_t *mc_job_make_task (mc_job_t *self);
+//  Tasks not made yet (nor marked stored).
+uint64_t mc_job_unmade (const mc_job_t *self);
+//  What stands in a queue for the tasks not made yet (state
+//  MC_TASK_UNMADE, job set; borrowed), or NULL for a job that makes its
+//  tasks at once.
+mc_task_t *mc_job_rest (mc_job_t *self);
+//  Resume: task `number` has a result in the store (ok or failed): count
+//  it finished, and never make or run it. True when it was counted; false
+//  when out of range, finished already, or out of memory (then it runs again).
+bool mc_job_mark_stored (mc_job_t *self, uint64_t number, bool ok);
+//  Tasks finished, and tasks running now (O(tasks made and not finished)).
+void mc_job_count_tasks (mc_job_t *self, uint64_t *finished, uint64_t *running);
 //  Hold the job to the submit limits of config before it is planned (see
 //  mc_submit_check_limits): 0, or -1 with *code and err set.
 int mc_job_check_limits (const mc_job_t *self, size_t ntargets, uint64_t frame_bytes, const mc_config_t *config,
@@ -92,7 +115,9 @@ bool mc_job_body_reduces (const void *body, size_t size);
 //  The namespace name results are stored under on the engines, or "".
 const char *mc_job_out (const mc_job_t *self);
 //  Record a finished task: counts its items as done or failed, and folds
-//  its run time into the job's mean task time.
+//  its run time into the job's mean task time. A made task stays readable
+//  until the job makes another one, then is reused (mc_job_task no longer
+//  finds it).
 void mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us);
 bool mc_job_is_finished (const mc_job_t *self);
 //  The engine with this id died while running the task: count the death
@@ -108,7 +133,9 @@ int64_t mc_job_poison_text (const mc_job_t *self, const mc_task_t *task, char *t
 uint32_t mc_job_retries (const mc_job_t *self);
 
 mc_job_info_t *mc_job_info (mc_job_t *self);
-mc_task_t *mc_job_task (mc_job_t *self, uint64_t number);     //  NULL when out of range
+//  The task with this number: NULL when out of range, and for a
+//  load-balanced job when it is not made yet or has finished.
+mc_task_t *mc_job_task (mc_job_t *self, uint64_t number);
 //  Submit body, msgpack bytes of args (array) and kwargs (map): borrowed.
 const void *mc_job_body (const mc_job_t *self, size_t *size);
 const void *mc_job_args (const mc_job_t *self, size_t *size);
@@ -119,7 +146,8 @@ double mc_job_mean_task_us (const mc_job_t *self);
 //  For selftests: a job from the JSON text of a submit body (mc_job_new
 //  with seed 7 when the body has none).
 mc_job_t *mc_job_new_json (uint64_t id, const char *json, int *code, char *err, size_t errlen);
-//  Self test: submit bodies refused and accepted, ranges, chunks, streams.
+//  Self test: submit bodies refused and accepted, ranges, chunks, streams,
+//  tasks made in order and reused, stored tasks skipped.
 void mc_job_test (bool verbose);
 
 #endif

@@ -14,16 +14,13 @@ typedef struct {
     size_t kept;
 } s_marks_t;
 
-//  A task with a committed result is finished already.
+//  A task with a committed result is finished already, and never made.
 static void
 s_mark (void *arg, uint64_t number, uint64_t status)
 {
     s_marks_t *marks = arg;
-    mc_task_t *task = mc_job_task (marks->job, number);
-    if (task && task->state == MC_TASK_WAITING) {
-        mc_job_task_finished (marks->job, task, status == 0, 0);
+    if (mc_job_mark_stored (marks->job, number, status == 0))
         marks->kept++;
-    }
 }
 
 static int
@@ -60,18 +57,24 @@ s_job (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us, const void *
     info->started = marks.kept > 0;
     resume->jobs++;
     resume->kept += marks.kept;
-    for (uint64_t i = 0; i < info->tasks; i++) {
-        mc_task_t *task = mc_job_task (job, i);
-        if (task->state != MC_TASK_WAITING)
-            continue;
-        if (direct)
-            mc_server_fail_task (server, task, -1, MC_E_ENGINE_LOST,
-                                 "the controller restarted before this direct task finished (direct tasks are not run again)");
+    if (direct) {
+        for (uint64_t i = 0; i < info->tasks; i++) {
+            mc_task_t *task = mc_job_task (job, i);
+            if (task->state == MC_TASK_WAITING)
+                mc_server_fail_task (server, task, -1, MC_E_ENGINE_LOST,
+                                     "the controller restarted before this direct task finished (direct tasks are not run again)");
+        }
+    }
+    else {
+        //  The tasks without a result are made as engines take them,
+        //  skipping the marked ones.
+        uint64_t unmade = mc_job_unmade (job);
+        mc_task_t *task;
+        if (mc_sched_queue_job (server->sched, job) == 0)
+            resume->queued += unmade;
         else
-        if (mc_sched_queue (server->sched, task))
-            mc_server_fail_task (server, task, -1, MC_E_INTERNAL, "controller out of memory");
-        else
-            resume->queued++;
+            while ((task = mc_job_make_task (job)))
+                mc_server_fail_task (server, task, -1, MC_E_INTERNAL, "controller out of memory");
     }
     //  All its results were in: it only lacked its end, which comes now.
     if (mc_job_is_finished (job) && !zlistx_find (server->finishing, job))

@@ -38,12 +38,8 @@ mc_retention_abort_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *b
         return;
     }
     mc_job_info_t *info = mc_job_info (job);
-    uint64_t finished = 0, running = 0;
-    for (uint64_t t = 0; t < info->tasks; t++) {
-        mc_task_state_t state = mc_job_task (job, t)->state;
-        finished += state == MC_TASK_DONE || state == MC_TASK_FAILED;
-        running += state == MC_TASK_RUNNING;
-    }
+    uint64_t finished, running;
+    mc_job_count_tasks (job, &finished, &running);
     bool again = info->aborted;
     info->aborted = true;
     //  The job may finish here (nothing running): mc_answer_finished, at

@@ -5,7 +5,9 @@
 struct _mc_sched_t {
     mc_registry_t *registry;        //  borrowed
     mc_taskq_t *lb;                 //  load-balanced tasks waiting
-    size_t waiting;                 //  lb + all direct queues
+    size_t waiting;                 //  lb + all direct queues, tasks not made yet included
+    size_t unmade;                  //  lb tasks not made yet, behind their jobs' rests in lb
+    size_t rests;                   //  jobs' rests in lb (entries that are no task)
     int64_t max_inflight;
     int64_t pipeline_us;
     uint16_t max_deaths;            //  deaths of its engines that fail a load-balanced task
@@ -74,6 +76,42 @@ mc_sched_queue (mc_sched_t *self, mc_task_t *task)
     return 0;
 }
 
+int
+mc_sched_queue_job (mc_sched_t *self, mc_job_t *job)
+{
+    uint64_t unmade = mc_job_unmade (job);
+    if (unmade == 0)
+        return 0;
+    if (mc_taskq_push (self->lb, mc_job_rest (job)))
+        return -1;
+    self->waiting += unmade;
+    self->unmade += unmade;
+    self->rests++;
+    return 0;
+}
+
+//  Take the front of the load-balanced queue, made now when it is a job's
+//  rest (which leaves the queue with its last task). NULL when out of memory.
+static mc_task_t *
+s_lb_pop (mc_sched_t *self)
+{
+    mc_task_t *front = mc_taskq_peek (self->lb);
+    if (front->state != MC_TASK_UNMADE)
+        return mc_taskq_pop (self->lb);
+    mc_task_t *task = mc_job_make_task (front->job);
+    if (!task) {
+        mc_warn ("out of memory: job %llu waits for its next task to be made",
+                 (unsigned long long) mc_job_info (front->job)->id);
+        return NULL;
+    }
+    self->unmade--;
+    if (mc_job_unmade (front->job) == 0) {
+        mc_taskq_pop (self->lb);
+        self->rests--;
+    }
+    return task;
+}
+
 static void
 s_send (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
 {
@@ -119,8 +157,8 @@ s_give_one (mc_sched_t *self, mc_engine_t *engine)
     task = mc_taskq_peek (self->lb);
     if (task && task->suspect && load->inflight > 0)
         return false;               //  it waits for an engine with nothing in flight
-    if (task && load->inflight < mc_sched_limit (self, task->job)) {
-        s_send (self, engine, mc_taskq_pop (self->lb));
+    if (task && load->inflight < mc_sched_limit (self, task->job) && (task = s_lb_pop (self))) {
+        s_send (self, engine, task);
         return true;
     }
     return false;
@@ -262,6 +300,7 @@ typedef struct {
     const mc_job_t *job;
     mc_sched_lost_fn *cancelled;
     void *arg;
+    mc_task_t *rest;                //  the job's rest, when it was queued
 } s_cancel_t;
 
 static bool
@@ -270,15 +309,36 @@ s_cancel_match (mc_task_t *task, void *arg)
     s_cancel_t *cancel = arg;
     if (task->job != cancel->job)
         return false;
-    cancel->cancelled (cancel->arg, task);
+    if (task->state == MC_TASK_UNMADE)
+        cancel->rest = task;        //  its tasks are made and cancelled after this walk
+    else
+        cancel->cancelled (cancel->arg, task);
     return true;
 }
 
 size_t
 mc_sched_cancel_job (mc_sched_t *self, const mc_job_t *job, mc_sched_lost_fn *cancelled, void *arg)
 {
-    s_cancel_t cancel = { job, cancelled, arg };
+    s_cancel_t cancel = { job, cancelled, arg, NULL };
     size_t removed = mc_taskq_remove (self->lb, s_cancel_match, &cancel);
+    if (cancel.rest) {
+        //  One at a time: each cancelled task is reused for the next.
+        removed--;
+        self->rests--;
+        mc_task_t *task;
+        while ((task = mc_job_make_task (cancel.rest->job))) {
+            self->unmade--;
+            removed++;
+            cancelled (arg, task);
+        }
+        uint64_t left = mc_job_unmade (cancel.rest->job);
+        if (left) {
+            mc_error ("out of memory: %llu tasks of aborted job %llu are neither run nor cancelled",
+                      (unsigned long long) left, (unsigned long long) mc_job_info (cancel.rest->job)->id);
+            self->unmade -= left;
+            self->waiting -= left;
+        }
+    }
     for (mc_engine_t *engine = mc_registry_first (self->registry); engine;
          engine = mc_registry_next (self->registry, engine))
         removed += mc_taskq_remove (mc_engine_load (engine)->direct, s_cancel_match, &cancel);
@@ -296,7 +356,7 @@ mc_sched_waiting (const mc_sched_t *self)
 size_t
 mc_sched_lb_waiting (const mc_sched_t *self)
 {
-    return mc_taskq_size (self->lb);
+    return mc_taskq_size (self->lb) - self->rests + self->unmade;
 }
 
 //  --------------------------------------------------------------------------
@@ -360,20 +420,16 @@ s_test_cancel (void)
                                         &code, err, sizeof err);
     assert (doomed && kept && direct && mc_job_plan (doomed, NULL, 0) == 0 && mc_job_plan (kept, NULL, 0) == 0
             && mc_job_plan (direct, targets, 1) == 0);
-    for (int i = 0; i < 6; i++) {
-        assert (mc_sched_queue (sched, mc_job_task (doomed, i)) == 0);
-        if (i < 3)
-            assert (mc_sched_queue (sched, mc_job_task (kept, i)) == 0);
-    }
+    assert (mc_sched_queue_job (sched, doomed) == 0 && mc_sched_queue_job (sched, kept) == 0);
     assert (mc_sched_queue (sched, mc_job_task (direct, 0)) == 0);
     mc_sched_dispatch (sched);      //  the direct task goes first, and alone (max_inflight 1)
     assert (capture.count == 1 && capture.sent [0] == mc_job_task (direct, 0) && mc_sched_waiting (sched) == 9);
     assert (mc_sched_cancel_job (sched, doomed, s_capture_lost, &capture) == 6 && capture.lost == 6);
-    assert (mc_sched_waiting (sched) == 3 && mc_sched_lb_waiting (sched) == 3);
+    assert (mc_sched_waiting (sched) == 3 && mc_sched_lb_waiting (sched) == 3 && mc_job_unmade (doomed) == 0);
     assert (mc_sched_cancel_job (sched, direct, s_capture_lost, &capture) == 0);  //  it runs
     mc_job_task_finished (direct, capture.sent [0], true, 100000);
     mc_sched_task_done (sched, e0, capture.sent [0]);
-    assert (capture.count == 2 && capture.sent [1] == mc_job_task (kept, 0));
+    assert (capture.count == 2 && capture.sent [1] == mc_job_task (kept, 0) && capture.sent [1]->number == 0);
     mc_engine_load (e0)->running = NULL;
     mc_engine_load (e0)->inflight = 0;
     mc_sched_destroy (&sched);
@@ -397,17 +453,18 @@ s_test_deaths (void)
     char err [256], text [256];
     mc_job_t *job = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"crash\",\"seq\":{\"range\":[0,3,1]}}",
                                      &code, err, sizeof err);
-    assert (job && mc_job_plan (job, NULL, 0) == 0);
-    for (int i = 0; i < 3; i++)
-        assert (mc_sched_queue (sched, mc_job_task (job, i)) == 0);
-    mc_task_t *poison = mc_job_task (job, 0);
+    assert (job && mc_job_plan (job, NULL, 0) == 0 && mc_sched_queue_job (sched, job) == 0);
+    mc_task_t *poison = NULL;
     const char *uuids [] = { "a", "b", "c", "d" };
     for (int death = 1; death <= 4; death++) {
-        //  A fresh engine takes the task at the front: the poison one.
+        //  A fresh engine takes the task at the front: the poison one,
+        //  made by the first engine (task 0), then by the fourth (task 1).
         mc_engine_t *engine = s_add_engine (registry, uuids [death - 1]);
         size_t before = capture.count;
         mc_sched_engine_ready (sched, engine);
-        assert (capture.count > before && capture.sent [before] == poison);
+        assert (capture.count > before && (!poison || capture.sent [before] == poison));
+        poison = capture.sent [before];
+        assert (poison->number == (death < 4? 0: 1));
         size_t lost = capture.lost;
         //  The fourth engine leaves with a goodbye: no death.
         mc_sched_engine_gone (sched, engine, death < 4, s_capture_lost, &capture);
@@ -421,7 +478,7 @@ s_test_deaths (void)
             assert (!strcmp (text, "task 0 (items 0..0) of kernel 'crash' killed 3 engines (engines 0, 1, 2): not retried"));
             //  The test fails it, as the server would.
             mc_job_task_finished (job, poison, false, 0);
-            poison = mc_job_task (job, 1);
+            poison = NULL;
         }
         else
             assert (poison->deaths == 0 && capture.lost == lost && mc_sched_waiting (sched) == 2);
@@ -431,11 +488,12 @@ s_test_deaths (void)
     mc_sched_engine_ready (sched, engine);
     assert (mc_engine_inflight (engine) == 1 && capture.sent [capture.count - 1] == poison);
     assert (mc_sched_task_again (sched, engine, poison) == 0);
-    //  The engine takes the next task, task 2; task 1 waits behind it.
-    assert (capture.sent [capture.count - 1] == mc_job_task (job, 2) && poison->state == MC_TASK_WAITING);
+    //  The engine takes the next task, task 2, made now; task 1 waits behind it.
+    mc_task_t *last = capture.sent [capture.count - 1];
+    assert (last->number == 2 && mc_job_task (job, 2) == last && poison->state == MC_TASK_WAITING);
     assert (mc_sched_waiting (sched) == 1 && poison->engine == -1);
-    mc_job_task_finished (job, mc_job_task (job, 2), true, 10);
-    mc_sched_task_done (sched, engine, mc_job_task (job, 2));
+    mc_job_task_finished (job, last, true, 10);
+    mc_sched_task_done (sched, engine, last);
     assert (capture.sent [capture.count - 1] == poison && mc_sched_waiting (sched) == 0);
     mc_engine_load (engine)->running = NULL;
     mc_engine_load (engine)->inflight = 0;
@@ -450,10 +508,9 @@ s_test_deaths (void)
     sched = mc_sched_new (registry, 4, 5000, 3, s_capture_send, &capture);
     job = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"crash\",\"seq\":{\"range\":[0,4,1]}}",
                            &code, err, sizeof err);
-    assert (job && mc_job_plan (job, NULL, 0) == 0);
-    mc_job_task_finished (job, mc_job_task (job, 3), true, 10);  //  a tiny job: pipelined
-    for (int i = 0; i < 3; i++)
-        assert (mc_sched_queue (sched, mc_job_task (job, i)) == 0);
+    //  Task 3 is in (as after a restart): a tiny job, pipelined.
+    assert (job && mc_job_plan (job, NULL, 0) == 0 && mc_job_mark_stored (job, 3, true));
+    assert (mc_sched_queue_job (sched, job) == 0);
     engine = s_add_engine (registry, "f");
     mc_sched_engine_ready (sched, engine);
     assert (mc_engine_inflight (engine) == 3);
@@ -485,12 +542,53 @@ s_test_deaths (void)
     mc_job_destroy (&job);
 }
 
+//  Jobs whose tasks are made as engines take them keep their FIFO order;
+//  a task to run again goes behind the tasks not made yet; only the tasks
+//  taken exist.
+static void
+s_test_lazy (void)
+{
+    mc_registry_t *registry = mc_registry_new ();
+    s_capture_t capture = { .count = 0 };
+    mc_sched_t *sched = mc_sched_new (registry, 1, 5000, 3, s_capture_send, &capture);
+    int code;
+    char err [256];
+    mc_job_t *a = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,3,1]}}",
+                                   &code, err, sizeof err);
+    mc_job_t *b = mc_job_new_json (2, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,2,1]}}",
+                                   &code, err, sizeof err);
+    assert (a && b && mc_job_plan (a, NULL, 0) == 0 && mc_job_plan (b, NULL, 0) == 0);
+    assert (mc_sched_queue_job (sched, a) == 0 && mc_sched_queue_job (sched, b) == 0);
+    assert (mc_sched_waiting (sched) == 5 && mc_sched_lb_waiting (sched) == 5 && !mc_job_task (a, 0));
+    mc_engine_t *engine = s_add_engine (registry, "a");
+    mc_sched_engine_ready (sched, engine);
+    assert (capture.count == 1 && capture.sent [0]->job == a && capture.sent [0]->number == 0);
+    assert (mc_job_unmade (a) == 2 && mc_sched_lb_waiting (sched) == 4);
+    //  Task a0 fails and is to run again: behind b's tasks, not yet made.
+    assert (mc_sched_task_again (sched, engine, capture.sent [0]) == 0);
+    mc_job_t *order_job [] = { a, a, b, b, a };
+    uint32_t order_number [] = { 1, 2, 0, 1, 0 };
+    for (size_t i = 0; i < 5; i++) {
+        mc_task_t *task = capture.sent [capture.count - 1];
+        assert (capture.count == i + 2 && task->job == order_job [i] && task->number == order_number [i]);
+        mc_job_task_finished (task->job, task, true, 100000);
+        mc_sched_task_done (sched, engine, task);
+    }
+    assert (mc_sched_waiting (sched) == 0 && mc_sched_lb_waiting (sched) == 0);
+    assert (mc_job_is_finished (a) && mc_job_is_finished (b) && mc_engine_inflight (engine) == 0);
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+    mc_job_destroy (&a);
+    mc_job_destroy (&b);
+}
+
 void
 mc_sched_test (bool verbose)
 {
     if (verbose)
         printf (" * mc_sched: ");
     s_test_deaths ();
+    s_test_lazy ();
     mc_registry_t *registry = mc_registry_new ();
     s_capture_t capture = { .count = 0 };
     mc_sched_t *sched = mc_sched_new (registry, 4, 5000, 3, s_capture_send, &capture);
@@ -507,9 +605,8 @@ mc_sched_test (bool verbose)
     mc_job_t *job = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,10,1]}}",
                                      &code, err, sizeof err);
     assert (job && mc_job_plan (job, NULL, 0) == 0 && mc_job_info (job)->tasks == 10);
-    for (int i = 0; i < 10; i++)
-        assert (mc_sched_queue (sched, mc_job_task (job, i)) == 0);
-    assert (mc_sched_waiting (sched) == 10);
+    assert (mc_sched_queue_job (sched, job) == 0);
+    assert (mc_sched_waiting (sched) == 10 && mc_sched_lb_waiting (sched) == 10);
     mc_sched_dispatch (sched);
     assert (capture.count == 2 && capture.to [0] != capture.to [1]);
     assert (capture.sent [0]->number == 0 && capture.sent [1]->number == 1);
@@ -546,7 +643,7 @@ mc_sched_test (bool verbose)
     mc_job_t *slow = mc_job_new_json (2, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":[1,2,3]}",
                                       &code, err, sizeof err);
     assert (slow && mc_job_plan (slow, NULL, 0) == 0);
-    mc_job_task_finished (slow, mc_job_task (slow, 0), true, 100000);
+    mc_job_task_finished (slow, mc_job_make_task (slow), true, 100000);
     assert (mc_sched_limit (sched, slow) == 1);
 
     //  Direct tasks: kept in order on their engine; failed when it goes.

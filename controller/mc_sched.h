@@ -1,9 +1,11 @@
-/*  mc_sched: who runs which task next. One FIFO for load-balanced tasks, a
-    FIFO per engine for direct tasks, and the pipelining rule: an engine
-    takes another task of a job while its tasks in flight are fewer than
-    clamp(pipeline_us / mean task time of that job, 1, max_inflight), so tiny
-    tasks are pipelined and long ones are not hoarded. Every decision is
-    O(1) per task; sending is the caller's, through a callback. */
+/*  mc_sched: who runs which task next. One FIFO for load-balanced tasks
+    (where the tasks a job has not made yet stand as one entry, made as
+    they reach the front), a FIFO per engine for direct tasks, and the
+    pipelining rule: an engine takes another task of a job while its tasks
+    in flight are fewer than clamp(pipeline_us / mean task time of that
+    job, 1, max_inflight), so tiny tasks are pipelined and long ones are not
+    hoarded. Every decision is O(1) per task; sending is the caller's,
+    through a callback. */
 #ifndef MC_SCHED_H
 #define MC_SCHED_H
 #include "mc_registry.h"
@@ -27,6 +29,11 @@ void mc_sched_destroy (mc_sched_t **self_p);
 //  on that engine's direct queue (the engine must be registered). Nothing
 //  is sent until dispatch. 0, or -1 when out of memory.
 int mc_sched_queue (mc_sched_t *self, mc_task_t *task);
+//  Queue the tasks a load-balanced job has not made yet (mc_job_rest) at
+//  the back of the load-balanced queue, as one entry: they are made one at
+//  a time as engines take them, so only the front ones exist. They count
+//  as waiting. 0 (also when there are none), or -1 when out of memory.
+int mc_sched_queue_job (mc_sched_t *self, mc_job_t *job);
 //  Give waiting tasks to engines with capacity, round robin, one at a time.
 void mc_sched_dispatch (mc_sched_t *self);
 //  An engine (re)registered: it joins the rotation and gets work.
@@ -57,8 +64,8 @@ int mc_sched_task_again (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
 //  the front of the queue, direct ones to the front of the engine's queue.
 void mc_sched_engine_reset (mc_sched_t *self, mc_engine_t *engine);
 //  A job is aborted: remove its waiting tasks from every queue, handing
-//  each to `cancelled` (in queue order), and return how many. Its tasks in
-//  flight are left to their engines.
+//  each to `cancelled` (in queue order; those not made yet are made for it
+//  last), and return how many. Its tasks in flight are left to their engines.
 size_t mc_sched_cancel_job (mc_sched_t *self, const mc_job_t *job, mc_sched_lost_fn *cancelled, void *arg);
 //  Tasks waiting (not yet sent), load-balanced and direct together.
 size_t mc_sched_waiting (const mc_sched_t *self);

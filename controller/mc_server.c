@@ -146,9 +146,9 @@ mc_server_test (bool verbose)
     assert (zhashx_insert (server.jobs, (void *) (uintptr_t) 3, job) == 0);
     assert (mc_server_job (&server, 3) == job && mc_server_job (&server, 4) == NULL);
     //  A job is listed as finishing once its last task is.
-    mc_server_task_finished (&server, job, mc_job_task (job, 0), true, 10);
+    mc_server_task_finished (&server, job, mc_job_make_task (job), true, 10);
     assert (zlistx_size (server.finishing) == 0);
-    mc_server_task_finished (&server, job, mc_job_task (job, 1), true, 20);
+    mc_server_task_finished (&server, job, mc_job_make_task (job), true, 20);
     assert (zlistx_size (server.finishing) == 1 && zlistx_first (server.finishing) == job);
     assert (mc_job_info (job)->done == 3 && mc_job_is_finished (job));
     mc_server_fini (&server);

@@ -25,7 +25,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             msgpack_packer_init (&kpk, &k, msgpack_sbuffer_write);
             msgpack_packer_init (&ipk, &i, msgpack_sbuffer_write);
             zlist_t *frames = zlist_new ();
-            mc_task_t *task = mc_job_task (job, t);
+            mc_task_t *task = mc_job_rest (job)? mc_job_make_task (job): mc_job_task (job, t);
+            if (!task)
+                break;
             if (mc_job_frame_count (job))
                 mc_job_pack_task (job, task, &apk, &kpk, &ipk, frames);
             else
