@@ -1,6 +1,7 @@
 /*  mc_retention: abort and purge. */
 #include "mc_retention.h"
 #include "mc_answer.h"
+#include "mc_engines.h"
 #include "mc_log.h"
 #include "mc_time.h"
 
@@ -12,6 +13,35 @@ static void
 s_cancelled (void *arg, mc_task_t *task)
 {
     mc_server_fail_task ((mc_server_t *) arg, task, -1, MC_E_ABORTED, "aborted by a client");
+}
+
+//  The same for a task that was running when its job was aborted and came
+//  back to the queue because its engine restarted (or was lost): it does
+//  not run again.
+static void
+s_stopped (void *arg, mc_task_t *task)
+{
+    mc_server_fail_task ((mc_server_t *) arg, task, -1, MC_E_ABORTED,
+                         "aborted by a client while running (its engine restarted, or was lost)");
+}
+
+//  Ask each engine with a task of the job in flight to raise that task's
+//  cancel flag, once per engine. Walks the engines' in-flight lists (a
+//  load-balanced job's tasks are made as engines take them: they cannot be
+//  looked up by number); an abort is rare, and the lists are short.
+static void
+s_stop_running (mc_server_t *self, mc_job_t *job)
+{
+    for (mc_engine_t *engine = mc_registry_first (self->registry); engine;
+         engine = mc_registry_next (self->registry, engine)) {
+        mc_engine_load_t *load = mc_engine_load (engine);
+        mc_task_t *task = load->running;
+        for (uint32_t i = 0; task && i < load->inflight; i++, task = task->next)
+            if (task->job == job) {
+                mc_engines_send_cancel (self, engine, mc_job_info (job)->id);
+                break;
+            }
+    }
 }
 
 void
@@ -45,17 +75,22 @@ mc_retention_abort_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *b
     //  The job may finish here (nothing running): mc_answer_finished, at
     //  the end of this event, stores it and answers its parked requests.
     size_t cancelled = mc_sched_cancel_job (self->sched, job, s_cancelled, self);
+    //  Told again on a second abort: an engine that missed it (it
+    //  reconnected since) hears it now.
+    s_stop_running (self, job);
     if (!again)
-        mc_info ("job j%llu aborted by a client: %zu tasks cancelled, %llu running, %llu finished",
-                 (unsigned long long) id, cancelled, (unsigned long long) running, (unsigned long long) finished);
+        mc_info ("job j%llu aborted by a client: %zu tasks cancelled, %llu running told to stop "
+                 "(within %lld ms), %llu finished", (unsigned long long) id, cancelled, (unsigned long long) running,
+                 (long long) self->config.abort_grace_ms, (unsigned long long) finished);
     char text [32];
     mc_job_id_format (id, text, sizeof text);
     msgpack_packer pk = mc_server_body (self);
-    msgpack_pack_map (&pk, 4);
+    msgpack_pack_map (&pk, 5);
     mc_proto_pack_str (&pk, "job");       mc_proto_pack_str (&pk, text);
     mc_proto_pack_str (&pk, "cancelled"); msgpack_pack_uint64 (&pk, cancelled);
     mc_proto_pack_str (&pk, "running");   msgpack_pack_uint64 (&pk, running);
     mc_proto_pack_str (&pk, "finished");  msgpack_pack_uint64 (&pk, finished);
+    mc_proto_pack_str (&pk, "grace_ms");  msgpack_pack_uint64 (&pk, (uint64_t) self->config.abort_grace_ms);
     mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
 }
 
