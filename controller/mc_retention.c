@@ -72,6 +72,10 @@ mc_retention_abort_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *b
     mc_job_count_tasks (job, &finished, &running);
     bool again = info->aborted;
     info->aborted = true;
+    //  With the next commit, as the failures of its cancelled tasks: a
+    //  controller restarted after it runs none of its tasks again.
+    if (!again && !mc_job_transient (job) && mc_store_abort_job (self->store, id))
+        mc_error ("cannot record the abort of job j%llu: %s", (unsigned long long) id, mc_store_error (self->store));
     //  The job may finish here (nothing running): mc_answer_finished, at
     //  the end of this event, stores it and answers its parked requests.
     size_t cancelled = mc_sched_cancel_job (self->sched, job, s_cancelled, self);
