@@ -29,6 +29,7 @@ mc_cli_abort (const mc_cli_command_t *command, int argc, char **argv)
                 "restart), %lld had finished\n", argv [0],
                 (long long) json_integer_value (json_object_get (reply, "cancelled")), running, grace_ms,
                 (long long) json_integer_value (json_object_get (reply, "finished")));
+    fflush (stdout);                //  seen at once, before the wait below
     //  What became of the running tasks is known once the job has ended:
     //  wait for that, a little past the grace (an engine takes a moment to
     //  restart and register).

@@ -143,5 +143,26 @@ took_ms=$((($(date +%s%N) - started) / 1000000))
 expect_match "abort of honouring kernels" "$out" '"cancelled":2,"running":2,.*"state":"aborted"'
 [ "$took_ms" -le 900 ] && pass "returned in $took_ms ms, within the grace" || fail "abort took $took_ms ms"
 expect "the namespaces are kept" "$(mcj pull b)" "[2,2]"
+mc shutdown > /dev/null
+wait_for 20 bash -c "! kill -0 $CTRL_PID" || fail "the controller did not stop"
+
+# --- an abort survives a controller crash: kernels that ignore their flag
+# (grace 3 s), the controller SIGKILLed once the abort is committed, and
+# restarted. The job ends aborted at once; none of its tasks runs again, and
+# the engines, which outlived the crash, restart themselves at the grace.
+start_cluster 2 --kernel-path "$BIN/test-kernels" --set abort_grace_ms=3000
+crashed=$(mcj map --async stubborn '[20000,20000,20000,20000,20000,20000]'); crashed=${crashed//\"/}
+wait_for 10 running_two || fail "the stubborn tasks did not start: $(mcj queue)"
+mc abort "$crashed" > "$MCCLUSTER_DIR/abort.out" 2>&1 &
+PIDS+=($!)
+wait_for 10 grep -q "aborted:" "$MCCLUSTER_DIR/abort.out" || fail "no answer to the abort"
+sleep 0.2                           # past store_flush_ms: the abort is committed
+kill -KILL "$CTRL_PID"; wait "$CTRL_PID" 2>/dev/null
+start_cluster 2 --kernel-path "$BIN/test-kernels" --set abort_grace_ms=3000
+out=$(mcj wait --timeout 5 "$crashed")
+expect_match "the aborted job ends aborted after the restart" "$out" '"state":"aborted".*"failed":6'
+out=$(mc get "$crashed" 2>&1)
+expect_match "its running tasks were not run again" "$out" "the controller restarted before the task finished\) \(2 tasks\)"
+expect "and the engines serve" "$(mcj map square 0:3)" "[0,1,4]"
 
 finish
