@@ -107,9 +107,10 @@ s_gone (mc_server_t *self, mc_engine_t *engine, const char *why, bool died)
 {
     mc_info ("engine %d (%s pid %lld) %s; %u tasks in flight", mc_engine_id (engine), mc_engine_host (engine),
              (long long) mc_engine_pid (engine), why, mc_engine_inflight (engine));
+    zlistx_t *aborted = mc_retention_aborted_inflight (engine);
     mc_sched_engine_gone (self->sched, engine, died, mc_server_task_lost, self);
     mc_registry_remove (self->registry, &engine);
-    mc_retention_requeued (self);
+    mc_retention_requeued (self, &aborted);
 }
 
 static bool
@@ -171,8 +172,9 @@ s_register (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
     welcome.liveness = (uint64_t) self->config.heartbeat_liveness;
     mc_msg_send (&welcome, zsock_resolve (self->engine_sock), mc_engine_routing_id (engine));
     if (replaced) {
+        zlistx_t *aborted = mc_retention_aborted_inflight (engine);
         mc_sched_engine_reset (self->sched, engine);
-        mc_retention_requeued (self);
+        mc_retention_requeued (self, &aborted);
     }
     mc_sched_engine_ready (self->sched, engine);
     if (!self->ready && self->expect && mc_registry_size (self->registry) >= self->expect) {
