@@ -17,16 +17,39 @@ mc_cli_abort (const mc_cli_command_t *command, int argc, char **argv)
         return MC_EXIT_FAILED;
     json_t *reply = mc_client_abort (client, argv [0]);
     int rc = 0;
-    if (!reply)
+    if (!reply) {
+        rc = mc_cli_fail ("%s", mc_client_error (client));
+        mc_client_destroy (&client);
+        return rc;
+    }
+    long long running = json_integer_value (json_object_get (reply, "running"));
+    long long grace_ms = json_integer_value (json_object_get (reply, "grace_ms"));
+    if (!mc_cli_json)
+        printf ("%s aborted: %lld tasks cancelled, %lld running told to stop (within %lld ms, or their engines "
+                "restart), %lld had finished\n", argv [0],
+                (long long) json_integer_value (json_object_get (reply, "cancelled")), running, grace_ms,
+                (long long) json_integer_value (json_object_get (reply, "finished")));
+    fflush (stdout);                //  seen at once, before the wait below
+    //  What became of the running tasks is known once the job has ended:
+    //  wait for that, a little past the grace (an engine takes a moment to
+    //  restart and register).
+    json_t *ended = running? mc_client_wait (client, argv [0], (int) (grace_ms < 600000? grace_ms: 600000) + 5000)
+                           : mc_client_status (client, argv [0]);
+    const char *state = ended? json_string_value (json_object_get (ended, "state")): NULL;
+    if (!ended)
         rc = mc_cli_fail ("%s", mc_client_error (client));
     else
-    if (mc_cli_json)
+    if (mc_cli_json) {
+        json_object_set (reply, "status", ended);
         mc_cli_print_json (reply);
+    }
     else
-        printf ("%s aborted: %lld tasks cancelled, %lld still running (they finish), %lld had finished\n",
-                argv [0], (long long) json_integer_value (json_object_get (reply, "cancelled")),
-                (long long) json_integer_value (json_object_get (reply, "running")),
-                (long long) json_integer_value (json_object_get (reply, "finished")));
+        printf ("%s %s: %lld items done, %lld failed of %lld\n", argv [0],
+                !state || strcmp (state, "aborted")? "has not ended yet": "ended aborted",
+                (long long) json_integer_value (json_object_get (ended, "done")),
+                (long long) json_integer_value (json_object_get (ended, "failed")),
+                (long long) json_integer_value (json_object_get (ended, "total")));
+    json_decref (ended);
     json_decref (reply);
     mc_client_destroy (&client);
     return rc;

@@ -39,6 +39,7 @@ static const s_entry_t s_table [] = {
     ENTRY (max_task_deaths,      3,                "engines that may die running one load-balanced task; then it fails"),
     ENTRY (launcher_poll_ms,     5000,             "ms between questions to a batch system about its jobs (squeue, qstat)"),
     ENTRY (autoscale_idle_s,     60,               "s an engine may stay idle before --autoscale releases it"),
+    ENTRY (abort_grace_ms,       5000,             "ms an aborted task's kernel may take to return; then its engine restarts"),
 };
 #define TABLE_SIZE (sizeof s_table / sizeof s_table [0])
 

@@ -32,6 +32,7 @@ typedef struct {
     int64_t launcher_poll_ms;       //  ipclusterd: how often batch systems are asked about their jobs
     int64_t autoscale_idle_s;       //  ipclusterd --autoscale: idle engines are released after this
     char launcher_opts [2048];      //  "KEY=VALUE\n" per `launcher.KEY = VALUE` line: launchers' options
+    int64_t abort_grace_ms;         //  an aborted job's running kernel may ignore its cancel flag this long; then its engine restarts
 } mc_config_t;
 
 //  Fill with the built-in defaults.

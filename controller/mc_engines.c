@@ -1,6 +1,7 @@
 /*  mc_engines: the engine side of the protocol (mc_proto.md §3 and §4). */
 #include "mc_engines.h"
 #include "mc_answer.h"
+#include "mc_retention.h"
 #include "mc_log.h"
 #include "mc_time.h"
 
@@ -65,6 +66,18 @@ mc_engines_send_task (void *arg, mc_engine_t *engine, mc_task_t *task)
     }
 }
 
+void
+mc_engines_send_cancel (mc_server_t *self, mc_engine_t *engine, uint64_t job)
+{
+    mc_msg_t msg;
+    mc_msg_init (&msg);
+    msg.type = MC_CANCEL;
+    msg.job = job;
+    msg.grace_ms = (uint64_t) self->config.abort_grace_ms;
+    if (mc_msg_send (&msg, zsock_resolve (self->engine_sock), mc_engine_routing_id (engine)))
+        mc_warn ("cannot send CANCEL to engine %d", mc_engine_id (engine));
+}
+
 static void
 s_send_error (mc_server_t *self, zframe_t *routing_id, uint64_t code, const char *text)
 {
@@ -94,8 +107,10 @@ s_gone (mc_server_t *self, mc_engine_t *engine, const char *why, bool died)
 {
     mc_info ("engine %d (%s pid %lld) %s; %u tasks in flight", mc_engine_id (engine), mc_engine_host (engine),
              (long long) mc_engine_pid (engine), why, mc_engine_inflight (engine));
+    zlistx_t *aborted = mc_retention_aborted_inflight (engine);
     mc_sched_engine_gone (self->sched, engine, died, mc_server_task_lost, self);
     mc_registry_remove (self->registry, &engine);
+    mc_retention_requeued (self, &aborted);
 }
 
 static bool
@@ -156,8 +171,11 @@ s_register (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
     welcome.heartbeat_ms = (uint64_t) self->config.heartbeat_ms;
     welcome.liveness = (uint64_t) self->config.heartbeat_liveness;
     mc_msg_send (&welcome, zsock_resolve (self->engine_sock), mc_engine_routing_id (engine));
-    if (replaced)
+    if (replaced) {
+        zlistx_t *aborted = mc_retention_aborted_inflight (engine);
         mc_sched_engine_reset (self->sched, engine);
+        mc_retention_requeued (self, &aborted);
+    }
     mc_sched_engine_ready (self->sched, engine);
     if (!self->ready && self->expect && mc_registry_size (self->registry) >= self->expect) {
         self->ready = true;

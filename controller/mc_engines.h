@@ -24,6 +24,9 @@ typedef enum {
 
 //  The scheduler's callback: send a TASK to an engine (server is the mc_server_t).
 void mc_engines_send_task (void *server, mc_engine_t *engine, mc_task_t *task);
+//  Tell an engine that a client aborted this job (CANCEL, with the
+//  config's abort_grace_ms): the task of it that it runs should stop.
+void mc_engines_send_cancel (mc_server_t *server, mc_engine_t *engine, uint64_t job);
 //  Serve what is waiting on the engine socket (a zloop reader; arg is the server).
 int mc_engines_readable (zloop_t *loop, zsock_t *sock, void *server);
 //  Expire every engine silent for longer than heartbeat_liveness x heartbeat_ms.

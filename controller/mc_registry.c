@@ -32,6 +32,10 @@ struct _mc_registry_t {
     mc_engine_t **by_id;            //  index = engine id; NULL when gone
     size_t capacity;
     bool *reserved;                 //  index = engine id; true once given to a uuid
+    //  index = engine id: the counters of an engine while it is gone, so
+    //  that they go on when the id registers again (a reconnect after
+    //  expiry, a restarted local engine)
+    struct s_counts { uint64_t done, failed; } *counts;
     size_t next_id;                 //  no id at or above this was given out
     size_t count;
     zhashx_t *ids_by_uuid;          //  uuid -> id + 1 (as a pointer)
@@ -93,6 +97,7 @@ mc_registry_destroy (mc_registry_t **self_p)
         s_engine_destroy (&self->by_id [i]);
     free (self->by_id);
     free (self->reserved);
+    free (self->counts);
     free (self->handovers);
     zhashx_destroy (&self->ids_by_uuid);
     zhashx_destroy (&self->kernels);
@@ -204,8 +209,13 @@ s_reserve (mc_registry_t *self, size_t id)
         if (!reserved)
             return -1;
         self->reserved = reserved;
+        struct s_counts *counts = realloc (self->counts, capacity * sizeof *self->counts);
+        if (!counts)
+            return -1;
+        self->counts = counts;
         memset (self->by_id + self->capacity, 0, (capacity - self->capacity) * sizeof *self->by_id);
         memset (self->reserved + self->capacity, 0, (capacity - self->capacity) * sizeof *self->reserved);
+        memset (self->counts + self->capacity, 0, (capacity - self->capacity) * sizeof *self->counts);
         self->capacity = capacity;
     }
     self->reserved [id] = true;
@@ -248,6 +258,8 @@ mc_registry_register (mc_registry_t *self, const char *uuid, int64_t want_id,
         }
         zhashx_update (self->ids_by_uuid, uuid, (void *) (intptr_t) (id + 1));
         engine->id = (int32_t) id;
+        engine->done = self->counts [id].done;
+        engine->failed = self->counts [id].failed;
         self->by_id [id] = engine;
         self->count++;
     }
@@ -348,6 +360,7 @@ mc_registry_remove (mc_registry_t *self, mc_engine_t **engine_p)
     s_live_unlink (self, engine);
     mc_registry_free_remove (self, engine);
     s_count_kernels (self, engine, -1);
+    self->counts [engine->id] = (struct s_counts) { engine->done, engine->failed };
     self->by_id [engine->id] = NULL;
     self->count--;
     s_engine_destroy (engine_p);
@@ -551,6 +564,10 @@ mc_registry_test (bool verbose)
     assert (b2 == b && replaced && mc_engine_id (b2) == 7 && mc_engine_state (b2) == MC_ENGINE_READY);
     assert (mc_engine_done (b) == 1 && mc_engine_failed (b) == 1);
     assert (!mc_registry_has_kernel (self, "pi") && mc_registry_has_kernel (self, "walker"));
+    //  Its counters survive its expiry: they go on when it comes back.
+    mc_registry_remove (self, &b);
+    b = s_test_register (self, "b", 7, "walker", 45, &replaced);
+    assert (b && mc_engine_id (b) == 7 && !replaced && mc_engine_done (b) == 1 && mc_engine_failed (b) == 1);
     mc_engine_t *c = s_test_register (self, "c", 0, "noop", 50, &replaced);
     assert (c && mc_engine_id (c) == 1);
     //  Kernel descriptions are copied.

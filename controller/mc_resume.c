@@ -4,6 +4,9 @@
 #include <assert.h>
 #include <stdlib.h>
 
+//  What a task of an aborted job that had no result gets after a restart.
+#define S_ABORTED_TEXT "aborted by a client (the controller restarted before the task finished)"
+
 typedef struct {
     mc_server_t *server;
     size_t jobs, kept, queued;
@@ -55,15 +58,24 @@ s_job (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us, const void *
     }
     free (ids);
     info->started = marks.kept > 0;
+    info->aborted = stored.aborted;
     resume->jobs++;
     resume->kept += marks.kept;
     if (direct) {
         for (uint64_t i = 0; i < info->tasks; i++) {
             mc_task_t *task = mc_job_task (job, i);
             if (task->state == MC_TASK_WAITING)
-                mc_server_fail_task (server, task, -1, MC_E_ENGINE_LOST,
-                                     "the controller restarted before this direct task finished (direct tasks are not run again)");
+                mc_server_fail_task (server, task, -1, info->aborted? MC_E_ABORTED: MC_E_ENGINE_LOST,
+                                     info->aborted? S_ABORTED_TEXT
+                                     : "the controller restarted before this direct task finished (direct tasks are not run again)");
         }
+    }
+    else
+    if (info->aborted) {
+        //  None of its tasks runs again: each is made only to fail.
+        mc_task_t *task;
+        while ((task = mc_job_make_task (job)))
+            mc_server_fail_task (server, task, -1, MC_E_ABORTED, S_ABORTED_TEXT);
     }
     else {
         //  The tasks without a result are made as engines take them,
@@ -117,8 +129,9 @@ mc_resume_test (bool verbose)
         "{\"kind\":\"map\",\"kernel\":\"square\",\"seq\":{\"range\":[0,10,1]},\"chunksize\":3}",  //  4 tasks
         "{\"kind\":\"apply\",\"kernel\":\"square\",\"args\":[2],\"targets\":[0,1]}",              //  2 direct
         "{\"kind\":\"apply\",\"kernel\":\"square\",\"args\":[5]}",                                //  all in
+        "{\"kind\":\"map\",\"kernel\":\"square\",\"seq\":[1,2,3]}",                                //  aborted
     };
-    for (uint64_t id = 1; id <= 3; id++) {
+    for (uint64_t id = 1; id <= 4; id++) {
         int code;
         mc_job_t *job = mc_job_new_json (id, bodies [id - 1], &code, err, sizeof err);
         int32_t targets [2] = { 0, 1 };
@@ -132,6 +145,9 @@ mc_resume_test (bool verbose)
     assert (mc_store_add_result (store, 1, 1, 3, 3, 0, 0, "\x93\x09\x10\x19", 4, NULL, 0, 1, 2, NULL, 0) == 0);
     assert (mc_store_add_result (store, 1, 3, 9, 1, 1, MC_E_KERNEL_ERROR, NULL, 0, "boom", 4, 1, 2, NULL, 0) == 0);
     assert (mc_store_add_result (store, 3, 0, 0, 0, 0, 0, "\x19", 1, NULL, 0, 1, 2, NULL, 0) == 0);
+    //  The aborted map: one task done before the abort, none after.
+    assert (mc_store_add_result (store, 4, 0, 0, 1, 0, 0, "\x91\x01", 2, NULL, 0, 1, 2, NULL, 0) == 0);
+    assert (mc_store_abort_job (store, 4) == 0);
     assert (mc_store_flush (store) == 0);
 
     mc_server_t server;
@@ -141,7 +157,7 @@ mc_resume_test (bool verbose)
     assert (server.sched);
     size_t jobs, kept, queued;
     assert (mc_resume (&server, &jobs, &kept, &queued, err, sizeof err) == 0);
-    assert (jobs == 3 && kept == 3 && queued == 2 && mc_sched_waiting (server.sched) == 2);
+    assert (jobs == 4 && kept == 4 && queued == 2 && mc_sched_waiting (server.sched) == 2);
     //  The map waits for tasks 0 and 2, its counts kept; the direct apply
     //  failed (its engines may not come back); the last one only ends.
     mc_job_info_t *map = mc_job_info (mc_server_job (&server, 1));
@@ -149,7 +165,11 @@ mc_resume_test (bool verbose)
     mc_job_t *direct = mc_server_job (&server, 2), *whole = mc_server_job (&server, 3);
     assert (mc_job_is_finished (direct) && mc_job_info (direct)->failed == 2);
     assert (mc_job_is_finished (whole) && mc_job_info (whole)->done == 1);
-    assert (zlistx_size (server.finishing) == 2);
+    //  The aborted one runs nothing again: it ends aborted.
+    mc_job_t *aborted = mc_server_job (&server, 4);
+    assert (mc_job_is_finished (aborted) && mc_job_info (aborted)->aborted);
+    assert (mc_job_info (aborted)->done == 1 && mc_job_info (aborted)->failed == 2);
+    assert (zlistx_size (server.finishing) == 3);
     mc_sched_destroy (&server.sched);
     mc_server_fini (&server);
     mc_store_destroy (&store);

@@ -3,7 +3,8 @@
     already committed and queues exactly the tasks without one: a task's
     random numbers come from the job's seed and its items, so a rerun gives
     the same bits. A direct job's missing tasks fail with ENGINE_LOST: the
-    engines they were for may never come back. */
+    engines they were for may never come back. A job a client aborted runs
+    none of its missing tasks: they fail with ABORTED. */
 #ifndef MC_RESUME_H
 #define MC_RESUME_H
 #include "mc_server.h"

@@ -1,6 +1,7 @@
 /*  mc_retention: abort and purge. */
 #include "mc_retention.h"
 #include "mc_answer.h"
+#include "mc_engines.h"
 #include "mc_log.h"
 #include "mc_time.h"
 
@@ -12,6 +13,62 @@ static void
 s_cancelled (void *arg, mc_task_t *task)
 {
     mc_server_fail_task ((mc_server_t *) arg, task, -1, MC_E_ABORTED, "aborted by a client");
+}
+
+//  The same for a task that was running when its job was aborted and came
+//  back to the queue because its engine restarted (or was lost): it does
+//  not run again.
+static void
+s_stopped (void *arg, mc_task_t *task)
+{
+    mc_server_fail_task ((mc_server_t *) arg, task, -1, MC_E_ABORTED,
+                         "aborted by a client while running (its engine restarted, or was lost)");
+}
+
+//  Ask each engine with a task of the job in flight to raise that task's
+//  cancel flag, once per engine. Walks the engines' in-flight lists (a
+//  load-balanced job's tasks are made as engines take them: they cannot be
+//  looked up by number); an abort is rare, and the lists are short.
+static void
+s_stop_running (mc_server_t *self, mc_job_t *job)
+{
+    for (mc_engine_t *engine = mc_registry_first (self->registry); engine;
+         engine = mc_registry_next (self->registry, engine)) {
+        mc_engine_load_t *load = mc_engine_load (engine);
+        mc_task_t *task = load->running;
+        for (uint32_t i = 0; task && i < load->inflight; i++, task = task->next)
+            if (task->job == job) {
+                mc_engines_send_cancel (self, engine, mc_job_info (job)->id);
+                break;
+            }
+    }
+}
+
+zlistx_t *
+mc_retention_aborted_inflight (mc_engine_t *engine)
+{
+    zlistx_t *jobs = NULL;
+    mc_engine_load_t *load = mc_engine_load (engine);
+    mc_task_t *task = load->running;
+    for (uint32_t i = 0; task && i < load->inflight; i++, task = task->next) {
+        if (!mc_job_info (task->job)->aborted || (jobs && zlistx_find (jobs, task->job)))
+            continue;
+        if (!jobs)
+            jobs = zlistx_new ();
+        zlistx_add_end (jobs, task->job);
+    }
+    return jobs;
+}
+
+void
+mc_retention_requeued (mc_server_t *self, zlistx_t **jobs_p)
+{
+    if (!*jobs_p)
+        return;
+    for (mc_job_t *job = zlistx_first (*jobs_p); job; job = zlistx_next (*jobs_p))
+        if (!mc_job_is_finished (job))
+            mc_sched_cancel_job (self->sched, job, s_stopped, self);
+    zlistx_destroy (jobs_p);
 }
 
 void
@@ -42,20 +99,29 @@ mc_retention_abort_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *b
     mc_job_count_tasks (job, &finished, &running);
     bool again = info->aborted;
     info->aborted = true;
+    //  With the next commit, as the failures of its cancelled tasks: a
+    //  controller restarted after it runs none of its tasks again.
+    if (!again && !mc_job_transient (job) && mc_store_abort_job (self->store, id))
+        mc_error ("cannot record the abort of job j%llu: %s", (unsigned long long) id, mc_store_error (self->store));
     //  The job may finish here (nothing running): mc_answer_finished, at
     //  the end of this event, stores it and answers its parked requests.
     size_t cancelled = mc_sched_cancel_job (self->sched, job, s_cancelled, self);
+    //  Told again on a second abort: an engine that missed it (it
+    //  reconnected since) hears it now.
+    s_stop_running (self, job);
     if (!again)
-        mc_info ("job j%llu aborted by a client: %zu tasks cancelled, %llu running, %llu finished",
-                 (unsigned long long) id, cancelled, (unsigned long long) running, (unsigned long long) finished);
+        mc_info ("job j%llu aborted by a client: %zu tasks cancelled, %llu running told to stop "
+                 "(within %lld ms), %llu finished", (unsigned long long) id, cancelled, (unsigned long long) running,
+                 (long long) self->config.abort_grace_ms, (unsigned long long) finished);
     char text [32];
     mc_job_id_format (id, text, sizeof text);
     msgpack_packer pk = mc_server_body (self);
-    msgpack_pack_map (&pk, 4);
+    msgpack_pack_map (&pk, 5);
     mc_proto_pack_str (&pk, "job");       mc_proto_pack_str (&pk, text);
     mc_proto_pack_str (&pk, "cancelled"); msgpack_pack_uint64 (&pk, cancelled);
     mc_proto_pack_str (&pk, "running");   msgpack_pack_uint64 (&pk, running);
     mc_proto_pack_str (&pk, "finished");  msgpack_pack_uint64 (&pk, finished);
+    mc_proto_pack_str (&pk, "grace_ms");  msgpack_pack_uint64 (&pk, (uint64_t) self->config.abort_grace_ms);
     mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
 }
 
@@ -219,4 +285,77 @@ mc_retention_purge_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *b
     mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
 done:
     free (ids);
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest: the tasks of an aborted job that come back from an engine
+//  (reset by a reconnect, as after a restart of the engine) fail with
+//  ABORTED instead of running again; another job's go back to the queue.
+
+static void
+s_test_send (void *arg, mc_engine_t *engine, mc_task_t *task)
+{
+    (void) engine; (void) task;
+    (*(int *) arg)++;
+}
+
+void
+mc_retention_test (bool verbose)
+{
+    (void) verbose;
+    printf (" * mc_retention: ");
+    char dir [] = "/tmp/mc_retention_test.XXXXXX", path [64], err [256];
+    assert (mkdtemp (dir));
+    snprintf (path, sizeof path, "%s/store.db", dir);
+    mc_config_t config;
+    mc_config_defaults (&config);
+    mc_server_t server;
+    assert (mc_server_init (&server, &config) == 0);
+    server.store = mc_store_new (path, err, sizeof err);
+    int sent = 0;
+    server.sched = mc_sched_new (server.registry, 4, 5000, 3, s_test_send, &sent);
+    assert (server.store && server.sched);
+    int code;
+    mc_job_t *doomed = mc_job_new_json (1, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":[1,2]}", &code, err, sizeof err);
+    mc_job_t *other = mc_job_new_json (2, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":[3,4]}", &code, err, sizeof err);
+    assert (doomed && other && mc_job_plan (doomed, NULL, 0) == 0 && mc_job_plan (other, NULL, 0) == 0);
+    assert (zhashx_insert (server.jobs, (void *) (uintptr_t) 1, doomed) == 0);
+    assert (zhashx_insert (server.jobs, (void *) (uintptr_t) 2, other) == 0);
+    assert (mc_sched_queue_job (server.sched, doomed) == 0 && mc_sched_queue_job (server.sched, other) == 0);
+    char **kernels = calloc (2, sizeof *kernels);
+    assert (kernels && (kernels [0] = strdup ("noop")));
+    zframe_t *rid = zframe_new ("e", 1);
+    bool replaced;
+    mc_engine_t *engine = mc_registry_register (server.registry, "e", -1, "host", 1, rid, kernels, 1, 0, &replaced);
+    assert (engine);
+    mc_sched_engine_ready (server.sched, engine);
+    //  One task in flight (the engine's speed is not known yet): the doomed
+    //  job's first; the rest wait.
+    assert (sent == 1 && mc_engine_inflight (engine) == 1 && mc_engine_load (engine)->running->job == doomed
+         && mc_engine_load (engine)->running->number == 0);
+    //  Nothing aborted: nothing to do.
+    assert (mc_retention_aborted_inflight (engine) == NULL);
+    mc_job_info (doomed)->aborted = true;
+    zlistx_t *aborted = mc_retention_aborted_inflight (engine);
+    assert (aborted && zlistx_size (aborted) == 1 && zlistx_first (aborted) == doomed);
+    mc_sched_engine_reset (server.sched, engine);
+    mc_retention_requeued (&server, &aborted);
+    assert (aborted == NULL);
+    //  Task 0 came back and failed, as task 1, which waited, would at the abort.
+    assert (mc_job_is_finished (doomed) && mc_job_info (doomed)->failed == 2);
+    assert (!mc_job_is_finished (other) && mc_sched_waiting (server.sched) == 2);
+    assert (zlistx_size (server.finishing) == 1);
+    mc_retention_requeued (&server, &aborted);          //  NULL: nothing
+    //  Clean up: the other job's tasks leave the queue, the engine goes.
+    mc_job_info (other)->aborted = true;
+    assert (mc_sched_cancel_job (server.sched, other, s_cancelled, &server) == 2);
+    mc_registry_remove (server.registry, &engine);
+    zframe_destroy (&rid);
+    mc_sched_destroy (&server.sched);
+    mc_store_destroy (&server.store);
+    mc_server_fini (&server);
+    char command [128];
+    snprintf (command, sizeof command, "rm -rf '%s'", dir);
+    assert (system (command) == 0);
+    printf ("OK\n");
 }

@@ -26,7 +26,7 @@
 //  A failing store says it is still failing this often.
 #define S_REMIND_US (60 * 1000000LL)
 
-typedef enum { S_DEAD, S_ADD_JOB, S_ADD_RESULT, S_FINISH_JOB } s_kind_t;
+typedef enum { S_DEAD, S_ADD_JOB, S_ADD_RESULT, S_FINISH_JOB, S_ABORT_JOB } s_kind_t;
 
 //  One write not yet committed, as kept in the journal: these fields, then
 //  its blobs (job body or result data, error text, meta) back to back.
@@ -34,7 +34,7 @@ typedef struct {
     s_kind_t kind;
     size_t size;                    //  of the whole record, a multiple of 8
     size_t len [3];                 //  of each blob
-    mc_job_info_t info;             //  S_ADD_JOB, S_FINISH_JOB
+    mc_job_info_t info;             //  S_ADD_JOB, S_FINISH_JOB (S_ABORT_JOB: its id)
     uint64_t job, task, first, count, status;       //  S_ADD_RESULT
     int64_t engine, started_us, finished_us;
 } s_record_t;
@@ -44,7 +44,7 @@ struct _mc_store_t {
     char *path;
     bool in_tx;
     size_t pending;                 //  writes since the last commit
-    sqlite3_stmt *add_job, *add_result, *finish_job, *job_info, *recent, *results, *errors, *meta;
+    sqlite3_stmt *add_job, *add_result, *finish_job, *abort_job, *job_info, *recent, *results, *errors, *meta;
     sqlite3_stmt *begin, *commit;   //  prepared once: a commit per reply is on the latency path
     uint8_t *journal;               //  the records written since the last commit
     size_t journal_used, journal_size;          //  bytes
@@ -187,6 +187,7 @@ mc_store_new (const char *path, char *err, size_t errlen)
             "SELECT task, engine, status, started_us, finished_us, meta FROM results WHERE job = ? ORDER BY task")
     ||  s_prepare (self, &self->finish_job,
             "UPDATE jobs SET done = ?, failed = ?, finished_us = ?, aborted = ? WHERE id = ?")
+    ||  s_prepare (self, &self->abort_job, "UPDATE jobs SET aborted = 1 WHERE id = ?")
     ||  s_prepare (self, &self->job_info,
             "SELECT kind, kernel, total, tasks, done, failed, seed, single, submitted_us, finished_us, body, aborted"
             " FROM jobs WHERE id = ?")
@@ -216,7 +217,8 @@ mc_store_destroy (mc_store_t **self_p)
         if (self->failing_since_us && self->pending)
             mc_error ("store: %zu writes could not be committed: %s", self->pending, self->failure);
     }
-    sqlite3_stmt *stmts [] = { self->meta, self->add_job, self->add_result, self->finish_job, self->job_info,
+    sqlite3_stmt *stmts [] = { self->meta, self->add_job, self->add_result, self->finish_job, self->abort_job,
+                               self->job_info,
                                self->recent, self->results, self->errors, self->begin, self->commit };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts [0]; i++)
         sqlite3_finalize (stmts [i]);
@@ -340,6 +342,9 @@ s_apply (mc_store_t *self, const s_record_t *r)
             rc |= sqlite3_bind_int (s, 4, r->info.aborted);
             rc |= sqlite3_bind_int64 (s, 5, (sqlite3_int64) r->info.id);
             return s_step (s, rc);
+        case S_ABORT_JOB:
+            s = self->abort_job;
+            return s_step (s, sqlite3_bind_int64 (s, 1, (sqlite3_int64) r->info.id));
         default:
             return SQLITE_DONE;
     }
@@ -482,6 +487,13 @@ int
 mc_store_finish_job (mc_store_t *self, const mc_job_info_t *info)
 {
     s_record_t r = { .kind = S_FINISH_JOB, .info = *info };
+    return s_write (self, &r, NULL, NULL, NULL);
+}
+
+int
+mc_store_abort_job (mc_store_t *self, uint64_t id)
+{
+    s_record_t r = { .kind = S_ABORT_JOB, .info = { .id = id } };
     return s_write (self, &r, NULL, NULL, NULL);
 }
 
@@ -1364,6 +1376,15 @@ mc_store_test (bool verbose)
     mc_store_destroy (&store);
     store = mc_store_new (path, err, sizeof err);
     assert (store && mc_store_next_job_id (store) == 4);
+    //  An abort is kept before its job finishes: a restart sees it.
+    mc_job_info_t unfinished = big;
+    unfinished.id = 4;
+    unfinished.aborted = false;
+    assert (mc_store_add_job (store, &unfinished, "\x80", 1) == 0 && mc_store_abort_job (store, 4) == 0);
+    assert (mc_store_flush (store) == 0);
+    mc_store_destroy (&store);
+    store = mc_store_new (path, err, sizeof err);
+    assert (store && mc_store_job_info (store, 4, &loaded) == 0 && loaded.aborted && loaded.finished_us == 0);
     mc_store_destroy (&store);
 
     //  A store that cannot be created is an error, not a crash.

@@ -36,6 +36,9 @@ int mc_store_add_result (mc_store_t *self, uint64_t job, uint64_t task, uint64_t
                          const void *meta, size_t meta_size);
 //  Record a job's final counts and finish time. 0 or -1.
 int mc_store_finish_job (mc_store_t *self, const mc_job_info_t *info);
+//  Record that a client aborted a job before it finished (a restarted
+//  controller must not run its tasks again). 0 or -1.
+int mc_store_abort_job (mc_store_t *self, uint64_t id);
 //  Commit what is pending; while the store is failing, write it all again
 //  first (no more often than a retry delay that doubles up to 1 s). 0, or
 //  -1 while the store is failing (said once per incident in the log).

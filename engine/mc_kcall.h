@@ -21,7 +21,7 @@ struct mc_kcall {
     msgpack_packer *out;            //  where the result is packed
     zlist_t *out_frames;            //  frames of the result's arrays: the caller owns them
     uint64_t seed, index;
-    const volatile int *cancel;     //  nonzero once the engine stops; may be NULL
+    const volatile int *cancel;     //  nonzero once the engine stops or the task's job is aborted; may be NULL
     size_t owed;                    //  values the result still needs (set by invoke)
     char error [1024];
     struct { const char *key; double value; } meta [MC_KCALL_META_MAX];

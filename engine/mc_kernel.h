@@ -137,6 +137,9 @@ int mc_kcall_error (mc_kcall_t *call, const char *fmt, ...) __attribute__ ((form
 //  these two only, so results do not depend on engine or order.
 uint64_t mc_kcall_seed (const mc_kcall_t *call);
 uint64_t mc_kcall_index (const mc_kcall_t *call);
-//  True once the engine is stopping: long kernels should return soon.
+//  True once the engine is stopping, or a client aborted this task's job:
+//  long kernels should poll it and return soon (what they return then is
+//  not kept). A kernel that ignores it past the controller's
+//  abort_grace_ms has its engine restarted, namespace and all.
 bool mc_kcall_cancelled (const mc_kcall_t *call);
 #endif

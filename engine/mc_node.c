@@ -1,7 +1,8 @@
 /*  mc_node: the engine's I/O thread as a small state machine.
     States: REGISTERING (REGISTER sent, no WELCOME yet) and READY.
-    Events: WELCOME, PONG, TASK, STOP, ERROR, a RESULT from the kernel
-    thread, the heartbeat timer, and silence (which reconnects). */
+    Events: WELCOME, PONG, TASK, STOP, CANCEL, ERROR, a RESULT from the
+    kernel thread, the heartbeat timer, silence (which reconnects), and the
+    end of an aborted task's grace (which restarts the engine). */
 #include "mc_node.h"
 #include "mc_handshake.h"
 #include "mc_ktable.h"
@@ -40,7 +41,15 @@ struct _mc_node_t {
     int64_t alive_us;               //  when the controller last said anything
     int64_t last_task_us;           //  when the last task came (monotonic); 0 once memory is trimmed
     zhashx_t *streaming;            //  "job/task" of the tasks whose results go out streamed
+    uint64_t stopping_job;          //  job id + 1 of an aborted job whose task runs on (0: none)
+    int64_t restart_at_us;          //  when the engine restarts if that task still runs (monotonic)
+    char *credential;               //  the connection text the engine came with in its environment, or NULL
 };
+
+//  The environment variable through which a restarted engine keeps its
+//  uuid and id ("uuid:id"): the controller then takes it back as the same
+//  engine, and direct targets stay valid.
+#define S_RESTART_ENV "MCCLUSTER_ENGINE_RESTART"
 
 //  A namespace operation whose result may be streamed (the table's
 //  may_stream), asked to be: {"stream": true}.
@@ -199,6 +208,15 @@ mc_node_new (const char *endpoint, const mc_conn_t *conn, const char *origin, co
         strcpy (self->host, "unknown");
     self->host [sizeof self->host - 1] = 0;
     self->engine_id = -1;
+    //  Restarted by itself (s_restart): the same engine again.
+    const char *restart = getenv (S_RESTART_ENV);
+    char *colon = restart? strchr (restart, ':'): NULL;
+    if (colon && colon - restart == 32) {
+        memcpy (self->uuid, restart, 32);
+        self->uuid [32] = 0;
+        self->engine_id = strtoll (colon + 1, NULL, 10);
+    }
+    unsetenv (S_RESTART_ENV);
     self->heartbeat_us = config->heartbeat_ms * 1000;
     self->liveness = config->heartbeat_liveness;
     atomic_store (&self->runner_state.engine_id, -1);
@@ -217,7 +235,7 @@ mc_node_destroy (mc_node_t **self_p)
     mc_node_t *self = *self_p;
     if (!self)
         return;
-    atomic_store (&self->runner_state.cancel, 1);
+    mc_runner_stop (&self->runner_state);
     //  A kernel that ignores cancellation could hold us forever: give it a
     //  moment, then leave without joining its thread.
     int64_t deadline = mc_time_mono_us () + 2000000;
@@ -233,8 +251,52 @@ mc_node_destroy (mc_node_t **self_p)
     mc_handshake_destroy (&self->handshake);
     zsock_destroy (&self->dealer);
     zhashx_destroy (&self->streaming);
+    free (self->credential);
     free (self);
     *self_p = NULL;
+}
+
+void
+mc_node_keep_credential (mc_node_t *self, const char *text)
+{
+    free (self->credential);
+    self->credential = text? strdup (text): NULL;
+}
+
+//  A kernel that ignores its cancel flag holds the kernel thread for good,
+//  and a thread cannot be killed alone: the engine runs itself again. The
+//  process stays (same pid), so no launcher, batch system or parent sees
+//  it die; it keeps its uuid and id, and the controller takes it back as
+//  the same engine. Its namespace is lost. Returns only when exec failed.
+static void
+s_restart (mc_node_t *self)
+{
+    mc_warn ("the kernel of aborted job %llu ignored its cancel flag: restarting this engine (its namespace is lost)",
+             (unsigned long long) (self->stopping_job - 1));
+    char args [65536];
+    FILE *file = fopen ("/proc/self/cmdline", "r");
+    size_t size = file? fread (args, 1, sizeof args - 1, file): 0;
+    if (file)
+        fclose (file);
+    char *argv [256];
+    size_t argc = 0;
+    args [size] = 0;
+    for (size_t at = 0; at < size && argc < 255; at += strlen (args + at) + 1)
+        argv [argc++] = args + at;
+    argv [argc] = NULL;
+    char restart [64];
+    snprintf (restart, sizeof restart, "%s:%lld", self->uuid, (long long) self->engine_id);
+    //  What main took from the environment goes back there for the new image.
+    if (argc == 0 || size == sizeof args - 1 || setenv (S_RESTART_ENV, restart, 1)
+    ||  (self->credential && setenv (mc_conn_env_name (MC_ROLE_ENGINE), self->credential, 1))
+    ||  (self->launch [0] && setenv ("MCCLUSTER_LAUNCH", self->launch, 1))) {
+        mc_error ("cannot restart: no command line or environment to restart with");
+        return;
+    }
+    fflush (NULL);
+    //  ZeroMQ's descriptors are close-on-exec: the old connection closes.
+    execv ("/proc/self/exe", argv);
+    mc_error ("cannot restart: %s", strerror (errno));
 }
 
 //  A message from the controller. Returns -1 when told to stop.
@@ -275,6 +337,17 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
         case MC_STOP:
             mc_info ("controller says stop");
             return -1;
+        case MC_CANCEL:
+            //  The kernel of the job's running task should return at its
+            //  cancel flag; if it has not within grace_ms, the engine restarts.
+            if (mc_runner_cancel_job (&self->runner_state, msg->job) && !self->stopping_job) {
+                self->stopping_job = msg->job + 1;
+                self->restart_at_us = mc_time_mono_us ()
+                                    + (int64_t) (msg->grace_ms < 86400000? msg->grace_ms: 86400000) * 1000;
+                mc_info ("job %llu aborted: its running task has %llu ms to return",
+                         (unsigned long long) msg->job, (unsigned long long) msg->grace_ms);
+            }
+            break;
         case MC_ERROR:
             if (msg->status == MC_E_NOT_REGISTERED) {
                 //  Many stale messages may each earn this answer: one
@@ -358,6 +431,8 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
     while (!zsys_interrupted) {
         int64_t now = mc_time_mono_us ();
         int64_t wait_us = (self->state == NODE_READY? self->next_ping_us: self->last_heard_us + self->heartbeat_us) - now;
+        if (self->stopping_job && self->restart_at_us - now < wait_us)
+            wait_us = self->restart_at_us - now;
         void *which = zpoller_wait (poller, wait_us > 0? (int) (wait_us / 1000) + 1: 0);
         if (zpoller_terminated (poller))
             break;
@@ -396,6 +471,14 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
                     break;
                 s_send_result (self, &result);
             }
+        }
+        //  An aborted job's task that outlived its grace: restart.
+        if (self->stopping_job && !mc_runner_running (&self->runner_state, self->stopping_job - 1))
+            self->stopping_job = 0;
+        if (self->stopping_job && now >= self->restart_at_us) {
+            s_restart (self);
+            rc = -1;
+            break;
         }
         //  Heartbeat, and reconnect after too long a silence.
         if (now - self->last_heard_us > self->heartbeat_us * self->liveness) {

@@ -21,6 +21,10 @@ void mc_node_destroy (mc_node_t **self_p);
 //  started it (a launcher's tag; NULL: none) and the host name to report
 //  (NULL: the system's, which network namespaces on one machine share).
 void mc_node_set_launch (mc_node_t *self, const char *launch, const char *host);
+//  The connection text (not a path) the engine was given in its environment
+//  ($MCCLUSTER_ENGINE), which main removes so that kernels do not see it:
+//  the node gives it back to itself when it restarts. Copied.
+void mc_node_keep_credential (mc_node_t *self, const char *text);
 //  Serve until the controller says STOP or a signal arrives. Returns 0;
 //  -1 when give_up_ms (0 = never) passed without reaching the controller;
 //  -3 when the controller refused the credentials in the handshake (the

@@ -338,13 +338,17 @@ s_call (mc_runner_state_t *state, const mc_kernel_def_t *def, s_task_t *t, s_res
     int rc = s_packed (r, msgpack_pack_array (&r->pk, (uint32_t) n));
     mc_kcall_t call = { .argv = argv, .argc = argc, .kwargs = &t->kwargs, .frames = t->frames,
                         .frame_count = t->frame_count, .out = &r->pk, .out_frames = r->frames,
-                        .seed = t->task->seed, .cancel = (const volatile int *) &state->cancel };
+                        .seed = t->task->seed, .cancel = (const volatile int *) &state->task_cancel };
     for (uint64_t i = 0; rc == 0 && i < n; i++) {
         if (is_map)
             argv [0] = &t->items.via.array.ptr [i];
         call.index = t->task->first + i;
         if (mc_kcall_invoke (&call, def))
             rc = s_fail (r, MC_E_KERNEL_ERROR, "%s", call.error);
+        //  A kernel that saw its job's abort returned early, with a partial
+        //  value or an error: neither is its result.
+        if (atomic_load (&state->task_cancel) && !atomic_load (&state->cancel))
+            rc = s_fail (r, MC_E_ABORTED, "aborted by a client while running (the kernel returned at its cancel flag)");
     }
     if (rc == 0)
         rc = s_packed (r, mc_kcall_pack_meta (&call, is_map, &r->meta));
@@ -423,6 +427,83 @@ s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t 
     msgpack_zone_destroy (&t.zone);
 }
 
+static void
+s_lock (mc_runner_state_t *state)
+{
+    while (atomic_flag_test_and_set_explicit (&state->lock, memory_order_acquire))
+        ;
+}
+
+static void
+s_unlock (mc_runner_state_t *state)
+{
+    atomic_flag_clear_explicit (&state->lock, memory_order_release);
+}
+
+static bool
+s_aborted (const mc_runner_state_t *state, uint64_t job)
+{
+    for (size_t i = 0; i < MC_RUNNER_ABORTED_MAX; i++)
+        if (state->aborted [i] == job + 1)
+            return true;
+    return false;
+}
+
+//  A task of job starts: its cancel flag is up at once when the job was
+//  aborted (then it is skipped) or the engine stops. True to skip it.
+static bool
+s_task_begin (mc_runner_state_t *state, uint64_t job)
+{
+    s_lock (state);
+    bool aborted = s_aborted (state, job);
+    state->running_job = job + 1;
+    atomic_store (&state->task_cancel, aborted || atomic_load (&state->cancel));
+    s_unlock (state);
+    return aborted;
+}
+
+static void
+s_task_end (mc_runner_state_t *state)
+{
+    s_lock (state);
+    state->running_job = 0;
+    atomic_store (&state->task_cancel, atomic_load (&state->cancel));
+    s_unlock (state);
+}
+
+bool
+mc_runner_cancel_job (mc_runner_state_t *state, uint64_t job)
+{
+    s_lock (state);
+    if (!s_aborted (state, job)) {
+        state->aborted [state->aborted_next] = job + 1;
+        state->aborted_next = (state->aborted_next + 1) % MC_RUNNER_ABORTED_MAX;
+    }
+    bool running = state->running_job == job + 1;
+    if (running)
+        atomic_store (&state->task_cancel, 1);
+    s_unlock (state);
+    return running;
+}
+
+bool
+mc_runner_running (mc_runner_state_t *state, uint64_t job)
+{
+    s_lock (state);
+    bool running = state->running_job == job + 1;
+    s_unlock (state);
+    return running;
+}
+
+void
+mc_runner_stop (mc_runner_state_t *state)
+{
+    s_lock (state);
+    atomic_store (&state->cancel, 1);
+    atomic_store (&state->task_cancel, 1);
+    s_unlock (state);
+}
+
 int
 mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, void *dest)
 {
@@ -438,7 +519,11 @@ mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, vo
     msgpack_sbuffer_init (&r.out);
     msgpack_packer_init (&r.pk, &r.out, msgpack_sbuffer_write);
     msgpack_sbuffer_init (&r.meta);
-    s_run (state, ns, &task, &r);
+    if (s_task_begin (state, task.job))
+        s_fail (&r, MC_E_ABORTED, "aborted by a client before it ran");
+    else
+        s_run (state, ns, &task, &r);
+    s_task_end (state);
     s_send_result (state, &task, &r, started, dest);
     if (r.frames_owned) {
         zframe_t *frame;
@@ -666,6 +751,29 @@ mc_runner_test (bool verbose)
     zmsg_t *junk = zmsg_new ();
     zmsg_addstr (junk, "junk");
     assert (mc_runner_run (&e.state, e.ns, &junk, e.in) == -1);
+    //  An abort: the job's queued tasks are skipped, other jobs' run, and
+    //  the flag falls on the running task of that job only (test tasks are
+    //  of job 1).
+    assert (!mc_runner_cancel_job (&e.state, 2));
+    s_expect (s_task (&e, "square", "[3]", NULL, NULL, NULL, NULL, 0, &status, text), "[9]");
+    assert (!mc_runner_cancel_job (&e.state, 1) && !mc_runner_cancel_job (&e.state, 1));
+    json_decref (s_task (&e, "square", "[3]", NULL, NULL, NULL, NULL, 0, &status, text));
+    assert (status == MC_E_ABORTED && strstr (text, "before it ran"));
+    assert (!s_task_begin (&e.state, 5) && !atomic_load (&e.state.task_cancel));
+    assert (!mc_runner_cancel_job (&e.state, 6) && !atomic_load (&e.state.task_cancel));
+    assert (mc_runner_cancel_job (&e.state, 5) && atomic_load (&e.state.task_cancel));
+    assert (mc_runner_running (&e.state, 5) && !mc_runner_running (&e.state, 6));
+    s_task_end (&e.state);
+    assert (!atomic_load (&e.state.task_cancel) && !mc_runner_running (&e.state, 5));
+    //  The ring forgets the oldest aborted job first.
+    for (uint64_t job = 100; job < 100 + MC_RUNNER_ABORTED_MAX; job++)
+        mc_runner_cancel_job (&e.state, job);
+    assert (!s_aborted (&e.state, 1) && s_aborted (&e.state, 100));
+    //  The engine stops: every task's flag is up.
+    mc_runner_stop (&e.state);
+    assert (!s_task_begin (&e.state, 7) && atomic_load (&e.state.task_cancel));
+    s_task_end (&e.state);
+    assert (atomic_load (&e.state.task_cancel));
     mc_namespace_destroy (&e.ns);
     zsock_destroy (&e.in);
     zsock_destroy (&e.out);

@@ -123,12 +123,16 @@ main (int argc, char *argv [])
     mc_config_defaults (&config);
     mc_conn_t conn = { 0 };
     bool from_file = !url;
+    char *credential = NULL;        //  for a restart of the node (mc_node_keep_credential)
     if (from_file) {
+        const char *env = getenv (mc_conn_env_name (MC_ROLE_ENGINE));
+        credential = env && !file? strdup (env): NULL;
         int rc = mc_conn_load (MC_ROLE_ENGINE, file, profile, &conn, origin, sizeof origin, err, sizeof err);
         //  Kernels and what they start need not see the credential.
         unsetenv (mc_conn_env_name (MC_ROLE_ENGINE));
         if (rc) {
             fprintf (stderr, "mcengine: %s\n", err);
+            free (credential);
             return 1;
         }
         url = tcp? conn.url: mc_conn_endpoint (&conn);
@@ -139,6 +143,7 @@ main (int argc, char *argv [])
     mc_node_t *node = mc_node_new (url, from_file? &conn: NULL, origin, &config);
     if (!node) {
         fprintf (stderr, "mcengine: cannot start the kernel thread\n");
+        free (credential);
         return 1;
     }
     //  Slurm names its nodes; several "hosts" on one machine (network
@@ -150,6 +155,8 @@ main (int argc, char *argv [])
     s_main_thread = pthread_self ();
     if (lifeline && pthread_create (&watcher, NULL, s_lifeline, NULL) == 0)
         pthread_detach (watcher);
+    mc_node_keep_credential (node, credential);
+    free (credential);
     int rc = mc_node_run (node, (int64_t) (give_up * 1000));
     mc_node_destroy (&node);
     if (rc == -3) {

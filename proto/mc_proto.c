@@ -43,6 +43,7 @@ static const s_layout_t s_layouts [] = {
     { MC_REQUEST,  "REQUEST",  3, { U (req), S (op), B (data) } },
     { MC_REPLY,    "REPLY",    4, { U (req), U (status), B (data), S (text) } },
     { MC_REPLY_CHUNK, "REPLY_CHUNK", 4, { U (req), U (frame), U (frame_size), U (offset) } },
+    { MC_CANCEL,   "CANCEL",   2, { U (job), U (grace_ms) } },
 };
 #define LAYOUTS (sizeof s_layouts / sizeof s_layouts [0])
 
@@ -1007,13 +1008,14 @@ s_test_round_trips (mc_bytes_t bin)
     s_round_trip (&msg);
 
     int types [] = { MC_WELCOME, MC_PING, MC_PONG, MC_TASK, MC_RESULT, MC_STOP, MC_BYE,
-                     MC_ERROR, MC_RESULT_CHUNK, MC_REQUEST, MC_REPLY, MC_REPLY_CHUNK };
+                     MC_ERROR, MC_RESULT_CHUNK, MC_REQUEST, MC_REPLY, MC_REPLY_CHUNK, MC_CANCEL };
     for (size_t t = 0; t < sizeof types / sizeof types [0]; t++) {
         mc_msg_init (&msg);
         msg.type = types [t];
         msg.engine_id = INT64_MIN;
         msg.heartbeat_ms = 1000;
         msg.liveness = 3;
+        msg.grace_ms = 5000;
         msg.job = UINT64_MAX;
         msg.task = 7;
         msg.first = 1u << 31;

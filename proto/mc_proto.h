@@ -22,6 +22,7 @@
 enum {
     MC_REGISTER = 1, MC_WELCOME = 2, MC_PING = 3, MC_PONG = 4, MC_TASK = 5,
     MC_RESULT = 6, MC_STOP = 7, MC_BYE = 8, MC_ERROR = 9, MC_RESULT_CHUNK = 10,
+    MC_CANCEL = 11,
     MC_REQUEST = 20, MC_REPLY = 21, MC_REPLY_CHUNK = 22
 };
 
@@ -52,7 +53,8 @@ typedef struct {
     int64_t pid;                    //  REGISTER
     int64_t started_us, finished_us;//  RESULT
     uint64_t heartbeat_ms, liveness;//  WELCOME
-    uint64_t job, task, first, count, seed;    //  TASK RESULT
+    uint64_t grace_ms;              //  CANCEL: how long the kernel may take to return
+    uint64_t job, task, first, count, seed;    //  TASK RESULT (job: CANCEL too)
     uint64_t status;                //  RESULT REPLY; code in ERROR
     uint64_t req;                   //  REQUEST REPLY REPLY_CHUNK
     uint64_t frame, frame_size, offset; //  RESULT_CHUNK REPLY_CHUNK: where its one frame's bytes go

@@ -67,8 +67,9 @@ json_t *mc_client_wait (mc_client_t *self, const char *job, int timeout_ms);
 //  Result object of a job; with wait, once it is done.
 json_t *mc_client_result (mc_client_t *self, const char *job, bool wait);
 //  Abort a job: its queued tasks are cancelled at once, its running ones
-//  finish, and it ends as "aborted". {"job", "cancelled", "running",
-//  "finished"} (counts of tasks).
+//  are told to stop (their engines restart when a kernel ignores that for
+//  grace_ms), and it ends as "aborted". {"job", "cancelled", "running",
+//  "finished", "grace_ms"} (counts of tasks), answered at once.
 json_t *mc_client_abort (mc_client_t *self, const char *job);
 //  Remove finished jobs and their results from the store: those named in
 //  jobs (a JSON array of ids), else every job finished before before_s

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Abort and retention (issue 14, point 7): an abort cancels a job's queued
-# tasks at once and answers its waiters; the job ends as `aborted` with
-# its tasks' errors; purge removes finished jobs and shrinks store.db, and
+# tasks at once, stops its running ones through their kernels' cancel flag
+# (or, past abort_grace_ms, by restarting their engines), and answers its
+# waiters; the job ends as `aborted` with its tasks' errors; purge removes finished jobs and shrinks store.db, and
 # refuses a job that has not finished.
 . "$(dirname "$0")/lib.sh"
 
@@ -21,7 +22,7 @@ WAITER=$!
 started=$SECONDS
 out=$(mcj abort "$job"); rc=$?
 expect "abort: exit status" "$rc" "0"
-expect_match "abort: counts" "$out" "^\{\"job\":\"$job\",\"cancelled\":3[0-9][0-9],\"running\":[0-9]+,\"finished\":[0-9]+\}$"
+expect_match "abort: counts" "$out" "^\{\"job\":\"$job\",\"cancelled\":3[0-9][0-9],\"running\":[0-9]+,\"finished\":[0-9]+,\"grace_ms\":5000,\"status\":\{.*\"state\":\"aborted\""
 cancelled=$(grep -o '"cancelled":[0-9]*' <<< "$out" | cut -d: -f2)
 status=$(mcj wait --timeout 10 "$job"); rc=$?
 expect_match "the aborted job ends as aborted" "$status" '"state":"aborted"'
@@ -37,6 +38,7 @@ expect_match "the parked waiter is answered with aborted" "$(cat "$MCCLUSTER_DIR
 out=$(mc get "$job" 2>&1); rc=$?
 expect "get of an aborted job: exit status" "$rc" "1"
 expect_match "get names the abort" "$out" "aborted by a client"
+expect_match "the sleeps that ran returned at their cancel flag" "$out" "aborted by a client while running \(the kernel returned"
 out=$(mc abort "$job" 2>&1); rc=$?
 expect "abort of a finished job: exit status" "$rc" "1"
 expect_match "abort of a finished job: message" "$out" "has finished"
@@ -98,5 +100,69 @@ mcj wait --timeout 60 "$first" > /dev/null
 second=$(mcj map --async --chunksize 1000 square 0:300000); second=${second//\"/}
 mcj wait --timeout 60 "$second" > /dev/null
 wait_for 10 gone_job "$first" && pass "store_max_bytes purged the oldest finished job" || fail "$first was kept"
+mc shutdown > /dev/null
+wait_for 20 bash -c "! kill -0 $CTRL_PID" || fail "the controller did not stop"
+
+# --- abort of kernels that ignore their cancel flag: 20 s each on both
+# engines. Past abort_grace_ms the engines restart themselves (same pid,
+# same id, namespace lost), the job ends aborted, and the engines serve
+# the next job.
+start_cluster 2 --kernel-path "$BIN/test-kernels" --set abort_grace_ms=1000
+pids_before=$(engine_pids | sort | tr '\n' ' ')
+mcj push a=1 > /dev/null
+expect "a value pushed before" "$(mcj pull a)" "[1,1]"
+stuck=$(mcj map --async stubborn '[20000,20000,20000,20000,20000,20000]'); stuck=${stuck//\"/}
+running_two () { [ "$(mcj queue | grep -o '"running":[1-9]' | wc -l)" == 2 ]; }
+wait_for 10 running_two || fail "the stubborn tasks did not start: $(mcj queue)"
+started=$(date +%s%N)
+out=$(mc abort "$stuck"); rc=$?
+took_ms=$((($(date +%s%N) - started) / 1000000))
+expect "abort of stubborn kernels: exit status" "$rc" "0"
+expect_match "abort reports what it cancelled and told to stop" "$out" \
+             "^$stuck aborted: 4 tasks cancelled, 2 running told to stop \(within 1000 ms"
+expect_match "and how the job ended" "$out" "$stuck ended aborted: 0 items done, 6 failed of 6"
+[ "$took_ms" -le 4000 ] && pass "abort returned in $took_ms ms (grace 1000 ms)" \
+                        || fail "abort took $took_ms ms (grace 1000 ms)"
+out=$(mc get "$stuck" 2>&1)
+expect_match "get tells the stopped tasks from the cancelled ones" "$out" "while running \(its engine restarted"
+expect "the same engines are back" "$(mcj ids)" "[0,1]"
+expect "as the same processes" "$(engine_pids | sort | tr '\n' ' ')" "$pids_before"
+expect "which serve the next job" "$(mcj map square 0:4)" "[0,1,4,9]"
+out=$(mc pull a 2>&1); rc=$?
+expect_match "their namespaces are gone" "$out" "name 'a' is not defined"
+expect_match "the engines' log says why" "$(cat "$MCCLUSTER_DIR/ipclusterd.out")" \
+             "ignored its cancel flag: restarting this engine"
+
+# A kernel that honours its flag returns at once: no restart, namespace kept.
+mcj push b=2 > /dev/null
+slow=$(mcj map --async sleep '[20000,20000,20000,20000]'); slow=${slow//\"/}
+wait_for 10 running_two || fail "the sleeps did not start: $(mcj queue)"
+started=$(date +%s%N)
+out=$(mcj abort "$slow"); rc=$?
+took_ms=$((($(date +%s%N) - started) / 1000000))
+expect_match "abort of honouring kernels" "$out" '"cancelled":2,"running":2,.*"state":"aborted"'
+[ "$took_ms" -le 900 ] && pass "returned in $took_ms ms, within the grace" || fail "abort took $took_ms ms"
+expect "the namespaces are kept" "$(mcj pull b)" "[2,2]"
+mc shutdown > /dev/null
+wait_for 20 bash -c "! kill -0 $CTRL_PID" || fail "the controller did not stop"
+
+# --- an abort survives a controller crash: kernels that ignore their flag
+# (grace 3 s), the controller SIGKILLed once the abort is committed, and
+# restarted. The job ends aborted at once; none of its tasks runs again, and
+# the engines, which outlived the crash, restart themselves at the grace.
+start_cluster 2 --kernel-path "$BIN/test-kernels" --set abort_grace_ms=3000
+crashed=$(mcj map --async stubborn '[20000,20000,20000,20000,20000,20000]'); crashed=${crashed//\"/}
+wait_for 10 running_two || fail "the stubborn tasks did not start: $(mcj queue)"
+mc abort "$crashed" > "$MCCLUSTER_DIR/abort.out" 2>&1 &
+PIDS+=($!)
+wait_for 10 grep -q "aborted:" "$MCCLUSTER_DIR/abort.out" || fail "no answer to the abort"
+sleep 0.2                           # past store_flush_ms: the abort is committed
+kill -KILL "$CTRL_PID"; wait "$CTRL_PID" 2>/dev/null
+start_cluster 2 --kernel-path "$BIN/test-kernels" --set abort_grace_ms=3000
+out=$(mcj wait --timeout 5 "$crashed")
+expect_match "the aborted job ends aborted after the restart" "$out" '"state":"aborted".*"failed":6'
+out=$(mc get "$crashed" 2>&1)
+expect_match "its running tasks were not run again" "$out" "the controller restarted before the task finished\) \(2 tasks\)"
+expect "and the engines serve" "$(mcj map square 0:3)" "[0,1,4]"
 
 finish

@@ -45,9 +45,11 @@ expect_match "wildcard bind advertises the host name" "$url" "^tcp://$(hostname)
 PIDS+=($!)
 engine=$!
 wait_for 10 ids_are "[0]" && pass "hand-started engine registered" || fail "hand-started engine missing"
+expect "hand-started engine works" "$(mcj apply --targets 0 square 4)" "[16]"
 kill -STOP "$CTRL_PID"; sleep 1.5; kill -CONT "$CTRL_PID"
 wait_for 10 ids_are "[0]" && pass "engine back with the same id" || fail "ids after stall: $(mcj ids)"
 expect "reconnected engine works" "$(mcj apply --targets 0 square 5)" "[25]"
+expect "and its done counter went on from before the stall" "$(mcj engines | grep -o '"done":[0-9]*')" '"done":2'
 expect "reconnected engine is the same process" "$(mcj engines | grep -o '"pid":[0-9]*' | cut -d: -f2)" "$engine"
 kill -TERM "$CTRL_PID"; wait "$CTRL_PID"
 wait_for 5 bash -c "! kill -0 $engine 2>/dev/null" && pass "hand-started engine stopped by the controller" \

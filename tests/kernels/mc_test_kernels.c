@@ -3,9 +3,11 @@
     whose list test_kernels.sh checks). They misbehave on purpose, and
     deterministically, so that the controller's answers to a kernel that
     kills its engine or fails a few times can be tested (mc_proto.md §5,
-    "Retries"). Never load them on a real cluster. */
+    "Retries") or an abort of a kernel that ignores its cancel flag (§6,
+    "abort"). Never load them on a real cluster. */
 #include "mc_kernel.h"
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 //  An integer argument: positional i, else the keyword, else fallback.
@@ -47,10 +49,25 @@ s_flaky (mc_kcall_t *call)
     return mc_kcall_int (call, n);
 }
 
+//  stubborn ms: sleeps ms milliseconds and never looks at its cancel flag,
+//  as a kernel stuck in a library call would not.
+static int
+s_stubborn (mc_kcall_t *call)
+{
+    int64_t ms = s_int (call, 0, "ms", -1);
+    if (ms < 0)
+        return mc_kcall_error (call, "stubborn: expected milliseconds");
+    struct timespec left = { ms / 1000, ms % 1000 * 1000000 };
+    while (nanosleep (&left, &left))
+        ;
+    return mc_kcall_nil (call);
+}
+
 static const mc_kernel_def_t s_kernels [] = {
     { "crash", "the item, but kills its engine when it is `poison` (a test kernel)", "item:int poison:int=-1", s_crash },
     { "flaky", "fails its first `fails` calls for n on an engine, then returns n (a test kernel)",
       "n:int fails:int=1", s_flaky },
+    { "stubborn", "sleeps ms milliseconds, ignoring its cancel flag (a test kernel)", "ms:int", s_stubborn },
 };
 
 const mc_kernel_def_t *

@@ -9,6 +9,7 @@
 #include "mc_auth.h"
 #include "mc_controller.h"
 #include "mc_resume.h"
+#include "mc_retention.h"
 #include "mc_conn.h"
 #include "mc_engines.h"
 #include "mc_held.h"
@@ -57,6 +58,7 @@ static const s_selftest_t s_selftests [] = {
     { "engines", mc_engines_test }, { "api", mc_api_test }, { "server", mc_server_test }, { "answer", mc_answer_test },
     { "auth", mc_auth_test },
     { "resume", mc_resume_test },
+    { "retention", mc_retention_test },
     { "controller", mc_controller_test },
     { "taskq", mc_taskq_test }, { "sched", mc_sched_test }, { "job_info", mc_job_info_test },
     { "submit", mc_submit_test }, { "transient", mc_transient_test }, { "job", mc_job_test },
