@@ -96,6 +96,18 @@ char *mc_alloc_fill (const char *template_text, const char *const *vars);
 //  The template of --launcher-opt template=FILE, or the kind's built-in
 //  one (deploy/<kind>.*). NULL with err when the file cannot be read.
 char *mc_alloc_template (const mc_alloc_t *alloc, const char *builtin, char *err, size_t errlen);
+//  A batch kind's option that becomes a line of its job script: the
+//  option's value follows flag ("--partition=", "-l walltime=").
+typedef struct {
+    const char *key, *flag;
+} mc_directive_t;
+//  A batch job script: the template (template= or builtin) with {n},
+//  {job_name} ("mccluster-aK"), {directives} (a "PREFIX FLAGVALUE" line per
+//  option of table that is given) and {engine_cmd} filled in. malloc'ed,
+//  or NULL with err (a value of more than one line, a template that cannot
+//  be read, no memory).
+char *mc_alloc_script (mc_alloc_t *alloc, const char *builtin, const char *prefix, const mc_directive_t *table,
+                       size_t count, char *err, size_t errlen);
 //  Log a child's exit status as text into buf ("exit 1", "signal 9").
 void mc_alloc_status_text (int status, char *buf, size_t len);
 #endif

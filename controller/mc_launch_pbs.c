@@ -26,7 +26,7 @@
 extern const char mc_template_pbs_qsub [];
 
 //  --launcher-opt KEY=VALUE → #PBS line.
-static const char *const s_directives [][2] = {
+static const mc_directive_t s_directives [] = {
     { "queue", "-q " }, { "account", "-A " }, { "walltime", "-l walltime=" },
     { "select", "-l select=" }, { "nodes", "-l nodes=" }, { "pbs_line", "" },
 };
@@ -34,37 +34,17 @@ static const char *const s_directives [][2] = {
 static int
 s_start (mc_alloc_t *alloc, char *err, size_t errlen)
 {
-    char directives [4096] = "", engine_cmd [8192], n [32], job_name [64], array [48];
-    for (size_t i = 0; i < sizeof s_directives / sizeof s_directives [0]; i++) {
-        const char *value = mc_alloc_opt (alloc, s_directives [i][0]);
-        size_t used = strlen (directives);
-        if (value && strchr (value, '\n')) {
-            snprintf (err, errlen, "launcher option %s: a value of one line only", s_directives [i][0]);
-            return -1;
-        }
-        if (value)
-            snprintf (directives + used, sizeof directives - used, "#PBS %s%s\n", s_directives [i][1], value);
-    }
+    char array [48];
     const char *flag = mc_alloc_opt (alloc, "array_flag")? mc_alloc_opt (alloc, "array_flag"): "J";
     if (strcmp (flag, "J") && strcmp (flag, "t")) {
         snprintf (err, errlen, "array_flag=%s: J (PBS Pro, OpenPBS) or t (Torque)", flag);
         return -1;
     }
-    mc_alloc_engine_cmd (alloc, NULL, engine_cmd, sizeof engine_cmd);
-    snprintf (n, sizeof n, "%zu", mc_alloc_engines (alloc));
-    snprintf (job_name, sizeof job_name, "mccluster-%s", mc_alloc_tag (alloc));
     snprintf (array, sizeof array, "1-%zu", mc_alloc_engines (alloc));
-    char *template_text = mc_alloc_template (alloc, mc_template_pbs_qsub, err, errlen);
-    if (!template_text)
+    char *script = mc_alloc_script (alloc, mc_template_pbs_qsub, "#PBS", s_directives,
+                                    sizeof s_directives / sizeof s_directives [0], err, errlen);
+    if (!script)
         return -1;
-    const char *vars [] = { "n", n, "job_name", job_name, "directives", directives, "engine_cmd", engine_cmd,
-                            NULL, NULL };
-    char *script = mc_alloc_fill (template_text, vars);
-    free (template_text);
-    if (!script) {
-        snprintf (err, errlen, "out of memory");
-        return -1;
-    }
     //  The script on a file of ours (qsub reads a file; not every qsub reads stdin).
     char path [4400], out [4400];
     snprintf (path, sizeof path, "%s/pbs-%s.sh", mc_alloc_setup (alloc)->profile_dir, mc_alloc_tag (alloc));

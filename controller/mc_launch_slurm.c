@@ -15,7 +15,7 @@
 extern const char mc_template_slurm_sbatch [];
 
 //  --launcher-opt KEY=VALUE → #SBATCH line.
-static const char *const s_directives [][2] = {
+static const mc_directive_t s_directives [] = {
     { "partition", "--partition=" }, { "account", "--account=" }, { "time", "--time=" },
     { "qos", "--qos=" }, { "output", "--output=" }, { "sbatch_line", "" },
 };
@@ -23,31 +23,10 @@ static const char *const s_directives [][2] = {
 static int
 s_start (mc_alloc_t *alloc, char *err, size_t errlen)
 {
-    char directives [4096] = "", engine_cmd [8192], n [32], job_name [64];
-    for (size_t i = 0; i < sizeof s_directives / sizeof s_directives [0]; i++) {
-        const char *value = mc_alloc_opt (alloc, s_directives [i][0]);
-        size_t used = strlen (directives);
-        if (value && strchr (value, '\n')) {
-            snprintf (err, errlen, "launcher option %s: a value of one line only", s_directives [i][0]);
-            return -1;
-        }
-        if (value)
-            snprintf (directives + used, sizeof directives - used, "#SBATCH %s%s\n", s_directives [i][1], value);
-    }
-    mc_alloc_engine_cmd (alloc, NULL, engine_cmd, sizeof engine_cmd);
-    snprintf (n, sizeof n, "%zu", mc_alloc_engines (alloc));
-    snprintf (job_name, sizeof job_name, "mccluster-%s", mc_alloc_tag (alloc));
-    char *template_text = mc_alloc_template (alloc, mc_template_slurm_sbatch, err, errlen);
-    if (!template_text)
+    char *script = mc_alloc_script (alloc, mc_template_slurm_sbatch, "#SBATCH", s_directives,
+                                    sizeof s_directives / sizeof s_directives [0], err, errlen);
+    if (!script)
         return -1;
-    const char *vars [] = { "n", n, "job_name", job_name, "directives", directives, "engine_cmd", engine_cmd,
-                            NULL, NULL };
-    char *script = mc_alloc_fill (template_text, vars);
-    free (template_text);
-    if (!script) {
-        snprintf (err, errlen, "out of memory");
-        return -1;
-    }
     const char *argv [] = { "sbatch", "--parsable", NULL };
     //  Submitted from the profile directory: the job's output (slurm-JOB.out,
     //  unless output= says otherwise) lands there, not wherever the

@@ -844,6 +844,36 @@ mc_alloc_template (const mc_alloc_t *alloc, const char *builtin, char *err, size
     return text;
 }
 
+char *
+mc_alloc_script (mc_alloc_t *alloc, const char *builtin, const char *prefix, const mc_directive_t *table,
+                 size_t count, char *err, size_t errlen)
+{
+    char directives [4096] = "", engine_cmd [8192], n [32], job_name [64];
+    for (size_t i = 0; i < count; i++) {
+        const char *value = mc_alloc_opt (alloc, table [i].key);
+        size_t used = strlen (directives);
+        if (value && strchr (value, '\n')) {
+            snprintf (err, errlen, "launcher option %s: a value of one line only", table [i].key);
+            return NULL;
+        }
+        if (value)
+            snprintf (directives + used, sizeof directives - used, "%s %s%s\n", prefix, table [i].flag, value);
+    }
+    mc_alloc_engine_cmd (alloc, NULL, engine_cmd, sizeof engine_cmd);
+    snprintf (n, sizeof n, "%zu", alloc->engines);
+    snprintf (job_name, sizeof job_name, "mccluster-%s", alloc->tag);
+    char *template_text = mc_alloc_template (alloc, builtin, err, errlen);
+    if (!template_text)
+        return NULL;
+    const char *vars [] = { "n", n, "job_name", job_name, "directives", directives, "engine_cmd", engine_cmd,
+                            NULL, NULL };
+    char *script = mc_alloc_fill (template_text, vars);
+    free (template_text);
+    if (!script)
+        snprintf (err, errlen, "out of memory");
+    return script;
+}
+
 void
 mc_alloc_status_text (int status, char *buf, size_t len)
 {
