@@ -272,67 +272,110 @@ s_over (mc_alloc_state_t state)
 //  --------------------------------------------------------------------------
 //  Children
 
+//  The child's environment, made before fork (the child of a threaded
+//  process may only call async-signal-safe functions: no setenv): the
+//  spawn's variables first (its first *owned entries, ours to free), then
+//  ours less the names it sets. NULL when out of memory.
+static char **
+s_environment (const mc_alloc_t *alloc, const mc_spawn_t *spawn, size_t *owned)
+{
+    extern char **environ;
+    const mc_launcher_setup_t *setup = &alloc->launcher->setup;
+    size_t ours = 0, extra = 2;
+    while (environ [ours])
+        ours++;
+    for (const char *const *var = spawn->env; var && *var; var++)
+        extra++;
+    char **env = calloc (ours + extra + 1, sizeof *env);
+    if (!env)
+        return NULL;
+    size_t n = 0;
+    bool ok = true;
+    if (spawn->engine_env && setup->credential)
+        ok = asprintf (&env [n++], "MCCLUSTER_ENGINE=%s", setup->credential) >= 0;
+    if (ok && spawn->engine_env)
+        ok = asprintf (&env [n++], "MCCLUSTER_LAUNCH=%s", alloc->tag) >= 0;
+    for (const char *const *var = spawn->env; ok && var && *var; var++)
+        ok = (env [n++] = strdup (*var)) != NULL;
+    *owned = n;
+    if (!ok) {
+        for (size_t k = 0; k + 1 < n; k++)
+            free (env [k]);
+        free (env);
+        return NULL;
+    }
+    for (size_t i = 0; i < ours; i++) {
+        size_t name = strcspn (environ [i], "=");
+        bool overridden = false;
+        for (size_t k = 0; k < *owned && !overridden; k++)
+            overridden = !strncmp (env [k], environ [i], name) && env [k][name] == '=';
+        if (!overridden)
+            env [n++] = environ [i];
+    }
+    return env;
+}
+
+static void
+s_environment_free (char **env, size_t owned)
+{
+    for (size_t k = 0; k < owned; k++) {
+        explicit_bzero (env [k], strlen (env [k]));     //  the credential
+        free (env [k]);
+    }
+    free (env);
+}
+
 //  Pipe, fork, exec: in the child, the signal mask is cleared (the
-//  controller blocks SIGCHLD for its signalfd), the environment gets the
-//  spawn's variables and stdin its input. Engines and sessions outlive a
+//  controller blocks SIGCHLD for its signalfd), the environment is env and
+//  stdin the spawn's input. Engines and sessions outlive a
 //  controller that dies (their --give-up bounds how long), so that a
 //  restarted one finds them.
 static pid_t
 s_fork_exec (mc_alloc_t *alloc, const mc_spawn_t *spawn, int *out_fd, int *in_fd, char *err, size_t errlen)
 {
-    const mc_launcher_setup_t *setup = &alloc->launcher->setup;
-    int status_pipe [2], out_pipe [2] = { -1, -1 }, in_pipe [2] = { -1, -1 };
+    int status_pipe [2] = { -1, -1 }, out_pipe [2] = { -1, -1 }, in_pipe [2] = { -1, -1 };
     bool piped_in = spawn->input || spawn->lifeline;
+    size_t owned = 0;
+    char **env = s_environment (alloc, spawn, &owned);
+    pid_t pid = -1;
+    if (!env)
+        snprintf (err, errlen, "out of memory");
+    else
     if (pipe2 (status_pipe, O_CLOEXEC)
     ||  (spawn->capture && pipe2 (out_pipe, O_CLOEXEC))
-    ||  (piped_in && pipe2 (in_pipe, O_CLOEXEC))) {
+    ||  (piped_in && pipe2 (in_pipe, O_CLOEXEC)))
         snprintf (err, errlen, "pipe: %s", strerror (errno));
-        return -1;
-    }
-    pid_t pid = fork ();
-    if (pid < 0) {
+    else
+    if ((pid = fork ()) < 0)
         snprintf (err, errlen, "fork: %s", strerror (errno));
-        return -1;
-    }
+    else
     if (pid == 0) {
         sigset_t none;
         sigemptyset (&none);
         sigprocmask (SIG_SETMASK, &none, NULL);
-        int code;
-        if (spawn->cwd && chdir (spawn->cwd)) {
-            code = errno;
-            if (write (status_pipe [1], &code, sizeof code) < 0)
-                _exit (127);
-            _exit (127);
-        }
-        int null = open ("/dev/null", O_RDWR);
-        dup2 (piped_in? in_pipe [0]: null, 0);
-        if (spawn->capture) {
-            dup2 (out_pipe [1], 1);
-            dup2 (out_pipe [1], 2);         //  its errors are what a user must read
-        }
-        if (spawn->engine_env) {
-            if (setup->credential)
-                setenv ("MCCLUSTER_ENGINE", setup->credential, 1);
-            setenv ("MCCLUSTER_LAUNCH", alloc->tag, 1);
-        }
-        for (const char *const *var = spawn->env; var && *var; var++)
-            putenv ((char *) *var);
-        execvp (spawn->argv [0], (char *const *) spawn->argv);
-        code = errno;
+        int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+        if ((!spawn->cwd || chdir (spawn->cwd) == 0)
+        &&  dup2 (piped_in? in_pipe [0]: null, 0) == 0
+        &&  (!spawn->capture || (dup2 (out_pipe [1], 1) == 1 && dup2 (out_pipe [1], 2) == 2)))
+            execvpe (spawn->argv [0], (char *const *) spawn->argv, env);
+        int code = errno;
         if (write (status_pipe [1], &code, sizeof code) < 0)
             _exit (127);
         _exit (127);
     }
-    close (status_pipe [1]);
-    if (spawn->capture)
-        close (out_pipe [1]);
-    if (piped_in)
-        close (in_pipe [0]);
+    if (env)
+        s_environment_free (env, owned);
+    //  The parent keeps the read end of the output, the write end of the input.
+    int unused [] = { status_pipe [1], out_pipe [1], in_pipe [0] };
+    for (size_t i = 0; i < 3; i++)
+        if (unused [i] >= 0)
+            close (unused [i]);
     int code = 0;
-    ssize_t got = read (status_pipe [0], &code, sizeof code);
-    close (status_pipe [0]);
-    if (got != sizeof code && spawn->input) {
+    ssize_t got = pid > 0? read (status_pipe [0], &code, sizeof code): -1;
+    if (status_pipe [0] >= 0)
+        close (status_pipe [0]);
+    bool started = pid > 0 && got != sizeof code;
+    if (started && spawn->input) {
         //  Small texts (a job script, a credential line) fit in the pipe.
         size_t len = strlen (spawn->input);
         if (write (in_pipe [1], spawn->input, len) != (ssize_t) len)
@@ -340,19 +383,22 @@ s_fork_exec (mc_alloc_t *alloc, const mc_spawn_t *spawn, int *out_fd, int *in_fd
     }
     //  A lifeline stays open while the child lives: closing it tells the
     //  engines at the other end to stop (mcengine --lifeline).
-    if (piped_in && (!spawn->lifeline || got == sizeof code))
+    if (in_pipe [1] >= 0 && !(started && spawn->lifeline))
         close (in_pipe [1]);
-    *in_fd = spawn->lifeline && got != sizeof code? in_pipe [1]: -1;
-    if (got == sizeof code) {
+    *in_fd = started && spawn->lifeline? in_pipe [1]: -1;
+    if (pid > 0 && !started) {
         waitpid (pid, NULL, 0);
-        snprintf (err, errlen, "cannot run %s: %s", spawn->argv [0], strerror (code));
-        if (spawn->capture)
+        snprintf (err, errlen, "cannot run %s%s%s: %s", spawn->argv [0], spawn->cwd? " in ": "",
+                  spawn->cwd? spawn->cwd: "", strerror (code));
+    }
+    if (!started) {
+        if (out_pipe [0] >= 0)
             close (out_pipe [0]);
         return -1;
     }
     if (spawn->capture)
         fcntl (out_pipe [0], F_SETFL, O_NONBLOCK);
-    *out_fd = spawn->capture? out_pipe [0]: -1;
+    *out_fd = out_pipe [0];
     return pid;
 }
 
@@ -458,8 +504,14 @@ mc_launcher_reap (mc_launcher_t *self)
         mc_alloc_t *alloc = child.alloc;
         if (child.role == MC_CHILD_ENGINE && self->events.engine_exited)
             self->events.engine_exited (self->events.arg, alloc->id, child.pid, status);
+        bool had_job = *alloc->job != 0;
         alloc->kind->exited (alloc, child.role, child.label, status, child.out? child.out: "");
         free (child.out);
+        //  Stopped while its submission ran: the job it got is cancelled now.
+        if (child.role == MC_CHILD_SUBMIT && !had_job && *alloc->job && s_over (alloc->state) && alloc->kind->cancel) {
+            mc_info ("%s: stopped while it was submitted: cancelling job %s", alloc->tag, alloc->job);
+            alloc->kind->cancel (alloc, false);
+        }
     }
 }
 
@@ -542,10 +594,27 @@ s_wait_all (mc_launcher_t *self, int64_t deadline_us)
     }
 }
 
+//  Children of this role still running.
+static size_t
+s_running (const mc_launcher_t *self, mc_child_role_t role)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->child_count; i++)
+        n += self->children [i].role == role;
+    return n;
+}
+
 void
 mc_launcher_stop (mc_launcher_t *self, int grace_ms)
 {
     s_wait_all (self, mc_time_mono_us () + (int64_t) grace_ms * 1000);
+    //  A submission in flight gives a job id soon: wait for it (10 s at
+    //  most), so that its job is cancelled below and not left queued.
+    int64_t deadline = mc_time_mono_us () + 10000000;
+    while (s_running (self, MC_CHILD_SUBMIT) && mc_time_mono_us () < deadline) {
+        mc_launcher_reap (self);
+        usleep (5000);
+    }
     for (size_t i = 0; i < self->alloc_count; i++) {
         mc_alloc_t *alloc = self->allocs [i];
         if (alloc->kind->cancel && *alloc->job && !s_over (alloc->state)) {
@@ -563,6 +632,15 @@ mc_launcher_stop (mc_launcher_t *self, int grace_ms)
         for (size_t i = 0; i < self->child_count; i++)
             kill (self->children [i].pid, SIGKILL);
         s_wait_all (self, mc_time_mono_us () + 5000000);
+    }
+    //  Questions and cancels still running (a hung squeue, sbatch) are
+    //  not waited for: killed and reaped.
+    for (size_t i = 0; i < self->child_count; i++)
+        kill (self->children [i].pid, SIGKILL);
+    deadline = mc_time_mono_us () + 2000000;
+    while (self->child_count && mc_time_mono_us () < deadline) {
+        mc_launcher_reap (self);
+        usleep (2000);
     }
 }
 
