@@ -70,4 +70,16 @@ mc engines add 8 > /dev/null || fail "slurm: engines add 8"
 wait_for 10 bash -c "timeout 5 squeue -h | grep -q ." || fail "slurm: the last job never reached the queue"
 launch_stopped "slurm"
 wait_for 15 queue_empty && pass "slurm: nothing left in squeue after shutdown" || fail "slurm: squeue: $(timeout 5 squeue -h)"
+
+# --autoscale 0:2 through Slurm (h1 is left: 2 CPUs): a job of Slurm
+# engines while tasks wait, every result, the engines given back when idle
+# and their job gone from the queue.
+start_cluster 0 --ip "$HOSTS_GW" --engines slurm --autoscale 0:2 --set autoscale_idle_s=1 --set launcher_poll_ms=300
+JOB=$(mcj map sleep 200:240 --async | tr -d '"')
+wait_for 30 launch_count_is 2 && pass "slurm autoscale: 2 engines while tasks waited" || fail "slurm autoscale: $(mc engines)"
+timeout 60 "$BIN/mcclient" wait "$JOB" --timeout 50 > /dev/null || fail "slurm autoscale: wait $JOB"
+expect "slurm autoscale: every result" "$(mcj get "$JOB" | tr ',' '\n' | grep -c null)" 40
+wait_for 15 launch_count_is 0 && pass "slurm autoscale: idle engines given back" || fail "slurm autoscale: $(mc engines)"
+wait_for 15 queue_empty && pass "slurm autoscale: their job left the queue" || fail "slurm autoscale: squeue: $(timeout 5 squeue -h)"
+launch_stopped "slurm autoscale"
 finish
