@@ -129,8 +129,10 @@ mc_config_print (const mc_config_t *self, FILE *out)
     for (size_t i = 0; i < TABLE_SIZE; i++)
         fprintf (out, "%-24s %lld  (%s)\n", s_table [i].key,
                  (long long) *(const int64_t *) ((const char *) self + s_table [i].offset), s_table [i].unit);
-    for (const char *opt = self->launcher_opts; *opt; opt = strchr (opt, '\n') + 1)
-        fprintf (out, "launcher.%.*s\n", (int) (strchr (opt, '\n') - opt), opt);
+    for (const char *opt = self->launcher_opts; *opt; opt = strchr (opt, '\n') + 1) {
+        int key = (int) strcspn (opt, "="), line = (int) (strchr (opt, '\n') - opt);
+        fprintf (out, "launcher.%.*s = %.*s\n", key, opt, line - key - 1, opt + key + 1);
+    }
 }
 
 //  --------------------------------------------------------------------------

@@ -344,6 +344,16 @@ s_load_config (const s_options_t *opts, const char *profile, mc_config_t *config
         fprintf (stderr, "ipclusterd: %s\n", err);
         return 2;
     }
+    //  A launcher option no launcher takes is a typo, not a choice.
+    for (const char *opt = config->launcher_opts; *opt; opt = strchr (opt, '\n') + 1) {
+        char key [128];
+        snprintf (key, sizeof key, "%.*s", (int) strcspn (opt, "="), opt);
+        if (!mc_launcher_takes (key)) {
+            fprintf (stderr, "ipclusterd: %s: launcher.%s: no launcher takes this option (see --help)\n",
+                     conf_path, key);
+            return 2;
+        }
+    }
     for (size_t i = 0; i < opts->set_count; i++) {
         char *set = opts->sets [i];
         char *eq = strchr (set, '=');
