@@ -73,6 +73,10 @@ void mc_registry_destroy (mc_registry_t **self_p);
 mc_engine_t *mc_registry_register (mc_registry_t *self, const char *uuid, int64_t want_id,
                                    const char *host, int64_t pid, zframe_t *routing_id,
                                    char **kernels, size_t kernel_count, int64_t now_us, bool *replaced);
+//  After a restart: hold this id for the engine that had it (one that asks
+//  for it registers with it) and give it to no new engine, because tasks
+//  wait for that engine. 0, or -1 when out of memory.
+int mc_registry_keep_id (mc_registry_t *self, int32_t id);
 //  The engine with this id, or NULL.
 mc_engine_t *mc_registry_lookup (mc_registry_t *self, int64_t id);
 //  The registered engine whose process is pid on host, or NULL.
