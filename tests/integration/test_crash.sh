@@ -1,6 +1,6 @@
 #!/bin/bash
 # Nothing lost when the controller dies: a mixed workload (pi, walkers, a
-# chunked map) is submitted, the controller is killed with SIGKILL at a
+# chunked map, a direct map over every engine) is submitted, the controller is killed with SIGKILL at a
 # random moment and restarted on the same profile, 20 times in a row; after
 # each restart every job must finish with results bit-identical to a clean
 # run (the store keeps what was committed, the rest runs again with the
@@ -15,6 +15,8 @@ submit () {
     mc map --async --seed 12 walker --tasks 12 steps=1e4
     mc map --async --seed 13 --chunksize 7 square 0:3000
     mc map --async sleep "[$(printf '5,%.0s' $(seq 199))5]"
+    #  A direct map: its tasks wait for their own engines after a restart.
+    mc map --async --seed 15 --targets all pi --tasks 6 samples=2e6
 }
 # The sha256 of each job's results, in order.
 digests () { local j; for j in "$@"; do mcj get "$j" | sha256sum | cut -c1-16; done; }
@@ -31,7 +33,7 @@ resumed=0 lost=0 t_back=()
 for round in $(seq "$ROUNDS"); do
     start_cluster 2
     read -ra jobs < <(submit | tr '\n' ' ')
-    [ ${#jobs[@]} -eq 4 ] || { fail "round $round: submit"; continue; }
+    [ ${#jobs[@]} -eq 5 ] || { fail "round $round: submit"; continue; }
     #  A client waiting through the crash keeps waiting, and is answered
     #  (given time to connect first: one that starts while the controller
     #  is dead is told so at once, by design).
