@@ -560,6 +560,15 @@ mc_registry_test (bool verbose)
     assert (mc_engine_state (a) == MC_ENGINE_READY && !strcmp (mc_engine_uuid (b), "b")
          && !strcmp (mc_engine_host (b), "host") && mc_engine_pid (b) == 42);
     assert (mc_registry_first (self) == a && mc_registry_next (self, a) == b && mc_registry_next (self, b) == NULL);
+    //  After a restart, ids kept for engines that tasks wait for: a new
+    //  engine gets neither, the engine that asks for one does.
+    mc_registry_t *restarted = mc_registry_new ();
+    assert (restarted && mc_registry_keep_id (restarted, 0) == 0 && mc_registry_keep_id (restarted, 2) == 0);
+    mc_engine_t *fresh = s_test_register (restarted, "fresh", -1, "noop", 10, &replaced);
+    mc_engine_t *back = s_test_register (restarted, "back", 2, "noop", 10, &replaced);
+    mc_engine_t *other = s_test_register (restarted, "other", -1, "noop", 10, &replaced);
+    assert (mc_engine_id (fresh) == 1 && mc_engine_id (back) == 2 && mc_engine_id (other) == 3);
+    mc_registry_destroy (&restarted);
     //  Kernels are counted by name.
     assert (mc_registry_has_kernel (self, "pi") && mc_registry_has_kernel (self, "noop")
          && !mc_registry_has_kernel (self, "walker"));

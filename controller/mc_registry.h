@@ -64,7 +64,8 @@ size_t mc_engine_queued (const mc_engine_t *self);
 mc_registry_t *mc_registry_new (void);
 void mc_registry_destroy (mc_registry_t **self_p);
 //  Register or re-register an engine. An engine whose uuid is known gets
-//  its id back; else want_id if free; else a new id. The routing id is
+//  its id back; else want_id if free or kept for it (mc_registry_keep_id);
+//  else a new id, never a kept one. The routing id is
 //  copied; kernels (an array of kernel_count strings) is taken, also on
 //  failure. The engine's state is READY. Returns the engine (borrowed), or
 //  NULL when no id is left or memory is short.
