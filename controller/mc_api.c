@@ -148,6 +148,24 @@ s_submit_queue (mc_server_t *self, mc_job_t *job)
     }
 }
 
+//  Record the engines a stored direct job's tasks are for (what "all"
+//  meant now), with the job: a restarted controller gives its unfinished
+//  tasks to the same engines when they come back (mc_resume).
+static void
+s_store_targets (mc_server_t *self, mc_job_t *job)
+{
+    mc_job_info_t *info = mc_job_info (job);
+    int32_t *ids = calloc (info->tasks + 1, sizeof *ids);
+    for (uint64_t i = 0; ids && i < info->tasks; i++)
+        ids [i] = mc_job_task (job, i)->target;
+    //  Out of memory only (the job itself is written): it costs the job
+    //  its unfinished tasks if the controller restarts before its end.
+    if (!ids || mc_store_job_targets (self->store, info->id, ids, info->tasks))
+        mc_warn ("job %llu: out of memory to record its engines; a restart would fail its unfinished tasks",
+                 (unsigned long long) info->id);
+    free (ids);
+}
+
 static void
 s_op_submit (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
 {
@@ -185,6 +203,8 @@ s_op_submit (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     size_t body_size;
     const void *body_data = mc_job_body (job, &body_size);
     int stored = transient? 0: mc_store_add_job (self->store, info, body_data, body_size);
+    if (!transient && stored == 0 && mc_job_targets (job))
+        s_store_targets (self, job);
     if (!transient && stored == 0 && !waits && mc_store_flush (self->store)) {
         //  The store failed now: the job, refused, must not be written later.
         mc_job_info_t copy = *info;

@@ -48,6 +48,7 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     mc_api_expire (server, now);
     mc_answer_finished (server);
     mc_retention_tick (server, now);
+    mc_resume_tick (server, now);
     mc_scale_tick (server, now);
     if (server->expect && !server->ready && now - self->started_us > server->config.register_timeout_ms * 1000
     &&  self->patient) {

@@ -108,8 +108,21 @@ s_gone (mc_server_t *self, mc_engine_t *engine, const char *why, bool died)
     mc_info ("engine %d (%s pid %lld) %s; %u tasks in flight", mc_engine_id (engine), mc_engine_host (engine),
              (long long) mc_engine_pid (engine), why, mc_engine_inflight (engine));
     zlistx_t *aborted = mc_retention_aborted_inflight (engine);
+    //  The task it died running alone counts the death (mc_sched): kept in
+    //  the store too, so that a restarted controller goes on counting.
+    mc_engine_load_t *load = mc_engine_load (engine);
+    mc_task_t *killer = died && load->inflight == 1 && load->running->target < 0
+                     && !mc_job_transient (load->running->job)? load->running: NULL;
+    uint64_t job_id = killer? mc_job_info (killer->job)->id: 0;
+    uint32_t number = killer? killer->number: 0;
+    int32_t id = mc_engine_id (engine);
     mc_sched_engine_gone (self->sched, engine, died, mc_server_task_lost, self);
     mc_registry_remove (self->registry, &engine);
+    //  (job_id and number were read before: a task that fails now may be
+    //  reused by its job.)
+    if (killer && mc_store_task_died (self->store, job_id, number, id))
+        mc_error ("cannot record a death of job %llu task %u: %s", (unsigned long long) job_id, number,
+                  mc_store_error (self->store));
     mc_retention_requeued (self, &aborted);
 }
 
@@ -337,6 +350,9 @@ s_result (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
         //  the job since): only the last outcome is stored, so this one is
         //  only logged.
         task->retries++;
+        if (!mc_job_transient (job) && mc_store_task_retried (self->store, msg->job, task->number, task->retries))
+            mc_error ("cannot record a retry of job %llu task %u: %s", (unsigned long long) msg->job,
+                      task->number, mc_store_error (self->store));
         snprintf (tried, sizeof tried, "%.*s", (int) (text_len < 512? text_len: 512), text);
         mc_info ("job %llu task %u failed on engine %d (%s): retry %u of %u", (unsigned long long) msg->job,
                  task->number, mc_engine_id (engine), tried, task->retries, mc_job_retries (job));

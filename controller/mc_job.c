@@ -7,6 +7,9 @@
 #include "mc_transient.h"
 #include <string.h>
 
+//  What a task not made yet went through before a restart.
+struct s_counts { uint16_t deaths; uint8_t retries; };
+
 struct _mc_job_t {
     mc_job_info_t info;
     mc_submit_t submit;             //  the body it came from, parsed (owned)
@@ -22,6 +25,9 @@ struct _mc_job_t {
     mc_task_t **spare;              //  finished, for reuse (owned); room for every task made
     size_t spare_count, spare_room;
     uint8_t *stored;                //  resume: one bit per task with a stored result, or NULL
+    //  Resume: deaths and retries of tasks not made yet, taken by the task
+    //  when it is made. By number + 1 (owned), or NULL; rare, so a table.
+    zhashx_t *counts;
     mc_task_t rest;                 //  stands in a queue for the tasks not made yet
     uint64_t tasks_finished;
     double mean_task_us;
@@ -30,6 +36,19 @@ struct _mc_job_t {
     struct s_death { uint32_t task; int32_t engine; } *deaths;
     size_t death_count, death_room;
 };
+
+static bool
+s_is_stored (const mc_job_t *self, uint64_t number)
+{
+    return self->stored && (self->stored [number / 8] >> (number % 8) & 1);
+}
+
+static void
+s_counts_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
 
 mc_job_t *
 mc_job_new (uint64_t id, const void *body, size_t size, uint64_t seed_if_absent,
@@ -70,6 +89,7 @@ mc_job_destroy (mc_job_t **self_p)
         free (self->spare [i]);
     free (self->spare);
     free (self->stored);
+    zhashx_destroy (&self->counts);
     free (self->deaths);
     free (self);
     *self_p = NULL;
@@ -140,11 +160,6 @@ mc_job_plan (mc_job_t *self, const int32_t *targets, size_t ntargets)
     return 0;
 }
 
-static bool
-s_is_stored (const mc_job_t *self, uint64_t number)
-{
-    return self->stored && (self->stored [number / 8] >> (number % 8) & 1);
-}
 
 mc_task_t *
 mc_job_make_task (mc_job_t *self)
@@ -184,6 +199,12 @@ mc_job_make_task (mc_job_t *self)
     if (zhashx_insert (self->live, (void *) (uintptr_t) (number + 1), task)) {
         self->spare [self->spare_count++] = task;
         return NULL;
+    }
+    struct s_counts *counts = self->counts? zhashx_lookup (self->counts, (void *) (uintptr_t) (number + 1)): NULL;
+    if (counts) {
+        task->deaths = counts->deaths;
+        task->retries = counts->retries;
+        zhashx_delete (self->counts, (void *) (uintptr_t) (number + 1));
     }
     self->cursor++;
     self->unmade--;
@@ -414,12 +435,10 @@ mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us)
     s_count_finished (self, items, ok, run_us);
 }
 
-int
-mc_job_task_died (mc_job_t *self, mc_task_t *task, int32_t engine)
+//  Remember that the engine died running task `number`. 0, or -1 when out of memory.
+static int
+s_death_add (mc_job_t *self, uint32_t number, int32_t engine)
 {
-    assert (task->job == self);
-    if (task->deaths < UINT16_MAX)
-        task->deaths++;
     if (self->death_count == self->death_room) {
         size_t room = self->death_room? 2 * self->death_room: 8;
         struct s_death *grown = realloc (self->deaths, room * sizeof *grown);
@@ -428,8 +447,45 @@ mc_job_task_died (mc_job_t *self, mc_task_t *task, int32_t engine)
         self->deaths = grown;
         self->death_room = room;
     }
-    self->deaths [self->death_count++] = (struct s_death) { task->number, engine };
+    self->deaths [self->death_count++] = (struct s_death) { number, engine };
     return 0;
+}
+
+int
+mc_job_task_died (mc_job_t *self, mc_task_t *task, int32_t engine)
+{
+    assert (task->job == self);
+    if (task->deaths < UINT16_MAX)
+        task->deaths++;
+    return s_death_add (self, task->number, engine);
+}
+
+int
+mc_job_resume_counts (mc_job_t *self, uint64_t number, uint32_t retries, const int32_t *engines, size_t count)
+{
+    if (number >= self->info.tasks || s_is_stored (self, number))
+        return 0;                   //  not ours, or it will never run again
+    uint16_t deaths = (uint16_t) (count < UINT16_MAX? count: UINT16_MAX);
+    uint8_t tries = (uint8_t) (retries < UINT8_MAX? retries: UINT8_MAX);
+    int rc = 0;
+    for (size_t i = 0; i < count; i++)
+        rc |= s_death_add (self, (uint32_t) number, engines [i]);
+    if (!self->lazy) {
+        mc_task_t *task = &self->tasks [number];
+        task->deaths = deaths;
+        task->retries = tries;
+        return rc;
+    }
+    assert (self->cursor == 0);     //  before any task is made, as mc_job_mark_stored
+    struct s_counts *counts = malloc (sizeof *counts);
+    if (!self->counts && (self->counts = mc_job_id_table ()))
+        zhashx_set_destructor (self->counts, s_counts_free);
+    if (!counts || !self->counts || zhashx_insert (self->counts, (void *) (uintptr_t) (number + 1), counts)) {
+        free (counts);
+        return -1;
+    }
+    *counts = (struct s_counts) { deaths, tries };
+    return rc;
 }
 
 int64_t
@@ -706,8 +762,15 @@ s_test_lazy (void)
     assert (mc_job_mark_stored (job, 1, true) && mc_job_mark_stored (job, 3, false));
     assert (!mc_job_mark_stored (job, 1, true) && !mc_job_mark_stored (job, 4, true));
     assert (mc_job_unmade (job) == 2 && mc_job_info (job)->done == 3 && mc_job_info (job)->failed == 1);
+    //  Task 2 had killed engines 4 and 5 and been retried once; stored
+    //  task 1's counts are of no use.
+    assert (mc_job_resume_counts (job, 2, 1, (int32_t []) { 4, 5 }, 2) == 0);
+    assert (mc_job_resume_counts (job, 1, 3, (int32_t []) { 6 }, 1) == 0);
     mc_task_t *a = mc_job_make_task (job), *b = mc_job_make_task (job);
     assert (a && b && a->number == 0 && b->number == 2 && b->first == 6 && !mc_job_make_task (job));
+    assert (a->deaths == 0 && a->retries == 0 && b->deaths == 2 && b->retries == 1);
+    char text [128];
+    assert (mc_job_poison_text (job, b, text, sizeof text) == 5 && strstr (text, "(engines 4, 5)"));
     mc_job_task_finished (job, a, true, 10);
     assert (!mc_job_is_finished (job));
     mc_job_task_finished (job, b, true, 10);
@@ -719,6 +782,8 @@ s_test_lazy (void)
     assert (job && mc_job_plan (job, (int32_t []) { 0, 1 }, 2) == 0 && !mc_job_rest (job) && !mc_job_make_task (job));
     assert (mc_job_mark_stored (job, 1, true) && !mc_job_mark_stored (job, 1, true));
     assert (mc_job_task (job, 1)->state == MC_TASK_DONE && mc_job_task (job, 0)->state == MC_TASK_WAITING);
+    //  ... and takes its counts at once.
+    assert (mc_job_resume_counts (job, 0, 2, NULL, 0) == 0 && mc_job_task (job, 0)->retries == 2);
     mc_job_destroy (&job);
 }
 

@@ -63,6 +63,12 @@ mc_task_t *mc_job_rest (mc_job_t *self);
 //  it finished, and never make or run it. True when it was counted; false
 //  when out of range, finished already, or out of memory (then it runs again).
 bool mc_job_mark_stored (mc_job_t *self, uint64_t number, bool ok);
+//  Resume: task `number` had killed these engines (their ids, in order)
+//  and been retried `retries` times before the restart (§5, "Retries"): a
+//  direct task takes the counts now, a load-balanced one when it is made
+//  (call before any is made, after mc_job_mark_stored; a stored task's are
+//  ignored). 0, or -1 when out of memory (then some are not counted).
+int mc_job_resume_counts (mc_job_t *self, uint64_t number, uint32_t retries, const int32_t *engines, size_t count);
 //  Tasks finished, and tasks running now (O(tasks made and not finished)).
 void mc_job_count_tasks (mc_job_t *self, uint64_t *finished, uint64_t *running);
 //  Hold the job to the submit limits of config before it is planned (see

@@ -35,7 +35,9 @@ struct _mc_registry_t {
     //  index = engine id: the counters of an engine while it is gone, so
     //  that they go on when the id registers again (a reconnect after
     //  expiry, a restarted local engine)
-    struct s_counts { uint64_t done, failed; } *counts;
+    //  kept: after a restart, the id is held for the engine that had it
+    //  (it asks for it), because resumed direct tasks wait for that engine.
+    struct s_counts { uint64_t done, failed; bool kept; } *counts;
     size_t next_id;                 //  no id at or above this was given out
     size_t count;
     zhashx_t *ids_by_uuid;          //  uuid -> id + 1 (as a pointer)
@@ -184,6 +186,8 @@ s_choose_id (mc_registry_t *self, const char *uuid, int64_t want_id, const char 
         *handover = promised;
         return (size_t) promised->id;
     }
+    if (want_id >= 0 && (size_t) want_id < self->capacity && self->counts [want_id].kept && !self->by_id [want_id])
+        return (size_t) want_id;
     //  Bound the ask so that a forged id cannot make us allocate much.
     if (want_id >= 0 && (size_t) want_id < self->next_id + 1024
     &&  ((size_t) want_id >= self->capacity || !self->reserved [want_id]))
@@ -257,6 +261,7 @@ mc_registry_register (mc_registry_t *self, const char *uuid, int64_t want_id,
             s_handover_remove (self, handover);
         }
         zhashx_update (self->ids_by_uuid, uuid, (void *) (intptr_t) (id + 1));
+        self->counts [id].kept = false;
         engine->id = (int32_t) id;
         engine->done = self->counts [id].done;
         engine->failed = self->counts [id].failed;
@@ -297,6 +302,16 @@ mc_registry_find_pid (mc_registry_t *self, const char *host, int64_t pid)
             return engine;
     }
     return NULL;
+}
+
+int
+mc_registry_keep_id (mc_registry_t *self, int32_t id)
+{
+    assert (id >= 0);
+    if (s_reserve (self, (size_t) id))
+        return -1;
+    self->counts [id].kept = !self->by_id [id];
+    return 0;
 }
 
 int
@@ -360,7 +375,7 @@ mc_registry_remove (mc_registry_t *self, mc_engine_t **engine_p)
     s_live_unlink (self, engine);
     mc_registry_free_remove (self, engine);
     s_count_kernels (self, engine, -1);
-    self->counts [engine->id] = (struct s_counts) { engine->done, engine->failed };
+    self->counts [engine->id] = (struct s_counts) { engine->done, engine->failed, false };
     self->by_id [engine->id] = NULL;
     self->count--;
     s_engine_destroy (engine_p);
@@ -545,6 +560,15 @@ mc_registry_test (bool verbose)
     assert (mc_engine_state (a) == MC_ENGINE_READY && !strcmp (mc_engine_uuid (b), "b")
          && !strcmp (mc_engine_host (b), "host") && mc_engine_pid (b) == 42);
     assert (mc_registry_first (self) == a && mc_registry_next (self, a) == b && mc_registry_next (self, b) == NULL);
+    //  After a restart, ids kept for engines that tasks wait for: a new
+    //  engine gets neither, the engine that asks for one does.
+    mc_registry_t *restarted = mc_registry_new ();
+    assert (restarted && mc_registry_keep_id (restarted, 0) == 0 && mc_registry_keep_id (restarted, 2) == 0);
+    mc_engine_t *fresh = s_test_register (restarted, "fresh", -1, "noop", 10, &replaced);
+    mc_engine_t *back = s_test_register (restarted, "back", 2, "noop", 10, &replaced);
+    mc_engine_t *other = s_test_register (restarted, "other", -1, "noop", 10, &replaced);
+    assert (mc_engine_id (fresh) == 1 && mc_engine_id (back) == 2 && mc_engine_id (other) == 3);
+    mc_registry_destroy (&restarted);
     //  Kernels are counted by name.
     assert (mc_registry_has_kernel (self, "pi") && mc_registry_has_kernel (self, "noop")
          && !mc_registry_has_kernel (self, "walker"));

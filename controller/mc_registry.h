@@ -64,7 +64,8 @@ size_t mc_engine_queued (const mc_engine_t *self);
 mc_registry_t *mc_registry_new (void);
 void mc_registry_destroy (mc_registry_t **self_p);
 //  Register or re-register an engine. An engine whose uuid is known gets
-//  its id back; else want_id if free; else a new id. The routing id is
+//  its id back; else want_id if free or kept for it (mc_registry_keep_id);
+//  else a new id, never a kept one. The routing id is
 //  copied; kernels (an array of kernel_count strings) is taken, also on
 //  failure. The engine's state is READY. Returns the engine (borrowed), or
 //  NULL when no id is left or memory is short.
@@ -73,6 +74,10 @@ void mc_registry_destroy (mc_registry_t **self_p);
 mc_engine_t *mc_registry_register (mc_registry_t *self, const char *uuid, int64_t want_id,
                                    const char *host, int64_t pid, zframe_t *routing_id,
                                    char **kernels, size_t kernel_count, int64_t now_us, bool *replaced);
+//  After a restart: hold this id for the engine that had it (one that asks
+//  for it registers with it) and give it to no new engine, because tasks
+//  wait for that engine. 0, or -1 when out of memory.
+int mc_registry_keep_id (mc_registry_t *self, int32_t id);
 //  The engine with this id, or NULL.
 mc_engine_t *mc_registry_lookup (mc_registry_t *self, int64_t id);
 //  The registered engine whose process is pid on host, or NULL.

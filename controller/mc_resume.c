@@ -1,6 +1,7 @@
 /*  mc_resume: unfinished jobs back from the store after a restart. */
 #include "mc_resume.h"
 #include "mc_log.h"
+#include "mc_time.h"
 #include <assert.h>
 #include <stdlib.h>
 
@@ -26,8 +27,90 @@ s_mark (void *arg, uint64_t number, uint64_t status)
         marks->kept++;
 }
 
+//  Engine ids, comma separated ("0,1,2"), into ids (room for max): how
+//  many, or -1 when the text is not such a list.
+static ssize_t
+s_parse_ids (const char *text, int32_t *ids, size_t max)
+{
+    size_t count = 0;
+    for (const char *at = text; *at; ) {
+        char *end;
+        long id = strtol (at, &end, 10);
+        if (end == at || id < 0 || id > INT32_MAX || count == max || (*end && *end != ','))
+            return -1;
+        ids [count++] = (int32_t) id;
+        at = *end? end + 1: end;
+    }
+    return (ssize_t) count;
+}
+
+//  What a task went through before the restart: its retries, and the
+//  engines it killed, in order (mc_job counts them again, and names them
+//  in a poison task's error).
+static void
+s_counts (void *arg, uint64_t number, uint32_t retries, const char *engines)
+{
+    s_marks_t *marks = arg;
+    int32_t ids [256];
+    ssize_t count = s_parse_ids (engines, ids, sizeof ids / sizeof ids [0]);
+    if (count < 0) {
+        mc_warn ("job %llu task %llu: its deaths in the store are not ours (%.64s): not counted",
+                 (unsigned long long) mc_job_info (marks->job)->id, (unsigned long long) number, engines);
+        count = 0;
+    }
+    if (mc_job_resume_counts (marks->job, number, retries, ids, (size_t) count))
+        mc_warn ("out of memory: the deaths and retries of job %llu task %llu are not all counted",
+                 (unsigned long long) mc_job_info (marks->job)->id, (unsigned long long) number);
+}
+
+//  The engine ids a direct job's tasks were for, one per task, into *ids
+//  (caller frees): recorded with the job, or its own list of targets in
+//  a store from before they were recorded. 0, or -1 when they are not
+//  known ("all" unrecorded) or out of memory.
 static int
-s_job (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us, const void *body, size_t size)
+s_direct_ids (mc_job_t *job, const char *recorded, uint64_t tasks, int32_t **ids)
+{
+    const msgpack_object *targets = mc_job_targets (job);
+    *ids = calloc (tasks + 1, sizeof **ids);
+    if (!*ids)
+        return -1;
+    if (*recorded)
+        return s_parse_ids (recorded, *ids, tasks) == (ssize_t) tasks? 0: -1;
+    if (targets->type != MSGPACK_OBJECT_ARRAY || targets->via.array.size != tasks)
+        return -1;
+    for (uint64_t i = 0; i < tasks; i++)
+        (*ids) [i] = (int32_t) targets->via.array.ptr [i].via.u64;
+    return 0;
+}
+
+//  Queue a direct job's tasks without a result for their engines, which
+//  may not be back yet: how many.
+static size_t
+s_direct_queue (mc_server_t *server, mc_job_t *job)
+{
+    mc_job_info_t *info = mc_job_info (job);
+    size_t queued = 0;
+    for (uint64_t i = 0; i < info->tasks; i++) {
+        mc_task_t *task = mc_job_task (job, i);
+        if (task->state != MC_TASK_WAITING)
+            continue;
+        if (info->aborted)
+            mc_server_fail_task (server, task, -1, MC_E_ABORTED, S_ABORTED_TEXT);
+        else
+        if (info->kind [0] == 'm' && task->count == 0)
+            mc_server_task_finished (server, job, task, true, 0);  //  an empty block has nothing to run
+        else
+        if (mc_sched_await (server->sched, task))
+            mc_server_fail_task (server, task, -1, MC_E_INTERNAL, "controller out of memory");
+        else
+            queued++;
+    }
+    return queued;
+}
+
+static int
+s_job (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us, const void *body, size_t size,
+       const char *targets)
 {
     s_resume_t *resume = arg;
     mc_server_t *server = resume->server;
@@ -42,14 +125,18 @@ s_job (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us, const void *
     }
     mc_job_info_t *info = mc_job_info (job);
     info->submitted_us = submitted_us;
-    //  A direct job's blocks depend only on how many engines it went to.
     bool direct = mc_job_targets (job) != NULL;
-    int32_t *ids = direct? calloc (stored.tasks + 1, sizeof *ids): NULL;
-    for (uint64_t i = 0; ids && i < stored.tasks; i++)
-        ids [i] = (int32_t) i;
+    int32_t *ids = NULL;
+    //  Engines not known (a store from before they were recorded): a
+    //  direct map's blocks depend only on how many engines it went to, and
+    //  its tasks without a result fail below.
+    bool known = direct && s_direct_ids (job, targets, stored.tasks, &ids) == 0;
+    for (uint64_t i = 0; ids && !known && i < stored.tasks; i++)
+        ids [i] = -1;
     s_marks_t marks = { job, 0 };
     if ((direct && !ids) || mc_job_plan (job, ids, direct? stored.tasks: 0) || info->tasks != stored.tasks
     ||  mc_store_each_result (server->store, id, s_mark, &marks)
+    ||  mc_store_each_task_counts (server->store, id, s_counts, &marks)
     ||  zhashx_insert (server->jobs, (void *) (uintptr_t) id, job)) {
         mc_error ("job %llu cannot be resumed: out of memory, or its tasks do not match the store's", (unsigned long long) id);
         free (ids);
@@ -61,13 +148,17 @@ s_job (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us, const void *
     info->aborted = stored.aborted;
     resume->jobs++;
     resume->kept += marks.kept;
+    if (direct && known)
+        resume->queued += s_direct_queue (server, job);
+    else
     if (direct) {
         for (uint64_t i = 0; i < info->tasks; i++) {
             mc_task_t *task = mc_job_task (job, i);
             if (task->state == MC_TASK_WAITING)
                 mc_server_fail_task (server, task, -1, info->aborted? MC_E_ABORTED: MC_E_ENGINE_LOST,
                                      info->aborted? S_ABORTED_TEXT
-                                     : "the controller restarted before this direct task finished (direct tasks are not run again)");
+                                     : "the controller restarted before this direct task finished, and the store"
+                                       " does not say which engine it was for");
         }
     }
     else
@@ -105,13 +196,70 @@ mc_resume (mc_server_t *server, size_t *jobs, size_t *kept, size_t *queued, char
     *jobs = resume.jobs;
     *kept = resume.kept;
     *queued = resume.queued;
+    //  An engine that outlived the crash is back within seconds; one that
+    //  is not back after engine_grace_ms has given up on its controller
+    //  and exited (§4), so its tasks can never run.
+    if (mc_sched_awaited (server->sched))
+        server->awaited_until_us = mc_time_mono_us () + server->config.engine_grace_ms * 1000;
     return 0;
+}
+
+static void
+s_not_back (void *arg, mc_task_t *task)
+{
+    mc_server_t *server = arg;
+    char text [256];
+    snprintf (text, sizeof text, "engine %d did not come back within engine_grace_ms=%lld of the controller's restart",
+              task->target, (long long) server->config.engine_grace_ms);
+    mc_server_fail_task (server, task, task->target, MC_E_ENGINE_LOST, text);
+}
+
+void
+mc_resume_tick (mc_server_t *server, int64_t now)
+{
+    if (server->awaited_until_us == 0 || now < server->awaited_until_us)
+        return;
+    server->awaited_until_us = 0;
+    size_t lost = mc_sched_drop_awaited (server->sched, s_not_back, server);
+    if (lost)
+        mc_warn ("%zu direct tasks failed: their engines did not come back within engine_grace_ms=%lld of the restart",
+                 lost, (long long) server->config.engine_grace_ms);
 }
 
 //  --------------------------------------------------------------------------
 //  Selftest: a store left by a crash (a load-balanced map with some results
-//  committed, a direct apply with none, a job with all its results but not
-//  its end) comes back as it should.
+//  committed and a task that killed engines, a direct apply with none, a
+//  job with all its results but not its end, an aborted one) comes back as
+//  it should.
+
+typedef struct {
+    mc_task_t *task [8];
+    int32_t to [8];
+    size_t count;
+} s_test_sent_t;
+
+static void
+s_test_send (void *arg, mc_engine_t *engine, mc_task_t *task)
+{
+    s_test_sent_t *sent = arg;
+    assert (sent->count < 8);
+    sent->task [sent->count] = task;
+    sent->to [sent->count++] = mc_engine_id (engine);
+}
+
+static mc_engine_t *
+s_test_engine (mc_server_t *server, const char *uuid, int64_t want_id)
+{
+    zframe_t *rid = zframe_new (uuid, strlen (uuid));
+    char **kernels = calloc (2, sizeof *kernels);
+    assert (rid && kernels && (kernels [0] = strdup ("square")));
+    bool replaced;
+    mc_engine_t *engine = mc_registry_register (server->registry, uuid, want_id, "host", 1, rid, kernels, 1, 0, &replaced);
+    zframe_destroy (&rid);
+    assert (engine);
+    mc_sched_engine_ready (server->sched, engine);
+    return engine;
+}
 
 void
 mc_resume_test (bool verbose)
@@ -127,18 +275,19 @@ mc_resume_test (bool verbose)
     assert (store);
     const char *bodies [] = {
         "{\"kind\":\"map\",\"kernel\":\"square\",\"seq\":{\"range\":[0,10,1]},\"chunksize\":3}",  //  4 tasks
-        "{\"kind\":\"apply\",\"kernel\":\"square\",\"args\":[2],\"targets\":[0,1]}",              //  2 direct
+        "{\"kind\":\"apply\",\"kernel\":\"square\",\"args\":[2],\"targets\":\"all\"}",              //  engines 3, 1
         "{\"kind\":\"apply\",\"kernel\":\"square\",\"args\":[5]}",                                //  all in
         "{\"kind\":\"map\",\"kernel\":\"square\",\"seq\":[1,2,3]}",                                //  aborted
     };
     for (uint64_t id = 1; id <= 4; id++) {
         int code;
         mc_job_t *job = mc_job_new_json (id, bodies [id - 1], &code, err, sizeof err);
-        int32_t targets [2] = { 0, 1 };
+        int32_t targets [2] = { 3, 1 };
         assert (job && mc_job_plan (job, id == 2? targets: NULL, id == 2? 2: 0) == 0);
         size_t size;
         const void *body = mc_job_body (job, &size);
         assert (mc_store_add_job (store, mc_job_info (job), body, size) == 0);
+        assert (id != 2 || mc_store_job_targets (store, id, targets, 2) == 0);
         mc_job_destroy (&job);
     }
     //  Map tasks 1 and 3 done (one of them failed); the last apply done.
@@ -148,28 +297,53 @@ mc_resume_test (bool verbose)
     //  The aborted map: one task done before the abort, none after.
     assert (mc_store_add_result (store, 4, 0, 0, 1, 0, 0, "\x91\x01", 2, NULL, 0, 1, 2, NULL, 0) == 0);
     assert (mc_store_abort_job (store, 4) == 0);
+    //  Map task 0 killed engines 0 and 1 and was retried once.
+    assert (mc_store_task_died (store, 1, 0, 0) == 0 && mc_store_task_died (store, 1, 0, 1) == 0);
+    assert (mc_store_task_retried (store, 1, 0, 1) == 0);
     assert (mc_store_flush (store) == 0);
 
     mc_server_t server;
     assert (mc_server_init (&server, &config) == 0);
     server.store = store;
-    server.sched = mc_sched_new (server.registry, 4, 5000, 3, NULL, NULL);
+    s_test_sent_t sent = { .count = 0 };
+    server.sched = mc_sched_new (server.registry, 4, 5000, 3, s_test_send, &sent);
     assert (server.sched);
     size_t jobs, kept, queued;
     assert (mc_resume (&server, &jobs, &kept, &queued, err, sizeof err) == 0);
-    assert (jobs == 4 && kept == 4 && queued == 2 && mc_sched_waiting (server.sched) == 2);
+    assert (jobs == 4 && kept == 4 && queued == 4 && mc_sched_waiting (server.sched) == 4);
     //  The map waits for tasks 0 and 2, its counts kept; the direct apply
-    //  failed (its engines may not come back); the last one only ends.
-    mc_job_info_t *map = mc_job_info (mc_server_job (&server, 1));
+    //  waits for engines 3 and 1, until engine_grace_ms after the restart;
+    //  the last one only ends.
+    mc_job_t *lb = mc_server_job (&server, 1);
+    mc_job_info_t *map = mc_job_info (lb);
     assert (map->done == 3 && map->failed == 1 && map->started);
     mc_job_t *direct = mc_server_job (&server, 2), *whole = mc_server_job (&server, 3);
-    assert (mc_job_is_finished (direct) && mc_job_info (direct)->failed == 2);
+    assert (!mc_job_is_finished (direct) && mc_sched_awaited (server.sched) == 2 && server.awaited_until_us > 0);
     assert (mc_job_is_finished (whole) && mc_job_info (whole)->done == 1);
+    //  A new engine takes neither kept id, and the load-balanced tasks:
+    //  task 0 goes on from its deaths and retries, task 2 from none.
+    mc_engine_t *fresh = s_test_engine (&server, "fresh", -1);
+    assert (mc_engine_id (fresh) == 0 && sent.count == 2 && sent.task [0]->job == lb && sent.task [0]->number == 0);
+    assert (sent.task [0]->deaths == 2 && sent.task [0]->retries == 1);
+    assert (sent.task [1]->number == 2 && sent.task [1]->deaths == 0 && sent.task [1]->retries == 0);
+    char text [256];
+    mc_job_poison_text (lb, sent.task [0], text, sizeof text);
+    assert (strstr (text, "killed 2 engines (engines 0, 1)"));
+    //  Engine 1 comes back: its direct task goes to it first.
+    mc_engine_t *one = s_test_engine (&server, "one", 1);
+    assert (mc_engine_id (one) == 1 && sent.count == 3 && sent.to [2] == 1);
+    assert (sent.task [2]->job == direct && sent.task [2]->number == 1 && mc_sched_awaited (server.sched) == 1);
+    //  Engine 3 does not come back in time: its task fails.
+    mc_resume_tick (&server, server.awaited_until_us - 1);
+    assert (mc_sched_awaited (server.sched) == 1);
+    mc_resume_tick (&server, server.awaited_until_us);
+    assert (mc_sched_awaited (server.sched) == 0 && server.awaited_until_us == 0);
+    assert (mc_job_info (direct)->failed == 1 && !mc_job_is_finished (direct));
     //  The aborted one runs nothing again: it ends aborted.
     mc_job_t *aborted = mc_server_job (&server, 4);
     assert (mc_job_is_finished (aborted) && mc_job_info (aborted)->aborted);
     assert (mc_job_info (aborted)->done == 1 && mc_job_info (aborted)->failed == 2);
-    assert (zlistx_size (server.finishing) == 3);
+    assert (zlistx_size (server.finishing) == 2);
     mc_sched_destroy (&server.sched);
     mc_server_fini (&server);
     mc_store_destroy (&store);

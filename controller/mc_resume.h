@@ -2,9 +2,12 @@
     unfinished (mc_proto.md §8). A load-balanced job keeps every result
     already committed and queues exactly the tasks without one: a task's
     random numbers come from the job's seed and its items, so a rerun gives
-    the same bits. A direct job's missing tasks fail with ENGINE_LOST: the
-    engines they were for may never come back. A job a client aborted runs
-    none of its missing tasks: they fail with ABORTED. */
+    the same bits, and goes on from the deaths and retries its tasks had
+    counted. A direct job's missing tasks wait for the engines they were
+    for to register again (engines outlive a crash and keep their ids and
+    namespaces), and fail with ENGINE_LOST for an engine not back within
+    engine_grace_ms of the restart. A job a client aborted runs none of
+    its missing tasks: they fail with ABORTED. */
 #ifndef MC_RESUME_H
 #define MC_RESUME_H
 #include "mc_server.h"
@@ -13,6 +16,10 @@
 //  *jobs, *kept (tasks whose results were committed) and *queued (tasks to
 //  run again). 0, or -1 with err when the store cannot be read.
 int mc_resume (mc_server_t *server, size_t *jobs, size_t *kept, size_t *queued, char *err, size_t errlen);
+//  Housekeeping: once engine_grace_ms have passed since the restart, the
+//  direct tasks still waiting for an engine that did not come back fail
+//  with ENGINE_LOST. now is monotonic microseconds.
+void mc_resume_tick (mc_server_t *server, int64_t now);
 //  Self test: a store as a crash leaves it, taken up.
 void mc_resume_test (bool verbose);
 #endif

@@ -8,12 +8,22 @@ struct _mc_sched_t {
     size_t waiting;                 //  lb + all direct queues, tasks not made yet included
     size_t unmade;                  //  lb tasks not made yet, behind their jobs' rests in lb
     size_t rests;                   //  jobs' rests in lb (entries that are no task)
+    //  Direct tasks for engines not registered (yet): after a restart,
+    //  those of resumed jobs wait for their engines to come back. By
+    //  engine id + 1; a queue each (owned), created when first needed.
+    zhashx_t *awaited;
     int64_t max_inflight;
     int64_t pipeline_us;
     uint16_t max_deaths;            //  deaths of its engines that fail a load-balanced task
     mc_sched_send_fn *send;
     void *arg;
 };
+
+static void
+s_taskq_free (void **item)
+{
+    mc_taskq_destroy ((mc_taskq_t **) item);
+}
 
 mc_sched_t *
 mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us, int64_t max_deaths,
@@ -24,10 +34,14 @@ mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us
         return NULL;
     self->registry = registry;
     self->lb = mc_taskq_new ();
-    if (!self->lb) {
+    self->awaited = mc_job_id_table ();     //  integer keys, as for job ids
+    if (!self->lb || !self->awaited) {
+        mc_taskq_destroy (&self->lb);
+        zhashx_destroy (&self->awaited);
         free (self);
         return NULL;
     }
+    zhashx_set_destructor (self->awaited, s_taskq_free);
     self->max_inflight = max_inflight > 0? max_inflight: 1;
     self->pipeline_us = pipeline_us;
     self->max_deaths = max_deaths < 1? 1: max_deaths > UINT16_MAX? UINT16_MAX: (uint16_t) max_deaths;
@@ -41,6 +55,7 @@ mc_sched_destroy (mc_sched_t **self_p)
 {
     if (*self_p) {
         mc_taskq_destroy (&(*self_p)->lb);
+        zhashx_destroy (&(*self_p)->awaited);
         free (*self_p);
         *self_p = NULL;
     }
@@ -74,6 +89,55 @@ mc_sched_queue (mc_sched_t *self, mc_task_t *task)
     task->state = MC_TASK_WAITING;
     self->waiting++;
     return 0;
+}
+
+int
+mc_sched_await (mc_sched_t *self, mc_task_t *task)
+{
+    assert (task->target >= 0);
+    if (mc_registry_lookup (self->registry, task->target))
+        return mc_sched_queue (self, task);
+    void *key = (void *) (uintptr_t) ((uint64_t) task->target + 1);
+    mc_taskq_t *queue = zhashx_lookup (self->awaited, key);
+    if (!queue) {
+        //  No new engine may take the id: only the one its tasks wait for.
+        if (mc_registry_keep_id (self->registry, task->target) || !(queue = mc_taskq_new ()))
+            return -1;
+        if (zhashx_insert (self->awaited, key, queue)) {
+            mc_taskq_destroy (&queue);
+            return -1;
+        }
+    }
+    if (mc_taskq_push (queue, task))
+        return -1;
+    task->state = MC_TASK_WAITING;
+    self->waiting++;
+    return 0;
+}
+
+size_t
+mc_sched_awaited (const mc_sched_t *self)
+{
+    size_t count = 0;
+    for (mc_taskq_t *queue = zhashx_first (self->awaited); queue; queue = zhashx_next (self->awaited))
+        count += mc_taskq_size (queue);
+    return count;
+}
+
+size_t
+mc_sched_drop_awaited (mc_sched_t *self, mc_sched_lost_fn *lost, void *arg)
+{
+    size_t dropped = 0;
+    for (mc_taskq_t *queue = zhashx_first (self->awaited); queue; queue = zhashx_next (self->awaited)) {
+        mc_task_t *task;
+        while ((task = mc_taskq_pop (queue))) {
+            self->waiting--;
+            dropped++;
+            lost (arg, task);
+        }
+    }
+    zhashx_purge (self->awaited);
+    return dropped;
 }
 
 int
@@ -183,6 +247,15 @@ mc_sched_dispatch (mc_sched_t *self)
 void
 mc_sched_engine_ready (mc_sched_t *self, mc_engine_t *engine)
 {
+    //  Tasks that waited for this engine id go after what its queue holds,
+    //  in their order; if out of memory, they wait for its next (re)register.
+    void *key = (void *) (uintptr_t) ((uint64_t) mc_engine_id (engine) + 1);
+    mc_taskq_t *awaited = zhashx_lookup (self->awaited, key);
+    mc_task_t *task;
+    while (awaited && (task = mc_taskq_peek (awaited)) && mc_taskq_push (mc_engine_load (engine)->direct, task) == 0)
+        mc_taskq_pop (awaited);
+    if (awaited && mc_taskq_size (awaited) == 0)
+        zhashx_delete (self->awaited, key);
     mc_registry_free_push (self->registry, engine);
     mc_sched_dispatch (self);
 }
@@ -342,6 +415,8 @@ mc_sched_cancel_job (mc_sched_t *self, const mc_job_t *job, mc_sched_lost_fn *ca
     for (mc_engine_t *engine = mc_registry_first (self->registry); engine;
          engine = mc_registry_next (self->registry, engine))
         removed += mc_taskq_remove (mc_engine_load (engine)->direct, s_cancel_match, &cancel);
+    for (mc_taskq_t *queue = zhashx_first (self->awaited); queue; queue = zhashx_next (self->awaited))
+        removed += mc_taskq_remove (queue, s_cancel_match, &cancel);
     assert (removed <= self->waiting);
     self->waiting -= removed;
     return removed;
@@ -582,6 +657,55 @@ s_test_lazy (void)
     mc_job_destroy (&b);
 }
 
+//  After a restart: direct tasks wait for their engine ids, which no new
+//  engine takes, go to their engine in order when it is back, and are
+//  lost when it is given up on.
+static void
+s_test_await (void)
+{
+    mc_registry_t *registry = mc_registry_new ();
+    s_capture_t capture = { .count = 0 };
+    mc_sched_t *sched = mc_sched_new (registry, 4, 5000, 3, s_capture_send, &capture);
+    int code;
+    char err [256];
+    mc_job_t *job = mc_job_new_json (1, "{\"kind\":\"apply\",\"kernel\":\"noop\",\"targets\":\"all\"}", &code, err, sizeof err);
+    mc_job_t *other = mc_job_new_json (2, "{\"kind\":\"apply\",\"kernel\":\"noop\",\"targets\":[7]}", &code, err, sizeof err);
+    assert (sched && job && other && mc_job_plan (job, (int32_t []) { 7, 7, 8 }, 3) == 0);
+    assert (mc_job_plan (other, (int32_t []) { 7 }, 1) == 0);
+    for (uint64_t i = 0; i < 3; i++)
+        assert (mc_sched_await (sched, mc_job_task (job, i)) == 0);
+    assert (mc_sched_await (sched, mc_job_task (other, 0)) == 0);
+    assert (mc_sched_waiting (sched) == 4 && mc_sched_awaited (sched) == 4 && capture.count == 0);
+    //  A job aborted meanwhile takes its held task away.
+    assert (mc_sched_cancel_job (sched, other, s_capture_lost, &capture) == 1 && capture.lost == 1);
+    assert (mc_sched_awaited (sched) == 3);
+    //  A new engine gets neither id; engine 7 gets its two, in order.
+    mc_engine_t *fresh = s_add_engine (registry, "fresh");
+    assert (mc_engine_id (fresh) == 0);
+    mc_sched_engine_ready (sched, fresh);
+    zframe_t *rid = zframe_new ("seven", 5);
+    char **kernels = calloc (2, sizeof *kernels);
+    assert (rid && kernels && (kernels [0] = strdup ("noop")));
+    bool replaced;
+    mc_engine_t *seven = mc_registry_register (registry, "seven", 7, "host", 1, rid, kernels, 1, 0, &replaced);
+    zframe_destroy (&rid);
+    assert (seven && mc_engine_id (seven) == 7);
+    mc_sched_engine_ready (sched, seven);
+    assert (capture.count == 1 && capture.sent [0] == mc_job_task (job, 0) && capture.to [0] == 7);
+    assert (mc_sched_awaited (sched) == 1 && mc_engine_queued (seven) == 1);
+    mc_sched_task_done (sched, seven, mc_job_task (job, 0));
+    assert (capture.count == 2 && capture.sent [1] == mc_job_task (job, 1));
+    //  Engine 8 is given up on.
+    assert (mc_sched_drop_awaited (sched, s_capture_lost, &capture) == 1 && capture.lost == 2);
+    assert (mc_sched_awaited (sched) == 0 && mc_sched_waiting (sched) == 0);
+    mc_engine_load (seven)->running = NULL;
+    mc_engine_load (seven)->inflight = 0;
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+    mc_job_destroy (&job);
+    mc_job_destroy (&other);
+}
+
 void
 mc_sched_test (bool verbose)
 {
@@ -680,6 +804,7 @@ mc_sched_test (bool verbose)
     mc_job_destroy (&slow);
     mc_job_destroy (&direct);
     s_test_cancel ();
+    s_test_await ();
 
     if (verbose)
         printf ("OK\n");

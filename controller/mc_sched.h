@@ -29,6 +29,18 @@ void mc_sched_destroy (mc_sched_t **self_p);
 //  on that engine's direct queue (the engine must be registered). Nothing
 //  is sent until dispatch. 0, or -1 when out of memory.
 int mc_sched_queue (mc_sched_t *self, mc_task_t *task);
+//  Queue a direct task for an engine id that may not be registered (after
+//  a restart, a resumed job's engines come back one by one): as
+//  mc_sched_queue when it is, else held until an engine with that id
+//  registers (mc_sched_engine_ready queues it then, after what its queue
+//  holds, keeping their order). Held tasks count as waiting. 0, or -1
+//  when out of memory.
+int mc_sched_await (mc_sched_t *self, mc_task_t *task);
+//  Tasks held for engines not registered.
+size_t mc_sched_awaited (const mc_sched_t *self);
+//  Give up on the engines not back: hand every held task to `lost` (each
+//  engine's in their order) and return how many.
+size_t mc_sched_drop_awaited (mc_sched_t *self, mc_sched_lost_fn *lost, void *arg);
 //  Queue the tasks a load-balanced job has not made yet (mc_job_rest) at
 //  the back of the load-balanced queue, as one entry: they are made one at
 //  a time as engines take them, so only the front ones exist. They count
@@ -36,7 +48,8 @@ int mc_sched_queue (mc_sched_t *self, mc_task_t *task);
 int mc_sched_queue_job (mc_sched_t *self, mc_job_t *job);
 //  Give waiting tasks to engines with capacity, round robin, one at a time.
 void mc_sched_dispatch (mc_sched_t *self);
-//  An engine (re)registered: it joins the rotation and gets work.
+//  An engine (re)registered: the direct tasks held for its id
+//  (mc_sched_await) go to its queue, it joins the rotation and gets work.
 void mc_sched_engine_ready (mc_sched_t *self, mc_engine_t *engine);
 //  A task finished on its engine: frees the slot and refills that engine.
 void mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task);

@@ -40,6 +40,7 @@ typedef struct {
     uint64_t next_job_id;
     msgpack_sbuffer buffer;         //  reused for every encoded body
     bool shutdown;                  //  a client asked us to stop
+    int64_t awaited_until_us;       //  resumed direct tasks wait for their engines until then (monotonic; 0: none wait)
     int64_t retention_at_us;        //  next automatic purge (mc_retention_tick), monotonic
     bool retention_full;            //  past store_max_bytes with nothing to purge (said once)
     //  Start-up: call ready_fn once `expect` engines have registered.

@@ -26,7 +26,7 @@
 //  A failing store says it is still failing this often.
 #define S_REMIND_US (60 * 1000000LL)
 
-typedef enum { S_DEAD, S_ADD_JOB, S_ADD_RESULT, S_FINISH_JOB, S_ABORT_JOB } s_kind_t;
+typedef enum { S_DEAD, S_ADD_JOB, S_ADD_RESULT, S_FINISH_JOB, S_ABORT_JOB, S_TASK_DIED, S_TASK_RETRIED, S_JOB_TARGETS } s_kind_t;
 
 //  One write not yet committed, as kept in the journal: these fields, then
 //  its blobs (job body or result data, error text, meta) back to back.
@@ -34,9 +34,10 @@ typedef struct {
     s_kind_t kind;
     size_t size;                    //  of the whole record, a multiple of 8
     size_t len [3];                 //  of each blob
-    mc_job_info_t info;             //  S_ADD_JOB, S_FINISH_JOB (S_ABORT_JOB: its id)
-    uint64_t job, task, first, count, status;       //  S_ADD_RESULT
-    int64_t engine, started_us, finished_us;
+    mc_job_info_t info;             //  S_ADD_JOB, S_FINISH_JOB (S_ABORT_JOB, S_JOB_TARGETS: its id)
+    uint64_t job, task, first, count, status;       //  S_ADD_RESULT (job, task: S_TASK_*)
+    uint64_t retries;                               //  S_TASK_RETRIED
+    int64_t engine, started_us, finished_us;        //  (engine: S_TASK_DIED too)
 } s_record_t;
 
 struct _mc_store_t {
@@ -44,7 +45,7 @@ struct _mc_store_t {
     char *path;
     bool in_tx;
     size_t pending;                 //  writes since the last commit
-    sqlite3_stmt *add_job, *add_result, *finish_job, *abort_job, *job_info, *recent, *results, *errors, *meta;
+    sqlite3_stmt *add_job, *add_result, *finish_job, *abort_job, *job_targets, *task_died, *task_retried, *forget_counts, *job_info, *recent, *results, *errors, *meta;
     sqlite3_stmt *begin, *commit;   //  prepared once: a commit per reply is on the latency path
     uint8_t *journal;               //  the records written since the last commit
     size_t journal_used, journal_size;          //  bytes
@@ -74,7 +75,14 @@ static const char *s_schema =
     "  PRIMARY KEY (job, task)) WITHOUT ROWID;"
     //  The next job id, kept past the jobs a purge removes: an id once
     //  given never names another job.
-    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    //  What an unfinished job's tasks went through, for a restarted
+    //  controller (§5, "Retries"): the engines each killed, in order, and
+    //  the times its kernel failed and it was queued again. Gone when the
+    //  job finishes.
+    "CREATE TABLE IF NOT EXISTS task_counts ("
+    "  job INTEGER NOT NULL, task INTEGER NOT NULL, retries INTEGER NOT NULL, engines TEXT NOT NULL,"
+    "  PRIMARY KEY (job, task)) WITHOUT ROWID;";
 
 static int
 s_prepare (mc_store_t *self, sqlite3_stmt **stmt, const char *sql)
@@ -175,6 +183,7 @@ mc_store_new (const char *path, char *err, size_t errlen)
     ||  (sqlite3_exec (self->db, "ALTER TABLE results ADD COLUMN meta BLOB", NULL, NULL, NULL), false)
     ||  (sqlite3_exec (self->db, "ALTER TABLE jobs ADD COLUMN aborted INTEGER NOT NULL DEFAULT 0",
                        NULL, NULL, NULL), false)
+    ||  (sqlite3_exec (self->db, "ALTER TABLE jobs ADD COLUMN targets TEXT", NULL, NULL, NULL), false)
     ||  s_prepare (self, &self->begin, "BEGIN")
     ||  s_prepare (self, &self->commit, "COMMIT")
     ||  s_prepare (self, &self->add_job,
@@ -188,6 +197,15 @@ mc_store_new (const char *path, char *err, size_t errlen)
     ||  s_prepare (self, &self->finish_job,
             "UPDATE jobs SET done = ?, failed = ?, finished_us = ?, aborted = ? WHERE id = ?")
     ||  s_prepare (self, &self->abort_job, "UPDATE jobs SET aborted = 1 WHERE id = ?")
+    ||  s_prepare (self, &self->job_targets, "UPDATE jobs SET targets = ? WHERE id = ?")
+    ||  s_prepare (self, &self->task_died,
+            "INSERT INTO task_counts (job, task, retries, engines) VALUES (?, ?, 0, ?)"
+            " ON CONFLICT (job, task) DO UPDATE SET engines ="
+            " CASE engines WHEN '' THEN excluded.engines ELSE engines || ',' || excluded.engines END")
+    ||  s_prepare (self, &self->task_retried,
+            "INSERT INTO task_counts (job, task, retries, engines) VALUES (?, ?, ?, '')"
+            " ON CONFLICT (job, task) DO UPDATE SET retries = excluded.retries")
+    ||  s_prepare (self, &self->forget_counts, "DELETE FROM task_counts WHERE job = ?")
     ||  s_prepare (self, &self->job_info,
             "SELECT kind, kernel, total, tasks, done, failed, seed, single, submitted_us, finished_us, body, aborted"
             " FROM jobs WHERE id = ?")
@@ -218,6 +236,7 @@ mc_store_destroy (mc_store_t **self_p)
             mc_error ("store: %zu writes could not be committed: %s", self->pending, self->failure);
     }
     sqlite3_stmt *stmts [] = { self->meta, self->add_job, self->add_result, self->finish_job, self->abort_job,
+                               self->job_targets, self->task_died, self->task_retried, self->forget_counts,
                                self->job_info,
                                self->recent, self->results, self->errors, self->begin, self->commit };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts [0]; i++)
@@ -341,10 +360,34 @@ s_apply (mc_store_t *self, const s_record_t *r)
             rc |= sqlite3_bind_int64 (s, 3, r->info.finished_us);
             rc |= sqlite3_bind_int (s, 4, r->info.aborted);
             rc |= sqlite3_bind_int64 (s, 5, (sqlite3_int64) r->info.id);
-            return s_step (s, rc);
+            rc = s_step (s, rc);
+            if (rc != SQLITE_DONE)
+                return rc;
+            s = self->forget_counts;
+            return s_step (s, sqlite3_bind_int64 (s, 1, (sqlite3_int64) r->info.id));
         case S_ABORT_JOB:
             s = self->abort_job;
             return s_step (s, sqlite3_bind_int64 (s, 1, (sqlite3_int64) r->info.id));
+        case S_JOB_TARGETS:
+            s = self->job_targets;
+            rc = sqlite3_bind_text (s, 1, (const char *) blob [0], (int) r->len [0], SQLITE_STATIC);
+            rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) r->info.id);
+            return s_step (s, rc);
+        case S_TASK_DIED: {
+            char engine [24];
+            snprintf (engine, sizeof engine, "%lld", (long long) r->engine);
+            s = self->task_died;
+            rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) r->job);
+            rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) r->task);
+            rc |= sqlite3_bind_text (s, 3, engine, -1, SQLITE_TRANSIENT);
+            return s_step (s, rc);
+        }
+        case S_TASK_RETRIED:
+            s = self->task_retried;
+            rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) r->job);
+            rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) r->task);
+            rc |= sqlite3_bind_int64 (s, 3, (sqlite3_int64) r->retries);
+            return s_step (s, rc);
         default:
             return SQLITE_DONE;
     }
@@ -498,6 +541,38 @@ mc_store_abort_job (mc_store_t *self, uint64_t id)
 }
 
 int
+mc_store_job_targets (mc_store_t *self, uint64_t id, const int32_t *ids, size_t count)
+{
+    //  As text ("0,1,2"): readable with the sqlite3 shell, like task_counts.
+    char *text = malloc (count * 12 + 1);
+    if (!text) {
+        snprintf (self->error, sizeof self->error, "store %s: out of memory", self->path);
+        return -1;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < count; i++)
+        used += (size_t) sprintf (text + used, "%s%d", i? ",": "", ids [i]);
+    s_record_t r = { .kind = S_JOB_TARGETS, .info = { .id = id }, .len = { used } };
+    int rc = s_write (self, &r, text, NULL, NULL);
+    free (text);
+    return rc;
+}
+
+int
+mc_store_task_died (mc_store_t *self, uint64_t job, uint64_t task, int32_t engine)
+{
+    s_record_t r = { .kind = S_TASK_DIED, .job = job, .task = task, .engine = engine };
+    return s_write (self, &r, NULL, NULL, NULL);
+}
+
+int
+mc_store_task_retried (mc_store_t *self, uint64_t job, uint64_t task, uint32_t retries)
+{
+    s_record_t r = { .kind = S_TASK_RETRIED, .job = job, .task = task, .retries = retries };
+    return s_write (self, &r, NULL, NULL, NULL);
+}
+
+int
 mc_store_flush (mc_store_t *self)
 {
     if (self->failing_since_us) {
@@ -550,8 +625,10 @@ mc_store_fail_job (mc_store_t *self, mc_job_info_t *info, const char *text)
     size_t end = self->journal_used;
     for (size_t at = 0; at < end; at += S_RECORD (self, at)->size) {
         s_record_t *r = S_RECORD (self, at);
-        bool ours = ((r->kind == S_ADD_JOB || r->kind == S_FINISH_JOB) && r->info.id == info->id)
-                 || (r->kind == S_ADD_RESULT && r->job == info->id);
+        bool ours = ((r->kind == S_ADD_JOB || r->kind == S_FINISH_JOB || r->kind == S_JOB_TARGETS)
+                     && r->info.id == info->id)
+                 || ((r->kind == S_ADD_RESULT || r->kind == S_TASK_DIED || r->kind == S_TASK_RETRIED)
+                     && r->job == info->id);
         if (!ours)
             continue;
         if (!added && r->kind == S_ADD_RESULT && r->status == 0) {
@@ -1059,13 +1136,16 @@ int
 mc_store_each_unfinished (mc_store_t *self, mc_store_job_fn *fn, void *arg)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2 (self->db, "SELECT id, seed, submitted_us, body FROM jobs WHERE finished_us = 0 ORDER BY id",
+    if (sqlite3_prepare_v2 (self->db, "SELECT id, seed, submitted_us, body, targets FROM jobs WHERE finished_us = 0 ORDER BY id",
                             -1, &s, NULL) != SQLITE_OK)
         return s_read_failed (self);
     int rc = 0, step;
-    while (rc == 0 && (step = sqlite3_step (s)) == SQLITE_ROW)
+    while (rc == 0 && (step = sqlite3_step (s)) == SQLITE_ROW) {
+        const char *targets = (const char *) sqlite3_column_text (s, 4);
         rc = fn (arg, (uint64_t) sqlite3_column_int64 (s, 0), (uint64_t) sqlite3_column_int64 (s, 1),
-                 sqlite3_column_int64 (s, 2), sqlite3_column_blob (s, 3), (size_t) sqlite3_column_bytes (s, 3));
+                 sqlite3_column_int64 (s, 2), sqlite3_column_blob (s, 3), (size_t) sqlite3_column_bytes (s, 3),
+                 targets? targets: "");
+    }
     if (rc == 0 && step != SQLITE_DONE)
         rc = s_read_failed (self);
     sqlite3_finalize (s);
@@ -1086,6 +1166,24 @@ mc_store_each_result (mc_store_t *self, uint64_t job, mc_store_task_fn *fn, void
     return step == SQLITE_DONE? 0: s_read_failed (self);
 }
 
+int
+mc_store_each_task_counts (mc_store_t *self, uint64_t job, mc_store_counts_fn *fn, void *arg)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2 (self->db, "SELECT task, retries, engines FROM task_counts WHERE job = ?",
+                            -1, &s, NULL) != SQLITE_OK)
+        return s_read_failed (self);
+    sqlite3_bind_int64 (s, 1, (sqlite3_int64) job);
+    int step;
+    while ((step = sqlite3_step (s)) == SQLITE_ROW) {
+        const char *engines = (const char *) sqlite3_column_text (s, 2);
+        fn (arg, (uint64_t) sqlite3_column_int64 (s, 0), (uint32_t) sqlite3_column_int64 (s, 1),
+            engines? engines: "");
+    }
+    sqlite3_finalize (s);
+    return step == SQLITE_DONE? 0: s_read_failed (self);
+}
+
 //  Self test: jobs and results survive a reopen; results splice in order.
 
 //  The number of lines of the log file that hold text.
@@ -1100,6 +1198,34 @@ s_test_lines (FILE *log, const char *text)
         count += strstr (line, text) != NULL;
     fseek (log, 0, SEEK_END);
     return count;
+}
+
+//  What mc_store_each_task_counts gave: rows, and the last one's fields.
+typedef struct {
+    int rows;
+    uint32_t retries;
+    char engines [64];
+} s_test_counts_t;
+
+static void
+s_test_counts (void *arg, uint64_t task, uint32_t retries, const char *engines)
+{
+    (void) task;
+    s_test_counts_t *counts = arg;
+    counts->rows++;
+    counts->retries = retries;
+    snprintf (counts->engines, sizeof counts->engines, "%s", engines);
+}
+
+//  The targets of unfinished job 4, as mc_store_each_unfinished gives them.
+static int
+s_test_targets (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us, const void *body, size_t size,
+                const char *targets)
+{
+    (void) seed; (void) submitted_us; (void) body; (void) size;
+    if (id == 4)
+        snprintf (arg, 32, "%s", targets);
+    return 0;
 }
 
 //  A result of one value, packed: [n].
@@ -1388,6 +1514,20 @@ mc_store_test (bool verbose)
     mc_store_destroy (&store);
     store = mc_store_new (path, err, sizeof err);
     assert (store && mc_store_job_info (store, 4, &loaded) == 0 && loaded.aborted && loaded.finished_us == 0);
+    //  A direct job's engines come back with it after a restart.
+    assert (mc_store_job_targets (store, 4, (int32_t []) { 3, 0, 12 }, 3) == 0 && mc_store_flush (store) == 0);
+    char targets [32] = "";
+    assert (mc_store_each_unfinished (store, s_test_targets, targets) == 0 && !strcmp (targets, "3,0,12"));
+    //  A task's deaths and retries are kept until its job finishes.
+    assert (mc_store_task_died (store, 4, 0, 3) == 0 && mc_store_task_retried (store, 4, 0, 2) == 0);
+    assert (mc_store_task_died (store, 4, 0, 5) == 0 && mc_store_flush (store) == 0);
+    s_test_counts_t counts = { 0 };
+    assert (mc_store_each_task_counts (store, 4, s_test_counts, &counts) == 0);
+    assert (counts.rows == 1 && counts.retries == 2 && !strcmp (counts.engines, "3,5"));
+    unfinished.finished_us = 7000;
+    assert (mc_store_finish_job (store, &unfinished) == 0 && mc_store_flush (store) == 0);
+    memset (&counts, 0, sizeof counts);
+    assert (mc_store_each_task_counts (store, 4, s_test_counts, &counts) == 0 && counts.rows == 0);
     mc_store_destroy (&store);
 
     //  A store that cannot be created is an error, not a crash.

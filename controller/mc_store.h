@@ -39,6 +39,16 @@ int mc_store_finish_job (mc_store_t *self, const mc_job_info_t *info);
 //  Record that a client aborted a job before it finished (a restarted
 //  controller must not run its tasks again). 0 or -1.
 int mc_store_abort_job (mc_store_t *self, uint64_t id);
+//  Record the engine ids a direct job's tasks are for, in task order
+//  (what "all" meant when it was submitted), so that a restarted
+//  controller can give them to the same engines. 0 or -1.
+int mc_store_job_targets (mc_store_t *self, uint64_t id, const int32_t *ids, size_t count);
+//  A load-balanced task of an unfinished job killed this engine (§5,
+//  "Retries"), or its kernel failed and it is queued again for the
+//  retries-th time: kept for a restarted controller until the job
+//  finishes. 0 or -1.
+int mc_store_task_died (mc_store_t *self, uint64_t job, uint64_t task, int32_t engine);
+int mc_store_task_retried (mc_store_t *self, uint64_t job, uint64_t task, uint32_t retries);
 //  Commit what is pending; while the store is failing, write it all again
 //  first (no more often than a retry delay that doubles up to 1 s). 0, or
 //  -1 while the store is failing (said once per incident in the log).
@@ -75,14 +85,21 @@ int mc_store_fail_job (mc_store_t *self, mc_job_info_t *info, const char *text);
 //  mc_store_pack_results.
 int mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk);
 //  After a restart: the jobs that never finished, oldest first, each with
-//  its seed, submission time and submit body (for mc_job_new); fn returns
-//  0 to go on. 0, or -1 with the store's error.
+//  its seed, submission time, submit body (for mc_job_new) and the engine
+//  ids its direct tasks were for (mc_store_job_targets: "0,1,2", or ""
+//  when none were recorded; borrowed for the call); fn returns 0 to go
+//  on. 0, or -1 with the store's error.
 typedef int (mc_store_job_fn) (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us,
-                               const void *body, size_t size);
+                               const void *body, size_t size, const char *targets);
 int mc_store_each_unfinished (mc_store_t *self, mc_store_job_fn *fn, void *arg);
 //  The tasks of a job that have a result recorded, with its status (0 ok).
 typedef void (mc_store_task_fn) (void *arg, uint64_t task, uint64_t status);
 int mc_store_each_result (mc_store_t *self, uint64_t job, mc_store_task_fn *fn, void *arg);
+//  The tasks of an unfinished job that killed engines or were retried:
+//  its retries, and the ids of the engines it killed, in order, comma
+//  separated ("" when none; borrowed for the call).
+typedef void (mc_store_counts_fn) (void *arg, uint64_t task, uint32_t retries, const char *engines);
+int mc_store_each_task_counts (mc_store_t *self, uint64_t job, mc_store_counts_fn *fn, void *arg);
 
 //  --- Retention ---
 //  Ids above `after` of the jobs that finished before before_us (wall
