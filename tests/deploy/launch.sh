@@ -5,7 +5,7 @@
 #   launch_started NAME T0     the engines registered; prints the time since T0 (ms)
 #   launch_workloads NAME      pi and walker on the hosts, bit-identical to the reference
 #   launch_kill_host NAME I    a host dies mid-job: the job finishes with all results
-#   launch_stopped NAME        shutdown leaves no engine process on the hosts
+#   launch_stopped NAME [SIG]  shutdown (or SIGTERM/SIGINT) leaves no engine on the hosts
 
 LAUNCH_PI=(map pi --tasks 16 samples=200000 --seed 7)
 LAUNCH_WALK=(map walker --tasks 8 steps=2000 --seed 1 --reduce hist2d --bins 20x20 --range 0:1,0:1)
@@ -102,9 +102,11 @@ launch_host_engines () {
     done
 }
 
+# launch_stopped NAME [SIGNAL]: `mcclient shutdown`, or the signal to the
+# controller (TERM, INT), stops it and leaves no engine on the hosts.
 launch_stopped () {
     local name=$1
-    mc shutdown > /dev/null 2>&1
+    if [ -n "${2:-}" ]; then kill -"$2" "$CTRL_PID"; else mc shutdown > /dev/null 2>&1; fi
     wait_for 20 launch_dead "$CTRL_PID" && pass "$name: the controller stopped" \
         || fail "$name: the controller still runs after shutdown"
     wait_for 15 launch_no_host_engines && pass "$name: no engine left on the hosts" \

@@ -64,12 +64,12 @@ wait_for 15 launch_count_is 0 && pass "slurm: scancel $JOB by hand: its engines 
 ended () { mcj allocations | grep -q '"id":"a1".*"state":"ended"'; }
 wait_for 10 ended && pass "slurm: allocation a1 shown as ended" || fail "slurm: a1: $(mcj allocations)"
 
-# Shutdown cancels what is left: a job waiting in the queue included.
+# SIGTERM cancels what is left: a job waiting in the queue included.
 timeout 5 scontrol update nodename=h2 state=resume > /dev/null 2>&1
 mc engines add 8 > /dev/null || fail "slurm: engines add 8"
 wait_for 10 bash -c "timeout 5 squeue -h | grep -q ." || fail "slurm: the last job never reached the queue"
-launch_stopped "slurm"
-wait_for 15 queue_empty && pass "slurm: nothing left in squeue after shutdown" || fail "slurm: squeue: $(timeout 5 squeue -h)"
+launch_stopped "slurm" TERM
+wait_for 15 queue_empty && pass "slurm: nothing left in squeue after SIGTERM" || fail "slurm: squeue: $(timeout 5 squeue -h)"
 
 # --autoscale 0:2 through Slurm (h1 is left: 2 CPUs): a job of Slurm
 # engines while tasks wait, every result, the engines given back when idle

@@ -48,5 +48,5 @@ fi
 mc engines add 2 --hosts h2:2 --launcher-opt "$SSH_OPTS" > /dev/null || fail "ssh: engines add on h2"
 wait_for 20 launch_have 4 || fail "ssh: h2's engines did not come back: $(mc engines 2>&1)"
 launch_kill_host "ssh" 2
-launch_stopped "ssh"
+launch_stopped "ssh" INT
 finish
