@@ -25,6 +25,7 @@ struct _mc_alloc_t {
     char tag [16];
     const mc_launch_kind_t *kind;
     size_t engines;
+    size_t started;                 //  the kind's count of engines started (local: batch by batch)
     char *opts [S_MAX_OPTS + 1];        //  "KEY=VALUE", NULL-terminated
     char job [64];
     mc_alloc_state_t state;
@@ -519,6 +520,9 @@ void
 mc_launcher_tick (mc_launcher_t *self, int64_t now_us)
 {
     mc_launcher_reap (self);
+    for (size_t i = 0; i < self->alloc_count; i++)
+        if (self->allocs [i]->kind->tick && !s_over (self->allocs [i]->state))
+            self->allocs [i]->kind->tick (self->allocs [i]);
     if (now_us < self->next_poll_us)
         return;
     self->next_poll_us = now_us + self->setup.poll_ms * 1000;
@@ -755,6 +759,8 @@ mc_alloc_opt (const mc_alloc_t *alloc, const char *key)
 }
 
 size_t mc_alloc_engines (const mc_alloc_t *alloc) { return alloc->engines; }
+size_t mc_alloc_started (const mc_alloc_t *alloc) { return alloc->started; }
+void mc_alloc_set_started (mc_alloc_t *alloc, size_t started) { alloc->started = started; }
 const char *mc_alloc_tag (const mc_alloc_t *alloc) { return alloc->tag; }
 const mc_launcher_setup_t *mc_alloc_setup (const mc_alloc_t *alloc) { return &alloc->launcher->setup; }
 mc_alloc_state_t mc_alloc_state (const mc_alloc_t *alloc) { return alloc->state; }

@@ -8,9 +8,11 @@
 #   rss_mb, rss_per_engine_kb   controller memory, and per engine (less its RSS with none)
 #   ids_s, engines_s, apply_all_s   `--json ids`, `--json engines`, `apply --targets all noop`
 #   map_rate          load-balanced `map noop 0:MAP_TASKS` tasks/s with N, and with 2 sessions
-#   vanish_notice_s   VANISH sessions (a second swarm process) killed at once (SIGKILL):
-#                     until `ids` no longer lists them; vanish_job_s: until the job
-#                     that had tasks on them completed (its tasks requeued)
+#   vanish_notice_s   VANISH sessions (a second swarm process) go silent at once while a
+#                     job runs (SIGUSR1: they stop reading, so they hold what they were
+#                     sent), then are killed (SIGKILL): until `ids` no longer lists them;
+#                     vanish_job_s: until that job completed (their tasks requeued);
+#                     vanish_requeued_tasks: the tasks they held (the controller's log)
 #   engine_*          one real idle mcengine: threads, RSS and PSS (kB)
 #   ready_s_N         `ipclusterd -n N` (real mcengine processes) until ready, per N of LOCAL_N
 # Environment: N (10000), VANISH (1000), IDLE_S (30), MAP_TASKS (1000000; 0 skips),
@@ -27,7 +29,7 @@ cleanup () {
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
     sleep 1
     for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$MCCLUSTER_DIR"
+    [ -n "${KEEP:-}" ] && cp "$MCCLUSTER_DIR"/*.out /tmp/ 2>/dev/null; rm -rf "$MCCLUSTER_DIR"
 }
 trap cleanup EXIT
 log () { echo "bench_scale: $*" >&2; }
@@ -56,12 +58,12 @@ stop_controller () {
 }
 
 # 1. A burst of N sessions: N - VANISH in one swarm, VANISH in a second one.
-start_controller 0
+start_controller 0 -v
 CP=$(ctrl_pid); RSS0=$(rss_kb "$CP")
 log "controller $CP; starting $N sessions"
 t0=$(now)
 "$BIN/tests/mc_swarm" -n $((N - VANISH)) "${SWARM_OPTS[@]}" > "$MCCLUSTER_DIR/swarm1.out" 2>&1 & S1=$!; PIDS+=("$S1")
-"$BIN/tests/mc_swarm" -n "$VANISH" --task-ms 3600000 "${SWARM_OPTS[@]}" > "$MCCLUSTER_DIR/swarm2.out" 2>&1 & S2=$!; PIDS+=("$S2")
+"$BIN/tests/mc_swarm" -n "$VANISH" --silence "$VANISH" "${SWARM_OPTS[@]}" > "$MCCLUSTER_DIR/swarm2.out" 2>&1 & S2=$!; PIDS+=("$S2")
 pmax=0
 while [ "$(count_ids)" -lt "$N" ]; do
     p=$(timed "$BIN/mcclient" ping)
@@ -73,7 +75,7 @@ R[reregistered]=$(grep -ho 'reregistered [0-9]*' "$MCCLUSTER_DIR"/swarm*.out | a
 log "registered in ${R[register_s]} s (slowest ping ${pmax} s)"
 
 # 2. Idle: once the heartbeat intervals settled.
-sleep 20
+sleep ${SETTLE_S:-20}
 a=$(cpu_ticks "$CP"); sleep "$IDLE_S"; b=$(cpu_ticks "$CP")
 HZ=$(getconf CLK_TCK)
 R[idle_cpu_pct]=$(python3 -c "print(round(100.0 * ($b - $a) / $HZ / $IDLE_S, 2))")
@@ -91,16 +93,25 @@ R[apply_all_s]=$(timed "$BIN/mcclient" apply --targets all noop)
 log "ids ${R[ids_s]} s, engines ${R[engines_s]} s, apply all ${R[apply_all_s]} s"
 
 # 4. VANISH sessions die at once while they hold tasks of a job.
-JOB=$("$BIN/mcclient" --json map noop 0:$((4 * N)) --async | tr -d '"')
-sleep 3
-kill -KILL "$S2"; t0=$(now)
+JOB=$("$BIN/mcclient" --json map noop 0:$((10 * N)) --async | tr -d '"')
+# They stop reading first (so that what the controller sends them meanwhile
+# stays in flight on them), then their process is killed.
+kill -USR1 "$S2"; t0=$(now)
+sleep 0.5
+kill -KILL "$S2"
+R[vanish_job_done_before]=$("$BIN/mcclient" --json status "$JOB" | grep -o '"done":[0-9]*' | cut -d: -f2)
+R[vanish_job_s]=null
 while [ "$(count_ids)" -gt $((N - VANISH)) ]; do
+    [ "${R[vanish_job_s]}" = null ] && [ "$("$BIN/mcclient" --json ready "$JOB")" = true ] && R[vanish_job_s]=$(elapsed "$t0")
     python3 -c "import sys; sys.exit(0 if $(now) - $t0 < 300 else 1)" || break; sleep 0.2
 done
 R[vanish_notice_s]=$(elapsed "$t0")
 "$BIN/mcclient" wait "$JOB" --timeout 300 > /dev/null 2>&1
-R[vanish_job_s]=$(elapsed "$t0")
+[ "${R[vanish_job_s]}" = null ] && R[vanish_job_s]=$(elapsed "$t0")
 log "vanished: noticed in ${R[vanish_notice_s]} s, job done in ${R[vanish_job_s]} s"
+[ -n "${KEEP:-}" ] && cp "$MCCLUSTER_DIR/ipclusterd.out" /tmp/scale-phase1.out
+R[vanish_requeued_tasks]=$(grep -o 'expired (no heartbeat); [0-9]* tasks in flight' "$MCCLUSTER_DIR/ipclusterd.out" | awk '{s += $4} END {print s + 0}')
+R[vanish_job_failed]=$("$BIN/mcclient" --json status "$JOB" | grep -o '"failed":[0-9]*' | cut -d: -f2)
 
 # 5. Load-balanced no-op map with N - VANISH sessions.
 if [ "$MAP_TASKS" -gt 0 ]; then
