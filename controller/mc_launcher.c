@@ -1072,6 +1072,17 @@ mc_launcher_test (bool verbose)
     assert (mc_launcher_find_job (self, "a1") == 1 && mc_launcher_find_job (self, "a9") == -1);
     assert (mc_launcher_stop_alloc (self, 1) == 0 && events.ended == 0);
     assert (mc_launcher_stop_alloc (self, 1) == -1 && mc_launcher_requested (self) == 0);
+    //  Many local engines: a batch at once, the next at each tick.
+    assert (mc_launcher_add (self, "local", 20, NULL, err, sizeof err) == 2);
+    assert (mc_alloc_started (self->allocs [1]) == 16 && mc_alloc_state (self->allocs [1]) == MC_ALLOC_RUNNING);
+    mc_launcher_tick (self, mc_time_mono_us ());
+    assert (mc_alloc_started (self->allocs [1]) == 20);
+    deadline = mc_time_mono_us () + 5000000;
+    while (mc_launcher_children (self) > 0 && mc_time_mono_us () < deadline) {
+        mc_launcher_reap (self);
+        usleep (1000);
+    }
+    assert (mc_launcher_stop_alloc (self, 2) == 0);
     int64_t start = mc_time_mono_us ();
     mc_launcher_stop (self, 5000);                          //  nothing left to wait for: at once
     assert (mc_time_mono_us () - start < 1000000);
