@@ -347,6 +347,11 @@ main (int argc, char *argv [])
             return 1;
         }
         fflush (stdout);
+        //  A child that ends at once must still be heard of.
+        sigset_t chld;
+        sigemptyset (&chld);
+        sigaddset (&chld, SIGCHLD);
+        sigprocmask (SIG_BLOCK, &chld, NULL);
         for (long c = 0; c < procs; c++) {
             children [c] = fork ();
             if (children [c] == 0) {
@@ -358,10 +363,8 @@ main (int argc, char *argv [])
         //  The parent passes signals on and waits for all.
         printf ("swarm: %ld sessions in %ld processes\n", n, procs);
         fflush (stdout);
-        int sig_fd = signalfd (-1, &sigs, SFD_CLOEXEC);
         sigaddset (&sigs, SIGCHLD);
-        sigprocmask (SIG_BLOCK, &sigs, NULL);
-        sig_fd = signalfd (sig_fd, &sigs, SFD_CLOEXEC);
+        int sig_fd = signalfd (-1, &sigs, SFD_CLOEXEC);
         long alive = procs;
         int rc = 0;
         while (alive > 0) {
