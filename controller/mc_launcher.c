@@ -486,6 +486,14 @@ mc_launcher_reap (mc_launcher_t *self)
 {
     for (size_t i = 0; i < self->child_count; i++)
         s_drain (&self->children [i]);
+    //  Asking each child (a waitpid each) at every tick cost a thousand
+    //  local engines 9 % of a core: first peek whether any child at all
+    //  has exited (WNOWAIT leaves it to be reaped below, or by whoever
+    //  else waits for it).
+    siginfo_t info;
+    info.si_pid = 0;
+    if (waitid (P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0)
+        return;
     //  A reaped child leaves the list (the last one takes its place); an
     //  event may spawn more, which are appended.
     size_t i = 0;
