@@ -18,6 +18,7 @@ typedef struct {
 static const s_entry_t s_table [] = {
     ENTRY (heartbeat_ms,         1000,             "ms"),
     ENTRY (heartbeat_liveness,   3,                "intervals"),
+    ENTRY (heartbeat_pings_per_s, 1500,            "PINGs a second from all engines; more engines get longer intervals"),
     ENTRY (max_inflight,         64,               "tasks per engine"),
     ENTRY (pipeline_ms,          5,                "ms of work per engine"),
     ENTRY (max_queued_tasks,     10000000,         "tasks"),

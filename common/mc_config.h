@@ -10,6 +10,7 @@
 typedef struct {
     int64_t heartbeat_ms;           //  engine ping interval
     int64_t heartbeat_liveness;     //  missed intervals before an engine is expired
+    int64_t heartbeat_pings_per_s;  //  budget of PINGs a second from all engines: past it, intervals double
     int64_t max_inflight;           //  most tasks in flight per engine (pipeline depth cap)
     int64_t pipeline_ms;            //  an engine is given about this much work ahead, >= 1 task
     int64_t max_queued_tasks;       //  tasks waiting at the controller; past it submissions are refused

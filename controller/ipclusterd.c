@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -473,6 +474,29 @@ s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controll
     return 0;
 }
 
+//  Each engine's connection costs the controller one open file: raise
+//  the soft limit to the hard one, and say how many engines that allows.
+static void
+s_raise_file_limit (size_t engines)
+{
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit))
+        return;
+    rlim_t was = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY? 1048576: limit.rlim_max;
+    if (limit.rlim_cur > was && setrlimit (RLIMIT_NOFILE, &limit))
+        limit.rlim_cur = was;
+    //  The store, the log, sockets, pipes to local engines: 64 is plenty.
+    unsigned long long room = limit.rlim_cur > 64? (unsigned long long) (limit.rlim_cur - 64): 0;
+    if (room < engines || room < 1000)
+        mc_warn ("open files: limit %llu (hard limit %llu): room for about %llu engines; raise it "
+                 "(ulimit -Hn) for more", (unsigned long long) limit.rlim_cur,
+                 (unsigned long long) limit.rlim_max, room);
+    else
+        mc_info ("open files: limit %llu (was %llu): room for about %llu engines",
+                 (unsigned long long) limit.rlim_cur, (unsigned long long) was, room);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -535,6 +559,7 @@ main (int argc, char *argv [])
         if (chld_fd < 0)
             mc_warn ("no signalfd (%s): engine deaths are seen at the next tick", strerror (errno));
     }
+    s_raise_file_limit ((size_t) opts.engines);
     zsys_set_io_threads (2);            //  one to receive a large message while the other sends
     zsys_init ();
     zsys_catch_interrupts ();

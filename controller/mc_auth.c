@@ -462,14 +462,9 @@ s_decide (mc_auth_t *self, zmsg_t *request, char *user, size_t userlen, char *re
     return status;
 }
 
-static int
-s_zap_readable (zloop_t *loop, zsock_t *sock, void *arg)
+static void
+s_zap_answer (mc_auth_t *self, zsock_t *sock, zmsg_t *request)
 {
-    (void) loop;
-    mc_auth_t *self = arg;
-    zmsg_t *request = zmsg_recv (sock);
-    if (!request)
-        return 0;
     char user [128] = "", reason [128] = "", address [256];
     int status = s_decide (self, request, user, sizeof user, reason, sizeof reason, address, sizeof address);
     size_t size = zmsg_size (request);
@@ -489,7 +484,25 @@ s_zap_readable (zloop_t *loop, zsock_t *sock, void *arg)
     zmsg_addstr (reply, user);
     zmsg_addmem (reply, NULL, 0);
     zmsg_send (&reply, sock);
-    zmsg_destroy (&request);
+}
+
+//  Every request waiting, up to a bound: a burst of thousands of engines
+//  connecting at once asks one each, and one per turn of the loop would
+//  keep their handshakes waiting behind everything else.
+static int
+s_zap_readable (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    mc_auth_t *self = arg;
+    for (int n = 0; n < 1024; n++) {
+        if (n > 0 && !(zsock_events (sock) & ZMQ_POLLIN))
+            break;
+        zmsg_t *request = zmsg_recv (sock);
+        if (!request)
+            break;
+        s_zap_answer (self, sock, request);
+        zmsg_destroy (&request);
+    }
     return 0;
 }
 

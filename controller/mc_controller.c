@@ -100,6 +100,11 @@ s_bind (mc_controller_t *self, mc_role_t role, const char *ip, int port, const c
     zsock_set_sndhwm (sock, 0);         //  limits are ours (max_queued_tasks), not silent drops
     zsock_set_rcvhwm (sock, 0);
     zsock_set_linger (sock, 100);
+    //  A burst of thousands of engines connecting at once: the kernel's
+    //  queue of connections not yet accepted (libzmq's default is 100)
+    //  would refuse most, and each would retry after its reconnect
+    //  interval. The kernel caps it at net.core.somaxconn.
+    zsock_set_backlog (sock, 65535);
     if (mc_auth_watch (self->server.auth, sock, role, err, errlen)
     ||  mc_auth_prepare (self->server.auth, sock, role, true, err, errlen)) {
         zsock_destroy (&sock);

@@ -99,6 +99,58 @@ s_send_empty (mc_server_t *self, zframe_t *routing_id, int type)
     mc_msg_send (&msg, zsock_resolve (self->engine_sock), routing_id);
 }
 
+//  PONG, encoded once: the answer to most of what engines send when idle.
+static void
+s_send_pong (mc_server_t *self, zframe_t *routing_id)
+{
+    static zframe_t *pong;
+    if (!pong) {
+        mc_msg_t msg;
+        mc_msg_init (&msg);
+        msg.type = MC_PONG;
+        pong = mc_msg_encode (&msg);
+        if (!pong)
+            return;                 //  out of memory: the engine's next PING asks again
+    }
+    void *sock = zsock_resolve (self->engine_sock);
+    if (zmq_send (sock, zframe_data (routing_id), zframe_size (routing_id), ZMQ_SNDMORE) >= 0)
+        zmq_send (sock, zframe_data (pong), zframe_size (pong), 0);
+}
+
+//  The heartbeat class an engine should have now (mc_proto.md §4): the
+//  interval heartbeat_ms << class doubles until all the engines' PINGs
+//  fit in heartbeat_pings_per_s. It shrinks again only when the class
+//  below would leave a quarter of the budget free, so that engines that
+//  come and go around a bound do not flip it.
+static unsigned
+s_hb_class (mc_server_t *self, const mc_engine_t *engine)
+{
+    const mc_config_t *config = &self->config;
+    double engines = (double) mc_registry_size (self->registry);
+    double budget = (double) config->heartbeat_pings_per_s;
+    unsigned k = 0;
+    while (budget > 0 && k + 1 < MC_REGISTRY_HB_CLASSES && (config->heartbeat_ms << (k + 1)) <= 3600000
+    &&     engines * 1000.0 > budget * (double) (config->heartbeat_ms << k))
+        k++;
+    unsigned now = mc_engine_hb_class (engine);
+    if (k < now && engines * 1000.0 * 4 > budget * (double) (config->heartbeat_ms << (now - 1)) * 3)
+        k = now;
+    return k;
+}
+
+//  WELCOME: the engine's id, and the heartbeat of its class.
+static void
+s_send_welcome (mc_server_t *self, mc_engine_t *engine)
+{
+    mc_msg_t welcome;
+    mc_msg_init (&welcome);
+    welcome.type = MC_WELCOME;
+    welcome.engine_id = mc_engine_id (engine);
+    welcome.heartbeat_ms = (uint64_t) self->config.heartbeat_ms << mc_engine_hb_class (engine);
+    welcome.liveness = (uint64_t) self->config.heartbeat_liveness;
+    mc_msg_send (&welcome, zsock_resolve (self->engine_sock), mc_engine_routing_id (engine));
+}
+
 //  An engine is gone: its load-balanced tasks go back to the queue, its
 //  direct ones fail, its record goes. When it died (anything but a
 //  goodbye), the task it was running counts the death (mc_sched).
@@ -177,13 +229,8 @@ s_register (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
         mc_warn ("engine %d: no memory to keep its kernels' descriptions", mc_engine_id (engine));
     mc_info ("engine %d %s (%s pid %lld, %zu kernels)", mc_engine_id (engine), replaced? "reconnected": "registered",
              host, (long long) msg->pid, count);
-    mc_msg_t welcome;
-    mc_msg_init (&welcome);
-    welcome.type = MC_WELCOME;
-    welcome.engine_id = mc_engine_id (engine);
-    welcome.heartbeat_ms = (uint64_t) self->config.heartbeat_ms;
-    welcome.liveness = (uint64_t) self->config.heartbeat_liveness;
-    mc_msg_send (&welcome, zsock_resolve (self->engine_sock), mc_engine_routing_id (engine));
+    mc_registry_set_hb_class (self->registry, engine, s_hb_class (self, engine));
+    s_send_welcome (self, engine);
     if (replaced) {
         zlistx_t *aborted = mc_retention_aborted_inflight (engine);
         mc_sched_engine_reset (self->sched, engine);
@@ -197,11 +244,18 @@ s_register (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
     }
 }
 
+//  PING: PONG, or WELCOME again when the engine's heartbeat class changed
+//  with the number of engines.
 static void
 s_pong (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
 {
-    (void) engine;
-    s_send_empty (self, msg->routing_id, MC_PONG);
+    unsigned k = s_hb_class (self, engine);
+    if (k == mc_engine_hb_class (engine)) {
+        s_send_pong (self, msg->routing_id);
+        return;
+    }
+    mc_registry_set_hb_class (self->registry, engine, k);
+    s_send_welcome (self, engine);
 }
 
 //  RESULT_CHUNK: a chunk of a streamed %pull goes on to its submitter at
@@ -567,10 +621,12 @@ mc_engines_readable (zloop_t *loop, zsock_t *sock, void *arg)
 void
 mc_engines_expire (mc_server_t *self, int64_t now_us)
 {
-    int64_t silence_us = self->config.heartbeat_ms * self->config.heartbeat_liveness * 1000;
-    mc_engine_t *engine;
-    while ((engine = mc_registry_oldest (self->registry)) && now_us - mc_engine_last_seen_us (engine) > silence_us)
-        s_dispatch (self, engine, MC_ENGINE_EV_SILENCE, NULL);
+    for (unsigned k = 0; k < MC_REGISTRY_HB_CLASSES; k++) {
+        int64_t silence_us = (self->config.heartbeat_ms << k) * self->config.heartbeat_liveness * 1000;
+        mc_engine_t *engine;
+        while ((engine = mc_registry_oldest (self->registry, k)) && now_us - mc_engine_last_seen_us (engine) > silence_us)
+            s_dispatch (self, engine, MC_ENGINE_EV_SILENCE, NULL);
+    }
 }
 
 int64_t

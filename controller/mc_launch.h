@@ -34,6 +34,9 @@ typedef struct {
     //  Cancel the batch job (spawn a MC_CHILD_CANCEL, or run it and wait
     //  when wait is true: at shutdown), or NULL when ending the children is enough.
     void (*cancel) (mc_alloc_t *alloc, bool wait);
+    //  Called at each housekeeping tick while the allocation is not over
+    //  (local: start the next batch of engines), or NULL.
+    void (*tick) (mc_alloc_t *alloc);
 } mc_launch_kind_t;
 
 extern const mc_launch_kind_t mc_launch_local, mc_launch_slurm, mc_launch_ssh, mc_launch_mpi, mc_launch_pbs;
@@ -69,6 +72,9 @@ int mc_alloc_run (mc_alloc_t *alloc, const mc_spawn_t *spawn, int timeout_ms, ch
 //  The allocation's option key (from --launcher-opt), or NULL.
 const char *mc_alloc_opt (const mc_alloc_t *alloc, const char *key);
 size_t mc_alloc_engines (const mc_alloc_t *alloc);
+//  How many of its engines the kind has started so far (its own count).
+size_t mc_alloc_started (const mc_alloc_t *alloc);
+void mc_alloc_set_started (mc_alloc_t *alloc, size_t started);
 //  Its tag, "a<id>", which its engines carry in $MCCLUSTER_LAUNCH.
 const char *mc_alloc_tag (const mc_alloc_t *alloc);
 const mc_launcher_setup_t *mc_alloc_setup (const mc_alloc_t *alloc);

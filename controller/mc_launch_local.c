@@ -4,6 +4,7 @@
     starts them again (mc_launcher_restart). */
 #include "mc_launch.h"
 #include <stdio.h>
+#include "mc_log.h"
 #include <stdlib.h>
 
 int64_t
@@ -34,14 +35,43 @@ mc_launch_local_spawn (mc_alloc_t *alloc, char *err, size_t errlen)
     return pid;
 }
 
+//  Engines started per turn of the controller's loop. A fork and exec
+//  take a millisecond or two, so that the loop stays responsive (it
+//  welcomes the engines started before, answers clients) while -n 1000
+//  starts: starting them all at once held it for seconds, long enough
+//  for the first engines to give up on their WELCOME and reconnect.
+#define S_BATCH 16
+
+static int
+s_start_some (mc_alloc_t *alloc, char *err, size_t errlen)
+{
+    size_t at = mc_alloc_started (alloc);
+    for (size_t k = 0; k < S_BATCH && at < mc_alloc_engines (alloc); k++, at++)
+        if (mc_launch_local_spawn (alloc, err, errlen) < 0) {
+            mc_alloc_set_started (alloc, mc_alloc_engines (alloc));      //  no more
+            return -1;
+        }
+    mc_alloc_set_started (alloc, at);
+    return 0;
+}
+
 static int
 s_start (mc_alloc_t *alloc, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < mc_alloc_engines (alloc); i++)
-        if (mc_launch_local_spawn (alloc, err, errlen) < 0)
-            return -1;
+    mc_alloc_set_started (alloc, 0);
+    if (s_start_some (alloc, err, errlen))
+        return -1;
     mc_alloc_set_state (alloc, MC_ALLOC_RUNNING, NULL);
     return 0;
+}
+
+//  The next batch, at each tick until all are started.
+static void
+s_tick (mc_alloc_t *alloc)
+{
+    char err [1024];
+    if (mc_alloc_started (alloc) < mc_alloc_engines (alloc) && s_start_some (alloc, err, sizeof err))
+        mc_error ("%s: %s: the engines not started yet will not be", mc_alloc_tag (alloc), err);
 }
 
 //  Engine exits are the launcher's events (restarts); nothing else runs.
@@ -54,5 +84,6 @@ s_exited (mc_alloc_t *alloc, mc_child_role_t role, const char *label, int status
 static const char *const s_keys [] = { NULL };
 
 const mc_launch_kind_t mc_launch_local = {
-    "local", "engines on this host, as child processes (the default)", s_keys, s_start, s_exited, NULL, NULL
+    "local", "engines on this host, as child processes (the default)", s_keys, s_start, s_exited, NULL, NULL,
+    s_tick
 };

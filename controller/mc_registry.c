@@ -24,6 +24,7 @@ struct _mc_engine_t {
     size_t kernel_info_size;
     //  Registry links:
     mc_engine_t *live_prev, *live_next;
+    uint8_t hb_class;               //  its heartbeat interval is heartbeat_ms << hb_class
     mc_engine_t *free_prev, *free_next;
     bool in_free;
 };
@@ -42,7 +43,9 @@ struct _mc_registry_t {
     size_t count;
     zhashx_t *ids_by_uuid;          //  uuid -> id + 1 (as a pointer)
     zhashx_t *kernels;              //  name -> number of engines (as a pointer)
-    mc_engine_t *live_head, *live_tail;     //  oldest first
+    //  Per heartbeat class (interval heartbeat_ms << class): oldest first.
+    //  One silence bound per list keeps each in order of deadline.
+    struct s_live { mc_engine_t *head, *tail; } live [MC_REGISTRY_HB_CLASSES];
     mc_engine_t *free_head, *free_tail;
     //  Ids promised to restarted local engines, until they register.
     struct s_handover {
@@ -110,23 +113,25 @@ mc_registry_destroy (mc_registry_t **self_p)
 static void
 s_live_unlink (mc_registry_t *self, mc_engine_t *engine)
 {
+    struct s_live *live = &self->live [engine->hb_class];
     if (engine->live_prev) engine->live_prev->live_next = engine->live_next;
-    else if (self->live_head == engine) self->live_head = engine->live_next;
+    else if (live->head == engine) live->head = engine->live_next;
     if (engine->live_next) engine->live_next->live_prev = engine->live_prev;
-    else if (self->live_tail == engine) self->live_tail = engine->live_prev;
+    else if (live->tail == engine) live->tail = engine->live_prev;
     engine->live_prev = engine->live_next = NULL;
 }
 
 static void
 s_live_append (mc_registry_t *self, mc_engine_t *engine)
 {
-    engine->live_prev = self->live_tail;
+    struct s_live *live = &self->live [engine->hb_class];
+    engine->live_prev = live->tail;
     engine->live_next = NULL;
-    if (self->live_tail)
-        self->live_tail->live_next = engine;
+    if (live->tail)
+        live->tail->live_next = engine;
     else
-        self->live_head = engine;
-    self->live_tail = engine;
+        live->head = engine;
+    live->tail = engine;
 }
 
 static void
@@ -355,16 +360,35 @@ void
 mc_registry_touch (mc_registry_t *self, mc_engine_t *engine, int64_t now_us)
 {
     engine->last_seen_us = now_us;
-    if (self->live_tail != engine) {
+    if (self->live [engine->hb_class].tail != engine) {
         s_live_unlink (self, engine);
         s_live_append (self, engine);
     }
 }
 
 mc_engine_t *
-mc_registry_oldest (mc_registry_t *self)
+mc_registry_oldest (mc_registry_t *self, unsigned hb_class)
 {
-    return self->live_head;
+    assert (hb_class < MC_REGISTRY_HB_CLASSES);
+    return self->live [hb_class].head;
+}
+
+void
+mc_registry_set_hb_class (mc_registry_t *self, mc_engine_t *engine, unsigned hb_class)
+{
+    assert (hb_class < MC_REGISTRY_HB_CLASSES);
+    if (engine->hb_class == hb_class)
+        return;
+    //  Touched just before (its PING or REGISTER): the tail is its place.
+    s_live_unlink (self, engine);
+    engine->hb_class = (uint8_t) hb_class;
+    s_live_append (self, engine);
+}
+
+unsigned
+mc_engine_hb_class (const mc_engine_t *self)
+{
+    return self->hb_class;
 }
 
 void
@@ -576,9 +600,16 @@ mc_registry_test (bool verbose)
     mc_registry_kernel_list (self, list, sizeof list);
     assert (!strcmp (list, "noop, pi"));
     //  Signs of life order the live list.
-    assert (mc_registry_oldest (self) == a);
+    assert (mc_registry_oldest (self, 0) == a);
     mc_registry_touch (self, a, 30);
-    assert (mc_registry_oldest (self) == b && mc_engine_last_seen_us (a) == 30);
+    assert (mc_registry_oldest (self, 0) == b && mc_engine_last_seen_us (a) == 30);
+    //  A longer heartbeat interval: a list of its own, in order of last sign of life.
+    mc_registry_set_hb_class (self, b, 2);
+    assert (mc_engine_hb_class (b) == 2 && mc_registry_oldest (self, 2) == b && mc_registry_oldest (self, 0) == a);
+    mc_registry_touch (self, b, 40);
+    assert (mc_registry_oldest (self, 2) == b && mc_registry_oldest (self, 1) == NULL);
+    mc_registry_set_hb_class (self, b, 0);
+    assert (mc_registry_oldest (self, 2) == NULL && mc_registry_oldest (self, 0) == a);
     //  A known uuid gets its id back, from a new connection (replaced), and
     //  an id asked for by another uuid is not given away.
     mc_engine_set_state (b, MC_ENGINE_STOPPING);

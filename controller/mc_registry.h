@@ -95,7 +95,15 @@ int64_t mc_registry_take_back (mc_registry_t *self, const char *host, int64_t pi
 //  Record a sign of life: moves the engine to the young end of the live list.
 void mc_registry_touch (mc_registry_t *self, mc_engine_t *engine, int64_t now_us);
 //  The engine silent for longest, or NULL.
-mc_engine_t *mc_registry_oldest (mc_registry_t *self);
+mc_engine_t *mc_registry_oldest (mc_registry_t *self, unsigned hb_class);
+//  Heartbeat classes: an engine of class k was given the interval
+//  heartbeat_ms << k (mc_proto.md §4). Each class keeps its own order of
+//  last sign of life, so that expiry stays O(1) with several intervals.
+#define MC_REGISTRY_HB_CLASSES 16
+//  Move an engine to another class (at the end of its order: call it
+//  right after a touch).
+void mc_registry_set_hb_class (mc_registry_t *self, mc_engine_t *engine, unsigned hb_class);
+unsigned mc_engine_hb_class (const mc_engine_t *self);
 //  Forget an engine (its id stays reserved for its uuid). The caller must
 //  have emptied its in-flight list and direct queue first. Destroys it.
 void mc_registry_remove (mc_registry_t *self, mc_engine_t **engine_p);

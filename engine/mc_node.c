@@ -37,6 +37,8 @@ struct _mc_node_t {
     int64_t last_heard_us;          //  last message from the controller (monotonic)
     int64_t next_ping_us;
     int64_t registered_us;          //  when REGISTER was last sent
+    unsigned unwelcomed;            //  connections in a row that got no WELCOME
+    int64_t silence_us;             //  silence after which this connection is given up
     bool ever_welcomed;
     int64_t alive_us;               //  when the controller last said anything
     int64_t last_task_us;           //  when the last task came (monotonic); 0 once memory is trimmed
@@ -179,6 +181,17 @@ s_connect (mc_node_t *self)
     if (zsock_connect (self->dealer, "%s", self->endpoint))
         mc_error ("cannot connect to %s", self->endpoint);
     self->last_heard_us = mc_time_mono_us ();
+    //  Waiting for a WELCOME: liveness intervals, doubled for each
+    //  connection in a row that got none (up to a minute), and up to half
+    //  again at random, so that thousands of engines a busy controller
+    //  could not answer in time do not all come back at once (§4).
+    int64_t wait_us = self->heartbeat_us * self->liveness;
+    for (unsigned i = 0; i < self->unwelcomed && wait_us < 60000000; i++)
+        wait_us *= 2;
+    if (wait_us > 60000000)
+        wait_us = 60000000;
+    self->silence_us = wait_us + (int64_t) (random () % (wait_us / 2 + 1));
+    self->unwelcomed++;
     s_register (self);
     return 0;
 }
@@ -195,6 +208,7 @@ mc_node_new (const char *endpoint, const mc_conn_t *conn, const char *origin, co
     self->told = MC_HANDSHAKE_OK;
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
     self->config = *config;
+    srandom ((unsigned) getpid () ^ (unsigned) mc_time_mono_us ());
     zuuid_t *uuid = zuuid_new ();
     snprintf (self->uuid, sizeof self->uuid, "%s", zuuid_str_canonical (uuid));
     //  Canonical form has dashes; keep 32 hex digits.
@@ -308,16 +322,22 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
             if (self->engine_id >= 0 && msg->engine_id != self->engine_id)
                 mc_warn ("controller gave id %lld instead of %lld", (long long) msg->engine_id,
                          (long long) self->engine_id);
-            self->engine_id = msg->engine_id;
-            atomic_store (&self->runner_state.engine_id, msg->engine_id);
             if (msg->heartbeat_ms >= 10 && msg->heartbeat_ms <= 3600000)
                 self->heartbeat_us = (int64_t) msg->heartbeat_ms * 1000;
             if (msg->liveness >= 1 && msg->liveness <= 1000)
                 self->liveness = (int64_t) msg->liveness;
+            self->next_ping_us = mc_time_mono_us () + self->heartbeat_us;
+            //  Again on a live session: a new heartbeat interval (§4).
+            if (self->state == NODE_READY && msg->engine_id == self->engine_id)
+                mc_info ("heartbeat every %lld ms now", (long long) (self->heartbeat_us / 1000));
+            else
+                mc_info ("registered as engine %lld", (long long) msg->engine_id);
+            self->engine_id = msg->engine_id;
+            atomic_store (&self->runner_state.engine_id, msg->engine_id);
             self->state = NODE_READY;
             self->ever_welcomed = true;
-            self->next_ping_us = mc_time_mono_us () + self->heartbeat_us;
-            mc_info ("registered as engine %lld", (long long) self->engine_id);
+            self->unwelcomed = 0;
+            self->silence_us = self->heartbeat_us * self->liveness;
             break;
         case MC_PONG:
             break;
@@ -481,7 +501,7 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
             break;
         }
         //  Heartbeat, and reconnect after too long a silence.
-        if (now - self->last_heard_us > self->heartbeat_us * self->liveness) {
+        if (now - self->last_heard_us > (self->state == NODE_READY? self->heartbeat_us * self->liveness: self->silence_us)) {
             //  Before the first WELCOME, and after a controller's death.
             int64_t since = self->ever_welcomed? self->alive_us: started;
             if (give_up_ms > 0 && now - since > give_up_ms * 1000) {
