@@ -386,8 +386,9 @@ main (int argc, char *argv [])
         }
         return rc;
     }
+    void *ctx;                      //  (a label cannot precede a declaration before C23)
 child:
-    void *ctx = zmq_ctx_new ();
+    ctx = zmq_ctx_new ();
     zmq_ctx_set (ctx, ZMQ_MAX_SOCKETS, (int) (hi - lo) + 64);
     zmq_ctx_set (ctx, ZMQ_IO_THREADS, (int) io_threads);
     if (zmq_ctx_get (ctx, ZMQ_MAX_SOCKETS) < (hi - lo) + 64) {
