@@ -66,6 +66,9 @@ typedef struct {
 
 //  Start a child for the allocation. Its pid, or -1 with err.
 int64_t mc_alloc_spawn (mc_alloc_t *alloc, mc_child_role_t role, const mc_spawn_t *spawn, char *err, size_t errlen);
+//  Run a command for the allocation in the background (a poll or a
+//  cancel: its output kept for the kind's exited), warning when it cannot.
+void mc_alloc_command (mc_alloc_t *alloc, mc_child_role_t role, const char *const *argv);
 //  Run a child and wait for it up to timeout_ms (then kill it): its exit
 //  status (or -1), with its output in out.
 int mc_alloc_run (mc_alloc_t *alloc, const mc_spawn_t *spawn, int timeout_ms, char *out, size_t outlen);

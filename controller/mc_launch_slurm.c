@@ -114,10 +114,7 @@ static void
 s_poll (mc_alloc_t *alloc)
 {
     const char *argv [] = { "squeue", "-h", "-j", mc_alloc_job (alloc), "-o", "%T|%r", NULL };
-    mc_spawn_t spawn = { .argv = argv, .capture = true };
-    char err [256];
-    if (mc_alloc_spawn (alloc, MC_CHILD_POLL, &spawn, err, sizeof err) < 0)
-        mc_warn ("%s: %s", mc_alloc_tag (alloc), err);
+    mc_alloc_command (alloc, MC_CHILD_POLL, argv);
 }
 
 static void
@@ -136,8 +133,7 @@ s_cancel (mc_alloc_t *alloc, bool wait)
             mc_info ("%s: Slurm job %s cancelled", mc_alloc_tag (alloc), mc_alloc_job (alloc));
     }
     else
-    if (mc_alloc_spawn (alloc, MC_CHILD_CANCEL, &spawn, out, sizeof out) < 0)
-        mc_warn ("%s: %s", mc_alloc_tag (alloc), out);
+        mc_alloc_command (alloc, MC_CHILD_CANCEL, argv);
 }
 
 static const char *const s_keys [] = {

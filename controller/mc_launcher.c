@@ -448,6 +448,15 @@ s_drain (s_child_t *child)
     }
 }
 
+void
+mc_alloc_command (mc_alloc_t *alloc, mc_child_role_t role, const char *const *argv)
+{
+    mc_spawn_t spawn = { .argv = argv, .capture = true };
+    char err [256];
+    if (mc_alloc_spawn (alloc, role, &spawn, err, sizeof err) < 0)
+        mc_warn ("%s: %s", alloc->tag, err);
+}
+
 int
 mc_alloc_run (mc_alloc_t *alloc, const mc_spawn_t *spawn, int timeout_ms, char *out, size_t outlen)
 {
