@@ -359,6 +359,23 @@ s_test_reply (zsock_t *client, uint64_t req, char *json, size_t len)
     return status;
 }
 
+int
+mc_answer_str_field (mc_server_t *server, mc_msg_t *msg, const msgpack_object *body, const char *op,
+                     const char *key, char *buf, size_t len)
+{
+    const msgpack_object *o = mc_proto_map_get (body, key);
+    if (!o || o->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= len || memchr (o->via.str.ptr, 0, o->via.str.size)) {
+        mc_answer_error (server, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT, "%s: '%s' must be a string of at most %zu bytes",
+                         op, key, len - 1);
+        return -1;
+    }
+    memcpy (buf, o->via.str.ptr, o->via.str.size);
+    buf [o->via.str.size] = 0;
+    return 1;
+}
+
 void
 mc_answer_test (bool verbose)
 {

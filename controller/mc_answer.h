@@ -32,6 +32,13 @@ void mc_answer_finished (mc_server_t *server);
 //  False while a finished job waits for its commit (it is not done yet).
 bool mc_answer_stored (mc_server_t *server, mc_job_t *job);
 
+//  A string field of a request's body into buf: 1 when present, 0 when
+//  absent (or nil), -1 when it is not a string of at most len - 1 bytes
+//  without a NUL (then the request is answered BAD_ARGUMENT, "OP: 'KEY'
+//  must be ...").
+int mc_answer_str_field (mc_server_t *server, mc_msg_t *msg, const msgpack_object *body, const char *op,
+                         const char *key, char *buf, size_t len);
+
 //  Self test: jobs finished, committed and answered over an inproc socket.
 void mc_answer_test (bool verbose);
 #endif

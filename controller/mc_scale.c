@@ -40,23 +40,6 @@ s_owner_only (mc_server_t *self, mc_msg_t *msg, const char *what)
     return -1;
 }
 
-//  A string field into buf: 1 when present, 0 when absent, -1 (answered) when not a string that fits.
-static int
-s_str_field (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body, const char *key, char *buf, size_t len)
-{
-    const msgpack_object *o = mc_proto_map_get (body, key);
-    if (!o || o->type == MSGPACK_OBJECT_NIL)
-        return 0;
-    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= len || memchr (o->via.str.ptr, 0, o->via.str.size)) {
-        mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT, "'%s' must be a string of at most %zu bytes",
-                         key, len - 1);
-        return -1;
-    }
-    memcpy (buf, o->via.str.ptr, o->via.str.size);
-    buf [o->via.str.size] = 0;
-    return 1;
-}
-
 void
 mc_scale_add_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
 {
@@ -75,7 +58,7 @@ mc_scale_add_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
         mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT, "engines_add: 'engines' must be 1 to 100000");
         return;
     }
-    if (s_str_field (self, msg, body, "kind", kind, sizeof kind) < 0)
+    if (mc_answer_str_field (self, msg, body, "engines_add", "kind", kind, sizeof kind) < 0)
         return;
     if (list && list->type != MSGPACK_OBJECT_NIL
     &&  (list->type != MSGPACK_OBJECT_ARRAY || list->via.array.size > 32)) {
@@ -114,7 +97,7 @@ mc_scale_stop_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     if (s_owner_only (self, msg, "engines_stop"))
         return;
     char job [64] = "", tag [24] = "";
-    int has_job = s_str_field (self, msg, body, "job", job, sizeof job);
+    int has_job = mc_answer_str_field (self, msg, body, "engines_stop", "job", job, sizeof job);
     const msgpack_object *ids = mc_proto_map_get (body, "ids");
     bool has_ids = ids && ids->type != MSGPACK_OBJECT_NIL;
     if (has_job < 0)

@@ -7,22 +7,6 @@
 
 //  A string field of the body into buf: 1 when there, 0 when absent, -1
 //  when it is no string or too long (answered).
-static int
-s_field (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body, const char *key, char *buf, size_t len)
-{
-    const msgpack_object *value = mc_proto_map_get (body, key);
-    if (!value || value->type == MSGPACK_OBJECT_NIL)
-        return 0;
-    if (value->type != MSGPACK_OBJECT_STR || value->via.str.size >= len) {
-        mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT, "trust: '%s' must be a string of at most %zu bytes",
-                         key, len - 1);
-        return -1;
-    }
-    memcpy (buf, value->via.str.ptr, value->via.str.size);
-    buf [value->via.str.size] = 0;
-    return 1;
-}
-
 static void
 s_add (mc_server_t *self, mc_msg_t *msg, mc_role_t role, const char *name, const char *key)
 {
@@ -130,10 +114,10 @@ mc_trust_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     }
     char action [16] = "", role_name [16] = "", key [64] = "", name [80] = "";
     int has_action, has_key, has_name;
-    if ((has_action = s_field (self, msg, body, "action", action, sizeof action)) < 0
-    ||  s_field (self, msg, body, "role", role_name, sizeof role_name) < 0
-    ||  (has_key = s_field (self, msg, body, "key", key, sizeof key)) < 0
-    ||  (has_name = s_field (self, msg, body, "name", name, sizeof name)) < 0)
+    if ((has_action = mc_answer_str_field (self, msg, body, "trust", "action", action, sizeof action)) < 0
+    ||  mc_answer_str_field (self, msg, body, "trust", "role", role_name, sizeof role_name) < 0
+    ||  (has_key = mc_answer_str_field (self, msg, body, "trust", "key", key, sizeof key)) < 0
+    ||  (has_name = mc_answer_str_field (self, msg, body, "trust", "name", name, sizeof name)) < 0)
         return;
     if (!strcmp (action, "list"))
         s_list (self, msg);
