@@ -1455,7 +1455,7 @@ s_test_batch (void *peer, void *server)
         assert (mc_batch_next (&got, &offset, &inner, &code) == 1);
         assert (mc_batch_next (&got, &offset, &inner, &code) == -2 && code == MC_E_MALFORMED);
     }
-    const char *garbage [] = { "\xdd\x00\x00\x00\x01\xc4\x03" "abc", "\x91\xc4\x09\x93", "\x91\xa1x", "" };
+    const char *garbage [] = { "\xdd\x00\x00\x00\x01\xc4\x03\x61\x62\x63", "\x91\xc4\x09\x93", "\x91\xa1x", "" };
     size_t sizes [] = { 10, 4, 3, 0 };
     for (size_t i = 0; i < 4; i++) {
         mc_msg_init (&nested);
