@@ -1038,6 +1038,140 @@ s_test_await (void)
     mc_job_destroy (&other);
 }
 
+//  Finish the task last sent to the engine, which then takes the next.
+static mc_task_t *
+s_finish_last (mc_sched_t *sched, mc_engine_t *engine, s_capture_t *capture)
+{
+    mc_task_t *task = capture->sent [capture->count - 1];
+    mc_job_task_finished (task->job, task, true, 100000);
+    mc_sched_task_done (sched, engine, task);
+    return task;
+}
+
+static mc_job_t *
+s_fair_job (uint64_t id, int tasks, const char *user, int32_t priority)
+{
+    char json [128];
+    int code;
+    char err [256];
+    snprintf (json, sizeof json, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,%d,1]}}", tasks);
+    mc_job_t *job = mc_job_new_json (id, json, &code, err, sizeof err);
+    assert (job && mc_job_plan (job, NULL, 0) == 0);
+    snprintf (mc_job_info (job)->user, sizeof mc_job_info (job)->user, "%s", user);
+    mc_job_info (job)->priority = priority;
+    return job;
+}
+
+//  Fair share: a short job behind a long one runs at the long one's next
+//  task; a higher priority goes first, and renice moves a job at once;
+//  users share by their weights; an aborted job leaves its ring.
+static void
+s_test_fair (void)
+{
+    mc_registry_t *registry = mc_registry_new ();
+    s_capture_t capture = { .count = 0 };
+    mc_sched_t *sched = mc_sched_new (registry, 1, 5000, 3, s_capture_send, &capture);
+    assert (mc_sched_set_weight (sched, "alice", 2) == 0 && mc_sched_set_weight (sched, "x", 0) == -1);
+    mc_job_t *slow = s_fair_job (1, 1000, "bob", 0);
+    mc_job_t *small = s_fair_job (2, 2, "bob", 0);
+    assert (mc_sched_queue_job (sched, slow) == 0);
+    mc_engine_t *engine = s_add_engine (registry, "a");
+    mc_sched_engine_ready (sched, engine);
+    assert (capture.count == 1 && capture.sent [0]->job == slow);
+    assert (mc_sched_queue_job (sched, small) == 0 && mc_sched_job_waiting (sched, small) == 2);
+    //  In turn: slow was at the head, small joined at the back, behind it;
+    //  then small, slow, small, then slow alone.
+    mc_job_t *order [] = { slow, small, slow, small, slow };
+    for (size_t i = 0; i < 5; i++) {
+        s_finish_last (sched, engine, &capture);
+        assert (capture.sent [capture.count - 1]->job == order [i]);
+    }
+    assert (mc_job_is_finished (small) && mc_sched_job_waiting (sched, small) == 0);
+
+    //  A higher priority overtakes, and has the engine to itself.
+    mc_job_t *urgent = s_fair_job (3, 3, "carol", 5);
+    assert (mc_sched_queue_job (sched, urgent) == 0);
+    for (size_t i = 0; i < 3; i++)
+        assert (s_finish_last (sched, engine, &capture) && capture.sent [capture.count - 1]->job == urgent);
+    s_finish_last (sched, engine, &capture);
+    assert (capture.sent [capture.count - 1]->job == slow && mc_job_is_finished (urgent));
+
+    //  Users by weight: alice (2) gets two tasks for bob's one, whatever
+    //  the number of jobs each has.
+    mc_job_t *a1 = s_fair_job (4, 100, "alice", 0);
+    mc_job_t *a2 = s_fair_job (5, 100, "alice", 0);
+    assert (mc_sched_queue_job (sched, a1) == 0 && mc_sched_queue_job (sched, a2) == 0);
+    size_t alice = 0, bob = 0;
+    for (size_t i = 0; i < 60; i++) {
+        s_finish_last (sched, engine, &capture);
+        mc_job_t *job = capture.sent [capture.count - 1]->job;
+        alice += job == a1 || job == a2;
+        bob += job == slow;
+    }
+    assert (alice == 40 && bob == 20);
+    assert (mc_sched_job_waiting (sched, a1) == 80 && mc_sched_job_waiting (sched, a2) == 80);
+
+    //  Renice: bob's job goes first from its next task on, and back.
+    assert (mc_sched_set_priority (sched, slow, 1) == 0 && mc_job_info (slow)->priority == 1);
+    for (size_t i = 0; i < 5; i++)
+        assert (s_finish_last (sched, engine, &capture) && capture.sent [capture.count - 1]->job == slow);
+    assert (mc_sched_set_priority (sched, slow, 0) == 0);
+
+    //  Abort: the job leaves its ring, the others go on.
+    assert (mc_sched_cancel_job (sched, a1, s_capture_lost, &capture) == 80);
+    assert (mc_sched_job_waiting (sched, a1) == 0);
+    size_t lb = mc_sched_lb_waiting (sched);
+    for (size_t i = 0; i < 6; i++) {
+        s_finish_last (sched, engine, &capture);
+        mc_job_t *job = capture.sent [capture.count - 1]->job;
+        assert (job == a2 || job == slow);
+    }
+    assert (mc_sched_lb_waiting (sched) == lb - 6);
+    //  Tear down: forget the tasks that still point into the jobs.
+    mc_engine_load (engine)->running = NULL;
+    mc_engine_load (engine)->inflight = 0;
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+    mc_job_t *jobs [] = { slow, small, urgent, a1, a2 };
+    for (size_t i = 0; i < 5; i++)
+        mc_job_destroy (&jobs [i]);
+}
+
+//  Ten thousand jobs of one task each behind a long one: each runs in its
+//  turn, the long one's tasks between them, and nothing is left behind.
+static void
+s_test_many (void)
+{
+    mc_registry_t *registry = mc_registry_new ();
+    s_capture_t capture = { .count = 0 };
+    mc_sched_t *sched = mc_sched_new (registry, 1, 5000, 3, s_capture_send, &capture);
+    enum { JOBS = 10000 };
+    mc_job_t **jobs = calloc (JOBS, sizeof *jobs);
+    assert (jobs);
+    for (uint64_t i = 0; i < JOBS; i++) {
+        jobs [i] = s_fair_job (i + 1, 1, i % 3? "bob": "alice", 0);
+        assert (mc_sched_queue_job (sched, jobs [i]) == 0);
+    }
+    assert (mc_sched_lb_waiting (sched) == JOBS);
+    mc_engine_t *engine = s_add_engine (registry, "a");
+    mc_sched_engine_ready (sched, engine);
+    for (size_t i = 0; i < JOBS; i++) {
+        assert (capture.count == 1);
+        mc_task_t *task = capture.sent [0];
+        capture.count = 0;          //  the capture holds the last one only
+        mc_job_task_finished (task->job, task, true, 100000);
+        mc_sched_task_done (sched, engine, task);
+    }
+    assert (capture.count == 0 && mc_sched_waiting (sched) == 0 && mc_engine_inflight (engine) == 0);
+    for (size_t i = 0; i < JOBS; i++) {
+        assert (mc_job_is_finished (jobs [i]));
+        mc_job_destroy (&jobs [i]);
+    }
+    free (jobs);
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+}
+
 void
 mc_sched_test (bool verbose)
 {
@@ -1045,6 +1179,8 @@ mc_sched_test (bool verbose)
         printf (" * mc_sched: ");
     s_test_deaths ();
     s_test_lazy ();
+    s_test_fair ();
+    s_test_many ();
     mc_registry_t *registry = mc_registry_new ();
     s_capture_t capture = { .count = 0 };
     mc_sched_t *sched = mc_sched_new (registry, 4, 5000, 3, s_capture_send, &capture);
