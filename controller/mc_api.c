@@ -185,6 +185,9 @@ s_op_submit (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
         return;
     }
     mc_job_info_t *info = mc_job_info (job);
+    //  Fair share counts users by the key they came with.
+    mc_auth_user (self->auth, zmsg_first (msg->zmsg), info->user, sizeof info->user,
+                  info->user_key, sizeof info->user_key);
     bool transient = mc_job_transient (job);
     size_t request_bytes = 0;
     for (size_t i = 0; i < msg->frame_count; i++)
