@@ -145,6 +145,18 @@ mc_sched_set_weight (mc_sched_t *self, const char *user, uint32_t weight)
     return zhashx_lookup (self->weights, user)? 0: -1;
 }
 
+int
+mc_sched_set_weights (mc_sched_t *self, const char *shares)
+{
+    for (const char *line = shares; *line; line = strchr (line, '\n') + 1) {
+        char user [256];
+        unsigned weight;
+        if (sscanf (line, "%255s %u", user, &weight) == 2 && mc_sched_set_weight (self, user, weight))
+            return -1;
+    }
+    return 0;
+}
+
 //  A user's weight: share.NAME, else share.KEY, else 1.
 static uint32_t
 s_weight (mc_sched_t *self, mc_job_info_t *info)
@@ -1071,7 +1083,7 @@ s_test_fair (void)
     mc_registry_t *registry = mc_registry_new ();
     s_capture_t capture = { .count = 0 };
     mc_sched_t *sched = mc_sched_new (registry, 1, 5000, 3, s_capture_send, &capture);
-    assert (mc_sched_set_weight (sched, "alice", 2) == 0 && mc_sched_set_weight (sched, "x", 0) == -1);
+    assert (mc_sched_set_weights (sched, "alice 2\nbob 1\n") == 0 && mc_sched_set_weight (sched, "x", 0) == -1);
     mc_job_t *slow = s_fair_job (1, 1000, "bob", 0);
     mc_job_t *small = s_fair_job (2, 2, "bob", 0);
     assert (mc_sched_queue_job (sched, slow) == 0);
