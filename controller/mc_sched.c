@@ -158,8 +158,8 @@ mc_sched_set_weights (mc_sched_t *self, const char *shares)
 }
 
 //  A user's weight: share.NAME, else share.KEY, else 1.
-static uint32_t
-s_weight (mc_sched_t *self, mc_job_info_t *info)
+uint32_t
+mc_sched_weight (mc_sched_t *self, const mc_job_info_t *info)
 {
     const char *user = info->user [0]? info->user: MC_JOB_OWNER;
     uintptr_t weight = (uintptr_t) zhashx_lookup (self->weights, user);
@@ -243,7 +243,7 @@ s_share (mc_sched_t *self, mc_job_t *job)
     if (!(share = calloc (1, sizeof *share)))
         return NULL;
     snprintf (share->key, sizeof share->key, "%s", key);
-    share->weight = s_weight (self, info);
+    share->weight = mc_sched_weight (self, info);
     if (zhashx_insert (self->shares, share->key, share)) {
         free (share);
         return NULL;

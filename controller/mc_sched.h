@@ -48,6 +48,8 @@ size_t mc_sched_drop_awaited (mc_sched_t *self, mc_sched_lost_fn *lost, void *ar
 //  at one priority level, 1 when not set. It holds for the shares made
 //  after. 0, or -1 for weight 0 or out of memory.
 int mc_sched_set_weight (mc_sched_t *self, const char *user, uint32_t weight);
+//  The weight of the user of this job (info->user, else info->user_key).
+uint32_t mc_sched_weight (mc_sched_t *self, const mc_job_info_t *info);
 //  The same for each "USER WEIGHT\n" line of a config's shares (checked
 //  when the config was read). 0, or -1 when out of memory.
 int mc_sched_set_weights (mc_sched_t *self, const char *shares);

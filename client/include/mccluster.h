@@ -71,6 +71,11 @@ json_t *mc_client_result (mc_client_t *self, const char *job, bool wait);
 //  grace_ms), and it ends as "aborted". {"job", "cancelled", "running",
 //  "finished", "grace_ms"} (counts of tasks), answered at once.
 json_t *mc_client_abort (mc_client_t *self, const char *job);
+//  Change an unfinished job's priority (higher runs first; its tasks still
+//  waiting move at once). {"job", "priority", "was"}. Only the job's owner
+//  and the cluster's owner may. A job's first priority is the submit
+//  spec's "priority" (default 0).
+json_t *mc_client_renice (mc_client_t *self, const char *job, int priority);
 //  Remove finished jobs and their results from the store: those named in
 //  jobs (a JSON array of ids), else every job finished before before_s
 //  (Unix seconds) when it is > 0, else every finished job. A job not
