@@ -10,8 +10,9 @@
     of its ring, and once a share has had `weight` tasks in a row (its
     user's share.NAME weight, 1 by default), the share goes to the back of
     its level's ring. Nothing is scanned: O(1) per task, whatever the
-    number of jobs and users, except that a job whose level is new finds
-    its place among the levels (O(distinct priorities)). */
+    number of jobs and users, except that a priority level that is new
+    finds its place among the levels, and one left empty leaves them
+    (O(distinct priorities), at most 2001). */
 #include "mc_sched.h"
 #include "mc_log.h"
 
@@ -47,6 +48,7 @@ struct s_level {
 struct _mc_sched_t {
     mc_registry_t *registry;        //  borrowed
     s_level_t *levels;              //  highest priority first (owned)
+    zhashx_t *by_priority;          //  priority + 2^31 -> s_level_t (borrowed from levels)
     zhashx_t *flows;                //  job pointer -> s_flow_t (owned)
     zhashx_t *shares;               //  "priority/user" -> s_share_t (owned)
     zhashx_t *weights;              //  user name or key -> weight (in the pointer)
@@ -98,7 +100,9 @@ mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us
     self->shares = zhashx_new ();
     self->weights = zhashx_new ();
     self->awaited = mc_job_id_table ();     //  integer keys, as for job ids
-    if (!self->flows || !self->shares || !self->weights || !self->awaited) {
+    self->by_priority = mc_job_id_table ();
+    if (!self->flows || !self->shares || !self->weights || !self->awaited || !self->by_priority) {
+        zhashx_destroy (&self->by_priority);
         zhashx_destroy (&self->flows);
         zhashx_destroy (&self->shares);
         zhashx_destroy (&self->weights);
@@ -131,6 +135,7 @@ mc_sched_destroy (mc_sched_t **self_p)
         zhashx_destroy (&self->shares);
         zhashx_destroy (&self->weights);
         zhashx_destroy (&self->awaited);
+        zhashx_destroy (&self->by_priority);
         free (self);
         *self_p = NULL;
     }
@@ -209,22 +214,29 @@ mc_sched_limit (const mc_sched_t *self, const mc_job_t *job)
     (item)->next = (item)->prev = NULL;                         \
 } while (0)
 
-//  The level of this priority, made and put in its place when new:
-//  O(distinct priorities). NULL when out of memory.
+#define S_LEVEL_KEY(priority) ((void *) (uintptr_t) ((int64_t) (priority) + 2147483648LL))
+
+//  The level of this priority: found in O(1), or made and put in its
+//  place among the levels in O(distinct priorities) when new. NULL when
+//  out of memory.
 static s_level_t *
 s_level (mc_sched_t *self, int32_t priority)
 {
+    s_level_t *level = zhashx_lookup (self->by_priority, S_LEVEL_KEY (priority));
+    if (level)
+        return level;
+    if (!(level = calloc (1, sizeof *level)))
+        return NULL;
+    if (zhashx_insert (self->by_priority, S_LEVEL_KEY (priority), level)) {
+        free (level);
+        return NULL;
+    }
     s_level_t **at = &self->levels;
     while (*at && (*at)->priority > priority)
         at = &(*at)->next;
-    if (*at && (*at)->priority == priority)
-        return *at;
-    s_level_t *level = calloc (1, sizeof *level);
-    if (level) {
-        level->priority = priority;
-        level->next = *at;
-        *at = level;
-    }
+    level->priority = priority;
+    level->next = *at;
+    *at = level;
     return level;
 }
 
@@ -271,10 +283,12 @@ s_flow_unhang (mc_sched_t *self, s_flow_t *flow)
     zhashx_delete (self->shares, share->key);
     if (level->shares)
         return;
+    //  The level goes: O(distinct priorities), once per level.
     s_level_t **at = &self->levels;
     while (*at != level)
         at = &(*at)->next;
     *at = level->next;
+    zhashx_delete (self->by_priority, S_LEVEL_KEY (level->priority));
     free (level);
 }
 
