@@ -36,11 +36,12 @@ mc_job_info_pack (const mc_job_info_t *info, msgpack_packer *pk, uint32_t extra)
     rc |= s_pack_key (pk, "tasks")     | msgpack_pack_uint64 (pk, info->tasks);
     //  Seeds are drawn below 2^63 so that JSON readers keep every bit.
     rc |= s_pack_key (pk, "seed")      | msgpack_pack_uint64 (pk, info->seed);
-    rc |= s_pack_key (pk, "priority")  | msgpack_pack_int64 (pk, info->priority);
-    rc |= s_pack_key (pk, "user")      | s_pack_key (pk, info->user [0]? info->user: MC_JOB_OWNER);
     rc |= s_pack_key (pk, "submitted") | msgpack_pack_double (pk, info->submitted_us / 1e6);
     rc |= s_pack_key (pk, "finished");
     rc |= info->finished_us? msgpack_pack_double (pk, info->finished_us / 1e6): msgpack_pack_nil (pk);
+    //  Fair share (after the older keys, for readers that expect them first).
+    rc |= s_pack_key (pk, "priority")  | msgpack_pack_int64 (pk, info->priority);
+    rc |= s_pack_key (pk, "user")      | s_pack_key (pk, info->user [0]? info->user: MC_JOB_OWNER);
     return rc? -1: 0;
 }
 
