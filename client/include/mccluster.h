@@ -57,7 +57,8 @@ const char *mc_client_error (const mc_client_t *self);
 void mc_client_set_spin (mc_client_t *self, int spin_us);
 
 //  Submit a job (spec as in mc_proto.md: kind, kernel, args, kwargs, seq,
-//  targets, chunksize, seed). Without wait, returns {"job": "j12"}; with
+//  targets, chunksize, seed, retries, priority: an integer, -1000..1000,
+//  higher served first; see mc_client_renice). Without wait, returns {"job": "j12"}; with
 //  wait, the result object once the job is done.
 json_t *mc_client_submit (mc_client_t *self, const json_t *spec, bool wait);
 //  Status object of a job.
