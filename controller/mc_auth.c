@@ -972,9 +972,9 @@ mc_auth_test (bool verbose)
     self = mc_auth_new ("/nonexistent", true, err, sizeof err);
     assert (self && self->insecure && mc_auth_is_owner (self, NULL));
     //  ... and everyone is one user, the owner.
-    char name [65], key [41];
-    mc_auth_user (self, NULL, name, sizeof name, key, sizeof key);
-    assert (!strcmp (name, "") && !strcmp (key, ""));
+    char user [65], key [41];
+    mc_auth_user (self, NULL, user, sizeof user, key, sizeof key);
+    assert (!strcmp (user, "") && !strcmp (key, ""));
     mc_auth_destroy (&self);
     char command [4200];
     snprintf (command, sizeof command, "rm -rf '%s'", dir);
