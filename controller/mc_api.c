@@ -1,5 +1,6 @@
 /*  mc_api: client requests, dispatched through one table by operation code. */
 #include "mc_api.h"
+#include "mc_engines.h"
 #include "mc_answer.h"
 #include "mc_retention.h"
 #include "mc_scale.h"
@@ -589,6 +590,7 @@ mc_api_readable (zloop_t *loop, zsock_t *sock, void *arg)
             s_request (self, &msg);
     }
     mc_msg_reset (&msg);
+    mc_engines_flush (self);
     mc_answer_finished (self);
     return self->shutdown? -1: 0;
 }
