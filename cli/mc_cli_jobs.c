@@ -1,7 +1,8 @@
-/*  mc_cli_jobs: abort and purge. */
+/*  mc_cli_jobs: abort, renice and purge. */
 #include "mc_cli_jobs.h"
 #include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,30 @@ mc_cli_abort (const mc_cli_command_t *command, int argc, char **argv)
                 (long long) json_integer_value (json_object_get (ended, "failed")),
                 (long long) json_integer_value (json_object_get (ended, "total")));
     json_decref (ended);
+    json_decref (reply);
+    mc_client_destroy (&client);
+    return rc;
+}
+
+int
+mc_cli_renice (const mc_cli_command_t *command, int argc, char **argv)
+{
+    char *end = NULL;
+    long priority = argc == 2? strtol (argv [1], &end, 10): 0;
+    if (argc != 2 || argv [0][0] == '-' || end == argv [1] || *end || priority < INT32_MIN || priority > INT32_MAX)
+        return fprintf (stderr, "usage: mcclient %s JOB N\n", mc_cli_command_name (command)), MC_EXIT_USAGE;
+    mc_client_t *client = mc_cli_connect ();
+    if (!client)
+        return MC_EXIT_FAILED;
+    json_t *reply = mc_client_renice (client, argv [0], (int) priority);
+    int rc = reply? 0: mc_cli_fail ("%s", mc_client_error (client));
+    if (reply && mc_cli_json)
+        mc_cli_print_json (reply);
+    else
+    if (reply)
+        printf ("%s: priority %lld (was %lld)\n", argv [0],
+                (long long) json_integer_value (json_object_get (reply, "priority")),
+                (long long) json_integer_value (json_object_get (reply, "was")));
     json_decref (reply);
     mc_client_destroy (&client);
     return rc;

@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +20,14 @@ typedef struct {
     double box [4];                 //  --range
 } s_submit_t;
 
-enum { S_OUT = 1, S_TARGETS, S_CHUNKSIZE, S_SEED, S_RETRIES, S_ASYNC, S_SHOW, S_TASKS, S_REDUCE, S_BINS, S_RANGE, S_PNG };
+enum { S_OUT = 1, S_TARGETS, S_CHUNKSIZE, S_SEED, S_RETRIES, S_PRIORITY, S_ASYNC, S_SHOW, S_TASKS, S_REDUCE, S_BINS, S_RANGE, S_PNG };
 static const mc_cli_option_t s_options [] = {
     { "--out", S_OUT, true },
     { "--targets", S_TARGETS, true },
     { "--chunksize", S_CHUNKSIZE, true },
     { "--seed", S_SEED, true },
     { "--retries", S_RETRIES, true },
+    { "--priority", S_PRIORITY, true },
     { "--async", S_ASYNC, false },
     { "--show", S_SHOW, false },
     { "--tasks", S_TASKS, true },
@@ -55,6 +57,20 @@ s_integer_option (s_submit_t *s, const char *arg, const char *value, bool seed)
     if (*end || end == value || errno || number < (seed? 0: 1))
         return mc_cli_fail ("bad %s '%s': expected a %s integer", arg, value, seed? "non-negative": "positive");
     return s_set (s, arg + 2, json_integer (number));
+}
+
+//  --priority N: any integer (the controller says which it takes).
+static int
+s_priority_option (s_submit_t *s, const char *value)
+{
+    char *end;
+    errno = 0;
+    long long number = strtoll (value, &end, 10);
+    if (*end || end == value || errno || number < INT32_MIN || number > INT32_MAX) {
+        mc_cli_fail ("bad --priority '%s': expected an integer (higher runs first)", value);
+        return MC_EXIT_USAGE;
+    }
+    return s_set (s, "priority", json_integer (number));
 }
 
 //  --tasks N: map over 0..N-1.
@@ -96,6 +112,8 @@ s_option (s_submit_t *s, const mc_cli_option_t *option, const char *arg, const c
         case S_SEED:
         case S_RETRIES:
             return s_integer_option (s, arg, value, option->code != S_CHUNKSIZE);
+        case S_PRIORITY:
+            return s_priority_option (s, value);
         case S_ASYNC:
             s->async = true;
             return 0;
@@ -383,6 +401,9 @@ mc_cli_submit_test (bool verbose)
     s_test_spec ("--retries 2 fail boom", false, 0,
                  "{\"args\":[\"boom\"],\"kernel\":\"fail\",\"kind\":\"apply\",\"kwargs\":{},\"retries\":2}", verbose);
     s_test_spec ("--retries -1 fail boom", false, MC_EXIT_FAILED, NULL, verbose);
+    s_test_spec ("--priority -5 square 2", false, 0,
+                 "{\"args\":[2],\"kernel\":\"square\",\"kind\":\"apply\",\"kwargs\":{},\"priority\":-5}", verbose);
+    s_test_spec ("--priority high square 2", false, MC_EXIT_USAGE, NULL, verbose);
     s_test_spec ("square 0:3 --retries", true, MC_EXIT_USAGE, NULL, verbose);
     printf ("OK\n");
 }

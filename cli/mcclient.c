@@ -51,6 +51,8 @@ static const mc_cli_command_t s_commands [] = {
       "    --seed S                   job seed (default: drawn and recorded)\n"
       "    --retries N                run a task whose kernel fails up to N more times (default 0;\n"
       S_INDENT "a load-balanced task whose engine dies is retried up to max_task_deaths)\n"
+      "    --priority N               -1000..1000 (default 0): higher-priority jobs' tasks go first;\n"
+      S_INDENT "equal ones share the engines (see also renice)\n"
       "    --async                    print the job id at once instead of waiting\n"
       "    --out NAME                 store each task's result as NAME on its engine\n"
       "    --tasks N                  map: run N tasks (items 0..N-1) instead of a SEQ\n"
@@ -82,6 +84,8 @@ static const mc_cli_command_t s_commands [] = {
       NULL, S_INDENT "and what the kernel reported (e.g. walker acceptance)\n" },
     { NULL, mc_cli_cluster_op, MC_OP_JOBS, "[--limit N]", NULL, NULL, NULL },
     { NULL, mc_cli_abort, MC_OP_ABORT, "JOB", NULL, NULL, NULL },
+    { NULL, mc_cli_renice, MC_OP_RENICE, "JOB N", NULL, NULL,
+      S_INDENT "(only the job's owner or the cluster's owner may)\n" },
     { NULL, mc_cli_purge, MC_OP_PURGE, "JOB...|--before DATE|--finished", NULL, NULL,
       S_INDENT "never a job that has not finished; DATE: Unix seconds,\n"
       S_INDENT "YYYY-MM-DD[ HH:MM[:SS]] or an age (7d, 12h, 30m)\n" },

@@ -173,6 +173,11 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
         snprintf (err, errlen, "out of memory");
         goto fail;
     }
+    //  Fair share: users' weights (share.NAME_OR_KEY lines).
+    if (mc_sched_set_weights (server->sched, config->shares)) {
+        snprintf (err, errlen, "out of memory");
+        goto fail;
+    }
     if (mc_conn_ensure_dir (profile_dir, err, errlen)
     ||  !(server->auth = mc_auth_new (profile_dir, insecure, err, errlen)))
         goto fail;

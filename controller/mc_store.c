@@ -30,7 +30,7 @@
 #define S_RUN_TASKS 4096
 #define S_RUN_BYTES (1u << 20)
 
-typedef enum { S_DEAD, S_ADD_JOB, S_ADD_RESULT, S_FINISH_JOB, S_ABORT_JOB, S_TASK_DIED, S_TASK_RETRIED, S_JOB_TARGETS } s_kind_t;
+typedef enum { S_DEAD, S_ADD_JOB, S_ADD_RESULT, S_FINISH_JOB, S_ABORT_JOB, S_TASK_DIED, S_TASK_RETRIED, S_JOB_TARGETS, S_RENICE_JOB } s_kind_t;
 
 //  One write not yet committed, as kept in the journal: these fields, then
 //  its blobs (job body or result data, error text, meta) back to back.
@@ -38,7 +38,7 @@ typedef struct {
     s_kind_t kind;
     size_t size;                    //  of the whole record, a multiple of 8
     size_t len [3];                 //  of each blob
-    mc_job_info_t info;             //  S_ADD_JOB, S_FINISH_JOB (S_ABORT_JOB, S_JOB_TARGETS: its id)
+    mc_job_info_t info;             //  S_ADD_JOB, S_FINISH_JOB (S_ABORT_JOB, S_JOB_TARGETS: its id; S_RENICE_JOB: id, priority)
     uint64_t job, task, first, count, status;       //  S_ADD_RESULT (job, task: S_TASK_*)
     uint64_t retries;                               //  S_TASK_RETRIED
     int64_t engine, started_us, finished_us;        //  (engine: S_TASK_DIED too)
@@ -49,7 +49,8 @@ struct _mc_store_t {
     char *path;
     bool in_tx;
     size_t pending;                 //  writes since the last commit
-    sqlite3_stmt *add_job, *add_result, *add_run, *finish_job, *abort_job, *job_targets, *task_died, *task_retried, *forget_counts, *job_info, *recent, *results, *errors, *meta;
+    sqlite3_stmt *add_job, *add_result, *add_run, *finish_job, *abort_job, *job_targets, *renice_job, *task_died,
+                 *task_retried, *forget_counts, *job_info, *recent, *results, *errors, *meta;
     sqlite3_stmt *begin, *commit;   //  prepared once: a commit per reply is on the latency path
     uint8_t *journal;               //  the records written since the last commit
     size_t journal_used, journal_size;          //  bytes
@@ -196,11 +197,17 @@ mc_store_new (const char *path, char *err, size_t errlen)
     ||  (sqlite3_exec (self->db, "ALTER TABLE jobs ADD COLUMN aborted INTEGER NOT NULL DEFAULT 0",
                        NULL, NULL, NULL), false)
     ||  (sqlite3_exec (self->db, "ALTER TABLE jobs ADD COLUMN targets TEXT", NULL, NULL, NULL), false)
+    //  Fair share: a job's priority (renice changes it) and who submitted it.
+    ||  (sqlite3_exec (self->db, "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
+                       NULL, NULL, NULL), false)
+    ||  (sqlite3_exec (self->db, "ALTER TABLE jobs ADD COLUMN user TEXT NOT NULL DEFAULT ''", NULL, NULL, NULL), false)
+    ||  (sqlite3_exec (self->db, "ALTER TABLE jobs ADD COLUMN user_key TEXT NOT NULL DEFAULT ''",
+                       NULL, NULL, NULL), false)
     ||  s_prepare (self, &self->begin, "BEGIN")
     ||  s_prepare (self, &self->commit, "COMMIT")
     ||  s_prepare (self, &self->add_job,
-            "INSERT INTO jobs (id, kind, kernel, body, total, tasks, seed, single, submitted_us)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            "INSERT INTO jobs (id, kind, kernel, body, total, tasks, seed, single, submitted_us,"
+            " priority, user, user_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
     ||  s_prepare (self, &self->add_result,
             "INSERT OR REPLACE INTO results (job, task, first, count, engine, status, data, error,"
             " started_us, finished_us, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -213,6 +220,7 @@ mc_store_new (const char *path, char *err, size_t errlen)
             "UPDATE jobs SET done = ?, failed = ?, finished_us = ?, aborted = ? WHERE id = ?")
     ||  s_prepare (self, &self->abort_job, "UPDATE jobs SET aborted = 1 WHERE id = ?")
     ||  s_prepare (self, &self->job_targets, "UPDATE jobs SET targets = ? WHERE id = ?")
+    ||  s_prepare (self, &self->renice_job, "UPDATE jobs SET priority = ? WHERE id = ?")
     ||  s_prepare (self, &self->task_died,
             "INSERT INTO task_counts (job, task, retries, engines) VALUES (?, ?, 0, ?)"
             " ON CONFLICT (job, task) DO UPDATE SET engines ="
@@ -222,7 +230,8 @@ mc_store_new (const char *path, char *err, size_t errlen)
             " ON CONFLICT (job, task) DO UPDATE SET retries = excluded.retries")
     ||  s_prepare (self, &self->forget_counts, "DELETE FROM task_counts WHERE job = ?")
     ||  s_prepare (self, &self->job_info,
-            "SELECT kind, kernel, total, tasks, done, failed, seed, single, submitted_us, finished_us, body, aborted"
+            "SELECT kind, kernel, total, tasks, done, failed, seed, single, submitted_us, finished_us, body, aborted,"
+            " priority, user, user_key"
             " FROM jobs WHERE id = ?")
     ||  s_prepare (self, &self->recent, "SELECT id FROM jobs ORDER BY id DESC LIMIT ?")
     ||  s_prepare (self, &self->results,
@@ -251,7 +260,7 @@ mc_store_destroy (mc_store_t **self_p)
             mc_error ("store: %zu writes could not be committed: %s", self->pending, self->failure);
     }
     sqlite3_stmt *stmts [] = { self->meta, self->add_job, self->add_result, self->add_run, self->finish_job, self->abort_job,
-                               self->job_targets, self->task_died, self->task_retried, self->forget_counts,
+                               self->job_targets, self->renice_job, self->task_died, self->task_retried, self->forget_counts,
                                self->job_info,
                                self->recent, self->results, self->errors, self->begin, self->commit };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts [0]; i++)
@@ -351,6 +360,9 @@ s_apply (mc_store_t *self, const s_record_t *r)
             rc |= sqlite3_bind_int64 (s, 7, (sqlite3_int64) r->info.seed);
             rc |= sqlite3_bind_int (s, 8, r->info.single);
             rc |= sqlite3_bind_int64 (s, 9, r->info.submitted_us);
+            rc |= sqlite3_bind_int (s, 10, r->info.priority);
+            rc |= sqlite3_bind_text (s, 11, r->info.user, -1, SQLITE_STATIC);
+            rc |= sqlite3_bind_text (s, 12, r->info.user_key, -1, SQLITE_STATIC);
             return s_step (s, rc);
         case S_ADD_RESULT:
             s = self->add_result;
@@ -384,6 +396,11 @@ s_apply (mc_store_t *self, const s_record_t *r)
         case S_ABORT_JOB:
             s = self->abort_job;
             return s_step (s, sqlite3_bind_int64 (s, 1, (sqlite3_int64) r->info.id));
+        case S_RENICE_JOB:
+            s = self->renice_job;
+            rc = sqlite3_bind_int (s, 1, r->info.priority);
+            rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) r->info.id);
+            return s_step (s, rc);
         case S_JOB_TARGETS:
             s = self->job_targets;
             rc = sqlite3_bind_text (s, 1, (const char *) blob [0], (int) r->len [0], SQLITE_STATIC);
@@ -664,6 +681,13 @@ mc_store_abort_job (mc_store_t *self, uint64_t id)
 }
 
 int
+mc_store_renice_job (mc_store_t *self, uint64_t id, int32_t priority)
+{
+    s_record_t r = { .kind = S_RENICE_JOB, .info = { .id = id, .priority = priority } };
+    return s_write (self, &r, NULL, NULL, NULL);
+}
+
+int
 mc_store_job_targets (mc_store_t *self, uint64_t id, const int32_t *ids, size_t count)
 {
     //  As text ("0,1,2"): readable with the sqlite3 shell, like task_counts.
@@ -753,7 +777,8 @@ mc_store_fail_job (mc_store_t *self, mc_job_info_t *info, const char *text)
     size_t end = self->journal_used;
     for (size_t at = 0; at < end; at += S_RECORD (self, at)->size) {
         s_record_t *r = S_RECORD (self, at);
-        bool ours = ((r->kind == S_ADD_JOB || r->kind == S_FINISH_JOB || r->kind == S_JOB_TARGETS)
+        bool ours = ((r->kind == S_ADD_JOB || r->kind == S_FINISH_JOB || r->kind == S_JOB_TARGETS
+                      || r->kind == S_RENICE_JOB)
                      && r->info.id == info->id)
                  || ((r->kind == S_ADD_RESULT || r->kind == S_TASK_DIED || r->kind == S_TASK_RETRIED)
                      && r->job == info->id);
@@ -819,6 +844,11 @@ mc_store_job_info (mc_store_t *self, uint64_t id, mc_job_info_t *info)
         info->reduce = mc_job_body_reduces (sqlite3_column_blob (s, 10), (size_t) sqlite3_column_bytes (s, 10));
         info->started = info->finished_us != 0;
         info->aborted = sqlite3_column_int (s, 11) != 0;
+        info->priority = sqlite3_column_int (s, 12);
+        const char *user = (const char *) sqlite3_column_text (s, 13);
+        const char *key = (const char *) sqlite3_column_text (s, 14);
+        snprintf (info->user, sizeof info->user, "%s", user? user: "");
+        snprintf (info->user_key, sizeof info->user_key, "%s", key? key: "");
         rc = 0;
     }
     else
@@ -1779,11 +1809,16 @@ mc_store_test (bool verbose)
     mc_job_info_t unfinished = big;
     unfinished.id = 4;
     unfinished.aborted = false;
+    unfinished.priority = 3;
+    snprintf (unfinished.user, sizeof unfinished.user, "alice");
+    snprintf (unfinished.user_key, sizeof unfinished.user_key, "K");
     assert (mc_store_add_job (store, &unfinished, "\x80", 1) == 0 && mc_store_abort_job (store, 4) == 0);
-    assert (mc_store_flush (store) == 0);
+    //  So is a renice, and who submitted it.
+    assert (mc_store_renice_job (store, 4, -7) == 0 && mc_store_flush (store) == 0);
     mc_store_destroy (&store);
     store = mc_store_new (path, err, sizeof err);
     assert (store && mc_store_job_info (store, 4, &loaded) == 0 && loaded.aborted && loaded.finished_us == 0);
+    assert (loaded.priority == -7 && !strcmp (loaded.user, "alice") && !strcmp (loaded.user_key, "K"));
     //  A direct job's engines come back with it after a restart.
     assert (mc_store_job_targets (store, 4, (int32_t []) { 3, 0, 12 }, 3) == 0 && mc_store_flush (store) == 0);
     char targets [32] = "";
