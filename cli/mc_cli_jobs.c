@@ -92,6 +92,13 @@ mc_cli_parse_date (const char *text, int64_t now, int64_t *seconds)
     return -1;
 }
 
+enum { S_FINISHED = 1, S_BEFORE };
+const mc_cli_option_t mc_cli_purge_options [] = {
+    { "--finished", S_FINISHED, false, NULL, "every finished job", NULL },
+    { "--before", S_BEFORE, true, "DATE", "jobs finished before DATE: Unix seconds, YYYY-MM-DD[ HH:MM[:SS]], or an age "
+      "(7d, 12h, 30m)", NULL },
+    { NULL, 0, false, NULL, NULL, NULL } };
+
 int
 mc_cli_purge (const mc_cli_command_t *command, int argc, char **argv)
 {
@@ -101,10 +108,11 @@ mc_cli_purge (const mc_cli_command_t *command, int argc, char **argv)
     bool finished = false;
     int rc = 0;
     for (int i = 0; i < argc && rc == 0; i++) {
-        if (!strcmp (argv [i], "--finished"))
+        const mc_cli_option_t *option = mc_cli_option (mc_cli_purge_options, argv [i]);
+        if (option && option->code == S_FINISHED)
             finished = true;
         else
-        if (!strcmp (argv [i], "--before") && i + 1 < argc) {
+        if (option && option->code == S_BEFORE && i + 1 < argc) {
             if (mc_cli_parse_date (argv [++i], (int64_t) time (NULL), &before) || before <= 0) {
                 fprintf (stderr, "mcclient %s: --before takes Unix seconds, YYYY-MM-DD[ HH:MM[:SS]] "
                                  "or an age like 7d, 12h, 30m (not '%s')\n", name, argv [i]);
