@@ -11,7 +11,7 @@ int
 mc_cli_abort (const mc_cli_command_t *command, int argc, char **argv)
 {
     if (argc != 1 || argv [0][0] == '-')
-        return fprintf (stderr, "usage: mcclient %s JOB\n", mc_cli_command_name (command)), MC_EXIT_USAGE;
+        return mc_cli_fail ("%s takes one job id", mc_cli_command_name (command)), MC_EXIT_USAGE;
     mc_client_t *client = mc_cli_connect ();
     if (!client)
         return MC_EXIT_FAILED;
@@ -128,7 +128,7 @@ mc_cli_purge (const mc_cli_command_t *command, int argc, char **argv)
     if (rc == 0 && (json_array_size (jobs) > 0) + (before > 0) + finished != 1)
         rc = MC_EXIT_USAGE;
     if (rc == MC_EXIT_USAGE)
-        fprintf (stderr, "usage: mcclient %s JOB... | --before DATE | --finished\n", name);
+        mc_cli_fail ("%s: give job ids, or --before DATE, or --finished", name);
     mc_client_t *client = rc? NULL: mc_cli_connect ();
     if (!rc && !client)
         rc = MC_EXIT_FAILED;

@@ -129,7 +129,7 @@ s_parse (const char *command, int argc, char **argv, s_opts_t *o)
         }
         else
         if (arg [0] == '-' && arg [1] && strcmp (arg, "--"))
-            return mc_cli_fail ("%s: unknown option '%s' (see mcclient --help)", command, arg), MC_EXIT_USAGE;
+            return mc_cli_fail ("%s: unknown option '%s' (see mcclient help %s)", command, arg, command), MC_EXIT_USAGE;
         else
         if (strcmp (arg, "--")) {
             if (o->argc == S_MAX_ARGS)
@@ -153,7 +153,7 @@ s_check (const char *command, const s_rules_t *rules, const s_opts_t *o)
     if (o->hist && !rules->hist)
         return mc_cli_fail ("%s: --reduce hist2d is for gather", command), MC_EXIT_USAGE;
     if (o->argc < rules->min_args || o->argc > rules->max_args)
-        return mc_cli_fail ("%s: wrong arguments (see mcclient --help)", command), MC_EXIT_USAGE;
+        return mc_cli_fail ("%s: wrong arguments (see mcclient help %s)", command, command), MC_EXIT_USAGE;
     if ((o->output && !rules->output) || (o->raw && o->argc != 1))
         return mc_cli_fail ("%s: -o is for pull and gather, --raw for one name", command), MC_EXIT_USAGE;
     if (o->dtype && !rules->typed)

@@ -225,8 +225,8 @@ static int
 s_finish_spec (s_submit_t *s)
 {
     if (!s->kernel_seen || (s->is_map && !s->seq_seen)) {
-        mc_cli_fail (s->is_map? "map needs a KERNEL and a SEQ (see mcclient --help)"
-                              : "apply needs a KERNEL (see mcclient --help)");
+        mc_cli_fail (s->is_map? "map needs a KERNEL and a SEQ (see mcclient help map)"
+                              : "apply needs a KERNEL (see mcclient help apply)");
         return MC_EXIT_USAGE;
     }
     if (s->reduce && !strcmp (s->reduce, "sum") && s_set (s, "reduce", json_string ("sum")))
@@ -269,7 +269,7 @@ s_parse (s_submit_t *s, int argc, char **argv, bool is_map)
         }
         else
         if (options && !strncmp (arg, "--", 2) && arg [2]) {
-            mc_cli_fail ("unknown option '%s' (see mcclient --help)", arg);
+            mc_cli_fail ("unknown option '%s' (see mcclient help %s)", arg, is_map? "map": "apply");
             rc = MC_EXIT_USAGE;
         }
         else

@@ -79,7 +79,7 @@ s_request (int argc, char **argv, const char **out, int *rc)
     *rc = MC_EXIT_USAGE;
     *out = NULL;
     if (argc < 1) {
-        mc_cli_fail ("trust: add, list or revoke? (see mcclient --help)");
+        mc_cli_fail ("trust: add, list or revoke? (see mcclient help trust)");
         return NULL;
     }
     const char *action = argv [0], *role = NULL, *name = NULL, *key = NULL;

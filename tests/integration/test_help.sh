@@ -31,7 +31,9 @@ expect_match "mcclient --help lists commands" "$out" 'Cluster:.*Work.*Engine nam
 out=$(mc help nosuch 2>&1); rc=$?
 expect "help of an unknown command: status 2" "$rc" 2
 expect_match "help of an unknown command: said" "$out" "unknown command 'nosuch'"
-out=$(mc map --frob 2>&1); expect "bad option: status 2" "$?" 2
+out=$(mc map --frob 2>&1 >/dev/null); expect "bad option: status 2" "$?" 2
+expect "bad option: said in one line, naming the command's help" "$out" \
+       "mcclient: unknown option '--frob' (see mcclient help map)"
 out=$(mc 2>&1); expect "no command: status 2" "$?" 2
 expect_match "no command: the commands on stderr" "$out" '^usage: mcclient'
 
