@@ -17,11 +17,11 @@ typedef struct {
 } s_args_t;
 
 enum { S_META = 1, S_LIMIT, S_TIMEOUT };
-static const mc_cli_option_t s_options [] = {
-    { "--meta", S_META, false },
-    { "--limit", S_LIMIT, true },
-    { "--timeout", S_TIMEOUT, true },
-    { NULL, 0, false } };
+const mc_cli_option_t mc_cli_cluster_options [] = {
+    { "--meta", S_META, false, NULL, "per task: its engine, times, and what the kernel reported", "get" },
+    { "--limit", S_LIMIT, true, "N", "at most N jobs, newest first (default 20)", "jobs" },
+    { "--timeout", S_TIMEOUT, true, "S", "give up after S seconds (exit status 3)", "wait" },
+    { NULL, 0, false, NULL, NULL, NULL } };
 
 //  Read a command's arguments: a job id when it needs one, --meta where
 //  meta_ok; --limit and --timeout anywhere. 0, or MC_EXIT_USAGE (said).
@@ -30,7 +30,7 @@ s_args (const mc_cli_command_t *command, int argc, char **argv, bool needs_job, 
 {
     *args = (s_args_t) { .limit = 20, .timeout_s = -1 };
     for (int i = 0; i < argc; i++) {
-        const mc_cli_option_t *option = mc_cli_option (s_options, argv [i]);
+        const mc_cli_option_t *option = mc_cli_option (mc_cli_cluster_options, argv [i]);
         if (option && ((option->code == S_META && !meta_ok) || (option->takes_value && i + 1 == argc)))
             option = NULL;
         if (option && option->code == S_META)

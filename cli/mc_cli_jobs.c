@@ -12,7 +12,7 @@ int
 mc_cli_abort (const mc_cli_command_t *command, int argc, char **argv)
 {
     if (argc != 1 || argv [0][0] == '-')
-        return fprintf (stderr, "usage: mcclient %s JOB\n", mc_cli_command_name (command)), MC_EXIT_USAGE;
+        return mc_cli_fail ("%s takes one job id", mc_cli_command_name (command)), MC_EXIT_USAGE;
     mc_client_t *client = mc_cli_connect ();
     if (!client)
         return MC_EXIT_FAILED;
@@ -117,6 +117,13 @@ mc_cli_parse_date (const char *text, int64_t now, int64_t *seconds)
     return -1;
 }
 
+enum { S_FINISHED = 1, S_BEFORE };
+const mc_cli_option_t mc_cli_purge_options [] = {
+    { "--finished", S_FINISHED, false, NULL, "every finished job", NULL },
+    { "--before", S_BEFORE, true, "DATE", "jobs finished before DATE: Unix seconds, YYYY-MM-DD[ HH:MM[:SS]], or an age "
+      "(7d, 12h, 30m)", NULL },
+    { NULL, 0, false, NULL, NULL, NULL } };
+
 int
 mc_cli_purge (const mc_cli_command_t *command, int argc, char **argv)
 {
@@ -126,10 +133,11 @@ mc_cli_purge (const mc_cli_command_t *command, int argc, char **argv)
     bool finished = false;
     int rc = 0;
     for (int i = 0; i < argc && rc == 0; i++) {
-        if (!strcmp (argv [i], "--finished"))
+        const mc_cli_option_t *option = mc_cli_option (mc_cli_purge_options, argv [i]);
+        if (option && option->code == S_FINISHED)
             finished = true;
         else
-        if (!strcmp (argv [i], "--before") && i + 1 < argc) {
+        if (option && option->code == S_BEFORE && i + 1 < argc) {
             if (mc_cli_parse_date (argv [++i], (int64_t) time (NULL), &before) || before <= 0) {
                 fprintf (stderr, "mcclient %s: --before takes Unix seconds, YYYY-MM-DD[ HH:MM[:SS]] "
                                  "or an age like 7d, 12h, 30m (not '%s')\n", name, argv [i]);
@@ -145,7 +153,7 @@ mc_cli_purge (const mc_cli_command_t *command, int argc, char **argv)
     if (rc == 0 && (json_array_size (jobs) > 0) + (before > 0) + finished != 1)
         rc = MC_EXIT_USAGE;
     if (rc == MC_EXIT_USAGE)
-        fprintf (stderr, "usage: mcclient %s JOB... | --before DATE | --finished\n", name);
+        mc_cli_fail ("%s: give job ids, or --before DATE, or --finished", name);
     mc_client_t *client = rc? NULL: mc_cli_connect ();
     if (!rc && !client)
         rc = MC_EXIT_FAILED;

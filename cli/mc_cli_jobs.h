@@ -7,6 +7,8 @@
 int mc_cli_abort (const mc_cli_command_t *command, int argc, char **argv);
 int mc_cli_purge (const mc_cli_command_t *command, int argc, char **argv);
 int mc_cli_renice (const mc_cli_command_t *command, int argc, char **argv);
+//  purge's options, for its parser and for help.
+extern const mc_cli_option_t mc_cli_purge_options [];
 //  A --before DATE as Unix seconds: an integer of seconds, YYYY-MM-DD,
 //  YYYY-MM-DD[T| ]HH:MM[:SS] (local time), or an age Nd, Nh, Nm or Ns
 //  before now. 0, or -1 when it is none of these.
