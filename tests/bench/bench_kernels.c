@@ -35,7 +35,7 @@ s_call2 (const char *name, const char *key, double value, const char *key2, doub
     zlist_t *frames = zlist_new ();
     mc_kcall_t call = { .kwargs = &kwargs, .out = &pk, .out_frames = frames, .seed = 7 };
     double t0 = bench_now ();
-    if (mc_kcall_invoke (&call, def))
+    if (mc_kcall_invoke (&call, def, mc_ktable_args (def)))
         fprintf (stderr, "%s: %s\n", name, call.error);
     double t = bench_now () - t0;
     zframe_t *f;
