@@ -57,6 +57,7 @@ static const mc_cli_command_t s_commands [] = {
       "    --reduce sum|hist2d        one answer: results summed field by field at the controller;\n"
       S_INDENT "hist2d bins each task's points on its engine and sums the counts\n"
       "    --bins NXxNY --range x0:x1,y0:y1   hist2d bins (default 50x50) and box (default 0:1,0:1)\n"
+      "    --coords I,J               hist2d of coordinates I and J of N-D points (default 0,1)\n"
       "    --png FILE, --show         draw the hist2d counts into a PNG file, or on the terminal\n"
       S_INDENT "(an argument @NAME reads NAME there)\n" },
     { "push", mc_cli_push, MC_OP_NONE, "NAME=VALUE...",
