@@ -339,9 +339,10 @@ mc_ktable_test (bool verbose)
     assert (mc_ktable_register (&bad_args) == -1);
     //  Targets: "lib.name", a dimension, a parameter count.
     static const mc_target_def_t targets [] = {
-        { "t2", "", 2, 0, false, s_test_target }, { "tn", "", 64, MC_TARGET_ANY_PARAMS, true, s_test_target },
-        { "t0", "", 0, 0, false, s_test_target }, { "t65", "", 65, 0, false, s_test_target },
-        { "tp", "", 2, -2, false, s_test_target }, { "tf", "", 2, 0, false, NULL }, { "a.b", "", 2, 0, false, s_test_target },
+        { "t2", "", 2, 0, false, s_test_target, NULL }, { "tn", "", 64, MC_TARGET_ANY_PARAMS, true, s_test_target, NULL },
+        { "t0", "", 0, 0, false, s_test_target, NULL }, { "t65", "", 65, 0, false, s_test_target, NULL },
+        { "tp", "", 2, -2, false, s_test_target, NULL }, { "tf", "", 2, 0, false, NULL, NULL },
+        { "a.b", "", 2, 0, false, s_test_target, NULL },
     };
     size_t tbefore = mc_ktable_target_count ();
     const char *full;

@@ -165,9 +165,9 @@ static double s_banana_nd (const double *x, size_t dim, const double *p) { (void
 
 static const mc_target_def_t s_targets [] = {
     { "gauss3", "three Gaussians at (0.5,0.2) (0.7,0.7) (0.3,0.7), widths (0.15,0.04) (0.05,0.05) (0.05,0.07)", 2, 0,
-      false, s_gauss3_nd },
-    { "ring",   "a ring of radius 0.3, width 0.05, around (0.5,0.5)", 2, 0, false, s_ring_nd },
-    { "banana", "Rosenbrock's banana exp(-((1-x)^2 + 100(y-x^2)^2)/20)", 2, 0, false, s_banana_nd },
+      false, s_gauss3_nd, NULL },
+    { "ring",   "a ring of radius 0.3, width 0.05, around (0.5,0.5)", 2, 0, false, s_ring_nd, NULL },
+    { "banana", "Rosenbrock's banana exp(-((1-x)^2 + 100(y-x^2)^2)/20)", 2, 0, false, s_banana_nd, NULL },
 };
 #define BUILTIN_TARGETS ((int) (sizeof s_targets / sizeof s_targets [0]))
 
@@ -373,6 +373,87 @@ s_walk_lanes (mc_kcall_t *call, const s_walk_t *w, double *points)
     return (int64_t) accepted;
 }
 
+//  walkers=K of a plugin's target with a lanes form: LANES chains side by
+//  side, the proposals and acceptances vectorised here and the density in
+//  the plugin's own vectorised loop (one call per step for all lanes). The
+//  state of the chains, coordinate d of chain c at [d * LANES + c].
+typedef struct {
+    uint64_t s0 [LANES], s1 [LANES], s2 [LANES], s3 [LANES];
+    double x [MC_TARGET_MAX_DIM * LANES], fx [LANES];
+} s_nd_chains_t;
+
+//  Run one block of chains (at most LANES used); points of chain c go to
+//  out + dim * kept * c. Returns the accepted moves after burn-in, or -1
+//  with the error set when cancelled.
+MC_DISPATCH static int64_t
+s_nd_block (mc_kcall_t *call, const s_walk_t *w, s_nd_chains_t *b, int used, double *out)
+{
+    const mc_target_def_t *t = w->target;
+    uint32_t dim = t->dim;
+    bool log = t->log;
+    double nx [MC_TARGET_MAX_DIM * LANES], fn [LANES], u [LANES];
+    uint64_t accepted [LANES] = { 0 }, n = 0;
+    for (int64_t i = -w->burn_in; i < w->steps; i++) {
+        if (((i + w->burn_in) & 0xFFFF) == 0 && mc_kcall_cancelled (call))
+            return mc_kcall_error (call, "walker: cancelled, the engine is stopping");
+        for (uint32_t d = 0; d < dim; d++)
+            for (int c = 0; c < LANES; c++)
+                nx [d * LANES + c] = b->x [d * LANES + c]
+                                   + w->step * (2 * s_unit (s_next (b->s0, b->s1, b->s2, b->s3, c)) - 1);
+        for (int c = 0; c < LANES; c++)
+            u [c] = s_unit (s_next (b->s0, b->s1, b->s2, b->s3, c));
+        t->lanes (nx, LANES, dim, w->params, fn);
+        uint64_t after = i >= 0;
+        for (int c = 0; c < LANES; c++) {
+            int take = s_take (log, b->fx [c], fn [c], u [c]);
+            for (uint32_t d = 0; d < dim; d++)
+                b->x [d * LANES + c] = take? nx [d * LANES + c]: b->x [d * LANES + c];
+            b->fx [c] = take? fn [c]: b->fx [c];
+            accepted [c] += (uint64_t) take & after;
+        }
+        if (i >= 0 && (i + 1) % w->thin == 0 && n < w->kept) {
+            for (int c = 0; c < used; c++)
+                for (uint32_t d = 0; d < dim; d++)
+                    out [dim * (w->kept * (uint64_t) c + n) + d] = b->x [d * LANES + c];
+            n++;
+        }
+    }
+    uint64_t total = 0;
+    for (int c = 0; c < used; c++)
+        total += accepted [c];
+    return (int64_t) total;
+}
+
+//  Chains LANES at a time; chain c uses stream c, as in s_walk_chains.
+static int64_t
+s_walk_lanes_plugin (mc_kcall_t *call, const s_walk_t *w, double *points)
+{
+    uint32_t dim = w->target->dim;
+    int64_t accepted = 0;
+    s_nd_chains_t *b = malloc (sizeof *b);
+    if (!b)
+        return mc_kcall_error (call, "walker: out of memory");
+    for (int64_t first = 0; first < w->walkers && accepted >= 0; first += LANES) {
+        int used = w->walkers - first < LANES? (int) (w->walkers - first): LANES;
+        for (int c = 0; c < LANES && accepted >= 0; c++) {
+            mc_rng_t rng;
+            mc_rng_seed (&rng, mc_kcall_seed (call), mc_kcall_index (call), (uint64_t) (first + c));
+            double x [MC_TARGET_MAX_DIM], fx;
+            if (s_chain_start (call, w, &rng, x, &fx) && c < used)
+                accepted = -1;
+            call->error [0] = c < used? call->error [0]: 0;     //  an unused lane may start anywhere
+            b->s0 [c] = rng.s [0]; b->s1 [c] = rng.s [1]; b->s2 [c] = rng.s [2]; b->s3 [c] = rng.s [3];
+            for (uint32_t d = 0; d < dim; d++)
+                b->x [d * LANES + c] = x [d];
+            b->fx [c] = fx;
+        }
+        int64_t got = accepted < 0? -1: s_nd_block (call, w, b, used, points + dim * w->kept * (uint64_t) first);
+        accepted = got < 0? -1: accepted + got;
+    }
+    free (b);
+    return accepted;
+}
+
 //  --------------------------------------------------------------------------
 //  walker: its arguments
 
@@ -456,8 +537,11 @@ s_walker (mc_kcall_t *call)
     w.params = params;
     uint64_t shape [2] = { w.kept * (uint64_t) w.walkers, w.target? w.target->dim: 2 };
     double *points = rc? NULL: mc_kcall_out_array (call, MC_KDTYPE_F64, 2, shape);
-    int64_t accepted = !points? -1: w.builtin >= 0 && w.walkers > 1? s_walk_lanes (call, &w, points)
-                     : s_walk_chains (call, &w, points);
+    //  walkers=K side by side when the target can be vectorised: every way
+    //  gives the same bits.
+    bool side_by_side = w.walkers > 1 && (w.builtin >= 0 || (w.target && w.target->lanes));
+    int64_t accepted = !points? -1: !side_by_side? s_walk_chains (call, &w, points)
+                     : w.builtin >= 0? s_walk_lanes (call, &w, points): s_walk_lanes_plugin (call, &w, points);
     free (params);
     if (accepted < 0)
         return -1;
@@ -506,18 +590,26 @@ s_test_ball (const double *x, size_t dim, const double *params)
 static void
 s_test_walk (const mc_kernel_def_t *walker, const char *kwargs, char *out, size_t len)
 {
-    assert (mc_kcall_try (walker, "[]", kwargs, 7, out, len) == 0);
+    int rc = mc_kcall_try (walker, "[]", kwargs, 7, out, len);
+    if (rc)
+        printf ("  %s -> %s\n", kwargs, out);
+    assert (rc == 0);
 }
 
-//  Targets as a plugin "test" would have them: test.gauss3, test.ball.
+MC_TARGET_LANES (s_test_gauss3_lanes, s_test_gauss3, 2)
+MC_TARGET_LANES (s_test_ball_lanes, s_test_ball, 5)
+
+//  Targets as a plugin "test" would have them: test.gauss3 (with a lanes
+//  form), test.gauss3s (without), test.ball, test.ballv (with).
 static void
 s_test_register (void)
 {
     static const mc_target_def_t targets [] = {
-        { "gauss3", "", 2, 0, false, s_test_gauss3 }, { "ball", "", 5, 1, true, s_test_ball },
+        { "gauss3", "", 2, 0, false, s_test_gauss3, s_test_gauss3_lanes }, { "gauss3s", "", 2, 0, false, s_test_gauss3, NULL },
+        { "ball", "", 5, 1, true, s_test_ball, NULL }, { "ballv", "", 5, 1, true, s_test_ball, s_test_ball_lanes },
     };
-    for (size_t i = 0; i < 2; i++)
-        if (!mc_ktable_find_target (i? "test.ball": "test.gauss3", i? 9: 11))
+    if (!mc_ktable_find_target ("test.gauss3", 11))
+        for (size_t i = 0; i < sizeof targets / sizeof targets [0]; i++)
             assert (mc_ktable_register_target ("test", &targets [i]) == 0);
 }
 
@@ -534,6 +626,12 @@ s_test_targets (const mc_kernel_def_t *walker, bool verbose)
     assert (!strncmp (a, b, strlen (a) - 1) && b [strlen (a) - 1] == ',');
     s_test_walk (walker, "{\"steps\": 50, \"walkers\": 19, \"thin\": 7, \"target\": \"gauss3\"}", a, sizeof a);
     s_test_walk (walker, "{\"steps\": 50, \"walkers\": 19, \"thin\": 7, \"target\": \"test.gauss3\"}", b, sizeof b);
+    assert (!strcmp (a, b));                //  side by side in the plugin's lanes
+    s_test_walk (walker, "{\"steps\": 50, \"walkers\": 19, \"thin\": 7, \"target\": \"test.gauss3s\"}", b, sizeof b);
+    assert (!strcmp (a, b));                //  one chain after another
+    //  A log density in 5-D: side by side or one after another, the same bits.
+    s_test_walk (walker, "{\"steps\": 30, \"walkers\": 17, \"target\": \"test.ball\", \"params\": [3]}", a, sizeof a);
+    s_test_walk (walker, "{\"steps\": 30, \"walkers\": 17, \"target\": \"test.ballv\", \"params\": [3]}", b, sizeof b);
     assert (!strcmp (a, b));
     //  N-D: 5 coordinates per point, inside the ball.
     s_test_walk (walker, "{\"steps\": 4, \"burn_in\": 0, \"target\": \"test.ball\", \"params\": [2], "

@@ -9,7 +9,8 @@
 
     A target is a plain C function of a point x (dim coordinates) and the
     job's params=[...]: a density (or, with log true, its logarithm), 0
-    (-INFINITY) outside the support. Use mc_exp from mc_kernel.h rather
+    (-INFINITY) outside the support. Compile with -O3 -ffp-contract=off
+    -fno-trapping-math (engine/CMakeLists.txt does), -shared -fPIC. Use mc_exp from mc_kernel.h rather
     than libm's exp: it gives the same bits on every machine, and the
     built-in targets use it, so mymodel.gauss3 gives the very bits of the
     built-in gauss3 for the same seed. */
@@ -42,9 +43,15 @@ s_banana (const double *x, size_t dim, const double *params)
     return -sum / 20;
 }
 
+//  Optional: each density at 16 points at once, so that walkers=K runs its
+//  chains side by side, vectorised as the built-ins do (same bits).
+MC_TARGET_LANES (s_gauss3_lanes, s_gauss3, 2)
+MC_TARGET_LANES (s_banana_lanes, s_banana, 4)
+
 static const mc_target_def_t s_targets [] = {
-    { "gauss3", "three Gaussians on the plane (the built-in gauss3, as a user target)", 2, 0, false, s_gauss3 },
-    { "banana2", "Rosenbrock's banana in 4-D, log density, params [a, b]", 4, 2, true, s_banana },
+    { "gauss3", "three Gaussians on the plane (the built-in gauss3, as a user target)", 2, 0, false, s_gauss3,
+      s_gauss3_lanes },
+    { "banana2", "Rosenbrock's banana in 4-D, log density, params [a, b]", 4, 2, true, s_banana, s_banana_lanes },
 };
 
 MC_PLUGIN_TARGETS (s_targets);
