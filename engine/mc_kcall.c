@@ -224,6 +224,8 @@ s_bind (mc_kcall_t *call, const char *kernel, const mc_kargs_t *args)
         if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size <= MC_KARGS_NAME_MAX)
             memcpy (key, kv->key.via.str.ptr, kv->key.via.str.size), key [kv->key.via.str.size] = 0;
         int i = key [0]? mc_kargs_find (args, key): -1;
+        if (i < 0 && args->more)
+            continue;                   //  "...": read raw with mc_kcall_kwarg
         if (i < 0)
             return mc_kcall_error (call, "%s: no argument '%.*s' (it takes %s)", kernel,
                                    kv->key.type == MSGPACK_OBJECT_STR? (int) kv->key.via.str.size: 1,
@@ -788,6 +790,9 @@ mc_kcall_test (bool verbose)
     if (verbose)
         printf ("  readers: %d %s\n", rc, out);
     assert (rc == 0 && !strcmp (out, "null"));
+    //  "...": undeclared keywords pass through too, raw.
+    assert (mc_kcall_try (&def, "[7, 2.5, true, \"hi\", [1, 2], {\"k\": null}, 9.0]", "{\"w\": -3, \"extra\": 1}", 0,
+                          out, sizeof out) == 0);
     def.fn = s_test_builders;
     assert (mc_kcall_try (&def, "[[\"x\", {\"y\": 1}]]", NULL, 0, out, sizeof out) == 0);
     if (verbose)
@@ -808,6 +813,7 @@ mc_kcall_test (bool verbose)
         { "[1, 2]", "{\"a\": [1]}", "named: a must be an array, got list", -1 },
         { "[1, 2]", "{\"x\": 1}", "named: x is given twice", -1 },
         { "[1, 2]", "{\"z\": 1}", "named: no argument 'z' (it takes x, n, s, b, l, a)", -1 },
+        { "[1, 2]", "{\"1\": 1}", "named: no argument '1' (it takes x, n, s, b, l, a)", -1 },
     };
     for (size_t i = 0; i < sizeof binds / sizeof binds [0]; i++)
         mc_kcall_expect (&named, binds [i].args, binds [i].kwargs, 0, binds [i].rc, binds [i].expect, verbose);

@@ -10,8 +10,9 @@
     any. Arguments bind positionally (a map's item first), then by keyword;
     a "*" ends the positional ones (those after it are keyword only, and a
     map's item before it may be declared as `item:any=nil` and ignored); a
-    trailing "..." after the last one lets more positionals through (read
-    them raw with mc_kcall_arg). A default of "nil" makes an argument
+    trailing "..." after the last positional one lets more arguments
+    through, positional and keyword (read them raw with mc_kcall_arg and
+    mc_kcall_kwarg). A default of "nil" makes an argument
     optional with no value (mc_kcall_has says whether it came). The engine
     refuses a call whose arguments do not fit, naming the argument, before
     the kernel runs: an int takes an integer or an integral float (1e6), a

@@ -236,8 +236,18 @@ static int64_t s_chain_ring (mc_kcall_t *call, const s_walk_t *w, mc_rng_t *rng,
 { return s_chain (call, w, s_ring_nd, 2, false, rng, x, fx, out); }
 static int64_t s_chain_banana (mc_kcall_t *call, const s_walk_t *w, mc_rng_t *rng, double *x, double fx, double *out)
 { return s_chain (call, w, s_banana_nd, 2, false, rng, x, fx, out); }
-static int64_t s_chain_plugin (mc_kcall_t *call, const s_walk_t *w, mc_rng_t *rng, double *x, double fx, double *out)
-{ return s_chain (call, w, w->target->fn, w->target->dim, w->target->log, rng, x, fx, out); }
+//  A plugin's: its density through its pointer, but the dimension and the
+//  kind as constants where they can be (2-D, log or not), which is what
+//  keeps one chain within a few per cent of the built-in's.
+static int64_t
+s_chain_plugin (mc_kcall_t *call, const s_walk_t *w, mc_rng_t *rng, double *x, double fx, double *out)
+{
+    const mc_target_def_t *t = w->target;
+    if (t->dim == 2)
+        return t->log? s_chain (call, w, t->fn, 2, true, rng, x, fx, out): s_chain (call, w, t->fn, 2, false, rng, x, fx, out);
+    return t->log? s_chain (call, w, t->fn, t->dim, true, rng, x, fx, out)
+                 : s_chain (call, w, t->fn, t->dim, false, rng, x, fx, out);
+}
 
 //  Chain c's start: given, or uniform in [0, 1)^dim from its stream (53
 //  bits, as it always was), into x with its density in *fx; -1 with the
@@ -385,12 +395,10 @@ typedef struct {
 //  Run one block of chains (at most LANES used); points of chain c go to
 //  out + dim * kept * c. Returns the accepted moves after burn-in, or -1
 //  with the error set when cancelled.
-MC_DISPATCH static int64_t
-s_nd_block (mc_kcall_t *call, const s_walk_t *w, s_nd_chains_t *b, int used, double *out)
+static inline __attribute__ ((always_inline)) int64_t
+s_nd_block (mc_kcall_t *call, const s_walk_t *w, s_nd_chains_t *b, int used, double *out, uint32_t dim, bool log)
 {
     const mc_target_def_t *t = w->target;
-    uint32_t dim = t->dim;
-    bool log = t->log;
     double nx [MC_TARGET_MAX_DIM * LANES], fn [LANES], u [LANES];
     uint64_t accepted [LANES] = { 0 }, n = 0;
     for (int64_t i = -w->burn_in; i < w->steps; i++) {
@@ -424,6 +432,21 @@ s_nd_block (mc_kcall_t *call, const s_walk_t *w, s_nd_chains_t *b, int used, dou
     return (int64_t) total;
 }
 
+//  Instances of s_nd_block: 2-D (the dimension a constant, its loops
+//  unrolled) and any, each for AVX2 and baseline.
+MC_DISPATCH static int64_t
+s_nd_block_2 (mc_kcall_t *call, const s_walk_t *w, s_nd_chains_t *b, int used, double *out)
+{
+    return w->target->log? s_nd_block (call, w, b, used, out, 2, true): s_nd_block (call, w, b, used, out, 2, false);
+}
+
+MC_DISPATCH static int64_t
+s_nd_block_n (mc_kcall_t *call, const s_walk_t *w, s_nd_chains_t *b, int used, double *out)
+{
+    return w->target->log? s_nd_block (call, w, b, used, out, w->target->dim, true)
+                         : s_nd_block (call, w, b, used, out, w->target->dim, false);
+}
+
 //  Chains LANES at a time; chain c uses stream c, as in s_walk_chains.
 static int64_t
 s_walk_lanes_plugin (mc_kcall_t *call, const s_walk_t *w, double *points)
@@ -447,7 +470,8 @@ s_walk_lanes_plugin (mc_kcall_t *call, const s_walk_t *w, double *points)
                 b->x [d * LANES + c] = x [d];
             b->fx [c] = fx;
         }
-        int64_t got = accepted < 0? -1: s_nd_block (call, w, b, used, points + dim * w->kept * (uint64_t) first);
+        double *out = points + dim * w->kept * (uint64_t) first;
+        int64_t got = accepted < 0? -1: dim == 2? s_nd_block_2 (call, w, b, used, out): s_nd_block_n (call, w, b, used, out);
         accepted = got < 0? -1: accepted + got;
     }
     free (b);
