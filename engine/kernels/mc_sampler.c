@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
@@ -120,12 +121,34 @@ s_pi_hits (uint64_t seed, uint64_t index, uint64_t samples)
     return total;
 }
 
+//  points=K: the first K points of a slice's sample (fewer when it has
+//  fewer), as x, y pairs in [0, 1), drawn again from the same streams in
+//  the order s_pi_hits draws them (round by round, lane by lane), so that
+//  they are points the estimate counted and asking for them changes none
+//  of its bits.
+static void
+s_pi_points (uint64_t seed, uint64_t index, uint64_t k, double *out)
+{
+    uint64_t s0 [LANES], s1 [LANES], s2 [LANES], s3 [LANES];
+    for (int l = 0; l < LANES; l++) {
+        mc_rng_t rng;
+        mc_rng_seed (&rng, seed, index, (uint64_t) l);
+        s0 [l] = rng.s [0]; s1 [l] = rng.s [1]; s2 [l] = rng.s [2]; s3 [l] = rng.s [3];
+    }
+    for (uint64_t i = 0; i < k; i++) {
+        uint64_t r = s_next (s0, s1, s2, s3, (int) (i % LANES));
+        out [2 * i] = (double) (r >> 33) / 2147483648.0;
+        out [2 * i + 1] = (double) ((r >> 1) & 0x7FFFFFFF) / 2147483648.0;
+    }
+}
+
 static int
 s_pi (mc_kcall_t *call)
 {
-    int64_t samples;
+    int64_t samples, points;
     if (s_no_positionals (call, "pi")
-    ||  s_count_kwarg (call, "pi", "samples", -1, 1, 1000000000000000LL, &samples))
+    ||  s_count_kwarg (call, "pi", "samples", -1, 1, 1000000000000000LL, &samples)
+    ||  s_count_kwarg (call, "pi", "points", 0, 0, 100000, &points))
         return -1;
     //  Long runs go in slices so that a stopping engine is not held up.
     uint64_t hits = 0, done = 0, slice = 1ull << 28;
@@ -139,8 +162,18 @@ s_pi (mc_kcall_t *call)
         done += n;
     }
     //  hits <= samples <= 10^15: both fit an int64_t.
-    return mc_kcall_map (call, 2) || mc_kcall_str (call, "hits", 4) || mc_kcall_int (call, (int64_t) hits)
-        || mc_kcall_str (call, "samples", 7) || mc_kcall_int (call, samples)? -1: 0;
+    if (mc_kcall_map (call, points? 3: 2) || mc_kcall_str (call, "hits", 4) || mc_kcall_int (call, (int64_t) hits)
+    ||  mc_kcall_str (call, "samples", 7) || mc_kcall_int (call, samples))
+        return -1;
+    if (points == 0)
+        return 0;
+    //  A sample of slice 0's points (its sub-stream is the job seed's own).
+    uint64_t shape [2] = { (uint64_t) (points < samples? points: samples), 2 };
+    double *out = mc_kcall_str (call, "points", 6)? NULL: mc_kcall_out_array (call, MC_KDTYPE_F64, 2, shape);
+    if (!out)
+        return -1;
+    s_pi_points (mc_kcall_seed (call), mc_kcall_index (call), shape [0], out);
+    return 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -416,8 +449,9 @@ s_walkers (mc_kcall_t *call, int target, int64_t walkers, int64_t steps, int64_t
 }
 
 static const mc_kernel_def_t s_samplers [] = {
-    { "pi", "Monte Carlo pi: uniform points of the unit square inside the quarter circle -> {hits, samples}",
-      "samples:int", s_pi },
+    { "pi", "Monte Carlo pi: uniform points of the unit square inside the quarter circle -> {hits, samples} "
+      "(points=K: and the first K points, a float64 array K x 2)",
+      "samples:int points:int=0", s_pi },
     { "walker", "Metropolis-Hastings random walk -> the chain after burn-in, a float64 array n x 2 (walkers=K: K chains, chain by chain)",
       "target:str=gauss3 steps:int start:list burn_in:int=100 step:float=0.1 thin:int=1 walkers:int=1", s_walker },
 };
@@ -446,6 +480,7 @@ mc_sampler_test (bool verbose)
         { pi, "[]", "{}", "pi: samples=N is required", -1 },
         { pi, "[]", "{\"samples\": 0.5}", "pi: samples must be a whole number from 1 to 1000000000000000, got float", -1 },
         { pi, "[]", "{\"samples\": \"x\"}", "pi: samples must be a whole number from 1 to 1000000000000000, got a string", -1 },
+        { pi, "[]", "{\"samples\": 10, \"points\": -1}", "pi: points must be a whole number from 0 to 100000, got int", -1 },
         { walker, "[]", "{\"steps\": 1, \"thin\": 2}", "[]", 0 },
         { walker, "[]", "{\"steps\": 3, \"target\": \"moon\"}", "walker: unknown target 'moon' (gauss3, ring or banana)", -1 },
         { walker, "[]", "{\"steps\": 3, \"target\": 1}", "walker: target must be a name (gauss3, ring or banana)", -1 },
@@ -472,6 +507,28 @@ mc_sampler_test (bool verbose)
         for (const char *c = out; *c; c++)
             brackets += *c == '[';
         assert (brackets == shapes [i].points + 1);
+    }
+    //  points=K: the same hits (asking changes no bit), and the points are
+    //  those counted: with all of them drawn, as many inside as hits.
+    assert (mc_kcall_try (pi, "[]", "{\"samples\": 100001, \"points\": 3}", 7, out, sizeof out) == 0);
+    if (verbose)
+        printf ("   pi points=3: %s\n", out);
+    const char *head = "{\"hits\":78555,\"samples\":100001,\"points\":[[";
+    assert (!strncmp (out, head, strlen (head)));
+    for (int samples = 1; samples <= 40; samples += 13) {
+        char kwargs [64];
+        snprintf (kwargs, sizeof kwargs, "{\"samples\": %d, \"points\": 100}", samples);
+        assert (mc_kcall_try (pi, "[5]", kwargs, 11, out, sizeof out) == 0);
+        long hits = strtol (out + 8, NULL, 10);
+        int inside = 0, count = 0;
+        for (const char *p = strstr (out, "\"points\":[") + 10; (p = strchr (p, '[')); count++) {
+            double x = strtod (p + 1, (char **) &p), y = strtod (p + 1, (char **) &p);
+            assert (x >= 0 && x < 1 && y >= 0 && y < 1);
+            inside += x * x + y * y < 1;
+        }
+        if (verbose)
+            printf ("   pi samples=%d points=100: %ld hits, %d of %d points inside\n", samples, hits, inside, count);
+        assert (count == samples && inside == hits);
     }
     assert (mc_sampler_register () == 0 && mc_ktable_find ("walker", 6) == walker);
     printf ("OK\n");
