@@ -264,6 +264,7 @@ s_text (cairo_t *cr, double x, double y, const char *text, double halign, double
     double height = fe.ascent * 0.75;       //  about a digit's height
     cairo_move_to (cr, x - te.x_advance * halign, y + height * (1 - valign));
     cairo_show_text (cr, text);
+    cairo_new_path (cr);                    //  no line from the text to what comes next
 }
 
 //  The same, turned a quarter anticlockwise (a y axis's label).
@@ -561,10 +562,8 @@ s_pi_estimate (cairo_t *cr, const mc_picture_pi_t *pi, s_frame_t *f)
         samples += (double) pi->samples [i];
         n [i] = samples;
         est [i] = samples > 0? 4 * hits / samples: M_PI;
-        if (i >= pi->ntasks / 20) {         //  the first few tasks alone may be far out
-            lo = est [i] < lo? est [i]: lo;
-            hi = est [i] > hi? est [i]: hi;
-        }
+        lo = est [i] < lo? est [i]: lo;
+        hi = est [i] > hi? est [i]: hi;
     }
     const double p = M_PI / 4;
     double band_end = samples > 0? 2 * 4 * sqrt (p * (1 - p) / samples): 0.1;
@@ -664,6 +663,16 @@ mc_picture_width (FILE *out)
     return columns && !*end && n >= 20 && n <= 10000? (int) n: 80;
 }
 
+//  The characters of UTF-8 text.
+static size_t
+s_chars (const char *text)
+{
+    size_t n = 0;
+    for (const char *p = text; *p; p++)
+        n += ((unsigned char) *p & 0xC0) != 0x80;
+    return n;
+}
+
 static void
 s_cell (FILE *out, double upper, double lower, bool has_lower)
 {
@@ -702,6 +711,10 @@ mc_picture_show (FILE *out, const int64_t *counts, size_t rows, size_t cols, con
     bool log = axes && axes->log;
     //  Each text line shows two grid rows: the upper one as the foreground
     //  of an upper half block, the lower one as its background.
+    if (axes && axes->title && *axes->title) {
+        size_t chars = s_chars (axes->title);
+        fprintf (out, "%*s%s\n", margin + chars <= (size_t) width? (int) margin: 0, "", axes->title);
+    }
     char label [32];
     for (size_t top = grows; top > 0; top = top >= 2? top - 2: 0) {
         size_t upper = top - 1;
@@ -723,14 +736,19 @@ mc_picture_show (FILE *out, const int64_t *counts, size_t rows, size_t cols, con
         int gap = (int) gcols - (int) strlen (x0);
         fprintf (out, "%*s%s%*s\n", (int) margin, "", x0, gap > 0? gap: 1, x1);
     }
-    //  The colour scale: 0, a ramp, the largest count.
+    //  The colour scale: 0, a ramp, the largest count, and what they count
+    //  when the line has room for it.
+    char what [128];
+    snprintf (what, sizeof what, " %.0f (count per %s%s)", max, up == 1 && down > 1? "character": "bin",
+              log? ", log scale": "");
+    if (up == 1 && down > 1 && margin + 22 + strlen (what) > (size_t) width)
+        snprintf (what, sizeof what, " %.0f (per %zux%zu bins%s)", max, down, down, log? ", log": "");
+    if (margin + 22 + strlen (what) > (size_t) width)
+        snprintf (what, sizeof what, " %.0f%s", max, log? " (log)": "");
     fprintf (out, "%*s 0 ", (int) margin - 2, "");
     for (int i = 0; i < 20; i++)
         s_cell (out, i / 19.0, i / 19.0, true);
-    char what [64] = "";
-    if (up == 1 && down > 1)
-        snprintf (what, sizeof what, ", %zux%zu bins per character", down, down);
-    fprintf (out, "\033[0m %.0f  (count per bin%s%s)\n", max, what, log? ", log scale": "");
+    fprintf (out, "\033[0m%s\n", what);
     free (grid);
 }
 
@@ -864,7 +882,9 @@ mc_picture_test (bool verbose)
     out = open_memstream (&text, &size);
     mc_picture_show (out, many, 100, 100, NULL, 38);
     fclose (out);
-    assert (s_count (text, "\u2580") == 25 * 13 + 20 && strstr (text, "4x4 bins per character"));
+    if (verbose)
+        printf ("%s", text);
+    assert (s_count (text, "\u2580") == 25 * 13 + 20 && strstr (text, "\033[0m 1\n"));
     free (text);
     free (many);
     setenv ("COLUMNS", "132", 1);
