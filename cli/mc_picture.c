@@ -474,22 +474,21 @@ mc_picture_heatmap (const char *path, const int64_t *counts, size_t rows, size_t
                     const mc_picture_axes_t *axes, char *err, size_t errlen)
 {
     assert (rows > 0 && cols > 0 && axes);
-    const double width = 720, height = 620;
-    s_canvas_t canvas;
-    if (s_canvas_open (&canvas, path, axes->title, width, height, err, errlen))
-        return -1;
-    cairo_t *cr = canvas.cr;
-    s_title (cr, width, axes->title);
     //  The plot keeps the range's aspect (as imshow with an extent does),
-    //  within 1:4 and 4:1, in the room left of the colour bar.
-    const double left = 80, top = 45, room_w = width - left - 140, room_h = height - top - 65;
+    //  within 1:4 and 4:1, in at most 500 x 510 left of the colour bar; the
+    //  picture is as tall as the plot needs.
+    const double width = 720, left = 80, top = 45, room_w = 500, room_h = 510;
     double aspect = (axes->box [1] - axes->box [0]) / (axes->box [3] - axes->box [2]);
     aspect = aspect < 0.25? 0.25: aspect > 4? 4: aspect;
     double pw = room_w, ph = pw / aspect;
     if (ph > room_h)
         ph = room_h, pw = ph * aspect;
-    s_frame_t f = { left, top + (room_h - ph) / 2, pw, ph, axes->box [0], axes->box [1], axes->box [2],
-                    axes->box [3], false };
+    s_canvas_t canvas;
+    if (s_canvas_open (&canvas, path, axes->title, width, round (top + ph + 65), err, errlen))
+        return -1;
+    cairo_t *cr = canvas.cr;
+    s_title (cr, width, axes->title);
+    s_frame_t f = { left, top, pw, ph, axes->box [0], axes->box [1], axes->box [2], axes->box [3], false };
     int64_t max = s_max (counts, rows * cols);
     uint32_t *pixels;
     int stride;

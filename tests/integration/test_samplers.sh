@@ -89,7 +89,7 @@ mc map pi --tasks 3 samples=1e4 --seed 7 --png "$D/pi.svg" > /dev/null
 python3 - "$D" <<'PY' && pass "pictures: PNG sizes, SVG titles, PDF header" || fail "pictures wrong"
 import struct, sys, xml.etree.ElementTree as ET
 d = sys.argv[1]
-for name, size in (("w.png", (720, 620)), ("pi.png", (1000, 540))):
+for name, size in (("w.png", (720, 610)), ("pi.png", (1000, 540))):
     head = open(f"{d}/{name}", "rb").read(24)
     assert head[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", head[16:24]) == size, (name, head)
 for name, title in (("w.svg", "walker, target gauss3: 4 tasks \u00d7 5000 steps, seed 1"),
