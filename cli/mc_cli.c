@@ -458,7 +458,8 @@ mc_cli_test (bool verbose)
     assert (mc_cli_parse_box ("0:1:0:1", box) == MC_EXIT_FAILED);
     assert (mc_cli_parse_box ("1:0,0:1", box) == MC_EXIT_FAILED);
     assert (mc_cli_parse_box ("0:1,0:1x", box) == MC_EXIT_FAILED);
-    const mc_cli_option_t options [] = { { "--a", 1, false }, { "--b", 2, true }, { NULL, 0, false } };
+    const mc_cli_option_t options [] = { { "--a", 1, false, NULL, "a", NULL }, { "--b", 2, true, "B", "b", NULL },
+                                         { NULL, 0, false, NULL, NULL, NULL } };
     assert (mc_cli_option (options, "--b")->code == 2 && mc_cli_option (options, "--b")->takes_value);
     assert (!mc_cli_option (options, "--c") && !mc_cli_option (options, "--"));
     //  Counts from a histogram result; anything else refused.

@@ -30,16 +30,25 @@ struct _mc_cli_command_t {
     const char *args;               //  what --help shows after the name ("JOB"); NULL: not listed
     const char *summary;            //  what it does, for --help; NULL: the op's summary (mc_ops)
     const char *section;            //  heading printed before it, or NULL
-    const char *more;               //  lines printed after it (its options), or NULL
+    const char *more;               //  lines printed after it (sub-commands, notes), or NULL
+    const struct _mc_cli_option_t *options;     //  its options (a table ended by a NULL name), or NULL
+    const char *example;            //  one or more command lines, for its help
 };
 //  The word of a command on the command line.
 const char *mc_cli_command_name (const mc_cli_command_t *command);
 
-//  An option a command knows, for mc_cli_option.
-typedef struct {
+//  An option a command knows: what its parser looks up (mc_cli_option),
+//  and what `mcclient help CMD`, `CMD --help` and the bash completion show
+//  (mc_cli_help), from the same row so that they cannot differ.
+typedef struct _mc_cli_option_t {
     const char *name;               //  "--targets"
     int code;                       //  what the command calls it (its own enum)
     bool takes_value;               //  the next argument is its value
+    const char *value;              //  its value in help: "N", "FILE", or choices "sum|hist2d"; NULL: "VALUE"
+    const char *help;               //  one line; NULL: not shown (an alias of a shown row with the same
+                                    //  code, or an old spelling kept with a deprecation note)
+    const char *commands;           //  in a table that several commands share, the ones it is for
+                                    //  ("pull gather"); NULL: all of them
 } mc_cli_option_t;
 
 //  The row of table (ended by a row whose name is NULL) named arg, or NULL.

@@ -17,11 +17,11 @@ typedef struct {
 } s_args_t;
 
 enum { S_META = 1, S_LIMIT, S_TIMEOUT };
-static const mc_cli_option_t s_options [] = {
-    { "--meta", S_META, false },
-    { "--limit", S_LIMIT, true },
-    { "--timeout", S_TIMEOUT, true },
-    { NULL, 0, false } };
+const mc_cli_option_t mc_cli_cluster_options [] = {
+    { "--meta", S_META, false, NULL, "per task: its engine, times, and what the kernel reported", "get" },
+    { "--limit", S_LIMIT, true, "N", "at most N jobs, newest first (default 20)", "jobs" },
+    { "--timeout", S_TIMEOUT, true, "S", "give up after S seconds (exit status 3)", "wait" },
+    { NULL, 0, false, NULL, NULL, NULL } };
 
 //  Read a command's arguments: a job id when it needs one, --meta where
 //  meta_ok; --limit and --timeout anywhere. 0, or MC_EXIT_USAGE (said).
@@ -30,7 +30,7 @@ s_args (const mc_cli_command_t *command, int argc, char **argv, bool needs_job, 
 {
     *args = (s_args_t) { .limit = 20, .timeout_s = -1 };
     for (int i = 0; i < argc; i++) {
-        const mc_cli_option_t *option = mc_cli_option (s_options, argv [i]);
+        const mc_cli_option_t *option = mc_cli_option (mc_cli_cluster_options, argv [i]);
         if (option && ((option->code == S_META && !meta_ok) || (option->takes_value && i + 1 == argc)))
             option = NULL;
         if (option && option->code == S_META)
@@ -147,6 +147,21 @@ s_print_queue (const json_t *reply)
                 (long long) json_integer_value (json_object_get (e, "id")),
                 (long long) json_integer_value (json_object_get (e, "queued")),
                 (long long) json_integer_value (json_object_get (e, "running")));
+    //  Fair share: per user, then per job of it.
+    json_t *u;
+    json_array_foreach (json_object_get (reply, "users"), i, u) {
+        printf ("user %s (weight %lld): %lld queued, %lld running\n", json_string_value (json_object_get (u, "user")),
+                (long long) json_integer_value (json_object_get (u, "weight")),
+                (long long) json_integer_value (json_object_get (u, "queued")),
+                (long long) json_integer_value (json_object_get (u, "running")));
+        size_t k;
+        json_t *j;
+        json_array_foreach (json_object_get (u, "jobs"), k, j)
+            printf ("  %-8s priority %-5lld %lld queued, %lld running\n", json_string_value (json_object_get (j, "job")),
+                    (long long) json_integer_value (json_object_get (j, "priority")),
+                    (long long) json_integer_value (json_object_get (j, "queued")),
+                    (long long) json_integer_value (json_object_get (j, "running")));
+    }
 }
 
 static void
@@ -155,12 +170,14 @@ s_print_jobs (const json_t *reply)
     size_t i;
     json_t *j;
     json_array_foreach (reply, i, j)
-        printf ("%-8s %-8s %-6s %-10s %lld/%lld done, %lld failed\n",
+        printf ("%-8s %-8s %-6s %-10s %lld/%lld done, %lld failed, priority %lld, user %s\n",
                 json_string_value (json_object_get (j, "job")), json_string_value (json_object_get (j, "state")),
                 json_string_value (json_object_get (j, "kind")), json_string_value (json_object_get (j, "kernel")),
                 (long long) json_integer_value (json_object_get (j, "done")),
                 (long long) json_integer_value (json_object_get (j, "total")),
-                (long long) json_integer_value (json_object_get (j, "failed")));
+                (long long) json_integer_value (json_object_get (j, "failed")),
+                (long long) json_integer_value (json_object_get (j, "priority")),
+                json_string_value (json_object_get (j, "user"))? json_string_value (json_object_get (j, "user")): "-");
 }
 
 //  How each operation's reply reads without --json.
@@ -216,7 +233,8 @@ s_job_call (mc_client_t *client, mc_op_code_t op, const s_args_t *args)
 static void
 s_print_status (const json_t *status)
 {
-    const char *keys [] = { "job", "state", "kind", "kernel", "total", "done", "failed", "tasks", "seed" };
+    const char *keys [] = { "job", "state", "kind", "kernel", "total", "done", "failed", "tasks", "seed", "priority",
+                            "user" };
     for (size_t i = 0; i < sizeof keys / sizeof keys [0]; i++) {
         json_t *value = json_object_get (status, keys [i]);
         if (json_is_string (value))
@@ -450,6 +468,6 @@ mc_cli_cluster_test (bool verbose)
     for (int op = MC_OP_PING; op < MC_OP_COUNT; op++)
         assert (!s_printers [op] == (op == MC_OP_SUBMIT || op == MC_OP_STATUS || op == MC_OP_WAIT || op == MC_OP_RESULT
                                      || op == MC_OP_TRUST || op == MC_OP_ABORT || op == MC_OP_PURGE || op == MC_OP_ENGINES
-                                     || op == MC_OP_ALLOCATIONS || op == MC_OP_ENGINES_ADD || op == MC_OP_ENGINES_STOP));
+                                     || op == MC_OP_ALLOCATIONS || op == MC_OP_ENGINES_ADD || op == MC_OP_ENGINES_STOP || op == MC_OP_RENICE));
     printf ("OK\n");
 }

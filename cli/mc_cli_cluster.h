@@ -14,6 +14,8 @@ int mc_cli_status (const mc_cli_command_t *command, int argc, char **argv);
 int mc_cli_ready (const mc_cli_command_t *command, int argc, char **argv);
 int mc_cli_wait (const mc_cli_command_t *command, int argc, char **argv);
 int mc_cli_get (const mc_cli_command_t *command, int argc, char **argv);
+//  Their options (each row says which command it is for), for the parser and for help.
+extern const mc_cli_option_t mc_cli_cluster_options [];
 
 //  Self test: arguments, and the progress bar.
 void mc_cli_cluster_test (bool verbose);

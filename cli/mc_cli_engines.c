@@ -76,6 +76,17 @@ s_print_allocations (const json_t *allocations)
     }
 }
 
+enum { S_KIND = 1, S_LAUNCHER_OPT, S_TEMPLATE, S_HOSTS, S_JOB };
+const mc_cli_option_t mc_cli_engines_options [] = {
+    { "--engines", S_KIND, true, "local|slurm|pbs|ssh|mpi", "add: the launcher (default: the cluster's own)", NULL },
+    { "--launcher-opt", S_LAUNCHER_OPT, true, "KEY=VALUE", "add: an option of the launcher (see ipclusterd --help)",
+      NULL },
+    { "--template", S_TEMPLATE, true, "FILE", "add: the batch job script (as --launcher-opt template=FILE)", NULL },
+    { "--hosts", S_HOSTS, true, "H:N,...", "add: ssh: N engines on each host H", NULL },
+    { "--job", S_JOB, true, "JOB", "stop: every engine of an allocation (a2) or batch job, which is cancelled",
+      NULL },
+    { NULL, 0, false, NULL, NULL, NULL } };
+
 //  engines add N [--engines KIND] [--launcher-opt K=V]... [--template F] [--hosts H]:
 //  the request body, or NULL with *rc (said).
 static json_t *
@@ -93,8 +104,8 @@ s_add_request (int argc, char **argv, int *rc)
     json_t *body = json_pack ("{s:i, s:o}", "engines", (json_int_t) n, "opts", opts);
     for (int i = 2; body && i < argc; i++) {
         const char *arg = argv [i];
-        bool valued = !strcmp (arg, "--engines") || !strcmp (arg, "--launcher-opt") || !strcmp (arg, "--template")
-                   || !strcmp (arg, "--hosts");
+        const mc_cli_option_t *option = mc_cli_option (mc_cli_engines_options, arg);
+        bool valued = option && option->code != S_JOB;
         if (!valued || i + 1 == argc) {
             mc_cli_fail (valued? "%s needs a value": "engines add: unknown option '%s'", arg);
             json_decref (body);
@@ -102,9 +113,9 @@ s_add_request (int argc, char **argv, int *rc)
         }
         const char *value = argv [++i];
         char opt [4200];
-        snprintf (opt, sizeof opt, "%s%s", !strcmp (arg, "--template")? "template=": !strcmp (arg, "--hosts")? "hosts=": "",
+        snprintf (opt, sizeof opt, "%s%s", option->code == S_TEMPLATE? "template=": option->code == S_HOSTS? "hosts=": "",
                   value);
-        if (!strcmp (arg, "--engines"))
+        if (option->code == S_KIND)
             json_object_set_new (body, "kind", json_string (value));
         else
         if (!strchr (opt, '=')) {
@@ -126,7 +137,8 @@ static json_t *
 s_stop_request (int argc, char **argv, int *rc)
 {
     *rc = MC_EXIT_USAGE;
-    if (argc == 3 && !strcmp (argv [1], "--job"))
+    const mc_cli_option_t *option = argc == 3? mc_cli_option (mc_cli_engines_options, argv [1]): NULL;
+    if (option && option->code == S_JOB)
         return json_pack ("{s:s}", "job", argv [2]);
     if (argc < 2) {
         mc_cli_fail ("engines stop needs engine ids, or --job JOB (an allocation like a2, or a batch job id)");

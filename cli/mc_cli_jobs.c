@@ -1,7 +1,8 @@
-/*  mc_cli_jobs: abort and purge. */
+/*  mc_cli_jobs: abort, renice and purge. */
 #include "mc_cli_jobs.h"
 #include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@ int
 mc_cli_abort (const mc_cli_command_t *command, int argc, char **argv)
 {
     if (argc != 1 || argv [0][0] == '-')
-        return fprintf (stderr, "usage: mcclient %s JOB\n", mc_cli_command_name (command)), MC_EXIT_USAGE;
+        return mc_cli_fail ("%s takes one job id", mc_cli_command_name (command)), MC_EXIT_USAGE;
     mc_client_t *client = mc_cli_connect ();
     if (!client)
         return MC_EXIT_FAILED;
@@ -56,6 +57,30 @@ mc_cli_abort (const mc_cli_command_t *command, int argc, char **argv)
 }
 
 int
+mc_cli_renice (const mc_cli_command_t *command, int argc, char **argv)
+{
+    char *end = NULL;
+    long priority = argc == 2? strtol (argv [1], &end, 10): 0;
+    if (argc != 2 || argv [0][0] == '-' || end == argv [1] || *end || priority < INT32_MIN || priority > INT32_MAX)
+        return fprintf (stderr, "usage: mcclient %s JOB N\n", mc_cli_command_name (command)), MC_EXIT_USAGE;
+    mc_client_t *client = mc_cli_connect ();
+    if (!client)
+        return MC_EXIT_FAILED;
+    json_t *reply = mc_client_renice (client, argv [0], (int) priority);
+    int rc = reply? 0: mc_cli_fail ("%s", mc_client_error (client));
+    if (reply && mc_cli_json)
+        mc_cli_print_json (reply);
+    else
+    if (reply)
+        printf ("%s: priority %lld (was %lld)\n", argv [0],
+                (long long) json_integer_value (json_object_get (reply, "priority")),
+                (long long) json_integer_value (json_object_get (reply, "was")));
+    json_decref (reply);
+    mc_client_destroy (&client);
+    return rc;
+}
+
+int
 mc_cli_parse_date (const char *text, int64_t now, int64_t *seconds)
 {
     char *end;
@@ -92,6 +117,13 @@ mc_cli_parse_date (const char *text, int64_t now, int64_t *seconds)
     return -1;
 }
 
+enum { S_FINISHED = 1, S_BEFORE };
+const mc_cli_option_t mc_cli_purge_options [] = {
+    { "--finished", S_FINISHED, false, NULL, "every finished job", NULL },
+    { "--before", S_BEFORE, true, "DATE", "jobs finished before DATE: Unix seconds, YYYY-MM-DD[ HH:MM[:SS]], or an age "
+      "(7d, 12h, 30m)", NULL },
+    { NULL, 0, false, NULL, NULL, NULL } };
+
 int
 mc_cli_purge (const mc_cli_command_t *command, int argc, char **argv)
 {
@@ -101,10 +133,11 @@ mc_cli_purge (const mc_cli_command_t *command, int argc, char **argv)
     bool finished = false;
     int rc = 0;
     for (int i = 0; i < argc && rc == 0; i++) {
-        if (!strcmp (argv [i], "--finished"))
+        const mc_cli_option_t *option = mc_cli_option (mc_cli_purge_options, argv [i]);
+        if (option && option->code == S_FINISHED)
             finished = true;
         else
-        if (!strcmp (argv [i], "--before") && i + 1 < argc) {
+        if (option && option->code == S_BEFORE && i + 1 < argc) {
             if (mc_cli_parse_date (argv [++i], (int64_t) time (NULL), &before) || before <= 0) {
                 fprintf (stderr, "mcclient %s: --before takes Unix seconds, YYYY-MM-DD[ HH:MM[:SS]] "
                                  "or an age like 7d, 12h, 30m (not '%s')\n", name, argv [i]);
@@ -120,7 +153,7 @@ mc_cli_purge (const mc_cli_command_t *command, int argc, char **argv)
     if (rc == 0 && (json_array_size (jobs) > 0) + (before > 0) + finished != 1)
         rc = MC_EXIT_USAGE;
     if (rc == MC_EXIT_USAGE)
-        fprintf (stderr, "usage: mcclient %s JOB... | --before DATE | --finished\n", name);
+        mc_cli_fail ("%s: give job ids, or --before DATE, or --finished", name);
     mc_client_t *client = rc? NULL: mc_cli_connect ();
     if (!rc && !client)
         rc = MC_EXIT_FAILED;

@@ -23,7 +23,8 @@ typedef struct {
     int dtype;                      //  --type, 0 when absent
     const char *output;             //  -o FILE
     bool raw;                       //  --raw
-    bool hist, show, log;           //  gather --hist NXxNY [--range] [--png] [--show] [--log]
+    bool hist, show, log;           //  gather --reduce hist2d [--bins] [--range] [--png] [--show] [--log]
+    bool binned;                    //  --bins or --range given
     size_t nx, ny;
     double box [4];
     const char *png;                //  a .png, .svg or .pdf
@@ -36,24 +37,30 @@ typedef struct {
     int min_args, max_args;         //  how many words
     bool output;                    //  -o FILE (and --raw)
     bool typed;                     //  --type
-    bool hist;                      //  --hist
+    bool hist;                      //  --reduce hist2d
     int names;                      //  how many of the first words must be names
 } s_rules_t;
 
-enum { S_TARGETS = 1, S_DIST, S_TYPE, S_OUTPUT, S_RAW, S_HIST, S_RANGE, S_PNG, S_SHOW, S_LOG };
-static const mc_cli_option_t s_options [] = {
-    { "--targets", S_TARGETS, true },
-    { "--dist", S_DIST, true },
-    { "--type", S_TYPE, true },
-    { "-o", S_OUTPUT, true },
-    { "--output", S_OUTPUT, true },
-    { "--raw", S_RAW, false },
-    { "--hist", S_HIST, true },
-    { "--range", S_RANGE, true },
-    { "--png", S_PNG, true },
-    { "--show", S_SHOW, false },
-    { "--log", S_LOG, false },
-    { NULL, 0, false } };
+enum { S_TARGETS = 1, S_DIST, S_TYPE, S_OUTPUT, S_RAW, S_REDUCE, S_BINS, S_HIST, S_RANGE, S_PNG, S_SHOW, S_LOG };
+//  The histogram options are map's (mc_cli_submit): --reduce hist2d,
+//  --bins, --range, --png, --show, --log. The old `gather --hist NXxNY` still
+//  works, with a note on stderr.
+const mc_cli_option_t mc_cli_namespace_options [] = {
+    { "--targets", S_TARGETS, true, "T", "engines: 'all' (default), ids '0,2', a range '1:3', or a mix", NULL },
+    { "--dist", S_DIST, true, "b|r", "split and join in blocks (default) or round robin", "scatter gather" },
+    { "--type", S_TYPE, true, "f64|i64", "a typed array: @file and - hold raw little-endian numbers", "push scatter" },
+    { "-o", S_OUTPUT, true, "FILE", "write to FILE (as JSON, or raw bytes with --raw)", "pull gather" },
+    { "--output", S_OUTPUT, true, "FILE", NULL, "pull gather" },
+    { "--raw", S_RAW, false, NULL, "with -o: the raw little-endian bytes of one array", "pull gather" },
+    { "--reduce", S_REDUCE, true, "hist2d", "bin the gathered n x 2 points into counts", "gather" },
+    { "--bins", S_BINS, true, "NXxNY", "hist2d: bins along x and y (default 50x50)", "gather" },
+    { "--range", S_RANGE, true, "x0:x1,y0:y1", "hist2d: the box binned (default 0:1,0:1)", "gather" },
+    { "--png", S_PNG, true, "FILE", "hist2d: a picture with axes and colour bar (.png, .svg or .pdf)",
+      "gather" },
+    { "--show", S_SHOW, false, NULL, "hist2d: draw the counts on the terminal, as wide as it is", "gather" },
+    { "--log", S_LOG, false, NULL, "hist2d: colours by log10(1 + count) in --png and --show", "gather" },
+    { "--hist", S_HIST, true, "NXxNY", NULL, "gather" },      //  deprecated: --reduce hist2d --bins NXxNY
+    { NULL, 0, false, NULL, NULL, NULL } };
 
 //  One option with its value (NULL for none). 0, or MC_EXIT_USAGE (said).
 static int
@@ -79,10 +86,21 @@ s_option (const char *command, const mc_cli_option_t *option, const char *value,
         case S_RAW:
             o->raw = true;
             return 0;
-        case S_HIST:
+        case S_REDUCE:
+            if (strcmp (value, "hist2d"))
+                return mc_cli_fail ("%s: --reduce takes hist2d, not '%s'", command, value), MC_EXIT_USAGE;
             o->hist = true;
+            return 0;
+        case S_HIST:
+            fprintf (stderr, "mcclient: %s: --hist %s is deprecated: use --reduce hist2d --bins %s\n",
+                     command, value, value);
+            o->hist = true;
+            //  fall through
+        case S_BINS:
+            o->binned = true;
             return mc_cli_parse_bins (value, &o->nx, &o->ny)? MC_EXIT_USAGE: 0;
         case S_RANGE:
+            o->binned = true;
             return mc_cli_parse_box (value, o->box)? MC_EXIT_USAGE: 0;
         case S_PNG: {
             char err [512];
@@ -109,9 +127,10 @@ s_parse (const char *command, int argc, char **argv, s_opts_t *o)
 {
     memset (o, 0, sizeof *o);
     o->box [1] = o->box [3] = 1;
+    o->nx = o->ny = 50;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv [i];
-        const mc_cli_option_t *option = mc_cli_option (s_options, arg);
+        const mc_cli_option_t *option = mc_cli_option (mc_cli_namespace_options, arg);
         if (option && option->takes_value && i + 1 == argc)
             return mc_cli_fail ("%s: %s needs a value", command, arg), MC_EXIT_USAGE;
         if (option) {
@@ -120,7 +139,7 @@ s_parse (const char *command, int argc, char **argv, s_opts_t *o)
         }
         else
         if (arg [0] == '-' && arg [1] && strcmp (arg, "--"))
-            return mc_cli_fail ("%s: unknown option '%s' (see mcclient --help)", command, arg), MC_EXIT_USAGE;
+            return mc_cli_fail ("%s: unknown option '%s' (see mcclient help %s)", command, arg, command), MC_EXIT_USAGE;
         else
         if (strcmp (arg, "--")) {
             if (o->argc == S_MAX_ARGS)
@@ -130,8 +149,9 @@ s_parse (const char *command, int argc, char **argv, s_opts_t *o)
     }
     if (o->raw && !o->output)
         return mc_cli_fail ("%s: --raw writes binary, so it needs -o FILE", command), MC_EXIT_USAGE;
-    if ((o->png || o->show || o->log) && !o->hist)
-        return mc_cli_fail ("%s: --png and --show draw a histogram: add --hist NXxNY", command), MC_EXIT_USAGE;
+    if ((o->png || o->show || o->log || o->binned) && !o->hist)
+        return mc_cli_fail ("%s: --bins, --range, --png, --show and --log are for a histogram: "
+                            "add --reduce hist2d", command), MC_EXIT_USAGE;
     return 0;
 }
 
@@ -141,9 +161,9 @@ static int
 s_check (const char *command, const s_rules_t *rules, const s_opts_t *o)
 {
     if (o->hist && !rules->hist)
-        return mc_cli_fail ("%s: --hist is for gather", command), MC_EXIT_USAGE;
+        return mc_cli_fail ("%s: --reduce hist2d is for gather", command), MC_EXIT_USAGE;
     if (o->argc < rules->min_args || o->argc > rules->max_args)
-        return mc_cli_fail ("%s: wrong arguments (see mcclient --help)", command), MC_EXIT_USAGE;
+        return mc_cli_fail ("%s: wrong arguments (see mcclient help %s)", command, command), MC_EXIT_USAGE;
     if ((o->output && !rules->output) || (o->raw && o->argc != 1))
         return mc_cli_fail ("%s: -o is for pull and gather, --raw for one name", command), MC_EXIT_USAGE;
     if (o->dtype && !rules->typed)
@@ -211,7 +231,7 @@ s_counts_json (const int64_t *counts, size_t ny, size_t nx)
     return rows;
 }
 
-//  gather --hist: bin the gathered points (n x 2 float64) into counts,
+//  gather --reduce hist2d: bin the gathered points (n x 2 float64) into counts,
 //  rows of y bins from the bottom; print them, or draw them.
 static int
 s_gather_hist (mc_client_t *client, const s_opts_t *o)
@@ -221,7 +241,7 @@ s_gather_hist (mc_client_t *client, const s_opts_t *o)
         return mc_cli_fail ("%s", mc_client_error (client));
     int rc = 0;
     if (points.dtype != MC_DTYPE_F64 || points.ndim != 2 || points.shape [1] != 2)
-        rc = mc_cli_fail ("gather --hist: '%s' is not an n x 2 float64 array of points", o->args [0]);
+        rc = mc_cli_fail ("gather --reduce hist2d: '%s' is not an n x 2 float64 array of points", o->args [0]);
     int64_t *counts = rc? NULL: calloc (o->nx * o->ny, sizeof *counts);
     if (rc == 0 && !counts)
         rc = mc_cli_fail ("out of memory");
@@ -464,8 +484,14 @@ mc_cli_namespace_test (bool verbose)
     assert (s_test_line ("x --dist r --targets 0,1 -o out.json", &gather, &o) == 0);
     assert (o.round_robin && json_array_size (o.targets) == 2 && !strcmp (o.output, "out.json") && o.argc == 1);
     json_decref (o.targets);
+    assert (s_test_line ("x --reduce hist2d --bins 20x10 --range 0:2,0:1 --show", &gather, &o) == 0);
+    assert (o.hist && o.nx == 20 && o.ny == 10 && o.box [1] == 2 && o.show);
+    assert (s_test_line ("x --reduce hist2d", &gather, &o) == 0 && o.hist && o.nx == 50 && o.ny == 50);
+    //  The old spelling, with a note on stderr.
     assert (s_test_line ("x --hist 20x10 --range 0:2,0:1 --show", &gather, &o) == 0);
     assert (o.hist && o.nx == 20 && o.ny == 10 && o.box [1] == 2 && o.show);
+    assert (s_test_line ("x --bins 5x5", &gather, &o) == MC_EXIT_USAGE);       //  no --reduce hist2d
+    assert (s_test_line ("x --reduce sum", &gather, &o) == MC_EXIT_USAGE);
     assert (s_test_line ("x -- y", &scatter, &o) == 0 && o.argc == 2);
     assert (s_test_line ("x - --type i64", &scatter, &o) == 0 && o.dtype == MC_DTYPE_I64 && !strcmp (o.args [1], "-"));
     const char *refused [] = {
@@ -479,6 +505,7 @@ mc_cli_namespace_test (bool verbose)
         json_decref (o.targets);
     }
     assert (s_test_line ("x 0:3 --hist 5x5", &scatter, &o) == MC_EXIT_USAGE);
+    assert (s_test_line ("x 0:3 --reduce hist2d", &scatter, &o) == MC_EXIT_USAGE);
     assert (s_test_line ("x 0:3 -o f", &scatter, &o) == MC_EXIT_USAGE);
     assert (s_test_line ("x --type f64", &gather, &o) == MC_EXIT_USAGE);
     int64_t counts [] = { 1, 2, 3, 4, 5, 6 };

@@ -12,6 +12,8 @@ int mc_cli_scatter (const mc_cli_command_t *command, int argc, char **argv);
 int mc_cli_gather (const mc_cli_command_t *command, int argc, char **argv);
 int mc_cli_del (const mc_cli_command_t *command, int argc, char **argv);
 int mc_cli_names (const mc_cli_command_t *command, int argc, char **argv);
+//  Their options (each row says which of them it is for), for the parser and for help.
+extern const mc_cli_option_t mc_cli_namespace_options [];
 
 //  Self test: options against each command's rules, values from text.
 void mc_cli_namespace_test (bool verbose);

@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,22 +21,25 @@ typedef struct {
     double box [4];                 //  --range
 } s_submit_t;
 
-enum { S_OUT = 1, S_TARGETS, S_CHUNKSIZE, S_SEED, S_RETRIES, S_ASYNC, S_SHOW, S_TASKS, S_REDUCE, S_BINS, S_RANGE, S_PNG, S_LOG };
-static const mc_cli_option_t s_options [] = {
-    { "--out", S_OUT, true },
-    { "--targets", S_TARGETS, true },
-    { "--chunksize", S_CHUNKSIZE, true },
-    { "--seed", S_SEED, true },
-    { "--retries", S_RETRIES, true },
-    { "--async", S_ASYNC, false },
-    { "--show", S_SHOW, false },
-    { "--tasks", S_TASKS, true },
-    { "--reduce", S_REDUCE, true },
-    { "--bins", S_BINS, true },
-    { "--range", S_RANGE, true },
-    { "--png", S_PNG, true },
-    { "--log", S_LOG, false },
-    { NULL, 0, false } };
+enum { S_OUT = 1, S_TARGETS, S_CHUNKSIZE, S_SEED, S_RETRIES, S_PRIORITY, S_ASYNC, S_SHOW, S_TASKS, S_REDUCE, S_BINS, S_RANGE, S_PNG, S_LOG };
+const mc_cli_option_t mc_cli_submit_options [] = {
+    { "--targets", S_TARGETS, true, "T", "direct: 'all', ids '0,2', a range '1:3', or a mix", NULL },
+    { "--chunksize", S_CHUNKSIZE, true, "N", "items per task of a load-balanced map (default 1)", "map" },
+    { "--seed", S_SEED, true, "S", "job seed (default: drawn and recorded)", NULL },
+    { "--retries", S_RETRIES, true, "N", "run a task whose kernel fails up to N more times (default 0)", NULL },
+    { "--priority", S_PRIORITY, true, "N", "-1000..1000 (default 0): higher-priority jobs' tasks go first; "
+                                           "equal ones share the engines (see renice)", NULL },
+    { "--async", S_ASYNC, false, NULL, "print the job id at once instead of waiting", NULL },
+    { "--out", S_OUT, true, "NAME", "store each task's result as NAME on its engine", NULL },
+    { "--tasks", S_TASKS, true, "N", "run N tasks (items 0..N-1) instead of a SEQ", "map" },
+    { "--reduce", S_REDUCE, true, "sum|hist2d", "one answer: results summed at the controller, or points binned", NULL },
+    { "--bins", S_BINS, true, "NXxNY", "hist2d: bins along x and y (default 50x50)", NULL },
+    { "--range", S_RANGE, true, "x0:x1,y0:y1", "hist2d: the box binned (default 0:1,0:1)", NULL },
+    { "--png", S_PNG, true, "FILE", "hist2d: a picture with axes and colour bar (.png, .svg or .pdf); "
+                                    "pi: its points", NULL },
+    { "--show", S_SHOW, false, NULL, "hist2d: draw the counts on the terminal, as wide as it is", NULL },
+    { "--log", S_LOG, false, NULL, "hist2d: colours by log10(1 + count) in --png and --show", NULL },
+    { NULL, 0, false, NULL, NULL, NULL } };
 
 //  Set key of the spec to value (taken). 0, or MC_EXIT_FAILED (said).
 static int
@@ -57,6 +61,20 @@ s_integer_option (s_submit_t *s, const char *arg, const char *value, bool seed)
     if (*end || end == value || errno || number < (seed? 0: 1))
         return mc_cli_fail ("bad %s '%s': expected a %s integer", arg, value, seed? "non-negative": "positive");
     return s_set (s, arg + 2, json_integer (number));
+}
+
+//  --priority N: any integer (the controller says which it takes).
+static int
+s_priority_option (s_submit_t *s, const char *value)
+{
+    char *end;
+    errno = 0;
+    long long number = strtoll (value, &end, 10);
+    if (*end || end == value || errno || number < INT32_MIN || number > INT32_MAX) {
+        mc_cli_fail ("bad --priority '%s': expected an integer (higher runs first)", value);
+        return MC_EXIT_USAGE;
+    }
+    return s_set (s, "priority", json_integer (number));
 }
 
 //  --tasks N: map over 0..N-1.
@@ -98,6 +116,8 @@ s_option (s_submit_t *s, const mc_cli_option_t *option, const char *arg, const c
         case S_SEED:
         case S_RETRIES:
             return s_integer_option (s, arg, value, option->code != S_CHUNKSIZE);
+        case S_PRIORITY:
+            return s_priority_option (s, value);
         case S_ASYNC:
             s->async = true;
             return 0;
@@ -130,7 +150,7 @@ s_option (s_submit_t *s, const mc_cli_option_t *option, const char *arg, const c
             s->log = true;
             return 0;
     }
-    assert (false);                 //  a row of s_options without a case
+    assert (false);                 //  a row of mc_cli_submit_options without a case
     return MC_EXIT_USAGE;
 }
 
@@ -271,8 +291,8 @@ static int
 s_finish_spec (s_submit_t *s)
 {
     if (!s->kernel_seen || (s->is_map && !s->seq_seen)) {
-        mc_cli_fail (s->is_map? "map needs a KERNEL and a SEQ (see mcclient --help)"
-                              : "apply needs a KERNEL (see mcclient --help)");
+        mc_cli_fail (s->is_map? "map needs a KERNEL and a SEQ (see mcclient help map)"
+                              : "apply needs a KERNEL (see mcclient help apply)");
         return MC_EXIT_USAGE;
     }
     if (s->reduce && !strcmp (s->reduce, "sum") && s_set (s, "reduce", json_string ("sum")))
@@ -311,7 +331,7 @@ s_parse (s_submit_t *s, int argc, char **argv, bool is_map)
     bool options = true;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv [i];
-        const mc_cli_option_t *option = options? mc_cli_option (s_options, arg): NULL;
+        const mc_cli_option_t *option = options? mc_cli_option (mc_cli_submit_options, arg): NULL;
         int rc = 0;
         if (options && !strcmp (arg, "--"))
             options = false;
@@ -322,7 +342,7 @@ s_parse (s_submit_t *s, int argc, char **argv, bool is_map)
         }
         else
         if (options && !strncmp (arg, "--", 2) && arg [2]) {
-            mc_cli_fail ("unknown option '%s' (see mcclient --help)", arg);
+            mc_cli_fail ("unknown option '%s' (see mcclient help %s)", arg, is_map? "map": "apply");
             rc = MC_EXIT_USAGE;
         }
         else
@@ -450,6 +470,9 @@ mc_cli_submit_test (bool verbose)
     s_test_spec ("--retries 2 fail boom", false, 0,
                  "{\"args\":[\"boom\"],\"kernel\":\"fail\",\"kind\":\"apply\",\"kwargs\":{},\"retries\":2}", verbose);
     s_test_spec ("--retries -1 fail boom", false, MC_EXIT_FAILED, NULL, verbose);
+    s_test_spec ("--priority -5 square 2", false, 0,
+                 "{\"args\":[2],\"kernel\":\"square\",\"kind\":\"apply\",\"kwargs\":{},\"priority\":-5}", verbose);
+    s_test_spec ("--priority high square 2", false, MC_EXIT_USAGE, NULL, verbose);
     s_test_spec ("square 0:3 --retries", true, MC_EXIT_USAGE, NULL, verbose);
     printf ("OK\n");
 }

@@ -10,6 +10,8 @@
 int mc_cli_map (const mc_cli_command_t *command, int argc, char **argv);
 //  apply [OPTIONS] KERNEL [ARG...] [KEY=VALUE...]
 int mc_cli_apply (const mc_cli_command_t *command, int argc, char **argv);
+//  Their options, for the parser and for help.
+extern const mc_cli_option_t mc_cli_submit_options [];
 
 //  Self test: command lines into job specs, and the ones refused.
 void mc_cli_submit_test (bool verbose);

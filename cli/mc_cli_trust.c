@@ -63,9 +63,13 @@ s_print_list (const json_t *list)
 }
 
 enum { S_ENGINE = 1, S_CLIENT, S_NAME, S_OUT };
-static const mc_cli_option_t s_options [] = {
-    { "--engine", S_ENGINE, false }, { "--client", S_CLIENT, false },
-    { "--name", S_NAME, true }, { "-o", S_OUT, true }, { NULL } };
+const mc_cli_option_t mc_cli_trust_options [] = {
+    { "--client", S_CLIENT, false, NULL, "add: a key for clients (mcclient, libmcclient)", NULL },
+    { "--engine", S_ENGINE, false, NULL, "add: a key for engines", NULL },
+    { "--name", S_NAME, true, "NAME", "add: the key's name, for list and revoke", NULL },
+    { "-o", S_OUT, true, "FILE", "add without KEY: write the new connection file (mode 0600)", NULL },
+    { "--output", S_OUT, true, "FILE", NULL, NULL },
+    { NULL, 0, false, NULL, NULL, NULL } };
 
 //  The request body of the command line, or NULL (said, *rc set). *out
 //  gets -o's file.
@@ -75,12 +79,12 @@ s_request (int argc, char **argv, const char **out, int *rc)
     *rc = MC_EXIT_USAGE;
     *out = NULL;
     if (argc < 1) {
-        mc_cli_fail ("trust: add, list or revoke? (see mcclient --help)");
+        mc_cli_fail ("trust: add, list or revoke? (see mcclient help trust)");
         return NULL;
     }
     const char *action = argv [0], *role = NULL, *name = NULL, *key = NULL;
     for (int i = 1; i < argc; i++) {
-        const mc_cli_option_t *option = mc_cli_option (s_options, argv [i]);
+        const mc_cli_option_t *option = mc_cli_option (mc_cli_trust_options, argv [i]);
         const char *value = option && option->takes_value && i + 1 < argc? argv [++i]: NULL;
         if (!option && argv [i][0] != '-' && !key)
             key = argv [i];

@@ -6,6 +6,8 @@
 #include "mc_cli.h"
 
 int mc_cli_trust (const mc_cli_command_t *command, int argc, char **argv);
+//  Its options, for the parser and for help.
+extern const mc_cli_option_t mc_cli_trust_options [];
 //  Self test: arguments refused before connecting.
 void mc_cli_trust_test (bool verbose);
 #endif

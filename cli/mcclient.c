@@ -4,6 +4,7 @@
 #include "mc_cli.h"
 #include "mc_cli_cluster.h"
 #include "mc_cli_engines.h"
+#include "mc_cli_help.h"
 #include "mc_cli_jobs.h"
 #include "mc_cli_namespace.h"
 #include "mc_cli_submit.h"
@@ -19,119 +20,94 @@
 //  Every command, in the order of --help: its word (NULL: the name of its
 //  controller operation), handler, operation, what follows the word in
 //  --help (NULL: not listed), summary (NULL: its operation's, from mc_ops),
-//  the heading before it, and the lines after it.
+//  the heading before it, the lines after it, its options (the table its
+//  parser reads) and an example.
+static int s_help (const mc_cli_command_t *command, int argc, char **argv);
 static const mc_cli_command_t s_commands [] = {
-    { NULL, mc_cli_cluster_op, MC_OP_IDS, "", NULL, "Cluster:", NULL },
+    { NULL, mc_cli_cluster_op, MC_OP_IDS, "", NULL, "Cluster:", NULL, NULL, "mcclient ids" },
     { NULL, mc_cli_engines, MC_OP_ENGINES, "[add N|stop ID...]", NULL, NULL,
       S_INDENT "with the engines a launcher asked for that have not registered\n"
       "    engines add N [--engines KIND] [--launcher-opt KEY=VALUE]... [--template FILE] [--hosts H:N,...]\n"
       S_INDENT "start N more engines (KIND as in ipclusterd --help; default: the\n"
       S_INDENT "cluster's own); they register as they start\n"
       "    engines stop ID...|--job JOB  stop engines (their tasks go back to the queue), or every\n"
-      S_INDENT "engine of an allocation (a2) or batch job, which is cancelled\n" },
-    { NULL, mc_cli_allocations, MC_OP_ALLOCATIONS, "", NULL, NULL, NULL },
-    { NULL, mc_cli_cluster_op, MC_OP_KERNELS, "", NULL, NULL, NULL },
-    { NULL, mc_cli_cluster_op, MC_OP_QUEUE, "", NULL, NULL, NULL },
-    { NULL, mc_cli_cluster_op, MC_OP_SHUTDOWN, "", NULL, NULL, NULL },
-    { NULL, mc_cli_cluster_op, MC_OP_PING, NULL, NULL, NULL, NULL },
+      S_INDENT "engine of an allocation (a2) or batch job, which is cancelled\n",
+      mc_cli_engines_options, "mcclient engines add 4 --engines slurm --launcher-opt partition=short" },
+    { NULL, mc_cli_allocations, MC_OP_ALLOCATIONS, "", NULL, NULL, NULL, NULL, "mcclient allocations" },
+    { NULL, mc_cli_cluster_op, MC_OP_KERNELS, "", NULL, NULL, NULL, NULL, "mcclient kernels" },
+    { NULL, mc_cli_cluster_op, MC_OP_QUEUE, "", NULL, NULL, NULL, NULL, "mcclient queue" },
+    { NULL, mc_cli_cluster_op, MC_OP_SHUTDOWN, "", NULL, NULL, NULL, NULL, "mcclient shutdown" },
+    { NULL, mc_cli_cluster_op, MC_OP_PING, NULL, NULL, NULL, NULL, NULL, "mcclient ping" },
     { NULL, mc_cli_trust, MC_OP_TRUST, "add|list|revoke ...", NULL, NULL,
       "    trust add --client|--engine [KEY] --name NAME [-o FILE]\n"
       S_INDENT "trust another user's or host's KEY; without KEY the controller\n"
       S_INDENT "makes a keypair and -o FILE writes its connection file (0600)\n"
       "    trust list                 the added keys, with their live sessions\n"
-      "    trust revoke NAME|KEY      forget a key and cut its sessions at once\n" },
+      "    trust revoke NAME|KEY      forget a key and cut its sessions at once\n",
+      mc_cli_trust_options, "mcclient trust add --client --name alice -o alice-client.json" },
     { "map", mc_cli_map, MC_OP_SUBMIT, "[OPTIONS] KERNEL SEQ [ARG...] [KEY=VALUE...]",
       "KERNEL(item, ARG..., KEY=VALUE...) for each item of SEQ:",
-      "Work (KERNEL is noop, echo, square, sleep, fail, ...):",
-      S_INDENT "a range a:b[:step] (b excluded) or a JSON array\n" },
+      "Work (KERNEL is noop, echo, square, sleep, fail, pi, walker, ...: see mcclient kernels):",
+      S_INDENT "a range a:b[:step] (b excluded) or a JSON array\n",
+      mc_cli_submit_options, "mcclient map pi --tasks 100 samples=1e7 --seed 7 --reduce sum" },
     { "apply", mc_cli_apply, MC_OP_SUBMIT, "[OPTIONS] KERNEL [ARG...] [KEY=VALUE...]",
       "one call, on one engine (load-balanced) or on --targets", NULL,
-      "    --targets T                direct: 'all', ids '0,2', a range '1:3', or a mix\n"
-      "    --chunksize N              items per task of a load-balanced map (default 1)\n"
-      "    --seed S                   job seed (default: drawn and recorded)\n"
-      "    --retries N                run a task whose kernel fails up to N more times (default 0;\n"
-      S_INDENT "a load-balanced task whose engine dies is retried up to max_task_deaths)\n"
-      "    --async                    print the job id at once instead of waiting\n"
-      "    --out NAME                 store each task's result as NAME on its engine\n"
-      "    --tasks N                  map: run N tasks (items 0..N-1) instead of a SEQ\n"
-      "    --reduce sum|hist2d        one answer: results summed field by field at the controller;\n"
-      S_INDENT "hist2d bins each task's points on its engine and sums the counts\n"
-      "    --bins NXxNY --range x0:x1,y0:y1   hist2d bins (default 50x50) and box (default 0:1,0:1)\n"
-      "    --png FILE, --show         draw the hist2d counts into a PNG file, or on the terminal\n"
-      S_INDENT "(an argument @NAME reads NAME there)\n" },
+      S_INDENT "(an argument @NAME reads NAME in the engine's namespace)\n",
+      mc_cli_submit_options, "mcclient apply --targets all square 2" },
     { "push", mc_cli_push, MC_OP_NONE, "NAME=VALUE...",
       "set NAME on each engine (VALUE: as arguments, @file.json, -)",
-      "Engine namespaces (on every engine, or on --targets T):", NULL },
+      "Engine namespaces (on every engine, or on --targets T):", NULL,
+      mc_cli_namespace_options, "mcclient push a=1 b=[1,2]" },
     { "pull", mc_cli_pull, MC_OP_NONE, "NAME...",
-      "each engine's value (a list of values for several names)", NULL, NULL },
+      "each engine's value (a list of values for several names)", NULL, NULL,
+      mc_cli_namespace_options, "mcclient pull a b" },
     { "scatter", mc_cli_scatter, MC_OP_NONE, "NAME SEQ",
-      "split SEQ (range, JSON array, @file.json, -) one part per engine", NULL, NULL },
-    { "gather", mc_cli_gather, MC_OP_NONE, "NAME", "join the parts of NAME back into one list", NULL, NULL },
-    { "del", mc_cli_del, MC_OP_NONE, "NAME...", "remove names", NULL, NULL },
-    { "names", mc_cli_names, MC_OP_NONE, "", "each engine's names with type and size", NULL,
-      "    --dist b|r                 scatter/gather in blocks (default) or round robin\n"
-      "    --type f64|i64             push/scatter a typed array: @file and - are raw little-endian\n"
-      "    -o FILE [--raw]            pull/gather into FILE as JSON, or as raw bytes\n"
-      "    --hist NXxNY [--range x0:x1,y0:y1] [--png FILE] [--show]\n"
-      S_INDENT "gather: bin n x 2 points into counts, and draw them\n" },
-    { NULL, mc_cli_status, MC_OP_STATUS, "JOB", NULL, "Jobs (JOB is an id like j12):", NULL },
-    { "ready", mc_cli_ready, MC_OP_STATUS, "JOB", "true when the job has finished", NULL, NULL },
+      "split SEQ (range, JSON array, @file.json, -) one part per engine", NULL, NULL,
+      mc_cli_namespace_options, "mcclient scatter a 0:16" },
+    { "gather", mc_cli_gather, MC_OP_NONE, "NAME", "join the parts of NAME back into one list", NULL, NULL,
+      mc_cli_namespace_options, "mcclient gather points --reduce hist2d --bins 50x50 --png walk.png" },
+    { "del", mc_cli_del, MC_OP_NONE, "NAME...", "remove names", NULL, NULL,
+      mc_cli_namespace_options, "mcclient del a b" },
+    { "names", mc_cli_names, MC_OP_NONE, "", "each engine's names with type and size", NULL, NULL,
+      mc_cli_namespace_options, "mcclient names --targets 0" },
+    { NULL, mc_cli_status, MC_OP_STATUS, "JOB", NULL, "Jobs (JOB is an id like j12):", NULL,
+      mc_cli_cluster_options, "mcclient status j12" },
+    { "ready", mc_cli_ready, MC_OP_STATUS, "JOB", "true when the job has finished", NULL, NULL,
+      mc_cli_cluster_options, "mcclient ready j12" },
     { NULL, mc_cli_wait, MC_OP_WAIT, "JOB [--timeout S]", "block until done (progress bar on a terminal)",
-      NULL, NULL },
+      NULL, NULL, mc_cli_cluster_options, "mcclient wait j12 --timeout 600" },
     { "get", mc_cli_get, MC_OP_RESULT, "JOB [--meta]", "the results, in order; --meta: per task its engine, times",
-      NULL, S_INDENT "and what the kernel reported (e.g. walker acceptance)\n" },
-    { NULL, mc_cli_cluster_op, MC_OP_JOBS, "[--limit N]", NULL, NULL, NULL },
-    { NULL, mc_cli_abort, MC_OP_ABORT, "JOB", NULL, NULL, NULL },
+      NULL, S_INDENT "and what the kernel reported (e.g. walker acceptance)\n",
+      mc_cli_cluster_options, "mcclient get j12 --meta" },
+    { NULL, mc_cli_cluster_op, MC_OP_JOBS, "[--limit N]", NULL, NULL, NULL,
+      mc_cli_cluster_options, "mcclient jobs --limit 5" },
+    { NULL, mc_cli_abort, MC_OP_ABORT, "JOB", NULL, NULL, NULL, NULL, "mcclient abort j12" },
+    { NULL, mc_cli_renice, MC_OP_RENICE, "JOB N", NULL, NULL,
+      S_INDENT "(only the job's owner or the cluster's owner may)\n", NULL, "mcclient renice j12 5" },
     { NULL, mc_cli_purge, MC_OP_PURGE, "JOB...|--before DATE|--finished", NULL, NULL,
       S_INDENT "never a job that has not finished; DATE: Unix seconds,\n"
-      S_INDENT "YYYY-MM-DD[ HH:MM[:SS]] or an age (7d, 12h, 30m)\n" },
+      S_INDENT "YYYY-MM-DD[ HH:MM[:SS]] or an age (7d, 12h, 30m)\n",
+      mc_cli_purge_options, "mcclient purge --before 7d" },
+    { "help", s_help, MC_OP_NONE, "[COMMAND]", "the usage, options and an example of COMMAND (or: COMMAND --help)",
+      "Help:", NULL, NULL, "mcclient help map" },
 };
 #define S_COMMANDS (sizeof s_commands / sizeof s_commands [0])
 
-//  One command's lines of --help.
-static void
-s_usage_command (FILE *out, const mc_cli_command_t *c)
+static int
+s_help (const mc_cli_command_t *command, int argc, char **argv)
 {
-    if (c->section)
-        fprintf (out, "%s\n", c->section);
-    char usage [128];
-    snprintf (usage, sizeof usage, "%s%s%s", mc_cli_command_name (c), *c->args? " ": "", c->args);
-    const char *summary = c->summary? c->summary: mc_op_get (c->op)->summary;
-    if (strlen (usage) < sizeof S_INDENT - 3)
-        fprintf (out, "  %-*s%s\n", (int) sizeof S_INDENT - 3, usage, summary);
-    else
-        fprintf (out, "  %s\n" S_INDENT "%s\n", usage, summary);
-    if (c->more)
-        fputs (c->more, out);
-}
-
-static void
-s_usage (FILE *out)
-{
-    fprintf (out, "usage: mcclient [--profile-dir DIR] [--json] [--connect-timeout S] COMMAND ...\n\n");
-    for (size_t i = 0; i < S_COMMANDS; i++)
-        if (s_commands [i].args)
-            s_usage_command (out, &s_commands [i]);
-    fprintf (out,
-        "\n"
-        "Arguments: true/false/null, integers, floats (1e7), JSON ([1,2], {\"a\":1}, \"text\"),\n"
-        "anything else is a string. KEY=VALUE passes a keyword argument.\n"
-        "Profile: --profile-dir, else $MCCLUSTER_DIR, else ~/.mccluster/default.\n"
-        "Connection file: $MCCLUSTER_CLIENT (client.json's text, or its base64), else\n"
-        "PROFILE/client.json (mode 0600). MCCLUSTER_TRANSPORT=tcp: TCP with CURVE even on the\n"
-        "controller's host, instead of its Unix socket.\n"
-        "Each wait for a reply polls for $MCCLUSTER_SPIN_US (default 500) microseconds, then sleeps.\n"
-        "Exit status: 0 success; 1 error or failed tasks; 2 bad usage; 3 wait timed out.\n");
+    (void) command;
+    return mc_cli_help_run (s_commands, S_COMMANDS, argc, argv);
 }
 
 enum { S_JSON = 1, S_PROFILE, S_CONNECT, S_HELP };
 static const mc_cli_option_t s_options [] = {
-    { "--json", S_JSON, false },
-    { "--profile-dir", S_PROFILE, true },
-    { "--connect-timeout", S_CONNECT, true },
-    { "-h", S_HELP, false },
-    { "--help", S_HELP, false },
-    { NULL } };
+    { "--json", S_JSON, false, NULL, "exact JSON on stdout", NULL },
+    { "--profile-dir", S_PROFILE, true, "DIR", "the profile directory", NULL },
+    { "--connect-timeout", S_CONNECT, true, "S", "how long to wait for the controller (default 3 s)", NULL },
+    { "-h", S_HELP, false, NULL, "the commands", NULL },
+    { "--help", S_HELP, false, NULL, NULL, NULL },
+    { NULL, 0, false, NULL, NULL, NULL } };
 
 //  Read the global options before the command: the index of the command,
 //  or -1 with *rc set (to 0 for --help).
@@ -166,7 +142,7 @@ s_global_options (int argc, char **argv, int *rc)
             connect_ms = (int) ceil (seconds * 1000);
         }
         else {
-            s_usage (stdout);
+            mc_cli_help_overview (stdout, s_commands, S_COMMANDS);
             *rc = 0;
             return -1;
         }
@@ -183,12 +159,19 @@ main (int argc, char *argv [])
     if (i < 0)
         return rc;
     if (i == argc) {
-        s_usage (stderr);
+        mc_cli_help_overview (stderr, s_commands, S_COMMANDS);
         return MC_EXIT_USAGE;
     }
-    for (size_t k = 0; k < S_COMMANDS; k++)
-        if (!strcmp (argv [i], mc_cli_command_name (&s_commands [k])))
-            return s_commands [k].run (&s_commands [k], argc - i - 1, argv + i + 1);
+    for (size_t k = 0; k < S_COMMANDS; k++) {
+        const mc_cli_command_t *c = &s_commands [k];
+        if (strcmp (argv [i], mc_cli_command_name (c)))
+            continue;
+        if (mc_cli_help_asked (argc - i - 1, argv + i + 1)) {
+            mc_cli_help_command (stdout, c);
+            return 0;
+        }
+        return c->run (c, argc - i - 1, argv + i + 1);
+    }
     mc_cli_fail ("unknown command '%s' (see mcclient --help)", argv [i]);
     return MC_EXIT_USAGE;
 }

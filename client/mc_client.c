@@ -605,6 +605,12 @@ mc_client_abort (mc_client_t *self, const char *job)
 }
 
 json_t *
+mc_client_renice (mc_client_t *self, const char *job, int priority)
+{
+    return s_call_with (self, MC_OP_RENICE, json_pack ("{s:s, s:i}", "job", job, "priority", priority));
+}
+
+json_t *
 mc_client_purge (mc_client_t *self, const json_t *jobs, int64_t before_s)
 {
     json_t *body = jobs? json_pack ("{s:O}", "jobs", jobs)

@@ -48,6 +48,7 @@ void
 mc_config_defaults (mc_config_t *self)
 {
     self->launcher_opts [0] = 0;
+    self->shares [0] = 0;
     for (size_t i = 0; i < TABLE_SIZE; i++)
         *(int64_t *) ((char *) self + s_table [i].offset) = s_table [i].fallback;
 }
@@ -73,6 +74,53 @@ mc_config_set (mc_config_t *self, const char *key, const char *value, char *err,
     return -1;
 }
 
+//  share.NAME_OR_KEY = WEIGHT (ipclusterd): a user's weight in fair share.
+//  A client key in Z85 may hold '#' and '=', so the line is read whole:
+//  the weight follows the last '=', and a comment needs a blank before it.
+//  1 when the line is no share line, 0 when taken, -1 with err.
+static int
+s_share_line (mc_config_t *self, const char *line, char *err, size_t errlen)
+{
+    char text [512];
+    snprintf (text, sizeof text, "%s", line + strspn (line, " \t"));
+    if (strncmp (text, "share.", 6))
+        return 1;
+    text [strcspn (text, "\r\n")] = 0;
+    for (char *c = text; *c; c++)
+        if ((*c == ' ' || *c == '\t') && c [1 + strspn (c + 1, " \t")] == '#') {
+            *c = 0;
+            break;
+        }
+    char *eq = strrchr (text, '=');
+    char *name = text + 6;
+    if (eq)
+        *eq = 0;
+    size_t len = strlen (name);
+    while (len && (name [len - 1] == ' ' || name [len - 1] == '\t'))
+        name [--len] = 0;
+    if (!eq || len == 0 || strcspn (name, " \t") != len) {
+        snprintf (err, errlen, "expected 'share.NAME_OR_KEY = WEIGHT'");
+        return -1;
+    }
+    char *value = eq + 1 + strspn (eq + 1, " \t"), *stop;
+    for (size_t n = strlen (value); n && (value [n - 1] == ' ' || value [n - 1] == '\t'); n--)
+        value [n - 1] = 0;
+    errno = 0;
+    long weight = strtol (value, &stop, 10);
+    if (errno || stop == value || *stop || weight < 1 || weight > MC_CONFIG_SHARE_MAX) {
+        snprintf (err, errlen, "share.%s: the weight must be an integer from 1 to %d, not '%s'", name,
+                  MC_CONFIG_SHARE_MAX, value);
+        return -1;
+    }
+    size_t used = strlen (self->shares);
+    if (used + len + 8 > sizeof self->shares) {
+        snprintf (err, errlen, "too many share lines");
+        return -1;
+    }
+    snprintf (self->shares + used, sizeof self->shares - used, "%s %ld\n", name, weight);
+    return 0;
+}
+
 int
 mc_config_load (mc_config_t *self, const char *path, char *err, size_t errlen)
 {
@@ -83,6 +131,13 @@ mc_config_load (mc_config_t *self, const char *path, char *err, size_t errlen)
     int lineno = 0, rc = 0;
     while (rc == 0 && fgets (line, sizeof line, file)) {
         lineno++;
+        char sub [256];
+        int share = s_share_line (self, line, sub, sizeof sub);
+        if (share <= 0) {
+            if (share)
+                snprintf (err, errlen, "%s:%d: %s", path, lineno, sub), rc = -1;
+            continue;
+        }
         char *hash = strchr (line, '#');
         if (hash)
             *hash = 0;
@@ -133,6 +188,10 @@ mc_config_print (const mc_config_t *self, FILE *out)
     for (const char *opt = self->launcher_opts; *opt; opt = strchr (opt, '\n') + 1) {
         int key = (int) strcspn (opt, "="), line = (int) (strchr (opt, '\n') - opt);
         fprintf (out, "launcher.%.*s = %.*s\n", key, opt, line - key - 1, opt + key + 1);
+    }
+    for (const char *share = self->shares; *share; share = strchr (share, '\n') + 1) {
+        int name = (int) strcspn (share, " "), line = (int) (strchr (share, '\n') - share);
+        fprintf (out, "share.%.*s = %.*s\n", name, share, line - name - 1, share + name + 1);
     }
 }
 
@@ -190,6 +249,24 @@ mc_config_test (bool verbose)
     fclose (file);
     assert (mc_config_load (&config, path, err, sizeof err) == -1 && strstr (err, ":1: expected 'launcher.KEY"));
     config.launcher_opts [0] = 0;
+    //  Users' weights: by name or by a Z85 key (which may hold '#' and
+    //  '='); a bad weight is named.
+    file = fopen (path, "w");
+    assert (file);
+    fprintf (file, "share.alice = 2  # twice\nshare.a#b=c = 3\n");
+    fclose (file);
+    assert (mc_config_load (&config, path, err, sizeof err) == 0);
+    assert (!strcmp (config.shares, "alice 2\na#b=c 3\n"));
+    const char *bad [] = { "share.bob = 0\n", "share.bob = x\n", "share.bob = 1001\n", "share. = 2\n", "share.bob 2\n" };
+    const char *why [] = { ":1: share.bob: the weight must be an integer from 1 to 1000, not '0'", "not 'x'", "not '1001'",
+                           ":1: expected 'share.NAME_OR_KEY = WEIGHT'", "expected 'share." };
+    for (size_t i = 0; i < 5; i++) {
+        file = fopen (path, "w");
+        assert (file);
+        fprintf (file, "%s", bad [i]);
+        fclose (file);
+        assert (mc_config_load (&config, path, err, sizeof err) == -1 && strstr (err, why [i]));
+    }
     unlink (path);
     assert (mc_config_load (&config, path, err, sizeof err) == 0);       //  no file: the defaults stand
 
@@ -207,7 +284,7 @@ mc_config_test (bool verbose)
     size_t lines = 0;
     for (char *p = text; *p; p++)
         lines += *p == '\n';
-    assert (lines == TABLE_SIZE);
+    assert (lines == TABLE_SIZE + 2 && strstr (text, "share.alice = 2\nshare.a#b=c = 3\n"));
     free (text);
     if (verbose)
         printf ("OK\n");

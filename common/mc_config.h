@@ -33,6 +33,7 @@ typedef struct {
     int64_t launcher_poll_ms;       //  ipclusterd: how often batch systems are asked about their jobs
     int64_t autoscale_idle_s;       //  ipclusterd --autoscale: idle engines are released after this
     char launcher_opts [2048];      //  "KEY=VALUE\n" per `launcher.KEY = VALUE` line: launchers' options
+    char shares [4096];             //  "USER WEIGHT\n" per `share.NAME_OR_KEY = WEIGHT` line: users' weights
     int64_t abort_grace_ms;         //  an aborted job's running kernel may ignore its cancel flag this long; then its engine restarts
 } mc_config_t;
 
@@ -44,6 +45,7 @@ int mc_config_set (mc_config_t *self, const char *key, const char *value, char *
 //  Apply "key = value" lines of a file ('#' starts a comment). A missing
 //  file is not an error (returns 0); a bad line is (-1, message in err).
 int mc_config_load (mc_config_t *self, const char *path, char *err, size_t errlen);
+#define MC_CONFIG_SHARE_MAX 1000    //  largest share.NAME_OR_KEY weight
 //  Print every key with its value and unit, one per line.
 void mc_config_print (const mc_config_t *self, FILE *out);
 //  Self test: defaults, keys set and refused, files with bad lines, print.

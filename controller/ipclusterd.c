@@ -59,6 +59,9 @@ s_usage (FILE *out)
         "A local engine that dies is started again under its id, at most\n"
         "engine_restarts_per_min times in any minute (then never again).\n"
         "Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n\n"
+        "Examples:\n"
+        "  ipclusterd -n 4 --daemon\n"
+        "  ipclusterd -n 64 --engines slurm --launcher-opt partition=short --launcher-opt time=2:00:00\n\n"
         "Launchers (--engines KIND) and their options:\n");
     mc_launcher_kinds_help (out);
 }

@@ -1,8 +1,10 @@
 /*  mc_api: client requests, dispatched through one table by operation code. */
 #include "mc_api.h"
+#include "mc_engines.h"
 #include "mc_answer.h"
 #include "mc_retention.h"
 #include "mc_scale.h"
+#include "mc_share.h"
 #include "mc_trust.h"
 #include "mc_log.h"
 #include "mc_ops.h"
@@ -185,6 +187,9 @@ s_op_submit (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
         return;
     }
     mc_job_info_t *info = mc_job_info (job);
+    //  Fair share counts users by the key they came with.
+    mc_auth_user (self->auth, zmsg_first (msg->zmsg), info->user, sizeof info->user,
+                  info->user_key, sizeof info->user_key);
     bool transient = mc_job_transient (job);
     size_t request_bytes = 0;
     for (size_t i = 0; i < msg->frame_count; i++)
@@ -384,25 +389,6 @@ s_op_jobs (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
 }
 
-static void
-s_op_queue (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
-{
-    (void) body;
-    msgpack_packer pk = mc_server_body (self);
-    msgpack_pack_map (&pk, 2);
-    mc_proto_pack_str (&pk, "queued");
-    msgpack_pack_uint64 (&pk, mc_sched_lb_waiting (self->sched));
-    mc_proto_pack_str (&pk, "engines");
-    msgpack_pack_array (&pk, (uint32_t) mc_registry_size (self->registry));
-    for (mc_engine_t *e = mc_registry_first (self->registry); e; e = mc_registry_next (self->registry, e)) {
-        msgpack_pack_map (&pk, 3);
-        mc_proto_pack_str (&pk, "id");      msgpack_pack_int32 (&pk, mc_engine_id (e));
-        mc_proto_pack_str (&pk, "queued");  msgpack_pack_uint64 (&pk, mc_engine_queued (e));
-        mc_proto_pack_str (&pk, "running"); msgpack_pack_uint32 (&pk, mc_engine_inflight (e));
-    }
-    mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
-}
-
 //  One kernel as engines described it, and which engines have it.
 typedef struct {
     char name [MC_KERNEL_NAME_MAX + 1];
@@ -541,7 +527,7 @@ static s_handler_fn *s_handlers [MC_OP_COUNT] = {
     [MC_OP_RESULT]   = s_op_result,
     [MC_OP_JOBS]     = s_op_jobs,
     [MC_OP_KERNELS]  = s_op_kernels,
-    [MC_OP_QUEUE]    = s_op_queue,
+    [MC_OP_QUEUE]    = mc_share_queue_op,
     [MC_OP_SHUTDOWN] = s_op_shutdown,
     [MC_OP_TRUST]    = mc_trust_op,
     [MC_OP_ABORT]    = mc_retention_abort_op,
@@ -549,6 +535,7 @@ static s_handler_fn *s_handlers [MC_OP_COUNT] = {
     [MC_OP_ALLOCATIONS]  = mc_scale_allocations_op,
     [MC_OP_ENGINES_ADD]  = mc_scale_add_op,
     [MC_OP_ENGINES_STOP] = mc_scale_stop_op,
+    [MC_OP_RENICE]   = mc_share_renice_op,
 };
 
 static void
@@ -603,6 +590,7 @@ mc_api_readable (zloop_t *loop, zsock_t *sock, void *arg)
             s_request (self, &msg);
     }
     mc_msg_reset (&msg);
+    mc_engines_flush (self);
     mc_answer_finished (self);
     return self->shutdown? -1: 0;
 }

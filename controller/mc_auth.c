@@ -74,6 +74,23 @@ struct _mc_auth_t {
 
 static const char *s_domains [2][2] = { { "engine.ipc", "engine" }, { "client.ipc", "client" } };
 
+void
+mc_auth_user (const mc_auth_t *self, zframe_t *header, char *name, size_t namelen, char *key, size_t keylen)
+{
+    snprintf (name, namelen, "%s", "");
+    snprintf (key, keylen, "%s", "");
+    if (mc_auth_is_owner (self, header))
+        return;
+    const char *user = header? zframe_meta (header, "User-Id"): NULL;
+    const char *colon = user? strchr (user, ':'): NULL;
+    if (!colon)
+        return;                     //  not admitted: cannot reach here
+    snprintf (key, keylen, "%s", colon + 1);
+    //  A key revoked since its message came in keeps its key as its name.
+    s_trusted_t *trusted = zhashx_lookup (self->by_key [MC_ROLE_CLIENT], colon + 1);
+    snprintf (name, namelen, "%s", trusted? trusted->name: colon + 1);
+}
+
 //  --------------------------------------------------------------------------
 //  Keys on disk
 
@@ -954,6 +971,10 @@ mc_auth_test (bool verbose)
     //  --insecure: nothing made, nothing refused.
     self = mc_auth_new ("/nonexistent", true, err, sizeof err);
     assert (self && self->insecure && mc_auth_is_owner (self, NULL));
+    //  ... and everyone is one user, the owner.
+    char user [65], key [41];
+    mc_auth_user (self, NULL, user, sizeof user, key, sizeof key);
+    assert (!strcmp (user, "") && !strcmp (key, ""));
     mc_auth_destroy (&self);
     char command [4200];
     snprintf (command, sizeof command, "rm -rf '%s'", dir);

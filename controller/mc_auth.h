@@ -47,6 +47,10 @@ bool mc_auth_admit (mc_auth_t *self, mc_role_t role, zframe_t *routing_id, zfram
 //  Whether the sender of this message is the cluster's owner: the primary
 //  client key, a peer of our uid on the Unix socket, or anyone --insecure.
 bool mc_auth_is_owner (const mc_auth_t *self, zframe_t *header);
+//  Who sent this message, as fair share counts users: the name of the
+//  added client key it came with, and that key (Z85); both "" for the
+//  cluster's owner (and for everyone --insecure).
+void mc_auth_user (const mc_auth_t *self, zframe_t *header, char *name, size_t namelen, char *key, size_t keylen);
 
 //  Trust operations (mcclient trust). Add: key (Z85) or, when NULL, a new
 //  keypair made here; the public key goes into public, the secret one

@@ -71,6 +71,8 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
         mc_proto_trim ();
     if (self->tick_fn)
         self->tick_fn (self->tick_arg);
+    //  What expiry, resume and scaling dispatched.
+    mc_engines_flush (server);
     return 0;
 }
 
@@ -168,6 +170,11 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
     ||  !(server->sched = mc_sched_new (server->registry, config->max_inflight, config->pipeline_ms * 1000,
                                         config->max_task_deaths,
                                         mc_engines_send_task, server))) {
+        snprintf (err, errlen, "out of memory");
+        goto fail;
+    }
+    //  Fair share: users' weights (share.NAME_OR_KEY lines).
+    if (mc_sched_set_weights (server->sched, config->shares)) {
         snprintf (err, errlen, "out of memory");
         goto fail;
     }
@@ -320,6 +327,7 @@ mc_controller_engine_exited (mc_controller_t *self, int64_t pid, int status, uin
     mc_server_t *server = &self->server;
     int64_t id = mc_engines_exited (server, server->conn [MC_ROLE_ENGINE].host, pid, why, restarts);
     //  Its direct tasks failed: their jobs may be finished now.
+    mc_engines_flush (server);
     mc_answer_finished (server);
     return id;
 }
@@ -370,6 +378,7 @@ mc_controller_alloc_ended (mc_controller_t *self, uint32_t alloc, const char *ho
         &&  mc_engines_drop (server, mc_engine_routing_id (e), reason) >= 0)
             dropped++;
     }
+    mc_engines_flush (server);
     mc_answer_finished (server);
     return dropped;
 }

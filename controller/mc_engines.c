@@ -8,6 +8,59 @@
 //  --------------------------------------------------------------------------
 //  Sending
 
+//  An outbox past either bound goes at once, not at the event's end.
+#define S_OUTBOX_TASKS 1024
+#define S_OUTBOX_BYTES (256u << 10)
+
+static void
+s_flush_one (mc_server_t *self, mc_engine_t *engine)
+{
+    mc_outbox_t *outbox = mc_engine_outbox (engine);
+    if (outbox->count && mc_batch_send (&outbox->headers, outbox->count, zsock_resolve (self->engine_sock),
+                                        mc_engine_routing_id (engine)))
+        mc_warn ("cannot send %u tasks to engine %d", outbox->count, mc_engine_id (engine));
+    //  Its memory goes too: with thousands of engines, only those that get
+    //  tasks in this event hold any.
+    msgpack_sbuffer_destroy (&outbox->headers);
+    msgpack_sbuffer_init (&outbox->headers);
+    outbox->count = 0;
+}
+
+void
+mc_engines_flush (mc_server_t *self)
+{
+    for (size_t i = 0; i < self->outbox_count; i++) {
+        //  An engine gone since took its outbox with it.
+        mc_engine_t *engine = mc_registry_lookup (self->registry, self->outboxes [i]);
+        if (engine)
+            s_flush_one (self, engine);
+    }
+    self->outbox_count = 0;
+}
+
+//  Put a TASK in its engine's outbox: 0, or -1 when it must go alone (no memory).
+static int
+s_post (mc_server_t *self, mc_engine_t *engine, const mc_msg_t *msg)
+{
+    mc_outbox_t *outbox = mc_engine_outbox (engine);
+    if (outbox->count == 0) {
+        if (self->outbox_count == self->outbox_size) {
+            size_t size = self->outbox_size? 2 * self->outbox_size: 256;
+            int32_t *grown = realloc (self->outboxes, size * sizeof *grown);
+            if (!grown)
+                return -1;
+            self->outboxes = grown;
+            self->outbox_size = size;
+        }
+        self->outboxes [self->outbox_count++] = mc_engine_id (engine);
+    }
+    if (mc_batch_append (&outbox->headers, msg))
+        return -1;              //  (listed with an empty outbox: harmless)
+    if (++outbox->count >= S_OUTBOX_TASKS || outbox->headers.size >= S_OUTBOX_BYTES)
+        s_flush_one (self, engine);
+    return 0;
+}
+
 void
 mc_engines_send_task (void *arg, mc_engine_t *engine, mc_task_t *task)
 {
@@ -56,6 +109,10 @@ mc_engines_send_task (void *arg, mc_engine_t *engine, mc_task_t *task)
         mc_error ("out of memory packing job %llu task %u", (unsigned long long) info->id, task->number);
     msg.items.ptr = self->buffer.data;
     msg.items.size = self->buffer.size;
+    if (!framed && s_post (self, engine, &msg) == 0)
+        return;
+    //  After what its outbox holds, not before.
+    s_flush_one (self, engine);
     if (mc_msg_send (&msg, zsock_resolve (self->engine_sock), mc_engine_routing_id (engine)))
         mc_warn ("cannot send task to engine %d", mc_engine_id (engine));
     if (framed) {
@@ -74,6 +131,7 @@ mc_engines_send_cancel (mc_server_t *self, mc_engine_t *engine, uint64_t job)
     msg.type = MC_CANCEL;
     msg.job = job;
     msg.grace_ms = (uint64_t) self->config.abort_grace_ms;
+    mc_engines_flush (self);
     if (mc_msg_send (&msg, zsock_resolve (self->engine_sock), mc_engine_routing_id (engine)))
         mc_warn ("cannot send CANCEL to engine %d", mc_engine_id (engine));
 }
@@ -87,6 +145,7 @@ s_send_error (mc_server_t *self, zframe_t *routing_id, uint64_t code, const char
     msg.status = code;
     msg.text.ptr = text;
     msg.text.size = strlen (text);
+    mc_engines_flush (self);
     mc_msg_send (&msg, zsock_resolve (self->engine_sock), routing_id);
 }
 
@@ -96,6 +155,7 @@ s_send_empty (mc_server_t *self, zframe_t *routing_id, int type)
     mc_msg_t msg;
     mc_msg_init (&msg);
     msg.type = type;
+    mc_engines_flush (self);
     mc_msg_send (&msg, zsock_resolve (self->engine_sock), routing_id);
 }
 
@@ -148,6 +208,7 @@ s_send_welcome (mc_server_t *self, mc_engine_t *engine)
     welcome.engine_id = mc_engine_id (engine);
     welcome.heartbeat_ms = (uint64_t) self->config.heartbeat_ms << mc_engine_hb_class (engine);
     welcome.liveness = (uint64_t) self->config.heartbeat_liveness;
+    mc_engines_flush (self);
     mc_msg_send (&welcome, zsock_resolve (self->engine_sock), mc_engine_routing_id (engine));
 }
 
@@ -321,7 +382,9 @@ s_keep_transient (mc_server_t *self, mc_engine_t *engine, mc_job_t *job, mc_task
     }
     zmsg_t *kept = msg->zmsg;
     msg->zmsg = NULL;
-    if (mc_job_keep_result (job, task, &kept))
+    if (!kept && (kept = zmsg_new ()) && zmsg_addmem (kept, msg->raw.ptr, msg->raw.size))
+        zmsg_destroy (&kept);       //  (one that came in a BATCH: its header alone)
+    if (!kept || mc_job_keep_result (job, task, &kept))
         mc_error ("out of memory: job %llu task %u reads as having no result",
                   (unsigned long long) msg->job, task->number);
     else
@@ -589,6 +652,25 @@ s_event (int type)
     }
 }
 
+//  BATCH: each message in it as if it had come alone, from the same
+//  connection. Garbage in it costs the rest of the batch.
+static void
+s_take_batch (mc_server_t *self, mc_msg_t *batch)
+{
+    size_t offset = 0;
+    mc_msg_t inner;
+    int code, rc;
+    while ((rc = mc_batch_next (batch, &offset, &inner, &code)) == 1) {
+        inner.routing_id = batch->routing_id;  //  borrowed
+        mc_engine_event_t event = s_event (inner.type);
+        s_dispatch (self, s_sender (self, &inner, event != MC_ENGINE_EV_OTHER), event, &inner);
+        inner.routing_id = NULL;
+        mc_msg_reset (&inner);
+    }
+    if (rc == -2)
+        s_send_error (self, batch->routing_id, (uint64_t) code, "malformed message in a BATCH");
+}
+
 int
 mc_engines_readable (zloop_t *loop, zsock_t *sock, void *arg)
 {
@@ -610,10 +692,15 @@ mc_engines_readable (zloop_t *loop, zsock_t *sock, void *arg)
         }
         if (!mc_auth_admit (self->auth, MC_ROLE_ENGINE, msg.routing_id, zmsg_first (msg.zmsg)))
             continue;               //  from a connection whose key was just revoked
+        if (msg.type == MC_BATCH) {
+            s_take_batch (self, &msg);
+            continue;
+        }
         mc_engine_event_t event = s_event (msg.type);
         s_dispatch (self, s_sender (self, &msg, event != MC_ENGINE_EV_OTHER), event, &msg);
     }
     mc_msg_reset (&msg);
+    mc_engines_flush (self);
     mc_answer_finished (self);
     return 0;
 }

@@ -22,8 +22,16 @@ typedef enum {
 //  expired, or gone); the others are mc_engine_state_t.
 #define MC_ENGINE_UNKNOWN 0
 
-//  The scheduler's callback: send a TASK to an engine (server is the mc_server_t).
+//  The scheduler's callback: send a TASK to an engine (server is the
+//  mc_server_t). A TASK without array frames waits in the engine's outbox
+//  until mc_engines_flush, so that the TASKs an engine gets during one
+//  event of the loop go as one BATCH (mc_proto.md §3).
 void mc_engines_send_task (void *server, mc_engine_t *engine, mc_task_t *task);
+//  Send every outbox, one message per engine. Whatever may have queued
+//  TASKs calls it when its event ends (the readers and the tick); every
+//  other message to an engine is sent after it, so that none overtakes a
+//  TASK sent before it.
+void mc_engines_flush (mc_server_t *server);
 //  Tell an engine that a client aborted this job (CANCEL, with the
 //  config's abort_grace_ms): the task of it that it runs should stop.
 void mc_engines_send_cancel (mc_server_t *server, mc_engine_t *engine, uint64_t job);

@@ -25,7 +25,7 @@ mc_job_info_pack (const mc_job_info_t *info, msgpack_packer *pk, uint32_t extra)
 {
     char id [32];
     mc_job_id_format (info->id, id, sizeof id);
-    int rc = msgpack_pack_map (pk, 11 + extra);
+    int rc = msgpack_pack_map (pk, 13 + extra);
     rc |= s_pack_key (pk, "job")       | s_pack_key (pk, id);
     rc |= s_pack_key (pk, "kind")      | s_pack_key (pk, info->kind);
     rc |= s_pack_key (pk, "kernel")    | s_pack_key (pk, info->kernel);
@@ -39,6 +39,9 @@ mc_job_info_pack (const mc_job_info_t *info, msgpack_packer *pk, uint32_t extra)
     rc |= s_pack_key (pk, "submitted") | msgpack_pack_double (pk, info->submitted_us / 1e6);
     rc |= s_pack_key (pk, "finished");
     rc |= info->finished_us? msgpack_pack_double (pk, info->finished_us / 1e6): msgpack_pack_nil (pk);
+    //  Fair share (after the older keys, for readers that expect them first).
+    rc |= s_pack_key (pk, "priority")  | msgpack_pack_int64 (pk, info->priority);
+    rc |= s_pack_key (pk, "user")      | s_pack_key (pk, info->user [0]? info->user: MC_JOB_OWNER);
     return rc? -1: 0;
 }
 
@@ -125,8 +128,8 @@ mc_job_info_test (bool verbose)
     assert (status);
     char *dump = json_dumps (status, JSON_COMPACT | JSON_SORT_KEYS);
     assert (!strcmp (dump, "{\"done\":5,\"failed\":1,\"finished\":2.5,\"job\":\"j17\",\"kernel\":\"square\","
-                           "\"kind\":\"map\",\"seed\":9,\"state\":\"failed\",\"submitted\":1.5,\"tasks\":2,"
-                           "\"total\":5,\"x\":null}"));
+                           "\"kind\":\"map\",\"priority\":0,\"seed\":9,\"state\":\"failed\",\"submitted\":1.5,\"tasks\":2,"
+                           "\"total\":5,\"user\":\"owner\",\"x\":null}"));
     free (dump);
     json_decref (status);
     msgpack_sbuffer_destroy (&sb);

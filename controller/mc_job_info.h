@@ -27,7 +27,13 @@ typedef struct {
     bool single;                //  load-balanced apply, or reduced: its one value is the answer
     bool reduce;                //  results are summed at the controller (--reduce)
     bool aborted;               //  a client aborted it: its tasks without a result failed
+    int32_t priority;           //  higher is served first (--priority, renice); 0 by default
+    char user [65];             //  who submitted it: an added client key's name, "" for the owner
+    char user_key [41];         //  that client key (Z85), "" for the owner: share.KEY may name it
 } mc_job_info_t;
+
+//  How the cluster owner's jobs (all with --insecure) name their user.
+#define MC_JOB_OWNER "owner"
 
 //  Pack the status object of a job: a map with room for `extra` more
 //  key/value pairs, which the caller packs after it.

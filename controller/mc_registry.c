@@ -18,6 +18,7 @@ struct _mc_engine_t {
     char launch [64];               //  the allocation that started it (REGISTER), or ""
     int64_t idle_since_us;          //  monotonic time it was last seen without work (0: busy)
     mc_engine_load_t load;          //  the scheduler's
+    mc_outbox_t outbox;             //  mc_engines'
     char **kernels;                 //  names of the kernels it can run
     size_t kernel_count;
     void *kernel_info;              //  msgpack [[name, doc, args], ...] as registered (owned), or NULL
@@ -85,6 +86,7 @@ s_engine_destroy (mc_engine_t **engine_p)
     if (!engine)
         return;
     zframe_destroy (&engine->routing_id);
+    msgpack_sbuffer_destroy (&engine->outbox.headers);
     mc_taskq_destroy (&engine->load.direct);
     s_free_names (engine->kernels, engine->kernel_count);
     free (engine->kernel_info);
@@ -252,6 +254,11 @@ mc_registry_register (mc_registry_t *self, const char *uuid, int64_t want_id,
         s_count_kernels (self, engine, -1);
         s_free_names (engine->kernels, engine->kernel_count);
         zframe_destroy (&engine->routing_id);
+        //  What was to go to the old connection: the scheduler sends what
+        //  was in flight there again (mc_sched_engine_reset).
+        msgpack_sbuffer_destroy (&engine->outbox.headers);
+        msgpack_sbuffer_init (&engine->outbox.headers);
+        engine->outbox.count = 0;
         s_live_unlink (self, engine);
     }
     else {
@@ -509,6 +516,7 @@ mc_engine_set_launch (mc_engine_t *self, const char *launch)
     snprintf (self->launch, sizeof self->launch, "%s", launch? launch: "");
 }
 mc_engine_load_t *mc_engine_load (mc_engine_t *self) { return &self->load; }
+mc_outbox_t *mc_engine_outbox (mc_engine_t *self) { return &self->outbox; }
 uint32_t mc_engine_inflight (const mc_engine_t *self) { return self->load.inflight; }
 size_t mc_engine_queued (const mc_engine_t *self) { return mc_taskq_size (self->load.direct); }
 

@@ -6,6 +6,7 @@
 #include "mc_job.h"
 #include "mc_taskq.h"
 #include <czmq.h>
+#include <msgpack.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +26,14 @@ typedef struct {
     mc_task_t *running;             //  in-flight tasks, a doubly linked list (head->prev is the tail)
     mc_taskq_t *direct;             //  direct tasks waiting for this engine (owned by the record)
 } mc_engine_load_t;
+
+//  The TASKs sent to an engine during one event of the controller's loop,
+//  as the headers of a BATCH that goes at the event's end (mc_engines_flush).
+//  Emptied, without being sent, when the engine takes a new connection.
+typedef struct {
+    msgpack_sbuffer headers;        //  empty (no memory) between events
+    uint32_t count;
+} mc_outbox_t;
 
 int32_t mc_engine_id (const mc_engine_t *self);
 const char *mc_engine_uuid (const mc_engine_t *self);
@@ -57,6 +66,8 @@ const void *mc_engine_kernel_info (const mc_engine_t *self, size_t *size);
 int mc_engine_set_kernel_info (mc_engine_t *self, const void *data, size_t size);
 //  The scheduler's part of the record.
 mc_engine_load_t *mc_engine_load (mc_engine_t *self);
+//  Its outbox (mc_engines').
+mc_outbox_t *mc_engine_outbox (mc_engine_t *self);
 uint32_t mc_engine_inflight (const mc_engine_t *self);
 size_t mc_engine_queued (const mc_engine_t *self);
 

@@ -125,6 +125,10 @@ s_job (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us, const void *
     }
     mc_job_info_t *info = mc_job_info (job);
     info->submitted_us = submitted_us;
+    //  Its share as it was: renice may have changed its priority since.
+    info->priority = stored.priority;
+    memcpy (info->user, stored.user, sizeof info->user);
+    memcpy (info->user_key, stored.user_key, sizeof info->user_key);
     bool direct = mc_job_targets (job) != NULL;
     int32_t *ids = NULL;
     //  Engines not known (a store from before they were recorded): a

@@ -1,13 +1,60 @@
-/*  mc_sched: the load-balanced queue, direct queues and pipelining rule. */
+/*  mc_sched: the load-balanced queue, direct queues and pipelining rule.
+
+    The load-balanced queue is shared fairly (mc_proto.md §5, "Fair
+    share"). Each job with waiting tasks has a flow: its own FIFO (tasks
+    made and requeued, then its rest, the tasks not made yet). Flows hang
+    in a ring per share, a share being one user at one priority level;
+    shares hang in a ring per level; levels are a list sorted by priority,
+    highest first. The next task is the front of the flow at the head of
+    the head share of the first level: after it, that flow goes to the back
+    of its ring, and once a share has had `weight` tasks in a row (its
+    user's share.NAME weight, 1 by default), the share goes to the back of
+    its level's ring. Nothing is scanned: O(1) per task, whatever the
+    number of jobs and users, except that a priority level that is new
+    finds its place among the levels, and one left empty leaves them
+    (O(distinct priorities), at most 2001). */
 #include "mc_sched.h"
 #include "mc_log.h"
 
+typedef struct s_level s_level_t;
+typedef struct s_share s_share_t;
+typedef struct s_flow s_flow_t;
+
+//  A job's waiting load-balanced tasks; exists while it has some.
+struct s_flow {
+    mc_job_t *job;                  //  borrowed
+    mc_taskq_t *queue;              //  its made tasks and its rest (owned)
+    s_share_t *share;
+    s_flow_t *prev, *next;          //  ring of its share's flows
+};
+
+//  One user's flows at one priority level; exists while it has some.
+struct s_share {
+    s_level_t *level;
+    char key [128];                 //  "priority/user", in self->shares
+    uint32_t weight;                //  tasks per turn
+    uint32_t served;                //  tasks taken in its current turn
+    s_flow_t *flows;                //  the head of its ring
+    s_share_t *prev, *next;         //  ring of its level's shares
+};
+
+//  One priority level; exists while it has shares.
+struct s_level {
+    int32_t priority;
+    s_share_t *shares;              //  the head of its ring
+    s_level_t *next;                //  the next lower level
+};
+
 struct _mc_sched_t {
     mc_registry_t *registry;        //  borrowed
-    mc_taskq_t *lb;                 //  load-balanced tasks waiting
+    s_level_t *levels;              //  highest priority first (owned)
+    zhashx_t *by_priority;          //  priority + 2^31 -> s_level_t (borrowed from levels)
+    zhashx_t *flows;                //  job pointer -> s_flow_t (owned)
+    zhashx_t *shares;               //  "priority/user" -> s_share_t (owned)
+    zhashx_t *weights;              //  user name or key -> weight (in the pointer)
     size_t waiting;                 //  lb + all direct queues, tasks not made yet included
-    size_t unmade;                  //  lb tasks not made yet, behind their jobs' rests in lb
-    size_t rests;                   //  jobs' rests in lb (entries that are no task)
+    size_t lb_made;                 //  lb tasks made and waiting in flows
+    size_t unmade;                  //  lb tasks not made yet, behind their jobs' rests
     //  Direct tasks for engines not registered (yet): after a restart,
     //  those of resumed jobs wait for their engines to come back. By
     //  engine id + 1; a queue each (owned), created when first needed.
@@ -25,6 +72,22 @@ s_taskq_free (void **item)
     mc_taskq_destroy ((mc_taskq_t **) item);
 }
 
+static void
+s_share_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+static void
+s_flow_free (void **item)
+{
+    s_flow_t *flow = *item;
+    mc_taskq_destroy (&flow->queue);
+    free (flow);
+    *item = NULL;
+}
+
 mc_sched_t *
 mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us, int64_t max_deaths,
               mc_sched_send_fn *send, void *arg)
@@ -33,14 +96,22 @@ mc_sched_new (mc_registry_t *registry, int64_t max_inflight, int64_t pipeline_us
     if (!self)
         return NULL;
     self->registry = registry;
-    self->lb = mc_taskq_new ();
+    self->flows = mc_job_id_table ();       //  pointer keys, hashed as job ids are
+    self->shares = zhashx_new ();
+    self->weights = zhashx_new ();
     self->awaited = mc_job_id_table ();     //  integer keys, as for job ids
-    if (!self->lb || !self->awaited) {
-        mc_taskq_destroy (&self->lb);
+    self->by_priority = mc_job_id_table ();
+    if (!self->flows || !self->shares || !self->weights || !self->awaited || !self->by_priority) {
+        zhashx_destroy (&self->by_priority);
+        zhashx_destroy (&self->flows);
+        zhashx_destroy (&self->shares);
+        zhashx_destroy (&self->weights);
         zhashx_destroy (&self->awaited);
         free (self);
         return NULL;
     }
+    zhashx_set_destructor (self->flows, s_flow_free);
+    zhashx_set_destructor (self->shares, s_share_free);
     zhashx_set_destructor (self->awaited, s_taskq_free);
     self->max_inflight = max_inflight > 0? max_inflight: 1;
     self->pipeline_us = pipeline_us;
@@ -54,11 +125,52 @@ void
 mc_sched_destroy (mc_sched_t **self_p)
 {
     if (*self_p) {
-        mc_taskq_destroy (&(*self_p)->lb);
-        zhashx_destroy (&(*self_p)->awaited);
-        free (*self_p);
+        mc_sched_t *self = *self_p;
+        while (self->levels) {
+            s_level_t *next = self->levels->next;
+            free (self->levels);
+            self->levels = next;
+        }
+        zhashx_destroy (&self->flows);
+        zhashx_destroy (&self->shares);
+        zhashx_destroy (&self->weights);
+        zhashx_destroy (&self->awaited);
+        zhashx_destroy (&self->by_priority);
+        free (self);
         *self_p = NULL;
     }
+}
+
+int
+mc_sched_set_weight (mc_sched_t *self, const char *user, uint32_t weight)
+{
+    if (weight == 0)
+        return -1;
+    zhashx_update (self->weights, user, (void *) (uintptr_t) weight);
+    return zhashx_lookup (self->weights, user)? 0: -1;
+}
+
+int
+mc_sched_set_weights (mc_sched_t *self, const char *shares)
+{
+    for (const char *line = shares; *line; line = strchr (line, '\n') + 1) {
+        char user [256];
+        unsigned weight;
+        if (sscanf (line, "%255s %u", user, &weight) == 2 && mc_sched_set_weight (self, user, weight))
+            return -1;
+    }
+    return 0;
+}
+
+//  A user's weight: share.NAME, else share.KEY, else 1.
+uint32_t
+mc_sched_weight (mc_sched_t *self, const mc_job_info_t *info)
+{
+    const char *user = info->user [0]? info->user: MC_JOB_OWNER;
+    uintptr_t weight = (uintptr_t) zhashx_lookup (self->weights, user);
+    if (!weight && info->user_key [0])
+        weight = (uintptr_t) zhashx_lookup (self->weights, info->user_key);
+    return weight? (uint32_t) weight: 1;
 }
 
 uint32_t
@@ -75,16 +187,225 @@ mc_sched_limit (const mc_sched_t *self, const mc_job_t *job)
     return (uint32_t) limit;
 }
 
+//  --------------------------------------------------------------------------
+//  Rings: a head pointer into a circular doubly linked list. A newcomer
+//  goes to the back, just before the head: it is served after those there.
+
+#define S_RING_ADD(head, item) do {                             \
+    if (head) {                                                 \
+        (item)->next = (head);                                  \
+        (item)->prev = (head)->prev;                            \
+        (head)->prev->next = (item);                            \
+        (head)->prev = (item);                                  \
+    }                                                           \
+    else                                                        \
+        (head) = (item)->next = (item)->prev = (item);          \
+} while (0)
+
+#define S_RING_REMOVE(head, item) do {                          \
+    if ((item)->next == (item))                                 \
+        (head) = NULL;                                          \
+    else {                                                      \
+        (item)->prev->next = (item)->next;                      \
+        (item)->next->prev = (item)->prev;                      \
+        if ((head) == (item))                                   \
+            (head) = (item)->next;                              \
+    }                                                           \
+    (item)->next = (item)->prev = NULL;                         \
+} while (0)
+
+#define S_LEVEL_KEY(priority) ((void *) (uintptr_t) ((int64_t) (priority) + 2147483648LL))
+
+//  The level of this priority: found in O(1), or made and put in its
+//  place among the levels in O(distinct priorities) when new. NULL when
+//  out of memory.
+static s_level_t *
+s_level (mc_sched_t *self, int32_t priority)
+{
+    s_level_t *level = zhashx_lookup (self->by_priority, S_LEVEL_KEY (priority));
+    if (level)
+        return level;
+    if (!(level = calloc (1, sizeof *level)))
+        return NULL;
+    if (zhashx_insert (self->by_priority, S_LEVEL_KEY (priority), level)) {
+        free (level);
+        return NULL;
+    }
+    s_level_t **at = &self->levels;
+    while (*at && (*at)->priority > priority)
+        at = &(*at)->next;
+    level->priority = priority;
+    level->next = *at;
+    *at = level;
+    return level;
+}
+
+//  The share of the job's user at its priority, made when new. NULL when
+//  out of memory.
+static s_share_t *
+s_share (mc_sched_t *self, mc_job_t *job)
+{
+    mc_job_info_t *info = mc_job_info (job);
+    char key [128];
+    snprintf (key, sizeof key, "%d/%s", info->priority, info->user [0]? info->user: MC_JOB_OWNER);
+    s_share_t *share = zhashx_lookup (self->shares, key);
+    if (share)
+        return share;
+    //  The share before its level: a level is never left without shares.
+    if (!(share = calloc (1, sizeof *share)))
+        return NULL;
+    snprintf (share->key, sizeof share->key, "%s", key);
+    share->weight = mc_sched_weight (self, info);
+    if (zhashx_insert (self->shares, share->key, share)) {
+        free (share);
+        return NULL;
+    }
+    if (!(share->level = s_level (self, info->priority))) {
+        zhashx_delete (self->shares, key);
+        return NULL;
+    }
+    S_RING_ADD (share->level->shares, share);
+    return share;
+}
+
+//  Take a flow out of its share's ring; the share and its level go when
+//  they are left empty.
+static void
+s_flow_unhang (mc_sched_t *self, s_flow_t *flow)
+{
+    s_share_t *share = flow->share;
+    S_RING_REMOVE (share->flows, flow);
+    flow->share = NULL;
+    if (share->flows)
+        return;
+    s_level_t *level = share->level;
+    S_RING_REMOVE (level->shares, share);
+    zhashx_delete (self->shares, share->key);
+    if (level->shares)
+        return;
+    //  The level goes: O(distinct priorities), once per level.
+    s_level_t **at = &self->levels;
+    while (*at != level)
+        at = &(*at)->next;
+    *at = level->next;
+    zhashx_delete (self->by_priority, S_LEVEL_KEY (level->priority));
+    free (level);
+}
+
+//  Hang a flow at the back of its job's share. 0, or -1 when out of memory.
+static int
+s_flow_hang (mc_sched_t *self, s_flow_t *flow)
+{
+    s_share_t *share = s_share (self, flow->job);
+    if (!share)
+        return -1;
+    flow->share = share;
+    S_RING_ADD (share->flows, flow);
+    return 0;
+}
+
+//  The job's flow, made and hung when new. NULL when out of memory.
+static s_flow_t *
+s_flow (mc_sched_t *self, mc_job_t *job)
+{
+    s_flow_t *flow = zhashx_lookup (self->flows, job);
+    if (flow)
+        return flow;
+    if (!(flow = calloc (1, sizeof *flow)) || !(flow->queue = mc_taskq_new ())) {
+        free (flow);
+        return NULL;
+    }
+    flow->job = job;
+    if (s_flow_hang (self, flow) || zhashx_insert (self->flows, job, flow)) {
+        if (flow->share)
+            s_flow_unhang (self, flow);
+        mc_taskq_destroy (&flow->queue);
+        free (flow);
+        return NULL;
+    }
+    return flow;
+}
+
+//  A flow left empty goes.
+static void
+s_flow_drop (mc_sched_t *self, s_flow_t *flow)
+{
+    s_flow_unhang (self, flow);
+    zhashx_delete (self->flows, flow->job);
+}
+
+//  Queue a load-balanced task at the back (or front) of its job's flow.
+static int
+s_lb_push (mc_sched_t *self, mc_task_t *task, bool front)
+{
+    s_flow_t *flow = s_flow (self, task->job);
+    if (!flow)
+        return -1;
+    int rc = front? mc_taskq_push_front (flow->queue, task): mc_taskq_push (flow->queue, task);
+    if (rc) {
+        if (mc_taskq_size (flow->queue) == 0)
+            s_flow_drop (self, flow);
+        return -1;
+    }
+    if (task->state != MC_TASK_UNMADE)
+        self->lb_made++;
+    return 0;
+}
+
+//  The flow whose turn it is, or NULL when no load-balanced task waits.
+static s_flow_t *
+s_lb_next (const mc_sched_t *self)
+{
+    return self->levels? self->levels->shares->flows: NULL;
+}
+
+int
+mc_sched_set_priority (mc_sched_t *self, mc_job_t *job, int32_t priority)
+{
+    mc_job_info_t *info = mc_job_info (job);
+    s_flow_t *flow = zhashx_lookup (self->flows, job);
+    int32_t was = info->priority;
+    info->priority = priority;
+    if (!flow || was == priority)
+        return 0;
+    //  The new share first: when there is no memory for it, the job stays
+    //  where it was, at its old priority.
+    s_share_t *share = s_share (self, job);
+    if (!share) {
+        info->priority = was;
+        return -1;
+    }
+    s_flow_unhang (self, flow);
+    flow->share = share;
+    S_RING_ADD (share->flows, flow);
+    return 0;
+}
+
+size_t
+mc_sched_job_waiting (const mc_sched_t *self, const mc_job_t *job)
+{
+    s_flow_t *flow = zhashx_lookup (self->flows, job);
+    if (!flow)
+        return 0;
+    size_t size = mc_taskq_size (flow->queue);
+    if (mc_job_unmade (job))
+        size += mc_job_unmade (job) - 1;   //  its rest stands for them
+    return size;
+}
+
 int
 mc_sched_queue (mc_sched_t *self, mc_task_t *task)
 {
-    mc_taskq_t *queue = self->lb;
-    if (task->target >= 0) {
-        mc_engine_t *engine = mc_registry_lookup (self->registry, task->target);
-        assert (engine);
-        queue = mc_engine_load (engine)->direct;
+    if (task->target < 0) {
+        task->state = MC_TASK_WAITING;
+        if (s_lb_push (self, task, false))
+            return -1;
+        self->waiting++;
+        return 0;
     }
-    if (mc_taskq_push (queue, task))
+    mc_engine_t *engine = mc_registry_lookup (self->registry, task->target);
+    assert (engine);
+    if (mc_taskq_push (mc_engine_load (engine)->direct, task))
         return -1;
     task->state = MC_TASK_WAITING;
     self->waiting++;
@@ -146,33 +467,60 @@ mc_sched_queue_job (mc_sched_t *self, mc_job_t *job)
     uint64_t unmade = mc_job_unmade (job);
     if (unmade == 0)
         return 0;
-    if (mc_taskq_push (self->lb, mc_job_rest (job)))
+    if (s_lb_push (self, mc_job_rest (job), false))
         return -1;
     self->waiting += unmade;
     self->unmade += unmade;
-    self->rests++;
     return 0;
 }
 
-//  Take the front of the load-balanced queue, made now when it is a job's
-//  rest (which leaves the queue with its last task). NULL when out of memory.
-static mc_task_t *
-s_lb_pop (mc_sched_t *self)
+//  After a task of the flow at the head was taken: the flow goes to the
+//  back of its share's ring (or goes, when empty), and the share to the
+//  back of its level's once it has had its weight's worth.
+static void
+s_lb_turn (mc_sched_t *self, s_flow_t *flow)
 {
-    mc_task_t *front = mc_taskq_peek (self->lb);
-    if (front->state != MC_TASK_UNMADE)
-        return mc_taskq_pop (self->lb);
-    mc_task_t *task = mc_job_make_task (front->job);
-    if (!task) {
-        mc_warn ("out of memory: job %llu waits for its next task to be made",
-                 (unsigned long long) mc_job_info (front->job)->id);
-        return NULL;
+    s_share_t *share = flow->share;
+    s_level_t *level = share->level;
+    bool turn_over = ++share->served >= share->weight;
+    if (turn_over)
+        share->served = 0;
+    if (mc_taskq_size (flow->queue)) {
+        share->flows = flow->next;
+        if (turn_over)
+            level->shares = share->next;
+        return;
     }
-    self->unmade--;
-    if (mc_job_unmade (front->job) == 0) {
-        mc_taskq_pop (self->lb);
-        self->rests--;
+    //  Its last task: the flow goes, and with it its share when that was
+    //  its only flow (which moves the level's ring on by itself).
+    if (turn_over && flow->next != flow)
+        level->shares = share->next;
+    s_flow_drop (self, flow);
+}
+
+//  Take the front of the flow whose turn it is, made now when it is a
+//  job's rest (which leaves the flow with its last task). NULL when out of
+//  memory.
+static mc_task_t *
+s_lb_pop (mc_sched_t *self, s_flow_t *flow)
+{
+    mc_task_t *front = mc_taskq_peek (flow->queue);
+    mc_task_t *task = front;
+    if (front->state != MC_TASK_UNMADE) {
+        mc_taskq_pop (flow->queue);
+        self->lb_made--;
     }
+    else {
+        if (!(task = mc_job_make_task (front->job))) {
+            mc_warn ("out of memory: job %llu waits for its next task to be made",
+                     (unsigned long long) mc_job_info (front->job)->id);
+            return NULL;
+        }
+        self->unmade--;
+        if (mc_job_unmade (front->job) == 0)
+            mc_taskq_pop (flow->queue);
+    }
+    s_lb_turn (self, flow);
     return task;
 }
 
@@ -218,10 +566,13 @@ s_give_one (mc_sched_t *self, mc_engine_t *engine)
         s_send (self, engine, mc_taskq_pop (load->direct));
         return true;
     }
-    task = mc_taskq_peek (self->lb);
+    s_flow_t *flow = s_lb_next (self);
+    task = flow? mc_taskq_peek (flow->queue): NULL;
     if (task && task->suspect && load->inflight > 0)
         return false;               //  it waits for an engine with nothing in flight
-    if (task && load->inflight < mc_sched_limit (self, task->job) && (task = s_lb_pop (self))) {
+    //  Another job's task is not looked for when this one may not go: that
+    //  would be a scan, and the engine gets work at its next result.
+    if (task && load->inflight < mc_sched_limit (self, task->job) && (task = s_lb_pop (self, flow))) {
         s_send (self, engine, task);
         return true;
     }
@@ -295,10 +646,10 @@ int
 mc_sched_task_again (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
 {
     s_unlink (engine, task);
-    //  At the back of the load-balanced queue: another engine may take it,
-    //  and a passing cause has time to pass. A direct task keeps its place.
-    mc_taskq_t *queue = task->target < 0? self->lb: mc_engine_load (engine)->direct;
-    int rc = task->target < 0? mc_taskq_push (queue, task): mc_taskq_push_front (queue, task);
+    //  At the back of its job's flow: another engine may take it, and a
+    //  passing cause has time to pass. A direct task keeps its place.
+    int rc = task->target < 0? s_lb_push (self, task, false):
+             mc_taskq_push_front (mc_engine_load (engine)->direct, task);
     if (rc == 0) {
         task->state = MC_TASK_WAITING;
         self->waiting++;
@@ -332,7 +683,7 @@ mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, bool died, mc_sched
             task->suspect = true;
         if (task->target < 0 && task->deaths < self->max_deaths) {
             task->state = MC_TASK_WAITING;
-            if (mc_taskq_push_front (self->lb, task) == 0)
+            if (s_lb_push (self, task, true) == 0)
                 self->waiting++;
             else
                 lost (arg, task);
@@ -361,7 +712,8 @@ mc_sched_engine_reset (mc_sched_t *self, mc_engine_t *engine)
         task->prev = task->next = NULL;
         task->engine = -1;
         task->state = MC_TASK_WAITING;
-        if (mc_taskq_push_front (task->target < 0? self->lb: load->direct, task) == 0)
+        int rc = task->target < 0? s_lb_push (self, task, true): mc_taskq_push_front (load->direct, task);
+        if (rc == 0)
             self->waiting++;
         task = prev;
     }
@@ -393,11 +745,16 @@ size_t
 mc_sched_cancel_job (mc_sched_t *self, const mc_job_t *job, mc_sched_lost_fn *cancelled, void *arg)
 {
     s_cancel_t cancel = { job, cancelled, arg, NULL };
-    size_t removed = mc_taskq_remove (self->lb, s_cancel_match, &cancel);
+    size_t removed = 0;
+    s_flow_t *flow = zhashx_lookup (self->flows, job);
+    if (flow) {
+        size_t made = mc_taskq_remove (flow->queue, s_cancel_match, &cancel);
+        removed += made - (cancel.rest != NULL);
+        self->lb_made -= made - (cancel.rest != NULL);
+        s_flow_drop (self, flow);
+    }
     if (cancel.rest) {
         //  One at a time: each cancelled task is reused for the next.
-        removed--;
-        self->rests--;
         mc_task_t *task;
         while ((task = mc_job_make_task (cancel.rest->job))) {
             self->unmade--;
@@ -431,7 +788,7 @@ mc_sched_waiting (const mc_sched_t *self)
 size_t
 mc_sched_lb_waiting (const mc_sched_t *self)
 {
-    return mc_taskq_size (self->lb) - self->rests + self->unmade;
+    return self->lb_made + self->unmade;
 }
 
 //  --------------------------------------------------------------------------
@@ -617,9 +974,9 @@ s_test_deaths (void)
     mc_job_destroy (&job);
 }
 
-//  Jobs whose tasks are made as engines take them keep their FIFO order;
-//  a task to run again goes behind the tasks not made yet; only the tasks
-//  taken exist.
+//  Jobs whose tasks are made as engines take them take turns, each in its
+//  own order; a task to run again goes behind its job's tasks not made
+//  yet; only the tasks taken exist.
 static void
 s_test_lazy (void)
 {
@@ -639,10 +996,11 @@ s_test_lazy (void)
     mc_sched_engine_ready (sched, engine);
     assert (capture.count == 1 && capture.sent [0]->job == a && capture.sent [0]->number == 0);
     assert (mc_job_unmade (a) == 2 && mc_sched_lb_waiting (sched) == 4);
-    //  Task a0 fails and is to run again: behind b's tasks, not yet made.
+    //  Task a0 fails and is to run again: behind a's tasks not made yet;
+    //  b has its turn first.
     assert (mc_sched_task_again (sched, engine, capture.sent [0]) == 0);
-    mc_job_t *order_job [] = { a, a, b, b, a };
-    uint32_t order_number [] = { 1, 2, 0, 1, 0 };
+    mc_job_t *order_job [] = { b, a, b, a, a };
+    uint32_t order_number [] = { 0, 1, 1, 2, 0 };
     for (size_t i = 0; i < 5; i++) {
         mc_task_t *task = capture.sent [capture.count - 1];
         assert (capture.count == i + 2 && task->job == order_job [i] && task->number == order_number [i]);
@@ -706,6 +1064,140 @@ s_test_await (void)
     mc_job_destroy (&other);
 }
 
+//  Finish the task last sent to the engine, which then takes the next.
+static mc_task_t *
+s_finish_last (mc_sched_t *sched, mc_engine_t *engine, s_capture_t *capture)
+{
+    mc_task_t *task = capture->sent [capture->count - 1];
+    mc_job_task_finished (task->job, task, true, 100000);
+    mc_sched_task_done (sched, engine, task);
+    return task;
+}
+
+static mc_job_t *
+s_fair_job (uint64_t id, int tasks, const char *user, int32_t priority)
+{
+    char json [128];
+    int code;
+    char err [256];
+    snprintf (json, sizeof json, "{\"kind\":\"map\",\"kernel\":\"noop\",\"seq\":{\"range\":[0,%d,1]}}", tasks);
+    mc_job_t *job = mc_job_new_json (id, json, &code, err, sizeof err);
+    assert (job && mc_job_plan (job, NULL, 0) == 0);
+    snprintf (mc_job_info (job)->user, sizeof mc_job_info (job)->user, "%s", user);
+    mc_job_info (job)->priority = priority;
+    return job;
+}
+
+//  Fair share: a short job behind a long one runs at the long one's next
+//  task; a higher priority goes first, and renice moves a job at once;
+//  users share by their weights; an aborted job leaves its ring.
+static void
+s_test_fair (void)
+{
+    mc_registry_t *registry = mc_registry_new ();
+    s_capture_t capture = { .count = 0 };
+    mc_sched_t *sched = mc_sched_new (registry, 1, 5000, 3, s_capture_send, &capture);
+    assert (mc_sched_set_weights (sched, "alice 2\nbob 1\n") == 0 && mc_sched_set_weight (sched, "x", 0) == -1);
+    mc_job_t *slow = s_fair_job (1, 1000, "bob", 0);
+    mc_job_t *small = s_fair_job (2, 2, "bob", 0);
+    assert (mc_sched_queue_job (sched, slow) == 0);
+    mc_engine_t *engine = s_add_engine (registry, "a");
+    mc_sched_engine_ready (sched, engine);
+    assert (capture.count == 1 && capture.sent [0]->job == slow);
+    assert (mc_sched_queue_job (sched, small) == 0 && mc_sched_job_waiting (sched, small) == 2);
+    //  In turn: slow was at the head, small joined at the back, behind it;
+    //  then small, slow, small, then slow alone.
+    mc_job_t *order [] = { slow, small, slow, small, slow };
+    for (size_t i = 0; i < 5; i++) {
+        s_finish_last (sched, engine, &capture);
+        assert (capture.sent [capture.count - 1]->job == order [i]);
+    }
+    assert (mc_job_is_finished (small) && mc_sched_job_waiting (sched, small) == 0);
+
+    //  A higher priority overtakes, and has the engine to itself.
+    mc_job_t *urgent = s_fair_job (3, 3, "carol", 5);
+    assert (mc_sched_queue_job (sched, urgent) == 0);
+    for (size_t i = 0; i < 3; i++)
+        assert (s_finish_last (sched, engine, &capture) && capture.sent [capture.count - 1]->job == urgent);
+    s_finish_last (sched, engine, &capture);
+    assert (capture.sent [capture.count - 1]->job == slow && mc_job_is_finished (urgent));
+
+    //  Users by weight: alice (2) gets two tasks for bob's one, whatever
+    //  the number of jobs each has.
+    mc_job_t *a1 = s_fair_job (4, 100, "alice", 0);
+    mc_job_t *a2 = s_fair_job (5, 100, "alice", 0);
+    assert (mc_sched_queue_job (sched, a1) == 0 && mc_sched_queue_job (sched, a2) == 0);
+    size_t alice = 0, bob = 0;
+    for (size_t i = 0; i < 60; i++) {
+        s_finish_last (sched, engine, &capture);
+        mc_job_t *job = capture.sent [capture.count - 1]->job;
+        alice += job == a1 || job == a2;
+        bob += job == slow;
+    }
+    assert (alice == 40 && bob == 20);
+    assert (mc_sched_job_waiting (sched, a1) == 80 && mc_sched_job_waiting (sched, a2) == 80);
+
+    //  Renice: bob's job goes first from its next task on, and back.
+    assert (mc_sched_set_priority (sched, slow, 1) == 0 && mc_job_info (slow)->priority == 1);
+    for (size_t i = 0; i < 5; i++)
+        assert (s_finish_last (sched, engine, &capture) && capture.sent [capture.count - 1]->job == slow);
+    assert (mc_sched_set_priority (sched, slow, 0) == 0);
+
+    //  Abort: the job leaves its ring, the others go on.
+    assert (mc_sched_cancel_job (sched, a1, s_capture_lost, &capture) == 80);
+    assert (mc_sched_job_waiting (sched, a1) == 0);
+    size_t lb = mc_sched_lb_waiting (sched);
+    for (size_t i = 0; i < 6; i++) {
+        s_finish_last (sched, engine, &capture);
+        mc_job_t *job = capture.sent [capture.count - 1]->job;
+        assert (job == a2 || job == slow);
+    }
+    assert (mc_sched_lb_waiting (sched) == lb - 6);
+    //  Tear down: forget the tasks that still point into the jobs.
+    mc_engine_load (engine)->running = NULL;
+    mc_engine_load (engine)->inflight = 0;
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+    mc_job_t *jobs [] = { slow, small, urgent, a1, a2 };
+    for (size_t i = 0; i < 5; i++)
+        mc_job_destroy (&jobs [i]);
+}
+
+//  Ten thousand jobs of one task each behind a long one: each runs in its
+//  turn, the long one's tasks between them, and nothing is left behind.
+static void
+s_test_many (void)
+{
+    mc_registry_t *registry = mc_registry_new ();
+    s_capture_t capture = { .count = 0 };
+    mc_sched_t *sched = mc_sched_new (registry, 1, 5000, 3, s_capture_send, &capture);
+    enum { JOBS = 10000 };
+    mc_job_t **jobs = calloc (JOBS, sizeof *jobs);
+    assert (jobs);
+    for (uint64_t i = 0; i < JOBS; i++) {
+        jobs [i] = s_fair_job (i + 1, 1, i % 3? "bob": "alice", 0);
+        assert (mc_sched_queue_job (sched, jobs [i]) == 0);
+    }
+    assert (mc_sched_lb_waiting (sched) == JOBS);
+    mc_engine_t *engine = s_add_engine (registry, "a");
+    mc_sched_engine_ready (sched, engine);
+    for (size_t i = 0; i < JOBS; i++) {
+        assert (capture.count == 1);
+        mc_task_t *task = capture.sent [0];
+        capture.count = 0;          //  the capture holds the last one only
+        mc_job_task_finished (task->job, task, true, 100000);
+        mc_sched_task_done (sched, engine, task);
+    }
+    assert (capture.count == 0 && mc_sched_waiting (sched) == 0 && mc_engine_inflight (engine) == 0);
+    for (size_t i = 0; i < JOBS; i++) {
+        assert (mc_job_is_finished (jobs [i]));
+        mc_job_destroy (&jobs [i]);
+    }
+    free (jobs);
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+}
+
 void
 mc_sched_test (bool verbose)
 {
@@ -713,6 +1205,8 @@ mc_sched_test (bool verbose)
         printf (" * mc_sched: ");
     s_test_deaths ();
     s_test_lazy ();
+    s_test_fair ();
+    s_test_many ();
     mc_registry_t *registry = mc_registry_new ();
     s_capture_t capture = { .count = 0 };
     mc_sched_t *sched = mc_sched_new (registry, 4, 5000, 3, s_capture_send, &capture);

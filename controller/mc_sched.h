@@ -1,6 +1,9 @@
-/*  mc_sched: who runs which task next. One FIFO for load-balanced tasks
-    (where the tasks a job has not made yet stand as one entry, made as
-    they reach the front), a FIFO per engine for direct tasks, and the
+/*  mc_sched: who runs which task next. Load-balanced tasks wait in a FIFO
+    per job (where the tasks a job has not made yet stand as one entry,
+    made as they reach the front), and jobs share the engines: the highest
+    priority first, then users in a weighted round robin, then each user's
+    jobs in turn, one task each (mc_proto.md §5, "Fair share"). A FIFO per
+    engine holds its direct tasks. And the
     pipelining rule: an engine takes another task of a job while its tasks
     in flight are fewer than clamp(pipeline_us / mean task time of that
     job, 1, max_inflight), so tiny tasks are pipelined and long ones are not
@@ -41,8 +44,23 @@ size_t mc_sched_awaited (const mc_sched_t *self);
 //  Give up on the engines not back: hand every held task to `lost` (each
 //  engine's in their order) and return how many.
 size_t mc_sched_drop_awaited (mc_sched_t *self, mc_sched_lost_fn *lost, void *arg);
+//  A user's weight (share.NAME_OR_KEY): tasks per turn among the users
+//  at one priority level, 1 when not set. It holds for the shares made
+//  after. 0, or -1 for weight 0 or out of memory.
+int mc_sched_set_weight (mc_sched_t *self, const char *user, uint32_t weight);
+//  The weight of the user of this job (info->user, else info->user_key).
+uint32_t mc_sched_weight (mc_sched_t *self, const mc_job_info_t *info);
+//  The same for each "USER WEIGHT\n" line of a config's shares (checked
+//  when the config was read). 0, or -1 when out of memory.
+int mc_sched_set_weights (mc_sched_t *self, const char *shares);
+//  Change a job's priority (its info's priority): its waiting tasks move
+//  to the new level at once, behind the jobs there. 0, or -1 when out of
+//  memory (then nothing changed).
+int mc_sched_set_priority (mc_sched_t *self, mc_job_t *job, int32_t priority);
+//  Load-balanced tasks of this job waiting, those not made yet included.
+size_t mc_sched_job_waiting (const mc_sched_t *self, const mc_job_t *job);
 //  Queue the tasks a load-balanced job has not made yet (mc_job_rest) at
-//  the back of the load-balanced queue, as one entry: they are made one at
+//  the back of its job's queue, as one entry: they are made one at
 //  a time as engines take them, so only the front ones exist. They count
 //  as waiting. 0 (also when there are none), or -1 when out of memory.
 int mc_sched_queue_job (mc_sched_t *self, mc_job_t *job);
@@ -54,7 +72,7 @@ void mc_sched_engine_ready (mc_sched_t *self, mc_engine_t *engine);
 //  A task finished on its engine: frees the slot and refills that engine.
 void mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task);
 //  An engine is gone: its load-balanced tasks in flight go back to the front
-//  of the queue in their order; its direct tasks are handed to `lost`.
+//  of their jobs' queues in their order; its direct tasks are handed to `lost`.
 //  When it died (expired, its process exited, dropped; not a goodbye) with
 //  one load-balanced task in flight, that task counts a death
 //  (mc_job_task_died), and goes to `lost` instead once it has killed
@@ -66,7 +84,8 @@ void mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
 void mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, bool died, mc_sched_lost_fn *lost, void *arg);
 //  A task that ended on its engine is to run again (its kernel failed and
 //  the job allows a retry): frees the slot as mc_sched_task_done does and
-//  queues the task again, a load-balanced one at the back of the queue, a
+//  queues the task again, a load-balanced one at the back of its job's
+//  queue (behind the tasks not made yet), a
 //  direct one at the front of its engine's queue (keeping their order).
 //  0, or -1 when out of memory (then it is neither queued nor in flight:
 //  fail it).
@@ -74,7 +93,7 @@ int mc_sched_task_again (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
 //  An engine came back on a new connection: what was in flight on the old
 //  one may be lost, so it is sent again (tasks are reproducible, and a
 //  second result for a finished task is dropped). Load-balanced tasks go to
-//  the front of the queue, direct ones to the front of the engine's queue.
+//  the front of their jobs' queues, direct ones to the front of the engine's queue.
 void mc_sched_engine_reset (mc_sched_t *self, mc_engine_t *engine);
 //  A job is aborted: remove its waiting tasks from every queue, handing
 //  each to `cancelled` (in queue order; those not made yet are made for it

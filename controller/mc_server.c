@@ -46,6 +46,7 @@ mc_server_fini (mc_server_t *self)
     mc_sched_destroy (&self->sched);
     mc_registry_destroy (&self->registry);
     msgpack_sbuffer_destroy (&self->buffer);
+    free (self->outboxes);
 }
 
 mc_job_t *

@@ -39,6 +39,8 @@ typedef struct {
     zlistx_t *store_failed;         //  jobs failed because the store failed, kept until that is stored
     uint64_t next_job_id;
     msgpack_sbuffer buffer;         //  reused for every encoded body
+    int32_t *outboxes;              //  ids of the engines with TASKs in their outbox (mc_engines_flush)
+    size_t outbox_count, outbox_size;
     bool shutdown;                  //  a client asked us to stop
     int64_t awaited_until_us;       //  resumed direct tasks wait for their engines until then (monotonic; 0: none wait)
     int64_t retention_at_us;        //  next automatic purge (mc_retention_tick), monotonic

@@ -25,8 +25,12 @@
 #define S_RETRY_MAX_US 1000000
 //  A failing store says it is still failing this often.
 #define S_REMIND_US (60 * 1000000LL)
+//  A run of results written as one row holds at most this many tasks, or
+//  about this many bytes of data.
+#define S_RUN_TASKS 4096
+#define S_RUN_BYTES (1u << 20)
 
-typedef enum { S_DEAD, S_ADD_JOB, S_ADD_RESULT, S_FINISH_JOB, S_ABORT_JOB, S_TASK_DIED, S_TASK_RETRIED, S_JOB_TARGETS } s_kind_t;
+typedef enum { S_DEAD, S_ADD_JOB, S_ADD_RESULT, S_FINISH_JOB, S_ABORT_JOB, S_TASK_DIED, S_TASK_RETRIED, S_JOB_TARGETS, S_RENICE_JOB } s_kind_t;
 
 //  One write not yet committed, as kept in the journal: these fields, then
 //  its blobs (job body or result data, error text, meta) back to back.
@@ -34,7 +38,7 @@ typedef struct {
     s_kind_t kind;
     size_t size;                    //  of the whole record, a multiple of 8
     size_t len [3];                 //  of each blob
-    mc_job_info_t info;             //  S_ADD_JOB, S_FINISH_JOB (S_ABORT_JOB, S_JOB_TARGETS: its id)
+    mc_job_info_t info;             //  S_ADD_JOB, S_FINISH_JOB (S_ABORT_JOB, S_JOB_TARGETS: its id; S_RENICE_JOB: id, priority)
     uint64_t job, task, first, count, status;       //  S_ADD_RESULT (job, task: S_TASK_*)
     uint64_t retries;                               //  S_TASK_RETRIED
     int64_t engine, started_us, finished_us;        //  (engine: S_TASK_DIED too)
@@ -45,10 +49,17 @@ struct _mc_store_t {
     char *path;
     bool in_tx;
     size_t pending;                 //  writes since the last commit
-    sqlite3_stmt *add_job, *add_result, *finish_job, *abort_job, *job_targets, *task_died, *task_retried, *forget_counts, *job_info, *recent, *results, *errors, *meta;
+    sqlite3_stmt *add_job, *add_result, *add_run, *finish_job, *abort_job, *job_targets, *renice_job, *task_died,
+                 *task_retried, *forget_counts, *job_info, *recent, *results, *errors, *meta;
     sqlite3_stmt *begin, *commit;   //  prepared once: a commit per reply is on the latency path
     uint8_t *journal;               //  the records written since the last commit
     size_t journal_used, journal_size;          //  bytes
+    //  The run of results not written yet: the last run_tasks records of
+    //  the journal, from run_at, the next tasks of job run_job, all of them
+    //  succeeded, written as one row when the run ends (s_run_end).
+    size_t run_at, run_bytes;
+    uint32_t run_tasks;
+    uint64_t run_job, run_next;
     //  The incident, while the store is failing: since when (monotonic),
     //  what failed, how often, when to try again and when it was last said.
     int64_t failing_since_us, retry_at_us, retry_us, said_us;
@@ -71,7 +82,7 @@ static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS results ("
     "  job INTEGER NOT NULL, task INTEGER NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL,"
     "  engine INTEGER NOT NULL, status INTEGER NOT NULL, data BLOB, error TEXT,"
-    "  started_us INTEGER NOT NULL, finished_us INTEGER NOT NULL, meta BLOB,"
+    "  started_us INTEGER NOT NULL, finished_us INTEGER NOT NULL, meta BLOB, tasks INTEGER NOT NULL DEFAULT 1,"
     "  PRIMARY KEY (job, task)) WITHOUT ROWID;"
     //  The next job id, kept past the jobs a purge removes: an id once
     //  given never names another job.
@@ -181,23 +192,35 @@ mc_store_new (const char *path, char *err, size_t errlen)
     //  Stores from before task metadata lack its column (an error here
     //  only means that it is there already).
     ||  (sqlite3_exec (self->db, "ALTER TABLE results ADD COLUMN meta BLOB", NULL, NULL, NULL), false)
+    ||  (sqlite3_exec (self->db, "ALTER TABLE results ADD COLUMN tasks INTEGER NOT NULL DEFAULT 1",
+                       NULL, NULL, NULL), false)
     ||  (sqlite3_exec (self->db, "ALTER TABLE jobs ADD COLUMN aborted INTEGER NOT NULL DEFAULT 0",
                        NULL, NULL, NULL), false)
     ||  (sqlite3_exec (self->db, "ALTER TABLE jobs ADD COLUMN targets TEXT", NULL, NULL, NULL), false)
+    //  Fair share: a job's priority (renice changes it) and who submitted it.
+    ||  (sqlite3_exec (self->db, "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
+                       NULL, NULL, NULL), false)
+    ||  (sqlite3_exec (self->db, "ALTER TABLE jobs ADD COLUMN user TEXT NOT NULL DEFAULT ''", NULL, NULL, NULL), false)
+    ||  (sqlite3_exec (self->db, "ALTER TABLE jobs ADD COLUMN user_key TEXT NOT NULL DEFAULT ''",
+                       NULL, NULL, NULL), false)
     ||  s_prepare (self, &self->begin, "BEGIN")
     ||  s_prepare (self, &self->commit, "COMMIT")
     ||  s_prepare (self, &self->add_job,
-            "INSERT INTO jobs (id, kind, kernel, body, total, tasks, seed, single, submitted_us)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            "INSERT INTO jobs (id, kind, kernel, body, total, tasks, seed, single, submitted_us,"
+            " priority, user, user_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
     ||  s_prepare (self, &self->add_result,
             "INSERT OR REPLACE INTO results (job, task, first, count, engine, status, data, error,"
             " started_us, finished_us, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    ||  s_prepare (self, &self->add_run,
+            "INSERT OR REPLACE INTO results (job, task, first, count, engine, status, data, error,"
+            " started_us, finished_us, meta, tasks) VALUES (?, ?, ?, ?, ?, 0, ?, NULL, ?, ?, ?, ?)")
     ||  s_prepare (self, &self->meta,
-            "SELECT task, engine, status, started_us, finished_us, meta FROM results WHERE job = ? ORDER BY task")
+            "SELECT task, engine, status, started_us, finished_us, meta, tasks FROM results WHERE job = ? ORDER BY task")
     ||  s_prepare (self, &self->finish_job,
             "UPDATE jobs SET done = ?, failed = ?, finished_us = ?, aborted = ? WHERE id = ?")
     ||  s_prepare (self, &self->abort_job, "UPDATE jobs SET aborted = 1 WHERE id = ?")
     ||  s_prepare (self, &self->job_targets, "UPDATE jobs SET targets = ? WHERE id = ?")
+    ||  s_prepare (self, &self->renice_job, "UPDATE jobs SET priority = ? WHERE id = ?")
     ||  s_prepare (self, &self->task_died,
             "INSERT INTO task_counts (job, task, retries, engines) VALUES (?, ?, 0, ?)"
             " ON CONFLICT (job, task) DO UPDATE SET engines ="
@@ -207,7 +230,8 @@ mc_store_new (const char *path, char *err, size_t errlen)
             " ON CONFLICT (job, task) DO UPDATE SET retries = excluded.retries")
     ||  s_prepare (self, &self->forget_counts, "DELETE FROM task_counts WHERE job = ?")
     ||  s_prepare (self, &self->job_info,
-            "SELECT kind, kernel, total, tasks, done, failed, seed, single, submitted_us, finished_us, body, aborted"
+            "SELECT kind, kernel, total, tasks, done, failed, seed, single, submitted_us, finished_us, body, aborted,"
+            " priority, user, user_key"
             " FROM jobs WHERE id = ?")
     ||  s_prepare (self, &self->recent, "SELECT id FROM jobs ORDER BY id DESC LIMIT ?")
     ||  s_prepare (self, &self->results,
@@ -235,8 +259,8 @@ mc_store_destroy (mc_store_t **self_p)
         if (self->failing_since_us && self->pending)
             mc_error ("store: %zu writes could not be committed: %s", self->pending, self->failure);
     }
-    sqlite3_stmt *stmts [] = { self->meta, self->add_job, self->add_result, self->finish_job, self->abort_job,
-                               self->job_targets, self->task_died, self->task_retried, self->forget_counts,
+    sqlite3_stmt *stmts [] = { self->meta, self->add_job, self->add_result, self->add_run, self->finish_job, self->abort_job,
+                               self->job_targets, self->renice_job, self->task_died, self->task_retried, self->forget_counts,
                                self->job_info,
                                self->recent, self->results, self->errors, self->begin, self->commit };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts [0]; i++)
@@ -269,6 +293,7 @@ s_incident (mc_store_t *self, const char *what)
     if (!sqlite3_get_autocommit (self->db))
         sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
     self->in_tx = false;
+    self->run_tasks = 0;            //  its records are replayed one by one
     self->attempts++;
     if (!self->failing_since_us) {
         self->failing_since_us = self->said_us = now;
@@ -335,6 +360,9 @@ s_apply (mc_store_t *self, const s_record_t *r)
             rc |= sqlite3_bind_int64 (s, 7, (sqlite3_int64) r->info.seed);
             rc |= sqlite3_bind_int (s, 8, r->info.single);
             rc |= sqlite3_bind_int64 (s, 9, r->info.submitted_us);
+            rc |= sqlite3_bind_int (s, 10, r->info.priority);
+            rc |= sqlite3_bind_text (s, 11, r->info.user, -1, SQLITE_STATIC);
+            rc |= sqlite3_bind_text (s, 12, r->info.user_key, -1, SQLITE_STATIC);
             return s_step (s, rc);
         case S_ADD_RESULT:
             s = self->add_result;
@@ -368,6 +396,11 @@ s_apply (mc_store_t *self, const s_record_t *r)
         case S_ABORT_JOB:
             s = self->abort_job;
             return s_step (s, sqlite3_bind_int64 (s, 1, (sqlite3_int64) r->info.id));
+        case S_RENICE_JOB:
+            s = self->renice_job;
+            rc = sqlite3_bind_int (s, 1, r->info.priority);
+            rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) r->info.id);
+            return s_step (s, rc);
         case S_JOB_TARGETS:
             s = self->job_targets;
             rc = sqlite3_bind_text (s, 1, (const char *) blob [0], (int) r->len [0], SQLITE_STATIC);
@@ -437,9 +470,24 @@ s_read_failed (mc_store_t *self)
 //  Keep a write in the journal and, unless the store is failing, write it
 //  into the open transaction. 0, or -1 when out of memory or the write
 //  itself is refused (not for a failure that may pass: that write is kept).
+static void s_run_end (mc_store_t *self);
+
+//  A result that may be part of a run: a map task's, that succeeded.
+static bool
+s_may_run (const s_record_t *r, const void *data)
+{
+    uint32_t elements;
+    return r->kind == S_ADD_RESULT && r->status == 0 && r->count > 0 && r->len [0] > 0
+        && mc_proto_array_header (data, r->len [0], &elements) > 0 && elements == r->count;
+}
+
 static int
 s_write (mc_store_t *self, s_record_t *r, const void *b0, const void *b1, const void *b2)
 {
+    bool runs = s_may_run (r, b0);
+    if (!runs || self->run_tasks == 0 || r->job != self->run_job || r->task != self->run_next
+    ||  self->run_tasks >= S_RUN_TASKS || self->run_bytes >= S_RUN_BYTES)
+        s_run_end (self);
     ssize_t at = s_journal_add (self, r, b0, b1, b2);
     if (at < 0) {
         snprintf (self->error, sizeof self->error, "store %s: out of memory", self->path);
@@ -449,6 +497,16 @@ s_write (mc_store_t *self, s_record_t *r, const void *b0, const void *b1, const 
         return 0;                   //  replayed at the next retry
     if (s_begin (self)) {
         s_incident (self, "begin");
+        return 0;
+    }
+    if (runs) {
+        if (self->run_tasks++ == 0) {
+            self->run_at = (size_t) at;
+            self->run_job = r->job;
+            self->run_bytes = 0;
+        }
+        self->run_next = r->task + 1;
+        self->run_bytes += r->len [0] + r->len [2];
         return 0;
     }
     int rc = s_apply (self, S_RECORD (self, at));
@@ -463,6 +521,88 @@ s_write (mc_store_t *self, s_record_t *r, const void *b0, const void *b1, const 
     S_RECORD (self, at)->kind = S_DEAD;
     self->pending--;
     return -1;
+}
+
+//  Write the run of `tasks` results from the journal at run_at as one row:
+//  their items as one array, and per task [engine, started_us, finished_us,
+//  meta or nil] in its meta (mc_proto.md §8). The SQLite result code.
+static int
+s_apply_run (mc_store_t *self, uint32_t tasks)
+{
+    const s_record_t *first = S_RECORD (self, self->run_at);
+    uint64_t items = 0;
+    int64_t started = first->started_us, finished = first->finished_us;
+    size_t at = self->run_at;
+    for (uint32_t k = 0; k < tasks; k++, at += S_RECORD (self, at)->size) {
+        const s_record_t *r = S_RECORD (self, at);
+        items += r->count;
+        started = r->started_us < started? r->started_us: started;
+        finished = r->finished_us > finished? r->finished_us: finished;
+    }
+    msgpack_sbuffer data, meta;
+    msgpack_sbuffer_init (&data);
+    msgpack_sbuffer_init (&meta);
+    msgpack_packer dp, mp;
+    msgpack_packer_init (&dp, &data, msgpack_sbuffer_write);
+    msgpack_packer_init (&mp, &meta, msgpack_sbuffer_write);
+    int rc = msgpack_pack_array (&dp, (uint32_t) items) | msgpack_pack_array (&mp, tasks);
+    at = self->run_at;
+    for (uint32_t k = 0; k < tasks; k++, at += S_RECORD (self, at)->size) {
+        const s_record_t *r = S_RECORD (self, at);
+        const uint8_t *blob = (const uint8_t *) (r + 1);
+        uint32_t elements;
+        int header = mc_proto_array_header (blob, r->len [0], &elements);     //  checked by s_may_run
+        rc |= msgpack_sbuffer_write (&data, (const char *) blob + header, r->len [0] - (size_t) header);
+        rc |= msgpack_pack_array (&mp, 4) | msgpack_pack_int64 (&mp, r->engine)
+            | msgpack_pack_int64 (&mp, r->started_us) | msgpack_pack_int64 (&mp, r->finished_us);
+        rc |= r->len [2]? msgpack_sbuffer_write (&meta, (const char *) blob + r->len [0] + r->len [1], r->len [2])
+                        : msgpack_pack_nil (&mp);
+    }
+    sqlite3_stmt *s = self->add_run;
+    if (rc == 0) {
+        rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) first->job);
+        rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) first->task);
+        rc |= sqlite3_bind_int64 (s, 3, (sqlite3_int64) first->first);
+        rc |= sqlite3_bind_int64 (s, 4, (sqlite3_int64) items);
+        rc |= sqlite3_bind_int64 (s, 5, first->engine);
+        rc |= sqlite3_bind_blob (s, 6, data.data, (int) data.size, SQLITE_STATIC);
+        rc |= sqlite3_bind_int64 (s, 7, started);
+        rc |= sqlite3_bind_int64 (s, 8, finished);
+        rc |= sqlite3_bind_blob (s, 9, meta.data, (int) meta.size, SQLITE_STATIC);
+        rc |= sqlite3_bind_int64 (s, 10, tasks);
+        rc = s_step (s, rc);
+    }
+    else
+        rc = SQLITE_NOMEM;
+    msgpack_sbuffer_destroy (&data);
+    msgpack_sbuffer_destroy (&meta);
+    return rc;
+}
+
+//  Write the run of results waiting, if any: a lone one as its own row,
+//  several as one. Called before any other write, before a commit and
+//  before any read of results, so that none of them sees the store
+//  without it.
+static void
+s_run_end (mc_store_t *self)
+{
+    uint32_t tasks = self->run_tasks;
+    self->run_tasks = 0;
+    if (tasks == 0 || self->failing_since_us)
+        return;                     //  (a failing store replays the journal instead)
+    int rc = tasks == 1? s_apply (self, S_RECORD (self, self->run_at)): s_apply_run (self, tasks);
+    if (rc == SQLITE_DONE)
+        return;
+    //  Refused as one (no memory to join them): each on its own.
+    size_t at = self->run_at;
+    for (uint32_t k = 0; k < tasks && !s_may_pass (rc); k++, at += S_RECORD (self, at)->size)
+        if ((rc = s_apply (self, S_RECORD (self, at))) != SQLITE_DONE && !s_may_pass (rc)) {
+            mc_error ("store: a result is refused and dropped: %s (%s)", sqlite3_errmsg (self->db), self->path);
+            S_RECORD (self, at)->kind = S_DEAD;
+            self->pending--;
+        }
+    if (s_may_pass (rc))
+        s_incident (self, "write");
 }
 
 //  A new transaction with every live record of the journal in it. The
@@ -541,6 +681,13 @@ mc_store_abort_job (mc_store_t *self, uint64_t id)
 }
 
 int
+mc_store_renice_job (mc_store_t *self, uint64_t id, int32_t priority)
+{
+    s_record_t r = { .kind = S_RENICE_JOB, .info = { .id = id, .priority = priority } };
+    return s_write (self, &r, NULL, NULL, NULL);
+}
+
+int
 mc_store_job_targets (mc_store_t *self, uint64_t id, const int32_t *ids, size_t count)
 {
     //  As text ("0,1,2"): readable with the sqlite3 shell, like task_counts.
@@ -584,6 +731,11 @@ mc_store_flush (mc_store_t *self)
             return -1;
         }
     }
+    if (self->run_tasks) {          //  (never while failing)
+        s_run_end (self);
+        if (self->failing_since_us)
+            return -1;
+    }
     if (!self->in_tx)
         return 0;
     int rc = sqlite3_step (self->commit);
@@ -625,7 +777,8 @@ mc_store_fail_job (mc_store_t *self, mc_job_info_t *info, const char *text)
     size_t end = self->journal_used;
     for (size_t at = 0; at < end; at += S_RECORD (self, at)->size) {
         s_record_t *r = S_RECORD (self, at);
-        bool ours = ((r->kind == S_ADD_JOB || r->kind == S_FINISH_JOB || r->kind == S_JOB_TARGETS)
+        bool ours = ((r->kind == S_ADD_JOB || r->kind == S_FINISH_JOB || r->kind == S_JOB_TARGETS
+                      || r->kind == S_RENICE_JOB)
                      && r->info.id == info->id)
                  || ((r->kind == S_ADD_RESULT || r->kind == S_TASK_DIED || r->kind == S_TASK_RETRIED)
                      && r->job == info->id);
@@ -691,6 +844,11 @@ mc_store_job_info (mc_store_t *self, uint64_t id, mc_job_info_t *info)
         info->reduce = mc_job_body_reduces (sqlite3_column_blob (s, 10), (size_t) sqlite3_column_bytes (s, 10));
         info->started = info->finished_us != 0;
         info->aborted = sqlite3_column_int (s, 11) != 0;
+        info->priority = sqlite3_column_int (s, 12);
+        const char *user = (const char *) sqlite3_column_text (s, 13);
+        const char *key = (const char *) sqlite3_column_text (s, 14);
+        snprintf (info->user, sizeof info->user, "%s", user? user: "");
+        snprintf (info->user_key, sizeof info->user_key, "%s", key? key: "");
         rc = 0;
     }
     else
@@ -759,14 +917,18 @@ mc_store_bytes (mc_store_t *self)
     return pages < 0 || size < 0? -1: pages * size;
 }
 
-//  Step one statement with a job id bound: the rows it changed, or -1.
+//  Step one deletion with a job id bound: the rows it deleted, or the sum
+//  of what it RETURNs (the tasks of the results deleted); -1 on failure.
 static int64_t
 s_delete (mc_store_t *self, sqlite3_stmt *s, uint64_t id)
 {
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) id);
-    int rc = sqlite3_step (s);
+    int64_t counted = 0;
+    int rc;
+    while ((rc = sqlite3_step (s)) == SQLITE_ROW)
+        counted += sqlite3_column_int64 (s, 0);     //  RETURNING what each row counts for
     sqlite3_reset (s);
-    return rc == SQLITE_DONE? sqlite3_changes (self->db): -1;
+    return rc != SQLITE_DONE? -1: sqlite3_column_count (s)? counted: sqlite3_changes (self->db);
 }
 
 int
@@ -783,7 +945,7 @@ mc_store_purge (mc_store_t *self, const uint64_t *ids, size_t count, mc_store_pu
     sqlite3_stmt *results = NULL, *jobs = NULL;
     int rc = -1;
     if (sqlite3_prepare_v2 (self->db, "DELETE FROM results WHERE job = ? AND"
-                            " (SELECT finished_us FROM jobs WHERE id = job) != 0", -1, &results, NULL) != SQLITE_OK
+                            " (SELECT finished_us FROM jobs WHERE id = job) != 0 RETURNING tasks", -1, &results, NULL) != SQLITE_OK
     ||  sqlite3_prepare_v2 (self->db, "DELETE FROM jobs WHERE id = ? AND finished_us != 0", -1, &jobs, NULL) != SQLITE_OK
     ||  s_begin (self)
     ||  sqlite3_exec (self->db, "INSERT INTO counters VALUES ('next_job_id', (SELECT COALESCE (MAX (id), 0) + 1 FROM jobs))"
@@ -844,6 +1006,7 @@ static int s_pack_errors (mc_store_t *self, const mc_job_info_t *info, msgpack_p
 int
 mc_store_pack_results (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
 {
+    s_run_end (self);
     char err [256] = "";
     int rc = s_pack_str (pk, "results", 7);
     rc |= info->reduce? s_pack_sum (self, info, pk, err, sizeof err): s_pack_each (self, info, pk);
@@ -1092,40 +1255,82 @@ mc_store_error (mc_store_t *self)
     return self->error;
 }
 
+//  One task's entry of `meta`: its number, engine, outcome and times, and
+//  the key "meta", whose value the caller packs.
+static int
+s_pack_task_meta (msgpack_packer *pk, int64_t task, int64_t engine, bool ok, int64_t started_us,
+                  int64_t finished_us)
+{
+    int rc = msgpack_pack_map (pk, 6);
+    rc |= s_pack_str (pk, "task", 4)     | msgpack_pack_int64 (pk, task);
+    rc |= s_pack_str (pk, "engine", 6)   | msgpack_pack_int64 (pk, engine);
+    rc |= s_pack_str (pk, "ok", 2)       | (ok? msgpack_pack_true (pk): msgpack_pack_false (pk));
+    rc |= s_pack_str (pk, "started", 7)  | msgpack_pack_double (pk, started_us / 1e6);
+    rc |= s_pack_str (pk, "finished", 8) | msgpack_pack_double (pk, finished_us / 1e6);
+    return rc | s_pack_str (pk, "meta", 4);
+}
+
+//  The entries of a row that holds a run of `tasks` tasks from `task`: its
+//  meta is an array of [engine, started_us, finished_us, meta or nil].
+static int
+s_pack_run_meta (msgpack_packer *pk, int64_t task, uint32_t tasks, const void *meta, size_t size)
+{
+    msgpack_zone zone;
+    if (!msgpack_zone_init (&zone, 4096))
+        return -1;
+    msgpack_object runs, *e;
+    int rc = mc_proto_unpack (meta, size, &zone, &runs) || runs.type != MSGPACK_OBJECT_ARRAY
+          || runs.via.array.size != tasks;
+    for (uint32_t k = 0; rc == 0 && k < tasks; k++) {
+        e = runs.via.array.ptr [k].type == MSGPACK_OBJECT_ARRAY
+         && runs.via.array.ptr [k].via.array.size == 4? runs.via.array.ptr [k].via.array.ptr: NULL;
+        if (!e || e [0].type > MSGPACK_OBJECT_NEGATIVE_INTEGER || e [1].type > MSGPACK_OBJECT_NEGATIVE_INTEGER
+        ||  e [2].type > MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+            rc = -1;
+            break;
+        }
+        rc |= s_pack_task_meta (pk, task + k, e [0].via.i64, true, e [1].via.i64, e [2].via.i64);
+        rc |= e [3].type == MSGPACK_OBJECT_MAP? msgpack_pack_object (pk, e [3]): msgpack_pack_map (pk, 0);
+    }
+    msgpack_zone_destroy (&zone);
+    return rc? -1: 0;
+}
+
 int
 mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
 {
+    s_run_end (self);
     sqlite3_stmt *s = self->meta;
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
-    //  Rows are counted first: a msgpack array states its size up front.
-    size_t rows = 0;
+    //  Tasks are counted first: a msgpack array states its size up front.
+    size_t tasks = 0;
     int step;
     while ((step = sqlite3_step (s)) == SQLITE_ROW)
-        rows++;
+        tasks += (size_t) sqlite3_column_int64 (s, 6);
     sqlite3_reset (s);
     if (step != SQLITE_DONE)
         return s_read_failed (self);
-    int rc = msgpack_pack_array (pk, (uint32_t) rows);
-    while (rows && sqlite3_step (s) == SQLITE_ROW) {
-        rows--;
+    int rc = msgpack_pack_array (pk, (uint32_t) tasks);
+    while (tasks && sqlite3_step (s) == SQLITE_ROW) {
+        int64_t task = sqlite3_column_int64 (s, 0);
+        uint32_t run = (uint32_t) sqlite3_column_int64 (s, 6);
         const void *meta = sqlite3_column_blob (s, 5);
         size_t size = (size_t) sqlite3_column_bytes (s, 5);
-        rc |= msgpack_pack_map (pk, 6);
-        rc |= s_pack_str (pk, "task", 4)     | msgpack_pack_int64 (pk, sqlite3_column_int64 (s, 0));
-        rc |= s_pack_str (pk, "engine", 6)   | msgpack_pack_int64 (pk, sqlite3_column_int64 (s, 1));
-        rc |= s_pack_str (pk, "ok", 2);
-        rc |= sqlite3_column_int64 (s, 2) == 0? msgpack_pack_true (pk): msgpack_pack_false (pk);
-        rc |= s_pack_str (pk, "started", 7)  | msgpack_pack_double (pk, sqlite3_column_int64 (s, 3) / 1e6);
-        rc |= s_pack_str (pk, "finished", 8) | msgpack_pack_double (pk, sqlite3_column_int64 (s, 4) / 1e6);
-        rc |= s_pack_str (pk, "meta", 4);
-        //  Stored as the engine sent it, checked when it arrived.
-        rc |= meta && size? msgpack_pack_str_body (pk, meta, size): msgpack_pack_map (pk, 0);
+        if (run > tasks || (run > 1 && s_pack_run_meta (pk, task, run, meta, size)))
+            break;                  //  a damaged row
+        if (run == 1) {
+            rc |= s_pack_task_meta (pk, task, sqlite3_column_int64 (s, 1), sqlite3_column_int64 (s, 2) == 0,
+                                    sqlite3_column_int64 (s, 3), sqlite3_column_int64 (s, 4));
+            //  As the engine sent it, checked when it arrived.
+            rc |= meta && size? msgpack_pack_str_body (pk, meta, size): msgpack_pack_map (pk, 0);
+        }
+        tasks -= run;
     }
     sqlite3_reset (s);
     //  Rows that could not be read again leave the array short: an error.
-    if (rows)
+    if (tasks)
         s_read_failed (self);
-    return rc || rows? -1: 0;
+    return rc || tasks? -1: 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -1155,13 +1360,15 @@ mc_store_each_unfinished (mc_store_t *self, mc_store_job_fn *fn, void *arg)
 int
 mc_store_each_result (mc_store_t *self, uint64_t job, mc_store_task_fn *fn, void *arg)
 {
+    s_run_end (self);
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2 (self->db, "SELECT task, status FROM results WHERE job = ?", -1, &s, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2 (self->db, "SELECT task, status, tasks FROM results WHERE job = ?", -1, &s, NULL) != SQLITE_OK)
         return s_read_failed (self);
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) job);
     int step;
     while ((step = sqlite3_step (s)) == SQLITE_ROW)
-        fn (arg, (uint64_t) sqlite3_column_int64 (s, 0), (uint64_t) sqlite3_column_int64 (s, 1));
+        for (int64_t k = 0; k < sqlite3_column_int64 (s, 2); k++)
+            fn (arg, (uint64_t) (sqlite3_column_int64 (s, 0) + k), (uint64_t) sqlite3_column_int64 (s, 1));
     sqlite3_finalize (s);
     return step == SQLITE_DONE? 0: s_read_failed (self);
 }
@@ -1230,6 +1437,98 @@ s_test_targets (void *arg, uint64_t id, uint64_t seed, int64_t submitted_us, con
 
 //  A result of one value, packed: [n].
 #define S_TEST_VALUE(buf, n) (buf [0] = (char) 0x91, buf [1] = (char) (n))
+
+//  What mc_store_each_result gave, as "task:status" in order of calls.
+static void
+s_test_each (void *arg, uint64_t task, uint64_t status)
+{
+    char *seen = arg;
+    snprintf (seen + strlen (seen), 256 - strlen (seen), "%s%llu:%llu", *seen? ",": "",
+              (unsigned long long) task, (unsigned long long) status);
+}
+
+//  A job's results (or meta) packed and dumped as JSON.
+static char *
+s_test_dump (mc_store_t *store, uint64_t id, bool meta)
+{
+    mc_job_info_t loaded;
+    assert (mc_store_job_info (store, id, &loaded) == 0);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    if (!meta)
+        msgpack_pack_map (&pk, 2);
+    assert ((meta? mc_store_pack_meta (store, &loaded, &pk): mc_store_pack_results (store, &loaded, &pk)) == 0);
+    char text [64];
+    json_t *out = mc_value_bytes_to_json (sb.data, sb.size, text, sizeof text);
+    assert (out);
+    char *dump = json_dumps (out, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref (out);
+    msgpack_sbuffer_destroy (&sb);
+    return dump;
+}
+
+//  Runs: the results of consecutive tasks of a map that succeeded go as one
+//  row; a gap, a failure, another job or any other write ends a run; every
+//  reader sees each task as if it had its own row, and before a commit too.
+static void
+s_test_runs (const char *dir)
+{
+    char path [256], err [256];
+    snprintf (path, sizeof path, "%s/runs.db", dir);
+    mc_store_t *store = mc_store_new (path, err, sizeof err);
+    assert (store);
+    mc_job_info_t info = { .id = 1, .kind = "map", .kernel = "square", .total = 9, .tasks = 8, .seed = 1,
+                           .submitted_us = 1 };
+    assert (mc_store_add_job (store, &info, "\x80", 1) == 0);
+    //  Tasks 0-2, then 5 (a gap), 3 and 4, 6 failed, 7 of two items; task 1
+    //  with metadata.
+    uint64_t order [] = { 0, 1, 2, 5, 3, 4, 6, 7 };
+    for (size_t i = 0; i < 8; i++) {
+        uint64_t t = order [i];
+        char one [2];
+        S_TEST_VALUE (one, t);
+        const char two [] = { (char) 0x92, 0x07, 0x08 };
+        if (t == 6)
+            assert (mc_store_add_result (store, 1, t, t, 1, 2, MC_E_KERNEL_ERROR, NULL, 0, "bad", 3, 6000000, 6500000,
+                                         NULL, 0) == 0);
+        else
+            assert (mc_store_add_result (store, 1, t, t, t == 7? 2: 1, (int64_t) t % 2, 0, t == 7? two: one,
+                                         t == 7? 3: 2, NULL, 0, (int64_t) t * 1000000, (int64_t) t * 1000000 + 500000,
+                                         t == 1? "\x81\xa1" "a\x01": NULL, t == 1? 4: 0) == 0);
+    }
+    //  Read before the commit, and again after it.
+    for (int pass = 0; pass < 2; pass++) {
+        char *dump = s_test_dump (store, 1, false);
+        assert (!strcmp (dump, "{\"errors\":[{\"count\":1,\"engines\":[2],\"error\":\"bad\",\"tasks\":[6]}],"
+                               "\"results\":[0,1,2,3,4,5,null,7,8]}"));
+        free (dump);
+        dump = s_test_dump (store, 1, true);
+        assert (strstr (dump, "[{\"engine\":0,\"finished\":0.5,\"meta\":{},\"ok\":true,\"started\":0.0,\"task\":0},"
+                              "{\"engine\":1,\"finished\":1.5,\"meta\":{\"a\":1},\"ok\":true,\"started\":1.0,\"task\":1},"));
+        assert (strstr (dump, "{\"engine\":2,\"finished\":6.5,\"meta\":{},\"ok\":false,\"started\":6.0,\"task\":6},"
+                              "{\"engine\":1,\"finished\":7.5,\"meta\":{},\"ok\":true,\"started\":7.0,\"task\":7}]"));
+        free (dump);
+        char seen [256] = "";
+        assert (mc_store_each_result (store, 1, s_test_each, seen) == 0);
+        assert (!strcmp (seen, "0:0,1:0,2:0,3:0,4:0,5:0,6:10,7:0"));
+        assert (mc_store_flush (store) == 0);
+    }
+    //  Rows: 0-2, 3-4, 5, 6, 7.
+    sqlite3_stmt *rows;
+    assert (sqlite3_prepare_v2 (store->db, "SELECT group_concat (task || '+' || tasks) FROM results WHERE job = 1",
+                                -1, &rows, NULL) == SQLITE_OK && sqlite3_step (rows) == SQLITE_ROW);
+    assert (!strcmp ((const char *) sqlite3_column_text (rows, 0), "0+3,3+2,5+1,6+1,7+1"));
+    sqlite3_finalize (rows);
+    mc_store_destroy (&store);
+    const char *sides [] = { "", "-wal", "-shm" };
+    for (int i = 0; i < 3; i++) {
+        char side [300];
+        snprintf (side, sizeof side, "%s%s", path, sides [i]);
+        unlink (side);
+    }
+}
 
 //  The failure paths: a full disk (max_page_count) at write and at commit,
 //  retried quietly and recovered with nothing lost; a job failed or
@@ -1400,6 +1699,7 @@ mc_store_test (bool verbose)
         printf (" * mc_store: ");
     char dir [] = "/tmp/mc_store_test_XXXXXX";
     assert (mkdtemp (dir));
+    s_test_runs (dir);
     char path [256];
     snprintf (path, sizeof path, "%s/store.db", dir);
     char err [256];
@@ -1509,11 +1809,16 @@ mc_store_test (bool verbose)
     mc_job_info_t unfinished = big;
     unfinished.id = 4;
     unfinished.aborted = false;
+    unfinished.priority = 3;
+    snprintf (unfinished.user, sizeof unfinished.user, "alice");
+    snprintf (unfinished.user_key, sizeof unfinished.user_key, "K");
     assert (mc_store_add_job (store, &unfinished, "\x80", 1) == 0 && mc_store_abort_job (store, 4) == 0);
-    assert (mc_store_flush (store) == 0);
+    //  So is a renice, and who submitted it.
+    assert (mc_store_renice_job (store, 4, -7) == 0 && mc_store_flush (store) == 0);
     mc_store_destroy (&store);
     store = mc_store_new (path, err, sizeof err);
     assert (store && mc_store_job_info (store, 4, &loaded) == 0 && loaded.aborted && loaded.finished_us == 0);
+    assert (loaded.priority == -7 && !strcmp (loaded.user, "alice") && !strcmp (loaded.user_key, "K"));
     //  A direct job's engines come back with it after a restart.
     assert (mc_store_job_targets (store, 4, (int32_t []) { 3, 0, 12 }, 3) == 0 && mc_store_flush (store) == 0);
     char targets [32] = "";

@@ -39,6 +39,9 @@ int mc_store_finish_job (mc_store_t *self, const mc_job_info_t *info);
 //  Record that a client aborted a job before it finished (a restarted
 //  controller must not run its tasks again). 0 or -1.
 int mc_store_abort_job (mc_store_t *self, uint64_t id);
+//  Record a job's new priority (renice), which a restarted controller
+//  keeps. 0 or -1.
+int mc_store_renice_job (mc_store_t *self, uint64_t id, int32_t priority);
 //  Record the engine ids a direct job's tasks are for, in task order
 //  (what "all" meant when it was submitted), so that a restarted
 //  controller can give them to the same engines. 0 or -1.

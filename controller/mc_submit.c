@@ -238,6 +238,23 @@ s_parse_retries (mc_submit_t *self, const s_why_t *why)
     return 0;
 }
 
+//  priority: higher is served first (§5, "Fair share"); 0 when absent.
+static int
+s_parse_priority (mc_job_info_t *info, const msgpack_object *spec, const s_why_t *why)
+{
+    const msgpack_object *priority = mc_proto_map_get (spec, "priority");
+    if (!priority || priority->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    bool ok = priority->type == MSGPACK_OBJECT_POSITIVE_INTEGER? priority->via.u64 <= MC_SUBMIT_PRIORITY_MAX:
+              priority->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && priority->via.i64 >= -MC_SUBMIT_PRIORITY_MAX;
+    if (!ok)
+        REFUSE (why, MC_E_BAD_ARGUMENT, "submit: 'priority' must be an integer from %d to %d",
+                -MC_SUBMIT_PRIORITY_MAX, MC_SUBMIT_PRIORITY_MAX);
+    info->priority = (int32_t) (priority->type == MSGPACK_OBJECT_POSITIVE_INTEGER? (int64_t) priority->via.u64:
+                                priority->via.i64);
+    return 0;
+}
+
 //  reduce: "sum", or {"op": "hist2d", "bins": [nx, ny], "range": [x0, x1, y0, y1]}:
 //  engines bin each result, the controller sums the counts.
 static int
@@ -295,7 +312,8 @@ mc_submit_parse (mc_submit_t *self, mc_job_info_t *info, const void *body, size_
         REFUSE (&why, MC_E_MALFORMED, "submit: body is not a msgpack map");
     if (s_parse_kernel (self, info, &why, &self->is_map) || s_parse_arguments (self, &why)
     ||  s_parse_seq (self, info, &why, self->is_map) || s_parse_targets (self, info, &why, seed_if_absent)
-    ||  s_parse_reduce (self, info, &why) || s_parse_retries (self, &why))
+    ||  s_parse_reduce (self, info, &why) || s_parse_retries (self, &why)
+    ||  s_parse_priority (info, &self->spec, &why))
         return -1;
     info->single = (!self->is_map && !self->targets) || info->reduce;
     info->submitted_us = mc_time_wall_us ();
@@ -489,6 +507,10 @@ s_test_refused (void)
           MC_NSOP_NAMES },
         //  retries: a small count, for kernels.
         { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"retries\":-1}", MC_E_BAD_ARGUMENT, "'retries'", MC_NSOP_NONE },
+        //  priority: a bounded integer.
+        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"priority\":1001}", MC_E_BAD_ARGUMENT, "'priority'", MC_NSOP_NONE },
+        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"priority\":-1001}", MC_E_BAD_ARGUMENT, "-1000 to 1000", MC_NSOP_NONE },
+        { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"priority\":1.5}", MC_E_BAD_ARGUMENT, "'priority'", MC_NSOP_NONE },
         { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"retries\":101}", MC_E_BAD_ARGUMENT, "from 0 to 100", MC_NSOP_NONE },
         { "{\"kind\":\"apply\",\"kernel\":\"noop\",\"retries\":\"2\"}", MC_E_BAD_ARGUMENT, "'retries'", MC_NSOP_NONE },
         { "{\"kind\":\"apply\",\"kernel\":\"%s\",\"transient\":true,\"targets\":[0],\"retries\":1}",
@@ -526,8 +548,9 @@ s_test_accepted (void)
     mc_submit_reset (&submit);
     msgpack_sbuffer_destroy (&sb);
     msgpack_sbuffer_init (&sb);
-    assert (mc_value_pack_json_text (&sb, "{\"kind\":\"apply\",\"kernel\":\"fail\",\"retries\":100}") == 0);
+    assert (mc_value_pack_json_text (&sb, "{\"kind\":\"apply\",\"kernel\":\"fail\",\"retries\":100,\"priority\":-3}") == 0);
     assert (mc_submit_parse (&submit, &info, sb.data, sb.size, 7, &code, err, sizeof err) == 0 && submit.retries == 100);
+    assert (info.priority == -3);
     mc_submit_reset (&submit);
     msgpack_sbuffer_destroy (&sb);
     //  A streamed pull, and a reduction whose spec goes to the engines.

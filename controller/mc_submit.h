@@ -14,6 +14,7 @@
 
 #define MC_JOB_NAME_MAX 255         //  namespace names
 #define MC_SUBMIT_RETRIES_MAX 100   //  most `retries` a submit may ask for
+#define MC_SUBMIT_PRIORITY_MAX 1000 //  `priority` runs from -this to this
 
 typedef struct {
     char *body;                     //  copy of the submit body (owned)

@@ -102,6 +102,39 @@ s_send_result (mc_node_t *self, zmsg_t **result_p)
     mc_msg_reset (&result);
 }
 
+//  The results the kernel thread has ready, as it encoded them: those
+//  without array frames together as one BATCH (mc_proto.md §3), so that
+//  tiny tasks cost the controller one message per burst, not per task.
+static void
+s_send_results (mc_node_t *self)
+{
+    msgpack_sbuffer batch;
+    msgpack_sbuffer_init (&batch);
+    size_t count = 0;
+    for (int n = 0; n < 256 && (zsock_events (self->runner) & ZMQ_POLLIN); n++) {
+        zmsg_t *result = zmsg_recv (self->runner);
+        if (!result)
+            break;
+        zframe_t *header = zmsg_first (result);
+        if (zmsg_size (result) == 1 && zhashx_size (self->streaming) == 0
+        &&  mc_batch_append_header (&batch, zframe_data (header), zframe_size (header)) == 0) {
+            zmsg_destroy (&result);
+            count++;
+        }
+        else
+            s_send_result (self, &result);
+        if (batch.size >= (256u << 10)) {
+            if (mc_batch_send (&batch, count, zsock_resolve (self->dealer), NULL))
+                mc_warn ("cannot send %zu results", count);
+            msgpack_sbuffer_clear (&batch);
+            count = 0;
+        }
+    }
+    if (mc_batch_send (&batch, count, zsock_resolve (self->dealer), NULL))
+        mc_warn ("cannot send %zu results", count);
+    msgpack_sbuffer_destroy (&batch);
+}
+
 static void
 s_send (mc_node_t *self, mc_msg_t *msg)
 {
@@ -350,8 +383,29 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
             }
             zmsg_t *task = msg->zmsg;
             msg->zmsg = NULL;
-            zmsg_send (&task, self->runner);
+            if (!task && (task = zmsg_new ()) && zmsg_addmem (task, msg->raw.ptr, msg->raw.size))
+                zmsg_destroy (&task);       //  (one of a BATCH: its header alone)
+            if (!task || zmsg_send (&task, self->runner)) {
+                mc_error ("out of memory: task %llu of job %llu is lost", (unsigned long long) msg->task,
+                          (unsigned long long) msg->job);
+                zmsg_destroy (&task);
+            }
             self->last_task_us = mc_time_mono_us ();
+            break;
+        }
+        case MC_BATCH: {
+            //  Each message in it as if it had come alone.
+            size_t offset = 0;
+            mc_msg_t inner;
+            int code, got;
+            while ((got = mc_batch_next (msg, &offset, &inner, &code)) == 1) {
+                int rc = s_on_controller (self, &inner);
+                mc_msg_reset (&inner);
+                if (rc)
+                    return rc;
+            }
+            if (got == -2)
+                mc_warn ("malformed BATCH from the controller (%s)", mc_proto_error_name (code));
             break;
         }
         case MC_STOP:
@@ -483,15 +537,8 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
             }
         }
         else
-        if (which == self->runner) {
-            //  Results go out as the kernel thread encoded them.
-            for (int n = 0; n < 256 && (zsock_events (self->runner) & ZMQ_POLLIN); n++) {
-                zmsg_t *result = zmsg_recv (self->runner);
-                if (!result)
-                    break;
-                s_send_result (self, &result);
-            }
-        }
+        if (which == self->runner)
+            s_send_results (self);
         //  An aborted job's task that outlived its grace: restart.
         if (self->stopping_job && !mc_runner_running (&self->runner_state, self->stopping_job - 1))
             self->stopping_job = 0;

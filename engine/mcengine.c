@@ -38,7 +38,10 @@ s_usage (FILE *out)
         "$SLURMD_NODENAME, else the system's).\n"
         "Exit status: 0 when the controller said stop; 1 on an error, or --give-up;\n"
         "2 for bad usage; 3 when the controller refused the credentials (key not\n"
-        "trusted, or revoked).\n");
+        "trusted, or revoked).\n\n"
+        "Examples:\n"
+        "  mcengine --file engine.json\n"
+        "  mcengine --kernel-path ~/kernels --list-kernels\n");
 }
 
 //  --lifeline: standard input is the launcher's line to this engine (an

@@ -13,14 +13,14 @@ static const mc_op_t s_ops [MC_OP_COUNT] = {
     [MC_OP_ENGINES]  = { MC_OP_ENGINES, "engines", "", false, "engines with host, pid, state and tasks done" },
     [MC_OP_SUBMIT]   = { MC_OP_SUBMIT, "submit",
                          "kind:str kernel:str args:array kwargs:map seq:any targets:any chunksize:uint "
-                         "seed:uint wait:bool out:str reduce:any transient:bool retries:uint",
+                         "seed:uint wait:bool out:str reduce:any transient:bool retries:uint priority:int",
                          true, "submit a map or an apply" },
     [MC_OP_STATUS]   = { MC_OP_STATUS, "status", "job:str", false, "state, counts, seed and times" },
     [MC_OP_WAIT]     = { MC_OP_WAIT, "wait", "job:str timeout_ms:uint", true, "block until a job is done" },
     [MC_OP_RESULT]   = { MC_OP_RESULT, "result", "job:str wait:bool meta:bool", true, "results of a job" },
     [MC_OP_JOBS]     = { MC_OP_JOBS, "jobs", "limit:uint", false, "recent jobs, newest first" },
     [MC_OP_KERNELS]  = { MC_OP_KERNELS, "kernels", "", false, "every kernel the engines have: doc, typed arguments, engines" },
-    [MC_OP_QUEUE]    = { MC_OP_QUEUE, "queue", "", false, "tasks queued at the controller and running per engine" },
+    [MC_OP_QUEUE]    = { MC_OP_QUEUE, "queue", "", false, "tasks queued and running: per engine, and per user and job" },
     [MC_OP_SHUTDOWN] = { MC_OP_SHUTDOWN, "shutdown", "", false, "stop the controller and all its engines" },
     [MC_OP_TRUST]    = { MC_OP_TRUST, "trust", "action:str role:str key:str name:str", false,
                          "add, list or revoke the keys of extra clients and engine hosts" },
@@ -34,6 +34,8 @@ static const mc_op_t s_ops [MC_OP_COUNT] = {
                              "start more engines through a launcher" },
     [MC_OP_ENGINES_STOP] = { MC_OP_ENGINES_STOP, "engines_stop", "ids:array job:str", false,
                              "stop engines, or every engine of an allocation (and cancel its batch job)" },
+    [MC_OP_RENICE]   = { MC_OP_RENICE, "renice", "job:str priority:int", false,
+                         "change a job's priority while it runs" },
 };
 
 static const mc_nsop_t s_nsops [MC_NSOP_COUNT] = {

@@ -44,6 +44,7 @@ static const s_layout_t s_layouts [] = {
     { MC_REPLY,    "REPLY",    4, { U (req), U (status), B (data), S (text) } },
     { MC_REPLY_CHUNK, "REPLY_CHUNK", 4, { U (req), U (frame), U (frame_size), U (offset) } },
     { MC_CANCEL,   "CANCEL",   2, { U (job), U (grace_ms) } },
+    { MC_BATCH,    "BATCH",    1, { B (batch) } },
 };
 #define LAYOUTS (sizeof s_layouts / sizeof s_layouts [0])
 
@@ -93,42 +94,160 @@ s_pack_bytes_str (msgpack_packer *pk, mc_bytes_t bytes)
     return msgpack_pack_str (pk, bytes.size) || msgpack_pack_str_body (pk, bytes.ptr? bytes.ptr: "", bytes.size);
 }
 
-zframe_t *
-mc_msg_encode (const mc_msg_t *self)
+//  Pack a message's header: 0, or non-zero when the packer failed.
+static int
+s_pack (const mc_msg_t *self, msgpack_packer *pk)
 {
     const s_layout_t *layout = s_layout ((uint64_t) self->type);
     assert (layout);                        //  we only ever encode our own types
+    int rc = msgpack_pack_array (pk, 3 + layout->count);
+    rc |= msgpack_pack_uint16 (pk, MC_PROTO_SIGNATURE);
+    rc |= msgpack_pack_uint8 (pk, MC_PROTO_VERSION);
+    rc |= msgpack_pack_uint8 (pk, (uint8_t) self->type);
+    for (int i = 0; i < layout->count; i++) {
+        const void *field = (const char *) self + layout->fields [i].offset;
+        switch (layout->fields [i].kind) {
+            case F_UINT: rc |= msgpack_pack_uint64 (pk, *(const uint64_t *) field); break;
+            case F_INT:  rc |= msgpack_pack_int64 (pk, *(const int64_t *) field); break;
+            case F_STR:  rc |= s_pack_bytes_str (pk, *(const mc_bytes_t *) field); break;
+            case F_BIN: {
+                const mc_bytes_t *bytes = field;
+                rc |= msgpack_pack_bin (pk, bytes->size);
+                rc |= msgpack_pack_bin_body (pk, bytes->ptr? bytes->ptr: "", bytes->size);
+                break;
+            }
+            case F_STRS:
+                rc |= msgpack_pack_array (pk, self->kernel_count);
+                for (size_t k = 0; k < self->kernel_count; k++)
+                    rc |= s_pack_bytes_str (pk, self->kernels [k]);
+                break;
+        }
+    }
+    return rc;
+}
+
+zframe_t *
+mc_msg_encode (const mc_msg_t *self)
+{
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    int rc = msgpack_pack_array (&pk, 3 + layout->count);
-    rc |= msgpack_pack_uint16 (&pk, MC_PROTO_SIGNATURE);
-    rc |= msgpack_pack_uint8 (&pk, MC_PROTO_VERSION);
-    rc |= msgpack_pack_uint8 (&pk, (uint8_t) self->type);
-    for (int i = 0; i < layout->count; i++) {
-        const void *field = (const char *) self + layout->fields [i].offset;
-        switch (layout->fields [i].kind) {
-            case F_UINT: rc |= msgpack_pack_uint64 (&pk, *(const uint64_t *) field); break;
-            case F_INT:  rc |= msgpack_pack_int64 (&pk, *(const int64_t *) field); break;
-            case F_STR:  rc |= s_pack_bytes_str (&pk, *(const mc_bytes_t *) field); break;
-            case F_BIN: {
-                const mc_bytes_t *bytes = field;
-                rc |= msgpack_pack_bin (&pk, bytes->size);
-                rc |= msgpack_pack_bin_body (&pk, bytes->ptr? bytes->ptr: "", bytes->size);
-                break;
-            }
-            case F_STRS:
-                rc |= msgpack_pack_array (&pk, self->kernel_count);
-                for (size_t k = 0; k < self->kernel_count; k++)
-                    rc |= s_pack_bytes_str (&pk, self->kernels [k]);
-                break;
-        }
-    }
     //  A header that could not be packed whole (no memory) is no header.
-    zframe_t *frame = rc? NULL: zframe_new (buffer.data, buffer.size);
+    zframe_t *frame = s_pack (self, &pk)? NULL: zframe_new (buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);
     return frame;
+}
+
+//  --------------------------------------------------------------------------
+//  BATCH: its field is a msgpack array32 of bin32, one whole header each.
+//  The fixed widths let a builder append a header and patch its length and
+//  the count after, without packing anything twice.
+
+#define S_BATCH_HEAD 5                      //  0xdd and a 32-bit count
+
+static void
+s_put_be32 (char *p, uint32_t value)
+{
+    for (int i = 3; i >= 0; i--, value >>= 8)
+        p [i] = (char) (value & 0xFF);
+}
+
+//  Append one entry to a batch: `header` bytes when given, else msg packed.
+static int
+s_batch_put (msgpack_sbuffer *batch, const mc_msg_t *msg, const void *header, size_t size)
+{
+    size_t was = batch->size;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, batch, msgpack_sbuffer_write);
+    char head [S_BATCH_HEAD] = { (char) 0xdd, 0, 0, 0, 0 };
+    char bin [5] = { (char) 0xc6, 0, 0, 0, 0 };
+    if ((was == 0 && msgpack_sbuffer_write (batch, head, sizeof head))
+    ||  msgpack_sbuffer_write (batch, bin, sizeof bin)
+    ||  (header? msgpack_sbuffer_write (batch, header, size): s_pack (msg, &pk))
+    ||  batch->size - was - sizeof bin > UINT32_MAX) {
+        batch->size = was;
+        return -1;
+    }
+    size_t at = was? was: S_BATCH_HEAD;
+    s_put_be32 (batch->data + at + 1, (uint32_t) (batch->size - at - sizeof bin));
+    uint32_t count = (uint32_t) s_be ((const uint8_t *) batch->data + 1, 4) + 1;
+    s_put_be32 (batch->data + 1, count);
+    return 0;
+}
+
+int
+mc_batch_append (msgpack_sbuffer *batch, const mc_msg_t *msg)
+{
+    return s_batch_put (batch, msg, NULL, 0);
+}
+
+int
+mc_batch_append_header (msgpack_sbuffer *batch, const void *header, size_t size)
+{
+    return s_batch_put (batch, NULL, header, size);
+}
+
+int
+mc_batch_send (const msgpack_sbuffer *batch, size_t count, void *sock, zframe_t *routing_id)
+{
+    if (count == 0)
+        return 0;
+    zframe_t *frame;
+    if (count == 1)                         //  the one header, as it is
+        frame = zframe_new (batch->data + S_BATCH_HEAD + 5, batch->size - S_BATCH_HEAD - 5);
+    else {
+        mc_msg_t msg;
+        mc_msg_init (&msg);
+        msg.type = MC_BATCH;
+        msg.batch.ptr = batch->data;
+        msg.batch.size = batch->size;
+        frame = mc_msg_encode (&msg);
+    }
+    if (!frame)
+        return -1;
+    if (routing_id && zframe_send (&routing_id, sock, ZFRAME_MORE | ZFRAME_REUSE)) {
+        zframe_destroy (&frame);
+        return -1;
+    }
+    return zframe_send (&frame, sock, 0);
+}
+
+static int s_check_frames (mc_msg_t *self);
+
+int
+mc_batch_next (const mc_msg_t *batch, size_t *offset, mc_msg_t *inner, int *code)
+{
+    const uint8_t *p = (const uint8_t *) batch->batch.ptr;
+    size_t size = batch->batch.size, at = *offset;
+    *code = MC_E_MALFORMED;
+    if (at == 0) {                          //  skip the array's head (any width)
+        if (size < 1)
+            return -2;
+        at = (p [0] & 0xF0) == 0x90? 1: p [0] == 0xdc? 3: p [0] == 0xdd? 5: 0;
+        if (at == 0 || at > size)
+            return -2;
+    }
+    if (at == size) {
+        *offset = at;
+        return 0;
+    }
+    size_t width = p [at] == 0xc4? 1: p [at] == 0xc5? 2: p [at] == 0xc6? 4: 0;
+    if (width == 0 || size - at < 1 + width)
+        return -2;
+    size_t len = (size_t) s_be (p + at + 1, width);
+    at += 1 + width;
+    if (len > size - at)
+        return -2;
+    mc_msg_init (inner);
+    if (mc_msg_decode (inner, p + at, len, code))
+        return -2;
+    if (inner->type == MC_BATCH || s_check_frames (inner)) {
+        *code = MC_E_MALFORMED;
+        return -2;
+    }
+    *offset = at + len;
+    return 1;
 }
 
 static int s_decode (mc_msg_t *self, const void *data, size_t size, int *code);
@@ -263,6 +382,8 @@ s_decode (mc_msg_t *self, const void *data, size_t size, int *code)
     for (int i = 0; i < layout->count; i++)
         if (s_decode_field (self, &layout->fields [i], &head [3 + i]))
             goto done;
+    self->raw.ptr = data;
+    self->raw.size = size;
     *code = MC_OK;
     rc = 0;
 done:
@@ -1008,7 +1129,7 @@ s_test_round_trips (mc_bytes_t bin)
     s_round_trip (&msg);
 
     int types [] = { MC_WELCOME, MC_PING, MC_PONG, MC_TASK, MC_RESULT, MC_STOP, MC_BYE,
-                     MC_ERROR, MC_RESULT_CHUNK, MC_REQUEST, MC_REPLY, MC_REPLY_CHUNK, MC_CANCEL };
+                     MC_ERROR, MC_RESULT_CHUNK, MC_REQUEST, MC_REPLY, MC_REPLY_CHUNK, MC_CANCEL, MC_BATCH };
     for (size_t t = 0; t < sizeof types / sizeof types [0]; t++) {
         mc_msg_init (&msg);
         msg.type = types [t];
@@ -1025,6 +1146,7 @@ s_test_round_trips (mc_bytes_t bin)
         msg.args = bin;
         msg.kwargs = bin;
         msg.items = bin;
+        msg.batch = bin;
         msg.status = MC_E_KERNEL_ERROR;
         msg.started_us = INT64_MAX;
         msg.finished_us = -5;
@@ -1276,6 +1398,77 @@ s_test_array_frames (zsock_t *peer, zsock_t *server)
     mc_msg_reset (&msg);
 }
 
+//  BATCH: built, sent, received and read back; a batch of one goes as the
+//  message itself; what a batch may not hold is refused.
+static void
+s_test_batch (void *peer, void *server)
+{
+    msgpack_sbuffer batch;
+    msgpack_sbuffer_init (&batch);
+    mc_msg_t msg, got, inner;
+    for (uint64_t t = 0; t < 300; t++) {
+        mc_msg_init (&msg);
+        msg.type = MC_RESULT;
+        msg.engine_id = 4;
+        msg.job = 9;
+        msg.task = t;
+        msg.data = s_bytes ("\x91\xc0");
+        assert (mc_batch_append (&batch, &msg) == 0);
+    }
+    int code;
+    mc_msg_init (&got);
+    assert (mc_batch_send (&batch, 300, peer, NULL) == 0);
+    assert (mc_msg_recv (&got, server, true, &code) == 0 && got.type == MC_BATCH);
+    size_t offset = 0;
+    uint64_t n = 0;
+    int rc;
+    while ((rc = mc_batch_next (&got, &offset, &inner, &code)) == 1) {
+        assert (inner.type == MC_RESULT && inner.task == n && inner.engine_id == 4 && inner.data.size == 2);
+        assert (inner.raw.ptr > got.batch.ptr && inner.raw.ptr < got.batch.ptr + got.batch.size);
+        n++;
+    }
+    assert (rc == 0 && n == 300);
+    //  One header: the message itself.
+    msgpack_sbuffer_clear (&batch);
+    assert (mc_batch_append (&batch, &msg) == 0 && mc_batch_send (&batch, 1, peer, NULL) == 0);
+    assert (mc_msg_recv (&got, server, true, &code) == 0 && got.type == MC_RESULT && got.task == 299);
+    //  Refused inside a batch: a BATCH, a header referring to array frames,
+    //  bytes that are no header, a length past the end.
+    mc_msg_t nested = { 0 };
+    mc_msg_init (&nested);
+    nested.type = MC_BATCH;
+    nested.batch.ptr = batch.data;
+    nested.batch.size = batch.size;
+    const char ext [] = { (char) 0x91, (char) 0xd4, 0x01, 0x00 };      //  fixext1 of type 1: an array frame
+    mc_msg_t framed;
+    mc_msg_init (&framed);
+    framed.type = MC_RESULT;
+    framed.data.ptr = ext;
+    framed.data.size = sizeof ext;
+    const mc_msg_t *bad [] = { &nested, &framed };
+    for (size_t i = 0; i < 2; i++) {
+        msgpack_sbuffer_clear (&batch);
+        assert (mc_batch_append (&batch, &msg) == 0 && mc_batch_append (&batch, bad [i]) == 0);
+        assert (mc_batch_send (&batch, 2, peer, NULL) == 0);
+        assert (mc_msg_recv (&got, server, true, &code) == 0 && got.type == MC_BATCH);
+        offset = 0;
+        assert (mc_batch_next (&got, &offset, &inner, &code) == 1);
+        assert (mc_batch_next (&got, &offset, &inner, &code) == -2 && code == MC_E_MALFORMED);
+    }
+    const char *garbage [] = { "\xdd\x00\x00\x00\x01\xc4\x03\x61\x62\x63", "\x91\xc4\x09\x93", "\x91\xa1x", "" };
+    size_t sizes [] = { 10, 4, 3, 0 };
+    for (size_t i = 0; i < 4; i++) {
+        mc_msg_init (&nested);
+        nested.type = MC_BATCH;
+        nested.batch.ptr = garbage [i];
+        nested.batch.size = sizes [i];
+        offset = 0;
+        assert (mc_batch_next (&nested, &offset, &inner, &code) == -2);
+    }
+    mc_msg_reset (&got);
+    msgpack_sbuffer_destroy (&batch);
+}
+
 void
 mc_proto_test (bool verbose)
 {
@@ -1309,6 +1502,7 @@ mc_proto_test (bool verbose)
 
     mc_msg_reset (&msg);
     s_test_array_frames (peer, server);
+    s_test_batch (peer, server);
     zsock_destroy (&peer);
     zsock_destroy (&server);
     if (verbose)

@@ -22,7 +22,7 @@
 enum {
     MC_REGISTER = 1, MC_WELCOME = 2, MC_PING = 3, MC_PONG = 4, MC_TASK = 5,
     MC_RESULT = 6, MC_STOP = 7, MC_BYE = 8, MC_ERROR = 9, MC_RESULT_CHUNK = 10,
-    MC_CANCEL = 11,
+    MC_CANCEL = 11, MC_BATCH = 12,
     MC_REQUEST = 20, MC_REPLY = 21, MC_REPLY_CHUNK = 22
 };
 
@@ -69,6 +69,8 @@ typedef struct {
     mc_bytes_t args, kwargs, items; //  TASK (msgpack bytes)
     mc_bytes_t data;                //  RESULT data, REQUEST/REPLY body (msgpack bytes)
     mc_bytes_t meta;                //  RESULT: msgpack map of task metadata, or empty
+    mc_bytes_t batch;               //  BATCH: a msgpack array of bin, each a whole header
+    mc_bytes_t raw;                 //  on receive: the header bytes it was decoded from
     //  Array frames after the header. On receive the pointers are borrowed
     //  from zmsg (the array itself is the message's); on send they are the
     //  caller's, sent without being consumed (ZeroMQ shares, not copies, them).
@@ -110,6 +112,21 @@ zframe_t *mc_msg_swap_frame (mc_msg_t *self, size_t i, zframe_t **with_p);
 //  empty. The chunks share the frames' memory (nothing is copied), which
 //  stays alive until ZeroMQ has sent them. Returns 0 or -1.
 int mc_msg_send_streamed (mc_msg_t *self, void *sock, size_t chunk);
+//  BATCH (mc_proto.md §3): several messages without array frames, for one
+//  peer, in one. Append the header of such a message to `batch`, a buffer
+//  that holds the headers of a batch being built (start it empty). 0, or
+//  -1 when out of memory (the buffer is then as it was).
+int mc_batch_append (msgpack_sbuffer *batch, const mc_msg_t *msg);
+//  The same for a header already encoded (a frame mc_msg_encode made).
+int mc_batch_append_header (msgpack_sbuffer *batch, const void *header, size_t size);
+//  Send the `count` headers of `batch` as one BATCH, or, when there is only
+//  one, as that message itself; routing_id as in mc_msg_send. 0 or -1.
+int mc_batch_send (const msgpack_sbuffer *batch, size_t count, void *sock, zframe_t *routing_id);
+//  The next message of a received BATCH, from *offset (0 at first): decoded
+//  into `inner`, whose fields point into the batch's frame. Returns 1, 0
+//  after the last, or -2 with *code set when what comes next is no header,
+//  is a BATCH, or refers to array frames (a batch carries none).
+int mc_batch_next (const mc_msg_t *batch, size_t *offset, mc_msg_t *inner, int *code);
 //  Receive and decode one message. On a ROUTER socket set router=true so
 //  that the routing id is kept in self->routing_id. Every array reference
 //  in the bin fields is checked against the frames that came with it:

@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 # nsenter (util-linux), and tcpdump to look at what crosses the wire. The
 # launcher tests (tests/deploy/) run sshd, munge, Slurm with its PBS wrappers,
 # Open MPI and MPICH on "hosts" that are network namespaces; deploy_units
-# runs systemd-analyze (package systemd; no systemd need run).
+# runs systemd-analyze (package systemd; no systemd need run). The install
+# tests check the man pages with man and lexgrog (man-db, with col from
+# bsdextrautils) and build the .deb with dpkg-deb and dpkg-shlibdeps (dpkg-dev).
 MC_EXTRA_PACKAGES="iproute2 util-linux tcpdump openssh-server openssh-client munge slurm-wlm
-                   slurm-wlm-torque openmpi-bin mpich bc systemd" scripts/deps.sh build
+                   slurm-wlm-torque openmpi-bin mpich bc systemd man-db bsdextrautils dpkg-dev" scripts/deps.sh build
 (cd build && ctest -j2 --output-on-failure)
 scripts/deps.sh build-asan -DMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 # The 30-second kernel test says nothing new under the sanitizers.

@@ -57,7 +57,8 @@ const char *mc_client_error (const mc_client_t *self);
 void mc_client_set_spin (mc_client_t *self, int spin_us);
 
 //  Submit a job (spec as in mc_proto.md: kind, kernel, args, kwargs, seq,
-//  targets, chunksize, seed). Without wait, returns {"job": "j12"}; with
+//  targets, chunksize, seed, retries, priority: an integer, -1000..1000,
+//  higher served first; see mc_client_renice). Without wait, returns {"job": "j12"}; with
 //  wait, the result object once the job is done.
 json_t *mc_client_submit (mc_client_t *self, const json_t *spec, bool wait);
 //  Status object of a job.
@@ -71,6 +72,11 @@ json_t *mc_client_result (mc_client_t *self, const char *job, bool wait);
 //  grace_ms), and it ends as "aborted". {"job", "cancelled", "running",
 //  "finished", "grace_ms"} (counts of tasks), answered at once.
 json_t *mc_client_abort (mc_client_t *self, const char *job);
+//  Change an unfinished job's priority (higher runs first; its tasks still
+//  waiting move at once). {"job", "priority", "was"}. Only the job's owner
+//  and the cluster's owner may. A job's first priority is the submit
+//  spec's "priority" (default 0).
+json_t *mc_client_renice (mc_client_t *self, const char *job, int priority);
 //  Remove finished jobs and their results from the store: those named in
 //  jobs (a JSON array of ids), else every job finished before before_s
 //  (Unix seconds) when it is > 0, else every finished job. A job not

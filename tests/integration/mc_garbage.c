@@ -37,7 +37,7 @@ main (int argc, char *argv [])
         assert (zsock_connect (socks [role], "%s", conn.url) == 0);
     }
     //  Valid headers of every type, to mutate.
-    zframe_t *valid [11];
+    zframe_t *valid [12];
     int types [] = { MC_REGISTER, MC_WELCOME, MC_PING, MC_PONG, MC_TASK, MC_RESULT, MC_STOP, MC_BYE,
                      MC_ERROR, MC_REQUEST, MC_REPLY };
     const char body [] = { (char) 0x81, (char) 0xA4, 'k', 'i', 'n', 'd', (char) 0xA3, 'm', 'a', 'p' };
@@ -55,11 +55,26 @@ main (int argc, char *argv [])
         msg.data.size = sizeof body;
         valid [t] = mc_msg_encode (&msg);
     }
+    //  And a BATCH of the REGISTER, PING and RESULT (mutations land inside it).
+    msgpack_sbuffer batch;
+    msgpack_sbuffer_init (&batch);
+    int in_batch [] = { 0, 2, 5 };
+    for (int k = 0; k < 3; k++) {
+        zframe_t *header = valid [in_batch [k]];
+        assert (mc_batch_append_header (&batch, zframe_data (header), zframe_size (header)) == 0);
+    }
+    mc_msg_t outer;
+    mc_msg_init (&outer);
+    outer.type = MC_BATCH;
+    outer.batch.ptr = batch.data;
+    outer.batch.size = batch.size;
+    valid [11] = mc_msg_encode (&outer);
+    msgpack_sbuffer_destroy (&batch);
     uint8_t buffer [512];
     for (int round = 0; round < 20000; round++) {
         zsock_t *sock = socks [s_rand () % 2];
         size_t size;
-        zframe_t *base = valid [s_rand () % 11];
+        zframe_t *base = valid [s_rand () % 12];
         if (round % 3) {
             size = zframe_size (base);
             memcpy (buffer, zframe_data (base), size);
@@ -83,7 +98,7 @@ main (int argc, char *argv [])
                 zframe_destroy (&reply);
             }
     }
-    for (int t = 0; t < 11; t++)
+    for (int t = 0; t < 12; t++)
         zframe_destroy (&valid [t]);
     zsock_destroy (&socks [0]);
     zsock_destroy (&socks [1]);

@@ -114,7 +114,8 @@ pids_before=$(engine_pids | sort | tr '\n' ' ')
 mcj push a=1 > /dev/null
 expect "a value pushed before" "$(mcj pull a)" "[1,1]"
 stuck=$(mcj map --async stubborn '[20000,20000,20000,20000,20000,20000]'); stuck=${stuck//\"/}
-running_two () { [ "$(mcj queue | grep -o '"running":[1-9]' | wc -l)" == 2 ]; }
+# Engines running a task (the engines' rows, not the users' and jobs').
+running_two () { [ "$(mcj queue | grep -o '"id":[0-9]*,"queued":[0-9]*,"running":[1-9]' | wc -l)" == 2 ]; }
 wait_for 10 running_two || fail "the stubborn tasks did not start: $(mcj queue)"
 started=$(date +%s%N)
 out=$(mc abort "$stuck"); rc=$?

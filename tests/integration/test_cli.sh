@@ -29,7 +29,7 @@ mc wait "$job" --timeout 30 >/dev/null; rc=$?
 expect "wait exit status" "$rc" "0"
 expect "ready after wait" "$(mcj ready "$job")" "true"
 expect "get" "$(mcj get "$job")" "[$(seq 20 | awk '{printf "%snull", (NR>1?",":"")}')]"
-expect_match "status" "$(mcj status "$job")" "^\{\"job\":\"$job\",\"kind\":\"map\",\"kernel\":\"sleep\",\"state\":\"done\",\"total\":20,\"done\":20,\"failed\":0,\"tasks\":20,\"seed\":[0-9]+,\"submitted\":[0-9.]+,\"finished\":[0-9.]+\}$"
+expect_match "status" "$(mcj status "$job")" "^\{\"job\":\"$job\",\"kind\":\"map\",\"kernel\":\"sleep\",\"state\":\"done\",\"total\":20,\"done\":20,\"failed\":0,\"tasks\":20,\"seed\":[0-9]+,\"submitted\":[0-9.]+,\"finished\":[0-9.]+,\"priority\":0,\"user\":\"owner\"\}$"
 expect_match "jobs" "$(mcj jobs)" "^\[\{\"job\":\"$job\",.*\"state\":\"done\""
 expect_match "queue" "$(mcj queue)" '^\{"queued":0,"engines":\[\{"id":0,"queued":0,"running":0\}'
 

@@ -25,10 +25,11 @@ submit () {
     mc map --async --seed 13 --chunksize 7 square 0:3000
     mc map --async sleep "[$(printf '5,%.0s' $(seq 199))5]"
 }
-# Results the store holds for a job (read-only, beside the controller).
+# The tasks with a result in the store for a job (read-only, beside the
+# controller; a row holds a run of tasks: mc_proto.md §8).
 stored () {
     python3 -c 'import sqlite3,sys; print(sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True).execute(
-        "SELECT COUNT(*) FROM results WHERE job = ?", (int(sys.argv[2]),)).fetchone()[0])' "$MCCLUSTER_DIR/store.db" "$1"
+        "SELECT COALESCE(SUM(tasks), 0) FROM results WHERE job = ?", (int(sys.argv[2]),)).fetchone()[0])' "$MCCLUSTER_DIR/store.db" "$1"
 }
 # The sha256 of each job's results, in order.
 digests () { local j; for j in "$@"; do mcj get "$j" | sha256sum | cut -c1-16; done; }

@@ -36,7 +36,8 @@ resumed () { grep -q "resumed 1 unfinished jobs.* 2 tasks queued again" "$LOG" &
 resumed
 mc wait "$job" --timeout 60 > /dev/null || fail "the resumed direct job did not finish: $(mcj status "$job")"
 expect "its results are bit-identical to a clean run's" "$(mcj get "$job")" "$reference"
-expect "its tasks ran on their own engines" "$(sql "SELECT engine FROM results WHERE job = ${job#j} ORDER BY task" | paste -sd,)" "0,1"
+expect "its tasks ran on their own engines" "$(mcj get --meta "$job" | python3 -c \
+    'import json,sys; print(",".join(str(t["engine"]) for t in json.load(sys.stdin)))')" "0,1"
 
 # 2. Engine 1 dies with the controller and never comes back: its task
 #    fails with ENGINE_LOST once engine_grace_ms have passed since the

@@ -20,20 +20,26 @@ out=$(mcj map crash 0:12 poison=7 2>"$MCCLUSTER_DIR/err"); rc=$?
 job=$(job_of)
 expect "a job with a poison task fails" "$rc" "1"
 # A failed job's `get` reports its errors only: its results are read from
-# the store, one row per task, as msgpack [item] (0x91 then the item).
+# the store, a line per task, as msgpack [item] (0x91 then the item). A row
+# of the store holds a run of tasks that succeeded, their items as one array
+# (mc_proto.md §8): here one small integer (one byte) each.
 rows () {
     python3 - "$MCCLUSTER_DIR/store.db" "${1#j}" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
-for task, status, data, error in db.execute(
-        "SELECT task, status, data, error FROM results WHERE job = ? ORDER BY task", (int(sys.argv[2]),)):
-    print(task, status, (data or b"").hex(), error or "")
+for task, status, data, error, tasks in db.execute(
+        "SELECT task, status, data, error, tasks FROM results WHERE job = ? ORDER BY task", (int(sys.argv[2]),)):
+    data = data or b""
+    head = 1 if data[:1] and data[0] & 0xF0 == 0x90 else 3
+    for k in range(tasks):
+        one = "91" + data[head + k:head + k + 1].hex() if tasks > 1 else data.hex()
+        print(task + k, status, one, error or "")
 PY
 }
 expected=$(for i in 0 1 2 3 4 5 6 8 9 10 11; do echo "$i 0 91$(printf %02x $i)"; done)
 expect "every other item's result is right" "$(rows "$job" | grep -v '^7 ' | cut -d' ' -f1-3)" "$expected"
 expect_match "the poison task's row: ENGINE_LOST (11), no data" "$(rows "$job" | grep '^7 ')" "^7 11  task 7 "
-expect "one row per task: its last outcome" "$(rows "$job" | wc -l)" "12"
+expect "one line per task: its last outcome" "$(rows "$job" | wc -l)" "12"
 status=$(mcj status "$job")
 expect_match "the job finished, one item failed" "$status" '"state":"failed".*"done":11,"failed":1'
 expect_match "the poison task's error names kernel, item and 3 deaths" "$out" \

@@ -73,16 +73,16 @@ mc map walker --tasks 4 steps=5000 --seed 1 --reduce hist2d --png "$D/w.png" > /
 # Walkers into a namespace, gathered and binned by the client: the same counts
 # as binning on the engines.
 mc apply --targets all walker steps=3000 'start=[0.5,0.5]' --seed 4 --out points > /dev/null
-client=$(mcj gather points --hist 5x5 --range -1:2,-1:2)
+client=$(mcj gather points --reduce hist2d --bins 5x5 --range -1:2,-1:2)
 engines=$(mcj apply --targets all walker steps=3000 'start=[0.5,0.5]' --seed 4 --reduce hist2d --bins 5x5 --range -1:2,-1:2)
-expect "gather --hist equals --reduce hist2d" "$client" "$engines"
+expect "gather --reduce hist2d equals the engines' --reduce hist2d" "$client" "$engines"
 expect_match "every point counted" "$(echo "$client" | tr -c '0-9\n' ' ' | awk '{for(i=1;i<=NF;i++)s+=$i} END {print s}')" "^9000$"
 expect_match "PNG written" "$(head -c 8 "$D/w.png" | od -An -c | tr -d ' ')" 'PNG'
 
 # Pictures (issue 18): PNG, SVG or PDF by the extension, with a title of what
 # was sampled; the pi picture from points=K, which changes none of pi's bits.
 mc map walker --tasks 4 steps=5000 --seed 1 --reduce hist2d --log --png "$D/w.svg" > /dev/null
-mc gather points --hist 20x20 --range -1:2,-1:2 --png "$D/g.pdf" > /dev/null
+mc gather points --reduce hist2d --bins 20x20 --range -1:2,-1:2 --png "$D/g.pdf" > /dev/null
 expect_match "pi picture: the estimate said" "$(mc map pi --tasks 10 samples=1e5 --seed 7 --png "$D/pi.png")" \
   '^pi = 3\.1[0-9]+ \+- 0\.00[0-9]+  \(1000000 samples'
 mc map pi --tasks 3 samples=1e4 --seed 7 --png "$D/pi.svg" > /dev/null

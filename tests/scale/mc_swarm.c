@@ -121,6 +121,7 @@ typedef struct {
     size_t kernel_count;
     msgpack_sbuffer kernel_info;
     msgpack_sbuffer nils;           //  reused: a RESULT's data
+    msgpack_sbuffer batch;          //  reused: the RESULTs of one session's burst
     size_t registered, welcomes, rewelcomed, retries, reregistered, silenced;
     uint64_t tasks, results;
     char host [64];
@@ -172,7 +173,7 @@ s_ping (s_engine_t *e)
 }
 
 static void
-s_result (s_swarm_t *self, s_engine_t *e, const s_timer_t *t)
+s_result (s_swarm_t *self, s_engine_t *e, const s_timer_t *t, msgpack_sbuffer *batch, size_t *batched)
 {
     uint32_t items = t->count? t->count: 1;
     msgpack_sbuffer_clear (&self->nils);
@@ -193,8 +194,84 @@ s_result (s_swarm_t *self, s_engine_t *e, const s_timer_t *t)
     msg.finished_us = wall;
     msg.data.ptr = self->nils.data;
     msg.data.size = self->nils.size;
-    s_send (e->sock, &msg);
+    //  Results of tasks answered at once go out together, as an engine
+    //  sends the results its kernel thread has ready (a BATCH).
+    if (!batch || mc_batch_append (batch, &msg))
+        s_send (e->sock, &msg);
+    else
+        (*batched)++;
     self->results++;
+}
+
+//  One message from the controller to session i. Results of tasks
+//  answered at once are appended to batch.
+static void
+s_on_message (s_swarm_t *self, size_t i, mc_msg_t *msg, int64_t now, msgpack_sbuffer *batch, size_t *batched)
+{
+    s_engine_t *e = &self->engines [i];
+    switch (msg->type) {
+        case MC_WELCOME:
+            if (e->state == S_READY && msg->engine_id == e->engine_id) {
+                //  A new heartbeat interval, from the next PING on.
+                if (msg->heartbeat_ms >= 10 && msg->heartbeat_ms <= 3600000)
+                    e->heartbeat_us = (int64_t) msg->heartbeat_ms * 1000;
+                self->rewelcomed++;
+                break;
+            }
+            e->engine_id = msg->engine_id;
+            e->retry_us = 0;
+            if (msg->heartbeat_ms >= 10 && msg->heartbeat_ms <= 3600000)
+                e->heartbeat_us = (int64_t) msg->heartbeat_ms * 1000;
+            if (msg->liveness >= 1 && msg->liveness <= 1000)
+                e->liveness = (int64_t) msg->liveness;
+            if (e->state != S_READY)
+                self->registered++;
+            e->state = S_READY;
+            e->welcomed = true;
+            self->welcomes++;
+            //  A new session: what the old one held is sent again.
+            self->generations [i]++;
+            e->busy_until_us = now;
+            e->pending = 0;
+            s_heap_push (&self->timers, (s_timer_t) { now + e->heartbeat_us, (uint32_t) i, 0, 0, 0, 0,
+                                                      self->generations [i] });
+            break;
+        case MC_TASK: {
+            self->tasks++;
+            int64_t start = e->busy_until_us > now? e->busy_until_us: now;
+            e->busy_until_us = start + self->task_us;
+            s_timer_t t = { e->busy_until_us, (uint32_t) i, 1, (uint32_t) msg->count, msg->job, msg->task,
+                            self->generations [i] };
+            if (self->task_us == 0)
+                s_result (self, e, &t, batch, batched);
+            else {
+                e->pending++;
+                s_heap_push (&self->timers, t);
+            }
+            break;
+        }
+        case MC_BATCH: {
+            size_t offset = 0;
+            mc_msg_t inner;
+            int code;
+            while (mc_batch_next (msg, &offset, &inner, &code) == 1)
+                s_on_message (self, i, &inner, now, batch, batched);
+            break;
+        }
+        case MC_STOP:
+            s_send (e->sock, &(mc_msg_t) { .type = MC_BYE, .engine_id = e->engine_id });
+            e->silenced = true;     //  a stopped engine says nothing more
+            break;
+        case MC_ERROR:
+            if (msg->status == MC_E_NOT_REGISTERED && (e->state != S_REGISTERING
+            ||  now - e->registered_us > e->heartbeat_us)) {
+                self->reregistered++;
+                s_register (self, i, now);
+            }
+            break;
+        default:
+            break;
+    }
 }
 
 //  Everything waiting on session i.
@@ -202,6 +279,7 @@ static void
 s_readable (s_swarm_t *self, size_t i, mc_msg_t *msg, int64_t now)
 {
     s_engine_t *e = &self->engines [i];
+    size_t batched = 0;
     for (int n = 0; n < 1024 && !e->silenced; n++) {
         int events = 0;
         size_t len = sizeof events;
@@ -214,62 +292,11 @@ s_readable (s_swarm_t *self, size_t i, mc_msg_t *msg, int64_t now)
         e->last_heard_us = now;
         if (rc == -2)
             continue;
-        switch (msg->type) {
-            case MC_WELCOME:
-                if (e->state == S_READY && msg->engine_id == e->engine_id) {
-                    //  A new heartbeat interval, from the next PING on.
-                    if (msg->heartbeat_ms >= 10 && msg->heartbeat_ms <= 3600000)
-                        e->heartbeat_us = (int64_t) msg->heartbeat_ms * 1000;
-                    self->rewelcomed++;
-                    break;
-                }
-                e->engine_id = msg->engine_id;
-                e->retry_us = 0;
-                if (msg->heartbeat_ms >= 10 && msg->heartbeat_ms <= 3600000)
-                    e->heartbeat_us = (int64_t) msg->heartbeat_ms * 1000;
-                if (msg->liveness >= 1 && msg->liveness <= 1000)
-                    e->liveness = (int64_t) msg->liveness;
-                if (e->state != S_READY)
-                    self->registered++;
-                e->state = S_READY;
-                e->welcomed = true;
-                self->welcomes++;
-                //  A new session: what the old one held is sent again.
-                self->generations [i]++;
-                e->busy_until_us = now;
-                e->pending = 0;
-                s_heap_push (&self->timers, (s_timer_t) { now + e->heartbeat_us, (uint32_t) i, 0, 0, 0, 0,
-                                                          self->generations [i] });
-                break;
-            case MC_TASK: {
-                self->tasks++;
-                int64_t start = e->busy_until_us > now? e->busy_until_us: now;
-                e->busy_until_us = start + self->task_us;
-                s_timer_t t = { e->busy_until_us, (uint32_t) i, 1, (uint32_t) msg->count, msg->job, msg->task,
-                                self->generations [i] };
-                if (self->task_us == 0)
-                    s_result (self, e, &t);
-                else {
-                    e->pending++;
-                    s_heap_push (&self->timers, t);
-                }
-                break;
-            }
-            case MC_STOP:
-                s_send (e->sock, &(mc_msg_t) { .type = MC_BYE, .engine_id = e->engine_id });
-                e->silenced = true;     //  a stopped engine says nothing more
-                break;
-            case MC_ERROR:
-                if (msg->status == MC_E_NOT_REGISTERED && (e->state != S_REGISTERING
-                ||  now - e->registered_us > e->heartbeat_us)) {
-                    self->reregistered++;
-                    s_register (self, i, now);
-                }
-                break;
-            default:
-                break;
-        }
+        s_on_message (self, i, msg, now, &self->batch, &batched);
     }
+    //  A send that would block is dropped, as in s_send.
+    (void) mc_batch_send (&self->batch, batched, e->sock, NULL);
+    msgpack_sbuffer_clear (&self->batch);
     mc_msg_reset (msg);
 }
 
@@ -415,6 +442,7 @@ child:
         self.kernels [self.kernel_count++] = tok;
     msgpack_sbuffer_init (&self.kernel_info);
     msgpack_sbuffer_init (&self.nils);
+    msgpack_sbuffer_init (&self.batch);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &self.kernel_info, msgpack_sbuffer_write);
     msgpack_pack_array (&pk, self.kernel_count);
@@ -512,7 +540,7 @@ child:
                 continue;
             if (t.kind == 1) {
                 e->pending--;
-                s_result (&self, e, &t);
+                s_result (&self, e, &t, NULL, NULL);
                 s_readable (&self, t.engine, &msg, now);        //  a send may have taken the fd's signal
                 continue;
             }
@@ -597,5 +625,6 @@ child:
     free (names);
     msgpack_sbuffer_destroy (&self.kernel_info);
     msgpack_sbuffer_destroy (&self.nils);
+    msgpack_sbuffer_destroy (&self.batch);
     return 0;
 }
