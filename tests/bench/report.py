@@ -20,6 +20,8 @@ PEERS = [("ipyparallel", "ipyparallel"), ("dask", "Dask")]
 ROWS = [
     ("lb_map_chunksize1", "per_s", "LB map of no-op tasks, chunksize 1", "tasks/s", True,
      ">= 100,000", lambda v, m: v >= 100000),
+    ("lb_map_chunksize1", "controller_cpu_us_per_task", "Controller CPU per task of that map (all its threads)",
+     "us", False, "<= 2", lambda v, m: v <= 2),
     ("lb_map_chunksize100", "per_s", "LB map of no-op, chunksize 100", "items/s", True,
      ">= 5,000,000", lambda v, m: v >= 5e6),
     ("direct_map", "per_s", "Direct map of 10,000 items, all engines", "items/s", True, "", None),
