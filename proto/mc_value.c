@@ -115,7 +115,8 @@ s_array_to_json (const mc_array_t *array, uint32_t dim, size_t *index, char *err
 
 //  A map with string keys as a JSON object.
 static json_t *
-s_map_to_json (const msgpack_object *obj, zframe_t *const *frames, size_t count, char *err, size_t errlen)
+s_map_to_json (const msgpack_object *obj, zframe_t *const *frames, size_t count, mc_value_array_fn *on_array,
+               void *arg, char *err, size_t errlen)
 {
     json_t *map = json_object ();
     if (!map)
@@ -127,7 +128,7 @@ s_map_to_json (const msgpack_object *obj, zframe_t *const *frames, size_t count,
             json_decref (map);
             return NULL;
         }
-        json_t *value = mc_value_to_json_frames (&obj->via.map.ptr [i].val, frames, count, err, errlen);
+        json_t *value = mc_value_to_json_with (&obj->via.map.ptr [i].val, frames, count, on_array, arg, err, errlen);
         if (!value) {
             json_decref (map);
             return NULL;
@@ -156,6 +157,13 @@ mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen)
 json_t *
 mc_value_to_json_frames (const msgpack_object *obj, zframe_t *const *frames, size_t count, char *err, size_t errlen)
 {
+    return mc_value_to_json_with (obj, frames, count, NULL, NULL, err, errlen);
+}
+
+json_t *
+mc_value_to_json_with (const msgpack_object *obj, zframe_t *const *frames, size_t count, mc_value_array_fn *on_array,
+                       void *arg, char *err, size_t errlen)
+{
     switch (obj->type) {
         case MSGPACK_OBJECT_NIL:              return json_null ();
         case MSGPACK_OBJECT_BOOLEAN:          return json_boolean (obj->via.boolean);
@@ -181,15 +189,17 @@ mc_value_to_json_frames (const msgpack_object *obj, zframe_t *const *frames, siz
             if (!array)
                 snprintf (err, errlen, "out of memory");
             for (uint32_t i = 0; array && i < obj->via.array.size; i++)
-                array = s_append (array, mc_value_to_json_frames (&obj->via.array.ptr [i], frames, count, err, errlen),
-                                  err, errlen);
+                array = s_append (array, mc_value_to_json_with (&obj->via.array.ptr [i], frames, count, on_array, arg,
+                                                                err, errlen), err, errlen);
             return array;
         }
         case MSGPACK_OBJECT_MAP:
-            return s_map_to_json (obj, frames, count, err, errlen);
+            return s_map_to_json (obj, frames, count, on_array, arg, err, errlen);
         case MSGPACK_OBJECT_EXT: {
             mc_array_t array;
             if (mc_proto_array_data (obj, frames, count, &array)) {
+                if (on_array)
+                    return on_array (&array, arg, err, errlen);
                 size_t index = 0;
                 return s_array_to_json (&array, 0, &index, err, errlen);
             }

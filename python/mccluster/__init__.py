@@ -8,12 +8,12 @@ arrays moved as typed arrays.
     dview.map_sync("square", range(100))
     lview.map_async("walker", range(10), target="gauss3", steps=10_000).get()
 """
-from .client import (AsyncResult, Client, DirectView, LoadBalancedView, View, hist2d)
+from .client import (AsyncResult, Client, DirectView, LoadBalancedView, View, hist2d, ref)
 from .cluster import Cluster
 from .errors import (BadArgumentError, ClusterTimeoutError, CompositeError, MCClusterError, NoClusterError,
                      RemoteError, UnknownEngineError, UnknownJobError, UnknownKernelError)
 
 __version__ = "0.1.0"
-__all__ = ["AsyncResult", "Client", "Cluster", "DirectView", "LoadBalancedView", "View", "hist2d",
+__all__ = ["AsyncResult", "Client", "Cluster", "DirectView", "LoadBalancedView", "View", "hist2d", "ref",
            "BadArgumentError", "ClusterTimeoutError", "CompositeError", "MCClusterError", "NoClusterError",
            "RemoteError", "UnknownEngineError", "UnknownJobError", "UnknownKernelError"]

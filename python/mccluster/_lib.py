@@ -93,6 +93,8 @@ json_delete = _proto("json_delete", None, _P)
 client_new = _proto("mc_client_new", _P, _S, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t)
 client_destroy = _proto("mc_client_destroy", None, ctypes.POINTER(_P))
 client_call = _proto("mc_client_call", _P, _P, _S, _P, ctypes.c_int)
+client_keep_arrays = _proto("mc_client_keep_arrays", None, _P, ctypes.c_bool)
+client_take_array = _proto("mc_client_take_array", ctypes.c_int, _P, ctypes.c_size_t, ctypes.POINTER(Array))
 client_errcode = _proto("mc_client_errcode", ctypes.c_int, _P)
 client_error = _proto("mc_client_error", _S, _P)
 client_submit = _proto("mc_client_submit", _P, _P, _P, ctypes.c_bool)
@@ -152,8 +154,8 @@ def to_json(value):
     return p
 
 
-def from_json(p, free=True):
-    """The Python value of a json_t * (decref'd when free)."""
+def from_json(p, free=True, seen=None):
+    """The Python value of a json_t * (decref'd when free); seen[0] is set when it may hold {"$array": k}."""
     if not p:
         return None
     try:
@@ -161,7 +163,10 @@ def from_json(p, free=True):
         if not s:
             raise MemoryError("json_dumps failed")
         try:
-            return json.loads(ctypes.string_at(s).decode())
+            text = ctypes.string_at(s)
+            if seen is not None:
+                seen[0] = b'"$array"' in text
+            return json.loads(text.decode())
         finally:
             libc.free(s)
     finally:

@@ -33,6 +33,14 @@ def hist2d(bins=(50, 50), range=(0.0, 1.0, 0.0, 1.0)):
     return {"op": "hist2d", "bins": [int(bins[0]), int(bins[1])], "range": [float(x) for x in range]}
 
 
+def ref(name):
+    """An argument that the engine running the task replaces by the value of name in its namespace
+    (push a large array once, then pass ref("x") to each task)."""
+    if not isinstance(name, str):
+        raise TypeError("ref takes a namespace name, a string")
+    return {"$ref": name}
+
+
 def _check_kernel(kernel):
     if not isinstance(kernel, str):
         raise TypeError("mccluster runs kernels by name: give a kernel name such as 'square' (see "
@@ -51,14 +59,14 @@ def _seq_spec(seq):
     return list(seq)
 
 
-def _resolve_arrays(value, arrays):
-    """Replace {"$array": k} by arrays[k] (the library's typed arrays, as numpy)."""
+def _resolve_arrays(value, take):
+    """Replace each {"$array": k} by take(k), the library's typed array k as numpy."""
     if isinstance(value, dict):
-        if len(value) == 1 and "$array" in value and arrays is not None:
-            return arrays[value["$array"]]
-        return {k: _resolve_arrays(v, arrays) for k, v in value.items()}
+        if len(value) == 1 and isinstance(value.get("$array"), int):
+            return take(value["$array"])
+        return {k: _resolve_arrays(v, take) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve_arrays(v, arrays) for v in value]
+        return [_resolve_arrays(v, take) for v in value]
     return value
 
 
@@ -77,6 +85,8 @@ class Client:
                                   len(err))
         if not self._p:
             raise NoClusterError(err.value.decode(errors="replace") or "cannot connect", -1)
+        # Typed arrays in replies come as {"$array": k}, taken as numpy arrays without element-wise work.
+        _lib.client_keep_arrays(self._p, True)
         self.profile_dir = profile_dir
 
     # --- plumbing -------------------------------------------------------
@@ -93,10 +103,18 @@ class Client:
         return error_for(code, text)
 
     def _json(self, p):
-        """A json_t * the library returned as a Python value; the library's error when NULL."""
+        """A json_t * the library returned as a Python value, its typed arrays as numpy arrays; the
+        library's error when NULL. Called with the lock held, before the next request."""
         if not p:
             raise self._error()
-        return _lib.from_json(p)
+        text_has_arrays = [False]
+        value = _lib.from_json(p, seen=text_has_arrays)
+        return _resolve_arrays(value, self._take_array) if text_has_arrays[0] else value
+
+    def _take_array(self, k):
+        arr = _lib.Array()
+        self._check(_lib.client_take_array(self._p, k, ctypes.byref(arr)))
+        return _lib.array_from_owned(arr)
 
     def _call(self, op, body=None, timeout_ms=-1):
         with self._lock, _lib.JsonArg(body) as b:
@@ -635,7 +653,7 @@ class AsyncResult:
         return self._shape(r)
 
     def _shape(self, r):
-        results = _resolve_arrays(r.get("results"), getattr(self._client, "_arrays", None))
+        results = r.get("results")
         spec = self._spec or {}
         if spec.get("reduce") is not None:
             value = results[0] if isinstance(results, list) and len(results) == 1 else results
