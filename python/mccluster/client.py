@@ -153,6 +153,9 @@ class Client:
     def __len__(self):
         return len(self.ids)
 
+    def __bool__(self):
+        return True
+
     def engines(self):
         """Each engine: id, host, pid, state, done, failed, ..."""
         return self._call("engines")
@@ -263,7 +266,7 @@ class Client:
             for name, value in ns.items():
                 if not isinstance(name, str):
                     raise TypeError("namespace names are strings, not %s" % type(name).__name__)
-                if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+                if isinstance(value, np.ndarray) and value.dtype.kind in "fiubc":
                     arr, keep = _lib.array_to_mc(value)
                     self._check(_lib.client_push_array(self._handle(), name.encode(), ctypes.byref(arr), t))
                     del keep

@@ -104,7 +104,7 @@ class Cluster:
 
     def stop(self):
         """Close the client, stop the controller (SIGTERM, then SIGKILL after 10 s) and its engines."""
-        if self.client:
+        if self.client is not None:
             self.client.close()
             self.client = None
         if self.proc:
