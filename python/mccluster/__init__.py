@@ -10,10 +10,11 @@ arrays moved as typed arrays.
 """
 from .client import (AsyncResult, Client, DirectView, LoadBalancedView, View, hist2d, ref)
 from .cluster import Cluster
+from .picture import write_png
 from .errors import (BadArgumentError, ClusterTimeoutError, CompositeError, MCClusterError, NoClusterError,
                      RemoteError, UnknownEngineError, UnknownJobError, UnknownKernelError)
 
 __version__ = "0.1.0"
-__all__ = ["AsyncResult", "Client", "Cluster", "DirectView", "LoadBalancedView", "View", "hist2d", "ref",
+__all__ = ["AsyncResult", "Client", "Cluster", "DirectView", "LoadBalancedView", "View", "hist2d", "ref", "write_png",
            "BadArgumentError", "ClusterTimeoutError", "CompositeError", "MCClusterError", "NoClusterError",
            "RemoteError", "UnknownEngineError", "UnknownJobError", "UnknownKernelError"]

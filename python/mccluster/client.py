@@ -426,7 +426,7 @@ class View:
 
     def _run(self, spec, block):
         ar = self.client.submit(spec)
-        ar._single_target = self._single()
+        ar._single_target = self._single() and spec["kind"] == "apply"     # rc[0].apply: the value
         return ar.get() if block else ar
 
     def _single(self):

@@ -48,6 +48,7 @@ def test_apply(rc):
     dview, lview = rc[:], rc.load_balanced_view()
     assert dview.apply_sync("square", 2) == [4, 4]
     assert rc[1].apply_sync("square", 3) == 9
+    assert rc[1].map_sync("square", [3]) == [9]                 # a map gives a list, on one engine too
     assert lview.apply_sync("square", 4) == 16
     assert lview.apply_async("square", 5).get() == 25
     assert dview.apply("square", 6).get() == [36, 36]
@@ -183,3 +184,14 @@ def test_large_gather_is_one_array(rc):
     y = rc[:].gather("big", block=True)
     assert np.array_equal(x, y) and y.flags["C_CONTIGUOUS"]
     assert time.monotonic() - t < 10
+
+
+def test_write_png(tmp_path):
+    counts = np.arange(12).reshape(3, 4)
+    path = mccluster.write_png(counts, str(tmp_path / "h.png"), scale=2)
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    import struct
+    assert struct.unpack(">II", data[16:24]) == (8, 6)          # width, height: 4 x 3 bins of 2 x 2 pixels
+    with pytest.raises(ValueError):
+        mccluster.write_png(np.arange(3), str(tmp_path / "bad.png"))
