@@ -234,6 +234,16 @@ class Client:
         with self._lock:
             return self._json(_lib.client_result(self._handle(), job.encode(), False))
 
+    def _alive(self, timeout=2.0):
+        """Raise NoClusterError unless a controller answers for the profile within timeout seconds (a
+        new connection: it says at once when the connection file is gone or names a process that exited)."""
+        try:
+            Client(self.profile_dir, timeout).close()
+        except MCClusterError as e:
+            raise NoClusterError("the controller of profile %s does not answer (%s); its jobs and results are "
+                                 "kept in its store for when it is back" % (self.profile_dir or "default", e),
+                                 -1) from None
+
     def abort(self, job):
         with self._lock:
             return self._json(_lib.client_abort(self._handle(), str(job).encode()))
@@ -527,6 +537,10 @@ class DirectView(View):
         """Each target's names with type, size and bytes."""
         return self.client._names(self._ns_targets())
 
+    def execute(self, code, *args, **kwargs):
+        raise NotImplementedError("mccluster engines run kernels, not Python code: call a kernel by name "
+                                  "(view.apply('square', 2)), or add one in C (see README, 'Kernels')")
+
     def __getitem__(self, key):
         return self.pull(key, block=True)
 
@@ -595,7 +609,12 @@ class AsyncResult:
         while True:
             left_ms = WAIT_SLICE_MS if deadline is None else min(WAIT_SLICE_MS,
                                                                   max(0, (deadline - time.monotonic()) * 1000))
-            self._status = self._client._wait(self.job, int(left_ms))
+            try:
+                self._status = self._client._wait(self.job, int(left_ms))
+            except ClusterTimeoutError:
+                # No reply at all (the library gave up after its own grace): is the controller there?
+                self._client._alive()
+                continue
             if self._finished():
                 return True
             if deadline is not None and time.monotonic() >= deadline:
