@@ -18,9 +18,12 @@ typedef struct {
     const char *png, *reduce;       //  --png FILE, --reduce sum|hist2d
     size_t nx, ny;                  //  --bins
     double box [4];                 //  --range
+    long coords [2];                //  --coords I,J: two coordinates of N-D points
+    bool coords_seen;
 } s_submit_t;
 
-enum { S_OUT = 1, S_TARGETS, S_CHUNKSIZE, S_SEED, S_RETRIES, S_PRIORITY, S_ASYNC, S_SHOW, S_TASKS, S_REDUCE, S_BINS, S_RANGE, S_PNG };
+enum { S_OUT = 1, S_TARGETS, S_CHUNKSIZE, S_SEED, S_RETRIES, S_PRIORITY, S_ASYNC, S_SHOW, S_TASKS, S_REDUCE, S_BINS, S_RANGE, S_PNG,
+       S_COORDS };
 const mc_cli_option_t mc_cli_submit_options [] = {
     { "--targets", S_TARGETS, true, "T", "direct: 'all', ids '0,2', a range '1:3', or a mix", NULL },
     { "--chunksize", S_CHUNKSIZE, true, "N", "items per task of a load-balanced map (default 1)", "map" },
@@ -36,6 +39,7 @@ const mc_cli_option_t mc_cli_submit_options [] = {
     { "--range", S_RANGE, true, "x0:x1,y0:y1", "hist2d: the box binned (default 0:1,0:1)", NULL },
     { "--png", S_PNG, true, "FILE", "hist2d: draw the counts into a PNG file", NULL },
     { "--show", S_SHOW, false, NULL, "hist2d: draw the counts on the terminal", NULL },
+    { "--coords", S_COORDS, true, "I,J", "hist2d: the two coordinates of N-D points binned (default 0,1)", NULL },
     { NULL, 0, false, NULL, NULL, NULL } };
 
 //  Set key of the spec to value (taken). 0, or MC_EXIT_FAILED (said).
@@ -74,6 +78,36 @@ s_priority_option (s_submit_t *s, const char *value)
     return s_set (s, "priority", json_integer (number));
 }
 
+//  --seed S: any unsigned 64-bit integer. Past 2^63, where JSON integers
+//  end, it goes as a string of digits (libmcclient sends it as the number).
+static int
+s_seed_option (s_submit_t *s, const char *value)
+{
+    char *end;
+    errno = 0;
+    unsigned long long seed = strtoull (value, &end, 10);
+    if (!isdigit ((unsigned char) value [0]) || *end || errno)
+        return mc_cli_fail ("bad --seed '%s': expected an integer from 0 to 18446744073709551615", value);
+    return s_set (s, "seed", seed > INT64_MAX? json_string (value): json_integer ((json_int_t) seed));
+}
+
+//  --coords I,J: which two coordinates of N-D points hist2d bins.
+static int
+s_coords_option (s_submit_t *s, const char *value)
+{
+    char *end, *mid;
+    errno = 0;
+    s->coords [0] = strtol (value, &mid, 10);
+    s->coords [1] = *mid == ','? strtol (mid + 1, &end, 10): -1;
+    if (!isdigit ((unsigned char) value [0]) || *mid != ',' || !isdigit ((unsigned char) mid [1]) || *end || errno
+    ||  s->coords [0] > 63 || s->coords [1] > 63) {
+        mc_cli_fail ("bad --coords '%s': expected I,J, two coordinates from 0 to 63 (e.g. 0,1)", value);
+        return MC_EXIT_USAGE;
+    }
+    s->coords_seen = true;
+    return 0;
+}
+
 //  --tasks N: map over 0..N-1.
 static int
 s_tasks_option (s_submit_t *s, const char *value)
@@ -110,11 +144,14 @@ s_option (s_submit_t *s, const mc_cli_option_t *option, const char *arg, const c
             return targets? s_set (s, "targets", targets): MC_EXIT_FAILED;
         }
         case S_CHUNKSIZE:
-        case S_SEED:
         case S_RETRIES:
             return s_integer_option (s, arg, value, option->code != S_CHUNKSIZE);
         case S_PRIORITY:
             return s_priority_option (s, value);
+        case S_SEED:
+            return s_seed_option (s, value);
+        case S_COORDS:
+            return s_coords_option (s, value);
         case S_ASYNC:
             s->async = true;
             return 0;
@@ -254,6 +291,14 @@ s_finish_spec (s_submit_t *s)
     &&  s_set (s, "reduce", json_pack ("{s:s, s:[II], s:[ffff]}", "op", "hist2d", "bins", (json_int_t) s->nx,
                                        (json_int_t) s->ny, "range", s->box [0], s->box [1], s->box [2], s->box [3])))
         return MC_EXIT_FAILED;
+    if (s->coords_seen && (!s->reduce || strcmp (s->reduce, "hist2d"))) {
+        mc_cli_fail ("--coords chooses the coordinates of --reduce hist2d");
+        return MC_EXIT_USAGE;
+    }
+    if (s->coords_seen
+    &&  json_object_set_new (json_object_get (s->spec, "reduce"), "coords",
+                             json_pack ("[II]", (json_int_t) s->coords [0], (json_int_t) s->coords [1])))
+        return MC_EXIT_FAILED;
     if ((s->png || s->show) && (!s->reduce || strcmp (s->reduce, "hist2d"))) {
         mc_cli_fail ("--png and --show draw the histogram of --reduce hist2d");
         return MC_EXIT_USAGE;
@@ -387,6 +432,21 @@ mc_cli_submit_test (bool verbose)
     s_test_spec ("walker --tasks 2 --reduce hist2d --bins 4x2 --range 0:2,0:1", true, 0,
                  "{\"args\":[],\"kernel\":\"walker\",\"kind\":\"map\",\"kwargs\":{},\"reduce\":{\"bins\":[4,2],"
                  "\"op\":\"hist2d\",\"range\":[0.0,2.0,0.0,1.0]},\"seq\":{\"range\":[0,2,1]}}", verbose);
+    s_test_spec ("walker --tasks 1 --reduce hist2d --bins 1x1 --range 0:1,0:1 --coords 3,0", true, 0,
+                 "{\"args\":[],\"kernel\":\"walker\",\"kind\":\"map\",\"kwargs\":{},\"reduce\":{\"bins\":[1,1],"
+                 "\"coords\":[3,0],\"op\":\"hist2d\",\"range\":[0.0,1.0,0.0,1.0]},\"seq\":{\"range\":[0,1,1]}}", verbose);
+    s_test_spec ("walker --tasks 1 --coords 0,1", true, MC_EXIT_USAGE, NULL, verbose);     //  no hist2d
+    s_test_spec ("walker --tasks 1 --reduce hist2d --coords 0", true, MC_EXIT_USAGE, NULL, verbose);
+    s_test_spec ("walker --tasks 1 --reduce hist2d --coords 0,64", true, MC_EXIT_USAGE, NULL, verbose);
+    s_test_spec ("walker --tasks 1 --reduce hist2d --coords 0,-1", true, MC_EXIT_USAGE, NULL, verbose);
+    //  Seeds: the whole unsigned 64-bit range; past 2^63 as a string of digits.
+    s_test_spec ("noop --seed 9223372036854775807", false, 0,
+                 "{\"args\":[],\"kernel\":\"noop\",\"kind\":\"apply\",\"kwargs\":{},\"seed\":9223372036854775807}", verbose);
+    s_test_spec ("noop --seed 18446744073709551615", false, 0,
+                 "{\"args\":[],\"kernel\":\"noop\",\"kind\":\"apply\",\"kwargs\":{},\"seed\":\"18446744073709551615\"}",
+                 verbose);
+    s_test_spec ("noop --seed 18446744073709551616", false, MC_EXIT_FAILED, NULL, verbose);
+    s_test_spec ("noop --seed -1", false, MC_EXIT_FAILED, NULL, verbose);
     s_test_spec ("square", true, MC_EXIT_USAGE, NULL, verbose);                    //  no SEQ
     s_test_spec ("", false, MC_EXIT_USAGE, NULL, verbose);                         //  no KERNEL
     s_test_spec ("--frob square 0:3", true, MC_EXIT_USAGE, NULL, verbose);

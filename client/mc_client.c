@@ -10,7 +10,9 @@
 #include "mc_value.h"
 #include <czmq.h>
 #include <stdatomic.h>
+#include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -606,6 +608,44 @@ s_call_with (mc_client_t *self, mc_op_code_t op, json_t *body)
     return reply;
 }
 
+//  A submit's body into self->buffer, as s_pack_body packs it, but for a
+//  "seed" given as a string of decimal digits: JSON integers here are
+//  signed, so a seed past 2^63 comes so, and goes as the unsigned integer
+//  it is. 0, or -1 with the error set.
+static int
+s_pack_submit (mc_client_t *self, const json_t *body)
+{
+    const char *digits = json_string_value (json_object_get (body, "seed"));
+    if (!digits)
+        return s_pack_body (self, body, true);
+    char *end;
+    errno = 0;
+    unsigned long long seed = strtoull (digits, &end, 10);
+    if (!isdigit ((unsigned char) digits [0]) || *end || errno) {
+        mc_client_set_error (self, MC_E_BAD_ARGUMENT, "seed '%s' is no integer from 0 to 2^64-1", digits);
+        return -1;
+    }
+    self->errcode = 0;
+    self->error [0] = 0;
+    self->buffer.truncated = false;
+    msgpack_sbuffer_clear (&self->buffer.sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &self->buffer, mc_packbuf_write);
+    int rc = msgpack_pack_map (&pk, json_object_size (body));
+    const char *key;
+    json_t *value;
+    json_object_foreach ((json_t *) body, key, value) {
+        rc |= msgpack_pack_str_with_body (&pk, key, strlen (key));
+        rc |= strcmp (key, "seed")? mc_value_pack_json_refs (&pk, value, true): msgpack_pack_uint64 (&pk, seed);
+    }
+    if (rc) {
+        mc_client_set_error (self, self->buffer.truncated? MC_E_INTERNAL: MC_E_BAD_ARGUMENT,
+                             self->buffer.truncated? "out of memory": "request body cannot be encoded");
+        return -1;
+    }
+    return 0;
+}
+
 json_t *
 mc_client_submit (mc_client_t *self, const json_t *spec, bool wait)
 {
@@ -619,7 +659,7 @@ mc_client_submit (mc_client_t *self, const json_t *spec, bool wait)
         return NULL;
     }
     json_t *reply = NULL;
-    if (s_pack_body (self, body, true) == 0
+    if (s_pack_submit (self, body) == 0
     &&  s_request (self, mc_op_name (MC_OP_SUBMIT), self->buffer.sb.data, self->buffer.sb.size, -1) == 0)
         reply = s_reply_json (self);
     json_decref (body);

@@ -153,9 +153,17 @@ void
 mc_array_hist2d (const double *points, uint64_t n, int64_t *counts, size_t ny, size_t nx,
                  double x0, double x1, double y0, double y1)
 {
+    mc_array_hist2d_of (points, n, 2, 0, 1, counts, ny, nx, x0, x1, y0, y1);
+}
+
+void
+mc_array_hist2d_of (const double *points, uint64_t n, size_t dim, size_t cx, size_t cy, int64_t *counts,
+                    size_t ny, size_t nx, double x0, double x1, double y0, double y1)
+{
+    assert (cx < dim && cy < dim);
     double sx = (double) nx / (x1 - x0), sy = (double) ny / (y1 - y0);
     for (uint64_t k = 0; k < n; k++) {
-        double x = points [2 * k], y = points [2 * k + 1];
+        double x = points [dim * k + cx], y = points [dim * k + cy];
         if (x < x0 || x >= x1 || y < y0 || y >= y1)
             continue;
         size_t bx = (size_t) ((x - x0) * sx), by = (size_t) ((y - y0) * sy);
@@ -268,6 +276,11 @@ mc_array_test (bool verbose)
     int64_t counts [4] = { 0 };
     mc_array_hist2d (points, 5, counts, 2, 2, 0, 1, 0, 1);
     assert (counts [0] == 1 && counts [1] == 1 && counts [2] == 0 && counts [3] == 1);
+    //  Two coordinates of 3-D points: (z, x).
+    const double points3 [] = { 0.1, 9, 0.9, 0.6, 9, 0.2 };
+    memset (counts, 0, 4 * sizeof counts [0]);
+    mc_array_hist2d_of (points3, 2, 3, 2, 0, counts, 2, 2, 0, 1, 0, 1);
+    assert (counts [0] == 0 && counts [1] == 1 && counts [2] == 1 && counts [3] == 0);
     if (verbose)
         printf ("OK\n");
 }

@@ -65,6 +65,10 @@ char *mc_array_describe (const mc_array_t *self, char *buf, size_t len);
 //  function, so that both give the same counts.
 void mc_array_hist2d (const double *points, uint64_t n, int64_t *counts, size_t ny, size_t nx,
                       double x0, double x1, double y0, double y1);
+//  The same over n points of dim coordinates each (row-major), binning
+//  coordinate cx across and cy up (both < dim).
+void mc_array_hist2d_of (const double *points, uint64_t n, size_t dim, size_t cx, size_t cy, int64_t *counts,
+                         size_t ny, size_t nx, double x0, double x1, double y0, double y1);
 
 //  Ipyparallel's partitions of `total` items into `parts` parts, for scatter
 //  and gather and for maps over explicit targets.

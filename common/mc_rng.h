@@ -26,6 +26,12 @@ mc_splitmix64 (uint64_t *state)
 
 //  Seed the stream of (seed, index, lane).
 void mc_rng_seed (mc_rng_t *self, uint64_t seed, uint64_t index, uint64_t lane);
+//  Seed sub-stream sub of (seed, index, lane), e.g. slice k of a long task:
+//  sub is hashed in as an input of its own, never mixed into the seed (a
+//  seed XOR k would make slice k of one seed slice 0 of another). Sub-stream
+//  0 is the stream of mc_rng_seed, so a kernel that adds slices keeps the
+//  bits of its short runs.
+void mc_rng_seed_sub (mc_rng_t *self, uint64_t seed, uint64_t index, uint64_t lane, uint64_t sub);
 
 static inline uint64_t
 mc_rng_rotl (uint64_t x, int k)

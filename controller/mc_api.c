@@ -413,7 +413,8 @@ s_pack_args (msgpack_packer *pk, const msgpack_object *args)
     char *tokens [64], *save = NULL;
     size_t n = 0;
     for (char *t = strtok_r (text, " ", &save); t && n < 64; t = strtok_r (NULL, " ", &save))
-        tokens [n++] = t;
+        if (strcmp (t, "*"))            //  "*" only says where keyword-only arguments begin
+            tokens [n++] = t;
     msgpack_pack_array (pk, (uint32_t) n);
     for (size_t i = 0; i < n; i++) {
         char *type = strchr (tokens [i], ':');

@@ -2,6 +2,7 @@
     their progress counted; a transient job's held frames and results are
     its mc_transient's. */
 #include "mc_job.h"
+#include "mc_idmap.h"
 #include "mc_ops.h"
 #include "mc_time.h"
 #include "mc_transient.h"
@@ -21,7 +22,7 @@ struct _mc_job_t {
     bool lazy;
     uint64_t cursor;                //  next task number to make
     uint64_t unmade;                //  tasks from cursor on, less those marked stored
-    zhashx_t *live;                 //  made and not finished, by number + 1 (tasks owned)
+    mc_idmap_t *live;               //  made and not finished, by number (tasks owned)
     mc_task_t **spare;              //  finished, for reuse (owned); room for every task made
     size_t spare_count, spare_room;
     uint8_t *stored;                //  resume: one bit per task with a stored result, or NULL
@@ -81,10 +82,11 @@ mc_job_destroy (mc_job_t **self_p)
     mc_submit_reset (&self->submit);
     mc_transient_destroy (&self->held);
     free (self->tasks);
-    if (self->live)
-        for (mc_task_t *task = zhashx_first (self->live); task; task = zhashx_next (self->live))
-            free (task);
-    zhashx_destroy (&self->live);
+    size_t cursor = 0;
+    for (mc_task_t *task = self->live? mc_idmap_next (self->live, &cursor): NULL; task;
+         task = mc_idmap_next (self->live, &cursor))
+        free (task);
+    mc_idmap_destroy (&self->live);
     for (size_t i = 0; i < self->spare_count; i++)
         free (self->spare [i]);
     free (self->spare);
@@ -122,7 +124,7 @@ mc_job_plan (mc_job_t *self, const int32_t *targets, size_t ntargets)
         ntasks = ntargets;
     if (ntargets == 0 && !self->submit.transient) {
         //  A transient job's results are read back by task, after it ends.
-        if (ntasks > UINT32_MAX || !(self->live = mc_job_id_table ()))
+        if (ntasks > UINT32_MAX || !(self->live = mc_idmap_new ()))
             return -1;
         self->lazy = true;
         self->info.tasks = self->unmade = ntasks;
@@ -174,7 +176,7 @@ mc_job_make_task (mc_job_t *self)
     else {
         //  Room to keep every task made once it finishes, taken now so
         //  that finishing one never needs memory.
-        size_t made = zhashx_size (self->live) + 1;
+        size_t made = mc_idmap_size (self->live) + 1;
         if (made > self->spare_room) {
             size_t room = self->spare_room? 2 * self->spare_room: 16;
             mc_task_t **grown = realloc (self->spare, room * sizeof *grown);
@@ -196,7 +198,7 @@ mc_job_make_task (mc_job_t *self)
     }
     else
         task->first = number;
-    if (zhashx_insert (self->live, (void *) (uintptr_t) (number + 1), task)) {
+    if (mc_idmap_insert (self->live, number, task)) {
         self->spare [self->spare_count++] = task;
         return NULL;
     }
@@ -274,7 +276,8 @@ mc_job_count_tasks (mc_job_t *self, uint64_t *finished, uint64_t *running)
     *finished = self->tasks_finished;
     *running = 0;
     if (self->lazy) {
-        for (mc_task_t *task = zhashx_first (self->live); task; task = zhashx_next (self->live))
+        size_t cursor = 0;
+        for (mc_task_t *task = mc_idmap_next (self->live, &cursor); task; task = mc_idmap_next (self->live, &cursor))
             *running += task->state == MC_TASK_RUNNING;
     }
     else
@@ -429,7 +432,7 @@ mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us)
         //  The caller may still unlink it from an engine: it is only
         //  reused by the next mc_job_make_task.
         assert (task != &self->rest && self->spare_count < self->spare_room);
-        zhashx_delete (self->live, (void *) (uintptr_t) (task->number + 1));
+        mc_idmap_delete (self->live, task->number);
         self->spare [self->spare_count++] = task;
     }
     s_count_finished (self, items, ok, run_us);
@@ -543,7 +546,7 @@ mc_task_t *
 mc_job_task (mc_job_t *self, uint64_t number)
 {
     if (self->lazy)
-        return number < self->info.tasks? zhashx_lookup (self->live, (void *) (uintptr_t) (number + 1)): NULL;
+        return number < self->info.tasks? mc_idmap_lookup (self->live, number): NULL;
     return number < self->info.tasks? &self->tasks [number]: NULL;
 }
 

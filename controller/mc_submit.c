@@ -255,8 +255,8 @@ s_parse_priority (mc_job_info_t *info, const msgpack_object *spec, const s_why_t
     return 0;
 }
 
-//  reduce: "sum", or {"op": "hist2d", "bins": [nx, ny], "range": [x0, x1, y0, y1]}:
-//  engines bin each result, the controller sums the counts.
+//  reduce: "sum", or {"op": "hist2d", "bins": [nx, ny], "range": [x0, x1, y0, y1]
+//  (, "coords": [i, j])}: engines bin each result, the controller sums the counts.
 static int
 s_parse_reduce (mc_submit_t *self, mc_job_info_t *info, const s_why_t *why)
 {
@@ -284,6 +284,13 @@ s_parse_reduce (mc_submit_t *self, mc_job_info_t *info, const s_why_t *why)
         if (!ok || !(r [0] < r [1]) || !(r [2] < r [3]))
             REFUSE (why, MC_E_BAD_ARGUMENT, "submit: hist2d needs bins [nx, ny] (1-4096) and range [x0, x1, y0, y1] "
                     "with x0 < x1 and y0 < y1");
+        //  coords [i, j]: which two coordinates of N-D points (default [0, 1]).
+        const msgpack_object *coords = mc_proto_map_get (reduce, "coords");
+        ok = !coords || (coords->type == MSGPACK_OBJECT_ARRAY && coords->via.array.size == 2);
+        for (uint32_t i = 0; coords && ok && i < 2; i++)
+            ok = coords->via.array.ptr [i].type == MSGPACK_OBJECT_POSITIVE_INTEGER && coords->via.array.ptr [i].via.u64 < 64;
+        if (!ok)
+            REFUSE (why, MC_E_BAD_ARGUMENT, "submit: hist2d coords must be [i, j], two coordinates from 0 to 63");
         msgpack_packer pk;
         msgpack_packer_init (&pk, &self->engine_reduce, msgpack_sbuffer_write);
         if (msgpack_pack_object (&pk, *reduce))
@@ -565,6 +572,11 @@ s_test_accepted (void)
     msgpack_sbuffer_destroy (&sb);
     assert (s_parse_json ("{\"kind\":\"map\",\"kernel\":\"walker\",\"seq\":[1],\"reduce\":{\"op\":\"hist2d\","
                           "\"bins\":[4,4],\"range\":[0,1,0,1]}}", &info, &code, err) == 0 && info.reduce && info.single);
+    assert (s_parse_json ("{\"kind\":\"map\",\"kernel\":\"walker\",\"seq\":[1],\"reduce\":{\"op\":\"hist2d\","
+                          "\"bins\":[4,4],\"range\":[0,1,0,1],\"coords\":[3,0]}}", &info, &code, err) == 0 && info.reduce);
+    assert (s_parse_json ("{\"kind\":\"map\",\"kernel\":\"walker\",\"seq\":[1],\"reduce\":{\"op\":\"hist2d\","
+                          "\"bins\":[4,4],\"range\":[0,1,0,1],\"coords\":[64,0]}}", &info, &code, err) == -1
+         && strstr (err, "coords"));
     struct { const char *range; uint64_t total; } ranges [] = {
         { "[0,100,1]", 100 }, { "[0,100,7]", 15 }, { "[10,0,-3]", 4 }, { "[5,5,1]", 0 }, { "[5,0,1]", 0 },
         { "[-9223372036854775808,9223372036854775807,4611686018427387904]", 4 },

@@ -5,6 +5,22 @@
 #include "mc_value.h"
 #include <assert.h>
 
+//  The coordinates of a hist2d spec ("coords": [i, j], default [0, 1]): 0,
+//  or -1 when they are malformed.
+static int
+s_coords (const msgpack_object *spec, int64_t *coords)
+{
+    const msgpack_object *given = mc_proto_map_get (spec, "coords");
+    coords [0] = 0, coords [1] = 1;
+    if (!given)
+        return 0;
+    if (given->type != MSGPACK_OBJECT_ARRAY || given->via.array.size != 2
+    ||  mc_value_get_int (&given->via.array.ptr [0], &coords [0]) || mc_value_get_int (&given->via.array.ptr [1], &coords [1])
+    ||  coords [0] < 0 || coords [1] < 0 || coords [0] >= MC_TARGET_MAX_DIM || coords [1] >= MC_TARGET_MAX_DIM)
+        return -1;
+    return 0;
+}
+
 //  The bins and range of a hist2d spec: 0, or -1 when they are malformed.
 static int
 s_spec (const msgpack_object *spec, int64_t *nx, int64_t *ny, double *lo, double *hi)
@@ -34,7 +50,7 @@ s_destroy_frames (zlist_t **frames_p)
 //  Count each item of items (its arrays index in[]) into counts and new
 //  frames: 0, or -1 with err.
 static int
-s_count (const msgpack_object *items, zframe_t *const *in, size_t count, int64_t nx, int64_t ny,
+s_count (const msgpack_object *items, zframe_t *const *in, size_t count, int64_t nx, int64_t ny, const int64_t *coords,
          const double *lo, const double *hi, msgpack_packer *pk, zlist_t *frames, char *err, size_t errlen)
 {
     if (items->type != MSGPACK_OBJECT_ARRAY || msgpack_pack_array (pk, items->via.array.size)) {
@@ -44,8 +60,9 @@ s_count (const msgpack_object *items, zframe_t *const *in, size_t count, int64_t
     for (uint32_t i = 0; i < items->via.array.size; i++) {
         mc_array_t points;
         if (!mc_proto_array_data (&items->via.array.ptr [i], in, count, &points) || points.dtype != MC_DTYPE_F64
-        ||  points.ndim != 2 || points.shape [1] != 2) {
-            snprintf (err, errlen, "hist2d: the kernel's result is not an n x 2 float64 array of points");
+        ||  points.ndim != 2 || points.shape [1] <= (uint64_t) (coords [0] > coords [1]? coords [0]: coords [1])) {
+            snprintf (err, errlen, "hist2d: the kernel's result is not an n x d float64 array of points with "
+                      "coordinates %lld and %lld (--coords)", (long long) coords [0], (long long) coords [1]);
             return -1;
         }
         mc_array_t hist = { MC_DTYPE_I64, 2, { (uint64_t) ny, (uint64_t) nx }, NULL, (size_t) (nx * ny * 8), 0 };
@@ -57,7 +74,8 @@ s_count (const msgpack_object *items, zframe_t *const *in, size_t count, int64_t
         }
         int64_t *h = (int64_t *) zframe_data (frame);
         memset (h, 0, hist.size);
-        mc_array_hist2d (points.data, points.shape [0], h, (size_t) ny, (size_t) nx, lo [0], hi [0], lo [1], hi [1]);
+        mc_array_hist2d_of (points.data, points.shape [0], (size_t) points.shape [1], (size_t) coords [0],
+                            (size_t) coords [1], h, (size_t) ny, (size_t) nx, lo [0], hi [0], lo [1], hi [1]);
         if (mc_array_pack_ref (pk, &hist, (uint32_t) zlist_size (frames) - 1)) {
             snprintf (err, errlen, "hist2d: out of memory");
             return -1;
@@ -70,10 +88,10 @@ int
 mc_hist_reduce (const msgpack_object *spec, msgpack_sbuffer *values, zlist_t **frames_p,
                 char *err, size_t errlen)
 {
-    int64_t nx, ny;
+    int64_t nx, ny, coords [2];
     double lo [2], hi [2];
-    if (s_spec (spec, &nx, &ny, lo, hi)) {
-        snprintf (err, errlen, "hist2d: bins and range are malformed");
+    if (s_spec (spec, &nx, &ny, lo, hi) || s_coords (spec, coords)) {
+        snprintf (err, errlen, "hist2d: bins, range or coords are malformed");
         return -2;
     }
     msgpack_zone zone;
@@ -93,7 +111,7 @@ mc_hist_reduce (const msgpack_object *spec, msgpack_sbuffer *values, zlist_t **f
     if (mc_proto_unpack (values->data, values->size, &zone, &items))
         snprintf (err, errlen, "hist2d: the results are malformed");
     else
-        rc = s_count (&items, in, count, nx, ny, lo, hi, &pk, frames, err, errlen);
+        rc = s_count (&items, in, count, nx, ny, coords, lo, hi, &pk, frames, err, errlen);
     //  The counts replace the points.
     if (rc == 0) {
         msgpack_sbuffer points = *values;
@@ -139,8 +157,19 @@ mc_hist_test (bool verbose)
     char err [128];
     msgpack_object bad = mc_kcall_test_value ("{\"op\": \"hist2d\", \"bins\": [2, 0], \"range\": [0, 1, 0, 1]}", &sb, &zone);
     assert (mc_hist_reduce (&bad, &values, &frames, err, sizeof err) == -2 && strstr (err, "malformed"));
+    //  --coords: malformed ones are the peer's garbage; ones past the points' dimension the kernel's.
     msgpack_sbuffer_clear (&sb);
-    msgpack_object spec = mc_kcall_test_value ("{\"op\": \"hist2d\", \"bins\": [2, 1], \"range\": [0, 1, 0, 1]}", &sb, &zone);
+    bad = mc_kcall_test_value ("{\"op\": \"hist2d\", \"bins\": [2, 1], \"range\": [0, 1, 0, 1], \"coords\": [-1, 0]}",
+                               &sb, &zone);
+    assert (mc_hist_reduce (&bad, &values, &frames, err, sizeof err) == -2 && strstr (err, "coords"));
+    msgpack_sbuffer_clear (&sb);
+    bad = mc_kcall_test_value ("{\"op\": \"hist2d\", \"bins\": [2, 1], \"range\": [0, 1, 0, 1], \"coords\": [0, 2]}",
+                               &sb, &zone);
+    assert (mc_hist_reduce (&bad, &values, &frames, err, sizeof err) == -1 && strstr (err, "coordinates 0 and 2"));
+    assert (zlist_size (frames) == 2);
+    msgpack_sbuffer_clear (&sb);
+    msgpack_object spec = mc_kcall_test_value ("{\"op\": \"hist2d\", \"bins\": [2, 1], \"range\": [0, 1, 0, 1], "
+                                               "\"coords\": [0, 1]}", &sb, &zone);
     assert (mc_hist_reduce (&spec, &values, &frames, err, sizeof err) == 0 && zlist_size (frames) == 2);
     msgpack_object items;
     assert (mc_proto_unpack (values.data, values.size, &zone, &items) == 0 && items.via.array.size == 2);
@@ -154,7 +183,7 @@ mc_hist_test (bool verbose)
     free (table);
     //  Counts are not points: refused, and nothing changes.
     size_t size = values.size;
-    assert (mc_hist_reduce (&spec, &values, &frames, err, sizeof err) == -1 && strstr (err, "not an n x 2"));
+    assert (mc_hist_reduce (&spec, &values, &frames, err, sizeof err) == -1 && strstr (err, "not an n x d"));
     assert (values.size == size && zlist_size (frames) == 2);
     if (verbose)
         printf ("  %s\n", err);

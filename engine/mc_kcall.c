@@ -129,7 +129,7 @@ mc_kvalue_get (const mc_kvalue_t *map, const char *key)
 }
 
 int
-mc_kcall_array (const mc_kcall_t *call, const mc_kvalue_t *value, mc_karray_t *array)
+mc_kvalue_array (const mc_kcall_t *call, const mc_kvalue_t *value, mc_karray_t *array)
 {
     mc_array_t got;
     if (!value || !mc_proto_array_data (s_obj (value), call->frames, call->frame_count, &got))
@@ -140,6 +140,195 @@ mc_kcall_array (const mc_kcall_t *call, const mc_kvalue_t *value, mc_karray_t *a
     array->data = got.data;
     array->size = got.size;
     return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Arguments by name: bound to the kernel's declared ones before it runs
+
+//  obj as an argument of type arg->type into slot: 0, or -1 with the error
+//  set (naming the kernel and the argument).
+static int
+s_convert (mc_kcall_t *call, const char *kernel, const mc_karg_t *arg, const msgpack_object *obj, mc_kslot_t *slot)
+{
+    const mc_kvalue_t *value = mc_kvalue_of (obj);
+    mc_ktype_t type = mc_kvalue_type (value);
+    slot->raw = obj;
+    slot->present = true;
+    bool fits = true;
+    switch (arg->type) {
+        case MC_KARG_ANY:   break;
+        case MC_KARG_BOOL:  fits = mc_kvalue_bool (value, &slot->b) == 0; break;
+        case MC_KARG_INT:   fits = mc_kvalue_int (value, &slot->i) == 0; slot->d = (double) slot->i; break;
+        case MC_KARG_FLOAT: fits = mc_kvalue_double (value, &slot->d) == 0; break;
+        case MC_KARG_LIST:  fits = type == MC_KVALUE_LIST; break;
+        case MC_KARG_MAP:   fits = type == MC_KVALUE_MAP; break;
+        case MC_KARG_ARRAY: {
+            mc_karray_t array;
+            fits = mc_kvalue_array (call, value, &array) == 0;
+            break;
+        }
+        case MC_KARG_STR: {
+            const char *text = mc_kvalue_str (value, &slot->len);
+            //  A copy, so that the kernel gets a NUL-terminated string.
+            char *copy = text? malloc (slot->len + 1): NULL;
+            fits = text != NULL;
+            if (copy) {
+                memcpy (copy, text, slot->len);
+                copy [slot->len] = 0;
+                slot->s = copy;
+                slot->owned = true;
+            }
+            else if (text)
+                return mc_kcall_error (call, "%s: out of memory for argument %s", kernel, arg->name);
+            break;
+        }
+    }
+    if (fits)
+        return 0;
+    double d;
+    if (arg->type == MC_KARG_INT && mc_kvalue_double (value, &d) == 0)
+        return mc_kcall_error (call, "%s: %s must be an integer, got %.17g", kernel, arg->name, d);
+    return mc_kcall_error (call, "%s: %s must be %s %s, got %s", kernel, arg->name,
+                           arg->type == MC_KARG_INT || arg->type == MC_KARG_ARRAY? "an": "a",
+                           arg->type == MC_KARG_STR? "string": arg->type == MC_KARG_INT? "integer"
+                           : mc_kargs_type_name (arg->type), mc_kvalue_type_name (value));
+}
+
+//  The names of args, for messages: "a, b, c".
+static const char *
+s_names (const mc_kargs_t *args, char *buf, size_t len)
+{
+    buf [0] = 0;
+    for (size_t i = 0, used = 0; i < args->count && used < len; i++)
+        used += (size_t) snprintf (buf + used, len - used, "%s%s", i? ", ": "", args->arg [i].name);
+    return args->count? buf: "none";
+}
+
+//  Positionals, then keywords, then defaults: 0, or -1 with the error set.
+static int
+s_bind (mc_kcall_t *call, const char *kernel, const mc_kargs_t *args)
+{
+    char names [512];
+    memset (call->slot, 0, args->count * sizeof call->slot [0]);
+    if (call->argc > args->positional && !args->more)
+        return mc_kcall_error (call, "%s: takes %zu positional argument%s%s, got %zu", kernel, args->positional,
+                               args->positional == 1? "": "s", args->count > args->positional? " (the rest are name=value)": "",
+                               call->argc);
+    for (size_t i = 0; i < call->argc && i < args->positional; i++)
+        if (s_convert (call, kernel, &args->arg [i], call->argv [i], &call->slot [i]))
+            return -1;
+    uint32_t nkw = call->kwargs && call->kwargs->type == MSGPACK_OBJECT_MAP? call->kwargs->via.map.size: 0;
+    for (uint32_t k = 0; k < nkw; k++) {
+        const msgpack_object_kv *kv = &call->kwargs->via.map.ptr [k];
+        char key [MC_KARGS_NAME_MAX + 1] = "";
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size <= MC_KARGS_NAME_MAX)
+            memcpy (key, kv->key.via.str.ptr, kv->key.via.str.size), key [kv->key.via.str.size] = 0;
+        int i = key [0]? mc_kargs_find (args, key): -1;
+        if (i < 0 && args->more)
+            continue;                   //  "...": read raw with mc_kcall_kwarg
+        if (i < 0)
+            return mc_kcall_error (call, "%s: no argument '%.*s' (it takes %s)", kernel,
+                                   kv->key.type == MSGPACK_OBJECT_STR? (int) kv->key.via.str.size: 1,
+                                   kv->key.type == MSGPACK_OBJECT_STR? kv->key.via.str.ptr: "?",
+                                   s_names (args, names, sizeof names));
+        if (call->slot [i].raw)
+            return mc_kcall_error (call, "%s: %s is given twice", kernel, key);
+        //  nil for an optional argument: as if it were not given.
+        if (kv->val.type == MSGPACK_OBJECT_NIL && args->arg [i].nil_default)
+            continue;
+        if (s_convert (call, kernel, &args->arg [i], &kv->val, &call->slot [i]))
+            return -1;
+    }
+    for (size_t i = 0; i < args->count; i++) {
+        const mc_karg_t *arg = &args->arg [i];
+        mc_kslot_t *slot = &call->slot [i];
+        if (slot->raw)
+            continue;
+        if (arg->required)
+            return mc_kcall_error (call, "%s: %s (%s) is required", kernel, arg->name, mc_kargs_type_name (arg->type));
+        slot->present = !arg->nil_default;
+        slot->i = arg->i, slot->d = arg->type == MC_KARG_INT? (double) arg->i: arg->d, slot->b = arg->b;
+        slot->s = arg->s, slot->len = strlen (arg->s);
+    }
+    return 0;
+}
+
+static void
+s_unbind (mc_kcall_t *call)
+{
+    for (size_t i = 0; call->args && i < call->args->count; i++)
+        if (call->slot [i].owned) {
+            free ((char *) call->slot [i].s);
+            call->slot [i].owned = false;
+        }
+}
+
+//  The bound slot of argument name, read as want: NULL with the error set
+//  when the kernel declared no such argument of a type that reads so.
+static const mc_kslot_t *
+s_slot (mc_kcall_t *call, const char *name, mc_karg_type_t want, const char *reader)
+{
+    int i = call->args? mc_kargs_find (call->args, name): -1;
+    mc_karg_type_t type = i >= 0? call->args->arg [i].type: MC_KARG_ANY;
+    bool reads = want == MC_KARG_ANY || type == want || (want == MC_KARG_FLOAT && type == MC_KARG_INT);
+    if (i < 0 || !reads) {
+        if (!call->error [0])           //  the first bug is the one to fix
+            mc_kcall_error (call, "kernel bug: %s (\"%s\") but its args declare %s%s", reader, name,
+                            i < 0? "no such argument": "it as ", i < 0? "": mc_kargs_type_name (type));
+        return NULL;
+    }
+    return &call->slot [i];
+}
+
+int64_t
+mc_kcall_int (mc_kcall_t *call, const char *name)
+{
+    const mc_kslot_t *slot = s_slot (call, name, MC_KARG_INT, "mc_kcall_int");
+    return slot? slot->i: 0;
+}
+
+double
+mc_kcall_double (mc_kcall_t *call, const char *name)
+{
+    const mc_kslot_t *slot = s_slot (call, name, MC_KARG_FLOAT, "mc_kcall_double");
+    return slot? slot->d: 0;
+}
+
+bool
+mc_kcall_bool (mc_kcall_t *call, const char *name)
+{
+    const mc_kslot_t *slot = s_slot (call, name, MC_KARG_BOOL, "mc_kcall_bool");
+    return slot? slot->b: false;
+}
+
+const char *
+mc_kcall_str (mc_kcall_t *call, const char *name, size_t *len)
+{
+    const mc_kslot_t *slot = s_slot (call, name, MC_KARG_STR, "mc_kcall_str");
+    if (len)
+        *len = slot && slot->present? slot->len: 0;
+    return slot && slot->present? slot->s: NULL;
+}
+
+int
+mc_kcall_array (mc_kcall_t *call, const char *name, mc_karray_t *array)
+{
+    const mc_kslot_t *slot = s_slot (call, name, MC_KARG_ARRAY, "mc_kcall_array");
+    return slot && slot->raw? mc_kvalue_array (call, mc_kvalue_of (slot->raw), array): -1;
+}
+
+bool
+mc_kcall_has (mc_kcall_t *call, const char *name)
+{
+    const mc_kslot_t *slot = s_slot (call, name, MC_KARG_ANY, "mc_kcall_has");
+    return slot && slot->present;
+}
+
+const mc_kvalue_t *
+mc_kcall_value (mc_kcall_t *call, const char *name)
+{
+    const mc_kslot_t *slot = s_slot (call, name, MC_KARG_ANY, "mc_kcall_value");
+    return slot && slot->raw? mc_kvalue_of (slot->raw): NULL;
 }
 
 //  --------------------------------------------------------------------------
@@ -164,32 +353,32 @@ s_packed (mc_kcall_t *call, int rc)
 }
 
 int
-mc_kcall_nil (mc_kcall_t *call)
+mc_kcall_out_nil (mc_kcall_t *call)
 {
     return s_owe (call, 0) || s_packed (call, msgpack_pack_nil (call->out))? -1: 0;
 }
 
 int
-mc_kcall_bool (mc_kcall_t *call, bool value)
+mc_kcall_out_bool (mc_kcall_t *call, bool value)
 {
     return s_owe (call, 0) || s_packed (call, value? msgpack_pack_true (call->out): msgpack_pack_false (call->out))?
            -1: 0;
 }
 
 int
-mc_kcall_int (mc_kcall_t *call, int64_t value)
+mc_kcall_out_int (mc_kcall_t *call, int64_t value)
 {
     return s_owe (call, 0) || s_packed (call, msgpack_pack_int64 (call->out, value))? -1: 0;
 }
 
 int
-mc_kcall_double (mc_kcall_t *call, double value)
+mc_kcall_out_double (mc_kcall_t *call, double value)
 {
     return s_owe (call, 0) || s_packed (call, msgpack_pack_double (call->out, value))? -1: 0;
 }
 
 int
-mc_kcall_str (mc_kcall_t *call, const char *text, size_t len)
+mc_kcall_out_str (mc_kcall_t *call, const char *text, size_t len)
 {
     if (len > UINT32_MAX)
         return mc_kcall_error (call, "result string of %zu bytes is too long", len);
@@ -197,7 +386,7 @@ mc_kcall_str (mc_kcall_t *call, const char *text, size_t len)
 }
 
 int
-mc_kcall_list (mc_kcall_t *call, size_t count)
+mc_kcall_out_list (mc_kcall_t *call, size_t count)
 {
     if (count > UINT32_MAX)
         return mc_kcall_error (call, "result list of %zu values is too long", count);
@@ -205,7 +394,7 @@ mc_kcall_list (mc_kcall_t *call, size_t count)
 }
 
 int
-mc_kcall_map (mc_kcall_t *call, size_t count)
+mc_kcall_out_map (mc_kcall_t *call, size_t count)
 {
     if (count > UINT32_MAX)
         return mc_kcall_error (call, "result map of %zu entries is too long", count);
@@ -251,7 +440,7 @@ s_pack_value (mc_kcall_t *call, const msgpack_object *obj)
 }
 
 int
-mc_kcall_value (mc_kcall_t *call, const mc_kvalue_t *value)
+mc_kcall_out_value (mc_kcall_t *call, const mc_kvalue_t *value)
 {
     if (!value)
         return mc_kcall_error (call, "the kernel returned a missing value");
@@ -364,16 +553,21 @@ mc_kcall_pack_meta (const mc_kcall_t *call, bool is_map, msgpack_sbuffer *meta)
 }
 
 int
-mc_kcall_invoke (mc_kcall_t *call, const mc_kernel_def_t *def)
+mc_kcall_invoke (mc_kcall_t *call, const mc_kernel_def_t *def, const mc_kargs_t *args)
 {
     call->owed = 1;
     call->error [0] = 0;
-    if (def->fn (call)) {
+    call->args = args;
+    int rc = s_bind (call, def->name, args);
+    if (rc == 0)
+        rc = def->fn (call);
+    s_unbind (call);
+    if (rc) {
         if (!call->error [0])
             mc_kcall_error (call, "%s failed without saying why", def->name);
         return -1;
     }
-    //  A builder that failed set the error, even if the kernel went on.
+    //  A builder or reader that failed set the error, even if the kernel went on.
     if (call->error [0])
         return -1;
     if (call->owed)
@@ -442,7 +636,10 @@ mc_kcall_try (const mc_kernel_def_t *def, const char *args, const char *kwargs, 
     assert (frames);
     mc_kcall_t call = { .argv = list, .argc = argv.via.array.size, .kwargs = &map, .out = &pk,
                         .out_frames = frames, .seed = seed };
-    int rc = mc_kcall_invoke (&call, def);
+    mc_kargs_t parsed;
+    int rc = mc_kargs_parse (&parsed, def->args, call.error, sizeof call.error);
+    if (rc == 0)
+        rc = mc_kcall_invoke (&call, def, &parsed);
     if (rc == 0)
         s_test_result (&result, frames, out, len);
     else
@@ -501,32 +698,32 @@ s_test_readers (mc_kcall_t *call)
     assert (mc_kvalue_len (NULL) == 0 && !mc_kvalue_at (NULL, 0) && !mc_kvalue_get (NULL, "k"));
     assert (!strcmp (mc_kvalue_type_name (list), "list") && !strcmp (mc_kvalue_type_name (map), "map"));
     mc_karray_t array;
-    assert (mc_kcall_array (call, list, &array) == -1 && mc_kcall_array (call, NULL, &array) == -1);
-    return mc_kcall_nil (call);
+    assert (mc_kvalue_array (call, list, &array) == -1 && mc_kvalue_array (call, NULL, &array) == -1);
+    return mc_kcall_out_nil (call);
 }
 
 static int
 s_test_builders (mc_kcall_t *call)
 {
     mc_kcall_meta_double (call, "m", 0.5);
-    return mc_kcall_map (call, 2) || mc_kcall_str (call, "a", 1) || mc_kcall_list (call, 4)
-        || mc_kcall_int (call, -5) || mc_kcall_double (call, 1.5) || mc_kcall_bool (call, false)
-        || mc_kcall_value (call, mc_kcall_arg (call, 0))
-        || mc_kcall_str (call, "b", 1) || mc_kcall_nil (call);
+    return mc_kcall_out_map (call, 2) || mc_kcall_out_str (call, "a", 1) || mc_kcall_out_list (call, 4)
+        || mc_kcall_out_int (call, -5) || mc_kcall_out_double (call, 1.5) || mc_kcall_out_bool (call, false)
+        || mc_kcall_out_value (call, mc_kcall_arg (call, 0))
+        || mc_kcall_out_str (call, "b", 1) || mc_kcall_out_nil (call);
 }
 
 static int
 s_test_too_many (mc_kcall_t *call)
 {
-    mc_kcall_nil (call);
-    mc_kcall_nil (call);                //  fails; a careless kernel goes on
+    mc_kcall_out_nil (call);
+    mc_kcall_out_nil (call);                //  fails; a careless kernel goes on
     return 0;
 }
 
 static int
 s_test_too_few (mc_kcall_t *call)
 {
-    return mc_kcall_list (call, 2) || mc_kcall_nil (call);
+    return mc_kcall_out_list (call, 2) || mc_kcall_out_nil (call);
 }
 
 static int
@@ -536,24 +733,49 @@ s_test_silent (mc_kcall_t *call)
     return -1;
 }
 
+//  Arguments by name: "x:float n:int * s:str=hi b:bool=false l:list=nil
+//  a:array=nil"; returns [x, n, s, b, has l, has a].
+static int
+s_test_named (mc_kcall_t *call)
+{
+    size_t len;
+    const char *s = mc_kcall_str (call, "s", &len);
+    assert (s && strlen (s) == len);
+    mc_karray_t array;
+    assert ((mc_kcall_array (call, "a", &array) == 0) == mc_kcall_has (call, "a"));
+    assert (!mc_kcall_has (call, "l") || mc_kvalue_type (mc_kcall_value (call, "l")) == MC_KVALUE_LIST);
+    return mc_kcall_out_list (call, 6) || mc_kcall_out_double (call, mc_kcall_double (call, "x"))
+        || mc_kcall_out_int (call, mc_kcall_int (call, "n")) || mc_kcall_out_str (call, s, len)
+        || mc_kcall_out_bool (call, mc_kcall_bool (call, "b")) || mc_kcall_out_bool (call, mc_kcall_has (call, "l"))
+        || mc_kcall_out_bool (call, mc_kcall_has (call, "a"));
+}
+
+//  A kernel that reads an argument it did not declare.
+static int
+s_test_undeclared (mc_kcall_t *call)
+{
+    mc_kcall_int (call, "x");               //  declared a float: a bug
+    return mc_kcall_out_double (call, mc_kcall_double (call, "y"));
+}
+
 //  Arrays in, arrays out: the sum of the first array as a one-element
 //  int64 array, then the array itself as it came.
 static int
 s_test_arrays (mc_kcall_t *call)
 {
     mc_karray_t in;
-    if (mc_kcall_array (call, mc_kcall_arg (call, 0), &in) || in.dtype != MC_KDTYPE_I64)
+    if (mc_kvalue_array (call, mc_kcall_arg (call, 0), &in) || in.dtype != MC_KDTYPE_I64)
         return mc_kcall_error (call, "expected an int64 array");
     assert (mc_kvalue_type (mc_kcall_arg (call, 0)) == MC_KVALUE_ARRAY && in.ndim == 1 && in.shape [0] == 3);
     uint64_t one = 1;
-    if (mc_kcall_list (call, 2))
+    if (mc_kcall_out_list (call, 2))
         return -1;
     int64_t *sum = mc_kcall_out_array (call, MC_KDTYPE_I64, 1, &one);
     if (!sum)
         return -1;
     const int64_t *x = in.data;
     *sum = x [0] + x [1] + x [2];
-    return mc_kcall_value (call, mc_kcall_arg (call, 0));
+    return mc_kcall_out_value (call, mc_kcall_arg (call, 0));
 }
 
 void
@@ -563,14 +785,41 @@ mc_kcall_test (bool verbose)
     if (verbose)
         printf ("\n");
     char out [256];
-    mc_kernel_def_t def = { "readers", "", "", s_test_readers };
-    assert (mc_kcall_try (&def, "[7, 2.5, true, \"hi\", [1, 2], {\"k\": null}, 9.0]", "{\"w\": -3}", 0,
-                          out, sizeof out) == 0 && !strcmp (out, "null"));
+    mc_kernel_def_t def = { "readers", "", "args:any... * w:int=0", s_test_readers };
+    int rc = mc_kcall_try (&def, "[7, 2.5, true, \"hi\", [1, 2], {\"k\": null}, 9.0]", "{\"w\": -3}", 0, out, sizeof out);
+    if (verbose)
+        printf ("  readers: %d %s\n", rc, out);
+    assert (rc == 0 && !strcmp (out, "null"));
+    //  "...": undeclared keywords pass through too, raw.
+    assert (mc_kcall_try (&def, "[7, 2.5, true, \"hi\", [1, 2], {\"k\": null}, 9.0]", "{\"w\": -3, \"extra\": 1}", 0,
+                          out, sizeof out) == 0);
     def.fn = s_test_builders;
     assert (mc_kcall_try (&def, "[[\"x\", {\"y\": 1}]]", NULL, 0, out, sizeof out) == 0);
     if (verbose)
         printf ("  builders: %s\n", out);
     assert (!strcmp (out, "{\"a\":[-5,1.5,false,[\"x\",{\"y\":1}]],\"b\":null}"));
+    //  Arguments bound by name: converted, defaulted, refused with reasons.
+    mc_kernel_def_t named = { "named", "", "x:float n:int * s:str=hi b:bool=false l:list=nil a:array=nil", s_test_named };
+    struct { const char *args, *kwargs, *expect; int rc; } binds [] = {
+        { "[1, 2]", NULL, "[1.0,2,\"hi\",false,false,false]", 0 },
+        { "[1.5]", "{\"n\": 3e6, \"s\": \"\", \"b\": true, \"l\": [1]}", "[1.5,3000000,\"\",true,true,false]", 0 },
+        { "[]", "{\"n\": 1, \"x\": 2, \"l\": null}", "[2.0,1,\"hi\",false,false,false]", 0 },
+        { "[1]", NULL, "named: n (int) is required", -1 },
+        { "[1, 2, 3]", NULL, "named: takes 2 positional arguments (the rest are name=value), got 3", -1 },
+        { "[1, 2.5]", NULL, "named: n must be an integer, got 2.5", -1 },
+        { "[\"1\", 2]", NULL, "named: x must be a float, got string", -1 },
+        { "[1, 2]", "{\"s\": 5}", "named: s must be a string, got int", -1 },
+        { "[1, 2]", "{\"b\": 1}", "named: b must be a bool, got int", -1 },
+        { "[1, 2]", "{\"a\": [1]}", "named: a must be an array, got list", -1 },
+        { "[1, 2]", "{\"x\": 1}", "named: x is given twice", -1 },
+        { "[1, 2]", "{\"z\": 1}", "named: no argument 'z' (it takes x, n, s, b, l, a)", -1 },
+        { "[1, 2]", "{\"1\": 1}", "named: no argument '1' (it takes x, n, s, b, l, a)", -1 },
+    };
+    for (size_t i = 0; i < sizeof binds / sizeof binds [0]; i++)
+        mc_kcall_expect (&named, binds [i].args, binds [i].kwargs, 0, binds [i].rc, binds [i].expect, verbose);
+    mc_kernel_def_t undeclared = { "undeclared", "", "x:float", s_test_undeclared };
+    mc_kcall_expect (&undeclared, "[1]", NULL, 0, -1, "kernel bug: mc_kcall_int (\"x\") but its args declare it as float",
+                     verbose);
     def.fn = s_test_too_many;
     assert (mc_kcall_try (&def, "[]", NULL, 0, out, sizeof out) == -1 && strstr (out, "more than one result value"));
     def.fn = s_test_too_few;
@@ -623,14 +872,16 @@ mc_kcall_test (bool verbose)
     call = (mc_kcall_t) { .argv = argv, .argc = 1, .frames = &arg_frame, .frame_count = 1, .out = &pk,
                           .out_frames = frames };
     def.fn = s_test_arrays;
-    assert (mc_kcall_invoke (&call, &def) == 0 && zlist_size (frames) == 2);
+    mc_kargs_t any;
+    assert (mc_kargs_parse (&any, "args:any...", out, sizeof out) == 0);
+    assert (mc_kcall_invoke (&call, &def, &any) == 0 && zlist_size (frames) == 2);
     s_test_result (&result, frames, out, sizeof out);
     assert (!strcmp (out, "[[42],[1,2,39]]"));
     assert (zframe_data (zlist_last (frames)) != zframe_data (arg_frame));       //  a copy, not the argument's
     //  No frame behind the reference: not an array.
     call.frame_count = 0;
     msgpack_sbuffer_clear (&result);
-    assert (mc_kcall_invoke (&call, &def) == -1 && strstr (call.error, "expected an int64 array"));
+    assert (mc_kcall_invoke (&call, &def, &any) == -1 && strstr (call.error, "expected an int64 array"));
     //  Result arrays of a bad shape are refused.
     call.owed = 1;
     uint64_t shape [9] = { 1 };

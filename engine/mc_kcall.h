@@ -7,6 +7,7 @@
 #ifndef MC_KCALL_H
 #define MC_KCALL_H
 #include "mc_kernel.h"
+#include "mc_kargs.h"
 #include <czmq.h>
 #include <msgpack.h>
 
@@ -22,6 +23,8 @@ struct mc_kcall {
     zlist_t *out_frames;            //  frames of the result's arrays: the caller owns them
     uint64_t seed, index;
     const volatile int *cancel;     //  nonzero once the engine stops or the task's job is aborted; may be NULL
+    const mc_kargs_t *args;         //  the kernel's declared arguments (set by invoke)
+    mc_kslot_t slot [MC_KARGS_MAX]; //  their values for this call (set by invoke)
     size_t owed;                    //  values the result still needs (set by invoke)
     char error [1024];
     struct { const char *key; double value; } meta [MC_KCALL_META_MAX];
@@ -35,10 +38,11 @@ mc_kvalue_of (const msgpack_object *obj)
     return (const mc_kvalue_t *) obj;
 }
 
-//  Call def once on call (argv, index and the rest set by the caller): 0
-//  when it built exactly one value; -1 with call->error set when it failed
-//  or built less or more than that.
-int mc_kcall_invoke (mc_kcall_t *call, const mc_kernel_def_t *def);
+//  Call def once on call (argv, index and the rest set by the caller) with
+//  args, def's parsed arguments: 0 when the arguments fit args and the
+//  kernel built exactly one value; -1 with call->error set when they did
+//  not, or it failed, or built less or more than that.
+int mc_kcall_invoke (mc_kcall_t *call, const mc_kernel_def_t *def, const mc_kargs_t *args);
 
 //  Pack the metadata that the calls of a task reported into meta (nothing
 //  when there is none): a map key -> value for an apply, key -> list of

@@ -1,26 +1,51 @@
-/*  mc_ktable: the kernel table of this process and the loader of shared
-    objects of kernels. */
+/*  mc_ktable: the kernel and target tables of this process and the loader
+    of shared objects of kernels and targets. */
 #include "mc_ktable.h"
 #include "mc_proto.h"
 #include "mc_value.h"
+#include "mc_log.h"
 #include <assert.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define MAX_KERNELS MC_PROTO_MAX_KERNELS     //  as many as one REGISTER can name
+#define MAX_TARGETS 1024
+#define TARGET_NAME_MAX 127                  //  bytes of "lib.name"
 static const mc_kernel_def_t *s_kernels [MAX_KERNELS];
+static mc_kargs_t *s_args [MAX_KERNELS];     //  parsed args of each, owned
 static size_t s_count;
+static struct {
+    const mc_target_def_t *def;
+    char name [TARGET_NAME_MAX + 1];
+} s_targets [MAX_TARGETS];
+static size_t s_target_count;
+
+//  Whether def could be registered: a valid free name, a function, args
+//  that parse (into *args when not NULL).
+static bool
+s_kernel_ok (const mc_kernel_def_t *def, mc_kargs_t *args)
+{
+    mc_kargs_t scratch;
+    char err [256];
+    return s_count < MAX_KERNELS && def->name && mc_value_valid_kernel_name (def->name, strlen (def->name)) && def->fn
+        && !mc_ktable_find (def->name, strlen (def->name))
+        && mc_kargs_parse (args? args: &scratch, def->args, err, sizeof err) == 0;
+}
 
 int
 mc_ktable_register (const mc_kernel_def_t *def)
 {
-    if (s_count == MAX_KERNELS || !def->name || !mc_value_valid_kernel_name (def->name, strlen (def->name)) || !def->fn
-    ||  mc_ktable_find (def->name, strlen (def->name)))
+    mc_kargs_t *args = malloc (sizeof *args);
+    if (!args || !s_kernel_ok (def, args)) {
+        free (args);
         return -1;
+    }
+    s_args [s_count] = args;
     s_kernels [s_count++] = def;
     return 0;
 }
@@ -57,11 +82,100 @@ mc_ktable_at (size_t index)
     return index < s_count? s_kernels [index]: NULL;
 }
 
-static void
-s_wrong_abi (const char *path, char *err, size_t errlen)
+const mc_kargs_t *
+mc_ktable_args (const mc_kernel_def_t *def)
 {
-    snprintf (err, errlen, "%s: does not serve kernel ABI %d (built for another; rebuild it against "
-              "engine/mc_kernel.h)", path, MC_KERNEL_ABI);
+    for (size_t i = 0; i < s_count; i++)
+        if (s_kernels [i] == def)
+            return s_args [i];
+    return NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  Targets of the walker
+
+//  "lib.name" of def into full: 0, or -1 when something about def is bad.
+static int
+s_target_name (const char *lib, const mc_target_def_t *def, char *full, size_t len)
+{
+    if (!def->name || !def->fn || def->dim < 1 || def->dim > MC_TARGET_MAX_DIM
+    ||  def->nparams < MC_TARGET_ANY_PARAMS || def->nparams > MC_TARGET_MAX_PARAMS
+    ||  (size_t) snprintf (full, len, "%s.%s", lib, def->name) >= len
+    ||  !mc_value_valid_kernel_name (full, strlen (full)) || strchr (def->name, '.'))
+        return -1;
+    return 0;
+}
+
+int
+mc_ktable_register_target (const char *lib, const mc_target_def_t *def)
+{
+    char full [TARGET_NAME_MAX + 1];
+    if (s_target_count == MAX_TARGETS || s_target_name (lib, def, full, sizeof full)
+    ||  mc_ktable_find_target (full, strlen (full)))
+        return -1;
+    s_targets [s_target_count].def = def;
+    memcpy (s_targets [s_target_count++].name, full, strlen (full) + 1);
+    return 0;
+}
+
+const mc_target_def_t *
+mc_ktable_find_target (const char *name, size_t len)
+{
+    for (size_t i = 0; i < s_target_count; i++)
+        if (strlen (s_targets [i].name) == len && memcmp (s_targets [i].name, name, len) == 0)
+            return s_targets [i].def;
+    return NULL;
+}
+
+size_t
+mc_ktable_target_count (void)
+{
+    return s_target_count;
+}
+
+const mc_target_def_t *
+mc_ktable_target_at (size_t index, const char **name)
+{
+    if (index >= s_target_count)
+        return NULL;
+    *name = s_targets [index].name;
+    return s_targets [index].def;
+}
+
+//  --------------------------------------------------------------------------
+//  Shared objects
+
+//  What ABI a plugin of ABI 2 or older serves, through its mc_kernels
+//  function (which returns NULL for any other): 0 when none.
+static int
+s_old_abi (void *lib)
+{
+    typedef const void *(old_fn) (int abi, size_t *count);
+    old_fn *entry_fn = (old_fn *) dlsym (lib, "mc_kernels");
+    size_t count = 0;
+    for (int abi = 1; entry_fn && abi < MC_KERNEL_ABI; abi++)
+        if (entry_fn (abi, &count))
+            return abi;
+    return 0;
+}
+
+//  The ABI that lib was built for: the first member of its mc_plugin, or
+//  what its old mc_kernels serves; 0 when it has neither.
+static int
+s_abi_of (void *lib)
+{
+    const int *plugin = dlsym (lib, "mc_plugin");
+    return plugin? *plugin: s_old_abi (lib);
+}
+
+static void
+s_wrong_abi (const char *path, int abi, char *err, size_t errlen)
+{
+    if (abi)
+        snprintf (err, errlen, "%s: built for kernel ABI %d, this engine serves ABI %d (rebuild it against "
+                  "engine/mc_kernel.h)", path, abi, MC_KERNEL_ABI);
+    else
+        snprintf (err, errlen, "%s: no mc_plugin (see engine/mc_kernel.h: MC_PLUGIN)", path);
 }
 
 //  A library that does not load may have been built for another ABI,
@@ -71,40 +185,86 @@ static void
 s_diagnose (const char *path, char *err, size_t errlen)
 {
     void *lib = dlopen (path, RTLD_LAZY | RTLD_LOCAL);
-    mc_kernels_fn *entry_fn = lib? (mc_kernels_fn *) dlsym (lib, "mc_kernels"): NULL;
-    size_t count = 0;
-    if (entry_fn && !entry_fn (MC_KERNEL_ABI, &count))
-        s_wrong_abi (path, err, errlen);
+    int abi = lib? s_abi_of (lib): MC_KERNEL_ABI;
+    if (abi != MC_KERNEL_ABI)
+        s_wrong_abi (path, abi, err, errlen);
     if (lib)
         dlclose (lib);
 }
 
-//  Load one shared object and register its kernels: 0, or -1 with err.
-static int
-s_load (const char *path, char *err, size_t errlen)
+//  "mymodel" of ".../libmymodel.so" or ".../mymodel.so" into lib.
+static void
+s_lib_name (const char *path, char *lib, size_t len)
 {
-    //  Kernels stay loaded for the life of the engine: never dlclose.
+    const char *base = strrchr (path, '/');
+    base = base? base + 1: path;
+    if (!strncmp (base, "lib", 3) && strlen (base) > 6)
+        base += 3;
+    size_t n = strlen (base) - 3;               //  the caller loads *.so only
+    snprintf (lib, len, "%.*s", (int) n, base);
+}
+
+//  Whether every kernel and target of plugin can be registered: 0, or -1
+//  with err naming the first that cannot.
+static int
+s_plugin_ok (const char *path, const char *lib, const mc_plugin_t *plugin, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < plugin->kernel_count; i++)
+        if (!s_kernel_ok (&plugin->kernels [i], NULL)) {
+            const mc_kernel_def_t *def = &plugin->kernels [i];
+            snprintf (err, errlen, "%s: kernel '%s' has a bad or taken name, bad args ('%s') or no function", path,
+                      def->name? def->name: "(null)", def->args? def->args: "");
+            return -1;
+        }
+    char full [TARGET_NAME_MAX + 1];
+    for (size_t i = 0; i < plugin->target_count; i++) {
+        const mc_target_def_t *def = &plugin->targets [i];
+        if (s_target_name (lib, def, full, sizeof full) || mc_ktable_find_target (full, strlen (full))) {
+            snprintf (err, errlen, "%s: target '%s' has a bad or taken name, a dimension not in 1..%d, "
+                      "a bad parameter count or no function", path, def->name? def->name: "(null)", MC_TARGET_MAX_DIM);
+            return -1;
+        }
+    }
+    if (s_count + plugin->kernel_count > MAX_KERNELS || s_target_count + plugin->target_count > MAX_TARGETS) {
+        snprintf (err, errlen, "%s: too many kernels or targets for one engine", path);
+        return -1;
+    }
+    return 0;
+}
+
+int
+mc_ktable_load (const char *path, char *err, size_t errlen)
+{
+    //  Kernels stay loaded for the life of the engine: never dlclose one
+    //  that registered anything.
     void *lib = dlopen (path, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
         snprintf (err, errlen, "%s: %s", path, dlerror ());
         s_diagnose (path, err, errlen);
         return -1;
     }
-    mc_kernels_fn *entry_fn = (mc_kernels_fn *) dlsym (lib, "mc_kernels");
-    if (!entry_fn) {
-        snprintf (err, errlen, "%s: no mc_kernels function (see engine/mc_kernel.h)", path);
+    const mc_plugin_t *plugin = dlsym (lib, "mc_plugin");
+    int abi = plugin? plugin->abi: s_old_abi (lib);
+    if (abi != MC_KERNEL_ABI) {
+        s_wrong_abi (path, abi, err, errlen);
+        dlclose (lib);
         return -1;
     }
-    size_t count = 0;
-    const mc_kernel_def_t *defs = entry_fn (MC_KERNEL_ABI, &count);
-    if (!defs) {
-        s_wrong_abi (path, err, errlen);
+    char name [256];
+    s_lib_name (path, name, sizeof name);
+    if (s_plugin_ok (path, name, plugin, err, errlen)) {
+        dlclose (lib);
         return -1;
     }
-    for (size_t i = 0; i < count; i++)
-        if (mc_ktable_register (&defs [i])) {
-            snprintf (err, errlen, "%s: kernel '%s' has a bad or taken name", path,
-                      defs [i].name? defs [i].name: "(null)");
+    //  Only a name given twice in this very file can fail now.
+    for (size_t i = 0; i < plugin->kernel_count; i++)
+        if (mc_ktable_register (&plugin->kernels [i])) {
+            snprintf (err, errlen, "%s: kernel '%s' is named twice", path, plugin->kernels [i].name);
+            return -1;
+        }
+    for (size_t i = 0; i < plugin->target_count; i++)
+        if (mc_ktable_register_target (name, &plugin->targets [i])) {
+            snprintf (err, errlen, "%s: target '%s' is named twice", path, plugin->targets [i].name);
             return -1;
         }
     return 0;
@@ -118,18 +278,18 @@ mc_ktable_load_dir (const char *dir, char *err, size_t errlen)
         snprintf (err, errlen, "--kernel-path %s: %s", dir, strerror (errno));
         return -1;
     }
-    int rc = 0;
     struct dirent *entry;
-    while (rc == 0 && (entry = readdir (d))) {
+    while ((entry = readdir (d))) {
         size_t len = strlen (entry->d_name);
         if (len < 4 || strcmp (entry->d_name + len - 3, ".so"))
             continue;
-        char path [4096];
+        char path [4096], why [1024];
         snprintf (path, sizeof path, "%s/%s", dir, entry->d_name);
-        rc = s_load (path, err, errlen);
+        if (mc_ktable_load (path, why, sizeof why))
+            mc_log (MC_LOG_WARN, "not loaded: %s", why);
     }
     closedir (d);
-    return rc;
+    return 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -138,7 +298,14 @@ mc_ktable_load_dir (const char *dir, char *err, size_t errlen)
 static int
 s_test_fn (mc_kcall_t *call)
 {
-    return mc_kcall_nil (call);
+    return mc_kcall_out_nil (call);
+}
+
+static double
+s_test_target (const double *x, size_t dim, const double *params)
+{
+    (void) params;
+    return x [dim - 1];
 }
 
 void
@@ -167,6 +334,25 @@ mc_ktable_test (bool verbose)
         assert (mc_ktable_register (&bad [i]) == -1);
     assert (mc_ktable_register_all (bad, 1) == -1);
     assert (mc_ktable_count () == before + 2);
+    assert (mc_ktable_args (&defs [1]) && mc_ktable_args (&defs [1])->count == 1 && !mc_ktable_args (&bad [0]));
+    static const mc_kernel_def_t bad_args = { "ktable_bad_args", "", "x:real", s_test_fn };
+    assert (mc_ktable_register (&bad_args) == -1);
+    //  Targets: "lib.name", a dimension, a parameter count.
+    static const mc_target_def_t targets [] = {
+        { "t2", "", 2, 0, false, s_test_target, NULL }, { "tn", "", 64, MC_TARGET_ANY_PARAMS, true, s_test_target, NULL },
+        { "t0", "", 0, 0, false, s_test_target, NULL }, { "t65", "", 65, 0, false, s_test_target, NULL },
+        { "tp", "", 2, -2, false, s_test_target, NULL }, { "tf", "", 2, 0, false, NULL, NULL },
+        { "a.b", "", 2, 0, false, s_test_target, NULL },
+    };
+    size_t tbefore = mc_ktable_target_count ();
+    const char *full;
+    assert (mc_ktable_register_target ("lib", &targets [0]) == 0 && mc_ktable_register_target ("lib", &targets [1]) == 0);
+    assert (mc_ktable_register_target ("lib", &targets [0]) == -1);
+    for (size_t i = 2; i < sizeof targets / sizeof targets [0]; i++)
+        assert (mc_ktable_register_target ("lib", &targets [i]) == -1);
+    assert (mc_ktable_find_target ("lib.tn", 6) == &targets [1] && !mc_ktable_find_target ("tn", 2));
+    assert (mc_ktable_target_at (tbefore, &full) == &targets [0] && !strcmp (full, "lib.t2"));
+    assert (mc_ktable_target_count () == tbefore + 2 && !mc_ktable_target_at (tbefore + 2, &full));
     //  Loading: a missing directory and a file that is no library.
     char err [256], dir [] = "/tmp/mc_ktable_test.XXXXXX", path [64];
     assert (mc_ktable_load_dir ("/nonexistent-dir", err, sizeof err) == -1 && strstr (err, "No such file"));
@@ -177,7 +363,8 @@ mc_ktable_test (bool verbose)
     assert (file);
     fputs ("not a library\n", file);
     fclose (file);
-    assert (mc_ktable_load_dir (dir, err, sizeof err) == -1 && strstr (err, "broken.so"));
+    assert (mc_ktable_load (path, err, sizeof err) == -1 && strstr (err, "broken.so"));
+    assert (mc_ktable_load_dir (dir, err, sizeof err) == 0);   //  logged and skipped
     if (verbose)
         printf ("  %s\n", err);
     unlink (path);

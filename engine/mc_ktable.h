@@ -1,12 +1,14 @@
-/*  mc_ktable: the kernels this engine runs (engine only), built in or
-    loaded from shared objects with `--kernel-path`. Filled at start, read
-    afterwards from both threads: no locks. */
+/*  mc_ktable: the kernels and walker targets this engine runs (engine
+    only), built in or loaded from shared objects with `--kernel-path`.
+    Filled at start, read afterwards from both threads: no locks. */
 #ifndef MC_KTABLE_H
 #define MC_KTABLE_H
 #include "mc_kernel.h"
+#include "mc_kargs.h"
 
 //  Add a kernel (def is borrowed for the life of the process): 0, or -1
-//  for an invalid name, a missing function, a taken name or a full table.
+//  for an invalid name or args, a missing function, a taken name or a full
+//  table.
 int mc_ktable_register (const mc_kernel_def_t *def);
 //  Add each of defs[0 .. count) that is not registered yet (the same def
 //  twice is no error): 0, or -1 at the first that mc_ktable_register refuses.
@@ -16,9 +18,27 @@ const mc_kernel_def_t *mc_ktable_find (const char *name, size_t len);
 size_t mc_ktable_count (void);
 //  Kernel number index in the order of registration, or NULL past the end.
 const mc_kernel_def_t *mc_ktable_at (size_t index);
-//  Load every *.so in dir and register its kernels. 0, or -1 with err
-//  naming the file and what is wrong with it (no mc_kernels, another ABI,
-//  a bad or taken name).
+//  The parsed args of a registered kernel (borrowed), or NULL.
+const mc_kargs_t *mc_ktable_args (const mc_kernel_def_t *def);
+
+//  Add a walker target of plugin lib as "lib.name" (def is borrowed for the
+//  life of the process): 0, or -1 for a bad name, dimension or parameter
+//  count, a missing function, a taken name or a full table.
+int mc_ktable_register_target (const char *lib, const mc_target_def_t *def);
+//  The target called name ("lib.name", need not be NUL-terminated), or NULL.
+const mc_target_def_t *mc_ktable_find_target (const char *name, size_t len);
+size_t mc_ktable_target_count (void);
+//  Target number index and its full name into *name, or NULL past the end.
+const mc_target_def_t *mc_ktable_target_at (size_t index, const char **name);
+
+//  Load one shared object and register its kernels and targets: 0, or -1
+//  with err, one line naming the file and what is wrong with it (no
+//  mc_plugin, another kernel ABI with both versions, a bad or taken name);
+//  a refused file registers nothing.
+int mc_ktable_load (const char *path, char *err, size_t errlen);
+//  Load every *.so in dir. A file that mc_ktable_load refuses is logged (a
+//  warning, its one line) and skipped: the engine keeps running without
+//  it. 0, or -1 with err when dir cannot be read.
 int mc_ktable_load_dir (const char *dir, char *err, size_t errlen);
 void mc_ktable_test (bool verbose);
 

@@ -335,6 +335,8 @@ s_call (mc_runner_state_t *state, const mc_kernel_def_t *def, s_task_t *t, s_res
     for (uint32_t i = 0; i < t->args.via.array.size; i++)
         argv [i + is_map] = &t->args.via.array.ptr [i];
     uint64_t n = is_map? t->task->count: 1;
+    const mc_kargs_t *args = mc_ktable_args (def);      //  a registered kernel's: never NULL
+    assert (args);
     int rc = s_packed (r, msgpack_pack_array (&r->pk, (uint32_t) n));
     mc_kcall_t call = { .argv = argv, .argc = argc, .kwargs = &t->kwargs, .frames = t->frames,
                         .frame_count = t->frame_count, .out = &r->pk, .out_frames = r->frames,
@@ -343,7 +345,7 @@ s_call (mc_runner_state_t *state, const mc_kernel_def_t *def, s_task_t *t, s_res
         if (is_map)
             argv [0] = &t->items.via.array.ptr [i];
         call.index = t->task->first + i;
-        if (mc_kcall_invoke (&call, def))
+        if (mc_kcall_invoke (&call, def, args))
             rc = s_fail (r, MC_E_KERNEL_ERROR, "%s", call.error);
         //  A kernel that saw its job's abort returned early, with a partial
         //  value or an error: neither is its result.
@@ -673,7 +675,7 @@ mc_runner_test (bool verbose)
         { "square", "[]", "[1,2.5,[3,4]]", "[1,6.25,[9,16]]", 0, "" },
         { "square", "[\"x\"]", NULL, NULL, MC_E_KERNEL_ERROR, "got string" },
         { "square", "[4000000000]", NULL, NULL, MC_E_KERNEL_ERROR, "overflows" },
-        { "square", "[1,2]", NULL, NULL, MC_E_KERNEL_ERROR, "expected 1 argument, got 2" },
+        { "square", "[1,2]", NULL, NULL, MC_E_KERNEL_ERROR, "takes 1 positional argument, got 2" },
         { "echo", "[\"a\",1]", NULL, "[[\"a\",1]]", 0, "" },
         { "noop", "[]", "[1,2,3]", "[null,null,null]", 0, "" },
         { "sleep", "[1]", NULL, "[null]", 0, "" },

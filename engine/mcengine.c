@@ -118,6 +118,12 @@ main (int argc, char *argv [])
     if (list) {
         for (size_t i = 0; i < mc_ktable_count (); i++)
             printf ("%-10s %-22s %s\n", mc_ktable_at (i)->name, mc_ktable_at (i)->args, mc_ktable_at (i)->doc);
+        for (size_t i = 0; i < mc_ktable_target_count (); i++) {
+            const char *name;
+            const mc_target_def_t *def = mc_ktable_target_at (i, &name);
+            printf ("target %s: %u-D %s, %d params: %s\n", name, def->dim, def->log? "log density": "density",
+                    def->nparams, def->doc? def->doc: "");
+        }
         return 0;
     }
     char profile [4096], origin [4200], err [1024];

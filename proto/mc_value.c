@@ -168,10 +168,12 @@ mc_value_to_json_with (const msgpack_object *obj, zframe_t *const *frames, size_
         case MSGPACK_OBJECT_NIL:              return json_null ();
         case MSGPACK_OBJECT_BOOLEAN:          return json_boolean (obj->via.boolean);
         case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            //  JSON integers here are signed 64-bit: a larger one (a seed
+            //  past 2^63) becomes its decimal digits as a string, exactly.
             if (obj->via.u64 > INT64_MAX) {
-                snprintf (err, errlen, "integer %llu is too large for JSON output",
-                          (unsigned long long) obj->via.u64);
-                return NULL;
+                char digits [24];
+                snprintf (digits, sizeof digits, "%llu", (unsigned long long) obj->via.u64);
+                return json_string (digits);
             }
             return json_integer ((json_int_t) obj->via.u64);
         case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer (obj->via.i64);

@@ -20,7 +20,8 @@ int mc_value_pack_json_refs (msgpack_packer *pk, const json_t *value, bool refs)
 //  is not JSON or cannot be represented or packed.
 int mc_value_pack_json_text (msgpack_sbuffer *sb, const char *text);
 //  Convert a msgpack object to a new JSON value (caller owns it). Returns
-//  NULL for what JSON cannot hold (binary, ext, NaN); err names it.
+//  NULL for what JSON cannot hold (binary, ext, NaN); err names it. An
+//  unsigned integer past INT64_MAX becomes a string of its digits.
 json_t *mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen);
 //  The same, for a value whose array references index frames[0 .. count):
 //  arrays become nested lists.

@@ -71,7 +71,8 @@ int mc_client_take_array (mc_client_t *self, size_t index, mc_array_t *array);
 //  Submit a job (spec as in mc_proto.md: kind, kernel, args, kwargs, seq,
 //  targets, chunksize, seed, retries, priority: an integer, -1000..1000,
 //  higher served first; see mc_client_renice). Without wait, returns {"job": "j12"}; with
-//  wait, the result object once the job is done.
+//  wait, the result object once the job is done. A seed past 2^63 (JSON
+//  integers are signed 64-bit) may be given as a string of its digits.
 json_t *mc_client_submit (mc_client_t *self, const json_t *spec, bool wait);
 //  Status object of a job.
 json_t *mc_client_status (mc_client_t *self, const char *job);

@@ -1,5 +1,6 @@
 /*  Built-in kernels: noop, echo, square, sleep, fail. Small, but each
-    checks its arguments and says what is wrong, as every kernel must. */
+    declares its arguments (the engine checks them before the call) and
+    says what else is wrong, as every kernel must. */
 #include "mc_kernel.h"
 #include "mc_kcall.h"
 #include "mc_ktable.h"
@@ -10,21 +11,9 @@
 #include <time.h>
 
 static int
-s_arity (mc_kcall_t *call, const char *name, size_t min, size_t max)
-{
-    size_t argc = mc_kcall_argc (call);
-    if (argc < min || argc > max) {
-        if (min == max)
-            return mc_kcall_error (call, "%s: expected %zu argument%s, got %zu", name, min, min == 1? "": "s", argc);
-        return mc_kcall_error (call, "%s: expected %zu to %zu arguments, got %zu", name, min, max, argc);
-    }
-    return 0;
-}
-
-static int
 s_noop (mc_kcall_t *call)
 {
-    return mc_kcall_nil (call);
+    return mc_kcall_out_nil (call);
 }
 
 static int
@@ -32,13 +21,13 @@ s_echo (mc_kcall_t *call)
 {
     size_t argc = mc_kcall_argc (call);
     if (argc == 0)
-        return mc_kcall_nil (call);
+        return mc_kcall_out_nil (call);
     if (argc == 1)
-        return mc_kcall_value (call, mc_kcall_arg (call, 0));
-    if (mc_kcall_list (call, argc))
+        return mc_kcall_out_value (call, mc_kcall_arg (call, 0));
+    if (mc_kcall_out_list (call, argc))
         return -1;
     for (size_t i = 0; i < argc; i++)
-        if (mc_kcall_value (call, mc_kcall_arg (call, i)))
+        if (mc_kcall_out_value (call, mc_kcall_arg (call, i)))
             return -1;
     return 0;
 }
@@ -71,7 +60,7 @@ static int
 s_square_value (mc_kcall_t *call, const mc_kvalue_t *x)
 {
     mc_karray_t array;
-    if (mc_kcall_array (call, x, &array) == 0)
+    if (mc_kvalue_array (call, x, &array) == 0)
         return s_square_array (call, &array);
     switch (mc_kvalue_type (x)) {
         case MC_KVALUE_INT: {
@@ -80,15 +69,15 @@ s_square_value (mc_kcall_t *call, const mc_kvalue_t *x)
             if (mc_kvalue_int (x, &i) || __builtin_mul_overflow (i, i, &product))
                 return mc_kcall_error (call, "square: %s squared overflows a 64-bit integer",
                                        i < 0? "negative integer": "integer");
-            return mc_kcall_int (call, product);
+            return mc_kcall_out_int (call, product);
         }
         case MC_KVALUE_FLOAT: {
             double d;
             mc_kvalue_double (x, &d);
-            return mc_kcall_double (call, d * d);
+            return mc_kcall_out_double (call, d * d);
         }
         case MC_KVALUE_LIST:
-            if (mc_kcall_list (call, mc_kvalue_len (x)))
+            if (mc_kcall_out_list (call, mc_kvalue_len (x)))
                 return -1;
             for (size_t k = 0; k < mc_kvalue_len (x); k++)
                 if (s_square_value (call, mc_kvalue_at (x, k)))
@@ -103,20 +92,15 @@ s_square_value (mc_kcall_t *call, const mc_kvalue_t *x)
 static int
 s_square (mc_kcall_t *call)
 {
-    if (s_arity (call, "square", 1, 1))
-        return -1;
-    return s_square_value (call, mc_kcall_arg (call, 0));
+    return s_square_value (call, mc_kcall_value (call, "x"));
 }
 
 static int
 s_sleep (mc_kcall_t *call)
 {
-    if (s_arity (call, "sleep", 1, 1))
-        return -1;
-    double ms;
-    if (mc_kvalue_double (mc_kcall_arg (call, 0), &ms) || !(ms >= 0) || ms > 86400e3)
-        return mc_kcall_error (call, "sleep: expected milliseconds from 0 to 86400000, got %s",
-                               mc_kvalue_type_name (mc_kcall_arg (call, 0)));
+    double ms = mc_kcall_double (call, "ms");
+    if (!(ms >= 0) || ms > 86400e3)
+        return mc_kcall_error (call, "sleep: expected milliseconds from 0 to 86400000, got %g", ms);
     //  Sleep in slices so that a stopping engine is not held up.
     struct timespec end;
     clock_gettime (CLOCK_MONOTONIC, &end);
@@ -134,15 +118,13 @@ s_sleep (mc_kcall_t *call)
     }
     if (mc_kcall_cancelled (call))
         return mc_kcall_error (call, "sleep: cancelled, the engine is stopping");
-    return mc_kcall_nil (call);
+    return mc_kcall_out_nil (call);
 }
 
 static int
 s_fail (mc_kcall_t *call)
 {
-    if (s_arity (call, "fail", 0, 1))
-        return -1;
-    const mc_kvalue_t *message = mc_kcall_arg (call, 0);
+    const mc_kvalue_t *message = mc_kcall_value (call, "message");
     if (!message)
         return mc_kcall_error (call, "failed as asked");
     size_t len;
@@ -160,7 +142,7 @@ static const mc_kernel_def_t s_builtins [] = {
     { "echo",   "return the argument (or the list of arguments)", "args:any...", s_echo },
     { "square", "x*x for an int or float; elementwise for a list or array", "x:any", s_square },
     { "sleep",  "sleep this many milliseconds, then return null", "ms:float", s_sleep },
-    { "fail",   "raise an error with the given message", "message:str", s_fail },
+    { "fail",   "raise an error with the given message", "message:any=nil", s_fail },
 };
 
 int
@@ -191,16 +173,17 @@ mc_builtin_test (bool verbose)
         { "square", "[[1, [2, 3.5]]]", "[1,[4,12.25]]", 0 },
         { "square", "[[1, \"x\"]]", "square: expected an int, a float, or a list or array of them, got string", -1 },
         { "square", "[{}]", "square: expected an int, a float, or a list or array of them, got map", -1 },
-        { "square", "[]", "square: expected 1 argument, got 0", -1 },
+        { "square", "[]", "square: x (any) is required", -1 },
+        { "square", "[1, 2]", "square: takes 1 positional argument, got 2", -1 },
         { "sleep", "[0]", "null", 0 },
-        { "sleep", "[86400001]", "sleep: expected milliseconds from 0 to 86400000, got int", -1 },
-        { "sleep", "[\"1\"]", "sleep: expected milliseconds from 0 to 86400000, got string", -1 },
-        { "sleep", "[1, 2]", "sleep: expected 1 argument, got 2", -1 },
+        { "sleep", "[86400001]", "sleep: expected milliseconds from 0 to 86400000, got 8.64e+07", -1 },
+        { "sleep", "[\"1\"]", "sleep: ms must be a float, got string", -1 },
+        { "sleep", "[1, 2]", "sleep: takes 1 positional argument, got 2", -1 },
         { "fail", "[]", "failed as asked", -1 },
         { "fail", "[\"line one\\nline two\"]", "line one line two", -1 },
         { "fail", "[0.1]", "0.10000000000000001", -1 },
         { "fail", "[[1]]", "failed as asked (with a list)", -1 },
-        { "fail", "[1, 2]", "fail: expected 0 to 1 arguments, got 2", -1 },
+        { "fail", "[1, 2]", "fail: takes 1 positional argument, got 2", -1 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         const mc_kernel_def_t *def = NULL;

@@ -1,6 +1,9 @@
 /*  Speed of the sampler kernels on one core, against naive scalar C loops
-    measured in the same run (so the ratio holds on a noisy machine).
-    Prints JSON: medians of 5 rounds. Usage: bench_kernels */
+    measured in the same run (so the ratio holds on a noisy machine), and of
+    the walker on a user's target from a plugin (mymodel.gauss3 of
+    engine/kernels/examples) against the built-in gauss3, round by round.
+    Prints JSON: medians of 5 rounds.
+    Usage: bench_kernels [--walker-only] [PLUGIN_DIR (default: kernels beside tests/)] */
 #include "mc_kcall.h"
 #include "mc_ktable.h"
 #include "mc_rng.h"
@@ -35,13 +38,44 @@ s_call2 (const char *name, const char *key, double value, const char *key2, doub
     zlist_t *frames = zlist_new ();
     mc_kcall_t call = { .kwargs = &kwargs, .out = &pk, .out_frames = frames, .seed = 7 };
     double t0 = bench_now ();
-    if (mc_kcall_invoke (&call, def))
+    if (mc_kcall_invoke (&call, def, mc_ktable_args (def)))
         fprintf (stderr, "%s: %s\n", name, call.error);
     double t = bench_now () - t0;
     zframe_t *f;
     while ((f = zlist_pop (frames)))
         zframe_destroy (&f);
     zlist_destroy (&frames);
+    msgpack_sbuffer_destroy (&out);
+    msgpack_zone_destroy (&zone);
+    return t;
+}
+
+//  The walker on target with walkers chains of steps steps: seconds.
+static double
+s_walk (const char *target, int walkers, int steps)
+{
+    const mc_kernel_def_t *def = mc_ktable_find ("walker", 6);
+    char json [256];
+    snprintf (json, sizeof json, "{\"target\": \"%s\", \"walkers\": %d, \"steps\": %d}", target, walkers, steps);
+    msgpack_sbuffer in, out;
+    msgpack_sbuffer_init (&in);
+    msgpack_sbuffer_init (&out);
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 1024);
+    msgpack_object kwargs = mc_kcall_test_value (json, &in, &zone);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &out, msgpack_sbuffer_write);
+    zlist_t *frames = zlist_new ();
+    mc_kcall_t call = { .kwargs = &kwargs, .out = &pk, .out_frames = frames, .seed = 7 };
+    double t0 = bench_now ();
+    if (mc_kcall_invoke (&call, def, mc_ktable_args (def)))
+        fprintf (stderr, "walker %s: %s\n", target, call.error);
+    double t = bench_now () - t0;
+    zframe_t *f;
+    while ((f = zlist_pop (frames)))
+        zframe_destroy (&f);
+    zlist_destroy (&frames);
+    msgpack_sbuffer_destroy (&in);
     msgpack_sbuffer_destroy (&out);
     msgpack_zone_destroy (&zone);
     return t;
@@ -98,10 +132,47 @@ s_naive_walker (uint64_t steps)
     return t;
 }
 
+//  Built-in gauss3 against mymodel.gauss3, one chain and 64, alternating
+//  round by round; prints the JSON fields (without braces).
+static void
+s_user_targets (const char *dir)
+{
+    char path [4096], err [1024];
+    snprintf (path, sizeof path, "%s/mymodel.so", dir);
+    if (mc_ktable_load (path, err, sizeof err)) {
+        printf ("\"user_target\": \"%s\"", err);
+        return;
+    }
+    double b1 [5], u1 [5], b64 [5], u64 [5];
+    int steps = 5000000;
+    for (int r = 0; r < 5; r++) {
+        b1 [r] = steps / s_walk ("gauss3", 1, steps) / 1e6;
+        u1 [r] = steps / s_walk ("mymodel.gauss3", 1, steps) / 1e6;
+        b64 [r] = 64.0 * 100000 / s_walk ("gauss3", 64, 100000) / 1e6;
+        u64 [r] = 64.0 * 100000 / s_walk ("mymodel.gauss3", 64, 100000) / 1e6;
+    }
+    qsort (b1, 5, sizeof (double), bench_cmp);
+    qsort (u1, 5, sizeof (double), bench_cmp);
+    qsort (b64, 5, sizeof (double), bench_cmp);
+    qsort (u64, 5, sizeof (double), bench_cmp);
+    printf ("\"gauss3_msteps_per_s_median\": %.1f, \"user_gauss3_msteps_per_s_median\": %.1f, "
+            "\"user_vs_builtin_walkers1\": %.3f, \"gauss3_walkers64_msteps_per_s_median\": %.1f, "
+            "\"user_gauss3_walkers64_msteps_per_s_median\": %.1f, \"user_vs_builtin_walkers64\": %.3f",
+            b1 [2], u1 [2], u1 [2] / b1 [2], b64 [2], u64 [2], u64 [2] / b64 [2]);
+}
+
 int
-main (void)
+main (int argc, char *argv [])
 {
     mc_sampler_register ();
+    bool walker_only = argc > 1 && !strcmp (argv [1], "--walker-only");
+    const char *dir = argc > 1 + walker_only? argv [1 + walker_only]: "kernels";
+    if (walker_only) {
+        printf ("{");
+        s_user_targets (dir);
+        printf ("}\n");
+        return 0;
+    }
     double pi [5], npi [5], walk [5], nwalk [5], multi [5];
     uint64_t samples = 1000000000, steps = 20000000;
     for (int r = 0; r < 5; r++) {
@@ -118,7 +189,9 @@ main (void)
     qsort (multi, 5, sizeof (double), bench_cmp);
     printf ("{\"pi_gsamples_per_s_median\": %.2f, \"naive_pi_gsamples_per_s_median\": %.2f, "
             "\"walker_msteps_per_s_median\": %.1f, \"naive_walker_msteps_per_s_median\": %.1f, "
-            "\"walkers64_msteps_per_s_median\": %.1f, \"avx2\": %s}\n", pi [2], npi [2], walk [2], nwalk [2], multi [2],
+            "\"walkers64_msteps_per_s_median\": %.1f, \"avx2\": %s, ", pi [2], npi [2], walk [2], nwalk [2], multi [2],
             __builtin_cpu_supports ("avx2")? "true": "false");
+    s_user_targets (dir);
+    printf ("}\n");
     return 0;
 }

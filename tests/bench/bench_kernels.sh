@@ -4,4 +4,4 @@
 set -euo pipefail
 BIN=$(cd "${1:-build}" && pwd)
 OUT=${2:-bench-kernels.json}
-"$BIN/tests/bench_kernels" | tee "$OUT"
+"$BIN/tests/bench_kernels" "$BIN/kernels" | tee "$OUT"

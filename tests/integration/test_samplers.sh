@@ -19,7 +19,14 @@ done
 # of the order of floating-point operations shows up here.
 expect "pi pinned bits" "$(mcj map --targets 0 pi 0:3 samples=100001 --seed 7)" \
   '[{"hits":78555,"samples":100001},{"hits":78613,"samples":100001},{"hits":78640,"samples":100001}]'
-expect "walker pinned bits" "$(mcj map walker 0:2 steps=300 --seed 3 | md5sum)" "1f19b7e90b22fee9171e6189abd26454  -"
+# (issue 17 changed walkers=1 to draw as walkers=K does, 52-bit uniforms and
+# the acceptance uniform always: its pin moved from 1f19b7e9...; pi's and
+# walkers=20's did not.)
+expect "walker pinned bits" "$(mcj map walker 0:2 steps=300 --seed 3 | md5sum)" "eb00ecd6070e0b0c398559894e512c85  -"
+# Chain 0 of walkers=2 is the chain of walkers=1 (the same stream, drawn the same way).
+one=$(mcj map walker 0:1 steps=200 --seed 3 | tr -d '[]' | tr ',' '\n')
+two=$(mcj map walker 0:1 steps=200 walkers=2 --seed 3 | tr -d '[]' | tr ',' '\n' | head -400)
+expect "walkers=2 chain 0 is walkers=1" "$(echo "$two" | md5sum)" "$(echo "$one" | md5sum)"
 for pin in gauss3:a5f6bbddf877922341f4e35a2d73c412 ring:aa5500b8d337d3b1ff221be6cafa0200 banana:0e8ca178794fce54f9626311b5b65296; do
   expect "walkers=20 pinned bits (${pin%%:*})" \
     "$(mcj map walker 0:2 target=${pin%%:*} walkers=20 steps=300 thin=3 --seed 3 | md5sum)" "${pin#*:}  -"
@@ -33,6 +40,15 @@ mref=$(mcj map --targets 0 walker 0:3 walkers=20 steps=500 --seed 3 --reduce his
 expect "walkers=K bit-identical across engines" "$(mcj map --targets all walker 0:3 walkers=20 steps=500 --seed 3 --reduce hist2d --bins 8x8)" "$mref"
 expect_match "walkers=K counts every chain's points" "$(echo "$mref" | tr -c '0-9\n' ' ' | awk '{for(i=1;i<=NF;i++)s+=$i} END {print s}')" "^2[89][0-9][0-9][0-9]$"
 expect "--tasks is a map over 0..N-1" "$(mcj map --tasks 12 pi samples=100001 --seed 7)" "$ref"
+# Seeds take the whole unsigned 64-bit range (mcclient refused past 2^63).
+big=$(mcj map --targets 0 pi 0:2 samples=1000 --seed 18446744073709551615)
+expect_match "seed 2^64-1 runs" "$big" '^\[\{"hits":[0-9]+,"samples":1000\},'
+[ "$big" != "$(mcj map --targets 0 pi 0:2 samples=1000 --seed 9223372036854775807)" ] \
+  && pass "seeds past 2^63 are seeds of their own" || fail "seed past 2^63 folded"
+job=$(mcj map --async pi 0:1 samples=10 --seed 18446744073709551615); job=${job//\"/}; mc wait "$job" > /dev/null
+expect_match "a seed past 2^63 is recorded" "$(mcj status "$job")" '"seed":"18446744073709551615"'
+out=$(mc map pi 0:1 samples=10 --seed 18446744073709551616 2>&1) && fail "seed 2^64 accepted" \
+  || expect_match "seed 2^64 refused" "$out" "bad --seed"
 job=$(mcj map --async pi --tasks 2 samples=10); job=${job//\"/}; mc wait "$job" > /dev/null
 expect_match "a drawn seed is recorded" "$(mcj status "$job")" '"seed":[0-9]+'
 
@@ -86,11 +102,14 @@ check_error () {
   if [ $rc -eq 0 ]; then fail "$desc: succeeded"; else expect_match "$desc" "$out" "$regex"; fi
 }
 check_error "negative steps" "steps must be a whole number" mc apply walker steps=-5
-check_error "non-numeric steps" "steps must be a whole number" mc apply walker steps=many
+check_error "non-numeric steps" "steps must be an integer, got string" mc apply walker steps=many
+check_error "fractional steps" "steps must be an integer, got 2.5" mc apply walker steps=2.5
+check_error "unknown argument" "walker: no argument 'stpes'" mc apply walker stpes=10
 check_error "unknown target" "unknown target 'moon'" mc apply walker target=moon steps=10
 check_error "start outside the support" "outside the support of gauss3" mc apply walker steps=10 'start=[40,40]'
-check_error "pi without samples" "samples=N is required" mc apply pi
+check_error "pi without samples" "pi: samples \\(int\\) is required" mc apply pi
 check_error "reduce sum of strings" "cannot sum" mc map echo '["a","b"]' --reduce sum
-check_error "hist2d of numbers" "not an n x 2 float64 array" mc map square 0:3 --reduce hist2d
+check_error "hist2d of numbers" "not an n x d float64 array" mc map square 0:3 --reduce hist2d
+check_error "hist2d coords past the points" "coordinates 0 and 2" mc map walker 0:1 steps=5 --reduce hist2d --coords 0,2
 expect "still serving" "$(mcj apply --targets all square 3)" "[9,9,9]"
 finish

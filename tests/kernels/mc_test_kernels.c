@@ -10,26 +10,15 @@
 #include <time.h>
 #include <unistd.h>
 
-//  An integer argument: positional i, else the keyword, else fallback.
-static int64_t
-s_int (mc_kcall_t *call, size_t i, const char *name, int64_t fallback)
-{
-    int64_t v;
-    const mc_kvalue_t *value = mc_kcall_argc (call) > i? mc_kcall_arg (call, i): mc_kcall_kwarg (call, name);
-    return value && mc_kvalue_int (value, &v) == 0? v: fallback;
-}
-
 //  crash item poison=N: kills its own engine (SIGKILL: no core, no goodbye)
 //  when the item is N; else returns the item.
 static int
 s_crash (mc_kcall_t *call)
 {
-    int64_t item;
-    if (mc_kcall_argc (call) < 1 || mc_kvalue_int (mc_kcall_arg (call, 0), &item))
-        return mc_kcall_error (call, "crash: expected an integer item");
-    if (item == s_int (call, 1, "poison", -1))
+    int64_t item = mc_kcall_int (call, "item");
+    if (item == mc_kcall_int (call, "poison"))
         kill (getpid (), SIGKILL);
-    return mc_kcall_int (call, item);
+    return mc_kcall_out_int (call, item);
 }
 
 //  flaky n fails=K: fails the first K calls for n in this engine process
@@ -38,15 +27,15 @@ static int
 s_flaky (mc_kcall_t *call)
 {
     static int64_t calls [64];
-    int64_t n;
-    if (mc_kcall_argc (call) < 1 || mc_kvalue_int (mc_kcall_arg (call, 0), &n) || n < 0)
+    int64_t n = mc_kcall_int (call, "n");
+    if (n < 0)
         return mc_kcall_error (call, "flaky: expected a non-negative integer");
-    int64_t fails = s_int (call, 1, "fails", 1);
+    int64_t fails = mc_kcall_int (call, "fails");
     int64_t call_number = ++calls [n % 64];
     if (call_number <= fails)
         return mc_kcall_error (call, "flaky: call %lld of %lld for %lld fails", (long long) call_number,
                                (long long) fails, (long long) n);
-    return mc_kcall_int (call, n);
+    return mc_kcall_out_int (call, n);
 }
 
 //  stubborn ms: sleeps ms milliseconds and never looks at its cancel flag,
@@ -54,13 +43,13 @@ s_flaky (mc_kcall_t *call)
 static int
 s_stubborn (mc_kcall_t *call)
 {
-    int64_t ms = s_int (call, 0, "ms", -1);
+    int64_t ms = mc_kcall_int (call, "ms");
     if (ms < 0)
         return mc_kcall_error (call, "stubborn: expected milliseconds");
     struct timespec left = { ms / 1000, ms % 1000 * 1000000 };
     while (nanosleep (&left, &left))
         ;
-    return mc_kcall_nil (call);
+    return mc_kcall_out_nil (call);
 }
 
 static const mc_kernel_def_t s_kernels [] = {
@@ -70,11 +59,4 @@ static const mc_kernel_def_t s_kernels [] = {
     { "stubborn", "sleeps ms milliseconds, ignoring its cancel flag (a test kernel)", "ms:int", s_stubborn },
 };
 
-const mc_kernel_def_t *
-mc_kernels (int abi, size_t *count)
-{
-    if (abi != MC_KERNEL_ABI)
-        return NULL;
-    *count = sizeof s_kernels / sizeof s_kernels [0];
-    return s_kernels;
-}
+MC_PLUGIN_KERNELS (s_kernels);

@@ -13,6 +13,7 @@
 #include "mc_conn.h"
 #include "mc_engines.h"
 #include "mc_held.h"
+#include "mc_idmap.h"
 #include "mc_handshake.h"
 #include "mc_hist.h"
 #include "mc_job.h"
@@ -60,12 +61,12 @@ static const s_selftest_t s_selftests [] = {
     { "resume", mc_resume_test },
     { "retention", mc_retention_test },
     { "controller", mc_controller_test },
-    { "taskq", mc_taskq_test }, { "sched", mc_sched_test }, { "job_info", mc_job_info_test },
+    { "taskq", mc_taskq_test }, { "idmap", mc_idmap_test }, { "sched", mc_sched_test }, { "job_info", mc_job_info_test },
     { "submit", mc_submit_test }, { "transient", mc_transient_test }, { "job", mc_job_test },
     { "store", mc_store_test }, { "reduce", mc_reduce_test }, { "launcher", mc_launcher_test },
     { "launch_mpi", mc_launch_mpi_test }, { "launch_pbs", mc_launch_pbs_test },
     //  engine/
-    { "runner", mc_runner_test }, { "kcall", mc_kcall_test }, { "ktable", mc_ktable_test },
+    { "runner", mc_runner_test }, { "kargs", mc_kargs_test }, { "kcall", mc_kcall_test }, { "ktable", mc_ktable_test },
     { "builtin", mc_builtin_test }, { "sampler", mc_sampler_test }, { "hist", mc_hist_test },
     { "node", mc_node_test }, { "namespace", mc_namespace_test },
 };
