@@ -76,7 +76,7 @@ class Client:
     profile_dir: the profile directory (None: $MCCLUSTER_DIR or ~/.mccluster/default);
     timeout: seconds to wait for the controller to answer (NoClusterError after that)."""
 
-    def __init__(self, profile_dir=None, timeout=3.0, **ignored):
+    def __init__(self, profile_dir=None, timeout=3.0):
         if timeout is None or timeout <= 0:
             timeout = 3.0
         err = ctypes.create_string_buffer(512)
