@@ -406,6 +406,19 @@ mc_value_get_double (const msgpack_object *obj, double *value)
 //  --------------------------------------------------------------------------
 //  Self test: CLI text, ranges, JSON <-> msgpack round trips
 
+//  The on_array of the selftest: the array described in a string; arg is
+//  the data it must have.
+static json_t *
+s_test_array_fn (const mc_array_t *array, void *arg, char *err, size_t errlen)
+{
+    (void) err;
+    (void) errlen;
+    const int64_t *v = array->data;
+    assert (array->size == 4 * sizeof *v && !memcmp (v, arg, array->size));
+    return json_sprintf ("%s %llux%llu %lld..%lld", mc_dtype_name (array->dtype), (unsigned long long) array->shape [0],
+                         (unsigned long long) array->shape [1], (long long) v [0], (long long) v [3]);
+}
+
 void
 mc_value_test (bool verbose)
 {
@@ -462,6 +475,29 @@ mc_value_test (bool verbose)
     assert (mc_value_bytes_to_json (bin, sizeof bin, err, sizeof err) == NULL && strstr (err, "binary"));
     const char truncated [] = { (char) 0x92, 0x01 };
     assert (mc_value_bytes_to_json (truncated, sizeof truncated, err, sizeof err) == NULL);
+    //  An array inside a map and a list: nested lists, or what on_array makes of it.
+    int64_t numbers [4] = { 1, 2, 3, 4 };
+    mc_array_t array = { MC_DTYPE_I64, 2, { 2, 2 }, numbers, sizeof numbers, 0 };
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    mc_proto_pack_str (&pk, "r");
+    msgpack_pack_array (&pk, 2);
+    assert (mc_array_pack_inline (&pk, &array) == 0);
+    msgpack_pack_int (&pk, 5);
+    msgpack_zone zone;
+    msgpack_object obj;
+    assert (msgpack_zone_init (&zone, 256) && mc_proto_unpack (sb.data, sb.size, &zone, &obj) == 0);
+    for (int hook = 0; hook < 2; hook++) {
+        back = mc_value_to_json_with (&obj, NULL, 0, hook? s_test_array_fn: NULL, numbers, err, sizeof err);
+        dump = json_dumps (back, JSON_COMPACT);
+        assert (dump && !strcmp (dump, hook? "{\"r\":[\"i64 2x2 1..4\",5]}": "{\"r\":[[[1,2],[3,4]],5]}"));
+        free (dump);
+        json_decref (back);
+    }
+    msgpack_zone_destroy (&zone);
+    msgpack_sbuffer_destroy (&sb);
     if (verbose)
         printf ("OK\n");
 }
