@@ -69,19 +69,10 @@ cat > "$T/twice.c" <<'C'
 #include <mc_kernel.h>
 static int s_twice (mc_kcall_t *call)
 {
-    int64_t v;
-    if (mc_kvalue_int (mc_kcall_arg (call, 0), &v))
-        return mc_kcall_error (call, "twice: expected an integer");
-    return mc_kcall_int (call, 2 * v);
+    return mc_kcall_out_int (call, 2 * mc_kcall_int (call, "x"));
 }
 static const mc_kernel_def_t s_kernels [] = { { "twice", "2 x", "x:int", s_twice } };
-const mc_kernel_def_t *mc_kernels (int abi, size_t *count)
-{
-    if (abi != MC_KERNEL_ABI)
-        return NULL;
-    *count = 1;
-    return s_kernels;
-}
+MC_PLUGIN_KERNELS (s_kernels);
 C
 # shellcheck disable=SC2086
 cc -Wall -o "$T/client" "$T/client.c" $CFLAGS $LIBS -Wl,-rpath,"$P/lib" && pass "client built with pkg-config" || fail "client build"
