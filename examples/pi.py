@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Monte Carlo pi, serial against an mccluster, in the steps of the lecture
 (seeds/001: direct map, load-balanced map, map_async, apply, scatter of chunk
 sizes), with `import mccluster` instead of `import ipyparallel as ipp` and the

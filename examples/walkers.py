@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Ten Metropolis-Hastings random walkers over the lecture's sum of three 2-D
 Gaussians (seeds/000), on an mccluster: the walkers run as the kernel "walker"
 (target="gauss3"), their points come back as numpy arrays and are drawn with
