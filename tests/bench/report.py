@@ -48,6 +48,9 @@ ROWS = [
      ">= 2,200", lambda v, m: v >= 2200, {"dask": "scatter_direct_mb_per_s"}),
     ("scatter_gather", "gather_mb_per_s", "Gather of 1e7 float64, fastest path of each", "MB/s", True,
      ">= 2,200", lambda v, m: v >= 2200, {"dask": "gather_direct_mb_per_s"}),
+    ("python_gather", "python_mb_per_s", "Gather of 1e7 float64 from Python (package, numpy)", "MB/s", True,
+     ">= 0.8x C in-process", lambda v, m: v >= 0.8 * m["c_gather_in_process"]),
+    ("python_gather", "c_mb_per_s", "Gather of 1e7 float64, libmcclient in the same process", "MB/s", True, "", None),
     ("startup", "seconds", "Start-up, 8 engines registered", "s", False, "<= 0.5", lambda v, m: v <= 0.5),
     ("memory", "idle_mb", "Controller memory (PSS), idle", "MB", False, "<= 20", lambda v, m: v <= 20),
     ("memory", "bytes_per_task", "Controller growth per task held", "bytes", False, "<= 300",
@@ -88,6 +91,8 @@ def report(samples, engines, rounds, machine, versions, out_json, out_md):
                 data.setdefault((s["side"], s["workload"], k), []).append(v)
     floor = {k[2]: summary(v) for k, v in data.items() if k[0] == "floor"}
     m = {"engines": engines, "floor_tcp": floor["zmq_tcp_rtt_us_median"]["median"] if floor else float("nan")}
+    c_in_process = data.get(("mccluster", "python_gather", "c_mb_per_s"))
+    m["c_gather_in_process"] = statistics.median(c_in_process) if c_in_process else float("nan")
     rows = []
     for workload, key, label, unit, higher, target, check, *other in ROWS:
         keys = other[0] if other else {}
