@@ -7,6 +7,7 @@
     at each later flush (with a growing delay) until one commits: nothing
     that was written is lost, and the log says so once per incident. */
 #include "mc_store.h"
+#include "mc_idmap.h"
 #include "mc_log.h"
 #include "mc_proto.h"
 #include "mc_reduce.h"
@@ -29,6 +30,8 @@
 //  about this many bytes of data.
 #define S_RUN_TASKS 4096
 #define S_RUN_BYTES (1u << 20)
+//  Runs open at once (one per job); one more ends them all.
+#define S_RUNS 4096
 
 typedef enum { S_DEAD, S_ADD_JOB, S_ADD_RESULT, S_FINISH_JOB, S_ABORT_JOB, S_TASK_DIED, S_TASK_RETRIED, S_JOB_TARGETS, S_RENICE_JOB } s_kind_t;
 
@@ -54,12 +57,18 @@ struct _mc_store_t {
     sqlite3_stmt *begin, *commit;   //  prepared once: a commit per reply is on the latency path
     uint8_t *journal;               //  the records written since the last commit
     size_t journal_used, journal_size;          //  bytes
-    //  The run of results not written yet: the last run_tasks records of
-    //  the journal, from run_at, the next tasks of job run_job, all of them
-    //  succeeded, written as one row when the run ends (s_run_end).
-    size_t run_at, run_bytes;
-    uint32_t run_tasks;
-    uint64_t run_job, run_next;
+    //  Runs of results not written yet, one per job (jobs that share the
+    //  engines take turns): each, records of the journal that are the
+    //  next tasks of its job, all succeeded, written as one row when the
+    //  run ends (s_runs_end).
+    struct s_run {
+        uint64_t job, next;         //  next: the task that continues it
+        size_t *at;                 //  its records' offsets in the journal
+        uint32_t tasks, room;
+        size_t bytes;
+    } runs [S_RUNS];
+    size_t run_count;
+    mc_idmap_t *run_of;             //  job -> its run + 1 (as a pointer)
     //  The incident, while the store is failing: since when (monotonic),
     //  what failed, how often, when to try again and when it was last said.
     int64_t failing_since_us, retry_at_us, retry_us, said_us;
@@ -67,6 +76,9 @@ struct _mc_store_t {
     char failure [512];
     char error [600];               //  what mc_store_error returns
 };
+
+static void s_runs_end (mc_store_t *self);
+static void s_runs_drop (mc_store_t *self);
 
 //  auto_vacuum=INCREMENTAL takes effect on a new store only; an older one
 //  is converted by the first VACUUM of a purge (mc_store_purge).
@@ -267,6 +279,9 @@ mc_store_destroy (mc_store_t **self_p)
         sqlite3_finalize (stmts [i]);
     sqlite3_close (self->db);
     free (self->journal);
+    for (size_t i = 0; i < S_RUNS; i++)
+        free (self->runs [i].at);
+    mc_idmap_destroy (&self->run_of);
     free (self->path);
     free (self);
     *self_p = NULL;
@@ -293,7 +308,7 @@ s_incident (mc_store_t *self, const char *what)
     if (!sqlite3_get_autocommit (self->db))
         sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
     self->in_tx = false;
-    self->run_tasks = 0;            //  its records are replayed one by one
+    s_runs_drop (self);             //  their records are replayed one by one
     self->attempts++;
     if (!self->failing_since_us) {
         self->failing_since_us = self->said_us = now;
@@ -470,7 +485,10 @@ s_read_failed (mc_store_t *self)
 //  Keep a write in the journal and, unless the store is failing, write it
 //  into the open transaction. 0, or -1 when out of memory or the write
 //  itself is refused (not for a failure that may pass: that write is kept).
-static void s_run_end (mc_store_t *self);
+static struct s_run *s_run_of (mc_store_t *self, uint64_t job);
+static struct s_run *s_run_open (mc_store_t *self, uint64_t job);
+static bool s_run_room (struct s_run *run);
+static void s_run_write (mc_store_t *self, struct s_run *run);
 
 //  A result that may be part of a run: a map task's, that succeeded.
 static bool
@@ -485,9 +503,12 @@ static int
 s_write (mc_store_t *self, s_record_t *r, const void *b0, const void *b1, const void *b2)
 {
     bool runs = s_may_run (r, b0);
-    if (!runs || self->run_tasks == 0 || r->job != self->run_job || r->task != self->run_next
-    ||  self->run_tasks >= S_RUN_TASKS || self->run_bytes >= S_RUN_BYTES)
-        s_run_end (self);
+    struct s_run *run = runs? s_run_of (self, r->job): NULL;
+    if (!runs)
+        s_runs_end (self);          //  (the readers' order of things stays simple)
+    else
+    if (run && (r->task != run->next || run->tasks >= S_RUN_TASKS || run->bytes >= S_RUN_BYTES))
+        s_run_write (self, run);    //  a gap, or full: it goes on from this task
     ssize_t at = s_journal_add (self, r, b0, b1, b2);
     if (at < 0) {
         snprintf (self->error, sizeof self->error, "store %s: out of memory", self->path);
@@ -499,16 +520,14 @@ s_write (mc_store_t *self, s_record_t *r, const void *b0, const void *b1, const 
         s_incident (self, "begin");
         return 0;
     }
-    if (runs) {
-        if (self->run_tasks++ == 0) {
-            self->run_at = (size_t) at;
-            self->run_job = r->job;
-            self->run_bytes = 0;
-        }
-        self->run_next = r->task + 1;
-        self->run_bytes += r->len [0] + r->len [2];
+    if (runs && (run || (run = s_run_open (self, r->job))) && s_run_room (run)) {
+        run->at [run->tasks++] = (size_t) at;
+        run->next = r->task + 1;
+        run->bytes += r->len [0] + r->len [2];
         return 0;
     }
+    if (self->failing_since_us)
+        return 0;                   //  (opening a run wrote the others, and met a failure)
     int rc = s_apply (self, S_RECORD (self, at));
     if (rc == SQLITE_DONE)
         return 0;
@@ -523,18 +542,63 @@ s_write (mc_store_t *self, s_record_t *r, const void *b0, const void *b1, const 
     return -1;
 }
 
-//  Write the run of `tasks` results from the journal at run_at as one row:
-//  their items as one array, and per task [engine, started_us, finished_us,
-//  meta or nil] in its meta (mc_proto.md §8). The SQLite result code.
-static int
-s_apply_run (mc_store_t *self, uint32_t tasks)
+//  The open run of a job, or NULL.
+static struct s_run *
+s_run_of (mc_store_t *self, uint64_t job)
 {
-    const s_record_t *first = S_RECORD (self, self->run_at);
+    uintptr_t i = self->run_of? (uintptr_t) mc_idmap_lookup (self->run_of, job): 0;
+    return i? &self->runs [i - 1]: NULL;
+}
+
+//  Room in a run for one more record: true, or false when out of memory
+//  (the result is then written alone).
+static bool
+s_run_room (struct s_run *run)
+{
+    if (run->tasks < run->room)
+        return true;
+    size_t *grown = realloc (run->at, 2 * run->room * sizeof *grown);
+    if (!grown)
+        return false;
+    run->at = grown;
+    run->room *= 2;
+    return true;
+}
+
+//  A new run for a job (ending them all when S_RUNS are open), or NULL
+//  when out of memory (the result is then written alone).
+static struct s_run *
+s_run_open (mc_store_t *self, uint64_t job)
+{
+    if (self->run_count == S_RUNS) {
+        s_runs_end (self);
+        if (self->failing_since_us)
+            return NULL;
+    }
+    if (!self->run_of && !(self->run_of = mc_idmap_new ()))
+        return NULL;
+    struct s_run *run = &self->runs [self->run_count];
+    if ((!run->at && !(run->at = malloc ((run->room = 16) * sizeof *run->at)))
+    ||  mc_idmap_insert (self->run_of, job, (void *) (uintptr_t) (self->run_count + 1)))
+        return NULL;
+    self->run_count++;
+    run->job = job;
+    run->tasks = 0;
+    run->bytes = 0;
+    return run;
+}
+
+//  Write a run of several results as one row: their items as one array,
+//  and per task [engine, started_us, finished_us, meta or nil] in its meta
+//  (mc_proto.md §8). The SQLite result code.
+static int
+s_apply_run (mc_store_t *self, const struct s_run *run)
+{
+    const s_record_t *first = S_RECORD (self, run->at [0]);
     uint64_t items = 0;
     int64_t started = first->started_us, finished = first->finished_us;
-    size_t at = self->run_at;
-    for (uint32_t k = 0; k < tasks; k++, at += S_RECORD (self, at)->size) {
-        const s_record_t *r = S_RECORD (self, at);
+    for (uint32_t k = 0; k < run->tasks; k++) {
+        const s_record_t *r = S_RECORD (self, run->at [k]);
         items += r->count;
         started = r->started_us < started? r->started_us: started;
         finished = r->finished_us > finished? r->finished_us: finished;
@@ -545,10 +609,9 @@ s_apply_run (mc_store_t *self, uint32_t tasks)
     msgpack_packer dp, mp;
     msgpack_packer_init (&dp, &data, msgpack_sbuffer_write);
     msgpack_packer_init (&mp, &meta, msgpack_sbuffer_write);
-    int rc = msgpack_pack_array (&dp, (uint32_t) items) | msgpack_pack_array (&mp, tasks);
-    at = self->run_at;
-    for (uint32_t k = 0; k < tasks; k++, at += S_RECORD (self, at)->size) {
-        const s_record_t *r = S_RECORD (self, at);
+    int rc = msgpack_pack_array (&dp, (uint32_t) items) | msgpack_pack_array (&mp, run->tasks);
+    for (uint32_t k = 0; k < run->tasks; k++) {
+        const s_record_t *r = S_RECORD (self, run->at [k]);
         const uint8_t *blob = (const uint8_t *) (r + 1);
         uint32_t elements;
         int header = mc_proto_array_header (blob, r->len [0], &elements);     //  checked by s_may_run
@@ -569,7 +632,7 @@ s_apply_run (mc_store_t *self, uint32_t tasks)
         rc |= sqlite3_bind_int64 (s, 7, started);
         rc |= sqlite3_bind_int64 (s, 8, finished);
         rc |= sqlite3_bind_blob (s, 9, meta.data, (int) meta.size, SQLITE_STATIC);
-        rc |= sqlite3_bind_int64 (s, 10, tasks);
+        rc |= sqlite3_bind_int64 (s, 10, run->tasks);
         rc = s_step (s, rc);
     }
     else
@@ -579,30 +642,51 @@ s_apply_run (mc_store_t *self, uint32_t tasks)
     return rc;
 }
 
-//  Write the run of results waiting, if any: a lone one as its own row,
-//  several as one. Called before any other write, before a commit and
-//  before any read of results, so that none of them sees the store
-//  without it.
+//  Write a run: a lone result as its own row, several as one; then it is
+//  empty (it stays open, for its job's next task).
 static void
-s_run_end (mc_store_t *self)
+s_run_write (mc_store_t *self, struct s_run *run)
 {
-    uint32_t tasks = self->run_tasks;
-    self->run_tasks = 0;
-    if (tasks == 0 || self->failing_since_us)
-        return;                     //  (a failing store replays the journal instead)
-    int rc = tasks == 1? s_apply (self, S_RECORD (self, self->run_at)): s_apply_run (self, tasks);
+    uint32_t tasks = run->tasks;
+    int rc = tasks == 0 || self->failing_since_us? SQLITE_DONE      //  (a failing store replays the journal)
+           : tasks == 1? s_apply (self, S_RECORD (self, run->at [0])): s_apply_run (self, run);
+    run->tasks = 0;
+    run->bytes = 0;
     if (rc == SQLITE_DONE)
         return;
     //  Refused as one (no memory to join them): each on its own.
-    size_t at = self->run_at;
-    for (uint32_t k = 0; k < tasks && !s_may_pass (rc); k++, at += S_RECORD (self, at)->size)
-        if ((rc = s_apply (self, S_RECORD (self, at))) != SQLITE_DONE && !s_may_pass (rc)) {
+    for (uint32_t k = 0; k < tasks && !s_may_pass (rc); k++)
+        if ((rc = s_apply (self, S_RECORD (self, run->at [k]))) != SQLITE_DONE && !s_may_pass (rc)) {
             mc_error ("store: a result is refused and dropped: %s (%s)", sqlite3_errmsg (self->db), self->path);
-            S_RECORD (self, at)->kind = S_DEAD;
+            S_RECORD (self, run->at [k])->kind = S_DEAD;
             self->pending--;
         }
     if (s_may_pass (rc))
         s_incident (self, "write");
+}
+
+//  Write every open run and close them all. Called before any write that
+//  is no result of a run, before a commit and before any read of results,
+//  so that none of them sees the store without them.
+static void
+s_runs_end (mc_store_t *self)
+{
+    for (size_t i = 0; i < self->run_count; i++) {
+        s_run_write (self, &self->runs [i]);
+        mc_idmap_delete (self->run_of, self->runs [i].job);
+    }
+    self->run_count = 0;
+}
+
+//  Forget the open runs without writing them (the journal has them).
+static void
+s_runs_drop (mc_store_t *self)
+{
+    for (size_t i = 0; i < self->run_count; i++) {
+        self->runs [i].tasks = 0;
+        mc_idmap_delete (self->run_of, self->runs [i].job);
+    }
+    self->run_count = 0;
 }
 
 //  A new transaction with every live record of the journal in it. The
@@ -731,8 +815,8 @@ mc_store_flush (mc_store_t *self)
             return -1;
         }
     }
-    if (self->run_tasks) {          //  (never while failing)
-        s_run_end (self);
+    if (self->run_count) {          //  (never while failing)
+        s_runs_end (self);
         if (self->failing_since_us)
             return -1;
     }
@@ -1006,7 +1090,7 @@ static int s_pack_errors (mc_store_t *self, const mc_job_info_t *info, msgpack_p
 int
 mc_store_pack_results (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
 {
-    s_run_end (self);
+    s_runs_end (self);
     char err [256] = "";
     int rc = s_pack_str (pk, "results", 7);
     rc |= info->reduce? s_pack_sum (self, info, pk, err, sizeof err): s_pack_each (self, info, pk);
@@ -1299,7 +1383,7 @@ s_pack_run_meta (msgpack_packer *pk, int64_t task, uint32_t tasks, const void *m
 int
 mc_store_pack_meta (mc_store_t *self, const mc_job_info_t *info, msgpack_packer *pk)
 {
-    s_run_end (self);
+    s_runs_end (self);
     sqlite3_stmt *s = self->meta;
     sqlite3_bind_int64 (s, 1, (sqlite3_int64) info->id);
     //  Tasks are counted first: a msgpack array states its size up front.
@@ -1360,7 +1444,7 @@ mc_store_each_unfinished (mc_store_t *self, mc_store_job_fn *fn, void *arg)
 int
 mc_store_each_result (mc_store_t *self, uint64_t job, mc_store_task_fn *fn, void *arg)
 {
-    s_run_end (self);
+    s_runs_end (self);
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2 (self->db, "SELECT task, status, tasks FROM results WHERE job = ?", -1, &s, NULL) != SQLITE_OK)
         return s_read_failed (self);
@@ -1470,7 +1554,7 @@ s_test_dump (mc_store_t *store, uint64_t id, bool meta)
 }
 
 //  Runs: the results of consecutive tasks of a map that succeeded go as one
-//  row; a gap, a failure, another job or any other write ends a run; every
+//  row, a run per job; a gap or a failure ends a run; every
 //  reader sees each task as if it had its own row, and before a commit too.
 static void
 s_test_runs (const char *dir)
@@ -1520,6 +1604,17 @@ s_test_runs (const char *dir)
     assert (sqlite3_prepare_v2 (store->db, "SELECT group_concat (task || '+' || tasks) FROM results WHERE job = 1",
                                 -1, &rows, NULL) == SQLITE_OK && sqlite3_step (rows) == SQLITE_ROW);
     assert (!strcmp ((const char *) sqlite3_column_text (rows, 0), "0+3,3+2,5+1,6+1,7+1"));
+    sqlite3_finalize (rows);
+    //  Jobs that take turns each keep their own run.
+    for (uint64_t t = 0; t < 8; t++) {
+        char one [2];
+        S_TEST_VALUE (one, t);
+        assert (mc_store_add_result (store, 2 + t % 2, t / 2, t / 2, 1, 0, 0, one, 2, NULL, 0, 1, 2, NULL, 0) == 0);
+    }
+    assert (mc_store_flush (store) == 0);
+    assert (sqlite3_prepare_v2 (store->db, "SELECT group_concat (job || ':' || task || '+' || tasks) FROM results"
+                                " WHERE job > 1", -1, &rows, NULL) == SQLITE_OK && sqlite3_step (rows) == SQLITE_ROW);
+    assert (!strcmp ((const char *) sqlite3_column_text (rows, 0), "2:0+4,3:0+4"));
     sqlite3_finalize (rows);
     mc_store_destroy (&store);
     const char *sides [] = { "", "-wal", "-shm" };
