@@ -52,6 +52,16 @@ ROWS = [
      ">= 0.8x C in-process", lambda v, m: v >= 0.8 * m["c_gather_in_process"]),
     ("python_gather", "c_mb_per_s", "Gather of 1e7 float64, libmcclient in the same process", "MB/s", True, "", None),
     ("startup", "seconds", "Start-up, 8 engines registered", "s", False, "<= 0.5", lambda v, m: v <= 0.5),
+    # 10,000 simulated engines (tests/bench/bench_scale.sh, mccluster alone: see the note below the table).
+    ("scale", "register_s", "10,000 simulated engines: register from one burst", "s", False, "", None),
+    ("scale", "idle_cpu_pct", "10,000 simulated engines: idle controller CPU", "% of a core", False,
+     "<= 5", lambda v, m: v <= 5),
+    ("scale", "apply_all_s", "10,000 simulated engines: apply --targets all", "s", False, "< 1", lambda v, m: v < 1),
+    ("scale", "map_rate_2", "LB map of 1e6 no-op tasks, 2 simulated engines", "tasks/s", True, "", None),
+    ("scale", "map_rate_many", "LB map of 1e6 no-op tasks, 9,000 simulated engines", "tasks/s", True,
+     ">= 80% of 2 engines", lambda v, m: v >= 0.8 * m["scale_map_rate_2"]),
+    ("scale", "map_cpu_us_per_task_many", "Controller CPU per task of that map (all its threads)", "us", False,
+     "", None),
     ("memory", "idle_mb", "Controller memory (PSS), idle", "MB", False, "<= 20", lambda v, m: v <= 20),
     ("memory", "bytes_per_task", "Controller growth per task held", "bytes", False, "<= 300",
      lambda v, m: v <= 300),
@@ -93,6 +103,8 @@ def report(samples, engines, rounds, machine, versions, out_json, out_md):
     m = {"engines": engines, "floor_tcp": floor["zmq_tcp_rtt_us_median"]["median"] if floor else float("nan")}
     c_in_process = data.get(("mccluster", "python_gather", "c_mb_per_s"))
     m["c_gather_in_process"] = statistics.median(c_in_process) if c_in_process else float("nan")
+    scale_2 = data.get(("mccluster", "scale", "map_rate_2"))
+    m["scale_map_rate_2"] = statistics.median(scale_2) if scale_2 else float("nan")
     rows = []
     for workload, key, label, unit, higher, target, check, *other in ROWS:
         keys = other[0] if other else {}
@@ -158,6 +170,12 @@ def report(samples, engines, rounds, machine, versions, out_json, out_md):
            "and no direct view: its chunked map sends chunks of 100 items as tasks, its direct map one block per "
            "worker pinned there (workers=[w]). \"Fastest path of each\": Dask's direct=True transfers; "
            "mccluster and ipyparallel have one path."]
+    if any(r["workload"] == "scale" for r in rows):
+        md += ["", "The 10,000-engine rows are mccluster's alone, with simulated engines (tests/scale/mc_swarm: "
+               "one process of engine sessions speaking the protocol, answering each task at once; "
+               "tests/bench/bench_scale.sh, once per run). ipyparallel's maintainers call it reliable to about "
+               "a hundred engines and advise against going much beyond a thousand; Dask's documentation "
+               "describes clusters of thousands of workers but has no simulated-worker harness to compare with."]
     security = security_table(data)
     if security:
         result["security"] = security["rows"]
