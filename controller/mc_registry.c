@@ -235,6 +235,16 @@ s_reserve (mc_registry_t *self, size_t id)
     return 0;
 }
 
+void
+mc_registry_set_kernels (mc_registry_t *self, mc_engine_t *engine, char **kernels, size_t kernel_count)
+{
+    s_count_kernels (self, engine, -1);
+    s_free_names (engine->kernels, engine->kernel_count);
+    engine->kernels = kernels;
+    engine->kernel_count = kernel_count;
+    s_count_kernels (self, engine, +1);
+}
+
 mc_engine_t *
 mc_registry_register (mc_registry_t *self, const char *uuid, int64_t want_id,
                       const char *host, int64_t pid, zframe_t *routing_id,

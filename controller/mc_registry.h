@@ -122,6 +122,9 @@ void mc_registry_remove (mc_registry_t *self, mc_engine_t **engine_p);
 mc_engine_t *mc_registry_first (mc_registry_t *self);
 mc_engine_t *mc_registry_next (mc_registry_t *self, mc_engine_t *engine);
 size_t mc_registry_size (const mc_registry_t *self);
+//  Replace an engine's kernel names (taken, also on failure: an array of
+//  kernel_count strings), as a LOADED says after a library changed.
+void mc_registry_set_kernels (mc_registry_t *self, mc_engine_t *engine, char **kernels, size_t kernel_count);
 //  True when at least one registered engine offers the kernel.
 bool mc_registry_has_kernel (const mc_registry_t *self, const char *name);
 //  Comma-separated kernel names known to the registry, into buf.

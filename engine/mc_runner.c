@@ -7,6 +7,7 @@
 #include "mc_hist.h"
 #include "mc_kcall.h"
 #include "mc_ktable.h"
+#include "mc_library.h"
 #include "mc_log.h"
 #include "mc_ops.h"
 #include "mc_proto.h"
@@ -512,7 +513,18 @@ mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, vo
     mc_msg_t task;
     mc_msg_init (&task);
     int code;
-    if (mc_msg_take (&task, task_p, false, &code) || task.type != MC_TASK) {
+    if (mc_msg_take (&task, task_p, false, &code)) {
+        mc_msg_reset (&task);
+        return -1;
+    }
+    if (task.type == MC_LIBRARY || task.type == MC_UNLOAD) {
+        //  Between two tasks: the one before ran on the old version.
+        if (mc_library_handle (&task, atomic_load (&state->engine_id), dest))
+            mc_warn ("runner: cannot answer a library");
+        mc_msg_reset (&task);
+        return 0;
+    }
+    if (task.type != MC_TASK) {
         mc_msg_reset (&task);
         return -1;
     }

@@ -3,6 +3,7 @@
 #include "mc_config.h"
 #include "mc_conn.h"
 #include "mc_ktable.h"
+#include "mc_library.h"
 #include "mc_log.h"
 #include "mc_proto.h"
 #include "mc_node.h"
@@ -168,6 +169,7 @@ main (int argc, char *argv [])
     free (credential);
     int rc = mc_node_run (node, (int64_t) (give_up * 1000));
     mc_node_destroy (&node);
+    mc_library_cleanup ();
     if (rc == -3) {
         fprintf (stderr, "mcengine: the controller at %s refused the credentials in %s "
                  "(key not trusted, or revoked)\n", url, origin);

@@ -45,6 +45,10 @@ static const s_layout_t s_layouts [] = {
     { MC_REPLY_CHUNK, "REPLY_CHUNK", 4, { U (req), U (frame), U (frame_size), U (offset) } },
     { MC_CANCEL,   "CANCEL",   2, { U (job), U (grace_ms) } },
     { MC_BATCH,    "BATCH",    1, { B (batch) } },
+    { MC_LIBRARY,  "LIBRARY",  3, { S (name), S (hash), U (size) } },
+    { MC_UNLOAD,   "UNLOAD",   1, { S (name) } },
+    { MC_LOADED,   "LOADED",   8, { I (engine_id), S (name), S (hash), U (status), S (text), L (kernels),
+                                    B (kernel_info), B (added) } },
 };
 #define LAYOUTS (sizeof s_layouts / sizeof s_layouts [0])
 
@@ -521,6 +525,9 @@ s_check_frames (mc_msg_t *self)
         return self->frame_count == 1 && self->frame < MC_PROTO_MAX_FRAMES && self->offset < self->frame_size
             && zframe_size (self->frames [0]) >= 1
             && zframe_size (self->frames [0]) <= self->frame_size - self->offset? 0: -2;
+    if (self->type == MC_LIBRARY)           //  one raw frame: the shared object's bytes
+        return self->frame_count == 1 && self->size >= 1 && self->size <= MC_PROTO_MAX_LIBRARY
+            && zframe_size (self->frames [0]) == self->size? 0: -2;
     if (self->frame_count && !s_may_have_frames (self->type))
         return -2;
     const s_layout_t *layout = s_layout ((uint64_t) self->type);
@@ -1129,7 +1136,7 @@ s_test_round_trips (mc_bytes_t bin)
     s_round_trip (&msg);
 
     int types [] = { MC_WELCOME, MC_PING, MC_PONG, MC_TASK, MC_RESULT, MC_STOP, MC_BYE,
-                     MC_ERROR, MC_RESULT_CHUNK, MC_REQUEST, MC_REPLY, MC_REPLY_CHUNK, MC_CANCEL, MC_BATCH };
+                     MC_ERROR, MC_RESULT_CHUNK, MC_REQUEST, MC_REPLY, MC_REPLY_CHUNK, MC_CANCEL, MC_BATCH, MC_UNLOAD, MC_LOADED };
     for (size_t t = 0; t < sizeof types / sizeof types [0]; t++) {
         mc_msg_init (&msg);
         msg.type = types [t];
