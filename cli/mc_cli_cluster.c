@@ -118,7 +118,10 @@ s_print_kernels (const json_t *reply)
     size_t i;
     json_t *k;
     json_array_foreach (reply, i, k) {
-        printf ("%-10s", json_string_value (json_object_get (k, "name")));
+        const char *origin = json_string_value (json_object_get (k, "origin"));
+        const char *hash = json_string_value (json_object_get (k, "hash"));
+        printf ("%-10s [%s%s%s]", json_string_value (json_object_get (k, "name")), origin? origin: "built-in",
+                hash && *hash? " ": "", hash? hash: "");
         size_t a;
         json_t *arg;
         json_array_foreach (json_object_get (k, "args"), a, arg) {
@@ -468,6 +471,7 @@ mc_cli_cluster_test (bool verbose)
     for (int op = MC_OP_PING; op < MC_OP_COUNT; op++)
         assert (!s_printers [op] == (op == MC_OP_SUBMIT || op == MC_OP_STATUS || op == MC_OP_WAIT || op == MC_OP_RESULT
                                      || op == MC_OP_TRUST || op == MC_OP_ABORT || op == MC_OP_PURGE || op == MC_OP_ENGINES
-                                     || op == MC_OP_ALLOCATIONS || op == MC_OP_ENGINES_ADD || op == MC_OP_ENGINES_STOP || op == MC_OP_RENICE));
+                                     || op == MC_OP_ALLOCATIONS || op == MC_OP_ENGINES_ADD || op == MC_OP_ENGINES_STOP || op == MC_OP_RENICE
+                                     || op == MC_OP_KERNELS_ADD || op == MC_OP_KERNELS_REMOVE));
     printf ("OK\n");
 }

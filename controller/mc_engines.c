@@ -1,6 +1,7 @@
 /*  mc_engines: the engine side of the protocol (mc_proto.md §3 and §4). */
 #include "mc_engines.h"
 #include "mc_answer.h"
+#include "mc_libraries.h"
 #include "mc_retention.h"
 #include "mc_log.h"
 #include "mc_time.h"
@@ -292,6 +293,7 @@ s_register (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
              host, (long long) msg->pid, count);
     mc_registry_set_hb_class (self->registry, engine, s_hb_class (self, engine));
     s_send_welcome (self, engine);
+    mc_libraries_welcome (self, engine);        //  before any TASK: its tasks may need them
     if (replaced) {
         zlistx_t *aborted = mc_retention_aborted_inflight (engine);
         mc_sched_engine_reset (self->sched, engine);
@@ -431,6 +433,10 @@ s_store_result (mc_server_t *self, mc_engine_t *engine, mc_task_t *task, mc_msg_
 static void
 s_result (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
 {
+    if (msg->type == MC_LOADED) {
+        mc_libraries_loaded (self, engine, msg);
+        return;
+    }
     mc_job_t *job = mc_server_job (self, msg->job);
     mc_task_t *task = job? mc_job_task (job, msg->task): NULL;
     if (!task || task->state != MC_TASK_RUNNING || task->engine != mc_engine_id (engine)) {
@@ -647,6 +653,7 @@ s_event (int type)
         case MC_PING:         return MC_ENGINE_EV_PING;
         case MC_RESULT:       return MC_ENGINE_EV_RESULT;
         case MC_RESULT_CHUNK: return MC_ENGINE_EV_CHUNK;
+        case MC_LOADED:       return MC_ENGINE_EV_RESULT;   //  an answer, as a RESULT is (§4)
         case MC_BYE:          return MC_ENGINE_EV_BYE;
         default:              return MC_ENGINE_EV_OTHER;
     }

@@ -124,7 +124,7 @@ s_load (const mc_msg_t *msg, const char *name, char *err, size_t errlen)
     snprintf (file, sizeof file, "%s.so", name);
     mc_bytes_str (msg->hash, hash, sizeof hash);
     const unsigned char *bytes = zframe_data (msg->frames [0]);
-    size_t size = zframe_size (msg->frames [0]);
+    size_t size = msg->size;           //  the frame is padded to 8 bytes
     unsigned char digest [crypto_hash_sha256_BYTES];
     char hex [2 * crypto_hash_sha256_BYTES + 1];
     if (sodium_init () < 0 || crypto_hash_sha256 (digest, bytes, size)

@@ -527,7 +527,7 @@ s_check_frames (mc_msg_t *self)
             && zframe_size (self->frames [0]) <= self->frame_size - self->offset? 0: -2;
     if (self->type == MC_LIBRARY)           //  one raw frame: the shared object's bytes
         return self->frame_count == 1 && self->size >= 1 && self->size <= MC_PROTO_MAX_LIBRARY
-            && zframe_size (self->frames [0]) == self->size? 0: -2;
+            && zframe_size (self->frames [0]) == ((self->size + 7) & ~(uint64_t) 7)? 0: -2;
     if (self->frame_count && !s_may_have_frames (self->type))
         return -2;
     const s_layout_t *layout = s_layout ((uint64_t) self->type);
