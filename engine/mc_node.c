@@ -10,6 +10,7 @@
 #include "mc_ops.h"
 #include "mc_proto.h"
 #include "mc_runner.h"
+#include "mc_capture.h"
 #include "mc_time.h"
 #include "mc_kcall.h"
 #include <czmq.h>
@@ -339,6 +340,7 @@ s_restart (mc_node_t *self)
         return;
     }
     fflush (NULL);
+    mc_capture_stop ();             //  the new image starts with the engine's own stdout and stderr
     //  ZeroMQ's descriptors are close-on-exec: the old connection closes.
     execv ("/proc/self/exe", argv);
     mc_error ("cannot restart: %s", strerror (errno));
@@ -576,6 +578,8 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
                 mc_proto_trim ();
                 self->last_task_us = 0;
             }
+            //  A kernel that prints without end costs no more memory than this.
+            mc_capture_trim ();
             mc_msg_t ping;
             mc_msg_init (&ping);
             ping.type = MC_PING;
