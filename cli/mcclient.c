@@ -84,7 +84,7 @@ static const mc_cli_command_t s_commands [] = {
       mc_cli_cluster_options, "mcclient ready j12" },
     { NULL, mc_cli_wait, MC_OP_WAIT, "JOB [--timeout S]", "block until done (progress bar on a terminal)",
       NULL, NULL, mc_cli_cluster_options, "mcclient wait j12 --timeout 600" },
-    { "get", mc_cli_get, MC_OP_RESULT, "JOB [--meta]", "the results, in order; --meta: per task its engine, times",
+    { "get", mc_cli_get, MC_OP_RESULT, "JOB [--meta|--output]", "the results, in order; --meta: per task its engine, times",
       NULL, S_INDENT "and what the kernel reported (e.g. walker acceptance)\n",
       mc_cli_cluster_options, "mcclient get j12 --meta" },
     { NULL, mc_cli_cluster_op, MC_OP_JOBS, "[--limit N]", NULL, NULL, NULL,

@@ -216,9 +216,33 @@ s_send_welcome (mc_server_t *self, mc_engine_t *engine)
 //  An engine is gone: its load-balanced tasks go back to the queue, its
 //  direct ones fail, its record goes. When it died (anything but a
 //  goodbye), the task it was running counts the death (mc_sched).
+//  How an engine died, in a few words, from why it is gone: the signal's
+//  name or the exit status a local engine's parent saw, else "engine lost".
+static void
+s_cause (const char *why, char *cause, size_t len)
+{
+    const char *at;
+    int n;
+    if ((at = strstr (why, "killed by signal ")) && sscanf (at + 17, "%d", &n) == 1) {
+        const char *name = sigabbrev_np (n);
+        if (name)
+            snprintf (cause, len, "SIG%s", name);
+        else
+            snprintf (cause, len, "signal %d", n);
+    }
+    else
+    if ((at = strstr (why, "exit status ")) && sscanf (at + 12, "%d", &n) == 1)
+        snprintf (cause, len, "exit status %d", n);
+    else
+        snprintf (cause, len, "engine lost");
+}
+
 static void
 s_gone (mc_server_t *self, mc_engine_t *engine, const char *why, bool died)
 {
+    char cause [24];
+    s_cause (why, cause, sizeof cause);
+    mc_engine_set_cause (engine, cause);
     mc_info ("engine %d (%s pid %lld) %s; %u tasks in flight", mc_engine_id (engine), mc_engine_host (engine),
              (long long) mc_engine_pid (engine), why, mc_engine_inflight (engine));
     zlistx_t *aborted = mc_retention_aborted_inflight (engine);

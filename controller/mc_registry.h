@@ -52,6 +52,11 @@ uint64_t mc_engine_failed (const mc_engine_t *self);
 //  How many times its controller restarted this engine's process after it
 //  died (0 for an engine the controller did not start).
 uint32_t mc_engine_restarts (const mc_engine_t *self);
+//  Why the engine is going, in a few words ("SIGSEGV", "exit status 3",
+//  "engine lost"), set just before it is forgotten, for the error of a
+//  task that killed it; "" until then (borrowed).
+const char *mc_engine_cause (const mc_engine_t *self);
+void mc_engine_set_cause (mc_engine_t *self, const char *cause);
 //  The allocation of a launcher that started it (mc_launcher: "a3"), as
 //  its REGISTER said, or "".
 const char *mc_engine_launch (const mc_engine_t *self);
