@@ -10,6 +10,7 @@
 #include "mc_value.h"
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -20,22 +21,70 @@
 
 static char s_dir [4096];           //  the private directory, made at first use ("" until then)
 
-//  The engine's private directory for libraries, made 0700 at first use:
-//  0, or -1 with err.
+//  Remove a directory of ours and the files in it.
+static void
+s_remove_dir (const char *dir)
+{
+    char path [4400];
+    DIR *d = opendir (dir);
+    struct dirent *entry;
+    while (d && (entry = readdir (d)))
+        if (entry->d_name [0] != '.') {
+            snprintf (path, sizeof path, "%s/%s", dir, entry->d_name);
+            unlink (path);
+        }
+    if (d)
+        closedir (d);
+    rmdir (dir);
+}
+
+//  An engine that crashed (a user's kernel that segfaults) left its
+//  directory in parent: remove those of ours whose engine is gone.
+static void
+s_remove_stale (const char *parent)
+{
+    DIR *d = opendir (parent);
+    struct dirent *entry;
+    char path [4400];
+    while (d && (entry = readdir (d))) {
+        long pid;
+        char end;
+        struct stat st;
+        if (sscanf (entry->d_name, "mccluster-engine-%ld%c", &pid, &end) != 1 || pid <= 0 || pid == (long) getpid ())
+            continue;
+        bool alive = kill ((pid_t) pid, 0) == 0 || errno != ESRCH;
+        if (alive)
+            continue;
+        snprintf (path, sizeof path, "%s/%s", parent, entry->d_name);
+        if (lstat (path, &st) == 0 && S_ISDIR (st.st_mode) && st.st_uid == getuid ())
+            s_remove_dir (path);
+    }
+    if (d)
+        closedir (d);
+}
+
+//  The engine's private directory for libraries, made 0700 at first use
+//  and named by its pid (an engine that restarts itself keeps its pid, and
+//  its directory): 0, or -1 with err.
 static int
 s_private_dir (char *err, size_t errlen)
 {
     if (s_dir [0])
         return 0;
-    const char *runtime = getenv ("XDG_RUNTIME_DIR");
-    struct stat st;
-    if (runtime && runtime [0] == '/' && stat (runtime, &st) == 0 && S_ISDIR (st.st_mode)
-    &&  (size_t) snprintf (s_dir, sizeof s_dir, "%s/mccluster-engine-%ld", runtime, (long) getpid ()) < sizeof s_dir
-    &&  (mkdir (s_dir, 0700) == 0 || errno == EEXIST) && stat (s_dir, &st) == 0 && st.st_uid == getuid ()
-    &&  chmod (s_dir, 0700) == 0)
-        return 0;
-    const char *tmp = getenv ("TMPDIR");
-    snprintf (s_dir, sizeof s_dir, "%s/mccluster-engine-XXXXXX", tmp && tmp [0] == '/'? tmp: "/tmp");
+    const char *runtime = getenv ("XDG_RUNTIME_DIR"), *tmp = getenv ("TMPDIR");
+    const char *parents [2] = { runtime && runtime [0] == '/'? runtime: NULL, tmp && tmp [0] == '/'? tmp: "/tmp" };
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        if (!parents [i] || stat (parents [i], &st) || !S_ISDIR (st.st_mode)
+        ||  (size_t) snprintf (s_dir, sizeof s_dir, "%s/mccluster-engine-%ld", parents [i], (long) getpid ()) >= sizeof s_dir)
+            continue;
+        s_remove_stale (parents [i]);
+        //  Ours, a directory (not a link), and no one else's to enter.
+        if ((mkdir (s_dir, 0700) == 0 || errno == EEXIST) && lstat (s_dir, &st) == 0 && S_ISDIR (st.st_mode)
+        &&  st.st_uid == getuid () && chmod (s_dir, 0700) == 0)
+            return 0;
+    }
+    snprintf (s_dir, sizeof s_dir, "%s/mccluster-engine-XXXXXX", parents [1]);
     if (mkdtemp (s_dir))
         return 0;
     snprintf (err, errlen, "cannot make a private directory for libraries: %s", strerror (errno));
@@ -48,18 +97,7 @@ mc_library_cleanup (void)
 {
     if (!s_dir [0])
         return;
-    //  Only files we wrote are there: NAME-HASH.so.
-    char path [4400];
-    DIR *d = opendir (s_dir);
-    struct dirent *entry;
-    while (d && (entry = readdir (d)))
-        if (entry->d_name [0] != '.') {
-            snprintf (path, sizeof path, "%s/%s", s_dir, entry->d_name);
-            unlink (path);
-        }
-    if (d)
-        closedir (d);
-    rmdir (s_dir);
+    s_remove_dir (s_dir);           //  only files we wrote are there: NAME-HASH.so
     s_dir [0] = 0;
 }
 
