@@ -316,9 +316,11 @@ mc_libraries_loaded (mc_server_t *server, mc_engine_t *engine, mc_msg_t *msg)
     if (msg->status != MC_OK)
         mc_warn ("engine %d refused library %s: %s", mc_engine_id (engine), name, text);
     mc_libraries_t *self = server->libraries;
+    bool awaited = false;
     for (s_pending_t *p = zlistx_first (self->pending); p; p = zlistx_next (self->pending))
         if (!strcmp (p->lib.name, name) && !strcmp (p->lib.hash, hash)
         &&  s_drop_id (p->waiting, &p->waiting_count, mc_engine_id (engine))) {
+            awaited = true;
             if (msg->status != MC_OK) {
                 if (!p->error [0])
                     snprintf (p->error, sizeof p->error, "%s", text [0]? text: "refused");
@@ -330,6 +332,14 @@ mc_libraries_loaded (mc_server_t *server, mc_engine_t *engine, mc_msg_t *msg)
             }
             break;
         }
+    //  A version loaded after its kernels_add was answered without it (an
+    //  engine busy for 30 s, a refusal elsewhere): the engine gets what
+    //  the controller keeps of that name again, so that all agree.
+    s_lib_t *kept = s_find (self, name);
+    if (!awaited && msg->status == MC_OK && hash [0] && (!kept || strcmp (kept->hash, hash))) {
+        mc_warn ("engine %d loaded %s %.16s late: it gets the version kept again", mc_engine_id (engine), name, hash);
+        s_send (server, engine, name, kept);
+    }
     mc_libraries_tick (server, mc_time_mono_us ());
 }
 

@@ -108,6 +108,14 @@ expect_match "a missing file" "$out" "mcclient: nosuch.so: No such file or direc
 out=$(mc kernels add ring.txt 2>&1); rc=$?
 expect "neither .c nor .so is a usage error" "$rc" "2"
 
+# Only the cluster's owner adds code to the engines.
+mc trust add --client --name alice -o "$D/alice.json" > /dev/null || fail "trust add alice"
+out=$(MCCLUSTER_CLIENT="$(cat "$D/alice.json")" "$BIN/mcclient" kernels add ring.c 2>&1); rc=$?
+expect "another user may not add a library" "$rc" "1"
+expect_match "and is told why" "$out" "kernels_add: only the cluster's owner may add or remove kernels"
+out=$(MCCLUSTER_CLIENT="$(cat "$D/alice.json")" "$BIN/mcclient" kernels remove ring 2>&1)
+expect_match "nor remove one" "$out" "kernels_remove: only the cluster's owner"
+
 # A restarted controller keeps the libraries (store) and gives them to its engines.
 mc shutdown > /dev/null
 wait "$CTRL_PID" 2>/dev/null
