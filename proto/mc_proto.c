@@ -1476,6 +1476,33 @@ s_test_batch (void *peer, void *server)
     msgpack_sbuffer_destroy (&batch);
 }
 
+//  LIBRARY: one raw frame of 8 * ceil(size / 8) bytes, nothing else.
+static void
+s_test_library (void)
+{
+    size_t frame_sizes [] = { 16, 13, 24, 0 };     //  for size 13: right, short, long, none
+    for (size_t k = 0; k < 4; k++)
+        for (uint64_t size = 0; size <= 13; size += 13) {
+            mc_msg_t msg;
+            mc_msg_init (&msg);
+            msg.type = MC_LIBRARY;
+            msg.name = s_bytes ("mymodel");
+            msg.hash = s_bytes ("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+            msg.size = size;
+            zframe_t *header = mc_msg_encode (&msg);
+            zmsg_t *zmsg = zmsg_new ();
+            assert (header && zmsg);
+            zmsg_append (zmsg, &header);
+            if (frame_sizes [k])
+                zmsg_addmem (zmsg, NULL, frame_sizes [k]);
+            int code, rc = mc_msg_take (&msg, &zmsg, false, &code);
+            assert (rc == (k == 0 && size == 13? 0: -2));
+            if (rc == 0)
+                assert (msg.size == 13 && msg.frame_count == 1 && mc_bytes_eq (msg.name, "mymodel"));
+            mc_msg_reset (&msg);
+        }
+}
+
 void
 mc_proto_test (bool verbose)
 {
@@ -1485,6 +1512,7 @@ mc_proto_test (bool verbose)
     mc_bytes_t bin = { blob, sizeof blob };
     s_test_round_trips (bin);
     s_test_garbage ();
+    s_test_library ();
     s_test_fuzz (bin);
 
     //  Over real sockets: garbage frames and extra frames yield -2.
