@@ -204,11 +204,11 @@ s_add (int argc, char **argv)
                      "(at most 63; give one with --name)", file);
         return MC_EXIT_USAGE;
     }
-    char dir [] = "/tmp/mcclient-kernels.XXXXXX", so [sizeof dir + 80];
+    const char *tmp = getenv ("TMPDIR");
+    char dir [PATH_MAX], so [PATH_MAX + 80];
+    snprintf (dir, sizeof dir, "%s/mcclient-kernels.XXXXXX", tmp && tmp [0] == '/'? tmp: "/tmp");
     const char *path = file;
     if (source) {
-        const char *tmp = getenv ("TMPDIR");
-        (void) tmp;
         if (!mkdtemp (dir))
             return mc_cli_fail ("cannot make a temporary directory: %s", strerror (errno));
         snprintf (so, sizeof so, "%s/%s.so", dir, name);
