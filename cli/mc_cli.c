@@ -174,15 +174,77 @@ mc_cli_parse_box (const char *text, double box [4])
     return 0;
 }
 
+//  A count as a title says it: 1000, 1e6, 2.5e7.
+static void
+s_count_text (double value, char *buf, size_t size)
+{
+    if (value < 1e5) {
+        snprintf (buf, size, "%.0f", value);
+        return;
+    }
+    char raw [32], *out = buf;
+    snprintf (raw, sizeof raw, "%.3g", value);
+    for (const char *p = raw; *p && out < buf + size - 1; p++)
+        if (!(*p == '+' || (*p == '0' && p [-1] == '+')))
+            *out++ = *p;
+    *out = 0;
+}
+
+//  What was sampled, from the submitted spec and the result (its seed and
+//  item count): "walker, target gauss3: 64 tasks × 1e6 steps, seed 7".
+static void
+s_title (const mc_cli_draw_t *draw, const json_t *result, char *buf, size_t size)
+{
+    if (!draw->spec) {
+        snprintf (buf, size, "%s", draw->title? draw->title: "");
+        return;
+    }
+    const char *kernel = json_string_value (json_object_get (draw->spec, "kernel"));
+    json_t *kwargs = json_object_get (draw->spec, "kwargs");
+    json_t *seed = json_object_get (result, "seed");
+    if (!seed)
+        seed = json_object_get (draw->spec, "seed");
+    char tasks [32], steps [64] = "", walkers [64] = "", target [96] = "";
+    s_count_text ((double) json_integer_value (json_object_get (result, "total")), tasks, sizeof tasks);
+    bool pi = kernel && !strcmp (kernel, "pi");
+    json_t *n = json_object_get (kwargs, pi? "samples": "steps");
+    if (json_is_number (n)) {
+        char count [32];
+        s_count_text (json_number_value (n), count, sizeof count);
+        snprintf (steps, sizeof steps, " \u00d7 %s %s", count, pi? "samples": "steps");
+    }
+    json_t *k = json_object_get (kwargs, "walkers");
+    if (json_is_number (k) && json_number_value (k) > 1) {
+        char count [32];
+        s_count_text (json_number_value (k), count, sizeof count);
+        snprintf (walkers, sizeof walkers, " \u00d7 %s walkers", count);
+    }
+    if (kernel && !strcmp (kernel, "walker")) {
+        const char *name = json_string_value (json_object_get (kwargs, "target"));
+        snprintf (target, sizeof target, ", target %s", name? name: "gauss3");
+    }
+    snprintf (buf, size, "%s%s: %s task%s%s%s, seed %lld", kernel? kernel: "?", target, tasks,
+              strcmp (tasks, "1")? "s": "", walkers, steps, (long long) json_integer_value (seed));
+}
+
 int
-mc_cli_picture (const int64_t *counts, size_t rows, size_t cols, const char *png, bool show)
+mc_cli_picture (const int64_t *counts, size_t rows, size_t cols, const mc_cli_draw_t *draw)
 {
     char err [512];
-    if (png && mc_picture_png (png, counts, rows, cols, cols < 200? 8: 2, err, sizeof err))
+    mc_picture_axes_t axes = { draw->title, { draw->box [0], draw->box [1], draw->box [2], draw->box [3] },
+                               draw->log };
+    if (draw->file && mc_picture_heatmap (draw->file, counts, rows, cols, &axes, err, sizeof err))
         return mc_cli_fail ("%s", err);
-    if (show)
-        mc_picture_show (stdout, counts, rows, cols);
+    if (draw->show && !mc_cli_json)
+        mc_picture_show (stdout, counts, rows, cols, &axes, mc_picture_width (stdout));
     return 0;
+}
+
+int64_t
+mc_cli_pi_points (int64_t tasks)
+{
+    int64_t per = tasks > 0? (2000 + tasks - 1) / tasks: 2000;
+    return per < 1? 1: per;
 }
 
 //  Print failures grouped by message. Returns MC_EXIT_FAILED when any.
@@ -252,30 +314,104 @@ s_counts (const json_t *value, int64_t **counts_p, size_t *rows, size_t *cols)
     return 0;
 }
 
+//  Pi results, one {hits, samples[, points]} per item: sum them, say the
+//  estimate, and draw the pi picture into draw->file when asked. 1 when
+//  results are no such list (nothing said), else 0 or MC_EXIT_FAILED.
+static int
+s_pi_list (const json_t *results, const json_t *result, const mc_cli_draw_t *draw)
+{
+    size_t tasks = json_array_size (results), npoints = 0, i;
+    json_t *item;
+    if (tasks == 0)
+        return 1;
+    json_array_foreach (results, i, item) {
+        if (!json_is_integer (json_object_get (item, "hits")) || !json_is_integer (json_object_get (item, "samples")))
+            return 1;
+        npoints += json_array_size (json_object_get (item, "points"));
+    }
+    int64_t *hits = calloc (tasks, sizeof *hits), *samples = calloc (tasks, sizeof *samples);
+    double *points = calloc (2 * npoints + 1, sizeof *points);
+    if (!hits || !samples || !points) {
+        free (hits), free (samples), free (points);
+        return mc_cli_fail ("out of memory");
+    }
+    double h = 0, n = 0;
+    size_t k = 0;
+    json_array_foreach (results, i, item) {
+        hits [i] = json_integer_value (json_object_get (item, "hits"));
+        samples [i] = json_integer_value (json_object_get (item, "samples"));
+        h += (double) hits [i], n += (double) samples [i];
+        size_t j;
+        json_t *point;
+        json_array_foreach (json_object_get (item, "points"), j, point) {
+            points [2 * k] = json_number_value (json_array_get (point, 0));
+            points [2 * k++ + 1] = json_number_value (json_array_get (point, 1));
+        }
+    }
+    //  4 p, with the binomial standard error 4 sqrt (p (1 - p) / n).
+    double p = n > 0? h / n: 0, est = 4 * p, se = n > 0? 4 * sqrt (p * (1 - p) / n): 0;
+    int rc = 0;
+    if (!mc_cli_json)
+        printf ("pi = %.8f +- %.8f  (%.0f samples, %.0f hits; error %+.2e)\n", est, se, n, h, est - M_PI);
+    else {
+        json_t *out = json_pack ("{s:I, s:I, s:f, s:f}", "hits", (json_int_t) h, "samples", (json_int_t) n,
+                                 "pi", est, "stderr", se);
+        if (!out)
+            rc = mc_cli_fail ("out of memory");
+        mc_cli_print_json (out);
+        json_decref (out);
+    }
+    if (rc == 0 && draw && draw->file) {
+        char title [512], err [512];
+        size_t len;
+        s_title (draw, result, title, sizeof title);
+        len = strlen (title);
+        snprintf (title + len, sizeof title - len, ": \u03c0 \u2248 %.6f \u00b1 %.6f", est, se);
+        mc_picture_pi_t picture = { title, points, k, hits, samples, tasks };
+        if (mc_picture_pi (draw->file, &picture, err, sizeof err))
+            rc = mc_cli_fail ("%s", err);
+    }
+    free (hits), free (samples), free (points);
+    return rc;
+}
+
 int
-mc_cli_print_result (const json_t *result, const char *png, bool show)
+mc_cli_print_result (const json_t *result, const mc_cli_draw_t *draw)
 {
     if (s_report_failures (result))
         return MC_EXIT_FAILED;
     json_t *results = json_object_get (result, "results");
     json_t *value = json_is_true (json_object_get (result, "single"))? json_array_get (results, 0): results;
     const char *kernel = json_string_value (json_object_get (result, "kernel"));
+    bool pi = kernel && !strcmp (kernel, "pi");
+    bool drawn = draw && (draw->file || draw->show);
     json_t *hits = json_object_get (value, "hits"), *samples = json_object_get (value, "samples");
-    if (!mc_cli_json && kernel && !strcmp (kernel, "pi") && json_is_integer (hits) && json_is_integer (samples)) {
+    if (!mc_cli_json && pi && json_is_integer (hits) && json_is_integer (samples)) {
         //  4 p, with the binomial standard error 4 sqrt (p (1 - p) / n).
         double n = (double) json_integer_value (samples), p = json_integer_value (hits) / n;
         printf ("pi = %.8f +- %.8f  (%.0f samples, %lld hits; error %+.2e)\n", 4 * p, 4 * sqrt (p * (1 - p) / n), n,
                 (long long) json_integer_value (hits), 4 * p - M_PI);
     }
     else
-    if (!show || mc_cli_json)
+    if (pi && drawn && json_is_array (value)) {
+        int rc = s_pi_list (value, result, draw);
+        if (rc != 1)
+            return rc;
         mc_cli_print_json (value);
-    if (png || show) {
+    }
+    else
+    if (!(draw && draw->show) || mc_cli_json)
+        mc_cli_print_json (value);
+    if (drawn && !pi) {
         size_t rows, cols;
         int64_t *counts;
         if (s_counts (value, &counts, &rows, &cols))
             return MC_EXIT_FAILED;
-        int rc = mc_cli_picture (counts, rows, cols, png, show && !mc_cli_json);
+        char title [512];
+        s_title (draw, result, title, sizeof title);
+        mc_cli_draw_t titled = *draw;
+        titled.title = title;
+        int rc = mc_cli_picture (counts, rows, cols, &titled);
         free (counts);
         return rc;
     }

@@ -72,13 +72,26 @@ json_t *mc_cli_parse_targets (const char *text);
 //  "50x50" -> 50, 50; "0:1,0:1" -> box {x0, x1, y0, y1}. 0, or said and MC_EXIT_FAILED.
 int mc_cli_parse_bins (const char *text, size_t *nx, size_t *ny);
 int mc_cli_parse_box (const char *text, double box [4]);
-//  Draw counts (rows of y bins from the bottom) into a PNG and/or on stdout.
-int mc_cli_picture (const int64_t *counts, size_t rows, size_t cols, const char *png, bool show);
+//  What to draw a result or histogram as (all borrowed).
+typedef struct {
+    const char *file;               //  --png FILE: a .png, .svg or .pdf, or NULL
+    bool show, log;                 //  --show (on the terminal), --log (colours by log counts)
+    double box [4];                 //  --range x0:x1,y0:y1 the bins cover
+    const json_t *spec;             //  the submitted job, for the title (kernel, target, steps), or NULL
+    const char *title;              //  else this title, or NULL
+} mc_cli_draw_t;
+//  Draw counts (rows of y bins from the bottom) into draw->file and/or on
+//  stdout. 0, or MC_EXIT_FAILED (said).
+int mc_cli_picture (const int64_t *counts, size_t rows, size_t cols, const mc_cli_draw_t *draw);
 //  Print what a finished job returned (a result object): the value of a
-//  single apply (or a reduction), else the list; a pi sum as its estimate;
-//  a histogram as a picture with png or show. Failures go to stderr and
-//  give MC_EXIT_FAILED.
-int mc_cli_print_result (const json_t *result, const char *png, bool show);
+//  single apply (or a reduction), else the list; a pi sum (or a list of pi
+//  results) as its estimate; a histogram as a picture, and pi results with
+//  their points as the pi picture, when draw (NULL: nothing drawn) asks.
+//  Failures go to stderr and give MC_EXIT_FAILED.
+int mc_cli_print_result (const json_t *result, const mc_cli_draw_t *draw);
+//  The number of points=K the pi kernel should return per task for a
+//  picture of about 2000 points over `tasks` tasks.
+int64_t mc_cli_pi_points (int64_t tasks);
 
 //  Self test: targets, bins, boxes, option tables, counts.
 void mc_cli_test (bool verbose);

@@ -453,7 +453,7 @@ s_get (const mc_cli_command_t *command, mc_client_t *client, const s_args_t *arg
                           (long long) json_integer_value (json_object_get (reply, "done")),
                           (long long) json_integer_value (json_object_get (reply, "total")), args->job);
     else
-        rc = mc_cli_print_result (reply, NULL, false);
+        rc = mc_cli_print_result (reply, NULL);
     json_decref (reply);
     return rc;
 }

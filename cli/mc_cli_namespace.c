@@ -4,6 +4,7 @@
     (-o), as JSON or as raw bytes (--raw). */
 #include "mc_cli_namespace.h"
 #include "mc_cli_value.h"
+#include "mc_picture.h"
 #include "mc_value.h"
 #include <assert.h>
 #include <errno.h>
@@ -22,11 +23,11 @@ typedef struct {
     int dtype;                      //  --type, 0 when absent
     const char *output;             //  -o FILE
     bool raw;                       //  --raw
-    bool hist, show;                //  gather --reduce hist2d [--bins] [--range] [--png] [--show]
+    bool hist, show, log;           //  gather --reduce hist2d [--bins] [--range] [--png] [--show] [--log]
     bool binned;                    //  --bins or --range given
     size_t nx, ny;
     double box [4];
-    const char *png;
+    const char *png;                //  a .png, .svg or .pdf
     const char *args [S_MAX_ARGS];  //  what is left
     int argc;
 } s_opts_t;
@@ -40,9 +41,9 @@ typedef struct {
     int names;                      //  how many of the first words must be names
 } s_rules_t;
 
-enum { S_TARGETS = 1, S_DIST, S_TYPE, S_OUTPUT, S_RAW, S_REDUCE, S_BINS, S_HIST, S_RANGE, S_PNG, S_SHOW };
+enum { S_TARGETS = 1, S_DIST, S_TYPE, S_OUTPUT, S_RAW, S_REDUCE, S_BINS, S_HIST, S_RANGE, S_PNG, S_SHOW, S_LOG };
 //  The histogram options are map's (mc_cli_submit): --reduce hist2d,
-//  --bins, --range, --png, --show. The old `gather --hist NXxNY` still
+//  --bins, --range, --png, --show, --log. The old `gather --hist NXxNY` still
 //  works, with a note on stderr.
 const mc_cli_option_t mc_cli_namespace_options [] = {
     { "--targets", S_TARGETS, true, "T", "engines: 'all' (default), ids '0,2', a range '1:3', or a mix", NULL },
@@ -54,8 +55,10 @@ const mc_cli_option_t mc_cli_namespace_options [] = {
     { "--reduce", S_REDUCE, true, "hist2d", "bin the gathered n x 2 points into counts", "gather" },
     { "--bins", S_BINS, true, "NXxNY", "hist2d: bins along x and y (default 50x50)", "gather" },
     { "--range", S_RANGE, true, "x0:x1,y0:y1", "hist2d: the box binned (default 0:1,0:1)", "gather" },
-    { "--png", S_PNG, true, "FILE", "hist2d: draw the counts into a PNG file", "gather" },
-    { "--show", S_SHOW, false, NULL, "hist2d: draw the counts on the terminal", "gather" },
+    { "--png", S_PNG, true, "FILE", "hist2d: a picture with axes and colour bar (.png, .svg or .pdf)",
+      "gather" },
+    { "--show", S_SHOW, false, NULL, "hist2d: draw the counts on the terminal, as wide as it is", "gather" },
+    { "--log", S_LOG, false, NULL, "hist2d: colours by log10(1 + count) in --png and --show", "gather" },
     { "--hist", S_HIST, true, "NXxNY", NULL, "gather" },      //  deprecated: --reduce hist2d --bins NXxNY
     { NULL, 0, false, NULL, NULL, NULL } };
 
@@ -99,11 +102,18 @@ s_option (const char *command, const mc_cli_option_t *option, const char *value,
         case S_RANGE:
             o->binned = true;
             return mc_cli_parse_box (value, o->box)? MC_EXIT_USAGE: 0;
-        case S_PNG:
+        case S_PNG: {
+            char err [512];
+            if (mc_picture_format_ok (value, err, sizeof err))
+                return mc_cli_fail ("%s: --png: %s", command, err), MC_EXIT_USAGE;
             o->png = value;
             return 0;
+        }
         case S_SHOW:
             o->show = true;
+            return 0;
+        case S_LOG:
+            o->log = true;
             return 0;
     }
     assert (false);                 //  a row of s_options without a case
@@ -139,9 +149,9 @@ s_parse (const char *command, int argc, char **argv, s_opts_t *o)
     }
     if (o->raw && !o->output)
         return mc_cli_fail ("%s: --raw writes binary, so it needs -o FILE", command), MC_EXIT_USAGE;
-    if ((o->png || o->show || o->binned) && !o->hist)
-        return mc_cli_fail ("%s: --bins, --range, --png and --show are for a histogram: add --reduce hist2d",
-                            command), MC_EXIT_USAGE;
+    if ((o->png || o->show || o->log || o->binned) && !o->hist)
+        return mc_cli_fail ("%s: --bins, --range, --png, --show and --log are for a histogram: "
+                            "add --reduce hist2d", command), MC_EXIT_USAGE;
     return 0;
 }
 
@@ -245,8 +255,13 @@ s_gather_hist (mc_client_t *client, const s_opts_t *o)
             mc_cli_print_json (rows);
             json_decref (rows);
         }
-        if (rc == 0)
-            rc = mc_cli_picture (counts, o->ny, o->nx, o->png, o->show && !mc_cli_json);
+        if (rc == 0) {
+            char title [256];
+            snprintf (title, sizeof title, "%s: %llu points", o->args [0], (unsigned long long) points.shape [0]);
+            mc_cli_draw_t draw = { o->png, o->show, o->log, { o->box [0], o->box [1], o->box [2], o->box [3] },
+                                   NULL, title };
+            rc = mc_cli_picture (counts, o->ny, o->nx, &draw);
+        }
     }
     free (counts);
     free ((void *) points.data);
@@ -480,8 +495,8 @@ mc_cli_namespace_test (bool verbose)
     assert (s_test_line ("x -- y", &scatter, &o) == 0 && o.argc == 2);
     assert (s_test_line ("x - --type i64", &scatter, &o) == 0 && o.dtype == MC_DTYPE_I64 && !strcmp (o.args [1], "-"));
     const char *refused [] = {
-        "x --dist q", "x --type f32", "x --raw", "x --png p.png", "x --frob", "x --targets", "x y",
-        "1x", "" };
+        "x --dist q", "x --type f32", "x --raw", "x --png p.png", "x --log", "x --hist 5x5 --png p.gif", "x --frob",
+        "x --targets", "x y", "1x", "" };
     for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
         if (verbose)
             printf ("   gather %s: ", refused [i]);

@@ -1,5 +1,6 @@
 /*  mc_cli_submit: map and apply. */
 #include "mc_cli_submit.h"
+#include "mc_picture.h"
 #include "mc_value.h"
 #include <assert.h>
 #include <ctype.h>
@@ -13,9 +14,9 @@
 typedef struct {
     json_t *spec;                   //  the job: kind, kernel, args, kwargs, seq, ...
     bool is_map;
-    bool async, show;               //  --async, --show
+    bool async, show, log;          //  --async, --show, --log
     bool kernel_seen, seq_seen;
-    const char *png, *reduce;       //  --png FILE, --reduce sum|hist2d
+    const char *png, *reduce;       //  --png FILE (.png, .svg or .pdf), --reduce sum|hist2d
     size_t nx, ny;                  //  --bins
     double box [4];                 //  --range
     long coords [2];                //  --coords I,J: two coordinates of N-D points
@@ -23,7 +24,7 @@ typedef struct {
 } s_submit_t;
 
 enum { S_OUT = 1, S_TARGETS, S_CHUNKSIZE, S_SEED, S_RETRIES, S_PRIORITY, S_ASYNC, S_SHOW, S_TASKS, S_REDUCE, S_BINS, S_RANGE, S_PNG,
-       S_COORDS };
+       S_COORDS, S_LOG };
 const mc_cli_option_t mc_cli_submit_options [] = {
     { "--targets", S_TARGETS, true, "T", "direct: 'all', ids '0,2', a range '1:3', or a mix", NULL },
     { "--chunksize", S_CHUNKSIZE, true, "N", "items per task of a load-balanced map (default 1)", "map" },
@@ -37,8 +38,10 @@ const mc_cli_option_t mc_cli_submit_options [] = {
     { "--reduce", S_REDUCE, true, "sum|hist2d", "one answer: results summed at the controller, or points binned", NULL },
     { "--bins", S_BINS, true, "NXxNY", "hist2d: bins along x and y (default 50x50)", NULL },
     { "--range", S_RANGE, true, "x0:x1,y0:y1", "hist2d: the box binned (default 0:1,0:1)", NULL },
-    { "--png", S_PNG, true, "FILE", "hist2d: draw the counts into a PNG file", NULL },
-    { "--show", S_SHOW, false, NULL, "hist2d: draw the counts on the terminal", NULL },
+    { "--png", S_PNG, true, "FILE", "hist2d: a picture with axes and colour bar (.png, .svg or .pdf); "
+                                    "pi: its points", NULL },
+    { "--show", S_SHOW, false, NULL, "hist2d: draw the counts on the terminal, as wide as it is", NULL },
+    { "--log", S_LOG, false, NULL, "hist2d: colours by log10(1 + count) in --png and --show", NULL },
     { "--coords", S_COORDS, true, "I,J", "hist2d: the two coordinates of N-D points binned (default 0,1)", NULL },
     { NULL, 0, false, NULL, NULL, NULL } };
 
@@ -171,8 +174,17 @@ s_option (s_submit_t *s, const mc_cli_option_t *option, const char *arg, const c
             return mc_cli_parse_bins (value, &s->nx, &s->ny)? MC_EXIT_USAGE: 0;
         case S_RANGE:
             return mc_cli_parse_box (value, s->box)? MC_EXIT_USAGE: 0;
-        case S_PNG:
+        case S_PNG: {
+            char err [512];
+            if (mc_picture_format_ok (value, err, sizeof err)) {
+                mc_cli_fail ("--png: %s", err);
+                return MC_EXIT_USAGE;
+            }
             s->png = value;
+            return 0;
+        }
+        case S_LOG:
+            s->log = true;
             return 0;
     }
     assert (false);                 //  a row of mc_cli_submit_options without a case
@@ -275,6 +287,41 @@ s_word (s_submit_t *s, const char *arg)
     return s_argument (s, arg);
 }
 
+//  The items of the spec's seq: a range's length or an array's size.
+static int64_t
+s_items (const json_t *spec)
+{
+    json_t *seq = json_object_get (spec, "seq"), *range = json_object_get (seq, "range");
+    if (!range)
+        return (int64_t) json_array_size (seq);
+    int64_t start = json_integer_value (json_array_get (range, 0)), stop = json_integer_value (json_array_get (range, 1));
+    int64_t step = json_integer_value (json_array_get (range, 2));
+    if (step > 0 && stop > start)
+        return (stop - start + step - 1) / step;
+    if (step < 0 && stop < start)
+        return (start - stop - step - 1) / -step;
+    return 0;
+}
+
+//  map pi --png FILE: each task also returns a sample of its points
+//  (points=K, unless given), for about 2000 in all; the results come back
+//  one per item (no --reduce sum: the CLI sums them) for the picture.
+static int
+s_pi_picture (s_submit_t *s)
+{
+    if (s->reduce && strcmp (s->reduce, "sum")) {
+        mc_cli_fail ("--png draws map pi's points and estimate: give no --reduce %s", s->reduce);
+        return MC_EXIT_USAGE;
+    }
+    if (s->reduce)
+        json_object_del (s->spec, "reduce");
+    json_t *kwargs = json_object_get (s->spec, "kwargs");
+    if (!json_object_get (kwargs, "points")
+    &&  json_object_set_new (kwargs, "points", json_integer (mc_cli_pi_points (s_items (s->spec)))))
+        return mc_cli_fail ("out of memory");
+    return 0;
+}
+
 //  What the whole command line says, checked together. 0, or an exit
 //  status (said).
 static int
@@ -299,8 +346,15 @@ s_finish_spec (s_submit_t *s)
     &&  json_object_set_new (json_object_get (s->spec, "reduce"), "coords",
                              json_pack ("[II]", (json_int_t) s->coords [0], (json_int_t) s->coords [1])))
         return MC_EXIT_FAILED;
+    const char *kernel = json_string_value (json_object_get (s->spec, "kernel"));
+    if (s->is_map && kernel && !strcmp (kernel, "pi") && s->png && !s->show)
+        return s_pi_picture (s);
     if ((s->png || s->show) && (!s->reduce || strcmp (s->reduce, "hist2d"))) {
-        mc_cli_fail ("--png and --show draw the histogram of --reduce hist2d");
+        mc_cli_fail ("--png and --show draw the histogram of --reduce hist2d (or, --png only, a map of pi)");
+        return MC_EXIT_USAGE;
+    }
+    if (s->log && !s->png && !s->show) {
+        mc_cli_fail ("--log colours the picture of --png or --show");
         return MC_EXIT_USAGE;
     }
     if (json_object_get (s->spec, "chunksize") && json_object_get (s->spec, "targets")) {
@@ -367,8 +421,10 @@ s_submit (int argc, char **argv, bool is_map)
             puts (job? job: "?");
         rc = 0;
     }
-    else
-        rc = mc_cli_print_result (reply, s.png, s.show);
+    else {
+        mc_cli_draw_t draw = { s.png, s.show, s.log, { s.box [0], s.box [1], s.box [2], s.box [3] }, s.spec, NULL };
+        rc = mc_cli_print_result (reply, &draw);
+    }
     json_decref (reply);
     mc_client_destroy (&client);
     json_decref (s.spec);
@@ -456,6 +512,18 @@ mc_cli_submit_test (bool verbose)
     s_test_spec ("--tasks 3 square", false, MC_EXIT_USAGE, NULL, verbose);         //  for map only
     s_test_spec ("square 0:3 --tasks 3", true, MC_EXIT_USAGE, NULL, verbose);      //  one or the other
     s_test_spec ("--png p.png square 0:3", true, MC_EXIT_USAGE, NULL, verbose);
+    //  Pictures: a file of a picture format; pi's points for --png (about 2000 in all), no sum.
+    s_test_spec ("walker --tasks 2 --reduce hist2d --png w.jpg", true, MC_EXIT_USAGE, NULL, verbose);
+    s_test_spec ("walker --tasks 2 --reduce hist2d --log", true, MC_EXIT_USAGE, NULL, verbose);
+    s_test_spec ("walker --tasks 2 --reduce hist2d --png w.svg --log", true, 0, NULL, verbose);
+    s_test_spec ("pi --tasks 100 samples=1e6 --seed 7 --reduce sum --png pi.pdf", true, 0,
+                 "{\"args\":[],\"kernel\":\"pi\",\"kind\":\"map\",\"kwargs\":{\"points\":20,\"samples\":1000000.0},"
+                 "\"seed\":7,\"seq\":{\"range\":[0,100,1]}}", verbose);
+    s_test_spec ("pi 0:10:3 samples=1e6 points=5 --png pi.png", true, 0,
+                 "{\"args\":[],\"kernel\":\"pi\",\"kind\":\"map\",\"kwargs\":{\"points\":5,\"samples\":1000000.0},"
+                 "\"seq\":{\"range\":[0,10,3]}}", verbose);
+    s_test_spec ("pi --tasks 3 samples=1e6 --show", true, MC_EXIT_USAGE, NULL, verbose);
+    s_test_spec ("pi --tasks 3 samples=1e6 --reduce hist2d --png pi.png", true, MC_EXIT_USAGE, NULL, verbose);
     s_test_spec ("--targets all --chunksize 2 square 0:3", true, MC_EXIT_USAGE, NULL, verbose);
     s_test_spec ("square 0:3 --seed", true, MC_EXIT_USAGE, NULL, verbose);
     s_test_spec ("--out 1x square 0:3", true, MC_EXIT_USAGE, NULL, verbose);

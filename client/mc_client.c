@@ -50,6 +50,9 @@ struct _mc_client_t {
     mc_msg_t reply;                 //  the last reply (its fields point into its frames)
     int spin_us;                    //  poll this long for a reply before sleeping
     atomic_size_t unsettled;        //  slices ZeroMQ may still read from
+    bool keep_arrays;               //  replies give typed arrays as {"$array": K} (mc_client_keep_arrays)
+    mc_array_t *kept;               //  the last reply's arrays, their data malloc'd (NULL once taken)
+    size_t kept_count, kept_max;
 };
 
 void
@@ -147,6 +150,15 @@ mc_client_new (const char *profile_dir, int timeout_ms, char *err, size_t errlen
     return self;
 }
 
+//  Free the arrays of the last reply that were not taken.
+static void
+s_kept_clear (mc_client_t *self)
+{
+    for (size_t k = 0; k < self->kept_count; k++)
+        free ((void *) self->kept [k].data);
+    self->kept_count = 0;
+}
+
 void
 mc_client_destroy (mc_client_t **self_p)
 {
@@ -159,6 +171,8 @@ mc_client_destroy (mc_client_t **self_p)
     mc_handshake_destroy (&self->handshake);
     zsock_destroy (&self->dealer);
     mc_client_settle (self);
+    s_kept_clear (self);
+    free (self->kept);
     msgpack_sbuffer_destroy (&self->buffer.sb);
     mc_msg_reset (&self->reply);
     free (self);
@@ -435,11 +449,63 @@ mc_client_recv (mc_client_t *self, mc_msg_t *reply, uint64_t lo, uint64_t hi, in
 static int
 s_request (mc_client_t *self, const char *op, const void *body, size_t size, int timeout_ms)
 {
+    s_kept_clear (self);
     uint64_t req = mc_client_send (self, op, body, size, NULL, 0);
     return req? mc_client_recv (self, &self->reply, req, req, timeout_ms): -1;
 }
 
-//  The reply body as JSON (arrays become nested lists), or NULL.
+//  mc_value_array_fn of s_reply_json with keep_arrays: the array's bytes
+//  copied once into a block of their own, kept for mc_client_take_array,
+//  and {"$array": K} in its place.
+static json_t *
+s_keep_array (const mc_array_t *array, void *arg, char *err, size_t errlen)
+{
+    mc_client_t *self = arg;
+    if (self->kept_count == self->kept_max) {
+        size_t max = self->kept_max? 2 * self->kept_max: 8;
+        mc_array_t *kept = realloc (self->kept, max * sizeof *kept);
+        if (!kept) {
+            snprintf (err, errlen, "out of memory");
+            return NULL;
+        }
+        self->kept = kept;
+        self->kept_max = max;
+    }
+    void *data = malloc (array->size? array->size: 1);
+    json_t *ref = data? json_pack ("{s:I}", "$array", (json_int_t) self->kept_count): NULL;
+    if (!ref) {
+        free (data);
+        snprintf (err, errlen, "cannot allocate %zu bytes for an array", array->size);
+        return NULL;
+    }
+    memcpy (data, array->data, array->size);
+    mc_array_t *kept = &self->kept [self->kept_count++];
+    *kept = *array;
+    kept->data = data;
+    kept->frame = 0;
+    return ref;
+}
+
+void
+mc_client_keep_arrays (mc_client_t *self, bool keep)
+{
+    self->keep_arrays = keep;
+}
+
+int
+mc_client_take_array (mc_client_t *self, size_t index, mc_array_t *array)
+{
+    if (index >= self->kept_count || !self->kept [index].data) {
+        mc_client_set_error (self, MC_E_BAD_ARGUMENT, "the last reply has no array %zu (or it was taken)", index);
+        return -1;
+    }
+    *array = self->kept [index];
+    self->kept [index].data = NULL;
+    return 0;
+}
+
+//  The reply body as JSON (arrays become nested lists, or {"$array": K}
+//  with keep_arrays), or NULL.
 static json_t *
 s_reply_json (mc_client_t *self)
 {
@@ -452,7 +518,8 @@ s_reply_json (mc_client_t *self)
     json_t *result = NULL;
     char err [256];
     if (mc_proto_unpack (self->reply.data.ptr, self->reply.data.size, &zone, &obj) == 0)
-        result = mc_value_to_json_frames (&obj, self->reply.frames, self->reply.frame_count, err, sizeof err);
+        result = mc_value_to_json_with (&obj, self->reply.frames, self->reply.frame_count,
+                                        self->keep_arrays? s_keep_array: NULL, self, err, sizeof err);
     else
         snprintf (err, sizeof err, "malformed value (%zu bytes)", self->reply.data.size);
     if (!result)

@@ -11,6 +11,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -52,6 +53,28 @@ s_usage (FILE *out)
 //  ssh session's, or a pipe's); its end stops the engine as SIGTERM does,
 //  with a goodbye to the controller.
 static pthread_t s_main_thread;
+
+//  An idle engine is mostly what its threads reserve: four (this I/O one,
+//  the kernel thread, libzmq's I/O and reaper threads, which TCP needs),
+//  each with an 8 MiB stack and, when it allocates, a 64 MiB malloc arena.
+//  libzmq's two need little stack: start them now with 256 KiB, before the
+//  default goes back to 8 MiB for the kernel thread, whose kernels may need
+//  it. Two arenas: one for the I/O side, one for the kernel thread's results.
+static void
+s_lean_threads (void)
+{
+    mallopt (M_ARENA_MAX, 2);
+    pthread_attr_t lean, usual;
+    if (pthread_getattr_default_np (&usual) || pthread_attr_init (&lean))
+        return;
+    if (pthread_attr_setstacksize (&lean, 256 * 1024) == 0 && pthread_setattr_default_np (&lean) == 0) {
+        zsock_t *start = zsock_new (ZMQ_PAIR);      //  the context's threads start with its first socket
+        zsock_destroy (&start);
+        pthread_setattr_default_np (&usual);
+    }
+    pthread_attr_destroy (&lean);
+    pthread_attr_destroy (&usual);
+}
 
 static void *
 s_lifeline (void *arg)
@@ -154,6 +177,7 @@ main (int argc, char *argv [])
     else
         snprintf (origin, sizeof origin, "--url");
     zsys_init ();
+    s_lean_threads ();
     mc_node_t *node = mc_node_new (url, from_file? &conn: NULL, origin, &config);
     if (!node) {
         fprintf (stderr, "mcengine: cannot start the kernel thread\n");

@@ -256,56 +256,139 @@ mc_batch_next (const mc_msg_t *batch, size_t *offset, mc_msg_t *inner, int *code
 
 static int s_decode (mc_msg_t *self, const void *data, size_t size, int *code);
 
-//  Read one field of the expected kind; -1 when the object has another type.
+//  A reader of the few msgpack forms a header holds (integers, str, bin,
+//  an array of str), in place: decoding a header allocates nothing, and
+//  reads its bytes once.
+typedef struct {
+    const uint8_t *p, *end;
+} s_reader_t;
+
+static bool
+s_read_be (s_reader_t *r, size_t n, uint64_t *value)
+{
+    if ((size_t) (r->end - r->p) < n)
+        return false;
+    *value = s_be (r->p, n);
+    r->p += n;
+    return true;
+}
+
+//  An integer, in any width: 1 when it is not negative (*u), -1 when it is
+//  (*i), 0 when what comes is no integer. (msgpack-c reads a signed form
+//  holding a value >= 0 as a positive integer too.)
 static int
-s_decode_field (mc_msg_t *self, const s_field_t *spec, const msgpack_object *obj)
+s_read_int (s_reader_t *r, uint64_t *u, int64_t *i)
+{
+    if (r->p >= r->end)
+        return 0;
+    uint8_t b = *r->p++;
+    uint64_t v;
+    if (b <= 0x7f) {
+        *u = b;
+        return 1;
+    }
+    if (b >= 0xe0) {
+        *i = (int8_t) b;
+        return -1;
+    }
+    if (b >= 0xcc && b <= 0xcf) {
+        if (!s_read_be (r, (size_t) 1 << (b - 0xcc), &v))
+            return 0;
+        *u = v;
+        return 1;
+    }
+    if (b >= 0xd0 && b <= 0xd3) {
+        unsigned bits = 8u << (b - 0xd0);
+        if (!s_read_be (r, bits / 8, &v))
+            return 0;
+        int64_t value = bits == 64? (int64_t) v: (int64_t) (v ^ (1ull << (bits - 1))) - (int64_t) (1ull << (bits - 1));
+        if (value >= 0) {
+            *u = (uint64_t) value;
+            return 1;
+        }
+        *i = value;
+        return -1;
+    }
+    return 0;
+}
+
+//  A str (bin false) or bin of at most max bytes.
+static bool
+s_read_bytes (s_reader_t *r, bool bin, uint64_t max, mc_bytes_t *out)
+{
+    if (r->p >= r->end)
+        return false;
+    uint8_t b = *r->p++;
+    uint64_t len;
+    if (!bin && (b & 0xE0) == 0xA0)
+        len = b & 0x1F;
+    else {
+        size_t n = bin? (b == 0xC4? 1: b == 0xC5? 2: b == 0xC6? 4: 0): (b == 0xD9? 1: b == 0xDA? 2: b == 0xDB? 4: 0);
+        if (n == 0 || !s_read_be (r, n, &len))
+            return false;
+    }
+    if (len > max || len > (uint64_t) (r->end - r->p))
+        return false;
+    out->ptr = (const char *) r->p;
+    out->size = (size_t) len;
+    r->p += len;
+    return true;
+}
+
+static bool
+s_read_array (s_reader_t *r, uint64_t *count)
+{
+    if (r->p >= r->end)
+        return false;
+    uint8_t b = *r->p++;
+    if ((b & 0xF0) == 0x90) {
+        *count = b & 0x0F;
+        return true;
+    }
+    return (b == 0xDC && s_read_be (r, 2, count)) || (b == 0xDD && s_read_be (r, 4, count));
+}
+
+//  Read one field of the expected kind; -1 when what comes is of another.
+static int
+s_read_field (mc_msg_t *self, const s_field_t *spec, s_reader_t *r)
 {
     void *field = (char *) self + spec->offset;
+    uint64_t u;
+    int64_t i;
     switch (spec->kind) {
         case F_UINT:
-            if (obj->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            if (s_read_int (r, &u, &i) != 1)
                 return -1;
-            *(uint64_t *) field = obj->via.u64;
+            *(uint64_t *) field = u;
             return 0;
         case F_INT:
-            if (obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER && obj->via.u64 <= INT64_MAX)
-                *(int64_t *) field = (int64_t) obj->via.u64;
-            else
-            if (obj->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-                *(int64_t *) field = obj->via.i64;
-            else
-                return -1;
-            return 0;
-        case F_STR:
-            if (obj->type != MSGPACK_OBJECT_STR || obj->via.str.size > MC_PROTO_MAX_STR)
-                return -1;
-            ((mc_bytes_t *) field)->ptr = obj->via.str.ptr;
-            ((mc_bytes_t *) field)->size = obj->via.str.size;
-            return 0;
-        case F_BIN:
-            if (obj->type != MSGPACK_OBJECT_BIN)
-                return -1;
-            ((mc_bytes_t *) field)->ptr = obj->via.bin.ptr;
-            ((mc_bytes_t *) field)->size = obj->via.bin.size;
-            return 0;
-        case F_STRS:
-            if (obj->type != MSGPACK_OBJECT_ARRAY || obj->via.array.size > MC_PROTO_MAX_KERNELS)
-                return -1;
-            for (uint32_t k = 0; k < obj->via.array.size; k++) {
-                const msgpack_object *name = &obj->via.array.ptr [k];
-                if (name->type != MSGPACK_OBJECT_STR || name->via.str.size > MC_PROTO_MAX_STR)
-                    return -1;
-                self->kernels [k].ptr = name->via.str.ptr;
-                self->kernels [k].size = name->via.str.size;
+            switch (s_read_int (r, &u, &i)) {
+                case 1:
+                    if (u > INT64_MAX)
+                        return -1;
+                    *(int64_t *) field = (int64_t) u;
+                    return 0;
+                case -1:
+                    *(int64_t *) field = i;
+                    return 0;
             }
-            self->kernel_count = obj->via.array.size;
+            return -1;
+        case F_STR:
+            return s_read_bytes (r, false, MC_PROTO_MAX_STR, field)? 0: -1;
+        case F_BIN:
+            return s_read_bytes (r, true, UINT64_MAX, field)? 0: -1;
+        case F_STRS:
+            if (!s_read_array (r, &u) || u > MC_PROTO_MAX_KERNELS)
+                return -1;
+            for (uint64_t k = 0; k < u; k++)
+                if (!s_read_bytes (r, false, MC_PROTO_MAX_STR, &self->kernels [k]))
+                    return -1;
+            self->kernel_count = (size_t) u;
             return 0;
     }
     return -1;
 }
 
-//  A msgpack unsigned integer at *p (fixint or uint 8-64), moving *p past
-//  it: 0, or -1 when there is none whole before end.
 static int
 s_peek_uint (const uint8_t **p, const uint8_t *end, uint64_t *value)
 {
@@ -358,41 +441,39 @@ static int
 s_decode (mc_msg_t *self, const void *data, size_t size, int *code)
 {
     *code = MC_E_MALFORMED;
-    //  A header is a short array (fixarray, at most 15 elements). Checking the
-    //  first byte up front also stops a forged 4-billion-element array from
-    //  making the unpacker reserve memory for it.
-    if (size < 4 || (((const uint8_t *) data) [0] & 0xF0) != 0x90)
+    //  A header is a short array (fixarray, at most 15 elements).
+    s_reader_t r = { data, (const uint8_t *) data + size };
+    if (size < 4 || (r.p [0] & 0xF0) != 0x90)
         return -2;
-    msgpack_zone zone;
-    if (!msgpack_zone_init (&zone, 1024))
+    uint64_t count = *r.p++ & 0x0F, signature, version, type;
+    int64_t negative;
+    if (count < 3 || s_read_int (&r, &signature, &negative) != 1 || signature != MC_PROTO_SIGNATURE
+    ||  s_read_int (&r, &version, &negative) != 1 || s_read_int (&r, &type, &negative) != 1)
         return -2;
-    msgpack_object root;
-    int rc = -2;
-    if (mc_proto_unpack (data, size, &zone, &root) || root.type != MSGPACK_OBJECT_ARRAY
-    ||  root.via.array.size < 3)
-        goto done;
-    const msgpack_object *head = root.via.array.ptr;
-    if (head [0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || head [0].via.u64 != MC_PROTO_SIGNATURE
-    ||  head [1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || head [2].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        goto done;
-    if (head [1].via.u64 != MC_PROTO_VERSION) {
-        *code = MC_E_VERSION;
-        goto done;
+    if (version != MC_PROTO_VERSION) {
+        //  Said only of a whole header (rare: the check may cost).
+        msgpack_zone zone;
+        msgpack_object root;
+        if (msgpack_zone_init (&zone, 1024)) {
+            if (mc_proto_unpack (data, size, &zone, &root) == 0)
+                *code = MC_E_VERSION;
+            msgpack_zone_destroy (&zone);
+        }
+        return -2;
     }
-    const s_layout_t *layout = s_layout (head [2].via.u64);
-    if (!layout || root.via.array.size != (uint32_t) (3 + layout->count))
-        goto done;
+    const s_layout_t *layout = s_layout (type);
+    if (!layout || count != (uint64_t) (3 + layout->count))
+        return -2;
     self->type = layout->type;
     for (int i = 0; i < layout->count; i++)
-        if (s_decode_field (self, &layout->fields [i], &head [3 + i]))
-            goto done;
+        if (s_read_field (self, &layout->fields [i], &r))
+            return -2;
+    if (r.p != r.end)
+        return -2;                  //  bytes after the header
     self->raw.ptr = data;
     self->raw.size = size;
     *code = MC_OK;
-    rc = 0;
-done:
-    msgpack_zone_destroy (&zone);
-    return rc;
+    return 0;
 }
 
 int

@@ -115,7 +115,8 @@ s_array_to_json (const mc_array_t *array, uint32_t dim, size_t *index, char *err
 
 //  A map with string keys as a JSON object.
 static json_t *
-s_map_to_json (const msgpack_object *obj, zframe_t *const *frames, size_t count, char *err, size_t errlen)
+s_map_to_json (const msgpack_object *obj, zframe_t *const *frames, size_t count, mc_value_array_fn *on_array,
+               void *arg, char *err, size_t errlen)
 {
     json_t *map = json_object ();
     if (!map)
@@ -127,7 +128,7 @@ s_map_to_json (const msgpack_object *obj, zframe_t *const *frames, size_t count,
             json_decref (map);
             return NULL;
         }
-        json_t *value = mc_value_to_json_frames (&obj->via.map.ptr [i].val, frames, count, err, errlen);
+        json_t *value = mc_value_to_json_with (&obj->via.map.ptr [i].val, frames, count, on_array, arg, err, errlen);
         if (!value) {
             json_decref (map);
             return NULL;
@@ -156,6 +157,13 @@ mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen)
 json_t *
 mc_value_to_json_frames (const msgpack_object *obj, zframe_t *const *frames, size_t count, char *err, size_t errlen)
 {
+    return mc_value_to_json_with (obj, frames, count, NULL, NULL, err, errlen);
+}
+
+json_t *
+mc_value_to_json_with (const msgpack_object *obj, zframe_t *const *frames, size_t count, mc_value_array_fn *on_array,
+                       void *arg, char *err, size_t errlen)
+{
     switch (obj->type) {
         case MSGPACK_OBJECT_NIL:              return json_null ();
         case MSGPACK_OBJECT_BOOLEAN:          return json_boolean (obj->via.boolean);
@@ -183,15 +191,17 @@ mc_value_to_json_frames (const msgpack_object *obj, zframe_t *const *frames, siz
             if (!array)
                 snprintf (err, errlen, "out of memory");
             for (uint32_t i = 0; array && i < obj->via.array.size; i++)
-                array = s_append (array, mc_value_to_json_frames (&obj->via.array.ptr [i], frames, count, err, errlen),
-                                  err, errlen);
+                array = s_append (array, mc_value_to_json_with (&obj->via.array.ptr [i], frames, count, on_array, arg,
+                                                                err, errlen), err, errlen);
             return array;
         }
         case MSGPACK_OBJECT_MAP:
-            return s_map_to_json (obj, frames, count, err, errlen);
+            return s_map_to_json (obj, frames, count, on_array, arg, err, errlen);
         case MSGPACK_OBJECT_EXT: {
             mc_array_t array;
             if (mc_proto_array_data (obj, frames, count, &array)) {
+                if (on_array)
+                    return on_array (&array, arg, err, errlen);
                 size_t index = 0;
                 return s_array_to_json (&array, 0, &index, err, errlen);
             }
@@ -396,6 +406,19 @@ mc_value_get_double (const msgpack_object *obj, double *value)
 //  --------------------------------------------------------------------------
 //  Self test: CLI text, ranges, JSON <-> msgpack round trips
 
+//  The on_array of the selftest: the array described in a string; arg is
+//  the data it must have.
+static json_t *
+s_test_array_fn (const mc_array_t *array, void *arg, char *err, size_t errlen)
+{
+    (void) err;
+    (void) errlen;
+    const int64_t *v = array->data;
+    assert (array->size == 4 * sizeof *v && !memcmp (v, arg, array->size));
+    return json_sprintf ("%s %llux%llu %lld..%lld", mc_dtype_name (array->dtype), (unsigned long long) array->shape [0],
+                         (unsigned long long) array->shape [1], (long long) v [0], (long long) v [3]);
+}
+
 void
 mc_value_test (bool verbose)
 {
@@ -452,6 +475,29 @@ mc_value_test (bool verbose)
     assert (mc_value_bytes_to_json (bin, sizeof bin, err, sizeof err) == NULL && strstr (err, "binary"));
     const char truncated [] = { (char) 0x92, 0x01 };
     assert (mc_value_bytes_to_json (truncated, sizeof truncated, err, sizeof err) == NULL);
+    //  An array inside a map and a list: nested lists, or what on_array makes of it.
+    int64_t numbers [4] = { 1, 2, 3, 4 };
+    mc_array_t array = { MC_DTYPE_I64, 2, { 2, 2 }, numbers, sizeof numbers, 0 };
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    mc_proto_pack_str (&pk, "r");
+    msgpack_pack_array (&pk, 2);
+    assert (mc_array_pack_inline (&pk, &array) == 0);
+    msgpack_pack_int (&pk, 5);
+    msgpack_zone zone;
+    msgpack_object obj;
+    assert (msgpack_zone_init (&zone, 256) && mc_proto_unpack (sb.data, sb.size, &zone, &obj) == 0);
+    for (int hook = 0; hook < 2; hook++) {
+        back = mc_value_to_json_with (&obj, NULL, 0, hook? s_test_array_fn: NULL, numbers, err, sizeof err);
+        dump = json_dumps (back, JSON_COMPACT);
+        assert (dump && !strcmp (dump, hook? "{\"r\":[\"i64 2x2 1..4\",5]}": "{\"r\":[[[1,2],[3,4]],5]}"));
+        free (dump);
+        json_decref (back);
+    }
+    msgpack_zone_destroy (&zone);
+    msgpack_sbuffer_destroy (&sb);
     if (verbose)
         printf ("OK\n");
 }

@@ -3,6 +3,7 @@
     it moves kernel arguments and results as opaque msgpack bytes. */
 #ifndef MC_VALUE_H
 #define MC_VALUE_H
+#include "mc_array.h"
 #include <czmq.h>
 #include <jansson.h>
 #include <msgpack.h>
@@ -26,6 +27,13 @@ json_t *mc_value_to_json (const msgpack_object *obj, char *err, size_t errlen);
 //  arrays become nested lists.
 json_t *mc_value_to_json_frames (const msgpack_object *obj, zframe_t *const *frames, size_t count,
                                  char *err, size_t errlen);
+//  What stands for a typed array in mc_value_to_json_with's output: a new
+//  JSON value, or NULL with err set. array's data is borrowed for the call.
+typedef json_t *(mc_value_array_fn) (const mc_array_t *array, void *arg, char *err, size_t errlen);
+//  The same, with each array given to on_array (with arg) instead of made
+//  into nested lists (NULL: nested lists).
+json_t *mc_value_to_json_with (const msgpack_object *obj, zframe_t *const *frames, size_t count,
+                               mc_value_array_fn *on_array, void *arg, char *err, size_t errlen);
 //  Convert msgpack bytes holding exactly one value to JSON (caller owns).
 json_t *mc_value_bytes_to_json (const void *data, size_t size, char *err, size_t errlen);
 //  Parse one command-line argument: true/false/null, an integer, a float

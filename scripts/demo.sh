@@ -38,9 +38,9 @@ mc ids
 # The seed notebook's two workloads: Monte Carlo pi in 100 chunks, summed at
 # the controller; 10 random walkers over three Gaussians, binned on the
 # engines and drawn as one picture.
-mc map pi --tasks 100 samples=1e7 --seed 7 --reduce sum
+mc map pi --tasks 100 samples=1e7 --seed 7 --png "$out/pi.png"
 mc map walker --tasks 10 steps=10000 --seed 1 --reduce hist2d --bins 50x50 --range 0:1,0:1 --png "$out/walk.png" --show
-echo "(the same picture is in $out/walk.png)"; echo
+echo "(the pictures, with axes and a colour bar, are $out/pi.png and $out/walk.png)"; echo
 # Namespaces: scatter, square each engine's part in place, gather.
 "$bin/mcclient" scatter a 0:16
 mc apply --targets all square @a --out a

@@ -1,12 +1,13 @@
 #!/bin/bash
 # Install what mccluster needs from Debian (run as root on a fresh machine),
 # then configure and build into $1 (default build/) with extra cmake args.
-# scdoc builds the man pages (docs/man).
+# scdoc builds the man pages (docs/man); python3-numpy is what the Python
+# package (python/) needs beside python3.
 # MC_EXTRA_PACKAGES names more packages to install (the benchmark suite's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages="build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev libjansson-dev
-          libsqlite3-dev libsodium-dev libpng-dev procps python3 scdoc ${MC_EXTRA_PACKAGES:-}"
+          libsqlite3-dev libsodium-dev libcairo2-dev fonts-dejavu-core procps python3 python3-numpy scdoc ${MC_EXTRA_PACKAGES:-}"
 missing=$(dpkg-query -W -f='${Status} ${Package}\n' $packages 2>/dev/null | grep -v '^install ok installed' | wc -l || true)
 if ! dpkg-query -W $packages >/dev/null 2>&1 || [ "$missing" != 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

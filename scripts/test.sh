@@ -11,8 +11,12 @@ cd "$(dirname "$0")/.."
 # runs systemd-analyze (package systemd; no systemd need run). The install
 # tests check the man pages with man and lexgrog (man-db, with col from
 # bsdextrautils) and build the .deb with dpkg-deb and dpkg-shlibdeps (dpkg-dev).
+# The Python package's tests run with pytest (python3-pytest), and its
+# walkers example draws with matplotlib (python3-matplotlib) as well as
+# without.
 MC_EXTRA_PACKAGES="iproute2 util-linux tcpdump openssh-server openssh-client munge slurm-wlm
-                   slurm-wlm-torque openmpi-bin mpich bc systemd man-db bsdextrautils dpkg-dev" scripts/deps.sh build
+                   slurm-wlm-torque openmpi-bin mpich bc systemd man-db bsdextrautils dpkg-dev
+                   python3-pytest python3-matplotlib" scripts/deps.sh build
 (cd build && ctest -j2 --output-on-failure)
 scripts/deps.sh build-asan -DMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 # The 30-second kernel test says nothing new under the sanitizers.

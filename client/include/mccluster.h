@@ -56,6 +56,18 @@ const char *mc_client_error (const mc_client_t *self);
 //  time per wait.
 void mc_client_set_spin (mc_client_t *self, int spin_us);
 
+//  Typed arrays in replies, for a binding that holds arrays as arrays (the
+//  Python package's numpy). With keep, the JSON values of mc_client_call,
+//  mc_client_submit, mc_client_status, mc_client_wait and mc_client_result
+//  give each typed array as {"$array": K} (K = 0, 1, ... in the reply's
+//  order) instead of nested lists. The arrays are kept by the client until
+//  its next request; mc_client_take_array hands array K over: its dtype and
+//  shape in *array, its data a malloc'd block the caller frees with free()
+//  (the bytes are copied once from the message, never element by element).
+//  0, or -1 when the last reply has no array K or it was taken.
+void mc_client_keep_arrays (mc_client_t *self, bool keep);
+int mc_client_take_array (mc_client_t *self, size_t index, mc_array_t *array);
+
 //  Submit a job (spec as in mc_proto.md: kind, kernel, args, kwargs, seq,
 //  targets, chunksize, seed, retries, priority: an integer, -1000..1000,
 //  higher served first; see mc_client_renice). Without wait, returns {"job": "j12"}; with

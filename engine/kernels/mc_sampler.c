@@ -90,11 +90,34 @@ s_pi_hits (uint64_t seed, uint64_t index, uint64_t slice, uint64_t samples)
     return total;
 }
 
+//  points=K: the first K points of slice 0's sample (fewer when it has
+//  fewer), as the midpoints of their cells, x, y in (0, 1), drawn again
+//  from the same streams in the order s_pi_hits draws them (round by
+//  round, lane by lane), so that they are points the estimate counted (a
+//  point is inside exactly when s_pi_hits counts it) and asking for them
+//  changes none of its bits.
+static void
+s_pi_points (uint64_t seed, uint64_t index, uint64_t k, double *out)
+{
+    uint64_t s0 [LANES], s1 [LANES], s2 [LANES], s3 [LANES];
+    for (int l = 0; l < LANES; l++) {
+        mc_rng_t rng;
+        mc_rng_seed_sub (&rng, seed, index, (uint64_t) l, 0);
+        s0 [l] = rng.s [0]; s1 [l] = rng.s [1]; s2 [l] = rng.s [2]; s3 [l] = rng.s [3];
+    }
+    for (uint64_t i = 0; i < k; i++) {
+        uint64_t r = s_next (s0, s1, s2, s3, (int) (i % LANES));
+        out [2 * i] = ((double) (r >> 33) + 0.5) / 2147483648.0;
+        out [2 * i + 1] = ((double) ((r >> 1) & 0x7FFFFFFF) + 0.5) / 2147483648.0;
+    }
+}
+
 static int
 s_pi (mc_kcall_t *call)
 {
-    int64_t samples;
-    if (s_count (call, "pi", "samples", 1, 1000000000000000LL, &samples))
+    int64_t samples, points;
+    if (s_count (call, "pi", "samples", 1, 1000000000000000LL, &samples)
+    ||  s_count (call, "pi", "points", 0, 100000, &points))
         return -1;
     //  Long runs go in slices so that a stopping engine is not held up.
     uint64_t hits = 0, done = 0, slice = 1ull << 28;
@@ -108,8 +131,18 @@ s_pi (mc_kcall_t *call)
         done += n;
     }
     //  hits <= samples <= 10^15: both fit an int64_t.
-    return mc_kcall_out_map (call, 2) || mc_kcall_out_str (call, "hits", 4) || mc_kcall_out_int (call, (int64_t) hits)
-        || mc_kcall_out_str (call, "samples", 7) || mc_kcall_out_int (call, samples)? -1: 0;
+    if (mc_kcall_out_map (call, points? 3: 2) || mc_kcall_out_str (call, "hits", 4) || mc_kcall_out_int (call, (int64_t) hits)
+    ||  mc_kcall_out_str (call, "samples", 7) || mc_kcall_out_int (call, samples))
+        return -1;
+    if (points == 0)
+        return 0;
+    //  A sample of slice 0's points.
+    uint64_t shape [2] = { (uint64_t) (points < samples? points: samples), 2 };
+    double *out = mc_kcall_out_str (call, "points", 6)? NULL: mc_kcall_out_array (call, MC_KDTYPE_F64, 2, shape);
+    if (!out)
+        return -1;
+    s_pi_points (mc_kcall_seed (call), mc_kcall_index (call), shape [0], out);
+    return 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -574,8 +607,9 @@ s_walker (mc_kcall_t *call)
 }
 
 static const mc_kernel_def_t s_samplers [] = {
-    { "pi", "Monte Carlo pi: uniform points of the unit square inside the quarter circle -> {hits, samples}",
-      "item:any=nil * samples:int", s_pi },
+    { "pi", "Monte Carlo pi: uniform points of the unit square inside the quarter circle -> {hits, samples} "
+      "(points=K: and the first K points, a float64 array K x 2)",
+      "item:any=nil * samples:int points:int=0", s_pi },
     { "walker", "Metropolis-Hastings random walk of a target -> the chain after burn-in, a float64 array n x dim "
       "(walkers=K: K chains, chain by chain)",
       "item:any=nil * target:str=gauss3 steps:int params:list=nil start:list=nil burn_in:int=100 step:float=0.1 "
@@ -715,6 +749,7 @@ mc_sampler_test (bool verbose)
         { pi, "[]", "{\"samples\": 0}", "pi: samples must be a whole number from 1 to 1000000000000000, got 0", -1 },
         { pi, "[]", "{\"samples\": 0.5}", "pi: samples must be an integer, got 0.5", -1 },
         { pi, "[]", "{\"samples\": \"x\"}", "pi: samples must be an integer, got string", -1 },
+        { pi, "[]", "{\"samples\": 10, \"points\": -1}", "pi: points must be a whole number from 0 to 100000, got -1", -1 },
         { walker, "[]", "{\"steps\": 1, \"thin\": 2}", "[]", 0 },
         { walker, "[]", "{\"steps\": 3, \"target\": \"moon\"}",
           "walker: unknown target 'moon' (gauss3, ring, banana, or lib.name of a plugin loaded with --kernel-path)", -1 },
@@ -751,6 +786,28 @@ mc_sampler_test (bool verbose)
         for (const char *c = out; *c; c++)
             brackets += *c == '[';
         assert (brackets == shapes [i].points + 1);
+    }
+    //  points=K: the same hits (asking changes no bit), and the points are
+    //  those counted: with all of them drawn, as many inside as hits.
+    assert (mc_kcall_try (pi, "[]", "{\"samples\": 100001, \"points\": 3}", 7, out, sizeof out) == 0);
+    if (verbose)
+        printf ("   pi points=3: %s\n", out);
+    const char *head = "{\"hits\":78555,\"samples\":100001,\"points\":[[";
+    assert (!strncmp (out, head, strlen (head)));
+    for (int samples = 1; samples <= 40; samples += 13) {
+        char kwargs [64];
+        snprintf (kwargs, sizeof kwargs, "{\"samples\": %d, \"points\": 100}", samples);
+        assert (mc_kcall_try (pi, "[5]", kwargs, 11, out, sizeof out) == 0);
+        long hits = strtol (out + 8, NULL, 10);
+        int inside = 0, count = 0;
+        for (const char *p = strstr (out, "\"points\":[") + 10; (p = strchr (p, '[')); count++) {
+            double x = strtod (p + 1, (char **) &p), y = strtod (p + 1, (char **) &p);
+            assert (x >= 0 && x < 1 && y >= 0 && y < 1);
+            inside += x * x + y * y < 1;
+        }
+        if (verbose)
+            printf ("   pi samples=%d points=100: %ld hits, %d of %d points inside\n", samples, hits, inside, count);
+        assert (count == samples && inside == hits);
     }
     assert (mc_sampler_register () == 0 && mc_ktable_find ("walker", 6) == walker);
     s_test_targets (walker, verbose);

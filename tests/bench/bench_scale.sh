@@ -8,6 +8,7 @@
 #   rss_mb, rss_per_engine_kb   controller memory, and per engine (less its RSS with none)
 #   ids_s, engines_s, apply_all_s   `--json ids`, `--json engines`, `apply --targets all noop`
 #   map_rate          load-balanced `map noop 0:MAP_TASKS` tasks/s with N, and with 2 sessions
+#   map_cpu_us_per_task   the controller's CPU time (all threads) per task of those maps
 #   vanish_notice_s   VANISH sessions (a second swarm process) go silent at once while a
 #                     job runs (SIGUSR1: they stop reading, so they hold what they were
 #                     sent), then are killed (SIGKILL): until `ids` no longer lists them;
@@ -38,6 +39,9 @@ elapsed () { python3 -c "print(round($(now) - $1, 3))"; }
 count_ids () { "$BIN/mcclient" --json ids 2>/dev/null | tr ',' '\n' | grep -c '[0-9]'; }
 ctrl_pid () { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['pid'])" "$MCCLUSTER_DIR/client.json"; }
 cpu_ticks () { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# All of a process's threads' CPU time in ns (finer than clock ticks).
+cpu_ns () { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s}'; }
+us_per_task () { awk "BEGIN {printf \"%.3f\", ($2 - $1) / 1e3 / $3}"; }
 rss_kb () { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 timed () { local t=$(now); "$@" > /dev/null 2>&1; elapsed "$t"; }
 declare -A R
@@ -115,10 +119,12 @@ R[vanish_job_failed]=$("$BIN/mcclient" --json status "$JOB" | grep -o '"failed":
 
 # 5. Load-balanced no-op map with N - VANISH sessions.
 if [ "$MAP_TASKS" -gt 0 ]; then
+    c0=$(cpu_ns "$(ctrl_pid)")
     t=$(timed "$BIN/mcclient" map noop 0:"$MAP_TASKS")
+    R[map_cpu_us_per_task_many]=$(us_per_task "$c0" "$(cpu_ns "$(ctrl_pid)")" "$MAP_TASKS")
     R[map_rate_many]=$(python3 -c "print(round($MAP_TASKS / $t))")
     R[load_map_many]="\"$(cut -d' ' -f1-3 /proc/loadavg)\""
-    log "map of $MAP_TASKS on $((N - VANISH)): ${R[map_rate_many]} tasks/s"
+    log "map of $MAP_TASKS on $((N - VANISH)): ${R[map_rate_many]} tasks/s, ${R[map_cpu_us_per_task_many]} us of controller CPU per task"
 fi
 kill -TERM "$S1"; wait "$S1" 2>/dev/null
 stop_controller
@@ -128,10 +134,12 @@ if [ "$MAP_TASKS" -gt 0 ]; then
     start_controller 0
     "$BIN/tests/mc_swarm" -n 2 "${SWARM_OPTS[@]}" > "$MCCLUSTER_DIR/swarm3.out" 2>&1 & S3=$!; PIDS+=("$S3")
     while [ "$(count_ids)" -lt 2 ]; do sleep 0.1; done
+    c0=$(cpu_ns "$(ctrl_pid)")
     t=$(timed "$BIN/mcclient" map noop 0:"$MAP_TASKS")
+    R[map_cpu_us_per_task_2]=$(us_per_task "$c0" "$(cpu_ns "$(ctrl_pid)")" "$MAP_TASKS")
     R[map_rate_2]=$(python3 -c "print(round($MAP_TASKS / $t))")
     R[load_map_2]="\"$(cut -d' ' -f1-3 /proc/loadavg)\""
-    log "map of $MAP_TASKS on 2: ${R[map_rate_2]} tasks/s"
+    log "map of $MAP_TASKS on 2: ${R[map_rate_2]} tasks/s, ${R[map_cpu_us_per_task_2]} us of controller CPU per task"
     kill -TERM "$S3"; wait "$S3" 2>/dev/null
     stop_controller
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Summarise tests/bench/run's samples: medians, min-max and the ratio
-mccluster/ipyparallel per workload, against the targets of this machine.
+"""Summarise tests/bench/run's samples: medians, min-max and the ratios
+mccluster/ipyparallel and mccluster/Dask per workload, against the targets
+of this machine.
 
 Usage: report.py SAMPLES ENGINES ROUNDS MACHINE VERSIONS OUT.json OUT.md
        report.py --readme TABLE.md README.md   (splice the table in)
@@ -10,11 +11,17 @@ import json
 import statistics
 import sys
 
+# The peers beside mccluster: (side in the samples, name in the table).
+PEERS = [("ipyparallel", "ipyparallel"), ("dask", "Dask")]
+
 # (workload, key, label, unit, higher is better, target text, target check
-# on the mccluster median given the medians of everything as m).
+# on the mccluster median given the medians of everything as m[, the key of
+# some sides where it differs: {side: key}]).
 ROWS = [
     ("lb_map_chunksize1", "per_s", "LB map of no-op tasks, chunksize 1", "tasks/s", True,
      ">= 100,000", lambda v, m: v >= 100000),
+    ("lb_map_chunksize1", "controller_cpu_us_per_task", "Controller CPU per task of that map (all its threads)",
+     "us", False, "<= 2", lambda v, m: v <= 2),
     ("lb_map_chunksize100", "per_s", "LB map of no-op, chunksize 100", "items/s", True,
      ">= 5,000,000", lambda v, m: v >= 5e6),
     ("direct_map", "per_s", "Direct map of 10,000 items, all engines", "items/s", True, "", None),
@@ -35,6 +42,15 @@ ROWS = [
      ">= 1,000", lambda v, m: v >= 1000),
     ("scatter_gather", "gather_mb_per_s", "Gather of 1e7 float64", "MB/s", True,
      ">= 1,000", lambda v, m: v >= 1000),
+    # Each peer's fastest documented path: Dask's client-to-worker transfers
+    # (scatter(..., direct=True, hash=False), gather(..., direct=True)).
+    ("scatter_gather", "scatter_mb_per_s", "Scatter of 1e7 float64, fastest path of each", "MB/s", True,
+     ">= 2,200", lambda v, m: v >= 2200, {"dask": "scatter_direct_mb_per_s"}),
+    ("scatter_gather", "gather_mb_per_s", "Gather of 1e7 float64, fastest path of each", "MB/s", True,
+     ">= 2,200", lambda v, m: v >= 2200, {"dask": "gather_direct_mb_per_s"}),
+    ("python_gather", "python_mb_per_s", "Gather of 1e7 float64 from Python (package, numpy)", "MB/s", True,
+     ">= 0.8x C in-process", lambda v, m: v >= 0.8 * m["c_gather_in_process"]),
+    ("python_gather", "c_mb_per_s", "Gather of 1e7 float64, libmcclient in the same process", "MB/s", True, "", None),
     ("startup", "seconds", "Start-up, 8 engines registered", "s", False, "<= 0.5", lambda v, m: v <= 0.5),
     ("memory", "idle_mb", "Controller memory (PSS), idle", "MB", False, "<= 20", lambda v, m: v <= 20),
     ("memory", "bytes_per_task", "Controller growth per task held", "bytes", False, "<= 300",
@@ -75,18 +91,25 @@ def report(samples, engines, rounds, machine, versions, out_json, out_md):
                 data.setdefault((s["side"], s["workload"], k), []).append(v)
     floor = {k[2]: summary(v) for k, v in data.items() if k[0] == "floor"}
     m = {"engines": engines, "floor_tcp": floor["zmq_tcp_rtt_us_median"]["median"] if floor else float("nan")}
+    c_in_process = data.get(("mccluster", "python_gather", "c_mb_per_s"))
+    m["c_gather_in_process"] = statistics.median(c_in_process) if c_in_process else float("nan")
     rows = []
-    for workload, key, label, unit, higher, target, check in ROWS:
+    for workload, key, label, unit, higher, target, check, *other in ROWS:
+        keys = other[0] if other else {}
         mc = data.get(("mccluster", workload, key))
-        ipp = data.get(("ipyparallel", workload, key))
         if not mc:
             continue
         row = {"workload": workload, "metric": key, "label": label, "unit": unit,
-               "mccluster": summary(mc), "ipyparallel": summary(ipp) if ipp else None, "target": target}
+               "mccluster": summary(mc), "target": target}
         med = row["mccluster"]["median"]
-        if ipp and row["ipyparallel"]["median"]:
-            row["ratio"] = med / row["ipyparallel"]["median"]
-            row["speedup"] = row["ratio"] if higher else 1 / row["ratio"] if row["ratio"] else None
+        for side, _ in PEERS:
+            # ratio and speedup against ipyparallel, ratio_dask and speedup_dask against Dask.
+            peer = data.get((side, workload, keys.get(side, key)))
+            row[side] = summary(peer) if peer else None
+            suffix = "" if side == "ipyparallel" else "_" + side
+            if peer and row[side]["median"]:
+                ratio = row["ratio" + suffix] = med / row[side]["median"]
+                row["speedup" + suffix] = ratio if higher else 1 / ratio if ratio else None
         if check:
             row["target_met"] = bool(check(med, m))
         if workload == "apply_rtt" and "median" in key:
@@ -99,20 +122,28 @@ def report(samples, engines, rounds, machine, versions, out_json, out_md):
 
     md = ["Measured %s on %s; %s; %d engines each, %d rounds alternating (median, min-max)."
           % (date, machine, versions, engines, rounds), "",
-          "| Workload | Unit | mccluster | ipyparallel | mccluster/ipyparallel | Target | Met |",
-          "|---|---|---|---|---|---|---|"]
+          "| Workload | Unit | mccluster | %s | %s | Target | Met |"
+          % (" | ".join(name for _, name in PEERS), " | ".join("mccluster/" + name for _, name in PEERS)),
+          "|---|---|---|" + "---|" * (2 * len(PEERS)) + "---|---|"]
     for r in rows:
         def cell(s):
             return "%s (%s-%s)" % (fmt(s["median"]), fmt(s["min"]), fmt(s["max"])) if s else "-"
-        ratio = "%.3g" % r["ratio"] if "ratio" in r else "-"
-        if "speedup" in r and r["speedup"]:
-            ratio += " (%.3gx %s)" % (r["speedup"], "faster" if r["speedup"] >= 1 else "as fast")
+
+        def ratio(suffix):
+            text = "%.3g" % r["ratio" + suffix] if "ratio" + suffix in r else "-"
+            speedup = r.get("speedup" + suffix)
+            if speedup:
+                text += " (%.3gx %s)" % (speedup if speedup >= 1 else 1 / speedup,
+                                         "faster" if speedup >= 1 else "slower")
+            return text
         met = {True: "yes", False: "**no**"}.get(r.get("target_met"), "")
         target = r["target"]
         if "x_raw_zmq_tcp" in r:
             target = (target + "; " if target else "") + "%.1fx raw" % r["x_raw_zmq_tcp"]
-        md.append("| %s | %s | %s | %s | %s | %s | %s |" % (r["label"], r["unit"], cell(r["mccluster"]),
-                                                           cell(r["ipyparallel"]), ratio, target, met))
+        suffixes = ["" if side == "ipyparallel" else "_" + side for side, _ in PEERS]
+        md.append("| %s | %s | %s | %s | %s | %s | %s |"
+                  % (r["label"], r["unit"], cell(r["mccluster"]), " | ".join(cell(r[side]) for side, _ in PEERS),
+                     " | ".join(ratio(s) for s in suffixes), target, met))
     md += [""]
     if floor:
         md += ["Raw ZeroMQ floor in the same run (two processes on two CPUs, 16-byte messages): round trip %s us "
@@ -122,7 +153,11 @@ def report(samples, engines, rounds, machine, versions, out_json, out_md):
               fmt(floor["zmq_ipc_rtt_us_median"]["median"]),
               fmt(floor["zmq_tcp_msgs_per_s"]["median"]), fmt(floor["zmq_ipc_msgs_per_s"]["median"]))]
     md += ["Controller memory is proportional set size (shared pages split between processes): mccluster's "
-           "after 100,000 tasks, ipyparallel's (its controller and scheduler processes) after 10,000."]
+           "after 100,000 tasks, ipyparallel's (its controller and scheduler processes) and Dask's (the process "
+           "holding its scheduler) after 10,000, whose results Dask has already forgotten. Dask has no chunksize "
+           "and no direct view: its chunked map sends chunks of 100 items as tasks, its direct map one block per "
+           "worker pinned there (workers=[w]). \"Fastest path of each\": Dask's direct=True transfers; "
+           "mccluster and ipyparallel have one path."]
     security = security_table(data)
     if security:
         result["security"] = security["rows"]

@@ -95,6 +95,36 @@ expect "gather --reduce hist2d equals the engines' --reduce hist2d" "$client" "$
 expect_match "every point counted" "$(echo "$client" | tr -c '0-9\n' ' ' | awk '{for(i=1;i<=NF;i++)s+=$i} END {print s}')" "^9000$"
 expect_match "PNG written" "$(head -c 8 "$D/w.png" | od -An -c | tr -d ' ')" 'PNG'
 
+# Pictures (issue 18): PNG, SVG or PDF by the extension, with a title of what
+# was sampled; the pi picture from points=K, which changes none of pi's bits.
+mc map walker --tasks 4 steps=5000 --seed 1 --reduce hist2d --log --png "$D/w.svg" > /dev/null
+mc gather points --reduce hist2d --bins 20x20 --range -1:2,-1:2 --png "$D/g.pdf" > /dev/null
+expect_match "pi picture: the estimate said" "$(mc map pi --tasks 10 samples=1e5 --seed 7 --png "$D/pi.png")" \
+  '^pi = 3\.1[0-9]+ \+- 0\.00[0-9]+  \(1000000 samples'
+mc map pi --tasks 3 samples=1e4 --seed 7 --png "$D/pi.svg" > /dev/null
+python3 - "$D" <<'PY' && pass "pictures: PNG sizes, SVG titles, PDF header" || fail "pictures wrong"
+import struct, sys, xml.etree.ElementTree as ET
+d = sys.argv[1]
+for name, size in (("w.png", (720, 610)), ("pi.png", (1000, 540))):
+    head = open(f"{d}/{name}", "rb").read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", head[16:24]) == size, (name, head)
+for name, title in (("w.svg", "walker, target gauss3: 4 tasks \u00d7 5000 steps, seed 1"),
+                    ("pi.svg", "pi: 3 tasks \u00d7 10000 samples, seed 7: \u03c0 \u2248 3.")):
+    root = ET.parse(f"{d}/{name}").getroot()
+    got = root.find("{http://www.w3.org/2000/svg}title").text
+    assert root.tag.endswith("svg") and got.startswith(title), (name, got)
+pdf = open(f"{d}/g.pdf", "rb").read()
+assert pdf.startswith(b"%PDF-1.") and b"%%EOF" in pdf[-8:]
+PY
+expect "points=K changes no bit of pi" \
+  "$(mcj map --targets 0 pi 0:3 samples=100001 --seed 7 points=4 | python3 -c 'import json,sys; print(json.dumps([{k: r[k] for k in ("hits", "samples")} for r in json.load(sys.stdin)], separators=(",", ":")))')" \
+  '[{"hits":78555,"samples":100001},{"hits":78613,"samples":100001},{"hits":78640,"samples":100001}]'
+expect_match "points=K: K points of the unit square" "$(mcj apply pi samples=100 points=3)" \
+  '"points":\[\[0\.[0-9]+,0\.[0-9]+\],\[0\.[0-9]+,0\.[0-9]+\],\[0\.[0-9]+,0\.[0-9]+\]\]'
+widest=$(COLUMNS=60 mc map walker --tasks 2 steps=1000 --seed 1 --reduce hist2d --bins 100x100 --show \
+         | python3 -c 'import re, sys; print(max(len(re.sub("\x1b\\[[0-9;]*m", "", l.rstrip("\n"))) for l in sys.stdin))')
+expect_match "--show fits COLUMNS=60 (widest line $widest)" "$widest" '^(5[0-9]|60)$'
+
 # Bad arguments: a clear error, and the engines keep serving.
 check_error () {
   local desc=$1 regex=$2; shift 2
@@ -111,5 +141,8 @@ check_error "pi without samples" "pi: samples \\(int\\) is required" mc apply pi
 check_error "reduce sum of strings" "cannot sum" mc map echo '["a","b"]' --reduce sum
 check_error "hist2d of numbers" "not an n x d float64 array" mc map square 0:3 --reduce hist2d
 check_error "hist2d coords past the points" "coordinates 0 and 2" mc map walker 0:1 steps=5 --reduce hist2d --coords 0,2
+check_error "a picture of an unknown format" "cannot write 'w\.jpg': a picture's name must end in \.png, \.svg or \.pdf" \
+  mc map walker --tasks 2 steps=10 --reduce hist2d --png w.jpg
+check_error "pi --show" "draw the histogram of --reduce hist2d" mc map pi --tasks 2 samples=10 --show
 expect "still serving" "$(mcj apply --targets all square 3)" "[9,9,9]"
 finish

@@ -21,7 +21,8 @@ want="./usr/bin/ipclusterd ./usr/bin/mcengine ./usr/bin/mcclient ./usr/lib/libmc
       ./usr/include/mccluster/mccluster.h ./usr/include/mccluster/mc_array.h ./usr/include/mccluster/mc_kernel.h
       ./usr/lib/pkgconfig/mccluster.pc ./usr/lib/systemd/system/ipclusterd.service
       ./usr/lib/systemd/system/mcengine@.service ./usr/lib/systemd/user/ipclusterd.service
-      ./usr/share/bash-completion/completions/mcclient ./usr/share/doc/mccluster/examples/mc_example_kernels.c"
+      ./usr/share/bash-completion/completions/mcclient ./usr/share/doc/mccluster/examples/mc_example_kernels.c
+      ./usr/lib/python3/dist-packages/mccluster/__init__.py ./usr/lib/python3/dist-packages/mccluster/_paths.py"
 [ -d "$BIN/man" ] && want="$want ./usr/share/man/man1/mcclient.1 ./usr/share/man/man1/ipclusterd.1
       ./usr/share/man/man1/mcengine.1 ./usr/share/man/man3/libmcclient.3 ./usr/share/man/man3/mc_kernel.3"
 for f in $want; do

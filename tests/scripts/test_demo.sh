@@ -18,6 +18,7 @@ cat "$tmp/out"
 grep -Eq '^pi = 3\.14[0-9]+ \+- 0\.000[0-9]+' "$tmp/out" || fail "no pi estimate"
 [ -s "$tmp/walk.png" ] || fail "no walk.png"
 [ "$(head -c 8 "$tmp/walk.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "walk.png is not a PNG"
+[ "$(head -c 8 "$tmp/pi.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "pi.png is not a PNG"
 grep -q '^cluster stopped' "$tmp/out" || fail "the cluster was not stopped"
 
 # A controller that cannot start: the demo says so and fails at once.

@@ -69,19 +69,10 @@ cat > "$T/twice.c" <<'C'
 #include <mc_kernel.h>
 static int s_twice (mc_kcall_t *call)
 {
-    int64_t v;
-    if (mc_kvalue_int (mc_kcall_arg (call, 0), &v))
-        return mc_kcall_error (call, "twice: expected an integer");
-    return mc_kcall_int (call, 2 * v);
+    return mc_kcall_out_int (call, 2 * mc_kcall_int (call, "x"));
 }
 static const mc_kernel_def_t s_kernels [] = { { "twice", "2 x", "x:int", s_twice } };
-const mc_kernel_def_t *mc_kernels (int abi, size_t *count)
-{
-    if (abi != MC_KERNEL_ABI)
-        return NULL;
-    *count = 1;
-    return s_kernels;
-}
+MC_PLUGIN_KERNELS (s_kernels);
 C
 # shellcheck disable=SC2086
 cc -Wall -o "$T/client" "$T/client.c" $CFLAGS $LIBS -Wl,-rpath,"$P/lib" && pass "client built with pkg-config" || fail "client build"
@@ -96,5 +87,18 @@ make -s -C "$T/examples" > "$T/make.log" 2>&1 && cp "$T/examples/mc_example_kern
 start_cluster 1 --engine-bin "$P/bin/mcengine" --kernel-path "$T/kernels"
 expect "the client runs the plugin's kernel" "$("$T/client")" "[0,2,4,6,8]"
 expect "the example's kernel" "$("$P/bin/mcclient" --json apply cube 3)" "27"
+# The Python package (issue 19), where Debian's python3 finds it for this
+# prefix, with the installed library (its _paths.py names the prefix).
+pydir=$(ls -d "$P"/lib/python3*/dist-packages 2>/dev/null | head -1)
+if [ -n "$pydir" ] && /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+    expect "the installed package names the installed library" \
+        "$(grep '^LIBDIR' "$pydir/mccluster/_paths.py")" "LIBDIR = \"$P/lib\""
+    expect "the installed Python package runs the example's kernel" \
+        "$(cd / && env -u MCCLUSTER_LIB PYTHONPATH="$pydir" /usr/bin/python3 -c \
+           'import mccluster; print(mccluster.Client().load_balanced_view().map_sync("cube", range(4)))')" \
+        "[0, 1, 8, 27]"
+else
+    fail "no Python package under $P/lib/python3*/dist-packages (or no python3-numpy)"
+fi
 mc shutdown > /dev/null
 finish

@@ -3,7 +3,8 @@
     (a later part's chunks first, a later part complete while an earlier
     part's size is still unknown, chunks out of order), with the joined
     bytes checked each time; that a wait polls only briefly before it
-    sleeps; and that an error to request id 0 ends a wait. Asserts are the verdicts: they survive NDEBUG. */
+    sleeps; that an error to request id 0 ends a wait; and that typed arrays
+    of a reply are handed over as they are (mc_client_keep_arrays). Asserts are the verdicts: they survive NDEBUG. */
 #undef NDEBUG
 #include "mccluster.h"
 #include "mc_array.h"
@@ -326,6 +327,85 @@ s_unread (bool restarts)
                                     : "an error to request id 0 ends the wait");
 }
 
+//  The client thread of s_keep_arrays: a result with keep_arrays, its
+//  array {"$array": 0} taken; the reply's JSON text and the array in g.
+static void *
+s_keep_thread (void *arg)
+{
+    s_gather_t *g = arg;
+    char err [256];
+    mc_client_t *client = mc_client_new (g->dir, 3000, err, sizeof err);
+    assert (client);
+    mc_client_keep_arrays (client, true);
+    json_t *result = mc_client_result (client, "j1", false);
+    assert (result);
+    char *text = json_dumps (result, JSON_COMPACT | JSON_SORT_KEYS);
+    snprintf (g->error, sizeof g->error, "%s", text);
+    free (text);
+    json_decref (result);
+    g->rc = mc_client_take_array (client, 0, &g->array);
+    //  Taken once: a second take, or an array the reply does not have, fails.
+    mc_array_t again;
+    assert (mc_client_take_array (client, 0, &again) == -1 && mc_client_take_array (client, 1, &again) == -1);
+    mc_client_destroy (&client);
+    return NULL;
+}
+
+//  With mc_client_keep_arrays, a result's typed array comes out as
+//  {"$array": 0} and mc_client_take_array gives its bytes and shape.
+static void
+s_keep_arrays (void)
+{
+    char dir [] = "/tmp/mc-test-client.XXXXXX";
+    assert (mkdtemp (dir));
+    mc_conn_t conn = { .role = MC_ROLE_CLIENT, .pid = getpid () };
+    char path [300], err [256], op [32];
+    snprintf (conn.url, sizeof conn.url, "ipc://%s/client.ipc", dir);
+    gethostname (conn.host, sizeof conn.host);
+    snprintf (path, sizeof path, "%s/%s", dir, mc_conn_file_name (MC_ROLE_CLIENT));
+    assert (mc_conn_write (path, &conn, err, sizeof err) == 0);
+    zsock_t *router = zsock_new_router (conn.url);
+    assert (router);
+    void *sock = zsock_resolve (router);
+    s_gather_t g = { .rc = -1 };
+    snprintf (g.dir, sizeof g.dir, "%s", dir);
+    pthread_t thread;
+    assert (pthread_create (&thread, NULL, s_keep_thread, &g) == 0);
+    zframe_t *client;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    uint64_t req = s_request (sock, &client, op, sizeof op);
+    msgpack_pack_map (&pk, 0);
+    s_send_reply (sock, client, req, &sb, NULL);
+    zframe_destroy (&client);
+    req = s_request (sock, &client, op, sizeof op);
+    assert (!strcmp (op, "result"));
+    //  {"results": [array 3x2 f64, 5]}
+    double data [6] = { 0.5, 1.5, 2.5, 3.5, 4.5, 5.5 };
+    mc_array_t array = { MC_DTYPE_F64, 2, { 3, 2 }, data, sizeof data, 0 };
+    msgpack_pack_map (&pk, 1);
+    msgpack_pack_str_with_body (&pk, "results", 7);
+    msgpack_pack_array (&pk, 2);
+    assert (mc_array_pack_ref (&pk, &array, 0) == 0);
+    msgpack_pack_int (&pk, 5);
+    s_send_reply (sock, client, req, &sb, zframe_new (data, sizeof data));
+    pthread_join (thread, NULL);
+    assert (!strcmp (g.error, "{\"results\":[{\"$array\":0},5]}"));
+    assert (g.rc == 0 && g.array.dtype == MC_DTYPE_F64 && g.array.ndim == 2 && g.array.shape [0] == 3
+            && g.array.shape [1] == 2 && g.array.size == sizeof data && !memcmp (g.array.data, data, sizeof data));
+    free ((void *) g.array.data);
+    msgpack_sbuffer_destroy (&sb);
+    zframe_destroy (&client);
+    zsock_destroy (&router);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/client.ipc", dir);
+    unlink (path);
+    rmdir (dir);
+    printf (" * keep_arrays: a result's array taken as it is: OK\n");
+}
+
 #define MB (1 << 20)
 #define PLAY(name, counts, script, fails) \
     s_play (name, counts, sizeof counts / sizeof counts [0], script, sizeof script / sizeof script [0], fails, -1, 0)
@@ -336,6 +416,7 @@ main (void)
     unsetenv ("MCCLUSTER_SPIN_US");         //  the default is what is tested
     s_unread (false);
     s_unread (true);
+    s_keep_arrays ();
     //  Two parts of 1.5 MiB, each in two chunks of 1 MiB and 0.5 MiB.
     size_t two [] = { 196608, 196608 };
     const s_step_t in_order [] = {
