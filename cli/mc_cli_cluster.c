@@ -14,11 +14,13 @@ typedef struct {
     double timeout_s;               //  wait --timeout S; < 0: none
     const char *job;
     bool meta;                      //  get --meta
+    bool output;                    //  get --output
 } s_args_t;
 
-enum { S_META = 1, S_LIMIT, S_TIMEOUT };
+enum { S_META = 1, S_LIMIT, S_TIMEOUT, S_OUTPUT };
 const mc_cli_option_t mc_cli_cluster_options [] = {
     { "--meta", S_META, false, NULL, "per task: its engine, times, and what the kernel reported", "get" },
+    { "--output", S_OUTPUT, false, NULL, "what each task's kernel printed (stdout, stderr), task by task", "get" },
     { "--limit", S_LIMIT, true, "N", "at most N jobs, newest first (default 20)", "jobs" },
     { "--timeout", S_TIMEOUT, true, "S", "give up after S seconds (exit status 3)", "wait" },
     { NULL, 0, false, NULL, NULL, NULL } };
@@ -31,10 +33,14 @@ s_args (const mc_cli_command_t *command, int argc, char **argv, bool needs_job, 
     *args = (s_args_t) { .limit = 20, .timeout_s = -1 };
     for (int i = 0; i < argc; i++) {
         const mc_cli_option_t *option = mc_cli_option (mc_cli_cluster_options, argv [i]);
-        if (option && ((option->code == S_META && !meta_ok) || (option->takes_value && i + 1 == argc)))
+        if (option && (((option->code == S_META || option->code == S_OUTPUT) && !meta_ok)
+                   || (option->takes_value && i + 1 == argc)))
             option = NULL;
         if (option && option->code == S_META)
             args->meta = true;
+        else
+        if (option && option->code == S_OUTPUT)
+            args->output = true;
         else
         if (option) {
             char *end;
@@ -118,7 +124,10 @@ s_print_kernels (const json_t *reply)
     size_t i;
     json_t *k;
     json_array_foreach (reply, i, k) {
-        printf ("%-10s", json_string_value (json_object_get (k, "name")));
+        const char *origin = json_string_value (json_object_get (k, "origin"));
+        const char *hash = json_string_value (json_object_get (k, "hash"));
+        printf ("%-10s [%s%s%s]", json_string_value (json_object_get (k, "name")), origin? origin: "built-in",
+                hash && *hash? " ": "", hash? hash: "");
         size_t a;
         json_t *arg;
         json_array_foreach (json_object_get (k, "args"), a, arg) {
@@ -221,7 +230,7 @@ mc_cli_cluster_op (const mc_cli_command_t *command, int argc, char **argv)
 static json_t *
 s_job_call (mc_client_t *client, mc_op_code_t op, const s_args_t *args)
 {
-    json_t *body = op == MC_OP_RESULT? json_pack ("{s:s, s:b}", "job", args->job, "meta", args->meta)
+    json_t *body = op == MC_OP_RESULT? json_pack ("{s:s, s:b}", "job", args->job, "meta", args->meta || args->output)
                                      : json_pack ("{s:s}", "job", args->job);
     if (!body) {
         mc_cli_fail ("out of memory");
@@ -389,6 +398,42 @@ mc_cli_wait (const mc_cli_command_t *command, int argc, char **argv)
     return s_run (command, argc, argv, true, false, s_wait);
 }
 
+//  get --output: what each task printed (its metadata's "stdout" and
+//  "stderr"), task by task, under a line naming the task and its engine;
+//  with --json, [{ "task", "engine", "stdout", "stderr" }] of the tasks
+//  that printed.
+static void
+s_print_output (const json_t *meta)
+{
+    json_t *list = json_array ();
+    size_t i;
+    json_t *t;
+    json_array_foreach (meta, i, t) {
+        json_t *m = json_object_get (t, "meta");
+        json_t *out = json_object_get (m, "stdout"), *err = json_object_get (m, "stderr");
+        if (!json_is_string (out) && !json_is_string (err))
+            continue;
+        if (mc_cli_json) {
+            json_array_append_new (list, json_pack ("{s:O, s:O, s:O?, s:O?}", "task", json_object_get (t, "task"),
+                                                    "engine", json_object_get (t, "engine"), "stdout", out, "stderr", err));
+            continue;
+        }
+        const char *names [2] = { "stdout", "stderr" };
+        json_t *texts [2] = { out, err };
+        for (int k = 0; k < 2; k++)
+            if (json_is_string (texts [k])) {
+                const char *text = json_string_value (texts [k]);
+                size_t len = strlen (text);
+                printf ("--- task %lld (engine %lld) %s ---\n%s%s", (long long) json_integer_value (json_object_get (t, "task")),
+                        (long long) json_integer_value (json_object_get (t, "engine")), names [k], text,
+                        len && text [len - 1] == '\n'? "": "\n");
+            }
+    }
+    if (mc_cli_json)
+        mc_cli_print_json (list);
+    json_decref (list);
+}
+
 static int
 s_get (const mc_cli_command_t *command, mc_client_t *client, const s_args_t *args)
 {
@@ -397,6 +442,9 @@ s_get (const mc_cli_command_t *command, mc_client_t *client, const s_args_t *arg
     if (!reply)
         return MC_EXIT_FAILED;
     int rc = 0;
+    if (args->output)
+        s_print_output (json_object_get (reply, "meta"));
+    else
     if (args->meta)
         mc_cli_print_json (json_object_get (reply, "meta"));
     else
@@ -468,6 +516,7 @@ mc_cli_cluster_test (bool verbose)
     for (int op = MC_OP_PING; op < MC_OP_COUNT; op++)
         assert (!s_printers [op] == (op == MC_OP_SUBMIT || op == MC_OP_STATUS || op == MC_OP_WAIT || op == MC_OP_RESULT
                                      || op == MC_OP_TRUST || op == MC_OP_ABORT || op == MC_OP_PURGE || op == MC_OP_ENGINES
-                                     || op == MC_OP_ALLOCATIONS || op == MC_OP_ENGINES_ADD || op == MC_OP_ENGINES_STOP || op == MC_OP_RENICE));
+                                     || op == MC_OP_ALLOCATIONS || op == MC_OP_ENGINES_ADD || op == MC_OP_ENGINES_STOP || op == MC_OP_RENICE
+                                     || op == MC_OP_KERNELS_ADD || op == MC_OP_KERNELS_REMOVE));
     printf ("OK\n");
 }

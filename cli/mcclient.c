@@ -6,6 +6,7 @@
 #include "mc_cli_engines.h"
 #include "mc_cli_help.h"
 #include "mc_cli_jobs.h"
+#include "mc_cli_kernels.h"
 #include "mc_cli_namespace.h"
 #include "mc_cli_submit.h"
 #include "mc_cli_trust.h"
@@ -34,7 +35,14 @@ static const mc_cli_command_t s_commands [] = {
       S_INDENT "engine of an allocation (a2) or batch job, which is cancelled\n",
       mc_cli_engines_options, "mcclient engines add 4 --engines slurm --launcher-opt partition=short" },
     { NULL, mc_cli_allocations, MC_OP_ALLOCATIONS, "", NULL, NULL, NULL, NULL, "mcclient allocations" },
-    { NULL, mc_cli_cluster_op, MC_OP_KERNELS, "", NULL, NULL, NULL, NULL, "mcclient kernels" },
+    { NULL, mc_cli_kernels, MC_OP_KERNELS, "[add FILE [CFLAGS...]|remove NAME]", NULL, NULL,
+      S_INDENT "each with its origin (built-in, file, client) and version\n"
+      "    kernels add FILE.c [CFLAGS...]  compile FILE.c here (cc -O2 -fPIC -shared -Wall -Wextra\n"
+      S_INDENT "against mc_kernel.h) and send it to every engine, now and as\n"
+      S_INDENT "they join; a new version serves the tasks that start after it\n"
+      "    kernels add FILE.so        send a library built already\n"
+      "    kernels remove NAME        unload library NAME from every engine\n",
+      mc_cli_kernels_options, "mcclient kernels add mymodel.c" },
     { NULL, mc_cli_cluster_op, MC_OP_QUEUE, "", NULL, NULL, NULL, NULL, "mcclient queue" },
     { NULL, mc_cli_cluster_op, MC_OP_SHUTDOWN, "", NULL, NULL, NULL, NULL, "mcclient shutdown" },
     { NULL, mc_cli_cluster_op, MC_OP_PING, NULL, NULL, NULL, NULL, NULL, "mcclient ping" },
@@ -76,7 +84,7 @@ static const mc_cli_command_t s_commands [] = {
       mc_cli_cluster_options, "mcclient ready j12" },
     { NULL, mc_cli_wait, MC_OP_WAIT, "JOB [--timeout S]", "block until done (progress bar on a terminal)",
       NULL, NULL, mc_cli_cluster_options, "mcclient wait j12 --timeout 600" },
-    { "get", mc_cli_get, MC_OP_RESULT, "JOB [--meta]", "the results, in order; --meta: per task its engine, times",
+    { "get", mc_cli_get, MC_OP_RESULT, "JOB [--meta|--output]", "the results, in order; --meta: per task its engine, times",
       NULL, S_INDENT "and what the kernel reported (e.g. walker acceptance)\n",
       mc_cli_cluster_options, "mcclient get j12 --meta" },
     { NULL, mc_cli_cluster_op, MC_OP_JOBS, "[--limit N]", NULL, NULL, NULL,

@@ -727,6 +727,55 @@ mc_client_purge (mc_client_t *self, const json_t *jobs, int64_t before_s)
 }
 
 json_t *
+mc_client_kernels_add (mc_client_t *self, const char *name, const void *bytes, size_t size)
+{
+    if (size == 0 || size > MC_PROTO_MAX_LIBRARY) {
+        mc_client_set_error (self, MC_E_BAD_ARGUMENT, "%s: a library is 1 to %u bytes, not %zu", name,
+                             MC_PROTO_MAX_LIBRARY, size);
+        return NULL;
+    }
+    //  The bytes ride as an int64 array frame, padded to 8 bytes (§6).
+    size_t padded = (size + 7) & ~(size_t) 7;
+    char *frame = calloc (1, padded);
+    if (!frame) {
+        mc_client_set_error (self, MC_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    memcpy (frame, bytes, size);
+    mc_array_t array = { .dtype = MC_DTYPE_I64, .ndim = 1, .shape = { padded / 8 }, .data = frame, .size = padded };
+    mc_packbuf_t body = { .truncated = false };
+    msgpack_sbuffer_init (&body.sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &body, mc_packbuf_write);
+    msgpack_pack_map (&pk, 3);
+    mc_proto_pack_str (&pk, "name");
+    mc_proto_pack_str (&pk, name);
+    mc_proto_pack_str (&pk, "size");
+    msgpack_pack_uint64 (&pk, size);
+    mc_proto_pack_str (&pk, "library");
+    mc_array_pack_ref (&pk, &array, 0);
+    json_t *reply = NULL;
+    mc_slice_t slice = { frame, padded };
+    uint64_t req = body.truncated? 0: mc_client_send (self, mc_op_name (MC_OP_KERNELS_ADD), body.sb.data, body.sb.size,
+                                                      &slice, 1);
+    if (body.truncated)
+        mc_client_set_error (self, MC_E_INTERNAL, "out of memory");
+    //  Answered once every engine has loaded it (or refused it).
+    if (req && mc_client_recv (self, &self->reply, req, req, -1) == 0)
+        reply = s_reply_json (self);
+    mc_client_settle (self);
+    free (frame);
+    msgpack_sbuffer_destroy (&body.sb);
+    return reply;
+}
+
+json_t *
+mc_client_kernels_remove (mc_client_t *self, const char *name)
+{
+    return s_call_with (self, MC_OP_KERNELS_REMOVE, json_pack ("{s:s}", "name", name));
+}
+
+json_t *
 mc_client_result (mc_client_t *self, const char *job, bool wait)
 {
     return s_call_with (self, MC_OP_RESULT, json_pack ("{s:s, s:b}", "job", job, "wait", wait));

@@ -2,6 +2,7 @@
 #include "mc_api.h"
 #include "mc_engines.h"
 #include "mc_answer.h"
+#include "mc_libraries.h"
 #include "mc_retention.h"
 #include "mc_scale.h"
 #include "mc_share.h"
@@ -393,6 +394,7 @@ s_op_jobs (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
 typedef struct {
     char name [MC_KERNEL_NAME_MAX + 1];
     const msgpack_object *doc, *args;   //  point into zone
+    const msgpack_object *origin, *hash;    //  (REGISTER's 4th and 5th), or NULL; into zone
     int32_t engines [64];
     size_t engine_count;
 } s_kernel_t;
@@ -448,7 +450,7 @@ s_kernels_add (const mc_engine_t *e, msgpack_zone *zone, s_kernel_t **kernels, s
         return 0;
     for (uint32_t i = 0; i < info.via.array.size; i++) {
         const msgpack_object *k = &info.via.array.ptr [i];
-        if (k->type != MSGPACK_OBJECT_ARRAY || k->via.array.size != 3
+        if (k->type != MSGPACK_OBJECT_ARRAY || k->via.array.size < 3
         ||  k->via.array.ptr [0].type != MSGPACK_OBJECT_STR || k->via.array.ptr [0].via.str.size > MC_KERNEL_NAME_MAX)
             continue;
         char name [MC_KERNEL_NAME_MAX + 1];
@@ -465,6 +467,8 @@ s_kernels_add (const mc_engine_t *e, msgpack_zone *zone, s_kernel_t **kernels, s
             strcpy (grown [j].name, name);
             grown [j].doc = &k->via.array.ptr [1];
             grown [j].args = &k->via.array.ptr [2];
+            grown [j].origin = k->via.array.size > 3? &k->via.array.ptr [3]: NULL;
+            grown [j].hash = k->via.array.size > 4? &k->via.array.ptr [4]: NULL;
             (*count)++;
         }
         s_kernel_t *kernel = &(*kernels) [j];
@@ -492,9 +496,19 @@ s_op_kernels (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
         msgpack_packer pk = mc_server_body (self);
         msgpack_pack_array (&pk, (uint32_t) count);
         for (size_t j = 0; j < count; j++) {
-            msgpack_pack_map (&pk, 4);
+            msgpack_pack_map (&pk, 6);
             mc_proto_pack_str (&pk, "name");
             mc_proto_pack_str (&pk, kernels [j].name);
+            mc_proto_pack_str (&pk, "origin");
+            if (kernels [j].origin && kernels [j].origin->type == MSGPACK_OBJECT_STR)
+                msgpack_pack_object (&pk, *kernels [j].origin);
+            else
+                mc_proto_pack_str (&pk, "built-in");
+            mc_proto_pack_str (&pk, "hash");
+            if (kernels [j].hash && kernels [j].hash->type == MSGPACK_OBJECT_STR)
+                msgpack_pack_object (&pk, *kernels [j].hash);
+            else
+                mc_proto_pack_str (&pk, "");
             mc_proto_pack_str (&pk, "doc");
             if (kernels [j].doc->type == MSGPACK_OBJECT_STR)
                 msgpack_pack_object (&pk, *kernels [j].doc);
@@ -537,6 +551,8 @@ static s_handler_fn *s_handlers [MC_OP_COUNT] = {
     [MC_OP_ENGINES_ADD]  = mc_scale_add_op,
     [MC_OP_ENGINES_STOP] = mc_scale_stop_op,
     [MC_OP_RENICE]   = mc_share_renice_op,
+    [MC_OP_KERNELS_ADD]    = mc_libraries_add_op,
+    [MC_OP_KERNELS_REMOVE] = mc_libraries_remove_op,
 };
 
 static void

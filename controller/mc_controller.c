@@ -6,6 +6,7 @@
 #include "mc_api.h"
 #include "mc_auth.h"
 #include "mc_engines.h"
+#include "mc_libraries.h"
 #include "mc_log.h"
 #include "mc_proto.h"
 #include "mc_resume.h"
@@ -50,6 +51,7 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     mc_retention_tick (server, now);
     mc_resume_tick (server, now);
     mc_scale_tick (server, now);
+    mc_libraries_tick (server, now);
     if (server->expect && !server->ready && now - self->started_us > server->config.register_timeout_ms * 1000
     &&  self->patient) {
         mc_warn ("%zu of %zu engines registered within %lld ms; the cluster serves them while the rest wait "
@@ -191,6 +193,11 @@ mc_controller_new (const mc_config_t *config, const char *profile_dir, const cha
         snprintf (err, errlen, "cannot read the store: %s", mc_store_error (server->store));
         goto fail;
     }
+    //  Libraries clients added go to every engine that registers.
+    if (!(server->libraries = mc_libraries_new (server->store, err, errlen)))
+        goto fail;
+    if (mc_libraries_size (server->libraries))
+        mc_info ("%zu libraries of kernels that clients added, from the store", mc_libraries_size (server->libraries));
     //  What a crash left unfinished runs on, keeping what was committed.
     size_t jobs, kept, queued;
     if (mc_resume (server, &jobs, &kept, &queued, err, errlen))

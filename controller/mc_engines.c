@@ -1,6 +1,7 @@
 /*  mc_engines: the engine side of the protocol (mc_proto.md §3 and §4). */
 #include "mc_engines.h"
 #include "mc_answer.h"
+#include "mc_libraries.h"
 #include "mc_retention.h"
 #include "mc_log.h"
 #include "mc_time.h"
@@ -215,9 +216,33 @@ s_send_welcome (mc_server_t *self, mc_engine_t *engine)
 //  An engine is gone: its load-balanced tasks go back to the queue, its
 //  direct ones fail, its record goes. When it died (anything but a
 //  goodbye), the task it was running counts the death (mc_sched).
+//  How an engine died, in a few words, from why it is gone: the signal's
+//  name or the exit status a local engine's parent saw, else "engine lost".
+static void
+s_cause (const char *why, char *cause, size_t len)
+{
+    const char *at;
+    int n;
+    if ((at = strstr (why, "killed by signal ")) && sscanf (at + 17, "%d", &n) == 1) {
+        const char *name = sigabbrev_np (n);
+        if (name)
+            snprintf (cause, len, "SIG%s", name);
+        else
+            snprintf (cause, len, "signal %d", n);
+    }
+    else
+    if ((at = strstr (why, "exit status ")) && sscanf (at + 12, "%d", &n) == 1)
+        snprintf (cause, len, "exit status %d", n);
+    else
+        snprintf (cause, len, "engine lost");
+}
+
 static void
 s_gone (mc_server_t *self, mc_engine_t *engine, const char *why, bool died)
 {
+    char cause [24];
+    s_cause (why, cause, sizeof cause);
+    mc_engine_set_cause (engine, cause);
     mc_info ("engine %d (%s pid %lld) %s; %u tasks in flight", mc_engine_id (engine), mc_engine_host (engine),
              (long long) mc_engine_pid (engine), why, mc_engine_inflight (engine));
     zlistx_t *aborted = mc_retention_aborted_inflight (engine);
@@ -292,6 +317,7 @@ s_register (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
              host, (long long) msg->pid, count);
     mc_registry_set_hb_class (self->registry, engine, s_hb_class (self, engine));
     s_send_welcome (self, engine);
+    mc_libraries_welcome (self, engine);        //  before any TASK: its tasks may need them
     if (replaced) {
         zlistx_t *aborted = mc_retention_aborted_inflight (engine);
         mc_sched_engine_reset (self->sched, engine);
@@ -431,6 +457,10 @@ s_store_result (mc_server_t *self, mc_engine_t *engine, mc_task_t *task, mc_msg_
 static void
 s_result (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
 {
+    if (msg->type == MC_LOADED) {
+        mc_libraries_loaded (self, engine, msg);
+        return;
+    }
     mc_job_t *job = mc_server_job (self, msg->job);
     mc_task_t *task = job? mc_job_task (job, msg->task): NULL;
     if (!task || task->state != MC_TASK_RUNNING || task->engine != mc_engine_id (engine)) {
@@ -647,6 +677,7 @@ s_event (int type)
         case MC_PING:         return MC_ENGINE_EV_PING;
         case MC_RESULT:       return MC_ENGINE_EV_RESULT;
         case MC_RESULT_CHUNK: return MC_ENGINE_EV_CHUNK;
+        case MC_LOADED:       return MC_ENGINE_EV_RESULT;   //  an answer, as a RESULT is (§4)
         case MC_BYE:          return MC_ENGINE_EV_BYE;
         default:              return MC_ENGINE_EV_OTHER;
     }

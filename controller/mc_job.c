@@ -34,7 +34,7 @@ struct _mc_job_t {
     double mean_task_us;
     //  Which engine died running which task, in the order they died: rare
     //  (each costs an engine), so a list, not a field of every task.
-    struct s_death { uint32_t task; int32_t engine; } *deaths;
+    struct s_death { uint32_t task; int32_t engine; char cause [24]; } *deaths;   //  cause: "" when not known
     size_t death_count, death_room;
 };
 
@@ -440,7 +440,7 @@ mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us)
 
 //  Remember that the engine died running task `number`. 0, or -1 when out of memory.
 static int
-s_death_add (mc_job_t *self, uint32_t number, int32_t engine)
+s_death_add (mc_job_t *self, uint32_t number, int32_t engine, const char *cause)
 {
     if (self->death_count == self->death_room) {
         size_t room = self->death_room? 2 * self->death_room: 8;
@@ -450,17 +450,19 @@ s_death_add (mc_job_t *self, uint32_t number, int32_t engine)
         self->deaths = grown;
         self->death_room = room;
     }
-    self->deaths [self->death_count++] = (struct s_death) { number, engine };
+    struct s_death *death = &self->deaths [self->death_count++];
+    *death = (struct s_death) { number, engine, "" };
+    snprintf (death->cause, sizeof death->cause, "%s", cause? cause: "");
     return 0;
 }
 
 int
-mc_job_task_died (mc_job_t *self, mc_task_t *task, int32_t engine)
+mc_job_task_died (mc_job_t *self, mc_task_t *task, int32_t engine, const char *cause)
 {
     assert (task->job == self);
     if (task->deaths < UINT16_MAX)
         task->deaths++;
-    return s_death_add (self, task->number, engine);
+    return s_death_add (self, task->number, engine, cause);
 }
 
 int
@@ -472,7 +474,7 @@ mc_job_resume_counts (mc_job_t *self, uint64_t number, uint32_t retries, const i
     uint8_t tries = (uint8_t) (retries < UINT8_MAX? retries: UINT8_MAX);
     int rc = 0;
     for (size_t i = 0; i < count; i++)
-        rc |= s_death_add (self, (uint32_t) number, engines [i]);
+        rc |= s_death_add (self, (uint32_t) number, engines [i], NULL);     //  (why is not stored)
     if (!self->lazy) {
         mc_task_t *task = &self->tasks [number];
         task->deaths = deaths;
@@ -519,6 +521,21 @@ mc_job_poison_text (const mc_job_t *self, const mc_task_t *task, char *text, siz
         }
         listed++;
     }
+    //  How they died, each cause once, in order (a local engine's signal
+    //  or exit status; "engine lost" for one that went silent).
+    const char *causes [8];
+    size_t ncauses = 0;
+    for (size_t i = 0; i < self->death_count; i++) {
+        if (self->deaths [i].task != task->number || !self->deaths [i].cause [0])
+            continue;
+        size_t k = 0;
+        while (k < ncauses && strcmp (causes [k], self->deaths [i].cause))
+            k++;
+        if (k == ncauses && ncauses < 8)
+            causes [ncauses++] = self->deaths [i].cause;
+    }
+    for (size_t k = 0; k < ncauses && used >= 0 && (size_t) used + 40 < len; k++)
+        used += snprintf (text + used, len - used, "%s%s", k? ", ": "; ", causes [k]);
     if (used >= 0 && (size_t) used < len)
         snprintf (text + used, len - used, "%s): not retried", listed? "": "unknown");
     return last;
@@ -710,20 +727,21 @@ s_test_deaths (void)
     mc_task_t *zero = mc_job_make_task (job), *one = mc_job_make_task (job), *task = mc_job_make_task (job);
     assert (zero && one && task && task->number == 2 && mc_job_task (job, 2) == task);
     assert (task->deaths == 0 && task->retries == 0);
-    assert (mc_job_task_died (job, task, 0) == 0 && mc_job_task_died (job, one, 4) == 0);
-    assert (mc_job_task_died (job, task, 1) == 0 && mc_job_task_died (job, task, 0) == 0);
+    assert (mc_job_task_died (job, task, 0, "SIGSEGV") == 0 && mc_job_task_died (job, one, 4, NULL) == 0);
+    assert (mc_job_task_died (job, task, 1, "engine lost") == 0 && mc_job_task_died (job, task, 0, "SIGSEGV") == 0);
     assert (task->deaths == 3 && one->deaths == 1);
     assert (mc_job_poison_text (job, task, text, sizeof text) == 0);
-    assert (!strcmp (text, "task 2 (items 6..8) of kernel 'crash' killed 3 engines (engines 0, 1, 0): not retried"));
+    assert (!strcmp (text, "task 2 (items 6..8) of kernel 'crash' killed 3 engines (engines 0, 1, 0; SIGSEGV, engine lost): "
+                           "not retried"));
     //  A long list is cut, never overrun.
     for (int i = 0; i < 200; i++)
-        assert (mc_job_task_died (job, task, 1000 + i) == 0);
+        assert (mc_job_task_died (job, task, 1000 + i, "") == 0);
     assert (mc_job_poison_text (job, task, text, 120) == 1199 && strlen (text) < 120 && strstr (text, ", ..."));
     mc_job_destroy (&job);
     job = mc_job_new_json (2, "{\"kind\":\"apply\",\"kernel\":\"crash\"}", &code, err, sizeof err);
     assert (job && mc_job_plan (job, NULL, 0) == 0 && mc_job_retries (job) == 0);
     task = mc_job_make_task (job);
-    assert (task && mc_job_task_died (job, task, 5) == 0);
+    assert (task && mc_job_task_died (job, task, 5, NULL) == 0);
     assert (mc_job_poison_text (job, task, text, sizeof text) == 5);
     assert (!strcmp (text, "task 0 (an apply) of kernel 'crash' killed 1 engine (engine 5): not retried"));
     mc_job_destroy (&job);

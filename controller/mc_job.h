@@ -129,10 +129,12 @@ bool mc_job_is_finished (const mc_job_t *self);
 //  The engine with this id died while running the task: count the death
 //  (task->deaths) and remember the engine, for the task's error. 0, or -1
 //  when out of memory (counted, the engine not remembered).
-int mc_job_task_died (mc_job_t *self, mc_task_t *task, int32_t engine);
+//  cause says how it died ("SIGSEGV"; NULL or "": not known).
+int mc_job_task_died (mc_job_t *self, mc_task_t *task, int32_t engine, const char *cause);
 //  The error of a task that has killed task->deaths engines, naming the
-//  kernel, its items and the engines, into text (always terminated):
-//  "task 7 (items 7..7) of kernel 'crash' killed 3 engines (engines 0, 1, 0): not retried".
+//  kernel, its items, the engines and how they died when known, into text
+//  (always terminated): "task 7 (items 7..7) of kernel 'crash' killed 3
+//  engines (engines 0, 1, 0; SIGKILL): not retried".
 //  Returns the id of the last engine it killed, or -1.
 int64_t mc_job_poison_text (const mc_job_t *self, const mc_task_t *task, char *text, size_t len);
 //  Times a task whose kernel failed may be run again (the submit's `retries`).

@@ -20,6 +20,7 @@ struct _mc_engine_t {
     mc_engine_load_t load;          //  the scheduler's
     mc_outbox_t outbox;             //  mc_engines'
     char **kernels;                 //  names of the kernels it can run
+    char cause [24];                //  why it is going (mc_engine_set_cause), or ""
     size_t kernel_count;
     void *kernel_info;              //  msgpack [[name, doc, args], ...] as registered (owned), or NULL
     size_t kernel_info_size;
@@ -233,6 +234,16 @@ s_reserve (mc_registry_t *self, size_t id)
     if (id >= self->next_id)
         self->next_id = id + 1;
     return 0;
+}
+
+void
+mc_registry_set_kernels (mc_registry_t *self, mc_engine_t *engine, char **kernels, size_t kernel_count)
+{
+    s_count_kernels (self, engine, -1);
+    s_free_names (engine->kernels, engine->kernel_count);
+    engine->kernels = kernels;
+    engine->kernel_count = kernel_count;
+    s_count_kernels (self, engine, +1);
 }
 
 mc_engine_t *
@@ -527,6 +538,18 @@ mc_engine_count_task (mc_engine_t *self, bool ok)
         self->done++;
     else
         self->failed++;
+}
+
+const char *
+mc_engine_cause (const mc_engine_t *self)
+{
+    return self->cause;
+}
+
+void
+mc_engine_set_cause (mc_engine_t *self, const char *cause)
+{
+    snprintf (self->cause, sizeof self->cause, "%s", cause);
 }
 
 const void *

@@ -52,6 +52,11 @@ uint64_t mc_engine_failed (const mc_engine_t *self);
 //  How many times its controller restarted this engine's process after it
 //  died (0 for an engine the controller did not start).
 uint32_t mc_engine_restarts (const mc_engine_t *self);
+//  Why the engine is going, in a few words ("SIGSEGV", "exit status 3",
+//  "engine lost"), set just before it is forgotten, for the error of a
+//  task that killed it; "" until then (borrowed).
+const char *mc_engine_cause (const mc_engine_t *self);
+void mc_engine_set_cause (mc_engine_t *self, const char *cause);
 //  The allocation of a launcher that started it (mc_launcher: "a3"), as
 //  its REGISTER said, or "".
 const char *mc_engine_launch (const mc_engine_t *self);
@@ -122,6 +127,9 @@ void mc_registry_remove (mc_registry_t *self, mc_engine_t **engine_p);
 mc_engine_t *mc_registry_first (mc_registry_t *self);
 mc_engine_t *mc_registry_next (mc_registry_t *self, mc_engine_t *engine);
 size_t mc_registry_size (const mc_registry_t *self);
+//  Replace an engine's kernel names (taken, also on failure: an array of
+//  kernel_count strings), as a LOADED says after a library changed.
+void mc_registry_set_kernels (mc_registry_t *self, mc_engine_t *engine, char **kernels, size_t kernel_count);
 //  True when at least one registered engine offers the kernel.
 bool mc_registry_has_kernel (const mc_registry_t *self, const char *name);
 //  Comma-separated kernel names known to the registry, into buf.

@@ -674,7 +674,7 @@ mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, bool died, mc_sched
         task->prev = task->next = NULL;
         task->engine = -1;
         if (task->target < 0 && died && alone) {
-            if (mc_job_task_died (task->job, task, mc_engine_id (engine)))
+            if (mc_job_task_died (task->job, task, mc_engine_id (engine), mc_engine_cause (engine)))
                 mc_warn ("out of memory: the engines killed by job %llu task %u are not all named",
                          (unsigned long long) mc_job_info (task->job)->id, task->number);
         }

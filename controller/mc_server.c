@@ -1,5 +1,6 @@
 /*  mc_server: the controller's shared state and the end of tasks. */
 #include "mc_server.h"
+#include "mc_libraries.h"
 #include "mc_log.h"
 #include "mc_time.h"
 
@@ -37,6 +38,7 @@ mc_server_fini (mc_server_t *self)
             while (mc_taskq_pop (load->direct))
                 ;
         }
+    mc_libraries_destroy (&self->libraries);
     zhashx_destroy (&self->jobs);
     zlistx_destroy (&self->finishing);
     zlistx_destroy (&self->unstored);

@@ -30,6 +30,7 @@ typedef struct {
     mc_parked_t *parked;            //  requests waiting for a job to finish
     mc_held_t *held;                //  array bytes held per client
     mc_launcher_t *launcher;        //  ipclusterd's launchers (borrowed), or NULL
+    struct _mc_libraries_t *libraries;  //  libraries clients added (owned; mc_libraries.h), or NULL
     char launcher_kind [16];        //  the kind `engines_add` uses when it names none
     const char *const *launcher_opts;   //  and the options autoscaling submits with (ipclusterd's)
     size_t autoscale_min, autoscale_max;    //  --autoscale MIN:MAX (max 0: off)

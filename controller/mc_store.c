@@ -105,7 +105,11 @@ static const char *s_schema =
     //  job finishes.
     "CREATE TABLE IF NOT EXISTS task_counts ("
     "  job INTEGER NOT NULL, task INTEGER NOT NULL, retries INTEGER NOT NULL, engines TEXT NOT NULL,"
-    "  PRIMARY KEY (job, task)) WITHOUT ROWID;";
+    "  PRIMARY KEY (job, task)) WITHOUT ROWID;"
+    //  Libraries of kernels that clients added (kernels_add, §8), which
+    //  every engine gets when it registers.
+    "CREATE TABLE IF NOT EXISTS libraries ("
+    "  name TEXT PRIMARY KEY, hash TEXT NOT NULL, bytes BLOB NOT NULL, added_us INTEGER NOT NULL);";
 
 static int
 s_prepare (mc_store_t *self, sqlite3_stmt **stmt, const char *sql)
@@ -1435,6 +1439,57 @@ mc_store_each_unfinished (mc_store_t *self, mc_store_job_fn *fn, void *arg)
                  sqlite3_column_int64 (s, 2), sqlite3_column_blob (s, 3), (size_t) sqlite3_column_bytes (s, 3),
                  targets? targets: "");
     }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = s_read_failed (self);
+    sqlite3_finalize (s);
+    return rc;
+}
+
+//  A write of its own, committed at once, after what was pending.
+static int
+s_write_now (mc_store_t *self, const char *sql, const char *name, const char *hash, const void *bytes, size_t size)
+{
+    if (mc_store_flush (self))
+        return -1;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2 (self->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text (s, 1, name, -1, SQLITE_STATIC);
+    if (hash) {
+        sqlite3_bind_text (s, 2, hash, -1, SQLITE_STATIC);
+        sqlite3_bind_blob64 (s, 3, bytes, size, SQLITE_STATIC);
+        sqlite3_bind_int64 (s, 4, mc_time_wall_us ());
+    }
+    int rc = sqlite3_step (s) == SQLITE_DONE? 0: -1;
+    if (rc)
+        mc_error ("store: %s failed: %s (%s)", sql, sqlite3_errmsg (self->db), self->path);
+    sqlite3_finalize (s);
+    return rc;
+}
+
+int
+mc_store_put_library (mc_store_t *self, const char *name, const char *hash, const void *bytes, size_t size)
+{
+    return s_write_now (self, "INSERT OR REPLACE INTO libraries (name, hash, bytes, added_us) VALUES (?, ?, ?, ?)",
+                        name, hash, bytes, size);
+}
+
+int
+mc_store_remove_library (mc_store_t *self, const char *name)
+{
+    return s_write_now (self, "DELETE FROM libraries WHERE name = ?", name, NULL, NULL, 0);
+}
+
+int
+mc_store_each_library (mc_store_t *self, mc_store_library_fn *fn, void *arg)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2 (self->db, "SELECT name, hash, bytes FROM libraries ORDER BY added_us", -1, &s, NULL) != SQLITE_OK)
+        return s_read_failed (self);
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step (s)) == SQLITE_ROW)
+        rc = fn (arg, (const char *) sqlite3_column_text (s, 0), (const char *) sqlite3_column_text (s, 1),
+                 sqlite3_column_blob (s, 2), (size_t) sqlite3_column_bytes (s, 2));
     if (rc == 0 && step != SQLITE_DONE)
         rc = s_read_failed (self);
     sqlite3_finalize (s);

@@ -96,6 +96,13 @@ typedef int (mc_store_job_fn) (void *arg, uint64_t id, uint64_t seed, int64_t su
                                const void *body, size_t size, const char *targets);
 int mc_store_each_unfinished (mc_store_t *self, mc_store_job_fn *fn, void *arg);
 //  The tasks of a job that have a result recorded, with its status (0 ok).
+//  Libraries clients added (§8): kept, replaced by name, or removed, each
+//  committed at once (after what was pending). 0, or -1 (mc_store_error).
+int mc_store_put_library (mc_store_t *self, const char *name, const char *hash, const void *bytes, size_t size);
+int mc_store_remove_library (mc_store_t *self, const char *name);
+//  Call fn for each stored library, oldest first, until it returns non-zero.
+typedef int (mc_store_library_fn) (void *arg, const char *name, const char *hash, const void *bytes, size_t size);
+int mc_store_each_library (mc_store_t *self, mc_store_library_fn *fn, void *arg);
 typedef void (mc_store_task_fn) (void *arg, uint64_t task, uint64_t status);
 int mc_store_each_result (mc_store_t *self, uint64_t job, mc_store_task_fn *fn, void *arg);
 //  The tasks of an unfinished job that killed engines or were retried:

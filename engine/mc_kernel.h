@@ -18,7 +18,9 @@
     the kernel runs: an int takes an integer or an integral float (1e6), a
     float any number.
 
-    A shared object (loaded by `mcengine --kernel-path DIR`) says
+    A shared object (loaded by `mcengine --kernel-path DIR`, or sent to
+    every engine with `mcclient kernels add FILE.c|FILE.so`, which compiles
+    a .c with `cc -O2 -fPIC -shared -Wall -Wextra` against this header) says
 
         MC_PLUGIN (kernels, targets);
 

@@ -8,6 +8,9 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +19,40 @@
 #define MAX_KERNELS MC_PROTO_MAX_KERNELS     //  as many as one REGISTER can name
 #define MAX_TARGETS 1024
 #define TARGET_NAME_MAX 127                  //  bytes of "lib.name"
+//  Where a kernel or target came from (mc_ktable.h): origin and version.
+typedef struct {
+    const char *origin;             //  MC_KTABLE_BUILTIN, _FILE or _CLIENT
+    char lib [64];                  //  the added library it belongs to ("" unless added by a client)
+    char hash [17];                 //  16 hex digits of its library's SHA-256 ("" for a built-in)
+} s_from_t;
 static const mc_kernel_def_t *s_kernels [MAX_KERNELS];
 static mc_kargs_t *s_args [MAX_KERNELS];     //  parsed args of each, owned
+static s_from_t s_kfrom [MAX_KERNELS];
 static size_t s_count;
 static struct {
     const mc_target_def_t *def;
     char name [TARGET_NAME_MAX + 1];
+    s_from_t from;
 } s_targets [MAX_TARGETS];
 static size_t s_target_count;
+//  Taken by the kernel thread while it changes the tables (the only
+//  writer once the engine runs) and by any other thread that reads them
+//  (the I/O thread's REGISTER); the kernel thread reads without it.
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+//  What the next registrations are stamped with (under s_lock).
+static s_from_t s_stamp = { MC_KTABLE_BUILTIN, "", "" };
+
+void
+mc_ktable_lock (void)
+{
+    pthread_mutex_lock (&s_lock);
+}
+
+void
+mc_ktable_unlock (void)
+{
+    pthread_mutex_unlock (&s_lock);
+}
 
 //  Whether def could be registered: a valid free name, a function, args
 //  that parse (into *args when not NULL).
@@ -46,6 +75,7 @@ mc_ktable_register (const mc_kernel_def_t *def)
         return -1;
     }
     s_args [s_count] = args;
+    s_kfrom [s_count] = s_stamp;
     s_kernels [s_count++] = def;
     return 0;
 }
@@ -82,6 +112,14 @@ mc_ktable_at (size_t index)
     return index < s_count? s_kernels [index]: NULL;
 }
 
+const char *
+mc_ktable_origin (size_t index, const char **hash)
+{
+    assert (index < s_count);
+    *hash = s_kfrom [index].hash;
+    return s_kfrom [index].origin;
+}
+
 const mc_kargs_t *
 mc_ktable_args (const mc_kernel_def_t *def)
 {
@@ -114,6 +152,7 @@ mc_ktable_register_target (const char *lib, const mc_target_def_t *def)
     ||  mc_ktable_find_target (full, strlen (full)))
         return -1;
     s_targets [s_target_count].def = def;
+    s_targets [s_target_count].from = s_stamp;
     memcpy (s_targets [s_target_count++].name, full, strlen (full) + 1);
     return 0;
 }
@@ -212,6 +251,14 @@ s_plugin_ok (const char *path, const char *lib, const mc_plugin_t *plugin, char 
     for (size_t i = 0; i < plugin->kernel_count; i++)
         if (!s_kernel_ok (&plugin->kernels [i], NULL)) {
             const mc_kernel_def_t *def = &plugin->kernels [i];
+            for (size_t k = 0; def->name && k < s_count; k++)
+                if (!strcmp (s_kernels [k]->name, def->name)) {
+                    snprintf (err, errlen, "%s: kernel '%s' clashes with %s kernel of that name%s%s", path, def->name,
+                              !strcmp (s_kfrom [k].origin, MC_KTABLE_BUILTIN)? "a built-in"
+                            : !strcmp (s_kfrom [k].origin, MC_KTABLE_FILE)? "a --kernel-path": "an added",
+                              s_kfrom [k].lib [0]? " in library ": "", s_kfrom [k].lib);
+                    return -1;
+                }
             snprintf (err, errlen, "%s: kernel '%s' has a bad or taken name, bad args ('%s') or no function", path,
                       def->name? def->name: "(null)", def->args? def->args: "");
             return -1;
@@ -232,8 +279,10 @@ s_plugin_ok (const char *path, const char *lib, const mc_plugin_t *plugin, char 
     return 0;
 }
 
-int
-mc_ktable_load (const char *path, char *err, size_t errlen)
+//  Load one shared object under the library name lib, its kernels and
+//  targets stamped with s_stamp: 0, or -1 with err (nothing registered).
+static int
+s_load (const char *path, const char *name, char *err, size_t errlen)
 {
     //  Kernels stay loaded for the life of the engine: never dlclose one
     //  that registered anything.
@@ -250,8 +299,6 @@ mc_ktable_load (const char *path, char *err, size_t errlen)
         dlclose (lib);
         return -1;
     }
-    char name [256];
-    s_lib_name (path, name, sizeof name);
     if (s_plugin_ok (path, name, plugin, err, errlen)) {
         dlclose (lib);
         return -1;
@@ -268,6 +315,154 @@ mc_ktable_load (const char *path, char *err, size_t errlen)
             return -1;
         }
     return 0;
+}
+
+//  The first 16 hex digits of the SHA-256 of a file into hash ("" when it
+//  cannot be read).
+static void
+s_file_hash (const char *path, char hash [17])
+{
+    hash [0] = 0;
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || sodium_init () < 0) {
+        if (fd >= 0)
+            close (fd);
+        return;
+    }
+    crypto_hash_sha256_state state;
+    crypto_hash_sha256_init (&state);
+    unsigned char buf [65536], digest [crypto_hash_sha256_BYTES];
+    ssize_t n;
+    while ((n = read (fd, buf, sizeof buf)) > 0)
+        crypto_hash_sha256_update (&state, buf, (size_t) n);
+    close (fd);
+    crypto_hash_sha256_final (&state, digest);
+    sodium_bin2hex (hash, 17, digest, 8);
+}
+
+int
+mc_ktable_load (const char *path, char *err, size_t errlen)
+{
+    char name [256];
+    s_lib_name (path, name, sizeof name);
+    mc_ktable_lock ();
+    s_stamp = (s_from_t) { MC_KTABLE_FILE, "", "" };
+    s_file_hash (path, s_stamp.hash);
+    int rc = s_load (path, name, err, errlen);
+    s_stamp = (s_from_t) { MC_KTABLE_BUILTIN, "", "" };
+    mc_ktable_unlock ();
+    return rc;
+}
+
+//  Forget every kernel and target of the added library lib (their args
+//  are freed when free_args; the code stays mapped).
+static void
+s_drop_library (const char *lib, bool free_args)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s_count; i++)
+        if (strcmp (s_kfrom [i].lib, lib)) {
+            s_kernels [k] = s_kernels [i];
+            s_args [k] = s_args [i];
+            s_kfrom [k++] = s_kfrom [i];
+        }
+        else
+        if (free_args)
+            free (s_args [i]);
+    s_count = k;
+    k = 0;
+    for (size_t i = 0; i < s_target_count; i++)
+        if (strcmp (s_targets [i].from.lib, lib))
+            s_targets [k++] = s_targets [i];
+    s_target_count = k;
+}
+
+//  The tables as they were before a library was tried (kernel thread only).
+static struct {
+    const mc_kernel_def_t *kernels [MAX_KERNELS];
+    mc_kargs_t *args [MAX_KERNELS];
+    s_from_t kfrom [MAX_KERNELS];
+    size_t count, target_count;
+} s_saved;
+static __typeof__ (s_targets) s_saved_targets;
+
+int
+mc_ktable_add_library (const char *lib, const char *path, const char *hash16, char *err, size_t errlen)
+{
+    mc_ktable_lock ();
+    memcpy (s_saved.kernels, s_kernels, sizeof s_kernels);
+    memcpy (s_saved.args, s_args, sizeof s_args);
+    memcpy (s_saved.kfrom, s_kfrom, sizeof s_kfrom);
+    memcpy (s_saved_targets, s_targets, sizeof s_targets);
+    s_saved.count = s_count;
+    s_saved.target_count = s_target_count;
+    s_drop_library (lib, false);
+    s_stamp = (s_from_t) { MC_KTABLE_CLIENT, "", "" };
+    snprintf (s_stamp.lib, sizeof s_stamp.lib, "%s", lib);
+    snprintf (s_stamp.hash, sizeof s_stamp.hash, "%s", hash16);
+    int rc = s_load (path, lib, err, errlen);
+    s_stamp = (s_from_t) { MC_KTABLE_BUILTIN, "", "" };
+    if (rc == 0) {
+        //  The old version's parsed args go; its code stays mapped.
+        for (size_t i = 0; i < s_saved.count; i++)
+            if (!strcmp (s_saved.kfrom [i].lib, lib))
+                free (s_saved.args [i]);
+    }
+    else {
+        for (size_t i = s_saved.count; i < s_count; i++)
+            free (s_args [i]);      //  what the refused one had registered (a name given twice)
+        memcpy (s_kernels, s_saved.kernels, sizeof s_kernels);
+        memcpy (s_args, s_saved.args, sizeof s_args);
+        memcpy (s_kfrom, s_saved.kfrom, sizeof s_kfrom);
+        memcpy (s_targets, s_saved_targets, sizeof s_targets);
+        s_count = s_saved.count;
+        s_target_count = s_saved.target_count;
+    }
+    mc_ktable_unlock ();
+    return rc;
+}
+
+int
+mc_ktable_remove_library (const char *lib)
+{
+    mc_ktable_lock ();
+    size_t before = s_count + s_target_count;
+    s_drop_library (lib, true);
+    bool any = s_count + s_target_count < before;
+    mc_ktable_unlock ();
+    return any? 0: -1;
+}
+
+void
+mc_ktable_added (const char *lib, msgpack_packer *pk)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s_count; i++)
+        n += !strcmp (s_kfrom [i].lib, lib);
+    for (size_t i = 0; i < s_target_count; i++)
+        n += !strcmp (s_targets [i].from.lib, lib);
+    msgpack_pack_array (pk, (uint32_t) n);
+    for (size_t i = 0; i < s_count; i++)
+        if (!strcmp (s_kfrom [i].lib, lib))
+            mc_proto_pack_str (pk, s_kernels [i]->name);
+    for (size_t i = 0; i < s_target_count; i++)
+        if (!strcmp (s_targets [i].from.lib, lib))
+            mc_proto_pack_str (pk, s_targets [i].name);
+}
+
+void
+mc_ktable_pack_info (msgpack_packer *pk)
+{
+    msgpack_pack_array (pk, (uint32_t) s_count);
+    for (size_t i = 0; i < s_count; i++) {
+        const mc_kernel_def_t *def = s_kernels [i];
+        msgpack_pack_array (pk, 5);
+        mc_proto_pack_str (pk, def->name);
+        mc_proto_pack_str (pk, def->doc? def->doc: "");
+        mc_proto_pack_str (pk, def->args? def->args: "");
+        mc_proto_pack_str (pk, s_kfrom [i].origin);
+        mc_proto_pack_str (pk, s_kfrom [i].hash);
+    }
 }
 
 int

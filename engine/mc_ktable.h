@@ -5,6 +5,12 @@
 #define MC_KTABLE_H
 #include "mc_kernel.h"
 #include "mc_kargs.h"
+#include <msgpack.h>
+
+//  Where a kernel came from (kernel_info's origin, mc_proto.md §3).
+#define MC_KTABLE_BUILTIN "built-in"
+#define MC_KTABLE_FILE    "file"
+#define MC_KTABLE_CLIENT  "client"
 
 //  Add a kernel (def is borrowed for the life of the process): 0, or -1
 //  for an invalid name or args, a missing function, a taken name or a full
@@ -18,6 +24,29 @@ const mc_kernel_def_t *mc_ktable_find (const char *name, size_t len);
 size_t mc_ktable_count (void);
 //  Kernel number index in the order of registration, or NULL past the end.
 const mc_kernel_def_t *mc_ktable_at (size_t index);
+//  Where kernel number index came from (MC_KTABLE_BUILTIN, _FILE or
+//  _CLIENT) and its version hash into *hash ("" for
+//  a built-in); both borrowed.
+const char *mc_ktable_origin (size_t index, const char **hash);
+//  Threads other than the kernel thread hold this while they read the
+//  tables after start (the kernel thread changes them between tasks).
+void mc_ktable_lock (void);
+void mc_ktable_unlock (void);
+//  Pack the kernel list as REGISTER's and LOADED's kernel_info: an array
+//  of [name, doc, args, origin, hash]. Hold the lock, or be the kernel thread.
+void mc_ktable_pack_info (msgpack_packer *pk);
+//  Load the shared object at path as the added library lib (version
+//  hash16), in place of the one of that name added before: 0, or -1 with
+//  err (one line naming path and the reason: no mc_plugin, another ABI, a
+//  name that clashes with a built-in or another library's) and the old
+//  version kept. The old version's code stays mapped for the engine's
+//  life, so that nothing that still points into it breaks.
+int mc_ktable_add_library (const char *lib, const char *path, const char *hash16, char *err, size_t errlen);
+//  Forget the kernels and targets of the added library lib: 0, or -1 when
+//  it had none.
+int mc_ktable_remove_library (const char *lib);
+//  Pack the names of the kernels and targets of added library lib as an array.
+void mc_ktable_added (const char *lib, msgpack_packer *pk);
 //  The parsed args of a registered kernel (borrowed), or NULL.
 const mc_kargs_t *mc_ktable_args (const mc_kernel_def_t *def);
 

@@ -10,6 +10,7 @@
 #include "mc_ops.h"
 #include "mc_proto.h"
 #include "mc_runner.h"
+#include "mc_capture.h"
 #include "mc_time.h"
 #include "mc_kcall.h"
 #include <czmq.h>
@@ -156,24 +157,22 @@ s_register (mc_node_t *self)
     msg.launch.ptr = self->launch;
     msg.launch.size = strlen (self->launch);
     msg.pid = getpid ();
+    //  The kernel thread may change the table between two tasks (a library
+    //  a client added): read it under its lock. The names stay valid after
+    //  (a library is never unmapped).
+    mc_ktable_lock ();
     msg.kernel_count = mc_ktable_count ();
     for (size_t i = 0; i < msg.kernel_count; i++) {
         msg.kernels [i].ptr = mc_ktable_at (i)->name;
         msg.kernels [i].size = strlen (mc_ktable_at (i)->name);
     }
-    //  What `mcclient kernels` shows: name, doc and typed arguments.
+    //  What `mcclient kernels` shows: name, doc, typed arguments, origin, version.
     msgpack_sbuffer info;
     msgpack_sbuffer_init (&info);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &info, msgpack_sbuffer_write);
-    msgpack_pack_array (&pk, msg.kernel_count);
-    for (size_t i = 0; i < msg.kernel_count; i++) {
-        const mc_kernel_def_t *def = mc_ktable_at (i);
-        msgpack_pack_array (&pk, 3);
-        msgpack_pack_str_with_body (&pk, def->name, strlen (def->name));
-        msgpack_pack_str_with_body (&pk, def->doc? def->doc: "", def->doc? strlen (def->doc): 0);
-        msgpack_pack_str_with_body (&pk, def->args? def->args: "", def->args? strlen (def->args): 0);
-    }
+    mc_ktable_pack_info (&pk);
+    mc_ktable_unlock ();
     msg.kernel_info.ptr = info.data;
     msg.kernel_info.size = info.size;
     s_send (self, &msg);
@@ -341,6 +340,7 @@ s_restart (mc_node_t *self)
         return;
     }
     fflush (NULL);
+    mc_capture_stop ();             //  the new image starts with the engine's own stdout and stderr
     //  ZeroMQ's descriptors are close-on-exec: the old connection closes.
     execv ("/proc/self/exe", argv);
     mc_error ("cannot restart: %s", strerror (errno));
@@ -374,6 +374,9 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
             break;
         case MC_PONG:
             break;
+        case MC_LIBRARY:
+        case MC_UNLOAD:
+            //  In order with the TASKs: the kernel thread loads it between two.
         case MC_TASK: {
             //  Hand the message as it is, frames and all, to the kernel thread.
             if (s_wants_stream (msg)) {
@@ -575,6 +578,8 @@ mc_node_run (mc_node_t *self, int64_t give_up_ms)
                 mc_proto_trim ();
                 self->last_task_us = 0;
             }
+            //  A kernel that prints without end costs no more memory than this.
+            mc_capture_trim ();
             mc_msg_t ping;
             mc_msg_init (&ping);
             ping.type = MC_PING;

@@ -4,9 +4,11 @@
     their @names and arrays, call the kernel per item, reduce, and keep the
     results on the engine for --out. */
 #include "mc_runner.h"
+#include "mc_capture.h"
 #include "mc_hist.h"
 #include "mc_kcall.h"
 #include "mc_ktable.h"
+#include "mc_library.h"
 #include "mc_log.h"
 #include "mc_ops.h"
 #include "mc_proto.h"
@@ -16,7 +18,7 @@
 //  What one task produced.
 typedef struct {
     uint64_t status;
-    char text [1024];
+    char text [2048];               //  an error, and the last lines the kernel printed
     msgpack_sbuffer out;            //  msgpack array, one value per item
     msgpack_packer pk;
     msgpack_sbuffer meta;           //  msgpack map of metadata, or empty
@@ -506,13 +508,65 @@ mc_runner_stop (mc_runner_state_t *state)
     s_unlock (state);
 }
 
+//  What the task printed goes with its result: into its metadata as
+//  "stdout" and "stderr", and, when it failed, its last lines after the
+//  error (mc_proto.md §3, RESULT).
+static void
+s_add_output (s_result_t *r, const mc_capture_t *printed)
+{
+    if (r->status != MC_OK) {
+        char last [700];
+        mc_capture_last_lines (printed, 5, last, sizeof last);
+        size_t n = strlen (r->text);
+        if (last [0])
+            snprintf (r->text + n, sizeof r->text - n, "\n%s", last);
+    }
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 1024);
+    msgpack_object old = { .type = MSGPACK_OBJECT_NIL };
+    if (r->meta.size && (mc_proto_unpack (r->meta.data, r->meta.size, &zone, &old) || old.type != MSGPACK_OBJECT_MAP))
+        old.type = MSGPACK_OBJECT_NIL;
+    msgpack_sbuffer meta;
+    msgpack_sbuffer_init (&meta);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &meta, msgpack_sbuffer_write);
+    uint32_t count = old.type == MSGPACK_OBJECT_MAP? old.via.map.size: 0;
+    int rc = msgpack_pack_map (&pk, count + (printed->out != NULL) + (printed->err != NULL));
+    for (uint32_t i = 0; i < count; i++) {
+        rc |= msgpack_pack_object (&pk, old.via.map.ptr [i].key);
+        rc |= msgpack_pack_object (&pk, old.via.map.ptr [i].val);
+    }
+    if (printed->out)
+        rc |= mc_proto_pack_str (&pk, "stdout") | mc_proto_pack_str (&pk, printed->out);
+    if (printed->err)
+        rc |= mc_proto_pack_str (&pk, "stderr") | mc_proto_pack_str (&pk, printed->err);
+    msgpack_zone_destroy (&zone);
+    if (rc == 0) {
+        msgpack_sbuffer_destroy (&r->meta);
+        r->meta = meta;
+    }
+    else
+        msgpack_sbuffer_destroy (&meta);
+}
+
 int
 mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, void *dest)
 {
     mc_msg_t task;
     mc_msg_init (&task);
     int code;
-    if (mc_msg_take (&task, task_p, false, &code) || task.type != MC_TASK) {
+    if (mc_msg_take (&task, task_p, false, &code)) {
+        mc_msg_reset (&task);
+        return -1;
+    }
+    if (task.type == MC_LIBRARY || task.type == MC_UNLOAD) {
+        //  Between two tasks: the one before ran on the old version.
+        if (mc_library_handle (&task, atomic_load (&state->engine_id), dest))
+            mc_warn ("runner: cannot answer a library");
+        mc_msg_reset (&task);
+        return 0;
+    }
+    if (task.type != MC_TASK) {
         mc_msg_reset (&task);
         return -1;
     }
@@ -526,6 +580,11 @@ mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, vo
     else
         s_run (state, ns, &task, &r);
     s_task_end (state);
+    mc_capture_t printed;
+    if (mc_capture_take (&printed)) {
+        s_add_output (&r, &printed);
+        mc_capture_free (&printed);
+    }
     s_send_result (state, &task, &r, started, dest);
     if (r.frames_owned) {
         zframe_t *frame;

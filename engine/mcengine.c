@@ -3,6 +3,8 @@
 #include "mc_config.h"
 #include "mc_conn.h"
 #include "mc_ktable.h"
+#include "mc_library.h"
+#include "mc_capture.h"
 #include "mc_log.h"
 #include "mc_proto.h"
 #include "mc_node.h"
@@ -32,6 +34,8 @@ s_usage (FILE *out)
         "      --list-kernels     print the kernels this engine can run and exit\n"
         "      --lifeline         stop (as on SIGTERM) when standard input reaches its end: a\n"
         "                         launcher's ssh session or pipe that drops takes the engine along\n"
+        "      --no-capture       let kernels print to the engine's own stdout and stderr instead\n"
+        "                         of keeping what each task prints with its result\n"
         "  -v, --verbose          log more (twice for debug)\n"
         "  -h, --help             this help\n\n"
         "$MCCLUSTER_LAUNCH (set by ipclusterd's launchers) names the allocation that started\n"
@@ -93,13 +97,13 @@ main (int argc, char *argv [])
         { "profile-dir", required_argument, 0, 'p' }, { "give-up", required_argument, 0, 'g' },
         { "list-kernels", no_argument, 0, 'l' }, { "verbose", no_argument, 0, 'v' },
         { "kernel-path", required_argument, 0, 'k' }, { "tcp", no_argument, 0, 't' },
-        { "lifeline", no_argument, 0, 'L' },
+        { "lifeline", no_argument, 0, 'L' }, { "no-capture", no_argument, 0, 'C' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     const char *file = NULL, *url = NULL, *profile_opt = NULL, *kernel_path = NULL;
     double give_up = 0;
     int verbose = 0, c;
-    bool list = false, tcp = false, lifeline = false;
+    bool list = false, tcp = false, lifeline = false, capture = true;
     while ((c = getopt_long (argc, argv, "f:vh", options, NULL)) != -1) {
         char *end;
         switch (c) {
@@ -117,6 +121,7 @@ main (int argc, char *argv [])
             case 'k': kernel_path = optarg; break;
             case 't': tcp = true; break;
             case 'L': lifeline = true; break;
+            case 'C': capture = false; break;
             case 'v': verbose++; break;
             case 'h': s_usage (stdout); return 0;
             default:  s_usage (stderr); return 2;
@@ -190,8 +195,20 @@ main (int argc, char *argv [])
         pthread_detach (watcher);
     mc_node_keep_credential (node, credential);
     free (credential);
+    //  What kernels print is kept per task (mc_capture.h); the engine's own
+    //  log goes to a copy of its stderr.
+    static FILE *log;
+    if (capture && mc_capture_start () == 0 && (log = fdopen (dup (mc_capture_log_fd ()), "w"))) {
+        setvbuf (log, NULL, _IOLBF, 0);
+        mc_log_set_stream (log);
+    }
     int rc = mc_node_run (node, (int64_t) (give_up * 1000));
     mc_node_destroy (&node);
+    mc_capture_stop ();
+    mc_log_set_stream (NULL);
+    if (log)
+        fclose (log);
+    mc_library_cleanup ();
     if (rc == -3) {
         fprintf (stderr, "mcengine: the controller at %s refused the credentials in %s "
                  "(key not trusted, or revoked)\n", url, origin);

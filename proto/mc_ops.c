@@ -36,6 +36,10 @@ static const mc_op_t s_ops [MC_OP_COUNT] = {
                              "stop engines, or every engine of an allocation (and cancel its batch job)" },
     [MC_OP_RENICE]   = { MC_OP_RENICE, "renice", "job:str priority:int", false,
                          "change a job's priority while it runs" },
+    [MC_OP_KERNELS_ADD]    = { MC_OP_KERNELS_ADD, "kernels_add", "name:str size:uint library:array", true,
+                               "add a library of kernels and targets to every engine, now and later" },
+    [MC_OP_KERNELS_REMOVE] = { MC_OP_KERNELS_REMOVE, "kernels_remove", "name:str", false,
+                               "remove a library a client added from every engine" },
 };
 
 static const mc_nsop_t s_nsops [MC_NSOP_COUNT] = {

@@ -45,6 +45,10 @@ static const s_layout_t s_layouts [] = {
     { MC_REPLY_CHUNK, "REPLY_CHUNK", 4, { U (req), U (frame), U (frame_size), U (offset) } },
     { MC_CANCEL,   "CANCEL",   2, { U (job), U (grace_ms) } },
     { MC_BATCH,    "BATCH",    1, { B (batch) } },
+    { MC_LIBRARY,  "LIBRARY",  3, { S (name), S (hash), U (size) } },
+    { MC_UNLOAD,   "UNLOAD",   1, { S (name) } },
+    { MC_LOADED,   "LOADED",   8, { I (engine_id), S (name), S (hash), U (status), S (text), L (kernels),
+                                    B (kernel_info), B (added) } },
 };
 #define LAYOUTS (sizeof s_layouts / sizeof s_layouts [0])
 
@@ -602,6 +606,9 @@ s_check_frames (mc_msg_t *self)
         return self->frame_count == 1 && self->frame < MC_PROTO_MAX_FRAMES && self->offset < self->frame_size
             && zframe_size (self->frames [0]) >= 1
             && zframe_size (self->frames [0]) <= self->frame_size - self->offset? 0: -2;
+    if (self->type == MC_LIBRARY)           //  one raw frame: the shared object's bytes
+        return self->frame_count == 1 && self->size >= 1 && self->size <= MC_PROTO_MAX_LIBRARY
+            && zframe_size (self->frames [0]) == ((self->size + 7) & ~(uint64_t) 7)? 0: -2;
     if (self->frame_count && !s_may_have_frames (self->type))
         return -2;
     const s_layout_t *layout = s_layout ((uint64_t) self->type);
@@ -1210,7 +1217,7 @@ s_test_round_trips (mc_bytes_t bin)
     s_round_trip (&msg);
 
     int types [] = { MC_WELCOME, MC_PING, MC_PONG, MC_TASK, MC_RESULT, MC_STOP, MC_BYE,
-                     MC_ERROR, MC_RESULT_CHUNK, MC_REQUEST, MC_REPLY, MC_REPLY_CHUNK, MC_CANCEL, MC_BATCH };
+                     MC_ERROR, MC_RESULT_CHUNK, MC_REQUEST, MC_REPLY, MC_REPLY_CHUNK, MC_CANCEL, MC_BATCH, MC_UNLOAD, MC_LOADED };
     for (size_t t = 0; t < sizeof types / sizeof types [0]; t++) {
         mc_msg_init (&msg);
         msg.type = types [t];
@@ -1550,6 +1557,33 @@ s_test_batch (void *peer, void *server)
     msgpack_sbuffer_destroy (&batch);
 }
 
+//  LIBRARY: one raw frame of 8 * ceil(size / 8) bytes, nothing else.
+static void
+s_test_library (void)
+{
+    size_t frame_sizes [] = { 16, 13, 24, 0 };     //  for size 13: right, short, long, none
+    for (size_t k = 0; k < 4; k++)
+        for (uint64_t size = 0; size <= 13; size += 13) {
+            mc_msg_t msg;
+            mc_msg_init (&msg);
+            msg.type = MC_LIBRARY;
+            msg.name = s_bytes ("mymodel");
+            msg.hash = s_bytes ("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+            msg.size = size;
+            zframe_t *header = mc_msg_encode (&msg);
+            zmsg_t *zmsg = zmsg_new ();
+            assert (header && zmsg);
+            zmsg_append (zmsg, &header);
+            if (frame_sizes [k])
+                zmsg_addmem (zmsg, NULL, frame_sizes [k]);
+            int code, rc = mc_msg_take (&msg, &zmsg, false, &code);
+            assert (rc == (k == 0 && size == 13? 0: -2));
+            if (rc == 0)
+                assert (msg.size == 13 && msg.frame_count == 1 && mc_bytes_eq (msg.name, "mymodel"));
+            mc_msg_reset (&msg);
+        }
+}
+
 void
 mc_proto_test (bool verbose)
 {
@@ -1559,6 +1593,7 @@ mc_proto_test (bool verbose)
     mc_bytes_t bin = { blob, sizeof blob };
     s_test_round_trips (bin);
     s_test_garbage ();
+    s_test_library ();
     s_test_fuzz (bin);
 
     //  Over real sockets: garbage frames and extra frames yield -2.

@@ -22,13 +22,15 @@
 enum {
     MC_REGISTER = 1, MC_WELCOME = 2, MC_PING = 3, MC_PONG = 4, MC_TASK = 5,
     MC_RESULT = 6, MC_STOP = 7, MC_BYE = 8, MC_ERROR = 9, MC_RESULT_CHUNK = 10,
-    MC_CANCEL = 11, MC_BATCH = 12,
+    MC_CANCEL = 11, MC_BATCH = 12, MC_LIBRARY = 13, MC_UNLOAD = 14, MC_LOADED = 15,
     MC_REQUEST = 20, MC_REPLY = 21, MC_REPLY_CHUNK = 22
 };
 
 //  Array frames of more than this many bytes are streamed in chunks of at
 //  most this many, when asked (see RESULT_CHUNK in mc_proto.md).
 #define MC_PROTO_CHUNK      (4u << 20)
+//  The largest library a client may add (LIBRARY, kernels_add).
+#define MC_PROTO_MAX_LIBRARY (256u << 20)
 
 //  Error codes
 enum {
@@ -70,6 +72,9 @@ typedef struct {
     mc_bytes_t data;                //  RESULT data, REQUEST/REPLY body (msgpack bytes)
     mc_bytes_t meta;                //  RESULT: msgpack map of task metadata, or empty
     mc_bytes_t batch;               //  BATCH: a msgpack array of bin, each a whole header
+    mc_bytes_t name, hash;          //  LIBRARY UNLOAD LOADED: the library's name, its SHA-256 in hex
+    mc_bytes_t added;               //  LOADED: msgpack array of the names the library added
+    uint64_t size;                  //  LIBRARY: bytes of its one frame
     mc_bytes_t raw;                 //  on receive: the header bytes it was decoded from
     //  Array frames after the header. On receive the pointers are borrowed
     //  from zmsg (the array itself is the message's); on send they are the

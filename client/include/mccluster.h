@@ -96,6 +96,17 @@ json_t *mc_client_renice (mc_client_t *self, const char *job, int priority);
 //  finished is refused (named jobs) or skipped. {"jobs", "results",
 //  "bytes", "skipped"}.
 json_t *mc_client_purge (mc_client_t *self, const json_t *jobs, int64_t before_s);
+//  Add a library of kernels and targets (a shared object built against
+//  <mccluster/mc_kernel.h>, size bytes) as `name` to every engine, now and
+//  when engines join later; it replaces a library of that name for tasks
+//  that start afterwards. Answered once every engine has loaded it:
+//  {"name", "hash", "engines": [id], "added": [kernel and target names]};
+//  NULL when an engine refused it (the error names the file and why:
+//  another ABI, no mc_plugin, a name that clashes, another machine) or no
+//  engine is up. Only the cluster's owner may.
+json_t *mc_client_kernels_add (mc_client_t *self, const char *name, const void *bytes, size_t size);
+//  Remove a library added so from every engine: {"name", "engines"}.
+json_t *mc_client_kernels_remove (mc_client_t *self, const char *name);
 //  An "@name" argument: put it in a spec's args or kwargs, and the engine
 //  that runs the task passes the value of `name` from its namespace. A spec
 //  key "out": "name" stores each task's result there instead of returning it.

@@ -8,9 +8,9 @@
 start_cluster 2 --kernel-path "$BIN/kernels"
 D=$MCCLUSTER_DIR
 expect_match "kernels lists the plugin's kernel" "$(mcj kernels)" \
-  '\{"name":"cube","doc":"x\*x\*x of a number[^"]*","args":\[\{"name":"x","type":"any"\}\],"engines":\[0,1\]\}'
+  '\{"name":"cube","origin":"file","hash":"[0-9a-f]{16}","doc":"x\*x\*x of a number[^"]*","args":\[\{"name":"x","type":"any"\}\],"engines":\[0,1\]\}'
 expect_match "kernels lists built-ins with typed arguments" "$(mcj kernels)" \
-  '\{"name":"walker","doc":"[^"]*","args":\[\{"name":"item","type":"any","default":"nil"\},\{"name":"target","type":"str","default":"gauss3"\},\{"name":"steps","type":"int"\}'
+  '\{"name":"walker","origin":"built-in","hash":"","doc":"[^"]*","args":\[\{"name":"item","type":"any","default":"nil"\},\{"name":"target","type":"str","default":"gauss3"\},\{"name":"steps","type":"int"\}'
 expect "plugin kernel runs" "$(mcj map cube 0:4)" "[0,1,8,27]"
 expect "plugin kernel reads arrays" "$(mc push --type f64 v='[3,4]'; mcj apply --targets all norm @v)" "[5.0,5.0]"
 expect "echo gives an array argument back" "$(mcj apply --targets all echo @v)" "[[3.0,4.0],[3.0,4.0]]"

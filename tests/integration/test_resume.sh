@@ -72,7 +72,7 @@ kill -KILL "$CTRL_PID"; wait "$CTRL_PID" 2>/dev/null
 start_cluster 1 --kernel-path "$KERNELS"
 out=$(mcj wait "$job" --timeout 30 2>&1)
 expect_match "it fails after one more death" "$(mcj get "$job" 2>&1)" \
-    "task 0 \\(items 0..0\\) of kernel 'crash' killed 3 engines \\(engines 0, 0, 0\\): not retried"
+    "task 0 \\(items 0..0\\) of kernel 'crash' killed 3 engines \\(engines 0, 0, 0; SIGKILL\\): not retried"
 restarts=$(( $(mcj engines | grep -o '"restarts":[0-9]*' | cut -d: -f2 | paste -sd+) ))
 expect "one engine died after the restart" "$restarts" "1"
 expect "its counts are gone with the job" "$(sql "SELECT COUNT(*) FROM task_counts WHERE job = ${job#j}")" "0"

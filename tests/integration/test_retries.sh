@@ -43,7 +43,7 @@ expect "one line per task: its last outcome" "$(rows "$job" | wc -l)" "12"
 status=$(mcj status "$job")
 expect_match "the job finished, one item failed" "$status" '"state":"failed".*"done":11,"failed":1'
 expect_match "the poison task's error names kernel, item and 3 deaths" "$out" \
-    "\"error\":\"task 7 \\(items 7..7\\) of kernel 'crash' killed 3 engines \\(engines [01], [01], [01]\\): not retried\""
+    "\"error\":\"task 7 \\(items 7..7\\) of kernel 'crash' killed 3 engines \\(engines [01], [01], [01]; SIGKILL\\): not retried\""
 expect_match "as ENGINE_LOST, with the count" "$out" '"count":1,"engines":\[[01]\],"tasks":\[7\]'
 wait_for 5 logged "job [0-9]* task 7 (items 7..7) of kernel 'crash' killed 3 engines" \
     && pass "the poison task is logged" || fail "no log line for the poison task: $(tail -5 "$LOG")"
@@ -94,7 +94,7 @@ expect_match "retries are bounded" "$out" "'retries' must be an integer from 0 t
 # max_task_deaths=1: the first death of a load-balanced task fails it.
 out=$(mcj map crash '[1,2]' poison=2 2>&1)
 expect_match "max_task_deaths=1: one death fails the task" "$out" \
-    "task 1 \\(items 1..1\\) of kernel 'crash' killed 1 engine \\(engine 0\\): not retried"
+    "task 1 \\(items 1..1\\) of kernel 'crash' killed 1 engine \\(engine 0; SIGKILL\\): not retried"
 wait_for 20 ids_are "[0]" && pass "the engine is back" || fail "engine not back: $(mcj ids)"
 expect "and serves" "$(mcj apply square 4)" "16"
 kill -TERM "$CTRL_PID"; wait "$CTRL_PID"

@@ -10,6 +10,7 @@
 #include "mc_cli_trust.h"
 #include "mc_cli_engines.h"
 #include "mc_cli_jobs.h"
+#include "mc_cli_kernels.h"
 #include "mc_cli_help.h"
 #include "mc_cli_namespace.h"
 #include "mc_cli_submit.h"
@@ -32,6 +33,7 @@ static const struct {
     { "cli_trust", mc_cli_trust_test },
     { "cli_engines", mc_cli_engines_test },
     { "cli_jobs", mc_cli_jobs_test },
+    { "cli_kernels", mc_cli_kernels_test },
     { "cli_help", mc_cli_help_test },
     { "cli_submit", mc_cli_submit_test },
     { "cli_namespace", mc_cli_namespace_test },

@@ -19,6 +19,7 @@
 #include "mc_job.h"
 #include "mc_kcall.h"
 #include "mc_ktable.h"
+#include "mc_capture.h"
 #include "mc_launch.h"
 #include "mc_log.h"
 #include "mc_namespace.h"
@@ -66,7 +67,7 @@ static const s_selftest_t s_selftests [] = {
     { "store", mc_store_test }, { "reduce", mc_reduce_test }, { "launcher", mc_launcher_test },
     { "launch_mpi", mc_launch_mpi_test }, { "launch_pbs", mc_launch_pbs_test },
     //  engine/
-    { "runner", mc_runner_test }, { "kargs", mc_kargs_test }, { "kcall", mc_kcall_test }, { "ktable", mc_ktable_test },
+    { "runner", mc_runner_test }, { "kargs", mc_kargs_test }, { "kcall", mc_kcall_test }, { "ktable", mc_ktable_test }, { "capture", mc_capture_test },
     { "builtin", mc_builtin_test }, { "sampler", mc_sampler_test }, { "hist", mc_hist_test },
     { "node", mc_node_test }, { "namespace", mc_namespace_test },
 };

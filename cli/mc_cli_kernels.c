@@ -1,0 +1,298 @@
+/*  mc_cli_kernels: `mcclient kernels` (each kernel with its origin and
+    version), `kernels add FILE.c [CFLAGS...]` (compiled here against the
+    kernel ABI's header, then shipped), `kernels add FILE.so` and
+    `kernels remove NAME`. */
+#include "mc_cli_kernels.h"
+#include "mc_cli_cluster.h"
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { S_NAME = 1 };
+const mc_cli_option_t mc_cli_kernels_options [] = {
+    { "--name", S_NAME, true, "NAME", "the library's name (default: the file's, without lib and .c/.so)", NULL },
+    { NULL, 0, false, NULL, NULL, NULL } };
+
+//  The library name of a file: "mymodel" of "dir/libmymodel.so" or
+//  "mymodel.c", into name: 0, or -1 when it is no kernel name.
+static int
+s_name_of (const char *path, char *name, size_t len)
+{
+    const char *base = strrchr (path, '/');
+    base = base? base + 1: path;
+    if (!strncmp (base, "lib", 3) && strlen (base) > 6 && !strcmp (base + strlen (base) - 3, ".so"))
+        base += 3;
+    const char *dot = strrchr (base, '.');
+    size_t n = dot? (size_t) (dot - base): strlen (base);
+    if (n == 0 || n >= len)
+        return -1;
+    memcpy (name, base, n);
+    name [n] = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(name [i] == '_' || (name [i] >= 'a' && name [i] <= 'z') || (name [i] >= 'A' && name [i] <= 'Z')
+           || (i > 0 && name [i] >= '0' && name [i] <= '9')))
+            return -1;
+    return 0;
+}
+
+static bool
+s_has_header (const char *dir)
+{
+    char path [PATH_MAX + 32];
+    snprintf (path, sizeof path, "%s/mc_kernel.h", dir);
+    return access (path, R_OK) == 0;
+}
+
+//  Where mc_kernel.h is, as -I... into flag: this build tree's source
+//  when mcclient runs from it, else the installed headers (or what
+//  pkg-config says). 0, or -1 (said).
+static int
+s_include_flag (char *flag, size_t len)
+{
+    const char *env = getenv ("MCCLUSTER_INCLUDE");
+    if (env && *env) {
+        snprintf (flag, len, "-I%s", env);
+        return 0;
+    }
+    char self [PATH_MAX];
+    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+    self [n > 0? n: 0] = 0;
+    size_t build = strlen (MC_BUILD_DIR);
+    if (n > 0 && !strncmp (self, MC_BUILD_DIR, build) && self [build] == '/' && s_has_header (MC_SOURCE_INCLUDE_DIR)) {
+        snprintf (flag, len, "-I%s", MC_SOURCE_INCLUDE_DIR);
+        return 0;
+    }
+    if (s_has_header (MC_INSTALL_INCLUDE_DIR)) {
+        snprintf (flag, len, "-I%s", MC_INSTALL_INCLUDE_DIR);
+        return 0;
+    }
+    FILE *pc = popen ("pkg-config --cflags mccluster 2>/dev/null", "r");
+    char line [PATH_MAX] = "";
+    if (pc) {
+        if (!fgets (line, sizeof line, pc))
+            line [0] = 0;
+        pclose (pc);
+    }
+    line [strcspn (line, " \n")] = 0;
+    if (!strncmp (line, "-I", 2) && s_has_header (line + 2)) {
+        snprintf (flag, len, "%s", line);
+        return 0;
+    }
+    return mc_cli_fail ("cannot find mc_kernel.h (install mccluster, or set MCCLUSTER_INCLUDE to its directory)");
+}
+
+//  Compile source into out with the user's cflags: 0, or an exit status
+//  once said (the compiler's own messages went to stderr as it printed them).
+static int
+s_compile (const char *source, const char *out, int argc, char **cflags)
+{
+    char include [PATH_MAX + 8];
+    if (s_include_flag (include, sizeof include))
+        return MC_EXIT_FAILED;
+    const char *cc = getenv ("CC");
+    cc = cc && *cc? cc: "cc";
+    const char *fixed [] = { cc, "-O2", "-fPIC", "-shared", "-Wall", "-Wextra", include };
+    size_t nfixed = sizeof fixed / sizeof fixed [0];
+    char **argv = calloc (nfixed + (size_t) argc + 6, sizeof *argv);
+    if (!argv)
+        return mc_cli_fail ("out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < nfixed; i++)
+        argv [k++] = (char *) fixed [i];
+    for (int i = 0; i < argc; i++)
+        argv [k++] = cflags [i];
+    argv [k++] = "-o";
+    argv [k++] = (char *) out;
+    argv [k++] = (char *) source;
+    argv [k++] = "-lm";
+    fflush (NULL);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        execvp (argv [0], argv);
+        fprintf (stderr, "mcclient: cannot run %s: %s\n", argv [0], strerror (errno));
+        _exit (127);
+    }
+    free (argv);
+    int status = 0;
+    if (pid < 0 || waitpid (pid, &status, 0) < 0)
+        return mc_cli_fail ("cannot run %s: %s", cc, strerror (errno));
+    if (!WIFEXITED (status) || WEXITSTATUS (status))
+        return mc_cli_fail ("%s: does not compile (%s above): nothing was sent", source, cc);
+    return 0;
+}
+
+//  The whole file: a malloc'd buffer (the caller frees it) and its size, or NULL (said).
+static char *
+s_read (const char *path, size_t *size)
+{
+    FILE *file = fopen (path, "rb");
+    struct stat st;
+    if (!file || fstat (fileno (file), &st) || !S_ISREG (st.st_mode)) {
+        mc_cli_fail ("%s: %s", path, file? "not a regular file": strerror (errno));
+        if (file)
+            fclose (file);
+        return NULL;
+    }
+    char *bytes = malloc ((size_t) st.st_size + 1);
+    *size = bytes? fread (bytes, 1, (size_t) st.st_size, file): 0;
+    fclose (file);
+    if (!bytes || *size != (size_t) st.st_size) {
+        free (bytes);
+        mc_cli_fail ("%s: cannot read it", path);
+        return NULL;
+    }
+    return bytes;
+}
+
+static void
+s_print_added (const json_t *reply)
+{
+    printf ("%s (version %.16s) on engines", json_string_value (json_object_get (reply, "name")),
+            json_string_value (json_object_get (reply, "hash")));
+    size_t i;
+    json_t *v;
+    json_array_foreach (json_object_get (reply, "engines"), i, v)
+        printf (" %lld", (long long) json_integer_value (v));
+    printf (":");
+    json_array_foreach (json_object_get (reply, "added"), i, v)
+        printf (" %s", json_string_value (v));
+    printf ("\n");
+}
+
+static int
+s_add (int argc, char **argv)
+{
+    const char *name_opt = NULL, *file = NULL;
+    int first_cflag = argc;
+    for (int i = 0; i < argc; i++) {
+        const mc_cli_option_t *option = mc_cli_option (mc_cli_kernels_options, argv [i]);
+        if (!file && option && option->code == S_NAME && i + 1 < argc)
+            name_opt = argv [++i];
+        else
+        if (!file && argv [i][0] == '-') {
+            mc_cli_fail ("kernels add: unknown option '%s' (see mcclient help kernels)", argv [i]);
+            return MC_EXIT_USAGE;
+        }
+        else
+        if (!file)
+            file = argv [i];
+        else {
+            first_cflag = i;
+            break;
+        }
+    }
+    size_t len = file? strlen (file): 0;
+    bool source = len > 2 && !strcmp (file + len - 2, ".c");
+    bool object = len > 3 && !strcmp (file + len - 3, ".so");
+    if (!source && !object) {
+        mc_cli_fail ("kernels add: give a FILE.c to compile or a FILE.so (see mcclient help kernels)");
+        return MC_EXIT_USAGE;
+    }
+    if (object && first_cflag < argc) {
+        mc_cli_fail ("kernels add: compiler flags go with a FILE.c only");
+        return MC_EXIT_USAGE;
+    }
+    char name [64];
+    if (name_opt? snprintf (name, sizeof name, "%s", name_opt) >= (int) sizeof name: s_name_of (file, name, sizeof name)) {
+        mc_cli_fail ("kernels add: %s: the library's name must be a letter or _ then letters, digits or _ "
+                     "(at most 63; give one with --name)", file);
+        return MC_EXIT_USAGE;
+    }
+    const char *tmp = getenv ("TMPDIR");
+    char dir [PATH_MAX], so [PATH_MAX + 80];
+    snprintf (dir, sizeof dir, "%s/mcclient-kernels.XXXXXX", tmp && tmp [0] == '/'? tmp: "/tmp");
+    const char *path = file;
+    if (source) {
+        if (!mkdtemp (dir))
+            return mc_cli_fail ("cannot make a temporary directory: %s", strerror (errno));
+        snprintf (so, sizeof so, "%s/%s.so", dir, name);
+        int rc = s_compile (file, so, argc - first_cflag, argv + first_cflag);
+        if (rc) {
+            rmdir (dir);
+            return rc;
+        }
+        path = so;
+    }
+    size_t size = 0;
+    char *bytes = s_read (path, &size);
+    if (source) {
+        unlink (so);
+        rmdir (dir);
+    }
+    if (!bytes)
+        return MC_EXIT_FAILED;
+    mc_client_t *client = mc_cli_connect ();
+    if (!client) {
+        free (bytes);
+        return MC_EXIT_FAILED;
+    }
+    json_t *reply = mc_client_kernels_add (client, name, bytes, size);
+    free (bytes);
+    int rc = 0;
+    if (!reply)
+        rc = mc_cli_fail ("%s", mc_client_error (client));
+    else
+    if (mc_cli_json)
+        mc_cli_print_json (reply);
+    else
+        s_print_added (reply);
+    json_decref (reply);
+    mc_client_destroy (&client);
+    return rc;
+}
+
+static int
+s_remove (int argc, char **argv)
+{
+    if (argc != 1) {
+        mc_cli_fail ("kernels remove: give one library NAME (see mcclient help kernels)");
+        return MC_EXIT_USAGE;
+    }
+    mc_client_t *client = mc_cli_connect ();
+    if (!client)
+        return MC_EXIT_FAILED;
+    json_t *reply = mc_client_kernels_remove (client, argv [0]);
+    int rc = 0;
+    if (!reply)
+        rc = mc_cli_fail ("%s", mc_client_error (client));
+    else
+    if (mc_cli_json)
+        mc_cli_print_json (reply);
+    else
+        printf ("%s removed from %lld engines\n", json_string_value (json_object_get (reply, "name")),
+                (long long) json_integer_value (json_object_get (reply, "engines")));
+    json_decref (reply);
+    mc_client_destroy (&client);
+    return rc;
+}
+
+int
+mc_cli_kernels (const mc_cli_command_t *command, int argc, char **argv)
+{
+    if (argc >= 1 && !strcmp (argv [0], "add"))
+        return s_add (argc - 1, argv + 1);
+    if (argc >= 1 && !strcmp (argv [0], "remove"))
+        return s_remove (argc - 1, argv + 1);
+    return mc_cli_cluster_op (command, argc, argv);
+}
+
+void
+mc_cli_kernels_test (bool verbose)
+{
+    printf (" * mc_cli_kernels: ");
+    if (verbose)
+        printf ("\n");
+    char name [64];
+    assert (s_name_of ("dir/mymodel.c", name, sizeof name) == 0 && !strcmp (name, "mymodel"));
+    assert (s_name_of ("/x/libmy_2.so", name, sizeof name) == 0 && !strcmp (name, "my_2"));
+    assert (s_name_of ("lib.so", name, sizeof name) == 0 && !strcmp (name, "lib"));
+    assert (s_name_of ("2x.c", name, sizeof name) == -1 && s_name_of ("a-b.c", name, sizeof name) == -1);
+    assert (s_name_of (".c", name, sizeof name) == -1);
+    printf ("OK\n");
+}
