@@ -691,12 +691,14 @@ s_take_batch (mc_server_t *self, mc_msg_t *batch)
     size_t offset = 0;
     mc_msg_t inner;
     int code, rc;
+    bool touched = false;           //  one sign of life per BATCH: they all came at once
     while ((rc = mc_batch_next (batch, &offset, &inner, &code)) == 1) {
+        //  inner owns nothing (its fields point into the batch): no reset.
         inner.routing_id = batch->routing_id;  //  borrowed
         mc_engine_event_t event = s_event (inner.type);
-        s_dispatch (self, s_sender (self, &inner, event != MC_ENGINE_EV_OTHER), event, &inner);
-        inner.routing_id = NULL;
-        mc_msg_reset (&inner);
+        mc_engine_t *engine = s_sender (self, &inner, !touched && event != MC_ENGINE_EV_OTHER);
+        touched |= engine != NULL;
+        s_dispatch (self, engine, event, &inner);
     }
     if (rc == -2)
         s_send_error (self, batch->routing_id, (uint64_t) code, "malformed message in a BATCH");
