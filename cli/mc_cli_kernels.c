@@ -1,6 +1,6 @@
 /*  mc_cli_kernels: `mcclient kernels` (each kernel with its origin and
-    version), `kernels add FILE.c [CFLAGS...]` (compiled here against the
-    kernel ABI's header, then shipped), `kernels add FILE.so` and
+    version), `kernels add FILE.c [CFLAGS...]` (compiled here by libmcclient's
+    mc_kernels_compile, as the Python package does, then shipped), `kernels add FILE.so` and
     `kernels remove NAME`. */
 #include "mc_cli_kernels.h"
 #include "mc_cli_cluster.h"
@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 enum { S_NAME = 1 };
@@ -41,89 +40,20 @@ s_name_of (const char *path, char *name, size_t len)
     return 0;
 }
 
-static bool
-s_has_header (const char *dir)
-{
-    char path [PATH_MAX + 32];
-    snprintf (path, sizeof path, "%s/mc_kernel.h", dir);
-    return access (path, R_OK) == 0;
-}
-
-//  Where mc_kernel.h is, as -I... into flag: this build tree's source
-//  when mcclient runs from it, else the installed headers (or what
-//  pkg-config says). 0, or -1 (said).
-static int
-s_include_flag (char *flag, size_t len)
-{
-    const char *env = getenv ("MCCLUSTER_INCLUDE");
-    if (env && *env) {
-        snprintf (flag, len, "-I%s", env);
-        return 0;
-    }
-    char self [PATH_MAX];
-    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
-    self [n > 0? n: 0] = 0;
-    size_t build = strlen (MC_BUILD_DIR);
-    if (n > 0 && !strncmp (self, MC_BUILD_DIR, build) && self [build] == '/' && s_has_header (MC_SOURCE_INCLUDE_DIR)) {
-        snprintf (flag, len, "-I%s", MC_SOURCE_INCLUDE_DIR);
-        return 0;
-    }
-    if (s_has_header (MC_INSTALL_INCLUDE_DIR)) {
-        snprintf (flag, len, "-I%s", MC_INSTALL_INCLUDE_DIR);
-        return 0;
-    }
-    FILE *pc = popen ("pkg-config --cflags mccluster 2>/dev/null", "r");
-    char line [PATH_MAX] = "";
-    if (pc) {
-        if (!fgets (line, sizeof line, pc))
-            line [0] = 0;
-        pclose (pc);
-    }
-    line [strcspn (line, " \n")] = 0;
-    if (!strncmp (line, "-I", 2) && s_has_header (line + 2)) {
-        snprintf (flag, len, "%s", line);
-        return 0;
-    }
-    return mc_cli_fail ("cannot find mc_kernel.h (install mccluster, or set MCCLUSTER_INCLUDE to its directory)");
-}
-
-//  Compile source into out with the user's cflags: 0, or an exit status
-//  once said (the compiler's own messages went to stderr as it printed them).
+//  Compile source into out with the user's cflags (libmcclient's
+//  mc_kernels_compile, the one way the CLI and the Python package do it),
+//  the compiler's messages passed on to stderr: 0, or an exit status once said.
 static int
 s_compile (const char *source, const char *out, int argc, char **cflags)
 {
-    char include [PATH_MAX + 8];
-    if (s_include_flag (include, sizeof include))
-        return MC_EXIT_FAILED;
+    char *messages = NULL;
+    int rc = mc_kernels_compile (source, out, (const char *const *) cflags, (size_t) argc, &messages);
+    if (messages)
+        fputs (messages, stderr);
+    free (messages);
     const char *cc = getenv ("CC");
-    cc = cc && *cc? cc: "cc";
-    const char *fixed [] = { cc, "-O2", "-fPIC", "-shared", "-Wall", "-Wextra", include };
-    size_t nfixed = sizeof fixed / sizeof fixed [0];
-    char **argv = calloc (nfixed + (size_t) argc + 6, sizeof *argv);
-    if (!argv)
-        return mc_cli_fail ("out of memory");
-    size_t k = 0;
-    for (size_t i = 0; i < nfixed; i++)
-        argv [k++] = (char *) fixed [i];
-    for (int i = 0; i < argc; i++)
-        argv [k++] = cflags [i];
-    argv [k++] = "-o";
-    argv [k++] = (char *) out;
-    argv [k++] = (char *) source;
-    argv [k++] = "-lm";
-    fflush (NULL);
-    pid_t pid = fork ();
-    if (pid == 0) {
-        execvp (argv [0], argv);
-        fprintf (stderr, "mcclient: cannot run %s: %s\n", argv [0], strerror (errno));
-        _exit (127);
-    }
-    free (argv);
-    int status = 0;
-    if (pid < 0 || waitpid (pid, &status, 0) < 0)
-        return mc_cli_fail ("cannot run %s: %s", cc, strerror (errno));
-    if (!WIFEXITED (status) || WEXITSTATUS (status))
-        return mc_cli_fail ("%s: does not compile (%s above): nothing was sent", source, cc);
+    if (rc)
+        return mc_cli_fail ("%s: does not compile (%s above): nothing was sent", source, cc && *cc? cc: "cc");
     return 0;
 }
 

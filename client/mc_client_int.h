@@ -44,4 +44,5 @@ void mc_client_set_error (mc_client_t *self, int code, const char *fmt, ...) __a
 //  and of mc_client_namespace.c (the partitions of scatter).
 void mc_client_test (bool verbose);
 void mc_client_namespace_test (bool verbose);
+void mc_compile_test (bool verbose);
 #endif

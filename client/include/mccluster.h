@@ -107,6 +107,16 @@ json_t *mc_client_purge (mc_client_t *self, const json_t *jobs, int64_t before_s
 json_t *mc_client_kernels_add (mc_client_t *self, const char *name, const void *bytes, size_t size);
 //  Remove a library added so from every engine: {"name", "engines"}.
 json_t *mc_client_kernels_remove (mc_client_t *self, const char *name);
+//  Compile a library of kernels from C source into out, as `mcclient
+//  kernels add FILE.c` does: $CC (default cc) -O2 -fPIC -shared -Wall
+//  -Wextra -I<mc_kernel.h's directory> cflags... -o out source -lm, with
+//  mc_kernel.h from $MCCLUSTER_INCLUDE, this source tree when libmcclient
+//  runs from its build tree, the installed headers or pkg-config. Returns
+//  0, or -1 when it does not compile; either way *messages is what the
+//  compiler printed (or why it could not run), a malloc'd string the caller
+//  frees, or NULL when nothing was printed.
+int mc_kernels_compile (const char *source, const char *out, const char *const *cflags, size_t count,
+                        char **messages);
 //  An "@name" argument: put it in a spec's args or kwargs, and the engine
 //  that runs the task passes the value of `name` from its namespace. A spec
 //  key "out": "name" stores each task's result there instead of returning it.

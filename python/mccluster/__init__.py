@@ -12,9 +12,9 @@ from .client import (AsyncResult, Client, DirectView, LoadBalancedView, View, hi
 from .cluster import Cluster
 from .picture import write_png
 from .errors import (BadArgumentError, ClusterTimeoutError, CompositeError, MCClusterError, NoClusterError,
-                     RemoteError, UnknownEngineError, UnknownJobError, UnknownKernelError)
+                     KernelLibraryError, RemoteError, UnknownEngineError, UnknownJobError, UnknownKernelError)
 
 __version__ = "0.1.0"
 __all__ = ["AsyncResult", "Client", "Cluster", "DirectView", "LoadBalancedView", "View", "hist2d", "ref", "write_png",
            "BadArgumentError", "ClusterTimeoutError", "CompositeError", "MCClusterError", "NoClusterError",
-           "RemoteError", "UnknownEngineError", "UnknownJobError", "UnknownKernelError"]
+           "KernelLibraryError", "RemoteError", "UnknownEngineError", "UnknownJobError", "UnknownKernelError"]

@@ -114,6 +114,11 @@ client_gather_array = _proto("mc_client_gather_array", ctypes.c_int, _P, _S, _P,
                              ctypes.POINTER(Array))
 client_delete = _proto("mc_client_delete", ctypes.c_int, _P, ctypes.POINTER(_S), ctypes.c_size_t, _P)
 client_names = _proto("mc_client_names", _P, _P, _P)
+client_kernels_add = _proto("mc_client_kernels_add", _P, _P, _S, ctypes.c_char_p, ctypes.c_size_t)
+client_kernels_remove = _proto("mc_client_kernels_remove", _P, _P, _S)
+# int mc_kernels_compile (source, out, cflags, count, char **messages): messages is malloc'd (libc.free).
+kernels_compile = _proto("mc_kernels_compile", ctypes.c_int, _S, _S, ctypes.POINTER(_S), ctypes.c_size_t,
+                         ctypes.POINTER(_P))
 
 
 def decref(value):

@@ -6,15 +6,20 @@ view.map_sync(square, range(100)). Waits go in slices of WAIT_SLICE_MS, so a
 Ctrl-C is seen within that and leaves the job and the cluster running.
 """
 import ctypes
+import os
+import re
+import shlex
+import shutil
 import sys
+import tempfile
 import threading
 import time
 
 import numpy as np
 
 from . import _lib
-from .errors import (ClusterTimeoutError, MCClusterError, NoClusterError, RemoteError, UnknownEngineError,
-                     error_for)
+from .errors import (ClusterTimeoutError, KernelLibraryError, MCClusterError, NoClusterError, RemoteError,
+                     UnknownEngineError, error_for)
 
 # How long one wait call may block in the library, in ms: Python sees signals
 # (KeyboardInterrupt) between calls.
@@ -57,6 +62,33 @@ def _seq_spec(seq):
     if isinstance(seq, (str, bytes, dict)) or not hasattr(seq, "__iter__"):
         raise TypeError("map needs a sequence (a list, range, tuple or numpy array), not %s" % type(seq).__name__)
     return list(seq)
+
+
+def _library_name(path):
+    """The library name of a file as `mcclient kernels add` gives it: "mymodel" of "dir/libmymodel.so" or
+    "mymodel.c"; None when that is no kernel name."""
+    base = os.path.basename(path)
+    if base.startswith("lib") and len(base) > 6 and base.endswith(".so"):
+        base = base[3:]
+    name = base.rsplit(".", 1)[0] if "." in base else base
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name) else None
+
+
+def _compile(source, out, cflags):
+    """libmcclient's mc_kernels_compile (what `mcclient kernels add FILE.c` runs): the compiler's messages,
+    or KernelLibraryError with them."""
+    flags = [f.encode() for f in cflags]
+    argv = (ctypes.c_char_p * max(1, len(flags)))(*flags)
+    messages = ctypes.c_void_p()
+    rc = _lib.kernels_compile(source.encode(), out.encode(), argv, len(flags), ctypes.byref(messages))
+    text = ""
+    if messages.value:
+        text = ctypes.string_at(messages.value).decode(errors="replace")
+        _lib.libc.free(messages)
+    if rc != 0:
+        cc = os.environ.get("CC") or "cc"
+        raise KernelLibraryError(source, "does not compile (%s): nothing was sent" % cc, text, 5)
+    return text
 
 
 def _resolve_arrays(value, take):
@@ -161,8 +193,59 @@ class Client:
         return self._call("engines")
 
     def kernels(self):
-        """The kernels the engines offer: name, doc, typed arguments, engines."""
+        """The kernels and walker targets the engines offer: name, origin ("built-in", "file", or "client" for
+        one added with kernels_add), hash (its library's version), doc, typed arguments, engines."""
         return self._call("kernels")
+
+    def kernels_add(self, path, cflags=None, name=None):
+        """Add a library of kernels and walker targets to every engine, now and as engines join (the CLI's
+        `mcclient kernels add`). path: a .c file, compiled here by libmcclient exactly as the CLI does (cc -O2
+        -fPIC -shared -Wall -Wextra against mc_kernel.h, then cflags: a list or a string), or a .so shipped as
+        it is. name: the library's name (default: the file's, without lib and .c/.so); its targets are then
+        "name.target". Adding a name again replaces that library for tasks that start afterwards.
+        Returns the controller's answer {"name", "hash", "engines", "added"}; raises KernelLibraryError
+        naming the file and why (the compiler's messages, or an engine's refusal)."""
+        path = os.fspath(path)
+        source, shared = path.endswith(".c"), path.endswith(".so")
+        if not (source or shared):
+            raise ValueError("kernels_add takes a FILE.c to compile or a FILE.so, not %r" % path)
+        if cflags is not None and not source:
+            raise ValueError("compiler flags go with a .c file only")
+        if isinstance(cflags, str):
+            cflags = shlex.split(cflags)
+        name = name or _library_name(path)
+        if not name or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name):
+            raise ValueError("%s: the library's name must be a letter or _ then letters, digits or _ (at most "
+                             "63; give one with name=)" % path)
+        tmp = None
+        try:
+            if source:
+                if not os.path.isfile(path):
+                    raise KernelLibraryError(path, "no such file")
+                tmp = tempfile.mkdtemp(prefix="mccluster-kernels.")
+                built = os.path.join(tmp, name + ".so")
+                _compile(path, built, list(cflags or []))
+            else:
+                built = path
+            try:
+                with open(built, "rb") as f:
+                    data = f.read()
+            except OSError as e:
+                raise KernelLibraryError(path, e.strerror or str(e)) from None
+        finally:
+            if tmp:
+                shutil.rmtree(tmp, ignore_errors=True)
+        with self._lock:
+            p = _lib.client_kernels_add(self._handle(), name.encode(), data, len(data))
+            if not p:
+                e = self._error()
+                raise KernelLibraryError(path, str(e), code=e.code) from None
+            return self._json(p)
+
+    def kernels_remove(self, name):
+        """Remove a library added with kernels_add from every engine: {"name", "engines"}."""
+        with self._lock:
+            return self._json(_lib.client_kernels_remove(self._handle(), str(name).encode()))
 
     def queue_status(self):
         """Tasks waiting and running, per engine, user and job."""
@@ -230,7 +313,9 @@ class Client:
         with self._lock:
             return self._json(_lib.client_wait(self._handle(), job.encode(), int(timeout_ms)))
 
-    def _result(self, job):
+    def _result(self, job, meta=False):
+        if meta:
+            return self._call("result", {"job": job, "wait": False, "meta": True})
         with self._lock:
             return self._json(_lib.client_result(self._handle(), job.encode(), False))
 
@@ -572,6 +657,7 @@ class AsyncResult:
         self._single_target = False
         self._status = None
         self._result = None
+        self._output = None         # (stdout, stderr) once fetched: lists of one string per task
         self._t0 = time.monotonic()
 
     # identity
@@ -689,6 +775,38 @@ class AsyncResult:
     @property
     def result(self):
         return self.get()
+
+    # what the tasks printed
+    def _printed(self):
+        """Fetch, once, what each task printed (the result with its metadata), once the job is done."""
+        if self._output is None:
+            if not self.wait(None):
+                raise ClusterTimeoutError("%s has not finished" % self.job, -1)
+            r = self._client._result(self.job, meta=True)
+            meta = r.pop("meta", None) or []
+            if self._result is None:
+                self._result = r
+            n = max([int(r.get("total") or 0)] + [int(t.get("task", -1)) + 1 for t in meta])
+            out, err = [""] * n, [""] * n
+            for t in meta:
+                m = t.get("meta") or {}
+                k = int(t.get("task", -1))
+                if 0 <= k < n and isinstance(m, dict):
+                    out[k] = m.get("stdout") or ""
+                    err[k] = m.get("stderr") or ""
+            self._output = (out, err)
+        return self._output
+
+    @property
+    def stdout(self):
+        """What each task printed on its standard output: one string per task, in task order ("" for a task
+        that printed nothing), as ipyparallel's AsyncResult.stdout. Waits for the job; fetched once."""
+        return self._printed()[0]
+
+    @property
+    def stderr(self):
+        """What each task printed on its standard error, as stdout."""
+        return self._printed()[1]
 
     def wait_interactive(self, interval=0.1, timeout=None):
         """Wait with a progress bar: a widget-free bar in a notebook, one line redrawn on a terminal."""

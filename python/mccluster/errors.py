@@ -44,6 +44,20 @@ class UnknownJobError(MCClusterError, LookupError):
     """No such job (or it was purged)."""
 
 
+class KernelLibraryError(MCClusterError):
+    """Client.kernels_add failed: the C file does not compile (messages: the compiler's), the file
+    cannot be read, or an engine refused the library (another ABI, no mc_plugin, a clashing name).
+    path: the file; reason: why, in one line."""
+    def __init__(self, path, reason, messages="", code=0):
+        text = "%s: %s" % (path, reason)
+        if messages:
+            text += "\n" + messages.rstrip("\n")
+        super().__init__(text, code)
+        self.path = path
+        self.reason = reason
+        self.messages = messages
+
+
 _BY_CODE = {NO_REPLY: ClusterTimeoutError, BAD_ARGUMENT: BadArgumentError, UNKNOWN_JOB: UnknownJobError,
             UNKNOWN_ENGINE: UnknownEngineError, UNKNOWN_KERNEL: UnknownKernelError}
 
@@ -69,9 +83,13 @@ class RemoteError(MCClusterError):
         lines = [head]
         for e in errors:
             engines = e.get("engines", [])
-            lines.append("  [%d x] %s (engine%s %s)" % (e.get("count", 1), e.get("error", "?"),
+            # The error's first line; after it, the last lines the task printed, when it did (mc_proto.md,
+            # "What a kernel prints"), indented under it.
+            first, _, printed = str(e.get("error", "?")).partition("\n")
+            lines.append("  [%d x] %s (engine%s %s)" % (e.get("count", 1), first,
                                                           "" if len(engines) == 1 else "s",
                                                           ",".join(str(x) for x in engines)))
+            lines.extend("      " + line for line in printed.rstrip("\n").split("\n") if printed)
         super().__init__("\n".join(lines), 10)
 
     def __iter__(self):

@@ -28,6 +28,7 @@ static const struct {
     { "fanout", mc_fanout_test },
     { "join", mc_join_test },
     { "pages", mc_pages_test },
+    { "compile", mc_compile_test },
     { "cli", mc_cli_test },
     { "cli_cluster", mc_cli_cluster_test },
     { "cli_trust", mc_cli_trust_test },
