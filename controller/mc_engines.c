@@ -213,9 +213,6 @@ s_send_welcome (mc_server_t *self, mc_engine_t *engine)
     mc_msg_send (&welcome, zsock_resolve (self->engine_sock), mc_engine_routing_id (engine));
 }
 
-//  An engine is gone: its load-balanced tasks go back to the queue, its
-//  direct ones fail, its record goes. When it died (anything but a
-//  goodbye), the task it was running counts the death (mc_sched).
 //  How an engine died, in a few words, from why it is gone: the signal's
 //  name or the exit status a local engine's parent saw, else "engine lost".
 static void
@@ -237,6 +234,9 @@ s_cause (const char *why, char *cause, size_t len)
         snprintf (cause, len, "engine lost");
 }
 
+//  An engine is gone: its load-balanced tasks go back to the queue, its
+//  direct ones fail, its record goes. When it died (anything but a
+//  goodbye), the task it was running counts the death (mc_sched).
 static void
 s_gone (mc_server_t *self, mc_engine_t *engine, const char *why, bool died)
 {
@@ -683,8 +683,11 @@ s_event (int type)
     }
 }
 
+static int64_t s_drop (mc_server_t *self, zframe_t *routing_id, const char *why, bool died);
+
 //  BATCH: each message in it as if it had come alone, from the same
-//  connection. Garbage in it costs the rest of the batch.
+//  connection. Garbage in it costs the rest of the batch, and so its
+//  engine the session (its tasks go back to the queue).
 static void
 s_take_batch (mc_server_t *self, mc_msg_t *batch)
 {
@@ -700,8 +703,12 @@ s_take_batch (mc_server_t *self, mc_msg_t *batch)
         touched |= engine != NULL;
         s_dispatch (self, engine, event, &inner);
     }
-    if (rc == -2)
-        s_send_error (self, batch->routing_id, (uint64_t) code, "malformed message in a BATCH");
+    if (rc == -2) {
+        //  The rest of the batch cannot be read: the results in it are
+        //  lost, so the engine is, and its tasks go back to the queue.
+        s_send_error (self, batch->routing_id, (uint64_t) code, "malformed message in a BATCH: you are dropped");
+        s_drop (self, batch->routing_id, "sent a malformed BATCH", false);
+    }
 }
 
 int
@@ -719,8 +726,13 @@ mc_engines_readable (zloop_t *loop, zsock_t *sock, void *arg)
         if (rc == -1)
             break;
         if (rc == -2) {
-            if (msg.routing_id)
+            //  From a registered engine it may have been a RESULT: the
+            //  engine is dropped, so that its tasks are not held forever.
+            //  (Which task it was is not known: none counts a death.)
+            if (msg.routing_id) {
                 s_send_error (self, msg.routing_id, (uint64_t) code, "malformed message");
+                s_drop (self, msg.routing_id, "sent a malformed message", false);
+            }
             continue;
         }
         if (!mc_auth_admit (self->auth, MC_ROLE_ENGINE, msg.routing_id, zmsg_first (msg.zmsg)))
@@ -749,17 +761,25 @@ mc_engines_expire (mc_server_t *self, int64_t now_us)
     }
 }
 
-int64_t
-mc_engines_drop (mc_server_t *self, zframe_t *routing_id, const char *why)
+//  Forget the engine on this connection, as mc_engines_drop; died says
+//  whether its running task counts a death.
+static int64_t
+s_drop (mc_server_t *self, zframe_t *routing_id, const char *why, bool died)
 {
     for (mc_engine_t *e = mc_registry_first (self->registry); e; e = mc_registry_next (self->registry, e))
         if (zframe_eq (mc_engine_routing_id (e), routing_id)) {
             int64_t inflight = mc_engine_inflight (e);
             //  The silence row of §4: whatever its state, it is unknown now.
-            s_gone (self, e, why, true);
+            s_gone (self, e, why, died);
             return inflight;
         }
     return -1;
+}
+
+int64_t
+mc_engines_drop (mc_server_t *self, zframe_t *routing_id, const char *why)
+{
+    return s_drop (self, routing_id, why, true);
 }
 
 int64_t

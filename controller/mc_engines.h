@@ -29,8 +29,9 @@ typedef enum {
 void mc_engines_send_task (void *server, mc_engine_t *engine, mc_task_t *task);
 //  Send every outbox, one message per engine. Whatever may have queued
 //  TASKs calls it when its event ends (the readers and the tick); every
-//  other message to an engine is sent after it, so that none overtakes a
-//  TASK sent before it.
+//  other message to an engine that says something of its tasks (WELCOME,
+//  CANCEL, STOP, ERROR, LIBRARY, UNLOAD) is sent after it, so that none
+//  overtakes a TASK sent before it. (A PONG says nothing and may.)
 void mc_engines_flush (mc_server_t *server);
 //  Tell an engine that a client aborted this job (CANCEL, with the
 //  config's abort_grace_ms): the task of it that it runs should stop.

@@ -377,6 +377,15 @@ s_finish (mc_server_t *server, s_pending_t *p)
         zlistx_delete (self->libs, zlistx_find (self->libs, old));
     zlistx_add_end (self->libs, lib);
     mc_info ("library %s %s (%.16s) on %zu engines", lib->name, old? "replaced": "added", lib->hash, p->loaded_count);
+    //  Engines that registered while it was being added got the version
+    //  kept then (or none): they get this one now.
+    for (mc_engine_t *e = mc_registry_first (server->registry); e; e = mc_registry_next (server->registry, e)) {
+        bool has = false;
+        for (size_t i = 0; i < p->loaded_count && !has; i++)
+            has = p->loaded [i] == mc_engine_id (e);
+        if (!has && mc_engine_state (e) == MC_ENGINE_READY)
+            s_send (server, e, lib->name, lib);
+    }
     msgpack_packer pk = mc_server_body (server);
     msgpack_pack_map (&pk, 4);
     mc_proto_pack_str (&pk, "name");

@@ -500,6 +500,7 @@ s_may_run (const s_record_t *r, const void *data)
 {
     uint32_t elements;
     return r->kind == S_ADD_RESULT && r->status == 0 && r->count > 0 && r->len [0] > 0
+        && r->len [0] + r->len [2] < S_RUN_BYTES
         && mc_proto_array_header (data, r->len [0], &elements) > 0 && elements == r->count;
 }
 
@@ -632,10 +633,10 @@ s_apply_run (mc_store_t *self, const struct s_run *run)
         rc |= sqlite3_bind_int64 (s, 3, (sqlite3_int64) first->first);
         rc |= sqlite3_bind_int64 (s, 4, (sqlite3_int64) items);
         rc |= sqlite3_bind_int64 (s, 5, first->engine);
-        rc |= sqlite3_bind_blob (s, 6, data.data, (int) data.size, SQLITE_STATIC);
+        rc |= sqlite3_bind_blob64 (s, 6, data.data, data.size, SQLITE_STATIC);
         rc |= sqlite3_bind_int64 (s, 7, started);
         rc |= sqlite3_bind_int64 (s, 8, finished);
-        rc |= sqlite3_bind_blob (s, 9, meta.data, (int) meta.size, SQLITE_STATIC);
+        rc |= sqlite3_bind_blob64 (s, 9, meta.data, meta.size, SQLITE_STATIC);
         rc |= sqlite3_bind_int64 (s, 10, run->tasks);
         rc = s_step (s, rc);
     }
@@ -1372,8 +1373,10 @@ s_pack_run_meta (msgpack_packer *pk, int64_t task, uint32_t tasks, const void *m
     for (uint32_t k = 0; rc == 0 && k < tasks; k++) {
         e = runs.via.array.ptr [k].type == MSGPACK_OBJECT_ARRAY
          && runs.via.array.ptr [k].via.array.size == 4? runs.via.array.ptr [k].via.array.ptr: NULL;
-        if (!e || e [0].type > MSGPACK_OBJECT_NEGATIVE_INTEGER || e [1].type > MSGPACK_OBJECT_NEGATIVE_INTEGER
-        ||  e [2].type > MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        bool ints = e;
+        for (int f = 0; f < 3 && ints; f++)
+            ints = e [f].type == MSGPACK_OBJECT_POSITIVE_INTEGER || e [f].type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+        if (!ints) {
             rc = -1;
             break;
         }

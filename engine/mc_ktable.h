@@ -1,6 +1,8 @@
 /*  mc_ktable: the kernels and walker targets this engine runs (engine
     only), built in or loaded from shared objects with `--kernel-path`.
-    Filled at start, read afterwards from both threads: no locks. */
+    Filled at start; libraries a client adds are loaded later by the kernel
+    thread, between tasks, and the I/O thread reads the table under its
+    lock (mc_ktable_lock) to describe it. */
 #ifndef MC_KTABLE_H
 #define MC_KTABLE_H
 #include "mc_kernel.h"

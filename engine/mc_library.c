@@ -172,15 +172,24 @@ s_load (const mc_msg_t *msg, const char *name, char *err, size_t errlen)
     }
     if (s_check_elf (file, bytes, size, err, errlen) || s_private_dir (err, errlen))
         return -1;
-    char path [4400];
+    char path [4400], part [4410];
     snprintf (path, sizeof path, "%s/%s-%.16s.so", s_dir, name, hash);
-    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool written = fd >= 0 && write (fd, bytes, size) == (ssize_t) size;
-    if (fd >= 0 && close (fd))
-        written = false;
-    if (!written) {
-        snprintf (err, errlen, "%s: cannot write %s: %s", file, path, strerror (errno));
-        return -1;
+    //  Named by its hash: a file already there is this library, and may be
+    //  loaded (sent again after a reconnect); rewriting it in place would
+    //  pull the pages from under a running kernel. A new one is written
+    //  beside and renamed into place.
+    struct stat st;
+    if (stat (path, &st) || st.st_size != (off_t) size) {
+        snprintf (part, sizeof part, "%s.part", path);
+        int fd = open (part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        bool written = fd >= 0 && write (fd, bytes, size) == (ssize_t) size;
+        if (fd >= 0 && close (fd))
+            written = false;
+        if (!written || rename (part, path)) {
+            snprintf (err, errlen, "%s: cannot write %.600s: %s", file, path, strerror (errno));
+            unlink (part);
+            return -1;
+        }
     }
     char hash16 [17];
     snprintf (hash16, sizeof hash16, "%.16s", hash);

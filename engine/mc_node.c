@@ -103,9 +103,19 @@ s_send_result (mc_node_t *self, zmsg_t **result_p)
     mc_msg_reset (&result);
 }
 
-//  The results the kernel thread has ready, as it encoded them: those
-//  without array frames together as one BATCH (mc_proto.md §3), so that
-//  tiny tasks cost the controller one message per burst, not per task.
+//  Send the results gathered in batch, and empty it.
+static void
+s_send_batch (mc_node_t *self, msgpack_sbuffer *batch, size_t *count)
+{
+    if (mc_batch_send (batch, *count, zsock_resolve (self->dealer), NULL))
+        mc_warn ("cannot send %zu results", *count);
+    msgpack_sbuffer_clear (batch);
+    *count = 0;
+}
+
+//  The results the kernel thread has ready, as it encoded them, in order:
+//  those without array frames together as one BATCH (mc_proto.md §3), so
+//  that tiny tasks cost the controller one message per burst, not per task.
 static void
 s_send_results (mc_node_t *self)
 {
@@ -122,17 +132,14 @@ s_send_results (mc_node_t *self)
             zmsg_destroy (&result);
             count++;
         }
-        else
+        else {
+            s_send_batch (self, &batch, &count);       //  what came before it goes first
             s_send_result (self, &result);
-        if (batch.size >= (256u << 10)) {
-            if (mc_batch_send (&batch, count, zsock_resolve (self->dealer), NULL))
-                mc_warn ("cannot send %zu results", count);
-            msgpack_sbuffer_clear (&batch);
-            count = 0;
         }
+        if (batch.size >= (256u << 10))
+            s_send_batch (self, &batch, &count);
     }
-    if (mc_batch_send (&batch, count, zsock_resolve (self->dealer), NULL))
-        mc_warn ("cannot send %zu results", count);
+    s_send_batch (self, &batch, &count);
     msgpack_sbuffer_destroy (&batch);
 }
 

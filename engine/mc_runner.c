@@ -511,6 +511,15 @@ mc_runner_stop (mc_runner_state_t *state)
 //  What the task printed goes with its result: into its metadata as
 //  "stdout" and "stderr", and, when it failed, its last lines after the
 //  error (mc_proto.md §3, RESULT).
+//  A key of the kernel's metadata that the printed output replaces.
+static bool
+s_output_key (const msgpack_object *key, const mc_capture_t *printed)
+{
+    return key->type == MSGPACK_OBJECT_STR && key->via.str.size == 6
+        && ((printed->out && !memcmp (key->via.str.ptr, "stdout", 6))
+        ||  (printed->err && !memcmp (key->via.str.ptr, "stderr", 6)));
+}
+
 static void
 s_add_output (s_result_t *r, const mc_capture_t *printed)
 {
@@ -530,12 +539,17 @@ s_add_output (s_result_t *r, const mc_capture_t *printed)
     msgpack_sbuffer_init (&meta);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &meta, msgpack_sbuffer_write);
-    uint32_t count = old.type == MSGPACK_OBJECT_MAP? old.via.map.size: 0;
-    int rc = msgpack_pack_map (&pk, count + (printed->out != NULL) + (printed->err != NULL));
-    for (uint32_t i = 0; i < count; i++) {
-        rc |= msgpack_pack_object (&pk, old.via.map.ptr [i].key);
-        rc |= msgpack_pack_object (&pk, old.via.map.ptr [i].val);
-    }
+    //  The kernel's own keys, but for stdout and stderr, which the printed
+    //  output takes (a map holds each key once).
+    uint32_t count = old.type == MSGPACK_OBJECT_MAP? old.via.map.size: 0, kept = 0;
+    for (uint32_t i = 0; i < count; i++)
+        kept += !s_output_key (&old.via.map.ptr [i].key, printed);
+    int rc = msgpack_pack_map (&pk, kept + (printed->out != NULL) + (printed->err != NULL));
+    for (uint32_t i = 0; i < count; i++)
+        if (!s_output_key (&old.via.map.ptr [i].key, printed)) {
+            rc |= msgpack_pack_object (&pk, old.via.map.ptr [i].key);
+            rc |= msgpack_pack_object (&pk, old.via.map.ptr [i].val);
+        }
     if (printed->out)
         rc |= mc_proto_pack_str (&pk, "stdout") | mc_proto_pack_str (&pk, printed->out);
     if (printed->err)
@@ -564,6 +578,10 @@ mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, vo
         if (mc_library_handle (&task, atomic_load (&state->engine_id), dest))
             mc_warn ("runner: cannot answer a library");
         mc_msg_reset (&task);
+        //  What loading it printed (constructors) is no task's output.
+        mc_capture_t printed;
+        if (mc_capture_take (&printed))
+            mc_capture_free (&printed);
         return 0;
     }
     if (task.type != MC_TASK) {

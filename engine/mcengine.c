@@ -10,6 +10,7 @@
 #include "mc_node.h"
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -198,7 +199,7 @@ main (int argc, char *argv [])
     //  What kernels print is kept per task (mc_capture.h); the engine's own
     //  log goes to a copy of its stderr.
     static FILE *log;
-    if (capture && mc_capture_start () == 0 && (log = fdopen (dup (mc_capture_log_fd ()), "w"))) {
+    if (capture && mc_capture_start () == 0 && (log = fdopen (fcntl (mc_capture_log_fd (), F_DUPFD_CLOEXEC, 3), "w"))) {
         setvbuf (log, NULL, _IOLBF, 0);
         mc_log_set_stream (log);
     }

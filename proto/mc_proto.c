@@ -214,7 +214,9 @@ mc_batch_send (const msgpack_sbuffer *batch, size_t count, void *sock, zframe_t 
         zframe_destroy (&frame);
         return -1;
     }
-    return zframe_send (&frame, sock, 0);
+    int rc = zframe_send (&frame, sock, 0);
+    zframe_destroy (&frame);                //  (what a failed send left)
+    return rc;
 }
 
 static int s_check_frames (mc_msg_t *self);
@@ -389,20 +391,6 @@ s_read_field (mc_msg_t *self, const s_field_t *spec, s_reader_t *r)
     return -1;
 }
 
-static int
-s_peek_uint (const uint8_t **p, const uint8_t *end, uint64_t *value)
-{
-    if (*p >= end)
-        return -1;
-    uint8_t b = *(*p)++;
-    size_t n = b <= 0x7F? 0: b == 0xCC? 1: b == 0xCD? 2: b == 0xCE? 4: b == 0xCF? 8: 9;
-    if (n == 9 || (size_t) (end - *p) < n)
-        return -1;
-    *value = n? s_be (*p, n): b;
-    *p += n;
-    return 0;
-}
-
 //  A REQUEST (or REPLY) whose header does not decode may still start with a
 //  readable request id: signature, version, type and req come first, so
 //  read them by hand, and note type and req in self when they are there.
@@ -411,14 +399,15 @@ s_peek_uint (const uint8_t **p, const uint8_t *end, uint64_t *value)
 static void
 s_peek_req (mc_msg_t *self, const uint8_t *data, size_t size)
 {
-    const uint8_t *p = data, *end = data + size;
+    s_reader_t r = { data, data + size };
     uint64_t sig, version, type, req;
-    if (size < 1 || (p [0] & 0xF0) != 0x90 || (p [0] & 0x0F) < 4)
+    int64_t negative;
+    if (size < 1 || (r.p [0] & 0xF0) != 0x90 || (r.p [0] & 0x0F) < 4)
         return;
-    p++;
-    if (s_peek_uint (&p, end, &sig) || sig != MC_PROTO_SIGNATURE || s_peek_uint (&p, end, &version)
-    ||  version != MC_PROTO_VERSION || s_peek_uint (&p, end, &type)
-    ||  (type != MC_REQUEST && type != MC_REPLY) || s_peek_uint (&p, end, &req))
+    r.p++;
+    if (s_read_int (&r, &sig, &negative) != 1 || sig != MC_PROTO_SIGNATURE || s_read_int (&r, &version, &negative) != 1
+    ||  version != MC_PROTO_VERSION || s_read_int (&r, &type, &negative) != 1
+    ||  (type != MC_REQUEST && type != MC_REPLY) || s_read_int (&r, &req, &negative) != 1)
         return;
     self->type = (int) type;
     self->req = req;
