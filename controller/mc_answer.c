@@ -376,6 +376,15 @@ mc_answer_str_field (mc_server_t *server, mc_msg_t *msg, const msgpack_object *b
     return 1;
 }
 
+int
+mc_answer_job_field (mc_server_t *server, mc_msg_t *msg, const msgpack_object *body, uint64_t *id)
+{
+    if (mc_job_id_from (mc_proto_map_get (body, "job"), id) == 0)
+        return 0;
+    mc_answer_error (server, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT, "'job' must be a job id like \"j12\"");
+    return -1;
+}
+
 void
 mc_answer_test (bool verbose)
 {

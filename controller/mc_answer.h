@@ -39,6 +39,10 @@ bool mc_answer_stored (mc_server_t *server, mc_job_t *job);
 int mc_answer_str_field (mc_server_t *server, mc_msg_t *msg, const msgpack_object *body, const char *op,
                          const char *key, char *buf, size_t len);
 
+//  The "job" field of a request's body (an id like "j12") into *id: 0, or
+//  -1 when it is none (then the request is answered BAD_ARGUMENT).
+int mc_answer_job_field (mc_server_t *server, mc_msg_t *msg, const msgpack_object *body, uint64_t *id);
+
 //  Self test: jobs finished, committed and answered over an inproc socket.
 void mc_answer_test (bool verbose);
 #endif

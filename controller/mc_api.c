@@ -251,10 +251,8 @@ static void
 s_job_query (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body, mc_park_kind_t kind, bool may_wait)
 {
     uint64_t id;
-    if (mc_job_id_from (mc_proto_map_get (body, "job"), &id)) {
-        mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT, "'job' must be a job id like \"j12\"");
+    if (mc_answer_job_field (self, msg, body, &id))
         return;
-    }
     mc_job_info_t scratch;
     bool unreadable;
     const mc_job_info_t *info = s_find_info (self, id, &scratch, &unreadable);

@@ -75,10 +75,8 @@ void
 mc_retention_abort_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
 {
     uint64_t id;
-    if (mc_job_id_from (mc_proto_map_get (body, "job"), &id)) {
-        mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT, "'job' must be a job id like \"j12\"");
+    if (mc_answer_job_field (self, msg, body, &id))
         return;
-    }
     mc_job_t *job = mc_server_job (self, id);
     if (!job || mc_job_is_finished (job)) {
         mc_job_info_t info;

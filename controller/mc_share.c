@@ -20,10 +20,8 @@ void
 mc_share_renice_op (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
 {
     uint64_t id;
-    if (mc_job_id_from (mc_proto_map_get (body, "job"), &id)) {
-        mc_answer_error (self, msg->routing_id, msg->req, MC_E_BAD_ARGUMENT, "'job' must be a job id like \"j12\"");
+    if (mc_answer_job_field (self, msg, body, &id))
         return;
-    }
     const msgpack_object *value = mc_proto_map_get (body, "priority");
     bool positive = value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
     bool negative = value && value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
