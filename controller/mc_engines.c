@@ -234,6 +234,26 @@ s_cause (const char *why, char *cause, size_t len)
         snprintf (cause, len, "engine lost");
 }
 
+char **
+mc_engines_kernel_names (const mc_msg_t *msg, size_t *count)
+{
+    char **kernels = calloc (msg->kernel_count + 1, sizeof *kernels);
+    *count = 0;
+    for (size_t i = 0; kernels && i < msg->kernel_count; i++)
+        if (mc_value_valid_kernel_name (msg->kernels [i].ptr, msg->kernels [i].size)
+        &&  (kernels [*count] = strndup (msg->kernels [i].ptr, msg->kernels [i].size)))
+            (*count)++;
+    return kernels;
+}
+
+void
+mc_engines_keep_kernel_info (mc_engine_t *engine, const mc_msg_t *msg)
+{
+    bool described = msg->kernel_info.size && mc_proto_sane (msg->kernel_info.ptr, msg->kernel_info.size);
+    if (mc_engine_set_kernel_info (engine, described? msg->kernel_info.ptr: NULL, described? msg->kernel_info.size: 0))
+        mc_warn ("engine %d: no memory to keep its kernels' descriptions", mc_engine_id (engine));
+}
+
 //  An engine is gone: its load-balanced tasks go back to the queue, its
 //  direct ones fail, its record goes. When it died (anything but a
 //  goodbye), the task it was running counts the death (mc_sched).
@@ -294,12 +314,8 @@ s_register (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
     }
     mc_bytes_str (msg->uuid, uuid, sizeof uuid);
     mc_bytes_str (msg->host, host, sizeof host);
-    char **kernels = calloc (msg->kernel_count + 1, sizeof *kernels);
-    size_t count = 0;
-    for (size_t i = 0; kernels && i < msg->kernel_count; i++)
-        if (mc_value_valid_kernel_name (msg->kernels [i].ptr, msg->kernels [i].size)
-        &&  (kernels [count] = strndup (msg->kernels [i].ptr, msg->kernels [i].size)))
-            count++;
+    size_t count;
+    char **kernels = mc_engines_kernel_names (msg, &count);
     bool replaced;
     engine = kernels? mc_registry_register (self->registry, uuid, msg->engine_id, host, msg->pid, msg->routing_id,
                                             kernels, count, mc_time_mono_us (), &replaced): NULL;
@@ -310,9 +326,7 @@ s_register (mc_server_t *self, mc_engine_t *engine, mc_msg_t *msg)
     }
     char launch [64];
     mc_engine_set_launch (engine, s_valid_token (msg->launch, sizeof launch - 1)? mc_bytes_str (msg->launch, launch, sizeof launch): "");
-    bool described = msg->kernel_info.size && mc_proto_sane (msg->kernel_info.ptr, msg->kernel_info.size);
-    if (mc_engine_set_kernel_info (engine, described? msg->kernel_info.ptr: NULL, described? msg->kernel_info.size: 0))
-        mc_warn ("engine %d: no memory to keep its kernels' descriptions", mc_engine_id (engine));
+    mc_engines_keep_kernel_info (engine, msg);
     mc_info ("engine %d %s (%s pid %lld, %zu kernels)", mc_engine_id (engine), replaced? "reconnected": "registered",
              host, (long long) msg->pid, count);
     mc_registry_set_hb_class (self->registry, engine, s_hb_class (self, engine));

@@ -36,6 +36,13 @@ void mc_engines_flush (mc_server_t *server);
 //  Tell an engine that a client aborted this job (CANCEL, with the
 //  config's abort_grace_ms): the task of it that it runs should stop.
 void mc_engines_send_cancel (mc_server_t *server, mc_engine_t *engine, uint64_t job);
+//  The valid kernel names of a REGISTER or LOADED (a NULL-ended list, the
+//  caller's; names that are no kernel name are left out), or NULL when out
+//  of memory.
+char **mc_engines_kernel_names (const mc_msg_t *msg, size_t *count);
+//  Keep the kernels' description a REGISTER or LOADED carries, when it is
+//  sane msgpack (else none).
+void mc_engines_keep_kernel_info (mc_engine_t *engine, const mc_msg_t *msg);
 //  Serve what is waiting on the engine socket (a zloop reader; arg is the server).
 int mc_engines_readable (zloop_t *loop, zsock_t *sock, void *server);
 //  Expire every engine silent for longer than heartbeat_liveness x heartbeat_ms.

@@ -298,17 +298,11 @@ void
 mc_libraries_loaded (mc_server_t *server, mc_engine_t *engine, mc_msg_t *msg)
 {
     //  The engine's kernel list, as after REGISTER.
-    char **kernels = calloc (msg->kernel_count + 1, sizeof *kernels);
-    size_t count = 0;
-    for (size_t i = 0; kernels && i < msg->kernel_count; i++)
-        if (mc_value_valid_kernel_name (msg->kernels [i].ptr, msg->kernels [i].size)
-        &&  (kernels [count] = strndup (msg->kernels [i].ptr, msg->kernels [i].size)))
-            count++;
+    size_t count;
+    char **kernels = mc_engines_kernel_names (msg, &count);
     if (kernels)
         mc_registry_set_kernels (server->registry, engine, kernels, count);
-    bool described = msg->kernel_info.size && mc_proto_sane (msg->kernel_info.ptr, msg->kernel_info.size);
-    if (mc_engine_set_kernel_info (engine, described? msg->kernel_info.ptr: NULL, described? msg->kernel_info.size: 0))
-        mc_warn ("engine %d: no memory to keep its kernels' descriptions", mc_engine_id (engine));
+    mc_engines_keep_kernel_info (engine, msg);
     char name [S_NAME_MAX + 1], hash [65], text [1024];
     mc_bytes_str (msg->name, name, sizeof name);
     mc_bytes_str (msg->hash, hash, sizeof hash);
