@@ -539,25 +539,37 @@ mc_packbuf_write (void *data, const char *buf, size_t len)
     return 0;
 }
 
-//  Pack a request body into self->buffer. 0, or -1 with the error set.
-static int
-s_pack_body (mc_client_t *self, const json_t *body, bool refs)
+//  Start packing a request body into self->buffer, with pk.
+static void
+s_body_begin (mc_client_t *self, msgpack_packer *pk)
 {
     self->errcode = 0;
     self->error [0] = 0;
     self->buffer.truncated = false;
     msgpack_sbuffer_clear (&self->buffer.sb);
+    msgpack_packer_init (pk, &self->buffer, mc_packbuf_write);
+}
+
+//  End it, given what packing it returned: 0, or -1 with the error set
+//  (out of memory when the buffer could not grow, else a value JSON has
+//  and msgpack cannot carry).
+static int
+s_body_end (mc_client_t *self, int rc)
+{
+    if (!rc && !self->buffer.truncated)
+        return 0;
+    mc_client_set_error (self, self->buffer.truncated? MC_E_INTERNAL: MC_E_BAD_ARGUMENT,
+                         self->buffer.truncated? "out of memory": "request body cannot be encoded");
+    return -1;
+}
+
+//  Pack a request body into self->buffer. 0, or -1 with the error set.
+static int
+s_pack_body (mc_client_t *self, const json_t *body, bool refs)
+{
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &self->buffer, mc_packbuf_write);
-    if (body && mc_value_pack_json_refs (&pk, body, refs) && !self->buffer.truncated) {
-        mc_client_set_error (self, MC_E_BAD_ARGUMENT, "request body cannot be encoded");
-        return -1;
-    }
-    if (self->buffer.truncated) {
-        mc_client_set_error (self, MC_E_INTERNAL, "out of memory");
-        return -1;
-    }
-    return 0;
+    s_body_begin (self, &pk);
+    return s_body_end (self, body? mc_value_pack_json_refs (&pk, body, refs): 0);
 }
 
 json_t *
@@ -625,12 +637,8 @@ s_pack_submit (mc_client_t *self, const json_t *body)
         mc_client_set_error (self, MC_E_BAD_ARGUMENT, "seed '%s' is no integer from 0 to 2^64-1", digits);
         return -1;
     }
-    self->errcode = 0;
-    self->error [0] = 0;
-    self->buffer.truncated = false;
-    msgpack_sbuffer_clear (&self->buffer.sb);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &self->buffer, mc_packbuf_write);
+    s_body_begin (self, &pk);
     int rc = msgpack_pack_map (&pk, json_object_size (body));
     const char *key;
     json_t *value;
@@ -638,12 +646,7 @@ s_pack_submit (mc_client_t *self, const json_t *body)
         rc |= msgpack_pack_str_with_body (&pk, key, strlen (key));
         rc |= strcmp (key, "seed")? mc_value_pack_json_refs (&pk, value, true): msgpack_pack_uint64 (&pk, seed);
     }
-    if (rc) {
-        mc_client_set_error (self, self->buffer.truncated? MC_E_INTERNAL: MC_E_BAD_ARGUMENT,
-                             self->buffer.truncated? "out of memory": "request body cannot be encoded");
-        return -1;
-    }
-    return 0;
+    return s_body_end (self, rc);
 }
 
 json_t *
