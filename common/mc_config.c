@@ -19,7 +19,7 @@ static const s_entry_t s_table [] = {
     ENTRY (heartbeat_ms,         1000,             "ms"),
     ENTRY (heartbeat_liveness,   3,                "intervals"),
     ENTRY (heartbeat_pings_per_s, 1500,            "PINGs a second from all engines; more engines get longer intervals"),
-    ENTRY (max_inflight,         64,               "tasks per engine"),
+    ENTRY (max_inflight,         256,              "tasks per engine"),
     ENTRY (pipeline_ms,          5,                "ms of work per engine"),
     ENTRY (max_queued_tasks,     10000000,         "tasks"),
     ENTRY (max_msg_bytes,        (1LL << 30) + (1LL << 20), "bytes"),
@@ -205,7 +205,7 @@ mc_config_test (bool verbose)
         printf (" * mc_config: ");
     mc_config_t config;
     mc_config_defaults (&config);
-    assert (config.heartbeat_ms == 1000 && config.max_inflight == 64 && config.engine_restarts_per_min == 10 && config.max_msg_bytes == (1LL << 30) + (1LL << 20));
+    assert (config.heartbeat_ms == 1000 && config.max_inflight == 256 && config.engine_restarts_per_min == 10 && config.max_msg_bytes == (1LL << 30) + (1LL << 20));
     char err [256];
     assert (mc_config_set (&config, "max_inflight", "8", err, sizeof err) == 0 && config.max_inflight == 8);
     const char *refused [] = { "0", "-1", "8x", "", "99999999999999999999" };

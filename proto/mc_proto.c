@@ -92,42 +92,127 @@ mc_msg_reset (mc_msg_t *self)
     mc_msg_init (self);
 }
 
-static int
-s_pack_bytes_str (msgpack_packer *pk, mc_bytes_t bytes)
+//  Headers are written straight into their buffer, sized once: through
+//  msgpack's packer each field was a call through its writer and a copy of
+//  a few bytes, a cost the controller paid for every task. The forms are the
+//  packer's own (the shortest for each value), so the bytes are the same.
+static uint8_t *
+s_put_be (uint8_t *p, uint8_t tag, uint64_t value, unsigned bytes)
 {
-    return msgpack_pack_str (pk, bytes.size) || msgpack_pack_str_body (pk, bytes.ptr? bytes.ptr: "", bytes.size);
+    *p++ = tag;
+    for (unsigned i = bytes; i-- > 0; value >>= 8)
+        p [i] = (uint8_t) value;
+    return p + bytes;
 }
 
-//  Pack a message's header: 0, or non-zero when the packer failed.
+static uint8_t *
+s_put_uint (uint8_t *p, uint64_t v)
+{
+    if (v < 128) {
+        *p = (uint8_t) v;
+        return p + 1;
+    }
+    return v < 0x100? s_put_be (p, 0xcc, v, 1): v < 0x10000? s_put_be (p, 0xcd, v, 2)
+         : v < 0x100000000ull? s_put_be (p, 0xce, v, 4): s_put_be (p, 0xcf, v, 8);
+}
+
+static uint8_t *
+s_put_int (uint8_t *p, int64_t v)
+{
+    if (v >= 0)
+        return s_put_uint (p, (uint64_t) v);
+    if (v >= -32) {
+        *p = (uint8_t) v;
+        return p + 1;
+    }
+    uint64_t u = (uint64_t) v;
+    return v >= INT8_MIN? s_put_be (p, 0xd0, u, 1): v >= INT16_MIN? s_put_be (p, 0xd1, u, 2)
+         : v >= INT32_MIN? s_put_be (p, 0xd2, u, 4): s_put_be (p, 0xd3, u, 8);
+}
+
+//  A str (bin false) or bin with its bytes.
+static uint8_t *
+s_put_bytes (uint8_t *p, bool bin, mc_bytes_t bytes)
+{
+    size_t n = bytes.size;
+    if (!bin && n < 32)
+        *p++ = (uint8_t) (0xa0 | n);
+    else
+        p = n < 0x100? s_put_be (p, bin? 0xc4: 0xd9, n, 1): n < 0x10000? s_put_be (p, bin? 0xc5: 0xda, n, 2)
+          : s_put_be (p, bin? 0xc6: 0xdb, n, 4);
+    if (n)
+        memcpy (p, bytes.ptr, n);
+    return p + n;
+}
+
+static uint8_t *
+s_put_array (uint8_t *p, size_t n)
+{
+    if (n < 16) {
+        *p = (uint8_t) (0x90 | n);
+        return p + 1;
+    }
+    return n < 0x10000? s_put_be (p, 0xdc, n, 2): s_put_be (p, 0xdd, n, 4);
+}
+
+//  Append a message's header to buffer: 0, or -1 when out of memory or a
+//  byte string is longer than msgpack can say.
 static int
-s_pack (const mc_msg_t *self, msgpack_packer *pk)
+s_pack (const mc_msg_t *self, msgpack_sbuffer *buffer)
 {
     const s_layout_t *layout = s_layout ((uint64_t) self->type);
     assert (layout);                        //  we only ever encode our own types
-    int rc = msgpack_pack_array (pk, 3 + layout->count);
-    rc |= msgpack_pack_uint16 (pk, MC_PROTO_SIGNATURE);
-    rc |= msgpack_pack_uint8 (pk, MC_PROTO_VERSION);
-    rc |= msgpack_pack_uint8 (pk, (uint8_t) self->type);
+    //  The most it can take: 9 bytes per integer, 5 plus its bytes per string.
+    size_t most = 1 + 3 + 2 + 2;
     for (int i = 0; i < layout->count; i++) {
         const void *field = (const char *) self + layout->fields [i].offset;
         switch (layout->fields [i].kind) {
-            case F_UINT: rc |= msgpack_pack_uint64 (pk, *(const uint64_t *) field); break;
-            case F_INT:  rc |= msgpack_pack_int64 (pk, *(const int64_t *) field); break;
-            case F_STR:  rc |= s_pack_bytes_str (pk, *(const mc_bytes_t *) field); break;
-            case F_BIN: {
-                const mc_bytes_t *bytes = field;
-                rc |= msgpack_pack_bin (pk, bytes->size);
-                rc |= msgpack_pack_bin_body (pk, bytes->ptr? bytes->ptr: "", bytes->size);
+            case F_UINT: case F_INT: most += 9; break;
+            case F_STR: case F_BIN: {
+                size_t n = ((const mc_bytes_t *) field)->size;
+                if (n > UINT32_MAX)
+                    return -1;
+                most += 5 + n;
                 break;
             }
             case F_STRS:
-                rc |= msgpack_pack_array (pk, self->kernel_count);
+                most += 5;
                 for (size_t k = 0; k < self->kernel_count; k++)
-                    rc |= s_pack_bytes_str (pk, self->kernels [k]);
+                    most += 5 + self->kernels [k].size;
                 break;
         }
     }
-    return rc;
+    if (buffer->alloc - buffer->size < most) {
+        size_t alloc = buffer->alloc? buffer->alloc: 256;
+        while (alloc - buffer->size < most)
+            alloc *= 2;
+        char *grown = realloc (buffer->data, alloc);
+        if (!grown)
+            return -1;
+        buffer->data = grown;
+        buffer->alloc = alloc;
+    }
+    uint8_t *p = (uint8_t *) buffer->data + buffer->size;
+    p = s_put_array (p, 3 + (size_t) layout->count);
+    p = s_put_uint (p, MC_PROTO_SIGNATURE);
+    p = s_put_uint (p, MC_PROTO_VERSION);
+    p = s_put_uint (p, (uint64_t) self->type);
+    for (int i = 0; i < layout->count; i++) {
+        const void *field = (const char *) self + layout->fields [i].offset;
+        switch (layout->fields [i].kind) {
+            case F_UINT: p = s_put_uint (p, *(const uint64_t *) field); break;
+            case F_INT:  p = s_put_int (p, *(const int64_t *) field); break;
+            case F_STR:  p = s_put_bytes (p, false, *(const mc_bytes_t *) field); break;
+            case F_BIN:  p = s_put_bytes (p, true, *(const mc_bytes_t *) field); break;
+            case F_STRS:
+                p = s_put_array (p, self->kernel_count);
+                for (size_t k = 0; k < self->kernel_count; k++)
+                    p = s_put_bytes (p, false, self->kernels [k]);
+                break;
+        }
+    }
+    buffer->size = (size_t) (p - (uint8_t *) buffer->data);
+    return 0;
 }
 
 zframe_t *
@@ -135,10 +220,8 @@ mc_msg_encode (const mc_msg_t *self)
 {
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     //  A header that could not be packed whole (no memory) is no header.
-    zframe_t *frame = s_pack (self, &pk)? NULL: zframe_new (buffer.data, buffer.size);
+    zframe_t *frame = s_pack (self, &buffer)? NULL: zframe_new (buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);
     return frame;
 }
@@ -162,13 +245,11 @@ static int
 s_batch_put (msgpack_sbuffer *batch, const mc_msg_t *msg, const void *header, size_t size)
 {
     size_t was = batch->size;
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, batch, msgpack_sbuffer_write);
     char head [S_BATCH_HEAD] = { (char) 0xdd, 0, 0, 0, 0 };
     char bin [5] = { (char) 0xc6, 0, 0, 0, 0 };
     if ((was == 0 && msgpack_sbuffer_write (batch, head, sizeof head))
     ||  msgpack_sbuffer_write (batch, bin, sizeof bin)
-    ||  (header? msgpack_sbuffer_write (batch, header, size): s_pack (msg, &pk))
+    ||  (header? msgpack_sbuffer_write (batch, header, size): s_pack (msg, batch))
     ||  batch->size - was - sizeof bin > UINT32_MAX) {
         batch->size = was;
         return -1;
@@ -1189,6 +1270,52 @@ s_test_streams (zsock_t *peer, zsock_t *server, const double *values, size_t siz
 }
 
 //  Round trip of every message type, with extreme field values.
+//  The writer gives msgpack's own bytes, at every width's edges.
+static void
+s_test_same_bytes (void)
+{
+    const int64_t ints [] = { 0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295LL, 4294967296LL, INT64_MAX,
+                              -1, -32, -33, -128, -129, -32768, -32769, INT32_MIN, (int64_t) INT32_MIN - 1, INT64_MIN };
+    const size_t sizes [] = { 0, 1, 31, 32, 255, 256, 65535, 65536 };
+    static char text [65536];
+    memset (text, 'x', sizeof text);
+    for (size_t i = 0; i < sizeof ints / sizeof ints [0]; i++)
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes [0]; k++) {
+            mc_msg_t msg;
+            mc_msg_init (&msg);
+            msg.type = MC_RESULT;
+            msg.engine_id = ints [i];
+            msg.job = (uint64_t) ints [i];
+            msg.started_us = ints [i];
+            msg.text.ptr = text;
+            msg.text.size = sizes [k];
+            msg.data.ptr = text;
+            msg.data.size = sizes [k];
+            msgpack_sbuffer ours, theirs;
+            msgpack_sbuffer_init (&ours);
+            msgpack_sbuffer_init (&theirs);
+            msgpack_packer pk;
+            msgpack_packer_init (&pk, &theirs, msgpack_sbuffer_write);
+            msgpack_pack_array (&pk, 12);
+            msgpack_pack_uint16 (&pk, MC_PROTO_SIGNATURE);
+            msgpack_pack_uint8 (&pk, MC_PROTO_VERSION);
+            msgpack_pack_uint8 (&pk, MC_RESULT);
+            msgpack_pack_int64 (&pk, ints [i]);
+            msgpack_pack_uint64 (&pk, (uint64_t) ints [i]);
+            msgpack_pack_uint64 (&pk, 0);
+            msgpack_pack_uint64 (&pk, 0);
+            msgpack_pack_int64 (&pk, ints [i]);
+            msgpack_pack_int64 (&pk, 0);
+            msgpack_pack_bin_with_body (&pk, text, sizes [k]);
+            msgpack_pack_str_with_body (&pk, text, sizes [k]);
+            msgpack_pack_bin (&pk, 0);
+            assert (s_pack (&msg, &ours) == 0);
+            assert (ours.size == theirs.size && memcmp (ours.data, theirs.data, ours.size) == 0);
+            msgpack_sbuffer_destroy (&ours);
+            msgpack_sbuffer_destroy (&theirs);
+        }
+}
+
 static void
 s_test_round_trips (mc_bytes_t bin)
 {
@@ -1580,6 +1707,7 @@ mc_proto_test (bool verbose)
         printf (" * mc_proto: ");
     const char blob [] = { (char) 0x92, 0x01, (char) 0xA1, 'x' };
     mc_bytes_t bin = { blob, sizeof blob };
+    s_test_same_bytes ();
     s_test_round_trips (bin);
     s_test_garbage ();
     s_test_library ();
