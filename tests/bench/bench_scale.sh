@@ -17,7 +17,7 @@
 #   engine_*          one real idle mcengine: threads, RSS and PSS (kB)
 #   ready_s_N         `ipclusterd -n N` (real mcengine processes) until ready, per N of LOCAL_N
 # Environment: N (10000), VANISH (1000), IDLE_S (30), MAP_TASKS (1000000; 0 skips),
-# LOCAL_N ("" skips; e.g. "200 500 1000"), TCP=1 (sessions over TCP with CURVE,
+# LOCAL_N ("" skips; e.g. "200 500 1000"), CTRL_ARGS (more ipclusterd options), TCP=1 (sessions over TCP with CURVE,
 # else over the Unix socket without CURVE), MC_BIN (build directory).
 set -u
 BIN=${MC_BIN:-$(cd "$(dirname "$0")/../../build" && pwd)}
@@ -50,7 +50,7 @@ R[load_start]="\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 
 start_controller () {
     rm -f "$MCCLUSTER_DIR/ipclusterd.out"
-    "$BIN/ipclusterd" -n "${1:-0}" "${@:2}" > "$MCCLUSTER_DIR/ipclusterd.out" 2>&1 &
+    "$BIN/ipclusterd" -n "${1:-0}" ${CTRL_ARGS:-} "${@:2}" > "$MCCLUSTER_DIR/ipclusterd.out" 2>&1 &
     CTRL=$!; PIDS+=("$CTRL")
     for _ in $(seq 600); do grep -q ready "$MCCLUSTER_DIR/ipclusterd.out" 2>/dev/null && return 0; sleep 0.1; done
     log "controller did not start"; cat "$MCCLUSTER_DIR/ipclusterd.out" >&2; exit 1
