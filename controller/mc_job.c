@@ -84,8 +84,10 @@ mc_job_destroy (mc_job_t **self_p)
     free (self->tasks);
     size_t cursor = 0;
     for (mc_task_t *task = self->live? mc_idmap_next (self->live, &cursor): NULL; task;
-         task = mc_idmap_next (self->live, &cursor))
+         task = mc_idmap_next (self->live, &cursor)) {
+        free (task->fails);
         free (task);
+    }
     mc_idmap_destroy (&self->live);
     for (size_t i = 0; i < self->spare_count; i++)
         free (self->spare [i]);
@@ -425,6 +427,8 @@ mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us)
 {
     assert (task->state == MC_TASK_RUNNING || task->state == MC_TASK_WAITING);
     task->state = ok? MC_TASK_DONE: MC_TASK_FAILED;
+    free (task->fails);             //  it will not be sent again
+    task->fails = NULL;
     uint64_t items = task->count? task->count: 1;
     if (self->info.kind [0] == 'm' && task->count == 0)
         items = 0;                  //  an empty block of a direct map
@@ -457,12 +461,30 @@ s_death_add (mc_job_t *self, uint32_t number, int32_t engine, const char *cause)
 }
 
 int
+mc_job_task_failed_on (mc_job_t *self, mc_task_t *task, int32_t engine)
+{
+    assert (task->job == self && task->target < 0);
+    if (!task->fails && !(task->fails = calloc (1, sizeof *task->fails)))
+        return -1;
+    mc_task_fails_t *fails = task->fails;
+    if (fails->count == MC_TASK_FAILS) {
+        //  The oldest is forgotten: a task that failed this often has been
+        //  round every engine it remembers.
+        memmove (fails->engine, fails->engine + 1, (MC_TASK_FAILS - 1) * sizeof fails->engine [0]);
+        fails->count--;
+    }
+    fails->engine [fails->count++] = engine;
+    return 0;
+}
+
+int
 mc_job_task_died (mc_job_t *self, mc_task_t *task, int32_t engine, const char *cause)
 {
     assert (task->job == self);
     if (task->deaths < UINT16_MAX)
         task->deaths++;
-    return s_death_add (self, task->number, engine, cause);
+    int rc = mc_job_task_failed_on (self, task, engine);
+    return s_death_add (self, task->number, engine, cause) | rc;
 }
 
 int
@@ -730,6 +752,13 @@ s_test_deaths (void)
     assert (mc_job_task_died (job, task, 0, "SIGSEGV") == 0 && mc_job_task_died (job, one, 4, NULL) == 0);
     assert (mc_job_task_died (job, task, 1, "engine lost") == 0 && mc_job_task_died (job, task, 0, "SIGSEGV") == 0);
     assert (task->deaths == 3 && one->deaths == 1);
+    //  Each death is also where the task failed, for the scheduler.
+    assert (!zero->fails && one->fails->count == 1 && one->fails->engine [0] == 4);
+    assert (task->fails->count == 3 && task->fails->engine [0] == 0 && task->fails->engine [1] == 1
+            && task->fails->engine [2] == 0);
+    assert (mc_job_task_failed_on (job, zero, 7) == 0 && zero->fails->count == 1 && zero->fails->engine [0] == 7);
+    mc_job_task_finished (job, zero, true, 10);
+    assert (!zero->fails);          //  freed with its end
     assert (mc_job_poison_text (job, task, text, sizeof text) == 0);
     assert (!strcmp (text, "task 2 (items 6..8) of kernel 'crash' killed 3 engines (engines 0, 1, 0; SIGSEGV, engine lost): "
                            "not retried"));
@@ -737,6 +766,9 @@ s_test_deaths (void)
     for (int i = 0; i < 200; i++)
         assert (mc_job_task_died (job, task, 1000 + i, "") == 0);
     assert (mc_job_poison_text (job, task, text, 120) == 1199 && strlen (text) < 120 && strstr (text, ", ..."));
+    //  Only the last MC_TASK_FAILS engines are remembered, oldest first.
+    assert (task->fails->count == MC_TASK_FAILS && task->fails->engine [0] == 1200 - MC_TASK_FAILS
+            && task->fails->engine [MC_TASK_FAILS - 1] == 1199);
     mc_job_destroy (&job);
     job = mc_job_new_json (2, "{\"kind\":\"apply\",\"kernel\":\"crash\"}", &code, err, sizeof err);
     assert (job && mc_job_plan (job, NULL, 0) == 0 && mc_job_retries (job) == 0);

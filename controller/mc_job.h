@@ -22,6 +22,16 @@ typedef struct mc_task mc_task_t;
 //  MC_TASK_UNMADE marks a job's mc_job_rest, never a task that runs.
 typedef enum { MC_TASK_WAITING = 0, MC_TASK_RUNNING, MC_TASK_DONE, MC_TASK_FAILED, MC_TASK_UNMADE } mc_task_state_t;
 
+//  The engines a load-balanced task failed on (its kernel failed, or the
+//  engine died running it alone), oldest first: the last MC_TASK_FAILS of
+//  them. Rare, so apart from the task, which points to it only once it
+//  has failed (mc_proto.md §5, "Retries": a retry goes elsewhere).
+#define MC_TASK_FAILS 16
+typedef struct {
+    uint32_t count;                 //  ids held (at most MC_TASK_FAILS)
+    int32_t engine [MC_TASK_FAILS];
+} mc_task_fails_t;
+
 struct mc_task {
     mc_job_t *job;              //  the job this task belongs to (borrowed)
     uint64_t first;             //  job-wide index of its first item
@@ -33,6 +43,7 @@ struct mc_task {
     uint16_t deaths;            //  engines that died running it alone (load-balanced: retried below max_task_deaths)
     uint8_t retries;            //  times it was queued again after the kernel failed (below the job's `retries`)
     bool suspect;               //  in flight when an engine holding several tasks died: runs alone from now on
+    mc_task_fails_t *fails;     //  where it failed (owned), or NULL: none yet, the common case
     mc_task_t *prev, *next;     //  links in the running engine's in-flight list
 };
 
@@ -127,10 +138,16 @@ const char *mc_job_out (const mc_job_t *self);
 void mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us);
 bool mc_job_is_finished (const mc_job_t *self);
 //  The engine with this id died while running the task: count the death
-//  (task->deaths) and remember the engine, for the task's error. 0, or -1
-//  when out of memory (counted, the engine not remembered).
+//  (task->deaths) and remember the engine, for the task's error and in
+//  task->fails (mc_job_task_failed_on). 0, or -1 when out of memory
+//  (counted, the engine not remembered).
 //  cause says how it died ("SIGSEGV"; NULL or "": not known).
 int mc_job_task_died (mc_job_t *self, mc_task_t *task, int32_t engine, const char *cause);
+//  The load-balanced task failed on the engine with this id (its kernel
+//  failed, or the engine died running it): remember the id in
+//  task->fails, for the scheduler to send it elsewhere. Freed when the
+//  task finishes. 0, or -1 when out of memory (then not remembered).
+int mc_job_task_failed_on (mc_job_t *self, mc_task_t *task, int32_t engine);
 //  The error of a task that has killed task->deaths engines, naming the
 //  kernel, its items, the engines and how they died when known, into text
 //  (always terminated): "task 7 (items 7..7) of kernel 'crash' killed 3

@@ -62,6 +62,10 @@ struct _mc_sched_t {
     int64_t max_inflight;
     int64_t pipeline_us;
     uint16_t max_deaths;            //  deaths of its engines that fail a load-balanced task
+    //  An engine with nothing in flight was given nothing because the task
+    //  whose turn it was had failed there (s_give_past): the next result
+    //  anywhere gives every engine another look (mc_sched_dispatch).
+    bool stalled;
     mc_sched_send_fn *send;
     void *arg;
 };
@@ -474,9 +478,25 @@ mc_sched_queue_job (mc_sched_t *self, mc_job_t *job)
     return 0;
 }
 
-//  After a task of the flow at the head was taken: the flow goes to the
-//  back of its share's ring (or goes, when empty), and the share to the
-//  back of its level's once it has had its weight's worth.
+//  A share whose turn is over goes to the back of its level's ring.
+static void
+s_share_back (s_level_t *level, s_share_t *share)
+{
+    if (level->shares == share)
+        level->shares = share->next;
+    else {
+        //  Served out of turn (s_give_past): behind the others, and the
+        //  head keeps its turn.
+        S_RING_REMOVE (level->shares, share);
+        S_RING_ADD (level->shares, share);
+    }
+}
+
+//  After a task of a flow was taken: the flow goes to the back of its
+//  share's ring (or goes, when empty), and the share to the back of its
+//  level's once it has had its weight's worth. The flow is the head of
+//  the head share but for a task taken out of turn (s_give_past), which
+//  leaves the heads where they are.
 static void
 s_lb_turn (mc_sched_t *self, s_flow_t *flow)
 {
@@ -486,23 +506,28 @@ s_lb_turn (mc_sched_t *self, s_flow_t *flow)
     if (turn_over)
         share->served = 0;
     if (mc_taskq_size (flow->queue)) {
-        share->flows = flow->next;
+        if (share->flows == flow)
+            share->flows = flow->next;
+        else {
+            S_RING_REMOVE (share->flows, flow);
+            S_RING_ADD (share->flows, flow);
+        }
         if (turn_over)
-            level->shares = share->next;
+            s_share_back (level, share);
         return;
     }
     //  Its last task: the flow goes, and with it its share when that was
     //  its only flow (which moves the level's ring on by itself).
     if (turn_over && flow->next != flow)
-        level->shares = share->next;
+        s_share_back (level, share);
     s_flow_drop (self, flow);
 }
 
-//  Take the front of the flow whose turn it is, made now when it is a
-//  job's rest (which leaves the flow with its last task). NULL when out of
-//  memory.
+//  Take the front of a flow, made now when it is a job's rest (which
+//  leaves the flow with its last task), without moving the rings. NULL
+//  when out of memory.
 static mc_task_t *
-s_lb_pop (mc_sched_t *self, s_flow_t *flow)
+s_lb_take (mc_sched_t *self, s_flow_t *flow)
 {
     mc_task_t *front = mc_taskq_peek (flow->queue);
     mc_task_t *task = front;
@@ -520,7 +545,17 @@ s_lb_pop (mc_sched_t *self, s_flow_t *flow)
         if (mc_job_unmade (front->job) == 0)
             mc_taskq_pop (flow->queue);
     }
-    s_lb_turn (self, flow);
+    return task;
+}
+
+//  Take the front of the flow whose turn it is, and turn. NULL when out
+//  of memory.
+static mc_task_t *
+s_lb_pop (mc_sched_t *self, s_flow_t *flow)
+{
+    mc_task_t *task = s_lb_take (self, flow);
+    if (task)
+        s_lb_turn (self, flow);
     return task;
 }
 
@@ -544,6 +579,75 @@ s_send (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
     load->running->prev = task;        //  head->prev is the tail
     load->inflight++;
     self->send (self->arg, engine, task);
+}
+
+//  May a task that has failed somewhere go to the engine with this id?
+//  Not while a registered engine has not failed it, or failed it longer
+//  ago than this one did: a retry goes elsewhere, and when every engine
+//  has failed it, to the one where it failed longest ago (mc_proto.md §5,
+//  "Retries"). O(MC_TASK_FAILS²), for failed tasks only.
+static bool
+s_may_go (mc_sched_t *self, const mc_task_t *task, int32_t id)
+{
+    const mc_task_fails_t *fails = task->fails;
+    int32_t later [MC_TASK_FAILS];  //  registered engines it failed on since it last failed on this one
+    size_t nlater = 0;
+    for (size_t i = fails->count; i-- > 0;) {
+        int32_t engine = fails->engine [i];
+        if (engine == id)
+            return nlater + 1 >= mc_registry_size (self->registry);
+        size_t k = 0;
+        while (k < nlater && later [k] != engine)
+            k++;
+        if (k == nlater && mc_registry_lookup (self->registry, engine))
+            later [nlater++] = engine;
+    }
+    return true;                    //  it never failed here
+}
+
+//  May this load-balanced task (or job's rest) go to the engine now?
+static bool
+s_fits (mc_sched_t *self, mc_engine_t *engine, const mc_task_t *task)
+{
+    uint32_t inflight = mc_engine_load (engine)->inflight;
+    return !(task->suspect && inflight > 0) && inflight < mc_sched_limit (self, task->job)
+        && !(task->fails && !s_may_go (self, task, mc_engine_id (engine)));
+}
+
+//  The task whose turn it is (the front of `flow`) failed on this engine
+//  and another may take it: it keeps its place, and the engine takes the
+//  task behind it in its job, else the front of the flow next in turn at
+//  its level (the share's next flow, else the next share's), out of turn,
+//  so that a task waiting for another engine holds back neither its own
+//  job nor the others. Two looks, no scan: when neither fits, the engine
+//  waits for its next result (or, with nothing in flight, the next
+//  result anywhere: self->stalled). True when it was given a task.
+static bool
+s_give_past (mc_sched_t *self, mc_engine_t *engine, s_flow_t *flow)
+{
+    mc_task_t *skipped = mc_taskq_pop (flow->queue);
+    mc_task_t *behind = mc_taskq_peek (flow->queue);
+    mc_task_t *task = NULL;
+    if (behind && s_fits (self, engine, behind))
+        task = s_lb_take (self, flow);
+    //  Back at the front: a pop leaves room for it, so this cannot fail.
+    int rc = mc_taskq_push_front (flow->queue, skipped);
+    assert (rc == 0);
+    if (task) {
+        s_lb_turn (self, flow);
+        s_send (self, engine, task);
+        return true;
+    }
+    s_flow_t *other = flow->next != flow? flow->next:
+                      flow->share->next != flow->share? flow->share->next->flows: NULL;
+    if (other && s_fits (self, engine, mc_taskq_peek (other->queue)) && (task = s_lb_take (self, other))) {
+        s_lb_turn (self, other);
+        s_send (self, engine, task);
+        return true;
+    }
+    if (mc_engine_load (engine)->inflight == 0)
+        self->stalled = true;
+    return false;
 }
 
 //  Give the engine one task if one may go to it now: its own direct tasks
@@ -570,6 +674,9 @@ s_give_one (mc_sched_t *self, mc_engine_t *engine)
     task = flow? mc_taskq_peek (flow->queue): NULL;
     if (task && task->suspect && load->inflight > 0)
         return false;               //  it waits for an engine with nothing in flight
+    //  A retry goes elsewhere (a task that never failed costs this test).
+    if (task && task->fails && !s_may_go (self, task, mc_engine_id (engine)))
+        return s_give_past (self, engine, flow);
     //  Another job's task is not looked for when this one may not go: that
     //  would be a scan, and the engine gets work at its next result.
     if (task && load->inflight < mc_sched_limit (self, task->job) && (task = s_lb_pop (self, flow))) {
@@ -582,6 +689,7 @@ s_give_one (mc_sched_t *self, mc_engine_t *engine)
 void
 mc_sched_dispatch (mc_sched_t *self)
 {
+    self->stalled = false;          //  each engine has its look now
     //  Rotate through the ring, one task per engine per turn, until a full
     //  turn gives nothing.
     size_t idle = 0;
@@ -640,11 +748,21 @@ mc_sched_task_done (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
     s_unlink (engine, task);
     while (s_give_one (self, engine))
         ;
+    //  An idle engine passed over a retry that waits for this one, or
+    //  another: it may take something now.
+    if (self->stalled) {
+        self->stalled = false;
+        mc_sched_dispatch (self);
+    }
 }
 
 int
 mc_sched_task_again (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
 {
+    //  A load-balanced task remembers where it failed, to go elsewhere.
+    if (task->target < 0 && mc_job_task_failed_on (task->job, task, mc_engine_id (engine)))
+        mc_warn ("out of memory: job %llu task %u may run again on engine %d, where it failed",
+                 (unsigned long long) mc_job_info (task->job)->id, task->number, mc_engine_id (engine));
     s_unlink (engine, task);
     //  At the back of its job's flow: another engine may take it, and a
     //  passing cause has time to pass. A direct task keeps its place.
@@ -1198,6 +1316,142 @@ s_test_many (void)
     mc_registry_destroy (&registry);
 }
 
+//  Clear an engine's in-flight list before tear down (the tasks point
+//  into jobs destroyed after).
+static void
+s_forget_running (mc_registry_t *registry)
+{
+    for (mc_engine_t *e = mc_registry_first (registry); e; e = mc_registry_next (registry, e)) {
+        mc_engine_load (e)->running = NULL;
+        mc_engine_load (e)->inflight = 0;
+    }
+}
+
+//  A retry goes elsewhere: a task run again after its kernel failed, or
+//  requeued after it killed its engine, goes to an engine it has not
+//  failed on while one is registered, and when all have failed it, to
+//  the one where it failed longest ago. The engine passed over takes the
+//  task behind it, or another job's, and an idle one passed over with
+//  nothing else to take gets work as soon as there is some.
+static void
+s_test_elsewhere (void)
+{
+    //  Kernel errors, two engines, one task in flight each.
+    mc_registry_t *registry = mc_registry_new ();
+    s_capture_t capture = { .count = 0 };
+    mc_sched_t *sched = mc_sched_new (registry, 1, 5000, 3, s_capture_send, &capture);
+    mc_engine_t *e0 = s_add_engine (registry, "a");
+    mc_engine_t *e1 = s_add_engine (registry, "b");
+    mc_job_t *job = s_fair_job (1, 3, "alice", 0);
+    assert (mc_sched_queue_job (sched, job) == 0);
+    mc_sched_engine_ready (sched, e0);
+    mc_sched_engine_ready (sched, e1);
+    mc_task_t *t0 = mc_job_task (job, 0), *t1 = mc_job_task (job, 1);
+    assert (capture.count == 2 && capture.sent [0] == t0 && capture.to [0] == 0 && capture.sent [1] == t1);
+    //  t0 fails on engine 0: behind task 2, which engine 0 takes.
+    assert (mc_sched_task_again (sched, e0, t0) == 0);
+    assert (t0->fails && t0->fails->count == 1 && t0->fails->engine [0] == 0);
+    assert (capture.count == 3 && capture.sent [2]->number == 2 && capture.to [2] == 0);
+    //  Engine 0 is free again, but t0 waits for engine 1, busy.
+    s_finish_last (sched, e0, &capture);
+    assert (capture.count == 3 && mc_engine_inflight (e0) == 0 && t0->state == MC_TASK_WAITING);
+    //  Engine 1 takes it at its next result.
+    mc_job_task_finished (job, t1, true, 100000);
+    mc_sched_task_done (sched, e1, t1);
+    assert (capture.count == 4 && capture.sent [3] == t0 && capture.to [3] == 1);
+    //  It fails there too: every engine has failed it, so it goes to the
+    //  one where it failed longest ago, engine 0, not back to engine 1.
+    assert (mc_sched_task_again (sched, e1, t0) == 0);
+    assert (capture.count == 5 && capture.sent [4] == t0 && capture.to [4] == 0);
+    assert (t0->fails->count == 2 && mc_engine_inflight (e1) == 0);
+    mc_job_task_finished (job, t0, true, 100000);
+    mc_sched_task_done (sched, e0, t0);
+    assert (!t0->fails && mc_job_is_finished (job) && mc_sched_waiting (sched) == 0);
+    s_forget_running (registry);
+    mc_sched_destroy (&sched);
+    mc_job_destroy (&job);
+
+    //  Another user's job is not held back: engine 0, passed over by
+    //  alice's retry, takes bob's tasks out of turn, and alice's task
+    //  keeps its place for engine 1.
+    capture.count = 0;
+    sched = mc_sched_new (registry, 1, 5000, 3, s_capture_send, &capture);
+    mc_job_t *alice = s_fair_job (2, 1, "alice", 0);
+    mc_job_t *bob = s_fair_job (3, 3, "bob", 0);
+    mc_job_t *alice2 = s_fair_job (4, 2, "alice", 0);
+    assert (mc_sched_queue_job (sched, alice) == 0);
+    mc_registry_free_remove (registry, e0);
+    mc_registry_free_remove (registry, e1);
+    mc_sched_engine_ready (sched, e0);  //  engine 1 is registered, not in the rotation yet
+    mc_task_t *a0 = mc_job_task (alice, 0);
+    assert (capture.count == 1 && capture.sent [0] == a0);
+    assert (mc_sched_queue_job (sched, bob) == 0);
+    assert (mc_sched_task_again (sched, e0, a0) == 0);
+    //  Bob's turn (alice's job had gone and came back behind him).
+    assert (capture.count == 2 && capture.sent [1]->job == bob && capture.sent [1]->number == 0);
+    s_finish_last (sched, e0, &capture);
+    //  Alice's turn: a0 may not go to engine 0; bob's next goes instead.
+    assert (capture.count == 3 && capture.sent [2]->job == bob && capture.sent [2]->number == 1);
+    assert (a0->state == MC_TASK_WAITING && mc_sched_job_waiting (sched, alice) == 1);
+    //  Alice's other job (her share's next flow) goes before bob's last.
+    assert (mc_sched_queue_job (sched, alice2) == 0);
+    s_finish_last (sched, e0, &capture);
+    assert (capture.count == 4 && capture.sent [3]->job == alice2 && capture.sent [3]->number == 0);
+    //  Engine 1 joins: bob's turn (alice has had hers), then alice's: a0.
+    mc_sched_engine_ready (sched, e1);
+    assert (capture.count == 5 && capture.sent [4]->job == bob && capture.to [4] == 1);
+    s_finish_last (sched, e1, &capture);
+    assert (capture.count == 6 && capture.sent [5] == a0 && capture.to [5] == 1);
+    //  Engine 0 ends alice's other job.
+    mc_task_t *done = capture.sent [3];
+    mc_job_task_finished (alice2, done, true, 100000);
+    mc_sched_task_done (sched, e0, done);
+    assert (capture.count == 7 && capture.sent [6]->job == alice2 && mc_sched_waiting (sched) == 0);
+    assert (mc_job_unmade (bob) == 0 && mc_job_unmade (alice2) == 0);
+    s_forget_running (registry);
+    mc_sched_destroy (&sched);
+    mc_job_destroy (&alice);
+    mc_job_destroy (&bob);
+    mc_job_destroy (&alice2);
+    mc_registry_destroy (&registry);
+
+    //  Deaths, three engines: a poison task killed by engine 0 goes to
+    //  another, though engine 0 is back (a restarted local engine keeps
+    //  its id), and its error lists three distinct engines.
+    registry = mc_registry_new ();
+    capture.count = 0;
+    capture.lost = 0;
+    sched = mc_sched_new (registry, 1, 5000, 3, s_capture_send, &capture);
+    job = s_fair_job (5, 1, "alice", 0);
+    assert (mc_sched_queue_job (sched, job) == 0);
+    const char *uuids [] = { "a", "b", "c" };
+    mc_engine_t *engines [3];
+    for (int i = 0; i < 3; i++) {
+        engines [i] = s_add_engine (registry, uuids [i]);
+        mc_sched_engine_ready (sched, engines [i]);
+    }
+    mc_task_t *poison = mc_job_task (job, 0);
+    assert (capture.count == 1 && capture.to [0] == 0);
+    for (int death = 1; death <= 3; death++) {
+        int32_t id = capture.to [capture.count - 1];
+        assert (capture.sent [capture.count - 1] == poison);
+        mc_sched_engine_gone (sched, engines [id], true, s_capture_lost, &capture);
+        mc_registry_remove (registry, &engines [id]);
+        engines [id] = s_add_engine (registry, uuids [id]);     //  back, with its id
+        assert (mc_engine_id (engines [id]) == id);
+        mc_sched_engine_ready (sched, engines [id]);
+        if (death < 3)
+            assert (capture.count == (size_t) death + 1 && capture.to [death] == death && capture.lost == 0);
+    }
+    char text [256];
+    assert (capture.lost == 1 && mc_job_poison_text (job, poison, text, sizeof text) == 2);
+    assert (!strcmp (text, "task 0 (items 0..0) of kernel 'noop' killed 3 engines (engines 0, 1, 2): not retried"));
+    mc_job_task_finished (job, poison, false, 0);
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+    mc_job_destroy (&job);
+}
+
 void
 mc_sched_test (bool verbose)
 {
@@ -1207,6 +1461,7 @@ mc_sched_test (bool verbose)
     s_test_lazy ();
     s_test_fair ();
     s_test_many ();
+    s_test_elsewhere ();
     mc_registry_t *registry = mc_registry_new ();
     s_capture_t capture = { .count = 0 };
     mc_sched_t *sched = mc_sched_new (registry, 4, 5000, 3, s_capture_send, &capture);

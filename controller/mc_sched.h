@@ -7,8 +7,10 @@
     pipelining rule: an engine takes another task of a job while its tasks
     in flight are fewer than clamp(pipeline_us / mean task time of that
     job, 1, max_inflight), so tiny tasks are pipelined and long ones are not
-    hoarded. Every decision is O(1) per task; sending is the caller's,
-    through a callback. */
+    hoarded. A load-balanced task that failed on an engine (task->fails)
+    goes to another while one is registered (mc_proto.md §5, "Retries").
+    Every decision is O(1) per task; sending is the caller's, through a
+    callback. */
 #ifndef MC_SCHED_H
 #define MC_SCHED_H
 #include "mc_registry.h"
@@ -85,7 +87,8 @@ void mc_sched_engine_gone (mc_sched_t *self, mc_engine_t *engine, bool died, mc_
 //  A task that ended on its engine is to run again (its kernel failed and
 //  the job allows a retry): frees the slot as mc_sched_task_done does and
 //  queues the task again, a load-balanced one at the back of its job's
-//  queue (behind the tasks not made yet), a
+//  queue (behind the tasks not made yet; it remembers the engine, to go
+//  to another, as one that killed its engine does), a
 //  direct one at the front of its engine's queue (keeping their order).
 //  0, or -1 when out of memory (then it is neither queued nor in flight:
 //  fail it).
