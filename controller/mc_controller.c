@@ -333,6 +333,9 @@ mc_controller_engine_exited (mc_controller_t *self, int64_t pid, int status, uin
         snprintf (why, sizeof why, "exited");
     mc_server_t *server = &self->server;
     int64_t id = mc_engines_exited (server, server->conn [MC_ROLE_ENGINE].host, pid, why, restarts);
+    //  A retry waiting for this engine id to come back (mc_sched's
+    //  s_may_go counts ids handed over) may go to another now.
+    mc_sched_dispatch (server->sched);
     //  Its direct tasks failed: their jobs may be finished now.
     mc_engines_flush (server);
     mc_answer_finished (server);

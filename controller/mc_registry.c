@@ -374,6 +374,21 @@ mc_registry_take_back (mc_registry_t *self, const char *host, int64_t pid, uint3
     return id;
 }
 
+size_t
+mc_registry_handovers (const mc_registry_t *self)
+{
+    return self->handover_count;
+}
+
+bool
+mc_registry_handed_over (const mc_registry_t *self, int64_t id)
+{
+    for (size_t i = 0; i < self->handover_count; i++)
+        if (self->handovers [i].id == id)
+            return true;
+    return false;
+}
+
 void
 mc_registry_touch (mc_registry_t *self, mc_engine_t *engine, int64_t now_us)
 {
@@ -684,11 +699,14 @@ mc_registry_test (bool verbose)
     assert (!mc_registry_find_pid (self, "other", 1234) && !mc_registry_find_pid (self, "host", 99));
     mc_registry_remove (self, &e);
     assert (!mc_registry_find_pid (self, "host", 1234));
+    assert (mc_registry_handovers (self) == 0 && !mc_registry_handed_over (self, 3));
     assert (mc_registry_hand_over (self, 3, "host", 1235, 1) == 0);
+    assert (mc_registry_handovers (self) == 1 && mc_registry_handed_over (self, 3) && !mc_registry_handed_over (self, 4));
     mc_engine_t *f = s_test_register_pid (self, "f", 3, "noop", 90, 77, &replaced);
     assert (f && mc_engine_id (f) == 4);                    //  promised: not another's to ask for
     mc_engine_t *e2 = s_test_register_pid (self, "e2", -1, "noop", 100, 1235, &replaced);
     assert (e2 && mc_engine_id (e2) == 3 && mc_engine_restarts (e2) == 1 && !replaced);
+    assert (mc_registry_handovers (self) == 0 && !mc_registry_handed_over (self, 3));
     assert (mc_registry_lookup (self, 3) == e2 && mc_registry_find_pid (self, "host", 1235) == e2);
     //  The old uuid has lost its id: back, it is a new engine.
     mc_engine_t *old = s_test_register_pid (self, "e", 3, "noop", 110, 1234, &replaced);
@@ -697,6 +715,7 @@ mc_registry_test (bool verbose)
     mc_registry_remove (self, &e2);
     assert (mc_registry_hand_over (self, 3, "host", 1236, 2) == 0);
     assert (mc_registry_hand_over (self, 3, "host", 1237, 3) == 0);     //  replaces the one to 1236
+    assert (mc_registry_handovers (self) == 1);
     uint32_t restarts = 0;
     assert (mc_registry_take_back (self, "host", 1236, &restarts) == -1);
     assert (mc_registry_take_back (self, "host", 1237, &restarts) == 3 && restarts == 3);

@@ -108,6 +108,11 @@ int mc_registry_hand_over (mc_registry_t *self, int64_t id, const char *host, in
 //  process died before it registered): the id, with its restarts in
 //  *restarts, or -1 when there is none.
 int64_t mc_registry_take_back (mc_registry_t *self, const char *host, int64_t pid, uint32_t *restarts);
+//  Engines being restarted: ids handed over and not claimed yet.
+size_t mc_registry_handovers (const mc_registry_t *self);
+//  True when this id is handed over to a process not registered yet
+//  (O(handovers)).
+bool mc_registry_handed_over (const mc_registry_t *self, int64_t id);
 //  Record a sign of life: moves the engine to the young end of the live list.
 void mc_registry_touch (mc_registry_t *self, mc_engine_t *engine, int64_t now_us);
 //  The engine silent for longest, or NULL.

@@ -582,24 +582,28 @@ s_send (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
 }
 
 //  May a task that has failed somewhere go to the engine with this id?
-//  Not while a registered engine has not failed it, or failed it longer
-//  ago than this one did: a retry goes elsewhere, and when every engine
-//  has failed it, to the one where it failed longest ago (mc_proto.md §5,
-//  "Retries"). O(MC_TASK_FAILS²), for failed tasks only.
+//  Not while another engine has not failed it, or failed it longer ago
+//  than this one did: a retry goes elsewhere, and when every engine has
+//  failed it, to the one where it failed longest ago (mc_proto.md §5,
+//  "Retries"). The engines are those registered and those being
+//  restarted under their ids (handed over), which are coming back.
+//  O(MC_TASK_FAILS²), for failed tasks only.
 static bool
 s_may_go (mc_sched_t *self, const mc_task_t *task, int32_t id)
 {
     const mc_task_fails_t *fails = task->fails;
-    int32_t later [MC_TASK_FAILS];  //  registered engines it failed on since it last failed on this one
+    size_t engines = mc_registry_size (self->registry) + mc_registry_handovers (self->registry);
+    int32_t later [MC_TASK_FAILS];  //  engines it failed on since it last failed on this one
     size_t nlater = 0;
     for (size_t i = fails->count; i-- > 0;) {
         int32_t engine = fails->engine [i];
         if (engine == id)
-            return nlater + 1 >= mc_registry_size (self->registry);
+            return nlater + 1 >= engines;
         size_t k = 0;
         while (k < nlater && later [k] != engine)
             k++;
-        if (k == nlater && mc_registry_lookup (self->registry, engine))
+        if (k == nlater && (mc_registry_lookup (self->registry, engine)
+                        ||  mc_registry_handed_over (self->registry, engine)))
             later [nlater++] = engine;
     }
     return true;                    //  it never failed here
@@ -933,6 +937,18 @@ s_capture_lost (void *arg, mc_task_t *task)
 {
     (void) task;
     ((s_capture_t *) arg)->lost++;
+}
+
+static mc_engine_t *
+s_add_engine_pid (mc_registry_t *registry, const char *uuid, int64_t pid)
+{
+    zframe_t *rid = zframe_new (uuid, strlen (uuid));
+    bool replaced;
+    char **kernels = calloc (2, sizeof *kernels);
+    assert (rid && kernels && (kernels [0] = strdup ("noop")));
+    mc_engine_t *engine = mc_registry_register (registry, uuid, -1, "host", pid, rid, kernels, 1, 0, &replaced);
+    zframe_destroy (&rid);
+    return engine;
 }
 
 static mc_engine_t *
@@ -1336,6 +1352,7 @@ s_forget_running (mc_registry_t *registry)
 static void
 s_test_elsewhere (void)
 {
+    char text [256];
     //  Kernel errors, two engines, one task in flight each.
     mc_registry_t *registry = mc_registry_new ();
     s_capture_t capture = { .count = 0 };
@@ -1443,10 +1460,44 @@ s_test_elsewhere (void)
         if (death < 3)
             assert (capture.count == (size_t) death + 1 && capture.to [death] == death && capture.lost == 0);
     }
-    char text [256];
     assert (capture.lost == 1 && mc_job_poison_text (job, poison, text, sizeof text) == 2);
     assert (!strcmp (text, "task 0 (items 0..0) of kernel 'noop' killed 3 engines (engines 0, 1, 2): not retried"));
     mc_job_task_finished (job, poison, false, 0);
+    mc_sched_destroy (&sched);
+    mc_registry_destroy (&registry);
+    mc_job_destroy (&job);
+
+    //  Two local engines, each restarted under its id after a death: the
+    //  one being restarted counts, so the task waits for engine 0 to be
+    //  back rather than going to engine 1 again.
+    registry = mc_registry_new ();
+    capture.count = 0;
+    capture.lost = 0;
+    sched = mc_sched_new (registry, 1, 5000, 3, s_capture_send, &capture);
+    job = s_fair_job (6, 1, "alice", 0);
+    assert (mc_sched_queue_job (sched, job) == 0);
+    engines [0] = s_add_engine_pid (registry, "a", 70);
+    engines [1] = s_add_engine_pid (registry, "b", 71);
+    mc_sched_engine_ready (sched, engines [0]);
+    mc_sched_engine_ready (sched, engines [1]);
+    poison = mc_job_task (job, 0);
+    assert (capture.count == 1 && capture.to [0] == 0);
+    for (int id = 0; id < 2; id++) {
+        mc_sched_engine_gone (sched, engines [id], true, s_capture_lost, &capture);
+        mc_registry_remove (registry, &engines [id]);
+        assert (mc_registry_hand_over (registry, id, "host", 80 + id, 1) == 0);
+    }
+    assert (capture.count == 2 && capture.to [1] == 1 && poison->deaths == 2);
+    engines [1] = s_add_engine_pid (registry, "b2", 81);
+    assert (mc_engine_id (engines [1]) == 1);
+    mc_sched_engine_ready (sched, engines [1]);
+    assert (capture.count == 2 && mc_engine_inflight (engines [1]) == 0);
+    engines [0] = s_add_engine_pid (registry, "a2", 80);
+    assert (mc_engine_id (engines [0]) == 0);
+    mc_sched_engine_ready (sched, engines [0]);
+    assert (capture.count == 3 && capture.sent [2] == poison && capture.to [2] == 0);
+    mc_job_task_finished (job, poison, true, 10);
+    mc_sched_task_done (sched, engines [0], poison);
     mc_sched_destroy (&sched);
     mc_registry_destroy (&registry);
     mc_job_destroy (&job);

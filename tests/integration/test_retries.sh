@@ -4,7 +4,8 @@
 # max_task_deaths (3) deaths, and then fails with ENGINE_LOST naming the
 # kernel, its items and the engines; the rest of its job and the cluster
 # carry on. A kernel error is retried only when the submit asks (--retries),
-# with only the last outcome stored. The kernels are tests/kernels'.
+# with only the last outcome stored. A retry goes to an engine the task has
+# not failed on while there is one. The kernels are tests/kernels'.
 . "$(dirname "$0")/lib.sh"
 
 KERNELS=$BIN/test-kernels
@@ -42,8 +43,10 @@ expect_match "the poison task's row: ENGINE_LOST (11), no data" "$(rows "$job" |
 expect "one line per task: its last outcome" "$(rows "$job" | wc -l)" "12"
 status=$(mcj status "$job")
 expect_match "the job finished, one item failed" "$status" '"state":"failed".*"done":11,"failed":1'
-expect_match "the poison task's error names kernel, item and 3 deaths" "$out" \
-    "\"error\":\"task 7 \\(items 7..7\\) of kernel 'crash' killed 3 engines \\(engines [01], [01], [01]; SIGKILL\\): not retried\""
+# Each death sends it to the other engine (mc_proto.md §5, "Elsewhere"):
+# with two engines and three deaths one repeats, never twice in a row.
+expect_match "the poison task's error names kernel, item and 3 deaths, on engines in turn" "$out" \
+    "\"error\":\"task 7 \\(items 7..7\\) of kernel 'crash' killed 3 engines \\(engines (0, 1, 0|1, 0, 1); SIGKILL\\): not retried\""
 expect_match "as ENGINE_LOST, with the count" "$out" '"count":1,"engines":\[[01]\],"tasks":\[7\]'
 wait_for 5 logged "job [0-9]* task 7 (items 7..7) of kernel 'crash' killed 3 engines" \
     && pass "the poison task is logged" || fail "no log line for the poison task: $(tail -5 "$LOG")"
@@ -57,11 +60,33 @@ restarts=$(( $(mcj engines | grep -o '"restarts":[0-9]*' | cut -d: -f2 | paste -
 expect "the cluster still serves" "$(mcj map square '[1,2,3]')" "[1,4,9]"
 expect "a map without the poison item is whole" "$(mcj map crash 0:6 poison=7)" "[0,1,2,3,4,5]"
 
+# A kernel error is retried on another engine: flaky fails every call in
+# engine 0's process only, so with --retries 1 a task that failed there
+# passes only if its retry goes to engine 1, which `get --meta` shows.
+pid0=$(mcj engines | grep -o '"id":0,"host":"[^"]*","pid":[0-9]*' | grep -o '[0-9]*$')
+expect "retried elsewhere, every task passes" "$(mcj map --retries 1 flaky 0:8 fails=1000 pid="$pid0")" \
+    "[0,1,2,3,4,5,6,7]"
+job=$(job_of)
+wait_for 5 logged "job ${job#j} task [0-9]* failed on engine 0 (flaky: call 1 of 1000 for [0-7] fails): retry 1 of 1" \
+    && pass "engine 0 failed a task" || fail "no failure on engine 0 in the log: $(tail -5 "$LOG")"
+expect "each task's result came from engine 1" "$(mcj get --meta "$job" | grep -o '"engine":[0-9]*' | sort -u)" \
+    '"engine":1'
+
 # A direct task is not retried: its engine's death fails it at once.
 out=$(mcj apply --targets 0 crash 5 poison=5 2>&1); rc=$?
 expect "a direct task that kills its engine fails" "$rc" "1"
 expect_match "with ENGINE_LOST, after one death" "$out" '"error":"engine 0 was lost before the task finished"'
 wait_for 20 ids_are "[0,1]" && pass "engine 0 is back" || fail "engine 0 not back: $(mcj ids)"
+kill -TERM "$CTRL_PID"; wait "$CTRL_PID"
+
+# Three engines: a poison task's three deaths are on three engines, though
+# each engine it killed is back (restarted under its id) before the next.
+start_cluster 3 -v --kernel-path "$KERNELS"
+LOG=$MCCLUSTER_DIR/ipclusterd.out
+out=$(mcj map crash 0:6 poison=3 2>&1)
+engines=$(echo "$out" | grep -o "killed 3 engines (engines [0-9, ]*;" | grep -o '[0-9], [0-9], [0-9]')
+expect "three deaths, three distinct engines" "$(echo "$engines" | tr -d ' ' | tr , '\n' | sort -u | paste -sd,)" "0,1,2"
+wait_for 20 ids_are "[0,1,2]" && pass "the three engines are back" || fail "engines after the deaths: $(mcj ids)"
 kill -TERM "$CTRL_PID"; wait "$CTRL_PID"
 
 # max_task_deaths is a limit with a name; --show-config lists it.

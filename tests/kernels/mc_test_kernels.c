@@ -23,6 +23,8 @@ s_crash (mc_kcall_t *call)
 
 //  flaky n fails=K: fails the first K calls for n in this engine process
 //  (n mod 64), then returns n. One engine, so one count: deterministic.
+//  With pid=P, only the engine whose process is P fails (the others
+//  return n at once): a failure tied to one engine, for retries elsewhere.
 static int
 s_flaky (mc_kcall_t *call)
 {
@@ -30,6 +32,9 @@ s_flaky (mc_kcall_t *call)
     int64_t n = mc_kcall_int (call, "n");
     if (n < 0)
         return mc_kcall_error (call, "flaky: expected a non-negative integer");
+    int64_t pid = mc_kcall_int (call, "pid");
+    if (pid > 0 && pid != (int64_t) getpid ())
+        return mc_kcall_out_int (call, n);
     int64_t fails = mc_kcall_int (call, "fails");
     int64_t call_number = ++calls [n % 64];
     if (call_number <= fails)
@@ -54,8 +59,8 @@ s_stubborn (mc_kcall_t *call)
 
 static const mc_kernel_def_t s_kernels [] = {
     { "crash", "the item, but kills its engine when it is `poison` (a test kernel)", "item:int poison:int=-1", s_crash },
-    { "flaky", "fails its first `fails` calls for n on an engine, then returns n (a test kernel)",
-      "n:int fails:int=1", s_flaky },
+    { "flaky", "fails its first `fails` calls for n on an engine (only on process `pid` if given), then returns n (a test kernel)",
+      "n:int fails:int=1 pid:int=0", s_flaky },
     { "stubborn", "sleeps ms milliseconds, ignoring its cancel flag (a test kernel)", "ms:int", s_stubborn },
 };
 
