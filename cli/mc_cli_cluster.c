@@ -118,31 +118,76 @@ s_print_ids (const json_t *reply)
     printf ("\n");
 }
 
+//  "[origin hash]" and, on the next line, "doc (engines: ...)" of an entry
+//  of the kernels reply, around what line prints in between.
+static void
+s_print_entry (const json_t *k, void (*line) (const json_t *k))
+{
+    const char *origin = json_string_value (json_object_get (k, "origin"));
+    const char *hash = json_string_value (json_object_get (k, "hash"));
+    printf ("%-10s [%s%s%s]", json_string_value (json_object_get (k, "name")), origin? origin: "built-in",
+            hash && *hash? " ": "", hash? hash: "");
+    line (k);
+    printf ("\n           %s (engines:", json_string_value (json_object_get (k, "doc")));
+    size_t e;
+    json_t *id;
+    json_array_foreach (json_object_get (k, "engines"), e, id)
+        printf (" %lld", (long long) json_integer_value (id));
+    printf (")\n");
+}
+
+//  A kernel's typed arguments: " name:type[=default] ...".
+static void
+s_print_args (const json_t *k)
+{
+    size_t a;
+    json_t *arg;
+    json_array_foreach (json_object_get (k, "args"), a, arg) {
+        json_t *fallback = json_object_get (arg, "default");
+        printf (" %s:%s%s%s", json_string_value (json_object_get (arg, "name")),
+                json_string_value (json_object_get (arg, "type")), fallback? "=": "",
+                fallback? json_string_value (fallback): "");
+    }
+}
+
+//  A walker target's shape: " 2-D density, 0 params".
+static void
+s_print_shape (const json_t *k)
+{
+    json_int_t params = json_integer_value (json_object_get (k, "params"));
+    printf (" %lld-D %s, ", (long long) json_integer_value (json_object_get (k, "dim")),
+            json_is_true (json_object_get (k, "log"))? "log density": "density");
+    if (params < 0)
+        printf ("any params");
+    else
+        printf ("%lld param%s", (long long) params, params == 1? "": "s");
+}
+
+static bool
+s_is_target (const json_t *k)
+{
+    const char *kind = json_string_value (json_object_get (k, "kind"));
+    return kind && !strcmp (kind, "target");
+}
+
+//  Kernels, then the walker's targets under a line of their own (which
+//  the bash completion's kernel list stops at).
 static void
 s_print_kernels (const json_t *reply)
 {
     size_t i;
     json_t *k;
-    json_array_foreach (reply, i, k) {
-        const char *origin = json_string_value (json_object_get (k, "origin"));
-        const char *hash = json_string_value (json_object_get (k, "hash"));
-        printf ("%-10s [%s%s%s]", json_string_value (json_object_get (k, "name")), origin? origin: "built-in",
-                hash && *hash? " ": "", hash? hash: "");
-        size_t a;
-        json_t *arg;
-        json_array_foreach (json_object_get (k, "args"), a, arg) {
-            json_t *fallback = json_object_get (arg, "default");
-            printf (" %s:%s%s%s", json_string_value (json_object_get (arg, "name")),
-                    json_string_value (json_object_get (arg, "type")), fallback? "=": "",
-                    fallback? json_string_value (fallback): "");
+    json_array_foreach (reply, i, k)
+        if (!s_is_target (k))
+            s_print_entry (k, s_print_args);
+    bool heading = false;
+    json_array_foreach (reply, i, k)
+        if (s_is_target (k)) {
+            if (!heading)
+                printf ("targets of the walker (walker target=NAME):\n");
+            heading = true;
+            s_print_entry (k, s_print_shape);
         }
-        printf ("\n           %s (engines:", json_string_value (json_object_get (k, "doc")));
-        size_t e;
-        json_t *id;
-        json_array_foreach (json_object_get (k, "engines"), e, id)
-            printf (" %lld", (long long) json_integer_value (id));
-        printf (")\n");
-    }
 }
 
 static void

@@ -36,7 +36,9 @@ static const mc_cli_command_t s_commands [] = {
       mc_cli_engines_options, "mcclient engines add 4 --engines slurm --launcher-opt partition=short" },
     { NULL, mc_cli_allocations, MC_OP_ALLOCATIONS, "", NULL, NULL, NULL, NULL, "mcclient allocations" },
     { NULL, mc_cli_kernels, MC_OP_KERNELS, "[add FILE [CFLAGS...]|remove NAME]", NULL, NULL,
-      S_INDENT "each with its origin (built-in, file, client) and version\n"
+      S_INDENT "each with its origin (built-in, file, client) and version; then\n"
+      S_INDENT "the walker's targets (target=NAME: gauss3, lib.name) with their\n"
+      S_INDENT "dimension, parameter count, and density or log density\n"
       "    kernels add FILE.c [CFLAGS...]  compile FILE.c here (cc -O2 -fPIC -shared -Wall -Wextra\n"
       S_INDENT "against mc_kernel.h) and send it to every engine, now and as\n"
       S_INDENT "they join; a new version serves the tasks that start after it\n"

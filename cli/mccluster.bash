@@ -4,9 +4,10 @@
 #
 # Nothing here lists a command or an option: mcclient gives its words with
 # `mcclient help --complete [COMMAND]` (from the tables its parser reads),
-# ipclusterd and mcengine theirs in --help. Kernel names come from the
-# running cluster (`mcclient kernels`), job ids from `mcclient --json jobs`;
-# with no cluster there are none.
+# ipclusterd and mcengine theirs in --help. Kernel names and the values of
+# a kernel argument target= come from the running cluster (`mcclient
+# kernels`), job ids from `mcclient --json jobs`; with no cluster there are
+# none.
 
 # COMPREPLY for the value of an option whose help calls it $1.
 _mccluster_value () {
@@ -21,9 +22,13 @@ _mccluster_value () {
     esac
 }
 
-# The kernels of the running cluster, and its recent job ids.
+# The kernels of the running cluster (`mcclient kernels` lists them, then
+# its walker targets under a heading), its targets, and its recent job ids.
 _mccluster_kernels () {
-    "$1" --connect-timeout 1 "${@:2}" kernels 2>/dev/null | awk '/^[^ ]/ { print $1 }'
+    "$1" --connect-timeout 1 "${@:2}" kernels 2>/dev/null | awk '/^targets / { exit } /^[^ ]/ { print $1 }'
+}
+_mccluster_targets () {
+    "$1" --connect-timeout 1 "${@:2}" kernels 2>/dev/null | awk 'on && /^[^ ]/ { print $1 } /^targets / { on = 1 }'
 }
 _mccluster_jobs () {
     "$1" --connect-timeout 1 "${@:2}" --json jobs --limit 100 2>/dev/null \
@@ -90,6 +95,14 @@ _mcclient () {
         [ $words = 0 ] && COMPREPLY=($(compgen -W "$("$prog" help --complete 2>/dev/null)" -- "$cur"))
     elif [ -n "$subs" ] && [ $words = 0 ]; then
         COMPREPLY=($(compgen -W "$subs" -- "$cur"))
+    elif [[ $args == *KERNEL* ]] && [ $words -ge 1 ] && [[ $cur == target=* ]]; then
+        # A kernel argument target=NAME (the walker's): the cluster's targets.
+        COMPREPLY=($(compgen -P target= -W "$(_mccluster_targets "$prog" "${global[@]}")" -- "${cur#target=}"))
+    elif [[ $args == *KERNEL* ]] && [ $words -ge 1 ] \
+         && [[ ( $cur == = && $prev == target ) || ( $prev == = && ${COMP_WORDS[COMP_CWORD-2]} == target ) ]]; then
+        # The same where readline splits words at "=": target, =, NAME.
+        [ "$cur" = = ] && cur=
+        COMPREPLY=($(compgen -W "$(_mccluster_targets "$prog" "${global[@]}")" -- "$cur"))
     elif [[ $args == *KERNEL* ]] && [ $words = 0 ]; then
         COMPREPLY=($(compgen -W "$(_mccluster_kernels "$prog" "${global[@]}")" -- "$cur"))
     elif [[ $args == JOB* ]] && { [ $words = 0 ] || [[ $args == JOB...* ]]; }; then

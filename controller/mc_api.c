@@ -388,19 +388,50 @@ s_op_jobs (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
     mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
 }
 
-//  One kernel as engines described it, and which engines have it.
+//  One kernel or walker target as engines described it, and which engines
+//  have it.
 typedef struct {
     char name [MC_KERNEL_NAME_MAX + 1];
     const msgpack_object *doc, *args;   //  point into zone
     const msgpack_object *origin, *hash;    //  (REGISTER's 4th and 5th), or NULL; into zone
+    const msgpack_object *shape;        //  a target's {dim, params, log} (6th), or NULL for a kernel; into zone
     int32_t engines [64];
     size_t engine_count;
 } s_kernel_t;
 
+//  Kernels first, then targets, each by name.
 static int
 s_kernel_cmp (const void *a, const void *b)
 {
-    return strcmp (((const s_kernel_t *) a)->name, ((const s_kernel_t *) b)->name);
+    const s_kernel_t *x = a, *y = b;
+    if ((x->shape != NULL) != (y->shape != NULL))
+        return x->shape? 1: -1;
+    return strcmp (x->name, y->name);
+}
+
+//  The value of key in a msgpack map, or NULL.
+static const msgpack_object *
+s_map_get (const msgpack_object *map, const char *key)
+{
+    size_t len = strlen (key);
+    for (uint32_t i = 0; map && map->type == MSGPACK_OBJECT_MAP && i < map->via.map.size; i++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr [i];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == len && !memcmp (kv->key.via.str.ptr, key, len))
+            return &kv->val;
+    }
+    return NULL;
+}
+
+//  A target's shape value as an integer, else fallback.
+static int64_t
+s_shape_int (const msgpack_object *shape, const char *key, int64_t fallback)
+{
+    const msgpack_object *v = s_map_get (shape, key);
+    if (v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= INT32_MAX)
+        return (int64_t) v->via.u64;
+    if (v && v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && v->via.i64 >= INT32_MIN)
+        return v->via.i64;
+    return fallback;
 }
 
 //  Pack "name:type[=default] ..." as [{"name", "type"[, "default"]}, ...].
@@ -453,8 +484,11 @@ s_kernels_add (const mc_engine_t *e, msgpack_zone *zone, s_kernel_t **kernels, s
             continue;
         char name [MC_KERNEL_NAME_MAX + 1];
         snprintf (name, sizeof name, "%.*s", (int) k->via.array.ptr [0].via.str.size, k->via.array.ptr [0].via.str.ptr);
+        //  A sixth element, a map, makes it a walker target (§3).
+        const msgpack_object *shape = k->via.array.size > 5 && k->via.array.ptr [5].type == MSGPACK_OBJECT_MAP?
+                                      &k->via.array.ptr [5]: NULL;
         size_t j = 0;
-        while (j < *count && strcmp ((*kernels) [j].name, name))
+        while (j < *count && (strcmp ((*kernels) [j].name, name) || ((*kernels) [j].shape != NULL) != (shape != NULL)))
             j++;
         if (j == *count) {
             s_kernel_t *grown = realloc (*kernels, (*count + 1) * sizeof *grown);
@@ -467,6 +501,7 @@ s_kernels_add (const mc_engine_t *e, msgpack_zone *zone, s_kernel_t **kernels, s
             grown [j].args = &k->via.array.ptr [2];
             grown [j].origin = k->via.array.size > 3? &k->via.array.ptr [3]: NULL;
             grown [j].hash = k->via.array.size > 4? &k->via.array.ptr [4]: NULL;
+            grown [j].shape = shape;
             (*count)++;
         }
         s_kernel_t *kernel = &(*kernels) [j];
@@ -477,7 +512,8 @@ s_kernels_add (const mc_engine_t *e, msgpack_zone *zone, s_kernel_t **kernels, s
 }
 
 //  kernels: every kernel some engine has, by name, with its doc, typed
-//  arguments and engines.
+//  arguments and engines; then every walker target, by name, with its doc,
+//  dimension, parameter count, density or log, and engines.
 static void
 s_op_kernels (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
 {
@@ -494,7 +530,8 @@ s_op_kernels (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
         msgpack_packer pk = mc_server_body (self);
         msgpack_pack_array (&pk, (uint32_t) count);
         for (size_t j = 0; j < count; j++) {
-            msgpack_pack_map (&pk, 6);
+            const msgpack_object *shape = kernels [j].shape;
+            msgpack_pack_map (&pk, shape? 9: 7);
             mc_proto_pack_str (&pk, "name");
             mc_proto_pack_str (&pk, kernels [j].name);
             mc_proto_pack_str (&pk, "origin");
@@ -512,12 +549,29 @@ s_op_kernels (mc_server_t *self, mc_msg_t *msg, const msgpack_object *body)
                 msgpack_pack_object (&pk, *kernels [j].doc);
             else
                 mc_proto_pack_str (&pk, "");
-            mc_proto_pack_str (&pk, "args");
-            s_pack_args (&pk, kernels [j].args);
+            if (shape) {
+                const msgpack_object *log = s_map_get (shape, "log");
+                mc_proto_pack_str (&pk, "dim");
+                msgpack_pack_int64 (&pk, s_shape_int (shape, "dim", 0));
+                mc_proto_pack_str (&pk, "params");
+                msgpack_pack_int64 (&pk, s_shape_int (shape, "params", 0));
+                mc_proto_pack_str (&pk, "log");
+                if (log && log->type == MSGPACK_OBJECT_BOOLEAN && log->via.boolean)
+                    msgpack_pack_true (&pk);
+                else
+                    msgpack_pack_false (&pk);
+            }
+            else {
+                mc_proto_pack_str (&pk, "args");
+                s_pack_args (&pk, kernels [j].args);
+            }
             mc_proto_pack_str (&pk, "engines");
             msgpack_pack_array (&pk, (uint32_t) kernels [j].engine_count);
             for (size_t e = 0; e < kernels [j].engine_count; e++)
                 msgpack_pack_int32 (&pk, kernels [j].engines [e]);
+            //  Last: what scripts matched before it came stays as it was.
+            mc_proto_pack_str (&pk, "kind");
+            mc_proto_pack_str (&pk, shape? "target": "kernel");
         }
         mc_answer_reply (self, msg->routing_id, msg->req, MC_OK, NULL);
     }

@@ -132,13 +132,14 @@ mc_ktable_args (const mc_kernel_def_t *def)
 //  --------------------------------------------------------------------------
 //  Targets of the walker
 
-//  "lib.name" of def into full: 0, or -1 when something about def is bad.
+//  "lib.name" of def into full ("name" for a built-in, lib NULL): 0, or
+//  -1 when something about def is bad.
 static int
 s_target_name (const char *lib, const mc_target_def_t *def, char *full, size_t len)
 {
     if (!def->name || !def->fn || def->dim < 1 || def->dim > MC_TARGET_MAX_DIM
     ||  def->nparams < MC_TARGET_ANY_PARAMS || def->nparams > MC_TARGET_MAX_PARAMS
-    ||  (size_t) snprintf (full, len, "%s.%s", lib, def->name) >= len
+    ||  (size_t) snprintf (full, len, "%s%s%s", lib? lib: "", lib? ".": "", def->name) >= len
     ||  !mc_value_valid_kernel_name (full, strlen (full)) || strchr (def->name, '.'))
         return -1;
     return 0;
@@ -453,7 +454,7 @@ mc_ktable_added (const char *lib, msgpack_packer *pk)
 void
 mc_ktable_pack_info (msgpack_packer *pk)
 {
-    msgpack_pack_array (pk, (uint32_t) s_count);
+    msgpack_pack_array (pk, (uint32_t) (s_count + s_target_count));
     for (size_t i = 0; i < s_count; i++) {
         const mc_kernel_def_t *def = s_kernels [i];
         msgpack_pack_array (pk, 5);
@@ -462,6 +463,26 @@ mc_ktable_pack_info (msgpack_packer *pk)
         mc_proto_pack_str (pk, def->args? def->args: "");
         mc_proto_pack_str (pk, s_kfrom [i].origin);
         mc_proto_pack_str (pk, s_kfrom [i].hash);
+    }
+    //  Targets: a sixth element says what they are (mc_proto.md §3).
+    for (size_t i = 0; i < s_target_count; i++) {
+        const mc_target_def_t *def = s_targets [i].def;
+        msgpack_pack_array (pk, 6);
+        mc_proto_pack_str (pk, s_targets [i].name);
+        mc_proto_pack_str (pk, def->doc? def->doc: "");
+        mc_proto_pack_str (pk, "");
+        mc_proto_pack_str (pk, s_targets [i].from.origin);
+        mc_proto_pack_str (pk, s_targets [i].from.hash);
+        msgpack_pack_map (pk, 3);
+        mc_proto_pack_str (pk, "dim");
+        msgpack_pack_uint32 (pk, def->dim);
+        mc_proto_pack_str (pk, "params");
+        msgpack_pack_int32 (pk, def->nparams);
+        mc_proto_pack_str (pk, "log");
+        if (def->log)
+            msgpack_pack_true (pk);
+        else
+            msgpack_pack_false (pk);
     }
 }
 
@@ -548,6 +569,30 @@ mc_ktable_test (bool verbose)
     assert (mc_ktable_find_target ("lib.tn", 6) == &targets [1] && !mc_ktable_find_target ("tn", 2));
     assert (mc_ktable_target_at (tbefore, &full) == &targets [0] && !strcmp (full, "lib.t2"));
     assert (mc_ktable_target_count () == tbefore + 2 && !mc_ktable_target_at (tbefore + 2, &full));
+    //  A built-in target (lib NULL) is named as it is.
+    static const mc_target_def_t builtin = { "ktable_bt", "", 2, 0, false, s_test_target, NULL };
+    assert (mc_ktable_register_target (NULL, &builtin) == 0 && mc_ktable_find_target ("ktable_bt", 9) == &builtin);
+    assert (mc_ktable_target_at (tbefore + 2, &full) == &builtin && !strcmp (full, "ktable_bt"));
+    //  Described with the kernels: [name, doc, "", origin, hash, {dim, params, log}].
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    mc_ktable_pack_info (&pk);
+    msgpack_unpacked up;
+    msgpack_unpacked_init (&up);
+    assert (msgpack_unpack_next (&up, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS);
+    msgpack_object info = up.data;
+    assert (info.type == MSGPACK_OBJECT_ARRAY && info.via.array.size == mc_ktable_count () + mc_ktable_target_count ());
+    msgpack_object last = info.via.array.ptr [info.via.array.size - 1];
+    assert (last.type == MSGPACK_OBJECT_ARRAY && last.via.array.size == 6);
+    assert (last.via.array.ptr [0].via.str.size == 9 && !memcmp (last.via.array.ptr [0].via.str.ptr, "ktable_bt", 9));
+    msgpack_object shape = last.via.array.ptr [5];
+    assert (shape.type == MSGPACK_OBJECT_MAP && shape.via.map.size == 3);
+    assert (shape.via.map.ptr [0].val.via.u64 == 2 && shape.via.map.ptr [1].val.via.i64 == 0
+            && shape.via.map.ptr [2].val.type == MSGPACK_OBJECT_BOOLEAN && !shape.via.map.ptr [2].val.via.boolean);
+    msgpack_unpacked_destroy (&up);
+    msgpack_sbuffer_destroy (&sb);
     //  Loading: a missing directory and a file that is no library.
     char err [256], dir [] = "/tmp/mc_ktable_test.XXXXXX", path [64];
     assert (mc_ktable_load_dir ("/nonexistent-dir", err, sizeof err) == -1 && strstr (err, "No such file"));

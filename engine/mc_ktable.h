@@ -35,7 +35,9 @@ const char *mc_ktable_origin (size_t index, const char **hash);
 void mc_ktable_lock (void);
 void mc_ktable_unlock (void);
 //  Pack the kernel list as REGISTER's and LOADED's kernel_info: an array
-//  of [name, doc, args, origin, hash]. Hold the lock, or be the kernel thread.
+//  of [name, doc, args, origin, hash] per kernel, then [name, doc, "",
+//  origin, hash, {"dim", "params", "log"}] per walker target (mc_proto.md
+//  §3). Hold the lock, or be the kernel thread.
 void mc_ktable_pack_info (msgpack_packer *pk);
 //  Load the shared object at path as the added library lib (version
 //  hash16), in place of the one of that name added before: 0, or -1 with
@@ -52,9 +54,10 @@ void mc_ktable_added (const char *lib, msgpack_packer *pk);
 //  The parsed args of a registered kernel (borrowed), or NULL.
 const mc_kargs_t *mc_ktable_args (const mc_kernel_def_t *def);
 
-//  Add a walker target of plugin lib as "lib.name" (def is borrowed for the
-//  life of the process): 0, or -1 for a bad name, dimension or parameter
-//  count, a missing function, a taken name or a full table.
+//  Add a walker target of plugin lib as "lib.name", or a built-in one
+//  (lib NULL) as "name" (def is borrowed for the life of the process): 0,
+//  or -1 for a bad name, dimension or parameter count, a missing function,
+//  a taken name or a full table.
 int mc_ktable_register_target (const char *lib, const mc_target_def_t *def);
 //  The target called name ("lib.name", need not be NUL-terminated), or NULL.
 const mc_target_def_t *mc_ktable_find_target (const char *name, size_t len);
@@ -74,7 +77,8 @@ int mc_ktable_load_dir (const char *dir, char *err, size_t errlen);
 void mc_ktable_test (bool verbose);
 
 //  The built-in kernels (engine/kernels/): noop, echo, square, sleep and
-//  fail; pi and walker. 0, or -1 when a name is taken.
+//  fail; pi and walker, and the walker's built-in targets (gauss3, ring,
+//  banana). 0, or -1 when a name is taken.
 int mc_builtin_register (void);
 int mc_sampler_register (void);
 //  Their selftests: arguments checked, edge cases, results.

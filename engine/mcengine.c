@@ -32,7 +32,7 @@ s_usage (FILE *out)
         "      --give-up S        exit with status 1 if no controller answers within S seconds,\n"
         "                         at start or after it went silent (default: keep trying)\n"
         "      --kernel-path DIR  also load the kernels of every DIR/*.so (see engine/mc_kernel.h)\n"
-        "      --list-kernels     print the kernels this engine can run and exit\n"
+        "      --list-kernels     print the kernels and walker targets this engine can run and exit\n"
         "      --lifeline         stop (as on SIGTERM) when standard input reaches its end: a\n"
         "                         launcher's ssh session or pipe that drops takes the engine along\n"
         "      --no-capture       let kernels print to the engine's own stdout and stderr instead\n"

@@ -619,6 +619,13 @@ static const mc_kernel_def_t s_samplers [] = {
 int
 mc_sampler_register (void)
 {
+    //  The built-in targets are in the table too, so that the engine
+    //  describes them with the plugins' (`mcclient kernels`); the walker
+    //  still finds them here first.
+    for (int i = 0; i < BUILTIN_TARGETS; i++)
+        if (mc_ktable_find_target (s_targets [i].name, strlen (s_targets [i].name)) != &s_targets [i]
+        &&  mc_ktable_register_target (NULL, &s_targets [i]))
+            return -1;
     return mc_ktable_register_all (s_samplers, sizeof s_samplers / sizeof s_samplers [0]);
 }
 

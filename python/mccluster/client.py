@@ -193,9 +193,15 @@ class Client:
         return self._call("engines")
 
     def kernels(self):
-        """The kernels and walker targets the engines offer: name, origin ("built-in", "file", or "client" for
-        one added with kernels_add), hash (its library's version), doc, typed arguments, engines."""
+        """The kernels and walker targets the engines offer, kernels first: each a dict with name, kind
+        ("kernel" or "target"), origin ("built-in", "file", or "client" for one added with kernels_add), hash (its
+        library's version), doc and engines; a kernel has its typed args, a target (what walker's target= takes:
+        "gauss3", "lib.name") its dim, params (-1: any number) and log (a log density, else a density)."""
         return self._call("kernels")
+
+    def targets(self):
+        """The walker targets of kernels() only (kind "target"), by name."""
+        return [k for k in self.kernels() if k.get("kind") == "target"]
 
     def kernels_add(self, path, cflags=None, name=None):
         """Add a library of kernels and walker targets to every engine, now and as engines join (the CLI's

@@ -22,6 +22,8 @@ def test_ids_and_views(rc):
     assert len(rc[:]) == 2 and len(rc[0]) == 1 and len(rc.load_balanced_view()) == 2
     assert repr(rc[:]) == "<DirectView [0, 1]>"
     assert any(k["name"] == "walker" for k in rc.kernels())
+    assert {"gauss3", "ring", "banana"} <= {t["name"] for t in rc.targets()}     # the walker's built-in targets
+    assert all(k["kind"] == "kernel" for k in rc.kernels()[:-len(rc.targets())])  # kernels first
     assert {e["id"] for e in rc.engines()} == {0, 1}
 
 

@@ -3,6 +3,7 @@
 task printed in AsyncResult.stdout and .stderr and in RemoteError; a compile error raised with the
 compiler's message."""
 import os
+import time
 
 import numpy as np
 import pytest
@@ -43,11 +44,21 @@ def test_add_replace_remove(rc, tmp_path):
     assert added["name"] == "pybump" and added["added"] == ["pybump.bump"]
     assert sorted(added["engines"]) == sorted(rc.ids) and len(added["hash"]) >= 16
     assert 1.5 < _mean_x(lview, 1) < 4.5
+    # Listed among the targets: its shape, origin and version, on every engine.
+    bump = [t for t in rc.targets() if t["name"] == "pybump.bump"]
+    assert len(bump) == 1 and bump[0]["kind"] == "target" and (bump[0]["dim"], bump[0]["params"]) == (2, 0)
+    assert bump[0]["log"] is False and bump[0]["origin"] == "client" and added["hash"].startswith(bump[0]["hash"])
+    assert sorted(bump[0]["engines"]) == sorted(rc.ids) and bump[0]["doc"] == "a bump at (CENTER, 0)"
     # Replaced (a string of flags, as on the command line): a new version, the walker sees it.
     again = rc.kernels_add(str(src), cflags="-DCENTER=-3 -O1")
     assert again["hash"] != added["hash"]
     assert -4.5 < _mean_x(lview, 1) < -1.5
     assert rc.kernels_remove("pybump")["name"] == "pybump"
+    # The engines unload it after the reply: gone from the list within a few seconds.
+    deadline = time.monotonic() + 10
+    while any(t["name"] == "pybump.bump" for t in rc.targets()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t["name"] == "pybump.bump" for t in rc.targets())
     with pytest.raises(mccluster.MCClusterError):
         lview.map_sync("walker", [0], target="pybump.bump", steps=10)
 

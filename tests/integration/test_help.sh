@@ -81,6 +81,11 @@ expect "complete --reduce's values" "$(complete_words mcclient map --reduce '')"
 expect "complete gather's --reduce" "$(complete_words mcclient gather x --reduce '')" "hist2d "
 expect "complete trust's sub-commands" "$(complete_words mcclient trust '')" "add list revoke "
 expect_match "complete kernels from the cluster" "$(complete_words mcclient map '')" '(^| )pi .*square .*walker '
+expect "complete kernels, not targets" "$(complete_words mcclient map '' | grep -c gauss3)" "0"
+expect "complete a target= value" "$(complete_words mcclient map walker target=ga)" "target=gauss3 "
+expect "complete target= split at =" "$(complete_words mcclient apply walker steps=10 target = '')" "banana gauss3 ring "
+expect "right after the =" "$(complete_words mcclient apply walker target =)" "banana gauss3 ring "
+expect "and a name after it" "$(complete_words mcclient apply walker target = ba)" "banana "
 expect_match "complete after a global option" "$(complete_words mcclient --json apply --targets all s)" 'sleep square '
 expect_match "complete job ids" "$(complete_words mcclient wait '')" "(^| )$job "
 expect "complete ipclusterd's options" "$(complete_words ipclusterd --engine)" "--engine-bin --engine-port --engines "

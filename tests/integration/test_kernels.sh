@@ -1,16 +1,25 @@
 #!/bin/bash
 # Kernels and walker targets in shared objects (issues 4 and 17): the
 # example plugins are loaded with --kernel-path, listed with their doc and
-# typed arguments, and run; a user's target gives the built-in's bits; a
+# typed arguments (targets with their shape, after the kernels), and run; a user's target gives the built-in's bits; a
 # plugin that cannot be loaded (garbage, another kernel ABI) is refused in
 # one line naming the file, and the engine runs on without it.
 . "$(dirname "$0")/lib.sh"
 start_cluster 2 --kernel-path "$BIN/kernels"
 D=$MCCLUSTER_DIR
 expect_match "kernels lists the plugin's kernel" "$(mcj kernels)" \
-  '\{"name":"cube","origin":"file","hash":"[0-9a-f]{16}","doc":"x\*x\*x of a number[^"]*","args":\[\{"name":"x","type":"any"\}\],"engines":\[0,1\]\}'
+  '\{"name":"cube","origin":"file","hash":"[0-9a-f]{16}","doc":"x\*x\*x of a number[^"]*","args":\[\{"name":"x","type":"any"\}\],"engines":\[0,1\],"kind":"kernel"\}'
 expect_match "kernels lists built-ins with typed arguments" "$(mcj kernels)" \
   '\{"name":"walker","origin":"built-in","hash":"","doc":"[^"]*","args":\[\{"name":"item","type":"any","default":"nil"\},\{"name":"target","type":"str","default":"gauss3"\},\{"name":"steps","type":"int"\}'
+# The walker's targets follow the kernels: the built-ins, and a plugin's as
+# lib.name (the example plugins' mymodel.c) with its shape and origin.
+expect_match "kernels lists the built-in targets" "$(mcj kernels)" \
+  '\{"name":"gauss3","origin":"built-in","hash":"","doc":"three Gaussians[^"]*","dim":2,"params":0,"log":false,"engines":\[0,1\],"kind":"target"\}'
+expect_match "kernels lists a plugin's target: 4-D log density, 2 params, from its file" "$(mcj kernels)" \
+  '\{"name":"mymodel.banana2","origin":"file","hash":"[0-9a-f]{16}","doc":"Rosenbrock[^"]*","dim":4,"params":2,"log":true,"engines":\[0,1\],"kind":"target"\}'
+expect_match "and for humans, under a heading of their own" "$(mc kernels | sed -n '/^targets of the walker/,$p')" \
+  'mymodel.banana2 \[file [0-9a-f]{16}\] 4-D log density, 2 params'
+expect "targets after every kernel" "$(mcj kernels | python3 -c 'import json, sys; k = [e["kind"] for e in json.load(sys.stdin)]; print(k == sorted(k), k.count("target") >= 3)')" "True True"
 expect "plugin kernel runs" "$(mcj map cube 0:4)" "[0,1,8,27]"
 expect "plugin kernel reads arrays" "$(mc push --type f64 v='[3,4]'; mcj apply --targets all norm @v)" "[5.0,5.0]"
 expect "echo gives an array argument back" "$(mcj apply --targets all echo @v)" "[[3.0,4.0],[3.0,4.0]]"

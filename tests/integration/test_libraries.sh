@@ -40,9 +40,17 @@ expect_match "versioned.c, version 1" "$out" '^versioned \(version ([0-9a-f]{16}
 v1=$(echo "$out" | grep -o '[0-9a-f]\{16\}')
 expect "both engines run version 1" "$(mcj apply --targets all version_of)" "[1,1]"
 expect_match "kernels shows its origin and version" "$(mcj kernels)" \
-  "\{\"name\":\"version_of\",\"origin\":\"client\",\"hash\":\"$v1\",\"doc\":\"the library's VERSION[^\"]*\",\"args\":\[\{\"name\":\"ms\",\"type\":\"int\",\"default\":\"0\"\}\],\"engines\":\[0,1\]\}"
+  "\{\"name\":\"version_of\",\"origin\":\"client\",\"hash\":\"$v1\",\"doc\":\"the library's VERSION[^\"]*\",\"args\":\[\{\"name\":\"ms\",\"type\":\"int\",\"default\":\"0\"\}\],\"engines\":\[0,1\],\"kind\":\"kernel\"\}"
 expect_match "built-ins say so" "$(mcj kernels)" '\{"name":"square","origin":"built-in","hash":"",'
 expect_match "kernels, for humans" "$(mc kernels)" "version_of +\[client $v1\] ms:int=0"
+# Its target too, after the kernels (issue: users could not see which
+# targets the cluster has): shape, origin and version, as target= names it.
+expect_match "kernels lists the library's target" "$(mcj kernels)" \
+  "\{\"name\":\"versioned.bump\",\"origin\":\"client\",\"hash\":\"$v1\",\"doc\":\"a Gaussian bump at \(VERSION, 0\)\",\"dim\":2,\"params\":0,\"log\":false,\"engines\":\[0,1\],\"kind\":\"target\"\}"
+expect_match "and the README's ring.ring beside the built-in ring" "$(mcj kernels)" \
+  '"name":"ring","origin":"built-in".*"kind":"target".*"name":"ring.ring","origin":"client","hash":"[0-9a-f]{16}","doc":"a ring of radius 1","dim":2,"params":0,"log":false,"engines":\[0,1\],"kind":"target"'
+expect_match "targets for humans" "$(mc kernels | sed -n '/^targets of the walker/,$p')" \
+  "versioned.bump \[client $v1\] 2-D density, 0 params"
 # Replaced while a task of version 1 runs on each engine: those finish on
 # version 1, tasks after the replacement run version 2.
 job=$(mcj map --async version_of '[1500,1500]'); job=${job//\"/}
@@ -129,6 +137,9 @@ out=$(mc kernels remove versioned)
 expect_match "kernels remove" "$out" "versioned removed from 1 engines"
 gone () { ! mcj kernels | grep -q '"name":"version_of"'; }
 wait_for 10 gone || fail "version_of still listed after remove"
+target_gone () { ! mcj kernels | grep -q '"name":"versioned.bump"'; }
+wait_for 10 target_gone && pass "its target is no longer listed" || fail "versioned.bump still listed after remove"
+expect_match "the built-in targets stay listed" "$(mcj kernels)" '"name":"gauss3","origin":"built-in"'
 out=$(mc apply version_of 2>&1)
 expect_match "a removed kernel is unknown" "$out" "version_of"
 out=$(mc apply --targets 0 walker target=versioned.bump steps=10 2>&1)
