@@ -427,8 +427,10 @@ mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us)
 {
     assert (task->state == MC_TASK_RUNNING || task->state == MC_TASK_WAITING);
     task->state = ok? MC_TASK_DONE: MC_TASK_FAILED;
-    free (task->fails);             //  it will not be sent again
-    task->fails = NULL;
+    if (task->fails) {              //  it will not be sent again (and a call to free is no nothing)
+        free (task->fails);
+        task->fails = NULL;
+    }
     uint64_t items = task->count? task->count: 1;
     if (self->info.kind [0] == 'm' && task->count == 0)
         items = 0;                  //  an empty block of a direct map

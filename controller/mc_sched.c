@@ -478,27 +478,37 @@ mc_sched_queue_job (mc_sched_t *self, mc_job_t *job)
     return 0;
 }
 
-//  A share whose turn is over goes to the back of its level's ring.
-static void
-s_share_back (s_level_t *level, s_share_t *share)
+//  After a task of the flow at the head was taken: the flow goes to the
+//  back of its share's ring (or goes, when empty), and the share to the
+//  back of its level's once it has had its weight's worth.
+static inline void
+s_lb_turn (mc_sched_t *self, s_flow_t *flow)
 {
-    if (level->shares == share)
-        level->shares = share->next;
-    else {
-        //  Served out of turn (s_give_past): behind the others, and the
-        //  head keeps its turn.
-        S_RING_REMOVE (level->shares, share);
-        S_RING_ADD (level->shares, share);
+    s_share_t *share = flow->share;
+    s_level_t *level = share->level;
+    bool turn_over = ++share->served >= share->weight;
+    if (turn_over)
+        share->served = 0;
+    if (mc_taskq_size (flow->queue)) {
+        share->flows = flow->next;
+        if (turn_over)
+            level->shares = share->next;
+        return;
     }
+    //  Its last task: the flow goes, and with it its share when that was
+    //  its only flow (which moves the level's ring on by itself).
+    if (turn_over && flow->next != flow)
+        level->shares = share->next;
+    s_flow_drop (self, flow);
 }
 
-//  After a task of a flow was taken: the flow goes to the back of its
-//  share's ring (or goes, when empty), and the share to the back of its
-//  level's once it has had its weight's worth. The flow is the head of
-//  the head share but for a task taken out of turn (s_give_past), which
-//  leaves the heads where they are.
+//  The same for a flow served out of turn (s_give_past), which is not the
+//  head of its share's ring, or whose share is not the head of its level's:
+//  it (and its share, once its turn is over) goes to the back, behind the
+//  heads, which keep their turns. The share is the head share or the one
+//  after it, so the level keeps a share and stays.
 static void
-s_lb_turn (mc_sched_t *self, s_flow_t *flow)
+s_lb_turn_past (mc_sched_t *self, s_flow_t *flow)
 {
     s_share_t *share = flow->share;
     s_level_t *level = share->level;
@@ -512,21 +522,23 @@ s_lb_turn (mc_sched_t *self, s_flow_t *flow)
             S_RING_REMOVE (share->flows, flow);
             S_RING_ADD (share->flows, flow);
         }
-        if (turn_over)
-            s_share_back (level, share);
-        return;
     }
-    //  Its last task: the flow goes, and with it its share when that was
-    //  its only flow (which moves the level's ring on by itself).
-    if (turn_over && flow->next != flow)
-        s_share_back (level, share);
-    s_flow_drop (self, flow);
+    if (turn_over && (mc_taskq_size (flow->queue) || flow->next != flow)) {
+        if (level->shares == share)
+            level->shares = share->next;
+        else {
+            S_RING_REMOVE (level->shares, share);
+            S_RING_ADD (level->shares, share);
+        }
+    }
+    if (mc_taskq_size (flow->queue) == 0)
+        s_flow_drop (self, flow);
 }
 
 //  Take the front of a flow, made now when it is a job's rest (which
 //  leaves the flow with its last task), without moving the rings. NULL
 //  when out of memory.
-static mc_task_t *
+static inline mc_task_t *
 s_lb_take (mc_sched_t *self, s_flow_t *flow)
 {
     mc_task_t *front = mc_taskq_peek (flow->queue);
@@ -588,7 +600,7 @@ s_send (mc_sched_t *self, mc_engine_t *engine, mc_task_t *task)
 //  "Retries"). The engines are those registered and those being
 //  restarted under their ids (handed over), which are coming back.
 //  O(MC_TASK_FAILS²), for failed tasks only.
-static bool
+static __attribute__ ((noinline, cold)) bool
 s_may_go (mc_sched_t *self, const mc_task_t *task, int32_t id)
 {
     const mc_task_fails_t *fails = task->fails;
@@ -626,7 +638,7 @@ s_fits (mc_sched_t *self, mc_engine_t *engine, const mc_task_t *task)
 //  job nor the others. Two looks, no scan: when neither fits, the engine
 //  waits for its next result (or, with nothing in flight, the next
 //  result anywhere: self->stalled). True when it was given a task.
-static bool
+static __attribute__ ((noinline, cold)) bool
 s_give_past (mc_sched_t *self, mc_engine_t *engine, s_flow_t *flow)
 {
     mc_task_t *skipped = mc_taskq_pop (flow->queue);
@@ -645,7 +657,7 @@ s_give_past (mc_sched_t *self, mc_engine_t *engine, s_flow_t *flow)
     s_flow_t *other = flow->next != flow? flow->next:
                       flow->share->next != flow->share? flow->share->next->flows: NULL;
     if (other && s_fits (self, engine, mc_taskq_peek (other->queue)) && (task = s_lb_take (self, other))) {
-        s_lb_turn (self, other);
+        s_lb_turn_past (self, other);
         s_send (self, engine, task);
         return true;
     }
