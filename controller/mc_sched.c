@@ -951,6 +951,7 @@ s_capture_lost (void *arg, mc_task_t *task)
     ((s_capture_t *) arg)->lost++;
 }
 
+//  A registered engine of this uuid and process (on "host"), offering noop.
 static mc_engine_t *
 s_add_engine_pid (mc_registry_t *registry, const char *uuid, int64_t pid)
 {
@@ -966,15 +967,7 @@ s_add_engine_pid (mc_registry_t *registry, const char *uuid, int64_t pid)
 static mc_engine_t *
 s_add_engine (mc_registry_t *registry, const char *uuid)
 {
-    zframe_t *rid = zframe_new (uuid, strlen (uuid));
-    bool replaced;
-    char **kernels = calloc (2, sizeof *kernels);
-    assert (rid && kernels);
-    kernels [0] = strdup ("noop");
-    assert (kernels [0]);
-    mc_engine_t *engine = mc_registry_register (registry, uuid, -1, "host", 1, rid, kernels, 1, 0, &replaced);
-    zframe_destroy (&rid);
-    return engine;
+    return s_add_engine_pid (registry, uuid, 1);
 }
 
 //  An abort: the waiting tasks of one job leave the load-balanced and the
