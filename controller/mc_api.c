@@ -711,6 +711,55 @@ mc_api_test (bool verbose)
                            "{\"name\"=>\"rest...\", \"type\"=>\"any\"}]"));
     msgpack_zone_destroy (&zone);
     msgpack_sbuffer_destroy (&sb);
+
+    //  An engine's kernel_info: a kernel, then targets (a sixth element);
+    //  a target and a kernel of one name ("ring") are two entries; sorted,
+    //  the kernels come first.
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 4);
+    const char *names [] = { "ring", "zz.t", "ring", "a.t" };
+    for (int i = 0; i < 4; i++) {
+        msgpack_pack_array (&pk, i? 6: 5);
+        mc_proto_pack_str (&pk, names [i]);
+        mc_proto_pack_str (&pk, "doc");
+        mc_proto_pack_str (&pk, i? "": "x:int");
+        mc_proto_pack_str (&pk, i == 1? "client": "built-in");
+        mc_proto_pack_str (&pk, i == 1? "0123456789abcdef": "");
+        if (i) {
+            msgpack_pack_map (&pk, 3);
+            mc_proto_pack_str (&pk, "dim");
+            msgpack_pack_uint32 (&pk, 2 + i);
+            mc_proto_pack_str (&pk, "params");
+            msgpack_pack_int32 (&pk, i == 3? -1: 0);
+            mc_proto_pack_str (&pk, "log");
+            msgpack_pack_uint8 (&pk, 1);                //  not a bool: read as false
+        }
+    }
+    mc_registry_t *registry = mc_registry_new ();
+    zframe_t *rid = zframe_new ("e", 1);
+    char **kernels = calloc (2, sizeof *kernels);
+    assert (registry && rid && kernels && (kernels [0] = strdup ("ring")));
+    bool replaced;
+    mc_engine_t *engine = mc_registry_register (registry, "e", -1, "host", 1, rid, kernels, 1, 0, &replaced);
+    assert (engine && mc_engine_set_kernel_info (engine, sb.data, sb.size) == 0);
+    zframe_destroy (&rid);
+    msgpack_zone_init (&zone, 1024);
+    s_kernel_t *found = NULL;
+    size_t count = 0;
+    assert (s_kernels_add (engine, &zone, &found, &count) == 0 && count == 4);
+    qsort (found, count, sizeof *found, s_kernel_cmp);
+    assert (!strcmp (found [0].name, "ring") && !found [0].shape);
+    assert (!strcmp (found [1].name, "a.t") && s_shape_int (found [1].shape, "dim", 0) == 5
+            && s_shape_int (found [1].shape, "params", 0) == -1);
+    assert (!strcmp (found [2].name, "ring") && found [2].shape && s_shape_int (found [2].shape, "dim", 0) == 4);
+    assert (!strcmp (found [3].name, "zz.t") && s_shape_int (found [3].shape, "dim", 0) == 3);
+    assert (!s_map_get (found [3].shape, "nope") && s_shape_int (found [3].shape, "nope", 7) == 7);
+    assert (found [3].engine_count == 1 && found [3].engines [0] == 0);
+    free (found);
+    msgpack_zone_destroy (&zone);
+    msgpack_sbuffer_destroy (&sb);
+    mc_registry_destroy (&registry);
     printf ("OK\n");
 }
 
