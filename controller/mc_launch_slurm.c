@@ -141,5 +141,5 @@ static const char *const s_keys [] = {
 };
 
 const mc_launch_kind_t mc_launch_slurm = {
-    "slurm", "one Slurm job of N tasks (sbatch; scancel at stop)", s_keys, s_start, s_exited, s_poll, s_cancel, NULL
+    "slurm", "one Slurm job of N tasks (sbatch; scancel at stop)", s_keys, s_start, s_exited, s_poll, s_cancel, NULL, NULL
 };
