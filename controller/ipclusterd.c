@@ -131,6 +131,16 @@ s_alloc_ended (void *arg, uint32_t alloc, const char *host, const char *why)
                  why, dropped, host? " there": "");
 }
 
+//  An allocation was made or changed: the store keeps it, for a controller
+//  started after a crash (it cancels the batch jobs of this one).
+static void
+s_alloc_changed (void *arg, const mc_alloc_info_t *info)
+{
+    s_state_t *state = arg;
+    if (state->controller)
+        mc_controller_alloc_changed (state->controller, info);
+}
+
 //  Say how many engines have registered and what the others wait for, when
 //  that changes (at most every 2 s; every 30 s while nothing changes), so
 //  that a cluster waiting in a batch queue does not wait silently.
@@ -441,7 +451,7 @@ s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controll
         .restarts_per_min = config->engine_restarts_per_min, .poll_ms = config->launcher_poll_ms,
         .config_opts = config->launcher_opts
     };
-    mc_launcher_events_t events = { s_engine_exited, s_alloc_ended, state };
+    mc_launcher_events_t events = { s_engine_exited, s_alloc_ended, state, s_alloc_changed };
     state->launcher = credential? mc_launcher_new (&setup, &events): NULL;
     if (credential)
         sodium_memzero (credential, strlen (credential));
@@ -455,8 +465,20 @@ s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controll
     }
     mc_controller_set_launcher (controller, state->launcher, opts->kind, opts->launcher_opts);
     mc_controller_set_autoscale (controller, opts->autoscale_min, opts->autoscale_max);
-    //  After a crash, the local engines that outlived it are coming back.
-    size_t start = (size_t) opts->engines;
+    //  After a crash, the batch jobs of the last controller are taken up
+    //  again: engines of this kind still queued or running count towards -n.
+    size_t start = (size_t) opts->engines, taken;
+    if (mc_controller_resume_allocations (controller, opts->kind, &taken, err, sizeof err)) {
+        mc_error ("%s", err);
+        fprintf (stderr, "ipclusterd: %s\n", err);
+        return -1;
+    }
+    if (taken) {
+        mc_warn ("%zu engines of the last controller's allocations are still queued or running: starting %zu more",
+                 taken, taken < start? start - taken: 0);
+        start = taken < start? start - taken: 0;
+    }
+    //  And the local engines that outlived it are coming back.
     if (!strcmp (opts->kind, "local")) {
         size_t surviving = s_surviving_engines (mc_controller_conn_path (controller, MC_ROLE_ENGINE));
         start = surviving < start? start - surviving: 0;

@@ -208,6 +208,46 @@ mc_resume (mc_server_t *server, size_t *jobs, size_t *kept, size_t *queued, char
     return 0;
 }
 
+typedef struct {
+    mc_launcher_t *launcher;
+    const char *kind;
+    size_t taken;
+} s_allocs_t;
+
+static int
+s_alloc (void *arg, const mc_store_alloc_t *stored, const char *const *opts)
+{
+    s_allocs_t *allocs = arg;
+    mc_alloc_info_t info = { stored->id, stored->kind, (size_t) stored->engines, stored->job, MC_ALLOC_PENDING,
+                             stored->reason, opts };
+    //  A state not ours (a newer controller's): asked again, if it has a job.
+    if (mc_alloc_state_parse (stored->state, &info.state))
+        mc_warn ("allocation a%u: unknown state '%s' in the store: taken as pending", stored->id, stored->state);
+    size_t before = mc_launcher_requested (allocs->launcher);
+    char err [256];
+    if (mc_launcher_adopt (allocs->launcher, &info, err, sizeof err))
+        mc_error ("allocation a%u (%s%s%s) cannot be taken up: %s", stored->id, stored->kind,
+                  *stored->job? " job ": "", stored->job, err);
+    else
+    if (!strcmp (stored->kind, allocs->kind))
+        allocs->taken += mc_launcher_requested (allocs->launcher) - before;
+    return 0;
+}
+
+int
+mc_resume_allocations (mc_server_t *server, const char *kind, size_t *taken, char *err, size_t errlen)
+{
+    s_allocs_t allocs = { server->launcher, kind, 0 };
+    uint32_t next = mc_store_next_alloc_id (server->store);
+    if (!next || mc_store_each_alloc (server->store, s_alloc, &allocs)) {
+        snprintf (err, errlen, "cannot read the allocations from the store: %s", mc_store_error (server->store));
+        return -1;
+    }
+    mc_launcher_set_next_id (server->launcher, next);
+    *taken = allocs.taken;
+    return 0;
+}
+
 static void
 s_not_back (void *arg, mc_task_t *task)
 {

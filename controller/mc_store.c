@@ -1609,40 +1609,59 @@ mc_store_each_alloc (mc_store_t *self, mc_store_alloc_fn *fn, void *arg)
         }
         return s_read_failed (self);
     }
+    //  Read them all first: fn may write (what it makes of each), which a
+    //  statement still reading the table must not see.
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2 (self->db, "SELECT id, kind, engines, job, state, reason, opts FROM allocations ORDER BY id",
                             -1, &s, NULL) != SQLITE_OK)
         return s_read_failed (self);
+    mc_store_alloc_t *allocs = NULL;
+    char **texts = NULL;            //  each one's options, as stored
+    size_t count = 0;
     int rc = 0, step;
     while (rc == 0 && (step = sqlite3_step (s)) == SQLITE_ROW) {
-        mc_store_alloc_t alloc = { .id = (uint32_t) sqlite3_column_int64 (s, 0),
-                                   .engines = (uint64_t) sqlite3_column_int64 (s, 2) };
-        snprintf (alloc.kind, sizeof alloc.kind, "%s", s_text (s, 1));
-        snprintf (alloc.job, sizeof alloc.job, "%s", s_text (s, 3));
-        snprintf (alloc.state, sizeof alloc.state, "%s", s_text (s, 4));
-        snprintf (alloc.reason, sizeof alloc.reason, "%s", s_text (s, 5));
-        //  Options that do not read as a list of strings are none: the
-        //  row is still the allocation's (its job can still be cancelled).
-        json_t *list = json_loads (s_text (s, 6), 0, NULL);
-        size_t count = json_is_array (list)? json_array_size (list): 0;
-        const char **opts = calloc (count + 1, sizeof *opts);
-        if (!opts) {
-            json_decref (list);
+        mc_store_alloc_t *more = realloc (allocs, (count + 1) * sizeof *allocs);
+        char **more_texts = more? realloc (texts, (count + 1) * sizeof *texts): NULL;
+        allocs = more? more: allocs;
+        texts = more_texts? more_texts: texts;
+        if (!more_texts || !(texts [count] = strdup (s_text (s, 6)))) {
             snprintf (self->error, sizeof self->error, "store %s: out of memory", self->path);
             rc = -1;
             break;
         }
-        size_t n = 0;
-        for (size_t i = 0; i < count; i++)
-            if (json_string_value (json_array_get (list, i)))
-                opts [n++] = json_string_value (json_array_get (list, i));
-        rc = fn (arg, &alloc, opts);
-        free (opts);
-        json_decref (list);
+        mc_store_alloc_t *alloc = &allocs [count++];
+        *alloc = (mc_store_alloc_t) { .id = (uint32_t) sqlite3_column_int64 (s, 0),
+                                      .engines = (uint64_t) sqlite3_column_int64 (s, 2) };
+        snprintf (alloc->kind, sizeof alloc->kind, "%s", s_text (s, 1));
+        snprintf (alloc->job, sizeof alloc->job, "%s", s_text (s, 3));
+        snprintf (alloc->state, sizeof alloc->state, "%s", s_text (s, 4));
+        snprintf (alloc->reason, sizeof alloc->reason, "%s", s_text (s, 5));
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = s_read_failed (self);
     sqlite3_finalize (s);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        //  Options that do not read as a list of strings are none: the
+        //  row is still the allocation's (its job can still be cancelled).
+        json_t *list = json_loads (texts [i], 0, NULL);
+        size_t n = 0, size = json_is_array (list)? json_array_size (list): 0;
+        const char **opts = calloc (size + 1, sizeof *opts);
+        if (!opts) {
+            snprintf (self->error, sizeof self->error, "store %s: out of memory", self->path);
+            rc = -1;
+        }
+        for (size_t k = 0; opts && k < size; k++)
+            if (json_string_value (json_array_get (list, k)))
+                opts [n++] = json_string_value (json_array_get (list, k));
+        if (opts)
+            rc = fn (arg, &allocs [i], opts);
+        free (opts);
+        json_decref (list);
+    }
+    for (size_t i = 0; i < count; i++)
+        free (texts [i]);
+    free (texts);
+    free (allocs);
     return rc;
 }
 
