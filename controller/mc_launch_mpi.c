@@ -294,7 +294,7 @@ static const char *const s_keys [] = { "hosts", "mpi", "mpiexec", "mpi_args", "e
 const mc_launch_kind_t mc_launch_mpi = {
     "mpi", "one mpiexec -n N of the engines (Open MPI or MPICH; hosts=h1:4,h2:4)", s_keys, s_start, s_exited, NULL, NULL, NULL,
     "its controller died: mpiexec, that controller's child, is no longer watched; its engines exit unless a "
-    "controller answers within engine_grace_ms, and those that came back serve on and stop with the cluster"
+    "controller answers within engine_grace_ms, and those that came back serve on and stop with the cluster", NULL
 };
 
 //  --------------------------------------------------------------------------

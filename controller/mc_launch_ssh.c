@@ -165,5 +165,5 @@ static const char *const s_keys [] = { "hosts", "ssh", "ssh_opts", "engine_bin",
 
 const mc_launch_kind_t mc_launch_ssh = {
     "ssh", "one ssh session per host, N engines each (--hosts h1:4,h2:4)", s_keys, s_start, s_exited, NULL, NULL, NULL,
-    "its controller died, and with it the lifelines of its ssh sessions: their engines stopped"
+    "its controller died, and with it the lifelines of its ssh sessions: their engines stopped", NULL
 };

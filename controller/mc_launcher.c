@@ -341,11 +341,19 @@ mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, 
     snprintf (alloc->job, sizeof alloc->job, "%s", info->job? info->job: "");
     alloc->state = info->state;
     snprintf (alloc->reason, sizeof alloc->reason, "%s", info->reason? info->reason: "");
+    bool batch = kind->poll && kind->cancel;
+    //  Its controller died while it was submitted: its job may be queued.
+    if (batch && !s_over (alloc->state) && !*alloc->job && kind->find) {
+        kind->find (alloc);
+        if (*alloc->job)
+            mc_warn ("allocation %s: the controller died while it was submitted: its job %s found", alloc->tag,
+                     alloc->job);
+    }
     //  No event for the engines: none has registered with this controller yet.
     if (s_over (alloc->state))
         ;
     else
-    if (kind->poll && kind->cancel && *alloc->job) {
+    if (batch && *alloc->job) {
         //  The batch system still knows the job: polled at the next tick
         //  as if submitted here, and cancelled by engines stop or shutdown.
         if (alloc->state == MC_ALLOC_SUBMITTING)
@@ -355,7 +363,7 @@ mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, 
                  alloc->job, alloc->engines, mc_alloc_state_name (alloc->state));
     }
     else
-    if (kind->poll && kind->cancel) {
+    if (batch) {
         alloc->state = MC_ALLOC_FAILED;
         snprintf (alloc->reason, sizeof alloc->reason, "the controller died while its job was submitted: its job id "
                   "never came back (a job named mccluster-%s may be left: cancel it by hand)", alloc->tag);
@@ -1280,7 +1288,7 @@ mc_launcher_test (bool verbose)
     mc_alloc_info_t pbs = { 3, "pbs", 2, "17.server", MC_ALLOC_RUNNING, "", pbs_opts };
     mc_alloc_info_t local = { 5, "local", 2, "", MC_ALLOC_RUNNING, "", NULL };
     mc_alloc_info_t early = { 4, "local", 1, "", MC_ALLOC_RUNNING, "", NULL };
-    mc_alloc_info_t lost = { 6, "slurm", 1, "", MC_ALLOC_SUBMITTING, "", NULL };
+    mc_alloc_info_t lost = { 6, "pbs", 1, "", MC_ALLOC_SUBMITTING, "", NULL };     //  (pbs: not looked for)
     mc_alloc_info_t gone = { 7, "pbs", 1, "18", MC_ALLOC_PENDING, "", pbs_opts };
     mc_alloc_info_t condor = { 8, "condor", 1, "", MC_ALLOC_PENDING, "", NULL };
     assert (mc_launcher_adopt (self, &pbs, err, sizeof err) == 0 && mc_launcher_adopt (self, &local, err, sizeof err) == 0);

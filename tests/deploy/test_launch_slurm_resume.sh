@@ -5,8 +5,9 @@
 # on the same profile; the new controller takes up the job from the store
 # (no second sbatch), lists it with its job id and its engines, cancels it
 # on `engines stop --job a1`, numbers a new allocation a2, and after a
-# second crash cancels a2's job at a clean shutdown. Skips (77) unless root
-# with Slurm and munge.
+# second crash cancels a2's job at a clean shutdown; a job whose controller
+# died while sbatch ran (a3) is found by its name and cancelled too.
+# Skips (77) unless root with Slurm and munge.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/hosts.sh"
 . "$(dirname "$0")/launch.sh"
@@ -63,16 +64,38 @@ expect "a1 is cancelled" "$(field a1 state)" cancelled
 wait_for 10 field_is a1 registered 0 && pass "and its engines are gone" || fail "a1: $(mcj allocations)"
 expect "a2 runs on" "$(field a2 state)" running
 
-# 5. A second crash: a2 is taken up, a1 (over) is not listed again, and a
-#    clean shutdown cancels a2's job and stops its engine.
+# 5. A second crash: a2 is taken up, a1 (over) is not listed again. This
+#    controller's sbatch is slow (a wrapper first in its PATH), so that it
+#    can die while a3 is submitted.
 crash
 expect "a2's job outlives its controller" "$(job_state "$JOB2")" RUNNING
-start_cluster 1 "${OPTS[@]}"
+SLOW=$HOSTS_DIR/slow-sbatch
+mkdir -p "$SLOW"
+printf '#!/bin/sh\nsleep 2\nexec %s "$@"\n' "$(command -v sbatch)" > "$SLOW/sbatch"
+chmod +x "$SLOW/sbatch"
+PATH="$SLOW:$PATH" start_cluster 1 "${OPTS[@]}"
 expect "a1 is forgotten" "$(field a1 state)" none
 expect "a2 is listed with its job" "$(field a2 job)" "$JOB2"
 wait_for 20 field_is a2 registered 1 && pass "a2's engine came back" || fail "a2: $(mcj allocations)"
 expect "nothing new was submitted" "$(queue_jobs)" "$JOB2"
+
+# 6. The controller dies while sbatch runs for a3 (before its job id came
+#    back): the next one finds the job by its name and profile directory.
+expect_match "engines add 1 is allocation a3" "$(mc engines add 1)" "^allocation a3:"
+expect "a3 is submitting" "$(field a3 state)" submitting
+PIDS+=($(ps -o pid= --ppid "$CTRL_PID"))        # the slow sbatch, stopped by PID at exit
+crash
+named_a3 () { timeout 5 squeue -h --name mccluster-a3 -o %i | grep -q .; }
+wait_for 20 named_a3 && pass "a3's job was queued after its controller died" || fail "no job for a3: $(queue_jobs)"
+JOB3=$(timeout 5 squeue -h --name mccluster-a3 -o %i)
+start_cluster 1 "${OPTS[@]}"
+expect "a3 was found: Slurm job $JOB3" "$(field a3 job)" "$JOB3"
+expect_match "and taken up" "$(field a3 state)" "^(pending|running)$"
+grep -q "allocation a3: the controller died while it was submitted: its job $JOB3 found" "$LOG" \
+    && pass "the log says so" || fail "log: $(grep a3 "$LOG")"
+
+# 7. A clean shutdown cancels both jobs taken up, and stops their engines.
 launch_stopped "slurm resume"
-wait_for 15 queue_empty && pass "a clean shutdown after the restart cancelled job $JOB2" \
+wait_for 15 queue_empty && pass "a clean shutdown after the restart cancelled jobs $JOB2 and $JOB3" \
     || fail "squeue: $(timeout 5 squeue -h)"
 finish
