@@ -305,6 +305,29 @@ s_test_engine (mc_server_t *server, const char *uuid, int64_t want_id)
     return engine;
 }
 
+//  What ipclusterd does with the launcher's news: store it.
+static void
+s_test_alloc_changed (void *arg, const mc_alloc_info_t *info)
+{
+    mc_server_t *server = arg;
+    mc_store_alloc_t row = { .id = info->id, .engines = info->engines };
+    snprintf (row.kind, sizeof row.kind, "%s", info->kind);
+    snprintf (row.job, sizeof row.job, "%s", info->job);
+    snprintf (row.state, sizeof row.state, "%s", mc_alloc_state_name (info->state));
+    snprintf (row.reason, sizeof row.reason, "%s", info->reason);
+    assert (mc_store_put_alloc (server->store, &row, info->opts) == 0);
+}
+
+static int
+s_test_alloc_row (void *arg, const mc_store_alloc_t *alloc, const char *const *opts)
+{
+    struct { mc_store_alloc_t *seen; size_t *count; } *into = arg;
+    (void) opts;
+    assert (*into->count < 4);
+    into->seen [(*into->count)++] = *alloc;
+    return 0;
+}
+
 void
 mc_resume_test (bool verbose)
 {
@@ -388,6 +411,38 @@ mc_resume_test (bool verbose)
     assert (mc_job_is_finished (aborted) && mc_job_info (aborted)->aborted);
     assert (mc_job_info (aborted)->done == 1 && mc_job_info (aborted)->failed == 2);
     assert (zlistx_size (server.finishing) == 2);
+
+    //  Allocations: a PBS job is taken up and its engines count for its
+    //  kind; a local allocation is ended, and says so in the store; a new
+    //  one is numbered after the highest id ever stored (a cancelled a9).
+    mc_store_alloc_t rows [] = {
+        { .id = 2, .kind = "pbs", .engines = 4, .job = "17", .state = "running", .reason = "" },
+        { .id = 5, .kind = "local", .engines = 2, .job = "", .state = "running", .reason = "" },
+        { .id = 9, .kind = "pbs", .engines = 1, .job = "18", .state = "cancelled", .reason = "stopped by a client" },
+    };
+    const char *opts [] = { "qstat=/bin/true", "qdel=/bin/true", NULL };     //  stand-ins: no batch system here
+    for (size_t i = 0; i < 3; i++)
+        assert (mc_store_put_alloc (store, &rows [i], opts) == 0);
+    assert (mc_store_flush (store) == 0);
+    mc_launcher_setup_t setup = { .engine_bin = "/bin/true", .profile_dir = dir };
+    mc_launcher_events_t events = { .arg = &server, .alloc_changed = s_test_alloc_changed };
+    server.launcher = mc_launcher_new (&setup, &events);
+    assert (server.launcher);
+    size_t taken;
+    assert (mc_resume_allocations (&server, "pbs", &taken, err, sizeof err) == 0 && taken == 4);
+    assert (mc_launcher_find_job (server.launcher, "17") == 2 && mc_launcher_requested (server.launcher) == 4);
+    assert (mc_launcher_find_job (server.launcher, "a5") == 5 && mc_launcher_find_job (server.launcher, "a9") == -1);
+    assert (mc_launcher_add (server.launcher, "local", 1, NULL, err, sizeof err) == 10);
+    //  What the store has now: a5 ended (forgotten at the next start), a2 taken up.
+    mc_store_alloc_t seen [4];
+    size_t count = 0;
+    struct { mc_store_alloc_t *seen; size_t *count; } into = { seen, &count };
+    assert (mc_store_each_alloc (store, s_test_alloc_row, &into) == 0 && count == 2);
+    assert (seen [0].id == 2 && !strcmp (seen [0].state, "running") && strstr (seen [0].reason, "taken up"));
+    assert (seen [1].id == 10);
+    mc_launcher_stop (server.launcher, 1000);
+    mc_launcher_destroy (&server.launcher);
+
     mc_sched_destroy (&server.sched);
     mc_server_fini (&server);
     mc_store_destroy (&store);
