@@ -803,6 +803,11 @@ mc_launcher_stop (mc_launcher_t *self, int grace_ms)
         mc_launcher_reap (self);
         usleep (2000);
     }
+    //  Every allocation is over now (its engines stopped, its job
+    //  cancelled): stored so, a controller started after this one has
+    //  nothing to take up.
+    for (size_t i = 0; i < self->alloc_count; i++)
+        mc_alloc_set_state (self->allocs [i], MC_ALLOC_CANCELLED, "the controller stopped");
     s_tell (self);
 }
 
