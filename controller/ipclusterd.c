@@ -56,6 +56,8 @@ s_usage (FILE *out)
         "DIR/engine.json and DIR/client.json (made at start; keys in DIR/security).\n"
         "SIGINT, SIGTERM or `mcclient shutdown` stop the controller and all its engines,\n"
         "and cancel the batch jobs it submitted. `mcclient engines add|stop` grow and shrink it.\n"
+        "Started again on a profile after a crash, it takes up the batch jobs of the last\n"
+        "controller (listed, polled, cancellable; their engines count towards -n).\n"
         "A local engine that dies is started again under its id, at most\n"
         "engine_restarts_per_min times in any minute (then never again).\n"
         "Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n\n"

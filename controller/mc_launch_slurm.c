@@ -4,7 +4,9 @@
     engine, while one job is one id to follow and to cancel; --no-kill
     keeps it running when a node fails. The job's state comes from squeue
     every poll_ms; its engines' credentials from the environment, which
-    sbatch and srun pass on. */
+    sbatch and srun pass on. A controller started after a crash polls and
+    cancels it by its id, or finds it by name when the crash came while
+    sbatch ran. */
 #include "mc_launch.h"
 #include "mc_log.h"
 #include <limits.h>
@@ -154,7 +156,9 @@ s_find (mc_alloc_t *alloc)
     int status = mc_alloc_run (alloc, &spawn, 10000, out, sizeof out);
     char job [64] = "";
     size_t found = 0;
-    for (char *line = strtok (status == 0? out: "", "\n"); line; line = strtok (NULL, "\n")) {
+    if (status != 0)
+        *out = 0;
+    for (char *line = strtok (out, "\n"); line; line = strtok (NULL, "\n")) {
         char *bar = strchr (line, '|');
         if (!bar)
             continue;

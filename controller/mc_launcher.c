@@ -371,7 +371,7 @@ mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, 
     }
     else {
         alloc->state = MC_ALLOC_ENDED;
-        snprintf (alloc->reason, sizeof alloc->reason, "%s", kind->orphaned);
+        snprintf (alloc->reason, sizeof alloc->reason, "%s", kind->orphaned? kind->orphaned: "its controller died");
         mc_warn ("allocation %s (%s%s%s, %zu engines): %s", alloc->tag, kind->name, *alloc->job? " ": "", alloc->job,
                  alloc->engines, alloc->reason);
     }

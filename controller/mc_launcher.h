@@ -5,7 +5,10 @@
     sessions, sbatch/squeue/scancel...) and reaps them, asks batch systems
     how their jobs are doing, restarts local engines that die (within a
     limit per minute), and on stop cancels every batch job and ends every
-    child, so that nothing is left queued or running. The kinds live in
+    child, so that nothing is left queued or running. Each allocation made
+    or changed is told to the controller, which stores it: a controller
+    started after a crash takes up the batch jobs of the one that died
+    (mc_launcher_adopt) and ends the others. The kinds live in
     mc_launch_<kind>.c behind the table in mc_launch.h. */
 #ifndef MC_LAUNCHER_H
 #define MC_LAUNCHER_H
