@@ -326,7 +326,7 @@ mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, 
 {
     const mc_launch_kind_t *kind = s_kind (info->kind);
     size_t nopts = 0;
-    while (info->opts && info->opts [nopts] && nopts < S_MAX_OPTS)
+    while (info->opts && nopts < S_MAX_OPTS && info->opts [nopts])
         nopts++;
     if (!kind || info->id < self->next_id || info->id == UINT32_MAX) {
         snprintf (err, errlen, "allocation a%u: %s", info->id, kind? "ids must grow": "unknown launcher kind");

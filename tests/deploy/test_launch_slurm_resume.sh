@@ -6,8 +6,9 @@
 # (no second sbatch), lists it with its job id and its engines, cancels it
 # on `engines stop --job a1`, numbers a new allocation a2, and after a
 # second crash cancels a2's job at a clean shutdown; a job whose controller
-# died while sbatch ran (a3) is found by its name and cancelled too.
-# Skips (77) unless root with Slurm and munge.
+# died while sbatch ran (a3) is found by its name and cancelled too, and so
+# is a PBS job (a4, through Slurm's PBS wrappers) taken up after a third
+# crash. Skips (77) unless root with Slurm and munge.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/hosts.sh"
 . "$(dirname "$0")/launch.sh"
@@ -94,8 +95,28 @@ expect_match "and taken up" "$(field a3 state)" "^(pending|running)$"
 grep -q "allocation a3: the controller died while it was submitted: its job $JOB3 found" "$LOG" \
     && pass "the log says so" || fail "log: $(grep a3 "$LOG")"
 
-# 7. A clean shutdown cancels both jobs taken up, and stops their engines.
+# 7. A PBS array job (through Slurm's PBS wrappers, when installed) is
+#    taken up the same way: qstat and qdel by its job id.
+JOBS=("$JOB2" "$JOB3")
+if command -v qsub > /dev/null && command -v qdel > /dev/null; then
+    expect_match "engines add 1 --engines pbs is allocation a4" \
+        "$(mc engines add 1 --engines pbs --launcher-opt queue=debug)" "^allocation a4:"
+    has_job () { [[ "$(field a4 job)" =~ ^[0-9] ]]; }
+    wait_for 15 has_job || fail "a4 has no job: $(mcj allocations)"
+    JOB4=$(field a4 job)
+    wait_for 30 field_is a4 registered 1 && pass "a4 is PBS job $JOB4, its engine registered" || fail "a4: $(mcj allocations)"
+    crash
+    start_cluster 1 "${OPTS[@]}"
+    expect "a4 is taken up with its job" "$(field a4 kind) $(field a4 job)" "pbs $JOB4"
+    wait_for 20 field_is a4 registered 1 && pass "a4's engine came back" || fail "a4: $(mcj allocations)"
+    wait_for 10 field_is a4 state running && pass "a4 polled with qstat: running" || fail "a4: $(mcj allocations)"
+    JOBS+=("$JOB4")
+else
+    echo "skip: the PBS part (no qsub or qdel)"
+fi
+
+# 8. A clean shutdown cancels every job taken up, and stops their engines.
 launch_stopped "slurm resume"
-wait_for 15 queue_empty && pass "a clean shutdown after the restart cancelled jobs $JOB2 and $JOB3" \
+wait_for 15 queue_empty && pass "a clean shutdown after the restart cancelled jobs ${JOBS[*]}" \
     || fail "squeue: $(timeout 5 squeue -h)"
 finish
