@@ -75,6 +75,8 @@ typedef struct {
     mc_launcher_t *launcher;
     mc_controller_t *controller;
     int64_t survivors_due_us;       //  when engines that outlived a crash must be back (0: none)
+    int64_t taken_due_us;           //  when the batch jobs taken up from the store have been asked about (0: none)
+    const char *const *opts;        //  --launcher-opt
     size_t told_registered, told_requested;     //  what s_progress said last
     int64_t told_us;                //  when (the start, at first)
     bool told_short;                //  it said engines were missing
@@ -193,6 +195,21 @@ s_reap (void *arg)
         if (have < state->engines && state->launcher) {
             mc_warn ("only %zu engines registered: starting %zu more", have, state->engines - have);
             if (mc_launcher_add (state->launcher, "local", state->engines - have, NULL, err, sizeof err) < 0)
+                mc_error ("%s", err);
+        }
+    }
+    //  Batch jobs taken up from the store counted towards -n; those that
+    //  turned out over at their first poll (time limit, scancel while no
+    //  controller ran, engines that gave up) are replaced, once.
+    if (state->taken_due_us && mc_time_mono_us () > state->taken_due_us) {
+        state->taken_due_us = 0;
+        size_t requested = mc_launcher_requested (state->launcher);
+        char err [1024];
+        if (requested < state->engines) {
+            mc_warn ("the jobs taken up from the store stand for %zu engines of -n %zu: starting %zu more", requested,
+                     state->engines, state->engines - requested);
+            if (mc_launcher_add (state->launcher, state->kind, state->engines - requested, state->opts, err,
+                                 sizeof err) < 0)
                 mc_error ("%s", err);
         }
     }
@@ -479,6 +496,8 @@ s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controll
         mc_warn ("%zu engines of the last controller's allocations are still queued or running: starting %zu more",
                  taken, taken < start? start - taken: 0);
         start = taken < start? start - taken: 0;
+        //  Their first poll starts at the first tick; its answer is in by then.
+        state->taken_due_us = mc_time_mono_us () + 2 * config->launcher_poll_ms * 1000 + 2000000;
     }
     //  And the local engines that outlived it are coming back.
     if (!strcmp (opts->kind, "local")) {
@@ -562,7 +581,8 @@ main (int argc, char *argv [])
                  (long long) old.pid, profile);
         return 1;
     }
-    s_state_t state = { .notify_fd = -1, .engines = (size_t) opts.engines, .kind = opts.kind };
+    s_state_t state = { .notify_fd = -1, .engines = (size_t) opts.engines, .kind = opts.kind,
+                        .opts = opts.launcher_opts };
     if (opts.daemon) {
         char log_path [4200];
         snprintf (log_path, sizeof log_path, "%s/ipclusterd.log", profile);

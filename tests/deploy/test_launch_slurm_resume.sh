@@ -8,7 +8,9 @@
 # second crash cancels a2's job at a clean shutdown; a job whose controller
 # died while sbatch ran (a3) is found by its name and cancelled too, and so
 # is a PBS job (a4, through Slurm's PBS wrappers) taken up after a third
-# crash. Skips (77) unless root with Slurm and munge.
+# crash; a job cancelled by hand while no controller ran is ended at the
+# first poll, and -n made up by a new job. Skips (77) unless root with
+# Slurm and munge.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/hosts.sh"
 . "$(dirname "$0")/launch.sh"
@@ -119,4 +121,21 @@ fi
 launch_stopped "slurm resume"
 wait_for 15 queue_empty && pass "a clean shutdown after the restart cancelled jobs ${JOBS[*]}" \
     || fail "squeue: $(timeout 5 squeue -h)"
+
+# 9. Jobs cancelled by hand while no controller ran are over at their first
+#    poll after the restart: -n is made up by a new job, once.
+start_cluster 1 "${OPTS[@]}"
+JOB5=$(field a5 job)
+crash
+timeout 10 scancel "$JOB5"
+wait_for 15 queue_empty || fail "job $JOB5 still queued: $(timeout 5 squeue -h)"
+start_cluster 1 "${OPTS[@]}"
+wait_for 10 field_is a5 state ended && pass "a5, cancelled by hand meanwhile, is ended at its first poll" \
+    || fail "a5: $(mcj allocations)"
+expect "and says why" "$(field a5 reason)" "the job has left Slurm's queue"
+wait_for 20 field_is a6 registered 1 && pass "a new job, a6 ($(field a6 job)), makes up -n 1" || fail "a6: $(mcj allocations)"
+grep -q "the jobs taken up from the store stand for 0 engines of -n 1: starting 1 more" "$LOG" \
+    && pass "the log says so" || fail "log: $(grep -i 'taken up' "$LOG")"
+launch_stopped "slurm resume, made up"
+wait_for 15 queue_empty && pass "nothing left in squeue" || fail "squeue: $(timeout 5 squeue -h)"
 finish
