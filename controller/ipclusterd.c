@@ -56,6 +56,8 @@ s_usage (FILE *out)
         "DIR/engine.json and DIR/client.json (made at start; keys in DIR/security).\n"
         "SIGINT, SIGTERM or `mcclient shutdown` stop the controller and all its engines,\n"
         "and cancel the batch jobs it submitted. `mcclient engines add|stop` grow and shrink it.\n"
+        "Started again on a profile after a crash, it takes up the batch jobs of the last\n"
+        "controller (listed, polled, cancellable; their engines count towards -n).\n"
         "A local engine that dies is started again under its id, at most\n"
         "engine_restarts_per_min times in any minute (then never again).\n"
         "Exit status: 0 after a clean stop, 1 on a start-up failure, 2 on bad usage.\n\n"
@@ -73,6 +75,8 @@ typedef struct {
     mc_launcher_t *launcher;
     mc_controller_t *controller;
     int64_t survivors_due_us;       //  when engines that outlived a crash must be back (0: none)
+    int64_t taken_due_us;           //  when the batch jobs taken up from the store have been asked about (0: none)
+    const char *const *opts;        //  --launcher-opt
     size_t told_registered, told_requested;     //  what s_progress said last
     int64_t told_us;                //  when (the start, at first)
     bool told_short;                //  it said engines were missing
@@ -131,6 +135,16 @@ s_alloc_ended (void *arg, uint32_t alloc, const char *host, const char *why)
                  why, dropped, host? " there": "");
 }
 
+//  An allocation was made or changed: the store keeps it, for a controller
+//  started after a crash (it cancels the batch jobs of this one).
+static void
+s_alloc_changed (void *arg, const mc_alloc_info_t *info)
+{
+    s_state_t *state = arg;
+    if (state->controller)
+        mc_controller_alloc_changed (state->controller, info);
+}
+
 //  Say how many engines have registered and what the others wait for, when
 //  that changes (at most every 2 s; every 30 s while nothing changes), so
 //  that a cluster waiting in a batch queue does not wait silently.
@@ -181,6 +195,21 @@ s_reap (void *arg)
         if (have < state->engines && state->launcher) {
             mc_warn ("only %zu engines registered: starting %zu more", have, state->engines - have);
             if (mc_launcher_add (state->launcher, "local", state->engines - have, NULL, err, sizeof err) < 0)
+                mc_error ("%s", err);
+        }
+    }
+    //  Batch jobs taken up from the store counted towards -n; those that
+    //  turned out over at their first poll (time limit, scancel while no
+    //  controller ran, engines that gave up) are replaced, once.
+    if (state->taken_due_us && mc_time_mono_us () > state->taken_due_us) {
+        state->taken_due_us = 0;
+        size_t requested = mc_launcher_requested (state->launcher);
+        char err [1024];
+        if (requested < state->engines) {
+            mc_warn ("the jobs taken up from the store stand for %zu engines of -n %zu: starting %zu more", requested,
+                     state->engines, state->engines - requested);
+            if (mc_launcher_add (state->launcher, state->kind, state->engines - requested, state->opts, err,
+                                 sizeof err) < 0)
                 mc_error ("%s", err);
         }
     }
@@ -441,7 +470,7 @@ s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controll
         .restarts_per_min = config->engine_restarts_per_min, .poll_ms = config->launcher_poll_ms,
         .config_opts = config->launcher_opts
     };
-    mc_launcher_events_t events = { s_engine_exited, s_alloc_ended, state };
+    mc_launcher_events_t events = { s_engine_exited, s_alloc_ended, state, s_alloc_changed };
     state->launcher = credential? mc_launcher_new (&setup, &events): NULL;
     if (credential)
         sodium_memzero (credential, strlen (credential));
@@ -455,8 +484,22 @@ s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controll
     }
     mc_controller_set_launcher (controller, state->launcher, opts->kind, opts->launcher_opts);
     mc_controller_set_autoscale (controller, opts->autoscale_min, opts->autoscale_max);
-    //  After a crash, the local engines that outlived it are coming back.
-    size_t start = (size_t) opts->engines;
+    //  After a crash, the batch jobs of the last controller are taken up
+    //  again: engines of this kind still queued or running count towards -n.
+    size_t start = (size_t) opts->engines, taken;
+    if (mc_controller_resume_allocations (controller, opts->kind, &taken, err, sizeof err)) {
+        mc_error ("%s", err);
+        fprintf (stderr, "ipclusterd: %s\n", err);
+        return -1;
+    }
+    if (taken) {
+        mc_warn ("%zu engines of the last controller's allocations are still queued or running: starting %zu more",
+                 taken, taken < start? start - taken: 0);
+        start = taken < start? start - taken: 0;
+        //  Their first poll starts at the first tick; its answer is in by then.
+        state->taken_due_us = mc_time_mono_us () + 2 * config->launcher_poll_ms * 1000 + 2000000;
+    }
+    //  And the local engines that outlived it are coming back.
     if (!strcmp (opts->kind, "local")) {
         size_t surviving = s_surviving_engines (mc_controller_conn_path (controller, MC_ROLE_ENGINE));
         start = surviving < start? start - surviving: 0;
@@ -538,7 +581,8 @@ main (int argc, char *argv [])
                  (long long) old.pid, profile);
         return 1;
     }
-    s_state_t state = { .notify_fd = -1, .engines = (size_t) opts.engines, .kind = opts.kind };
+    s_state_t state = { .notify_fd = -1, .engines = (size_t) opts.engines, .kind = opts.kind,
+                        .opts = opts.launcher_opts };
     if (opts.daemon) {
         char log_path [4200];
         snprintf (log_path, sizeof log_path, "%s/ipclusterd.log", profile);

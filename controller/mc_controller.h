@@ -57,6 +57,15 @@ void mc_controller_set_autoscale (mc_controller_t *self, size_t min, size_t max)
 //  Returns how many engines were dropped.
 //  With host, only the allocation's engines on that host are gone.
 size_t mc_controller_alloc_ended (mc_controller_t *self, uint32_t alloc, const char *host, const char *why);
+//  An allocation of the launcher was made or changed: it is stored and
+//  committed at once (mc_proto.md §8), so that a controller started after
+//  a crash knows its batch job. Rare: a few times in an allocation's life.
+void mc_controller_alloc_changed (mc_controller_t *self, const mc_alloc_info_t *info);
+//  After set_launcher, before any allocation is added: take up the
+//  allocations that the store kept from the controller before (see
+//  mc_resume_allocations); *taken gets the engines of those of this kind
+//  that are still live (their batch jobs). 0, or -1 with err.
+int mc_controller_resume_allocations (mc_controller_t *self, const char *kind, size_t *taken, char *err, size_t errlen);
 //  When patient, engines that have not registered within
 //  register_timeout_ms do not make run fail: the cluster is declared ready
 //  with those that have (engines waiting in a batch queue).

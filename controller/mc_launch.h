@@ -37,6 +37,16 @@ typedef struct {
     //  Called at each housekeeping tick while the allocation is not over
     //  (local: start the next batch of engines), or NULL.
     void (*tick) (mc_alloc_t *alloc);
+    //  Why an allocation of this kind is over when its controller died,
+    //  for a kind whose processes were its children (shown as its reason
+    //  by the next controller: mc_launcher_adopt); NULL for batch kinds,
+    //  which the next controller takes up.
+    const char *orphaned;
+    //  For a batch kind: look for the job of an allocation whose controller
+    //  died while it was submitted (its job id never came back), and set
+    //  it (mc_alloc_set_job) when it is found without a doubt. May run a
+    //  command and wait for it. NULL: the kind cannot.
+    void (*find) (mc_alloc_t *alloc);
 } mc_launch_kind_t;
 
 extern const mc_launch_kind_t mc_launch_local, mc_launch_slurm, mc_launch_ssh, mc_launch_mpi, mc_launch_pbs;

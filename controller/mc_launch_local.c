@@ -85,5 +85,7 @@ static const char *const s_keys [] = { NULL };
 
 const mc_launch_kind_t mc_launch_local = {
     "local", "engines on this host, as child processes (the default)", s_keys, s_start, s_exited, NULL, NULL,
-    s_tick
+    s_tick, "its controller died: its engines, that controller's children, were left alone (they exit unless a "
+    "controller answers within engine_grace_ms); those that came back serve on, are not restarted, and stop with "
+    "the cluster", NULL
 };

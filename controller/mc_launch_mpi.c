@@ -292,7 +292,9 @@ s_exited (mc_alloc_t *alloc, mc_child_role_t role, const char *label, int status
 static const char *const s_keys [] = { "hosts", "mpi", "mpiexec", "mpi_args", "engine_bin", NULL };
 
 const mc_launch_kind_t mc_launch_mpi = {
-    "mpi", "one mpiexec -n N of the engines (Open MPI or MPICH; hosts=h1:4,h2:4)", s_keys, s_start, s_exited, NULL, NULL, NULL
+    "mpi", "one mpiexec -n N of the engines (Open MPI or MPICH; hosts=h1:4,h2:4)", s_keys, s_start, s_exited, NULL, NULL, NULL,
+    "its controller died: mpiexec, that controller's child, is no longer watched; its engines exit unless a "
+    "controller answers within engine_grace_ms, and those that came back serve on and stop with the cluster", NULL
 };
 
 //  --------------------------------------------------------------------------

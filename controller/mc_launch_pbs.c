@@ -241,7 +241,7 @@ static const char *const s_keys [] = {
 
 const mc_launch_kind_t mc_launch_pbs = {
     "pbs", "one PBS array job of N elements (qsub -V -J 1-N; qstat; qdel at stop)", s_keys, s_start, s_exited,
-    s_poll, s_cancel, NULL
+    s_poll, s_cancel, NULL, NULL, NULL
 };
 
 //  --------------------------------------------------------------------------

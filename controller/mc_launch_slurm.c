@@ -4,9 +4,12 @@
     engine, while one job is one id to follow and to cancel; --no-kill
     keeps it running when a node fails. The job's state comes from squeue
     every poll_ms; its engines' credentials from the environment, which
-    sbatch and srun pass on. */
+    sbatch and srun pass on. A controller started after a crash polls and
+    cancels it by its id, or finds it by name when the crash came while
+    sbatch ran. */
 #include "mc_launch.h"
 #include "mc_log.h"
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,10 +139,48 @@ s_cancel (mc_alloc_t *alloc, bool wait)
         mc_alloc_command (alloc, MC_CHILD_CANCEL, argv);
 }
 
+//  The job of an allocation whose controller died while sbatch ran: the
+//  one job of ours named mccluster-aK (ids are never reused in a profile)
+//  that was submitted from this profile directory (sbatch runs there).
+static void
+s_find (mc_alloc_t *alloc)
+{
+    char name [64], out [8192], profile [PATH_MAX];
+    snprintf (name, sizeof name, "mccluster-%s", mc_alloc_tag (alloc));
+    const char *dir = mc_alloc_setup (alloc)->profile_dir;
+    //  Slurm keeps the directory as sbatch's getcwd () saw it: no symbolic links.
+    if (!realpath (dir, profile))
+        snprintf (profile, sizeof profile, "%s", dir);
+    const char *argv [] = { "squeue", "-h", "--me", "--name", name, "-o", "%i|%Z", NULL };
+    mc_spawn_t spawn = { .argv = argv, .capture = true };
+    int status = mc_alloc_run (alloc, &spawn, 10000, out, sizeof out);
+    char job [64] = "";
+    size_t found = 0;
+    if (status != 0)
+        *out = 0;
+    for (char *line = strtok (out, "\n"); line; line = strtok (NULL, "\n")) {
+        char *bar = strchr (line, '|');
+        if (!bar)
+            continue;
+        *bar++ = 0;
+        bar [strcspn (bar, "\r")] = 0;
+        if ((!strcmp (bar, profile) || !strcmp (bar, dir)) && strspn (line, "0123456789_") == strlen (line) && *line) {
+            snprintf (job, sizeof job, "%s", line);
+            found++;
+        }
+    }
+    if (found == 1)
+        mc_alloc_set_job (alloc, job);
+    else
+        mc_warn ("%s: no single Slurm job named %s from %s (squeue: %s, %zu found)", mc_alloc_tag (alloc), name, profile,
+                 status == 0? "ok": "failed", found);
+}
+
 static const char *const s_keys [] = {
     "partition", "account", "time", "qos", "output", "sbatch_line", "template", "engine_bin", NULL
 };
 
 const mc_launch_kind_t mc_launch_slurm = {
-    "slurm", "one Slurm job of N tasks (sbatch; scancel at stop)", s_keys, s_start, s_exited, s_poll, s_cancel, NULL
+    "slurm", "one Slurm job of N tasks (sbatch; scancel at stop)", s_keys, s_start, s_exited, s_poll, s_cancel, NULL, NULL,
+    s_find
 };

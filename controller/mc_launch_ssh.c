@@ -164,5 +164,6 @@ s_exited (mc_alloc_t *alloc, mc_child_role_t role, const char *label, int status
 static const char *const s_keys [] = { "hosts", "ssh", "ssh_opts", "engine_bin", NULL };
 
 const mc_launch_kind_t mc_launch_ssh = {
-    "ssh", "one ssh session per host, N engines each (--hosts h1:4,h2:4)", s_keys, s_start, s_exited, NULL, NULL, NULL
+    "ssh", "one ssh session per host, N engines each (--hosts h1:4,h2:4)", s_keys, s_start, s_exited, NULL, NULL, NULL,
+    "its controller died, and with it the lifelines of its ssh sessions: their engines stopped", NULL
 };

@@ -30,6 +30,7 @@ struct _mc_alloc_t {
     char job [64];
     mc_alloc_state_t state;
     char reason [256];
+    bool changed;                   //  since the events were last told (mc_launcher_events_t.alloc_changed)
 };
 
 typedef struct {
@@ -47,8 +48,10 @@ struct _mc_launcher_t {
     mc_launcher_setup_t setup;
     char **engine_args;
     mc_launcher_events_t events;
-    mc_alloc_t **allocs;                //  by id - 1 (ids from 1)
+    mc_alloc_t **allocs;                //  in the order of their ids (from 1; those taken up first)
     size_t alloc_count;
+    uint32_t next_id;                   //  the next allocation's
+    bool changed;                       //  some allocation changed since the events were told
     s_child_t *children;
     size_t child_count, child_capacity;
     int64_t next_poll_us;
@@ -56,6 +59,12 @@ struct _mc_launcher_t {
     size_t restart_limit, restart_next;
     bool restarts_stopped;              //  the limit was passed: no more restarts
 };
+
+static bool
+s_over (mc_alloc_state_t state)
+{
+    return state >= MC_ALLOC_ENDED;
+}
 
 static char *
 s_strdup (const char *text)
@@ -88,6 +97,7 @@ mc_launcher_new (const mc_launcher_setup_t *setup, const mc_launcher_events_t *e
     self->setup.engine_args = (const char *const *) self->engine_args;
     if (self->setup.poll_ms <= 0)
         self->setup.poll_ms = 5000;
+    self->next_id = 1;
     size_t limit = setup->restarts_per_min <= 0? 0: setup->restarts_per_min > 100000? 100000: (size_t) setup->restarts_per_min;
     if (ok && limit) {
         self->restarts_us = calloc (limit, sizeof *self->restarts_us);
@@ -201,6 +211,68 @@ s_check_opt (const mc_launch_kind_t *kind, const char *opt, char *err, size_t er
     return -1;
 }
 
+//  A new allocation with copies of these options, not yet the
+//  launcher's; room for it is made in allocs. NULL when out of memory.
+static mc_alloc_t *
+s_alloc_new (mc_launcher_t *self, const char *const *opts, size_t nopts)
+{
+    mc_alloc_t **allocs = realloc (self->allocs, (self->alloc_count + 1) * sizeof *allocs);
+    mc_alloc_t *alloc = allocs? calloc (1, sizeof *alloc): NULL;
+    if (allocs)
+        self->allocs = allocs;
+    bool ok = alloc != NULL;
+    for (size_t i = 0; ok && i < nopts; i++)
+        ok = (alloc->opts [i] = strdup (opts [i])) != NULL;
+    if (!ok && alloc) {
+        s_alloc_destroy (alloc);
+        alloc = NULL;
+    }
+    return alloc;
+}
+
+//  Make alloc the launcher's, as allocation id (the highest so far).
+static void
+s_alloc_add (mc_launcher_t *self, mc_alloc_t *alloc, uint32_t id, const mc_launch_kind_t *kind, size_t engines)
+{
+    assert (id >= self->next_id);
+    alloc->launcher = self;
+    alloc->id = id;
+    self->next_id = id + 1;
+    snprintf (alloc->tag, sizeof alloc->tag, "a%u", alloc->id);
+    alloc->kind = kind;
+    alloc->engines = engines;
+    alloc->state = MC_ALLOC_SUBMITTING;
+    alloc->changed = self->changed = true;
+    self->allocs [self->alloc_count++] = alloc;
+}
+
+//  Tell the events of every allocation that changed (once each, however
+//  many times it changed within a call of ours), so that it is stored.
+static void
+s_tell (mc_launcher_t *self)
+{
+    if (!self->changed)
+        return;
+    self->changed = false;
+    for (size_t i = 0; i < self->alloc_count; i++) {
+        mc_alloc_t *alloc = self->allocs [i];
+        if (!alloc->changed)
+            continue;
+        alloc->changed = false;
+        mc_alloc_info_t info = { alloc->id, alloc->kind->name, alloc->engines, alloc->job, alloc->state, alloc->reason,
+                                 (const char *const *) alloc->opts };
+        if (self->events.alloc_changed)
+            self->events.alloc_changed (self->events.arg, &info);
+    }
+}
+
+//  Mark alloc changed, to be told at the end of the launcher's call.
+static void
+s_changed (mc_alloc_t *alloc)
+{
+    alloc->changed = alloc->launcher->changed = true;
+}
+
 int64_t
 mc_launcher_add (mc_launcher_t *self, const char *kind_name, size_t n, const char *const *opts,
                  char *err, size_t errlen)
@@ -219,13 +291,8 @@ mc_launcher_add (mc_launcher_t *self, const char *kind_name, size_t n, const cha
         else
         if (s_check_opt (kind, opts [nopts], err, errlen))
             return -1;
-    mc_alloc_t **allocs = realloc (self->allocs, (self->alloc_count + 1) * sizeof *allocs);
-    mc_alloc_t *alloc = allocs? calloc (1, sizeof *alloc): NULL;
-    if (allocs)
-        self->allocs = allocs;
+    mc_alloc_t *alloc = s_alloc_new (self, opts, nopts);
     bool ok = alloc != NULL;
-    for (size_t i = 0; ok && i < nopts; i++)
-        ok = (alloc->opts [i] = strdup (opts [i])) != NULL;
     //  Then the config file's (launcher.KEY = VALUE) that this kind takes
     //  and the request did not give.
     for (const char *line = self->setup.config_opts; ok && line && *line; line = strchr (line, '\n') + 1) {
@@ -243,31 +310,90 @@ mc_launcher_add (mc_launcher_t *self, const char *kind_name, size_t n, const cha
         snprintf (err, errlen, "out of memory");
         return -1;
     }
-    alloc->launcher = self;
-    alloc->id = (uint32_t) ++self->alloc_count;
-    snprintf (alloc->tag, sizeof alloc->tag, "a%u", alloc->id);
-    alloc->kind = kind;
-    alloc->engines = n;
-    alloc->state = MC_ALLOC_SUBMITTING;
-    self->allocs [alloc->id - 1] = alloc;
+    s_alloc_add (self, alloc, self->next_id, kind, n);
     if (kind->start (alloc, err, errlen)) {
         mc_alloc_set_state (alloc, MC_ALLOC_FAILED, err);
+        s_tell (self);
         return -1;
     }
     mc_info ("allocation %s: %zu %s engines", alloc->tag, n, kind->name);
+    s_tell (self);
     return alloc->id;
 }
 
+int
+mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, size_t errlen)
+{
+    const mc_launch_kind_t *kind = s_kind (info->kind);
+    size_t nopts = 0;
+    while (info->opts && nopts < S_MAX_OPTS && info->opts [nopts])
+        nopts++;
+    if (!kind || info->id < self->next_id || info->id == UINT32_MAX) {
+        snprintf (err, errlen, "allocation a%u: %s", info->id, kind? "ids must grow": "unknown launcher kind");
+        return -1;
+    }
+    mc_alloc_t *alloc = s_alloc_new (self, info->opts, nopts);
+    if (!alloc) {
+        snprintf (err, errlen, "out of memory");
+        return -1;
+    }
+    s_alloc_add (self, alloc, info->id, kind, info->engines);
+    snprintf (alloc->job, sizeof alloc->job, "%s", info->job? info->job: "");
+    alloc->state = info->state;
+    snprintf (alloc->reason, sizeof alloc->reason, "%s", info->reason? info->reason: "");
+    bool batch = kind->poll && kind->cancel;
+    //  Its controller died while it was submitted: its job may be queued.
+    if (batch && !s_over (alloc->state) && !*alloc->job && kind->find) {
+        kind->find (alloc);
+        if (*alloc->job)
+            mc_warn ("allocation %s: the controller died while it was submitted: its job %s found", alloc->tag,
+                     alloc->job);
+    }
+    //  No event for the engines: none has registered with this controller yet.
+    if (s_over (alloc->state))
+        ;
+    else
+    if (batch && *alloc->job) {
+        //  The batch system still knows the job: polled at the next tick
+        //  as if submitted here, and cancelled by engines stop or shutdown.
+        if (alloc->state == MC_ALLOC_SUBMITTING)
+            alloc->state = MC_ALLOC_PENDING;
+        snprintf (alloc->reason, sizeof alloc->reason, "taken up after the controller restarted");
+        mc_warn ("allocation %s (%s job %s, %zu engines, %s): taken up from the store", alloc->tag, kind->name,
+                 alloc->job, alloc->engines, mc_alloc_state_name (alloc->state));
+    }
+    else
+    if (batch) {
+        alloc->state = MC_ALLOC_FAILED;
+        snprintf (alloc->reason, sizeof alloc->reason, "the controller died while its job was submitted: its job id "
+                  "never came back (a job named mccluster-%s may be left: cancel it by hand)", alloc->tag);
+        mc_error ("allocation %s (%s): %s", alloc->tag, kind->name, alloc->reason);
+    }
+    else {
+        alloc->state = MC_ALLOC_ENDED;
+        snprintf (alloc->reason, sizeof alloc->reason, "%s", kind->orphaned? kind->orphaned: "its controller died");
+        mc_warn ("allocation %s (%s%s%s, %zu engines): %s", alloc->tag, kind->name, *alloc->job? " ": "", alloc->job,
+                 alloc->engines, alloc->reason);
+    }
+    s_tell (self);
+    return 0;
+}
+
+//  The allocation of this id, or NULL (a binary search: ids grow).
 static mc_alloc_t *
 s_alloc (const mc_launcher_t *self, uint32_t id)
 {
-    return id >= 1 && id <= self->alloc_count? self->allocs [id - 1]: NULL;
-}
-
-static bool
-s_over (mc_alloc_state_t state)
-{
-    return state >= MC_ALLOC_ENDED;
+    size_t low = 0, high = self->alloc_count;
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        if (self->allocs [mid]->id == id)
+            return self->allocs [mid];
+        if (self->allocs [mid]->id < id)
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    return NULL;
 }
 
 //  --------------------------------------------------------------------------
@@ -531,6 +657,7 @@ mc_launcher_reap (mc_launcher_t *self)
             alloc->kind->cancel (alloc, false);
         }
     }
+    s_tell (self);
 }
 
 void
@@ -553,6 +680,7 @@ mc_launcher_tick (mc_launcher_t *self, int64_t now_us)
         if (alloc->kind->poll && !s_over (alloc->state) && *alloc->job && !polling)
             alloc->kind->poll (alloc);
     }
+    s_tell (self);
 }
 
 //  End the engines and sessions of alloc (NULL: all): their lifelines are
@@ -582,6 +710,7 @@ mc_launcher_stop_alloc (mc_launcher_t *self, uint32_t id)
         alloc->kind->cancel (alloc, false);
     s_signal_alloc (self, alloc, SIGTERM);
     mc_alloc_set_state (alloc, MC_ALLOC_CANCELLED, "stopped by a client");
+    s_tell (self);
     return 0;
 }
 
@@ -590,8 +719,19 @@ mc_launcher_release (mc_launcher_t *self, const char *tag)
 {
     int64_t id = mc_launcher_find_job (self, tag);
     mc_alloc_t *alloc = id > 0? s_alloc (self, (uint32_t) id): NULL;
-    if (alloc && alloc->engines && !--alloc->engines)
-        mc_alloc_set_state (alloc, MC_ALLOC_CANCELLED, "all its engines were stopped");
+    if (alloc && alloc->engines) {
+        s_changed (alloc);
+        if (!--alloc->engines)
+            mc_alloc_set_state (alloc, MC_ALLOC_CANCELLED, "all its engines were stopped");
+    }
+    s_tell (self);
+}
+
+void
+mc_launcher_set_next_id (mc_launcher_t *self, uint32_t next_id)
+{
+    if (next_id > self->next_id)
+        self->next_id = next_id;
 }
 
 int64_t
@@ -663,6 +803,12 @@ mc_launcher_stop (mc_launcher_t *self, int grace_ms)
         mc_launcher_reap (self);
         usleep (2000);
     }
+    //  Every allocation is over now (its engines stopped, its job
+    //  cancelled): stored so, a controller started after this one has
+    //  nothing to take up.
+    for (size_t i = 0; i < self->alloc_count; i++)
+        mc_alloc_set_state (self->allocs [i], MC_ALLOC_CANCELLED, "the controller stopped");
+    s_tell (self);
 }
 
 int64_t
@@ -731,11 +877,23 @@ mc_launcher_children (const mc_launcher_t *self)
     return n;
 }
 
+static const char *s_state_names [] = { "submitting", "pending", "running", "ended", "failed", "cancelled" };
+
 const char *
 mc_alloc_state_name (mc_alloc_state_t state)
 {
-    static const char *names [] = { "submitting", "pending", "running", "ended", "failed", "cancelled" };
-    return state <= MC_ALLOC_CANCELLED? names [state]: "?";
+    return state <= MC_ALLOC_CANCELLED? s_state_names [state]: "?";
+}
+
+int
+mc_alloc_state_parse (const char *name, mc_alloc_state_t *state)
+{
+    for (int i = 0; i <= MC_ALLOC_CANCELLED; i++)
+        if (!strcmp (name, s_state_names [i])) {
+            *state = (mc_alloc_state_t) i;
+            return 0;
+        }
+    return -1;
 }
 
 static void
@@ -786,6 +944,8 @@ const char *mc_alloc_job (const mc_alloc_t *alloc) { return alloc->job; }
 void
 mc_alloc_set_engines (mc_alloc_t *alloc, size_t engines)
 {
+    if (alloc->engines != engines)
+        s_changed (alloc);
     alloc->engines = engines;
 }
 
@@ -809,6 +969,8 @@ mc_alloc_lost (mc_alloc_t *alloc, const char *host, const char *why)
 void
 mc_alloc_set_job (mc_alloc_t *alloc, const char *job)
 {
+    if (strcmp (alloc->job, job))
+        s_changed (alloc);
     snprintf (alloc->job, sizeof alloc->job, "%s", job);
 }
 
@@ -823,6 +985,7 @@ mc_alloc_set_state (mc_alloc_t *alloc, mc_alloc_state_t state, const char *reaso
         return;
     alloc->state = state;
     snprintf (alloc->reason, sizeof alloc->reason, "%s", reason? reason: "");
+    s_changed (alloc);
     if (state == MC_ALLOC_FAILED)
         mc_error ("allocation %s (%s%s%s): failed: %s", alloc->tag, alloc->kind->name, *alloc->job? " job ": "",
                   alloc->job, alloc->reason);
@@ -1005,10 +1168,21 @@ mc_launcher_default_bin (char *buf, size_t len)
 //  Self test
 
 typedef struct {
-    size_t exits, ended;
+    size_t exits, ended, changed;
     int64_t pid;
     int status;
+    uint32_t changed_id;            //  the last allocation told changed, and its state
+    mc_alloc_state_t changed_state;
 } s_test_events_t;
+
+static void
+s_test_changed (void *arg, const mc_alloc_info_t *info)
+{
+    s_test_events_t *events = arg;
+    events->changed++;
+    events->changed_id = info->id;
+    events->changed_state = info->state;
+}
 
 static void
 s_test_exited (void *arg, uint32_t alloc, int64_t pid, int status)
@@ -1056,7 +1230,7 @@ mc_launcher_test (bool verbose)
     free (text);
 
     s_test_events_t events = { 0 };
-    mc_launcher_events_t handlers = { s_test_exited, s_test_ended, &events };
+    mc_launcher_events_t handlers = { s_test_exited, s_test_ended, &events, s_test_changed };
     const char *args [] = { "--give-up", "30", "--kernel-path", "/tmp/a b", NULL };
     mc_launcher_setup_t setup = { "/bin/true", "/tmp/engine.json", "Y3JlZA==", "/tmp", args, 2, 0, "partition=short\ncolour=red\n" };
     mc_launcher_t *self = mc_launcher_new (&setup, &handlers);
@@ -1106,6 +1280,51 @@ mc_launcher_test (bool verbose)
     mc_launcher_destroy (&self);
     assert (self == NULL);
     mc_launcher_destroy (&self);
+    assert (events.changed >= 4 && events.changed_id == 2 && events.changed_state == MC_ALLOC_CANCELLED);
+
+    //  Allocations taken up after a restart (mc_launcher_adopt): a batch
+    //  job keeps its state, is polled and cancelled (qstat and qdel
+    //  stand-ins here); a local one is ended, and so is a batch one whose
+    //  job id never came back; ids go on after the highest.
+    memset (&events, 0, sizeof events);
+    self = mc_launcher_new (&setup, &handlers);
+    assert (self);
+    const char *pbs_opts [] = { "qstat=/bin/echo", "qdel=/bin/true", NULL };
+    mc_alloc_info_t pbs = { 3, "pbs", 2, "17.server", MC_ALLOC_RUNNING, "", pbs_opts };
+    mc_alloc_info_t local = { 5, "local", 2, "", MC_ALLOC_RUNNING, "", NULL };
+    mc_alloc_info_t early = { 4, "local", 1, "", MC_ALLOC_RUNNING, "", NULL };
+    mc_alloc_info_t lost = { 6, "pbs", 1, "", MC_ALLOC_SUBMITTING, "", NULL };     //  (pbs: not looked for)
+    mc_alloc_info_t gone = { 7, "pbs", 1, "18", MC_ALLOC_PENDING, "", pbs_opts };
+    mc_alloc_info_t condor = { 8, "condor", 1, "", MC_ALLOC_PENDING, "", NULL };
+    assert (mc_launcher_adopt (self, &pbs, err, sizeof err) == 0 && mc_launcher_adopt (self, &local, err, sizeof err) == 0);
+    assert (mc_launcher_adopt (self, &early, err, sizeof err) == -1 && strstr (err, "grow"));
+    assert (mc_launcher_adopt (self, &lost, err, sizeof err) == 0 && mc_launcher_adopt (self, &gone, err, sizeof err) == 0);
+    assert (mc_launcher_adopt (self, &condor, err, sizeof err) == -1);
+    assert (events.changed == 4 && events.ended == 0 && mc_launcher_children (self) == 0);
+    assert (s_alloc (self, 3)->state == MC_ALLOC_RUNNING && !strcmp (s_alloc (self, 3)->reason,
+                                                                     "taken up after the controller restarted"));
+    assert (s_alloc (self, 5)->state == MC_ALLOC_ENDED && !strcmp (s_alloc (self, 5)->reason, mc_launch_local.orphaned));
+    assert (s_alloc (self, 6)->state == MC_ALLOC_FAILED && strstr (s_alloc (self, 6)->reason, "mccluster-a6"));
+    assert (mc_launcher_requested (self) == 3 && mc_launcher_find_job (self, "17.server") == 3);
+    assert (mc_launcher_find_job (self, "a5") == 5 && !s_alloc (self, 4) && !s_alloc (self, 9));
+    mc_launcher_set_next_id (self, 9);
+    assert (mc_launcher_add (self, "local", 1, NULL, err, sizeof err) == 9 && events.changed_id == 9);
+    //  Cancelled by a client; the other asked about, and gone from PBS.
+    assert (mc_launcher_stop_alloc (self, 3) == 0 && s_alloc (self, 3)->state == MC_ALLOC_CANCELLED);
+    assert (events.changed_id == 3 && events.changed_state == MC_ALLOC_CANCELLED);
+    mc_launcher_tick (self, mc_time_mono_us ());
+    deadline = mc_time_mono_us () + 5000000;
+    while (self->child_count && mc_time_mono_us () < deadline) {
+        mc_launcher_reap (self);
+        usleep (1000);
+    }
+    assert (s_alloc (self, 7)->state == MC_ALLOC_ENDED && events.ended == 1);
+    assert (events.changed_id == 7 && events.changed_state == MC_ALLOC_ENDED);
+    mc_launcher_stop (self, 1000);
+    mc_launcher_destroy (&self);
+    mc_alloc_state_t state;
+    assert (mc_alloc_state_parse ("pending", &state) == 0 && state == MC_ALLOC_PENDING);
+    assert (mc_alloc_state_parse ("gone", &state) == -1);
 
     char bin [4096];
     mc_launcher_default_bin (bin, sizeof bin);

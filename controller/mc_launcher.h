@@ -5,7 +5,10 @@
     sessions, sbatch/squeue/scancel...) and reaps them, asks batch systems
     how their jobs are doing, restarts local engines that die (within a
     limit per minute), and on stop cancels every batch job and ends every
-    child, so that nothing is left queued or running. The kinds live in
+    child, so that nothing is left queued or running. Each allocation made
+    or changed is told to the controller, which stores it: a controller
+    started after a crash takes up the batch jobs of the one that died
+    (mc_launcher_adopt) and ends the others. The kinds live in
     mc_launch_<kind>.c behind the table in mc_launch.h. */
 #ifndef MC_LAUNCHER_H
 #define MC_LAUNCHER_H
@@ -37,14 +40,29 @@ typedef struct {
     const char *config_opts;        //  "KEY=VALUE\n" lines of the config file (launcher.KEY), may be NULL
 } mc_launcher_setup_t;
 
+//  An allocation as it is kept across a controller's restarts (the store,
+//  mc_proto.md §8): every field borrowed.
+typedef struct {
+    uint32_t id;                    //  its tag is "a<id>"
+    const char *kind;
+    size_t engines;                 //  requested
+    const char *job;                //  the batch job id (mpi: mpiexec's pid), "" before it has one
+    mc_alloc_state_t state;
+    const char *reason;
+    const char *const *opts;        //  its options, "KEY=VALUE", NULL-terminated
+} mc_alloc_info_t;
+
 //  Told when an engine process the launcher started itself exits (its
 //  allocation's id, pid and waitpid status), and when an allocation ends
 //  with engines that may still be registered (their tasks must be requeued),
-//  or loses a host (host not NULL: only the engines there are gone).
+//  or loses a host (host not NULL: only the engines there are gone); and,
+//  at the end of any call of the launcher's that made or changed
+//  allocations, once for each of them (alloc_changed, to store it).
 typedef struct {
     void (*engine_exited) (void *arg, uint32_t alloc, int64_t pid, int status);
     void (*alloc_ended) (void *arg, uint32_t alloc, const char *host, const char *why);
     void *arg;
+    void (*alloc_changed) (void *arg, const mc_alloc_info_t *info);
 } mc_launcher_events_t;
 
 //  setup is copied. NULL when out of memory.
@@ -62,6 +80,19 @@ void mc_launcher_kinds_help (FILE *out);
 //  id (its engines register with launch tag "a<id>"), or -1 with err.
 int64_t mc_launcher_add (mc_launcher_t *self, const char *kind, size_t n, const char *const *opts,
                          char *err, size_t errlen);
+//  Take up an allocation that an earlier controller of the profile made
+//  and that was not over when it died (from the store), before any other
+//  is added; ids must grow, and the next allocation's id follows. A batch
+//  job (slurm, pbs) with its id keeps its state, is polled as usual and
+//  is cancelled by stop_alloc and stop like any other; one whose job id
+//  never came back is failed. Any other kind's processes were the dead
+//  controller's children: it is ended, with the kind's reason. Events are
+//  told of the change (alloc_changed), not of its engines. 0, or -1 with
+//  err (an unknown kind, an id out of order, no memory).
+int mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, size_t errlen);
+//  Let the next allocation's id be at least next_id (ids are never given
+//  twice in a profile, also past allocations the store has forgotten).
+void mc_launcher_set_next_id (mc_launcher_t *self, uint32_t next_id);
 //  Reap children that have exited and read what they wrote, without
 //  blocking; tell events. Call on SIGCHLD and on every tick.
 void mc_launcher_reap (mc_launcher_t *self);
@@ -99,6 +130,8 @@ void mc_launcher_pack (const mc_launcher_t *self, msgpack_packer *pk,
                        size_t (*registered) (void *arg, const char *tag), void *arg);
 //  The state's name: "submitting", "pending", "running", "ended", "failed", "cancelled".
 const char *mc_alloc_state_name (mc_alloc_state_t state);
+//  The state of that name into *state: 0, or -1 when it names none.
+int mc_alloc_state_parse (const char *name, mc_alloc_state_t *state);
 //  Find mcengine beside the running program, else rely on PATH.
 void mc_launcher_default_bin (char *buf, size_t len);
 //  Self test: options, templates, local engines (of /bin/true), restarts

@@ -208,6 +208,46 @@ mc_resume (mc_server_t *server, size_t *jobs, size_t *kept, size_t *queued, char
     return 0;
 }
 
+typedef struct {
+    mc_launcher_t *launcher;
+    const char *kind;
+    size_t taken;
+} s_allocs_t;
+
+static int
+s_alloc (void *arg, const mc_store_alloc_t *stored, const char *const *opts)
+{
+    s_allocs_t *allocs = arg;
+    mc_alloc_info_t info = { stored->id, stored->kind, (size_t) stored->engines, stored->job, MC_ALLOC_PENDING,
+                             stored->reason, opts };
+    //  A state not ours (a newer controller's): asked again, if it has a job.
+    if (mc_alloc_state_parse (stored->state, &info.state))
+        mc_warn ("allocation a%u: unknown state '%s' in the store: taken as pending", stored->id, stored->state);
+    size_t before = mc_launcher_requested (allocs->launcher);
+    char err [256];
+    if (mc_launcher_adopt (allocs->launcher, &info, err, sizeof err))
+        mc_error ("allocation a%u (%s%s%s) cannot be taken up: %s", stored->id, stored->kind,
+                  *stored->job? " job ": "", stored->job, err);
+    else
+    if (!strcmp (stored->kind, allocs->kind))
+        allocs->taken += mc_launcher_requested (allocs->launcher) - before;
+    return 0;
+}
+
+int
+mc_resume_allocations (mc_server_t *server, const char *kind, size_t *taken, char *err, size_t errlen)
+{
+    s_allocs_t allocs = { server->launcher, kind, 0 };
+    uint32_t next = mc_store_next_alloc_id (server->store);
+    if (!next || mc_store_each_alloc (server->store, s_alloc, &allocs)) {
+        snprintf (err, errlen, "cannot read the allocations from the store: %s", mc_store_error (server->store));
+        return -1;
+    }
+    mc_launcher_set_next_id (server->launcher, next);
+    *taken = allocs.taken;
+    return 0;
+}
+
 static void
 s_not_back (void *arg, mc_task_t *task)
 {
@@ -263,6 +303,29 @@ s_test_engine (mc_server_t *server, const char *uuid, int64_t want_id)
     assert (engine);
     mc_sched_engine_ready (server->sched, engine);
     return engine;
+}
+
+//  What ipclusterd does with the launcher's news: store it.
+static void
+s_test_alloc_changed (void *arg, const mc_alloc_info_t *info)
+{
+    mc_server_t *server = arg;
+    mc_store_alloc_t row = { .id = info->id, .engines = info->engines };
+    snprintf (row.kind, sizeof row.kind, "%s", info->kind);
+    snprintf (row.job, sizeof row.job, "%s", info->job);
+    snprintf (row.state, sizeof row.state, "%s", mc_alloc_state_name (info->state));
+    snprintf (row.reason, sizeof row.reason, "%s", info->reason);
+    assert (mc_store_put_alloc (server->store, &row, info->opts) == 0);
+}
+
+static int
+s_test_alloc_row (void *arg, const mc_store_alloc_t *alloc, const char *const *opts)
+{
+    struct { mc_store_alloc_t *seen; size_t *count; } *into = arg;
+    (void) opts;
+    assert (*into->count < 4);
+    into->seen [(*into->count)++] = *alloc;
+    return 0;
 }
 
 void
@@ -348,6 +411,38 @@ mc_resume_test (bool verbose)
     assert (mc_job_is_finished (aborted) && mc_job_info (aborted)->aborted);
     assert (mc_job_info (aborted)->done == 1 && mc_job_info (aborted)->failed == 2);
     assert (zlistx_size (server.finishing) == 2);
+
+    //  Allocations: a PBS job is taken up and its engines count for its
+    //  kind; a local allocation is ended, and says so in the store; a new
+    //  one is numbered after the highest id ever stored (a cancelled a9).
+    mc_store_alloc_t rows [] = {
+        { .id = 2, .kind = "pbs", .engines = 4, .job = "17", .state = "running", .reason = "" },
+        { .id = 5, .kind = "local", .engines = 2, .job = "", .state = "running", .reason = "" },
+        { .id = 9, .kind = "pbs", .engines = 1, .job = "18", .state = "cancelled", .reason = "stopped by a client" },
+    };
+    const char *opts [] = { "qstat=/bin/true", "qdel=/bin/true", NULL };     //  stand-ins: no batch system here
+    for (size_t i = 0; i < 3; i++)
+        assert (mc_store_put_alloc (store, &rows [i], opts) == 0);
+    assert (mc_store_flush (store) == 0);
+    mc_launcher_setup_t setup = { .engine_bin = "/bin/true", .profile_dir = dir };
+    mc_launcher_events_t events = { .arg = &server, .alloc_changed = s_test_alloc_changed };
+    server.launcher = mc_launcher_new (&setup, &events);
+    assert (server.launcher);
+    size_t taken;
+    assert (mc_resume_allocations (&server, "pbs", &taken, err, sizeof err) == 0 && taken == 4);
+    assert (mc_launcher_find_job (server.launcher, "17") == 2 && mc_launcher_requested (server.launcher) == 4);
+    assert (mc_launcher_find_job (server.launcher, "a5") == 5 && mc_launcher_find_job (server.launcher, "a9") == -1);
+    assert (mc_launcher_add (server.launcher, "local", 1, NULL, err, sizeof err) == 10);
+    //  What the store has now: a5 ended (forgotten at the next start), a2 taken up.
+    mc_store_alloc_t seen [4];
+    size_t count = 0;
+    struct { mc_store_alloc_t *seen; size_t *count; } into = { seen, &count };
+    assert (mc_store_each_alloc (store, s_test_alloc_row, &into) == 0 && count == 2);
+    assert (seen [0].id == 2 && !strcmp (seen [0].state, "running") && strstr (seen [0].reason, "taken up"));
+    assert (seen [1].id == 10);
+    mc_launcher_stop (server.launcher, 1000);
+    mc_launcher_destroy (&server.launcher);
+
     mc_sched_destroy (&server.sched);
     mc_server_fini (&server);
     mc_store_destroy (&store);

@@ -16,6 +16,14 @@
 //  *jobs, *kept (tasks whose results were committed) and *queued (tasks to
 //  run again). 0, or -1 with err when the store cannot be read.
 int mc_resume (mc_server_t *server, size_t *jobs, size_t *kept, size_t *queued, char *err, size_t errlen);
+//  Take up the allocations of server->store that were not over when the
+//  controller before this one died, through server->launcher
+//  (mc_launcher_adopt: batch jobs are polled and cancellable again, other
+//  kinds are ended), and number new ones after the highest id the store
+//  ever held. *taken gets the engines requested by those of this kind
+//  that are live again. 0, or -1 with err when the store cannot be read
+//  (an allocation that cannot be taken up is logged, not an error).
+int mc_resume_allocations (mc_server_t *server, const char *kind, size_t *taken, char *err, size_t errlen);
 //  Housekeeping: once engine_grace_ms have passed since the restart, the
 //  direct tasks still waiting for an engine that did not come back fail
 //  with ENGINE_LOST. now is monotonic microseconds.

@@ -14,6 +14,7 @@
 #include "mc_time.h"
 #include <czmq.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,7 +34,8 @@
 //  Runs open at once (one per job); one more ends them all.
 #define S_RUNS 4096
 
-typedef enum { S_DEAD, S_ADD_JOB, S_ADD_RESULT, S_FINISH_JOB, S_ABORT_JOB, S_TASK_DIED, S_TASK_RETRIED, S_JOB_TARGETS, S_RENICE_JOB } s_kind_t;
+typedef enum { S_DEAD, S_ADD_JOB, S_ADD_RESULT, S_FINISH_JOB, S_ABORT_JOB, S_TASK_DIED, S_TASK_RETRIED, S_JOB_TARGETS, S_RENICE_JOB,
+               S_PUT_ALLOC } s_kind_t;
 
 //  One write not yet committed, as kept in the journal: these fields, then
 //  its blobs (job body or result data, error text, meta) back to back.
@@ -42,9 +44,9 @@ typedef struct {
     size_t size;                    //  of the whole record, a multiple of 8
     size_t len [3];                 //  of each blob
     mc_job_info_t info;             //  S_ADD_JOB, S_FINISH_JOB (S_ABORT_JOB, S_JOB_TARGETS: its id; S_RENICE_JOB: id, priority)
-    uint64_t job, task, first, count, status;       //  S_ADD_RESULT (job, task: S_TASK_*)
+    uint64_t job, task, first, count, status;       //  S_ADD_RESULT (job, task: S_TASK_*; S_PUT_ALLOC: id, engines)
     uint64_t retries;                               //  S_TASK_RETRIED
-    int64_t engine, started_us, finished_us;        //  (engine: S_TASK_DIED too)
+    int64_t engine, started_us, finished_us;        //  (engine: S_TASK_DIED too; finished_us: when S_PUT_ALLOC was made)
 } s_record_t;
 
 struct _mc_store_t {
@@ -53,7 +55,7 @@ struct _mc_store_t {
     bool in_tx;
     size_t pending;                 //  writes since the last commit
     sqlite3_stmt *add_job, *add_result, *add_run, *finish_job, *abort_job, *job_targets, *renice_job, *task_died,
-                 *task_retried, *forget_counts, *job_info, *recent, *results, *errors, *meta;
+                 *task_retried, *forget_counts, *job_info, *recent, *results, *errors, *meta, *put_alloc;
     sqlite3_stmt *begin, *commit;   //  prepared once: a commit per reply is on the latency path
     uint8_t *journal;               //  the records written since the last commit
     size_t journal_used, journal_size;          //  bytes
@@ -109,7 +111,13 @@ static const char *s_schema =
     //  Libraries of kernels that clients added (kernels_add, §8), which
     //  every engine gets when it registers.
     "CREATE TABLE IF NOT EXISTS libraries ("
-    "  name TEXT PRIMARY KEY, hash TEXT NOT NULL, bytes BLOB NOT NULL, added_us INTEGER NOT NULL);";
+    "  name TEXT PRIMARY KEY, hash TEXT NOT NULL, bytes BLOB NOT NULL, added_us INTEGER NOT NULL);"
+    //  The allocations the controller made (§4 "Launchers", §8), so that
+    //  a restarted one can poll and cancel the batch jobs of its
+    //  predecessor: opts is a JSON array of "KEY=VALUE" strings.
+    "CREATE TABLE IF NOT EXISTS allocations ("
+    "  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, engines INTEGER NOT NULL, job TEXT NOT NULL,"
+    "  state TEXT NOT NULL, reason TEXT NOT NULL, opts TEXT NOT NULL, updated_us INTEGER NOT NULL);";
 
 static int
 s_prepare (mc_store_t *self, sqlite3_stmt **stmt, const char *sql)
@@ -250,6 +258,11 @@ mc_store_new (const char *path, char *err, size_t errlen)
             " priority, user, user_key"
             " FROM jobs WHERE id = ?")
     ||  s_prepare (self, &self->recent, "SELECT id FROM jobs ORDER BY id DESC LIMIT ?")
+    ||  s_prepare (self, &self->put_alloc,
+            "INSERT INTO allocations (id, kind, engines, job, state, reason, opts, updated_us)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET engines = excluded.engines,"
+            " job = excluded.job, state = excluded.state, reason = excluded.reason, opts = excluded.opts,"
+            " updated_us = excluded.updated_us")
     ||  s_prepare (self, &self->results,
             "SELECT count, status, data FROM results WHERE job = ? ORDER BY task")
     ||  s_prepare (self, &self->errors,
@@ -278,7 +291,7 @@ mc_store_destroy (mc_store_t **self_p)
     sqlite3_stmt *stmts [] = { self->meta, self->add_job, self->add_result, self->add_run, self->finish_job, self->abort_job,
                                self->job_targets, self->renice_job, self->task_died, self->task_retried, self->forget_counts,
                                self->job_info,
-                               self->recent, self->results, self->errors, self->begin, self->commit };
+                               self->recent, self->results, self->errors, self->begin, self->commit, self->put_alloc };
     for (size_t i = 0; i < sizeof stmts / sizeof stmts [0]; i++)
         sqlite3_finalize (stmts [i]);
     sqlite3_close (self->db);
@@ -432,6 +445,21 @@ s_apply (mc_store_t *self, const s_record_t *r)
             rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) r->job);
             rc |= sqlite3_bind_int64 (s, 2, (sqlite3_int64) r->task);
             rc |= sqlite3_bind_text (s, 3, engine, -1, SQLITE_TRANSIENT);
+            return s_step (s, rc);
+        }
+        case S_PUT_ALLOC: {
+            //  Blob 0: kind, job, state and reason, each ending with a 0.
+            const char *kind = (const char *) blob [0], *job = kind + strlen (kind) + 1;
+            const char *state = job + strlen (job) + 1, *reason = state + strlen (state) + 1;
+            s = self->put_alloc;
+            rc = sqlite3_bind_int64 (s, 1, (sqlite3_int64) r->job);
+            rc |= sqlite3_bind_text (s, 2, kind, -1, SQLITE_STATIC);
+            rc |= sqlite3_bind_int64 (s, 3, (sqlite3_int64) r->count);
+            rc |= sqlite3_bind_text (s, 4, job, -1, SQLITE_STATIC);
+            rc |= sqlite3_bind_text (s, 5, state, -1, SQLITE_STATIC);
+            rc |= sqlite3_bind_text (s, 6, reason, -1, SQLITE_STATIC);
+            rc |= sqlite3_bind_text (s, 7, (const char *) blob [1], (int) r->len [1], SQLITE_STATIC);
+            rc |= sqlite3_bind_int64 (s, 8, r->finished_us);
             return s_step (s, rc);
         }
         case S_TASK_RETRIED:
@@ -1499,6 +1527,144 @@ mc_store_each_library (mc_store_t *self, mc_store_library_fn *fn, void *arg)
     return rc;
 }
 
+//  --------------------------------------------------------------------------
+//  Allocations (§4 "Launchers", §8)
+
+int
+mc_store_put_alloc (mc_store_t *self, const mc_store_alloc_t *alloc, const char *const *opts)
+{
+    json_t *list = json_array ();
+    for (const char *const *opt = opts; list && opt && *opt; opt++)
+        if (json_array_append_new (list, json_string (*opt))) {
+            json_decref (list);
+            list = NULL;
+        }
+    //  (a string that is not UTF-8 is no string to jansson: it is not kept)
+    char *text = list? json_dumps (list, JSON_COMPACT): NULL;
+    json_decref (list);
+    size_t len [4] = { strlen (alloc->kind), strlen (alloc->job), strlen (alloc->state), strlen (alloc->reason) };
+    size_t names = len [0] + len [1] + len [2] + len [3] + 4;
+    char *strings = text? malloc (names): NULL;
+    if (!strings) {
+        free (text);
+        snprintf (self->error, sizeof self->error, "store %s: out of memory", self->path);
+        return -1;
+    }
+    char *at = strings;
+    const char *fields [4] = { alloc->kind, alloc->job, alloc->state, alloc->reason };
+    for (int i = 0; i < 4; i++) {
+        memcpy (at, fields [i], len [i] + 1);
+        at += len [i] + 1;
+    }
+    s_record_t r = { .kind = S_PUT_ALLOC, .job = alloc->id, .count = alloc->engines,
+                     .finished_us = mc_time_wall_us (), .len = { names, strlen (text) } };
+    int rc = s_write (self, &r, strings, text, NULL);
+    free (strings);
+    free (text);
+    return rc;
+}
+
+//  The next allocation id is kept past the rows deleted below: the
+//  highest id ever stored, plus one.
+static const char *s_next_alloc_sql =
+    "SELECT MAX ((SELECT COALESCE (MAX (id), 0) + 1 FROM allocations),"
+    " (SELECT COALESCE (MAX (value), 1) FROM counters WHERE name = 'next_alloc_id'))";
+
+uint32_t
+mc_store_next_alloc_id (mc_store_t *self)
+{
+    sqlite3_stmt *s;
+    int64_t id = 0;
+    if (sqlite3_prepare_v2 (self->db, s_next_alloc_sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step (s) == SQLITE_ROW)
+        id = sqlite3_column_int64 (s, 0);
+    else
+        s_read_failed (self);
+    sqlite3_finalize (s);
+    return id > 0 && id <= UINT32_MAX? (uint32_t) id: 0;
+}
+
+//  A row's text column, or "" (NULL, out of memory).
+static const char *
+s_text (sqlite3_stmt *s, int column)
+{
+    const char *text = (const char *) sqlite3_column_text (s, column);
+    return text? text: "";
+}
+
+int
+mc_store_each_alloc (mc_store_t *self, mc_store_alloc_fn *fn, void *arg)
+{
+    //  Those over were shown in the life of the controller that ended
+    //  them; only their highest id is kept, in counters.
+    if (mc_store_flush (self) || s_begin (self)
+    ||  sqlite3_exec (self->db, "INSERT INTO counters VALUES ('next_alloc_id',"
+                      " (SELECT COALESCE (MAX (id), 0) + 1 FROM allocations))"
+                      " ON CONFLICT (name) DO UPDATE SET value = MAX (value, excluded.value);"
+                      "DELETE FROM allocations WHERE state IN ('ended', 'failed', 'cancelled')",
+                      NULL, NULL, NULL) != SQLITE_OK
+    ||  mc_store_flush (self)) {
+        if (self->in_tx && !self->failing_since_us) {
+            sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+            self->in_tx = false;
+        }
+        return s_read_failed (self);
+    }
+    //  Read them all first: fn may write (what it makes of each), which a
+    //  statement still reading the table must not see.
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2 (self->db, "SELECT id, kind, engines, job, state, reason, opts FROM allocations ORDER BY id",
+                            -1, &s, NULL) != SQLITE_OK)
+        return s_read_failed (self);
+    mc_store_alloc_t *allocs = NULL;
+    char **texts = NULL;            //  each one's options, as stored
+    size_t count = 0;
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step (s)) == SQLITE_ROW) {
+        mc_store_alloc_t *more = realloc (allocs, (count + 1) * sizeof *allocs);
+        char **more_texts = more? realloc (texts, (count + 1) * sizeof *texts): NULL;
+        allocs = more? more: allocs;
+        texts = more_texts? more_texts: texts;
+        if (!more_texts || !(texts [count] = strdup (s_text (s, 6)))) {
+            snprintf (self->error, sizeof self->error, "store %s: out of memory", self->path);
+            rc = -1;
+            break;
+        }
+        mc_store_alloc_t *alloc = &allocs [count++];
+        *alloc = (mc_store_alloc_t) { .id = (uint32_t) sqlite3_column_int64 (s, 0),
+                                      .engines = (uint64_t) sqlite3_column_int64 (s, 2) };
+        snprintf (alloc->kind, sizeof alloc->kind, "%s", s_text (s, 1));
+        snprintf (alloc->job, sizeof alloc->job, "%s", s_text (s, 3));
+        snprintf (alloc->state, sizeof alloc->state, "%s", s_text (s, 4));
+        snprintf (alloc->reason, sizeof alloc->reason, "%s", s_text (s, 5));
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = s_read_failed (self);
+    sqlite3_finalize (s);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        //  Options that do not read as a list of strings are none: the
+        //  row is still the allocation's (its job can still be cancelled).
+        json_t *list = json_loads (texts [i], 0, NULL);
+        size_t n = 0, size = json_is_array (list)? json_array_size (list): 0;
+        const char **opts = calloc (size + 1, sizeof *opts);
+        if (!opts) {
+            snprintf (self->error, sizeof self->error, "store %s: out of memory", self->path);
+            rc = -1;
+        }
+        for (size_t k = 0; opts && k < size; k++)
+            if (json_string_value (json_array_get (list, k)))
+                opts [n++] = json_string_value (json_array_get (list, k));
+        if (opts)
+            rc = fn (arg, &allocs [i], opts);
+        free (opts);
+        json_decref (list);
+    }
+    for (size_t i = 0; i < count; i++)
+        free (texts [i]);
+    free (texts);
+    free (allocs);
+    return rc;
+}
+
 int
 mc_store_each_result (mc_store_t *self, uint64_t job, mc_store_task_fn *fn, void *arg)
 {
@@ -1845,6 +2011,25 @@ s_test_failures (const char *dir, bool verbose)
     }
 }
 
+typedef struct {
+    mc_store_alloc_t allocs [4];
+    char opts [4][256];             //  each one's options, a line each
+    size_t count;
+} s_test_allocs_t;
+
+static int
+s_test_alloc (void *arg, const mc_store_alloc_t *alloc, const char *const *opts)
+{
+    s_test_allocs_t *seen = arg;
+    assert (seen->count < 4);
+    seen->allocs [seen->count] = *alloc;
+    for (const char *const *opt = opts; *opt; opt++)
+        snprintf (seen->opts [seen->count] + strlen (seen->opts [seen->count]),
+                  sizeof seen->opts [0] - strlen (seen->opts [seen->count]), "%s\n", *opt);
+    seen->count++;
+    return 0;
+}
+
 void
 mc_store_test (bool verbose)
 {
@@ -1986,6 +2171,46 @@ mc_store_test (bool verbose)
     assert (mc_store_finish_job (store, &unfinished) == 0 && mc_store_flush (store) == 0);
     memset (&counts, 0, sizeof counts);
     assert (mc_store_each_task_counts (store, 4, s_test_counts, &counts) == 0 && counts.rows == 0);
+    mc_store_destroy (&store);
+
+    //  Allocations: kept with their options; after a restart those not
+    //  over come back, the others are forgotten, and ids go on.
+    store = mc_store_new (path, err, sizeof err);
+    assert (store && mc_store_next_alloc_id (store) == 1);
+    mc_store_alloc_t slurm = { .id = 1, .kind = "slurm", .engines = 4, .job = "", .state = "submitting", .reason = "" };
+    const char *slurm_opts [] = { "partition=debug", "sbatch_line=--comment=\"a b\"", NULL };
+    assert (mc_store_put_alloc (store, &slurm, slurm_opts) == 0);
+    snprintf (slurm.job, sizeof slurm.job, "17");
+    snprintf (slurm.state, sizeof slurm.state, "pending");
+    snprintf (slurm.reason, sizeof slurm.reason, "Slurm: PENDING, Resources");
+    assert (mc_store_put_alloc (store, &slurm, slurm_opts) == 0);
+    mc_store_alloc_t local = { .id = 2, .kind = "local", .engines = 2, .job = "", .state = "running", .reason = "" };
+    assert (mc_store_put_alloc (store, &local, NULL) == 0);
+    mc_store_alloc_t done = { .id = 3, .kind = "pbs", .engines = 1, .job = "18.server", .state = "cancelled",
+                              .reason = "stopped by a client" };
+    assert (mc_store_put_alloc (store, &done, NULL) == 0 && mc_store_flush (store) == 0);
+    mc_store_destroy (&store);
+    store = mc_store_new (path, err, sizeof err);
+    assert (store && mc_store_next_alloc_id (store) == 4);
+    s_test_allocs_t seen = { 0 };
+    assert (mc_store_each_alloc (store, s_test_alloc, &seen) == 0 && seen.count == 2);
+    assert (seen.allocs [0].id == 1 && !strcmp (seen.allocs [0].job, "17") && seen.allocs [0].engines == 4);
+    assert (!strcmp (seen.allocs [0].state, "pending") && !strcmp (seen.allocs [0].reason, "Slurm: PENDING, Resources"));
+    assert (!strcmp (seen.opts [0], "partition=debug\nsbatch_line=--comment=\"a b\"\n"));
+    assert (seen.allocs [1].id == 2 && !strcmp (seen.allocs [1].kind, "local") && !strcmp (seen.opts [1], ""));
+    //  The cancelled one is gone, its id not reused; ended ones go at the
+    //  next restart, even when they were the newest.
+    snprintf (local.state, sizeof local.state, "ended");
+    assert (mc_store_put_alloc (store, &local, NULL) == 0 && mc_store_flush (store) == 0);
+    mc_store_destroy (&store);
+    store = mc_store_new (path, err, sizeof err);
+    memset (&seen, 0, sizeof seen);
+    assert (store && mc_store_each_alloc (store, s_test_alloc, &seen) == 0 && seen.count == 1 && seen.allocs [0].id == 1);
+    snprintf (slurm.state, sizeof slurm.state, "failed");
+    assert (mc_store_put_alloc (store, &slurm, NULL) == 0);
+    memset (&seen, 0, sizeof seen);
+    assert (mc_store_each_alloc (store, s_test_alloc, &seen) == 0 && seen.count == 0);
+    assert (mc_store_next_alloc_id (store) == 4);
     mc_store_destroy (&store);
 
     //  A store that cannot be created is an error, not a crash.

@@ -111,6 +111,32 @@ int mc_store_each_result (mc_store_t *self, uint64_t job, mc_store_task_fn *fn, 
 typedef void (mc_store_counts_fn) (void *arg, uint64_t task, uint32_t retries, const char *engines);
 int mc_store_each_task_counts (mc_store_t *self, uint64_t job, mc_store_counts_fn *fn, void *arg);
 
+//  --- Allocations (mc_proto.md §4 "Launchers", §8) ---
+//  An allocation as kept, with what a restarted controller needs to poll
+//  and cancel its batch job, or to say why it cannot take it up.
+typedef struct {
+    uint32_t id;                    //  its tag is "a<id>"
+    char kind [16];                 //  local, slurm, pbs, ssh, mpi
+    uint64_t engines;               //  requested
+    char job [64];                  //  its batch job id (mpi: mpiexec's pid), "" before it has one
+    char state [16];                //  submitting, pending, running, ended, failed, cancelled
+    char reason [256];
+} mc_store_alloc_t;
+//  Record an allocation, new or changed, with its launcher options
+//  (NULL-terminated "KEY=VALUE", may be NULL), written with the next
+//  commit. 0 or -1 (out of memory).
+int mc_store_put_alloc (mc_store_t *self, const mc_store_alloc_t *alloc, const char *const *opts);
+//  The next unused allocation id (ids start at 1 and are never given
+//  twice in a store), or 0 when the store cannot be read.
+uint32_t mc_store_next_alloc_id (mc_store_t *self);
+//  After a restart: first forget the allocations that are over (ended,
+//  failed, cancelled: their own controller showed them), then call fn for
+//  each one left, oldest first, with its options (NULL-terminated,
+//  borrowed for the call); fn returns 0 to go on. Commits what is
+//  pending. 0, or -1 with the store's error.
+typedef int (mc_store_alloc_fn) (void *arg, const mc_store_alloc_t *alloc, const char *const *opts);
+int mc_store_each_alloc (mc_store_t *self, mc_store_alloc_fn *fn, void *arg);
+
 //  --- Retention ---
 //  Ids above `after` of the jobs that finished before before_us (wall
 //  clock; INT64_MAX for all), in id order, at most limit: how many were

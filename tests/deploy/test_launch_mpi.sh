@@ -151,5 +151,31 @@ flavour openmpi h1 h2 mpiexec.openmpi \
 flavour mpich h1 h3 mpiexec.mpich \
     --launcher-opt "mpi_args=-iface $HOSTS_BR -launcher ssh -launcher-exec $HOSTS_SSH_WRAP"
 
+# The controller killed (SIGKILL): mpiexec, its child, is no longer
+# watched, and its engine waits for a controller up to engine_grace_ms. The
+# next controller (any kind: local, -n 0) shows the allocation ended with
+# the reason; the engine comes back under its tag, and a clean shutdown
+# stops it, and mpiexec with it (mc_proto.md §4 "Launchers", "After a crash").
+alive () { [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
+start_cluster 1 --ip "$HOSTS_GW" --engines mpi --launcher-opt hosts=h1:1 --launcher-opt mpiexec=mpiexec.mpich \
+    --launcher-opt "mpi_args=-iface $HOSTS_BR -launcher ssh -launcher-exec $HOSTS_SSH_WRAP"
+K=$(mcj allocations | grep -o '"id":"a[0-9]*","kind":"mpi"[^}]*"state":"running"' | cut -d'"' -f4)
+MPIEXEC=$(mcj allocations | grep -o "\"id\":\"$K\"[^}]*" | grep -o '"job":"[0-9]*' | cut -d'"' -f4)
+[ -n "$K" ] && [ -n "$MPIEXEC" ] && pass "mpi crash: allocation $K, mpiexec $MPIEXEC" || fail "mpi crash: $(mcj allocations)"
+PIDS+=("$MPIEXEC")                  # stopped by PID at exit, whatever happens
+kill -KILL "$CTRL_PID"; wait "$CTRL_PID" 2>/dev/null
+alive "$MPIEXEC" && pass "mpi crash: mpiexec outlives its controller" || fail "mpi crash: mpiexec $MPIEXEC is gone"
+start_cluster 0 --ip "$HOSTS_GW"
+expect_match "mpi crash: $K is ended after the restart, with the reason" \
+    "$(mcj allocations | grep -o "\"id\":\"$K\"[^}]*")" '"state":"ended","reason":"its controller died: mpiexec, that controller.s child, is no longer watched'
+wait_for 20 bash -c "[ \$(\"$BIN/mcclient\" --json engines | grep -c '\"launch\":\"$K\"') -eq 1 ]" \
+    && pass "mpi crash: its engine came back under $K" || fail "mpi crash: engines: $(mcj engines)"
+mc shutdown > /dev/null 2>&1
+wait_for 15 bash -c "! kill -0 $CTRL_PID 2>/dev/null" || fail "mpi crash: the controller still runs after shutdown"
+wait_for 15 nothing_left && pass "mpi crash: shutdown stopped the engine; nothing left on the hosts" \
+    || fail "mpi crash: left on the hosts: $(mpi_left)"
+wait_for 15 bash -c "! { [ -r /proc/$MPIEXEC/stat ] && ! grep -q ' Z ' /proc/$MPIEXEC/stat; }" \
+    && pass "mpi crash: and mpiexec ended with it" || fail "mpi crash: mpiexec $MPIEXEC still runs"
+
 pass "whole test: $((SECONDS - T_START)) s"
 finish

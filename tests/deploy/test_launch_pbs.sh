@@ -36,7 +36,11 @@ LONG_SAMPLES=100000000
 [ "${MC_SANITIZE:-OFF}" = ON ] && LONG_SAMPLES=20000000
 LONG=(map pi --tasks 16 --seed 11 samples=$LONG_SAMPLES)
 
-# ===== the reference: the same jobs on a local cluster
+# ===== the reference: the same jobs on a local cluster, in a profile of its
+# own (allocation ids are never reused in a profile: the PBS ones are a1...)
+PBS_PROFILE=$MCCLUSTER_DIR
+export MCCLUSTER_DIR=$MCCLUSTER_DIR/reference
+mkdir -p "$MCCLUSTER_DIR"
 start_cluster 2
 PI_REF=$(mcj "${PI[@]}")
 WALK_REF=$(mcj "${WALK[@]}" | md5sum)
@@ -44,6 +48,7 @@ LONG_REF=$(mcj "${LONG[@]}")
 expect_match "local reference: the long job" "$LONG_REF" "^\\[\\{\"hits\":[0-9]+,\"samples\":$LONG_SAMPLES\\}"
 mc shutdown > /dev/null 2>&1
 wait_for 10 bash -c "! kill -0 $CTRL_PID 2>/dev/null" || fail "the local cluster did not stop"
+export MCCLUSTER_DIR=$PBS_PROFILE
 
 # alloc ID FIELD: a field of allocation ID (a1, a2...) in `allocations --json`.
 alloc () { mcj allocations | grep -o "{[^{}]*\"id\":\"$1\"[^{}]*}" | grep -o "\"$2\":\"\\?[^\",}]*" | cut -d: -f2- | tr -d '"'; }

@@ -3,8 +3,9 @@
 # h1:2,h2:2` on two "hosts" (tests/deploy/hosts.sh) with the controller on
 # the bridge (so CURVE applies), pi and walker bit-identical to a local run,
 # a host killed mid-job, `engines stop --job`/`engines add`, a dropped ssh
-# session taking its engines along, and nothing left after shutdown.
-# Skips (77) unless root with sshd.
+# session taking its engines along, nothing left after shutdown, and the
+# engines gone with a controller killed with SIGKILL (its allocation shown
+# ended by the next one). Skips (77) unless root with sshd.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/hosts.sh"
 . "$(dirname "$0")/launch.sh"
@@ -49,4 +50,21 @@ mc engines add 2 --hosts h2:2 --launcher-opt "$SSH_OPTS" > /dev/null || fail "ss
 wait_for 20 launch_have 4 || fail "ssh: h2's engines did not come back: $(mc engines 2>&1)"
 launch_kill_host "ssh" 2
 launch_stopped "ssh" INT
+
+# The controller killed (SIGKILL), with engines on h1 (h2 is dead): its ssh
+# sessions' lifelines close, so the engines stop; the next controller (any
+# kind: here local, -n 0) shows the allocation ended, with the reason
+# (mc_proto.md §4 "Launchers", "After a crash").
+start_cluster 0 --ip "$HOSTS_GW" --engines ssh --hosts h1:2 --launcher-opt "$SSH_OPTS"
+wait_for 20 launch_have 2 || fail "ssh crash: engines did not register: $(mc engines 2>&1)"
+K=$(mcj allocations | grep -o '"id":"a[0-9]*","kind":"ssh"[^}]*"state":"running"' | cut -d'"' -f4)
+[ -n "$K" ] && pass "ssh crash: allocation $K runs" || fail "ssh crash: $(mcj allocations)"
+kill -KILL "$CTRL_PID"; wait "$CTRL_PID" 2>/dev/null
+wait_for 15 launch_no_host_engines && pass "ssh crash: the engines stopped with their controller" \
+    || fail "ssh crash: engines left on the hosts: $(launch_host_engines)"
+start_cluster 0 --ip "$HOSTS_GW"
+expect_match "ssh crash: $K is ended after the restart, with the reason" \
+    "$(mcj allocations | grep -o "\"id\":\"$K\"[^}]*")" '"state":"ended","reason":"its controller died, and with it the lifelines'
+expect "ssh crash: none of its engines came back" "$(mcj ids)" "[]"
+launch_stopped "ssh crash"
 finish
