@@ -386,6 +386,10 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
             //  In order with the TASKs: the kernel thread loads it between two.
         case MC_TASK: {
             //  Hand the message as it is, frames and all, to the kernel thread.
+            //  This thread is where the controller's bytes are checked
+            //  (mc_msg_recv, mc_batch_next scan every bin field and array
+            //  reference); the kernel thread trusts what comes from here and
+            //  does not scan it again (mc_msg_take_checked).
             if (s_wants_stream (msg)) {
                 char key [48];
                 s_task_key (key, sizeof key, msg->job, msg->task);

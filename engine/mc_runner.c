@@ -277,10 +277,12 @@ s_resolve_name (void *arg, msgpack_packer *pk, const char *name, size_t len)
     return mc_proto_repack (pk, &value->obj, &how);
 }
 
+//  A bin field of the task: the I/O thread scanned it when it came (see
+//  mc_runner_run), so it is unpacked without a second pre-scan.
 static int
 s_unpack (mc_bytes_t bytes, msgpack_zone *zone, msgpack_object *obj, msgpack_object_type type)
 {
-    return mc_proto_unpack (bytes.ptr, bytes.size, zone, obj) || obj->type != type? -1: 0;
+    return mc_proto_unpack_checked (bytes.ptr, bytes.size, zone, obj) || obj->type != type? -1: 0;
 }
 
 //  The task's args, kwargs and items (for a map) into t.
@@ -367,7 +369,7 @@ s_reduce (s_task_t *t, s_result_t *r)
     if (t->task->reduce.size == 0)
         return 0;
     msgpack_object spec;
-    if (mc_proto_unpack (t->task->reduce.ptr, t->task->reduce.size, &t->zone, &spec) || spec.type != MSGPACK_OBJECT_MAP)
+    if (s_unpack (t->task->reduce, &t->zone, &spec, MSGPACK_OBJECT_MAP))
         return s_fail (r, MC_E_BAD_ARGUMENT, "task reduce is malformed");
     char err [256];
     int rc = mc_hist_reduce (&spec, &r->out, &r->frames, err, sizeof err);
@@ -569,7 +571,10 @@ mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, vo
     mc_msg_t task;
     mc_msg_init (&task);
     int code;
-    if (mc_msg_take (&task, task_p, false, &code)) {
+    //  From our own I/O thread, which checked these bytes as they came from
+    //  the controller (mc_msg_recv, mc_batch_next): they are not scanned
+    //  again here, nor when the task's arguments are unpacked.
+    if (mc_msg_take_checked (&task, task_p, &code)) {
         mc_msg_reset (&task);
         return -1;
     }

@@ -33,7 +33,10 @@ typedef struct {
 zactor_t *mc_runner_new (mc_runner_state_t *state);
 //  Run one TASK message (taken) against namespace ns and send its RESULT,
 //  with its array frames, to dest. Returns 0, or -1 when the message is not
-//  a TASK (nothing is sent). Used by the actor, and by tests directly.
+//  a TASK (nothing is sent). Used by the actor, and by tests directly. The
+//  message must be one this process checked already (the I/O thread's
+//  mc_msg_recv or mc_batch_next; see mc_msg_take_checked): its arguments
+//  are not scanned a second time.
 int mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, void *dest);
 //  A client aborted job (CANCEL, from the I/O thread): raise the running
 //  task's cancel flag if it is of that job, and skip the job's tasks that

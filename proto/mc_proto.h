@@ -145,6 +145,14 @@ int mc_msg_recv (mc_msg_t *self, void *sock, bool router, int *code);
 //  Decode a message already received (header, then array frames; the
 //  routing id first when router). Takes the zmsg. Returns as mc_msg_recv.
 int mc_msg_take (mc_msg_t *self, zmsg_t **zmsg_p, bool router, int *code);
+//  The same for a message that this process has received and checked
+//  already (with mc_msg_recv, mc_msg_take or mc_batch_next) and then passed
+//  between two of its own threads, as an engine's I/O thread hands a TASK
+//  to its kernel thread: the header is decoded again, but its bin fields
+//  and array references are not scanned a second time, and `streamed` is
+//  not filled. Never for bytes that came from a peer without that check.
+//  Not for a router socket. Returns as mc_msg_take.
+int mc_msg_take_checked (mc_msg_t *self, zmsg_t **zmsg_p, int *code);
 //  The name of a message type, or "?".
 const char *mc_msg_type_name (int type);
 //  The name of an error code, or "?".
@@ -171,6 +179,10 @@ bool mc_proto_sane (const void *data, size_t size);
 //  Unpack peer bytes that must hold exactly one value: the pre-scan above,
 //  then msgpack-c into zone. 0, or -1 for anything else.
 int mc_proto_unpack (const void *data, size_t size, msgpack_zone *zone, msgpack_object *obj);
+//  The same without the pre-scan, for bytes that passed it already: a bin
+//  field of a message checked by mc_msg_recv, mc_msg_take or mc_batch_next
+//  (its bin fields are scanned there), or what this process packed itself.
+int mc_proto_unpack_checked (const void *data, size_t size, msgpack_zone *zone, msgpack_object *obj);
 
 //  Length in bytes of the msgpack array header at data, with its element
 //  count in *count; -1 when data does not start with an array header.
