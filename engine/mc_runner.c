@@ -345,17 +345,24 @@ s_call (mc_runner_state_t *state, const mc_kernel_def_t *def, s_task_t *t, s_res
     mc_kcall_t call = { .argv = argv, .argc = argc, .kwargs = &t->kwargs, .frames = t->frames,
                         .frame_count = t->frame_count, .out = &r->pk, .out_frames = r->frames,
                         .seed = t->task->seed, .cancel = (const volatile int *) &state->task_cancel };
+    //  A map's calls differ in their item alone: the rest is bound once.
+    if (is_map && rc == 0) {
+        argv [0] = &t->items.via.array.ptr [0];
+        mc_kcall_bind_rest (&call, def, args);
+    }
     for (uint64_t i = 0; rc == 0 && i < n; i++) {
         if (is_map)
             argv [0] = &t->items.via.array.ptr [i];
         call.index = t->task->first + i;
-        if (mc_kcall_invoke (&call, def, args))
+        if (is_map? mc_kcall_invoke_item (&call, def): mc_kcall_invoke (&call, def, args))
             rc = s_fail (r, MC_E_KERNEL_ERROR, "%s", call.error);
         //  A kernel that saw its job's abort returned early, with a partial
         //  value or an error: neither is its result.
         if (atomic_load (&state->task_cancel) && !atomic_load (&state->cancel))
             rc = s_fail (r, MC_E_ABORTED, "aborted by a client while running (the kernel returned at its cancel flag)");
     }
+    if (is_map)
+        mc_kcall_unbind (&call);
     if (rc == 0)
         rc = s_packed (r, mc_kcall_pack_meta (&call, is_map, &r->meta));
     free (argv);
