@@ -123,16 +123,27 @@ s_send_results (mc_node_t *self)
     msgpack_sbuffer_init (&batch);
     size_t count = 0;
     for (int n = 0; n < 256 && (zsock_events (self->runner) & ZMQ_POLLIN); n++) {
-        zmsg_t *result = zmsg_recv (self->runner);
-        if (!result)
+        //  Most results are their header alone: it is read as one frame,
+        //  without a zmsg around it; the others are gathered whole.
+        zframe_t *header = zframe_recv (self->runner);
+        if (!header)
             break;
-        zframe_t *header = zmsg_first (result);
-        if (zmsg_size (result) == 1 && zhashx_size (self->streaming) == 0
+        bool more = zframe_more (header);
+        if (!more && zhashx_size (self->streaming) == 0
         &&  mc_batch_append_header (&batch, zframe_data (header), zframe_size (header)) == 0) {
-            zmsg_destroy (&result);
+            zframe_destroy (&header);
             count++;
         }
         else {
+            zmsg_t *result = zmsg_new ();
+            zmsg_append (result, &header);
+            while (more) {
+                zframe_t *frame = zframe_recv (self->runner);
+                if (!frame)
+                    break;
+                more = zframe_more (frame);
+                zmsg_append (result, &frame);
+            }
             s_send_batch (self, &batch, &count);       //  what came before it goes first
             s_send_result (self, &result);
         }
