@@ -31,7 +31,7 @@ typedef struct {
 //  resolved, a table of the task's and the named values' frames.
 typedef struct {
     mc_msg_t *task;
-    msgpack_zone zone;
+    msgpack_zone *zone;             //  the kernel thread's, cleared after the task
     msgpack_object args;            //  a list
     msgpack_object kwargs;          //  a map
     msgpack_object items;           //  a list of task->count items (a map); nil for an apply
@@ -239,16 +239,30 @@ s_namespace_op (const mc_nsop_t *op, mc_namespace_t *ns, s_task_t *t, s_result_t
 
 //  Does a value hold any ext (array or name) that must be resolved?
 static bool
+s_has_ext (const msgpack_object *obj);
+
+//  The same of the values of a list: scalars are looked at here, without
+//  a call for each (a map's items are mostly scalars).
+static bool
+s_list_has_ext (const msgpack_object *values, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        msgpack_object_type type = values [i].type;
+        if (type == MSGPACK_OBJECT_EXT
+        || ((type == MSGPACK_OBJECT_ARRAY || type == MSGPACK_OBJECT_MAP) && s_has_ext (&values [i])))
+            return true;
+    }
+    return false;
+}
+
+static bool
 s_has_ext (const msgpack_object *obj)
 {
     switch (obj->type) {
         case MSGPACK_OBJECT_EXT:
             return true;
         case MSGPACK_OBJECT_ARRAY:
-            for (uint32_t i = 0; i < obj->via.array.size; i++)
-                if (s_has_ext (&obj->via.array.ptr [i]))
-                    return true;
-            return false;
+            return s_list_has_ext (obj->via.array.ptr, obj->via.array.size);
         case MSGPACK_OBJECT_MAP:
             for (uint32_t i = 0; i < obj->via.map.size; i++)
                 if (s_has_ext (&obj->via.map.ptr [i].val))
@@ -290,9 +304,9 @@ static int
 s_decode (s_task_t *t, s_result_t *r)
 {
     mc_msg_t *task = t->task;
-    if (s_unpack (task->args, &t->zone, &t->args, MSGPACK_OBJECT_ARRAY)
-    ||  s_unpack (task->kwargs, &t->zone, &t->kwargs, MSGPACK_OBJECT_MAP)
-    ||  (task->count && (s_unpack (task->items, &t->zone, &t->items, MSGPACK_OBJECT_ARRAY)
+    if (s_unpack (task->args, t->zone, &t->args, MSGPACK_OBJECT_ARRAY)
+    ||  s_unpack (task->kwargs, t->zone, &t->kwargs, MSGPACK_OBJECT_MAP)
+    ||  (task->count && (s_unpack (task->items, t->zone, &t->items, MSGPACK_OBJECT_ARRAY)
                          || t->items.via.array.size != task->count)))
         return s_fail (r, MC_E_BAD_ARGUMENT, "task arguments are malformed");
     return 0;
@@ -314,7 +328,7 @@ s_resolve (mc_namespace_t *ns, s_task_t *t, s_result_t *r)
     msgpack_object all;
     if (msgpack_pack_array (&pk, 3) || mc_proto_repack (&pk, &t->args, &how) || mc_proto_repack (&pk, &t->kwargs, &how)
     ||  (task->count? mc_proto_repack (&pk, &t->items, &how): msgpack_pack_nil (&pk))
-    ||  mc_proto_unpack (t->resolved.data, t->resolved.size, &t->zone, &all)) {
+    ||  mc_proto_unpack (t->resolved.data, t->resolved.size, t->zone, &all)) {
         if (r->status == MC_OK)
             s_fail (r, MC_E_BAD_ARGUMENT, "task arguments cannot be resolved");
         return -1;
@@ -376,7 +390,7 @@ s_reduce (s_task_t *t, s_result_t *r)
     if (t->task->reduce.size == 0)
         return 0;
     msgpack_object spec;
-    if (s_unpack (t->task->reduce, &t->zone, &spec, MSGPACK_OBJECT_MAP))
+    if (s_unpack (t->task->reduce, t->zone, &spec, MSGPACK_OBJECT_MAP))
         return s_fail (r, MC_E_BAD_ARGUMENT, "task reduce is malformed");
     char err [256];
     int rc = mc_hist_reduce (&spec, &r->out, &r->frames, err, sizeof err);
@@ -400,7 +414,7 @@ s_keep_out (mc_namespace_t *ns, s_task_t *t, s_result_t *r)
     msgpack_object values;
     size_t count;
     zframe_t **outs = mc_proto_frame_array (r->frames, &count);
-    int rc = mc_proto_unpack (r->out.data, r->out.size, &t->zone, &values);
+    int rc = mc_proto_unpack (r->out.data, r->out.size, t->zone, &values);
     if (rc == 0)
         rc = mc_namespace_set (ns, name, is_map? &values: &values.via.array.ptr [0], outs, count, NULL);
     free (outs);
@@ -410,6 +424,12 @@ s_keep_out (mc_namespace_t *ns, s_task_t *t, s_result_t *r)
     msgpack_sbuffer_clear (&r->out);
     return s_pack_nils (r, (uint32_t) (is_map? task->count: 1));
 }
+
+//  The kernel thread keeps a zone and a result buffer from one task to the
+//  next: a fresh block of this size for each task was a malloc that made
+//  glibc consolidate its free lists every time. Bytes kept at most:
+#define S_ZONE_CHUNK (16u << 10)            //  the zone's first chunk (a 100-item map's objects fit)
+#define S_KEEP_OUT (1u << 20)               //  a result buffer larger than this is freed after its task
 
 static void
 s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t *r)
@@ -425,7 +445,12 @@ s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t 
     //  (zlist_new never returns NULL: CZMQ asserts on its allocations.)
     s_task_t t = { .task = task, .frames = task->frames, .frame_count = task->frame_count, .table = zlist_new () };
     t.items.type = MSGPACK_OBJECT_NIL;
-    msgpack_zone_init (&t.zone, 2048);
+    if (!state->zone && !(state->zone = msgpack_zone_new (S_ZONE_CHUNK))) {
+        s_fail (r, MC_E_KERNEL_ERROR, "out of memory");
+        zlist_destroy (&t.table);
+        return;
+    }
+    t.zone = state->zone;
     msgpack_sbuffer_init (&t.resolved);
     if (s_decode (&t, r) == 0) {
         if (namespace_op)
@@ -437,7 +462,7 @@ s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t 
     free (t.table_array);
     zlist_destroy (&t.table);
     msgpack_sbuffer_destroy (&t.resolved);
-    msgpack_zone_destroy (&t.zone);
+    msgpack_zone_clear (t.zone);            //  keeps its first chunk for the next task
 }
 
 static void
@@ -601,8 +626,9 @@ mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, vo
         return -1;
     }
     int64_t started = mc_time_wall_us ();
-    s_result_t r = { .status = MC_OK, .frames = zlist_new (), .frames_owned = true };
-    msgpack_sbuffer_init (&r.out);
+    //  The buffer kept from the last task, empty.
+    s_result_t r = { .status = MC_OK, .frames = zlist_new (), .frames_owned = true, .out = state->out };
+    msgpack_sbuffer_init (&state->out);
     msgpack_packer_init (&r.pk, &r.out, msgpack_sbuffer_write);
     msgpack_sbuffer_init (&r.meta);
     if (s_task_begin (state, task.job))
@@ -622,10 +648,26 @@ mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, vo
             zframe_destroy (&frame);
     }
     zlist_destroy (&r.frames);
-    msgpack_sbuffer_destroy (&r.out);
+    if (r.out.alloc <= S_KEEP_OUT) {
+        msgpack_sbuffer_clear (&r.out);
+        state->out = r.out;
+    }
+    else
+        msgpack_sbuffer_destroy (&r.out);
     msgpack_sbuffer_destroy (&r.meta);
     mc_msg_reset (&task);
     return 0;
+}
+
+//  What the kernel thread kept for its next task.
+static void
+s_runner_free (mc_runner_state_t *state)
+{
+    msgpack_sbuffer_destroy (&state->out);
+    msgpack_sbuffer_init (&state->out);
+    if (state->zone)
+        msgpack_zone_free (state->zone);
+    state->zone = NULL;
 }
 
 static void
@@ -649,6 +691,7 @@ s_runner_actor (zsock_t *pipe, void *arg)
             mc_warn ("runner: dropped a message that is not a TASK");
         atomic_store (&state->busy, 0);
     }
+    s_runner_free (state);
     mc_namespace_destroy (&ns);
 }
 
@@ -865,6 +908,7 @@ mc_runner_test (bool verbose)
     assert (!s_task_begin (&e.state, 7) && atomic_load (&e.state.task_cancel));
     s_task_end (&e.state);
     assert (atomic_load (&e.state.task_cancel));
+    s_runner_free (&e.state);
     mc_namespace_destroy (&e.ns);
     zsock_destroy (&e.in);
     zsock_destroy (&e.out);

@@ -8,6 +8,7 @@
 #define MC_RUNNER_H
 #include "mc_namespace.h"
 #include <czmq.h>
+#include <msgpack.h>
 #include <stdatomic.h>
 
 //  How many aborted jobs an engine remembers, to skip their tasks that
@@ -27,6 +28,9 @@ typedef struct {
     uint64_t running_job;           //  job id + 1 of the task running, 0 when none
     uint64_t aborted [MC_RUNNER_ABORTED_MAX];   //  job id + 1 of jobs aborted, a ring (0: empty)
     size_t aborted_next;            //  where the next goes in the ring
+    //  The kernel thread's alone: what it keeps from one task for the next.
+    msgpack_zone *zone;             //  the arguments' objects (NULL until the first task)
+    msgpack_sbuffer out;            //  an empty buffer for the next result
 } mc_runner_state_t;
 
 //  Start the kernel thread; state is borrowed and must outlive the actor.
