@@ -362,17 +362,31 @@ s_packed (mc_kcall_t *call, int rc)
     return rc? mc_kcall_error (call, "out of memory building the result"): 0;
 }
 
+//  A value of one byte (msgpack's own form: 0xc0 nil, 0xc2 false, 0xc3
+//  true): into the buffer when it has room (a nil per item of a map added
+//  up to a call of the packer's writer each), else through the packer.
+static int
+s_put_byte (mc_kcall_t *call, uint8_t byte)
+{
+    msgpack_sbuffer *sb = call->out_buffer;
+    if (sb && sb->size < sb->alloc) {
+        sb->data [sb->size++] = (char) byte;
+        return 0;
+    }
+    return byte == 0xc0? msgpack_pack_nil (call->out): byte == 0xc3? msgpack_pack_true (call->out)
+                                                                     : msgpack_pack_false (call->out);
+}
+
 int
 mc_kcall_out_nil (mc_kcall_t *call)
 {
-    return s_owe (call, 0) || s_packed (call, msgpack_pack_nil (call->out))? -1: 0;
+    return s_owe (call, 0) || s_packed (call, s_put_byte (call, 0xc0))? -1: 0;
 }
 
 int
 mc_kcall_out_bool (mc_kcall_t *call, bool value)
 {
-    return s_owe (call, 0) || s_packed (call, value? msgpack_pack_true (call->out): msgpack_pack_false (call->out))?
-           -1: 0;
+    return s_owe (call, 0) || s_packed (call, s_put_byte (call, value? 0xc3: 0xc2))? -1: 0;
 }
 
 int
@@ -624,10 +638,16 @@ mc_kcall_invoke_item (mc_kcall_t *call, const mc_kernel_def_t *def)
     else
     if (call->item_bound) {
         mc_kslot_t *slot = &call->slot [0];
+        const mc_karg_t *arg = &call->args->arg [0];
         if (slot->owned)
             free ((char *) slot->s);
         *slot = (mc_kslot_t) { .raw = NULL };
-        rc = s_convert (call, def->name, &call->args->arg [0], call->argv [0], slot);
+        if (arg->type == MC_KARG_ANY) {         //  what s_convert does for any, without its calls
+            slot->raw = call->argv [0];
+            slot->present = true;
+        }
+        else
+            rc = s_convert (call, def->name, arg, call->argv [0], slot);
     }
     if (rc == 0 && call->rest_failed)
         rc = -1;
@@ -715,14 +735,16 @@ mc_kcall_try (const mc_kernel_def_t *def, const char *args, const char *kwargs, 
     else
         snprintf (out, len, "%s", call.error);
     if (call.argc >= 1 && mc_kargs_parse (&parsed, def->args, call.error, sizeof call.error) == 0) {
-        //  The first argument as a map's item, the rest bound once: the
-        //  same bytes and frames, or the same error.
+        //  The first argument as a map's item, the rest bound once, and
+        //  the result's buffer written to straight: the same bytes and
+        //  frames, or the same error.
         msgpack_sbuffer again;
         msgpack_sbuffer_init (&again);
         msgpack_packer_init (&pk, &again, msgpack_sbuffer_write);
         zlist_t *frames_again = zlist_new ();
         assert (frames_again);
         call.out_frames = frames_again;
+        call.out_buffer = &again;               //  one-byte values put there straight, this time
         call.meta_count = 0;
         mc_kcall_bind_rest (&call, def, &parsed);
         int item_rc = mc_kcall_invoke_item (&call, def);
@@ -809,6 +831,15 @@ s_test_builders (mc_kcall_t *call)
         || mc_kcall_out_int (call, -5) || mc_kcall_out_double (call, 1.5) || mc_kcall_out_bool (call, false)
         || mc_kcall_out_value (call, mc_kcall_arg (call, 0))
         || mc_kcall_out_str (call, "b", 1) || mc_kcall_out_nil (call);
+}
+
+//  The one-byte values, each (put straight into the buffer by the second
+//  call of mc_kcall_try: the same bytes).
+static int
+s_test_bytes (mc_kcall_t *call)
+{
+    return mc_kcall_out_list (call, 4) || mc_kcall_out_nil (call) || mc_kcall_out_bool (call, true)
+        || mc_kcall_out_bool (call, false) || mc_kcall_out_nil (call);
 }
 
 static int
@@ -908,6 +939,8 @@ mc_kcall_test (bool verbose)
     if (verbose)
         printf ("  builders: %s\n", out);
     assert (!strcmp (out, "{\"a\":[-5,1.5,false,[\"x\",{\"y\":1}]],\"b\":null}"));
+    def.fn = s_test_bytes;
+    assert (mc_kcall_try (&def, "[1]", NULL, 0, out, sizeof out) == 0 && !strcmp (out, "[null,true,false,null]"));
     //  Arguments bound by name: converted, defaulted, refused with reasons.
     mc_kernel_def_t named = { "named", "", "x:float n:int * s:str=hi b:bool=false l:list=nil a:array=nil", s_test_named };
     struct { const char *args, *kwargs, *expect; int rc; } binds [] = {

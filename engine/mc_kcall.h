@@ -20,6 +20,8 @@ struct mc_kcall {
     zframe_t *const *frames;        //  what the arguments' array references index
     size_t frame_count;
     msgpack_packer *out;            //  where the result is packed
+    msgpack_sbuffer *out_buffer;    //  the buffer `out` writes to when it is one, else NULL: a
+                                    //  one-byte value (nil, a bool) is put there straight
     zlist_t *out_frames;            //  frames of the result's arrays: the caller owns them
     uint64_t seed, index;
     const volatile int *cancel;     //  nonzero once the engine stops or the task's job is aborted; may be NULL

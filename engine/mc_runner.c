@@ -357,7 +357,7 @@ s_call (mc_runner_state_t *state, const mc_kernel_def_t *def, s_task_t *t, s_res
     assert (args);
     int rc = s_packed (r, msgpack_pack_array (&r->pk, (uint32_t) n));
     mc_kcall_t call = { .argv = argv, .argc = argc, .kwargs = &t->kwargs, .frames = t->frames,
-                        .frame_count = t->frame_count, .out = &r->pk, .out_frames = r->frames,
+                        .frame_count = t->frame_count, .out = &r->pk, .out_buffer = &r->out, .out_frames = r->frames,
                         .seed = t->task->seed, .cancel = (const volatile int *) &state->task_cancel };
     //  A map's calls differ in their item alone: the rest is bound once.
     if (is_map && rc == 0) {
