@@ -364,6 +364,46 @@ s_restart (mc_node_t *self)
     mc_error ("cannot restart: %s", strerror (errno));
 }
 
+//  A TASK on its way to the kernel thread: note whether its result is to
+//  go out streamed.
+static void
+s_note_task (mc_node_t *self, const mc_msg_t *task)
+{
+    if (s_wants_stream (task)) {
+        char key [48];
+        s_task_key (key, sizeof key, task->job, task->task);
+        zhashx_insert (self->streaming, key, (void *) 1);
+    }
+}
+
+//  A BATCH of TASKs alone, every one of them well-formed (mc_batch_next
+//  checks each as mc_msg_recv would), goes to the kernel thread whole, as
+//  one message, instead of a message made for each task: true when it went.
+//  Any other batch (another message in it, or one malformed) is for the
+//  caller to take apart.
+static bool
+s_pass_batch (mc_node_t *self, mc_msg_t *msg)
+{
+    size_t offset = 0;
+    mc_msg_t task;
+    int code, got;
+    while ((got = mc_batch_next (msg, &offset, &task, &code)) == 1 && task.type == MC_TASK)
+        ;
+    if (got != 0 || !msg->zmsg)
+        return false;
+    //  Checked above: each header is only read again for what it asks here.
+    for (offset = 0; mc_batch_next_checked (msg, &offset, &task, &code) == 1; )
+        s_note_task (self, &task);
+    zmsg_t *batch = msg->zmsg;
+    msg->zmsg = NULL;
+    if (zmsg_send (&batch, self->runner)) {
+        mc_error ("out of memory: a batch of tasks is lost");
+        zmsg_destroy (&batch);
+    }
+    self->last_task_us = mc_time_mono_us ();
+    return true;
+}
+
 //  A message from the controller. Returns -1 when told to stop.
 static int
 s_on_controller (mc_node_t *self, mc_msg_t *msg)
@@ -401,11 +441,7 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
             //  (mc_msg_recv, mc_batch_next scan every bin field and array
             //  reference); the kernel thread trusts what comes from here and
             //  does not scan it again (mc_msg_take_checked).
-            if (s_wants_stream (msg)) {
-                char key [48];
-                s_task_key (key, sizeof key, msg->job, msg->task);
-                zhashx_insert (self->streaming, key, (void *) 1);
-            }
+            s_note_task (self, msg);
             zmsg_t *task = msg->zmsg;
             msg->zmsg = NULL;
             if (!task && (task = zmsg_new ()) && zmsg_addmem (task, msg->raw.ptr, msg->raw.size))
@@ -419,6 +455,8 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
             break;
         }
         case MC_BATCH: {
+            if (s_pass_batch (self, msg))
+                break;
             //  Each message in it as if it had come alone.
             size_t offset = 0;
             mc_msg_t inner;

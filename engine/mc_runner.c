@@ -597,51 +597,40 @@ s_add_output (s_result_t *r, const mc_capture_t *printed)
         msgpack_sbuffer_destroy (&meta);
 }
 
-int
-mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, void *dest)
+//  One message for the kernel thread: a TASK, LIBRARY or UNLOAD (the
+//  caller resets it). 0, or -1 for anything else.
+static int
+s_run_one (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, void *dest)
 {
-    mc_msg_t task;
-    mc_msg_init (&task);
-    int code;
-    //  From our own I/O thread, which checked these bytes as they came from
-    //  the controller (mc_msg_recv, mc_batch_next): they are not scanned
-    //  again here, nor when the task's arguments are unpacked.
-    if (mc_msg_take_checked (&task, task_p, &code)) {
-        mc_msg_reset (&task);
-        return -1;
-    }
-    if (task.type == MC_LIBRARY || task.type == MC_UNLOAD) {
+    if (task->type == MC_LIBRARY || task->type == MC_UNLOAD) {
         //  Between two tasks: the one before ran on the old version.
-        if (mc_library_handle (&task, atomic_load (&state->engine_id), dest))
+        if (mc_library_handle (task, atomic_load (&state->engine_id), dest))
             mc_warn ("runner: cannot answer a library");
-        mc_msg_reset (&task);
         //  What loading it printed (constructors) is no task's output.
         mc_capture_t printed;
         if (mc_capture_take (&printed))
             mc_capture_free (&printed);
         return 0;
     }
-    if (task.type != MC_TASK) {
-        mc_msg_reset (&task);
+    if (task->type != MC_TASK)
         return -1;
-    }
     int64_t started = mc_time_wall_us ();
     //  The buffer kept from the last task, empty.
     s_result_t r = { .status = MC_OK, .frames = zlist_new (), .frames_owned = true, .out = state->out };
     msgpack_sbuffer_init (&state->out);
     msgpack_packer_init (&r.pk, &r.out, msgpack_sbuffer_write);
     msgpack_sbuffer_init (&r.meta);
-    if (s_task_begin (state, task.job))
+    if (s_task_begin (state, task->job))
         s_fail (&r, MC_E_ABORTED, "aborted by a client before it ran");
     else
-        s_run (state, ns, &task, &r);
+        s_run (state, ns, task, &r);
     s_task_end (state);
     mc_capture_t printed;
     if (mc_capture_take (&printed)) {
         s_add_output (&r, &printed);
         mc_capture_free (&printed);
     }
-    s_send_result (state, &task, &r, started, dest);
+    s_send_result (state, task, &r, started, dest);
     if (r.frames_owned) {
         zframe_t *frame;
         while ((frame = zlist_pop (r.frames)))
@@ -655,8 +644,36 @@ mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, vo
     else
         msgpack_sbuffer_destroy (&r.out);
     msgpack_sbuffer_destroy (&r.meta);
-    mc_msg_reset (&task);
     return 0;
+}
+
+int
+mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, void *dest)
+{
+    mc_msg_t task;
+    mc_msg_init (&task);
+    int code, rc = 0;
+    //  From our own I/O thread, which checked these bytes as they came from
+    //  the controller (mc_msg_recv, mc_batch_next): they are not scanned
+    //  again here, nor when the task's arguments are unpacked.
+    if (mc_msg_take_checked (&task, task_p, &code))
+        rc = -1;
+    else
+    if (task.type == MC_BATCH) {
+        //  Tasks the I/O thread passed on together, run in their order.
+        size_t offset = 0;
+        mc_msg_t inner;
+        int got;
+        while ((got = mc_batch_next_checked (&task, &offset, &inner, &code)) == 1)
+            if (s_run_one (state, ns, &inner, dest))
+                rc = -1;
+        if (got == -2)
+            rc = -1;
+    }
+    else
+        rc = s_run_one (state, ns, &task, dest);
+    mc_msg_reset (&task);
+    return rc;
 }
 
 //  What the kernel thread kept for its next task.
@@ -881,6 +898,34 @@ mc_runner_test (bool verbose)
     s_expect (s_task (&e, pull, "[\"v\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[1.0,4.0,9.0,16.0]]");
     s_expect (s_task (&e, "square", "[\"@v\"]", NULL, NULL, NULL, NULL, 0, &status, text),
               "[[1.0,16.0,81.0,256.0]]");
+    //  A BATCH of tasks, as the I/O thread passes one on: a RESULT each, in
+    //  order; one that is no task is refused, the others still run.
+    msgpack_sbuffer batch;
+    msgpack_sbuffer_init (&batch);
+    const char *kernels [3] = { "square", "noop", "square" };
+    for (int i = 0; i < 3; i++) {
+        mc_msg_t one;
+        mc_msg_init (&one);
+        one.type = i == 1? MC_PING: MC_TASK;
+        one.job = 1;
+        one.task = (uint64_t) i;
+        one.kernel.ptr = kernels [i];
+        one.kernel.size = strlen (kernels [i]);
+        one.args.ptr = i? "\x91\x04": "\x91\x03";
+        one.args.size = 2;
+        one.kwargs.ptr = "\x80";
+        one.kwargs.size = 1;
+        assert (mc_batch_append (&batch, &one) == 0);
+    }
+    assert (mc_batch_send (&batch, 3, e.out, NULL) == 0);
+    msgpack_sbuffer_destroy (&batch);
+    wire = zmsg_recv (e.in);
+    assert (mc_runner_run (&e.state, e.ns, &wire, e.in) == -1 && !wire);
+    for (uint64_t i = 0; i < 3; i += 2) {
+        assert (mc_msg_recv (&result, e.out, false, &code) == 0 && result.type == MC_RESULT && result.task == i);
+        assert (result.status == MC_OK && result.data.size == 2 && (uint8_t) result.data.ptr [1] == (i? 16: 9));
+    }
+    mc_msg_reset (&result);
     //  A message that is not a TASK is refused.
     zmsg_t *junk = zmsg_new ();
     zmsg_addstr (junk, "junk");

@@ -36,8 +36,10 @@ typedef struct {
 //  Start the kernel thread; state is borrowed and must outlive the actor.
 zactor_t *mc_runner_new (mc_runner_state_t *state);
 //  Run one TASK message (taken) against namespace ns and send its RESULT,
-//  with its array frames, to dest. Returns 0, or -1 when the message is not
-//  a TASK (nothing is sent). Used by the actor, and by tests directly. The
+//  with its array frames, to dest; a BATCH of them (mc_proto.md §3) runs
+//  each in turn, a RESULT each. LIBRARY and UNLOAD are loaded and answered.
+//  Returns 0, or -1 when the message (or one of the batch) is none of these
+//  (nothing is sent for it). Used by the actor, and by tests directly. The
 //  message must be one this process checked already (the I/O thread's
 //  mc_msg_recv or mc_batch_next; see mc_msg_take_checked): its arguments
 //  are not scanned a second time.

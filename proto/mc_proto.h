@@ -132,6 +132,10 @@ int mc_batch_send (const msgpack_sbuffer *batch, size_t count, void *sock, zfram
 //  after the last, or -2 with *code set when what comes next is no header,
 //  is a BATCH, or refers to array frames (a batch carries none).
 int mc_batch_next (const mc_msg_t *batch, size_t *offset, mc_msg_t *inner, int *code);
+//  The same for a BATCH whose messages this process has gone through with
+//  mc_batch_next already (see mc_msg_take_checked): their bin fields are
+//  not scanned a second time.
+int mc_batch_next_checked (const mc_msg_t *batch, size_t *offset, mc_msg_t *inner, int *code);
 //  Receive and decode one message. On a ROUTER socket set router=true so
 //  that the routing id is kept in self->routing_id. Every array reference
 //  in the bin fields is checked against the frames that came with it:
