@@ -2,6 +2,7 @@
     type; encode and decode both walk it, so the two cannot disagree. */
 #include "mc_proto.h"
 #include <limits.h>
+#include <msgpack/unpack_define.h>          //  MSGPACK_EMBED_STACK_SIZE: the unpacker's nesting bound
 #include <malloc.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -680,7 +681,7 @@ s_is_chunk (int type)
     return type == MC_RESULT_CHUNK || type == MC_REPLY_CHUNK;
 }
 
-static bool s_scan (const void *data, size_t size, s_refs_t *refs);
+static bool s_scan (const void *data, size_t size, s_refs_t *refs, bool unpackable);
 
 //  Check the array references of every bin field against the frames: 0,
 //  -2 for garbage, -1 when out of memory.
@@ -705,7 +706,7 @@ s_check_frames (mc_msg_t *self)
     for (int i = 0; i < layout->count && rc == 0; i++)
         if (layout->fields [i].kind == F_BIN) {
             const mc_bytes_t *bytes = (const mc_bytes_t *) ((const char *) self + layout->fields [i].offset);
-            if (bytes->size && !s_scan (bytes->ptr, bytes->size, &refs))
+            if (bytes->size && !s_scan (bytes->ptr, bytes->size, &refs, false))
                 rc = refs.no_memory? -1: -2;
         }
     for (size_t i = 0; i < self->frame_count && rc == 0; i++)
@@ -909,11 +910,14 @@ s_ext_ok (int8_t type, const uint8_t *payload, size_t len, s_refs_t *refs)
 bool
 mc_proto_sane (const void *data, size_t size)
 {
-    return s_scan (data, size, NULL);
+    return s_scan (data, size, NULL, false);
 }
 
+//  With unpackable, also refuse what msgpack-c's unpacker would: a list or
+//  map (even an empty one) that starts inside MSGPACK_EMBED_STACK_SIZE
+//  lists and maps still open (its stack of containers being filled).
 static bool
-s_scan (const void *data, size_t size, s_refs_t *refs)
+s_scan (const void *data, size_t size, s_refs_t *refs, bool unpackable)
 {
     const uint8_t *p = data, *end = p + size;
     //  Objects still to read; each needs at least one byte.
@@ -958,6 +962,9 @@ s_scan (const void *data, size_t size, s_refs_t *refs)
         }
         #undef BE
         if (payload == (uint64_t) -1 || children == (uint64_t) -1 || payload > avail)
+            return false;
+        if (unpackable && depth >= MSGPACK_EMBED_STACK_SIZE
+        &&  ((b & 0xE0) == 0x80 || (b >= 0xDC && b <= 0xDF)))
             return false;
         if (b >= 0xD4 && b <= 0xD8) {           //  fixext: type, then 1..16 bytes
             if (!s_ext_ok ((int8_t) p [0], p + 1, payload - 1, refs))
@@ -1029,13 +1036,11 @@ mc_proto_valid_array (const void *data, size_t size, uint32_t count)
     int header = mc_proto_array_header (data, size, &declared);
     if (header < 0 || declared != count)
         return false;
-    msgpack_zone zone;
-    if (!msgpack_zone_init (&zone, 512))
-        return false;
-    msgpack_object obj;
-    bool valid = mc_proto_unpack (data, size, &zone, &obj) == 0;
-    msgpack_zone_destroy (&zone);
-    return valid;
+    //  The pre-scan and msgpack-c's unpacker refuse the same bytes but for
+    //  nesting, which the scan bounds as the unpacker does when asked: so
+    //  what passes would unpack, and nothing is unpacked to tell (the
+    //  controller asks this of every result: the unpack was most of it).
+    return s_scan (data, size, NULL, true);
 }
 
 int
@@ -1522,6 +1527,75 @@ s_test_garbage (void)
     assert (mc_proto_sane (name, sizeof name));
 }
 
+//  What mc_proto_valid_array was: the header, then an unpack.
+static bool
+s_valid_array_by_unpack (const void *data, size_t size, uint32_t count)
+{
+    uint32_t declared;
+    if (mc_proto_array_header (data, size, &declared) < 0 || declared != count)
+        return false;
+    msgpack_zone zone;
+    assert (msgpack_zone_init (&zone, 512));
+    msgpack_object obj;
+    bool valid = mc_proto_unpack (data, size, &zone, &obj) == 0;
+    msgpack_zone_destroy (&zone);
+    return valid;
+}
+
+//  mc_proto_valid_array says what unpacking said, at the unpacker's
+//  nesting bound above all (lists and maps, empty or not, at each depth),
+//  and on random bytes.
+static void
+s_test_valid_array (void)
+{
+    uint8_t deep [80];
+    const uint8_t inner [] = { 0x91, 0x90, 0x81, 0x80, 0xDC, 0xDD, 0xDE, 0xDF };
+    for (size_t depth = 28; depth <= 36; depth++)
+        for (size_t k = 0; k < sizeof inner; k++)
+            for (int tail = 0; tail < 2; tail++) {
+                //  depth lists of one, then the inner value (completed as
+                //  needed), then maybe a sibling at the top.
+                uint8_t *p = deep;
+                *p++ = tail? 0x92: 0x91;
+                for (size_t i = 1; i < depth; i++)
+                    *p++ = 0x91;
+                uint8_t b = inner [k];
+                *p++ = b;
+                if (b == 0x91 || b == 0x81)
+                    *p++ = 0xC0;
+                if (b == 0x81)
+                    *p++ = 0xC0;
+                if (b == 0xDC || b == 0xDE)
+                    *p++ = 0, *p++ = 0;
+                if (b == 0xDD || b == 0xDF)
+                    *p++ = 0, *p++ = 0, *p++ = 0, *p++ = 0;
+                if (tail)
+                    *p++ = 0x90;
+                size_t size = (size_t) (p - deep);
+                uint32_t count = tail? 2: 1;
+                bool valid = mc_proto_valid_array (deep, size, count);
+                assert (valid == s_valid_array_by_unpack (deep, size, count));
+                if (b == 0x90)                  //  an empty list in `depth` lists still open
+                    assert (valid == (depth < MSGPACK_EMBED_STACK_SIZE));
+            }
+    uint64_t state = 7;
+    uint8_t buffer [64];
+    for (int round = 0; round < 200000; round++) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        size_t size = 1 + (state >> 33) % sizeof buffer;
+        for (size_t i = 0; i < size; i++) {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            //  Mostly the bytes that open lists and maps, or small values.
+            uint8_t r = (uint8_t) (state >> 40);
+            buffer [i] = r < 96? (uint8_t) (0x90 | (r & 3)): r < 160? (uint8_t) (0x80 | (r & 1)): r < 176? 0xC0: r;
+        }
+        uint32_t count;
+        if (mc_proto_array_header (buffer, size, &count) < 0)
+            count = 1;
+        assert (mc_proto_valid_array (buffer, size, count) == s_valid_array_by_unpack (buffer, size, count));
+    }
+}
+
 //  Random bytes, and random mutations of valid messages, never crash.
 static void
 s_test_fuzz (mc_bytes_t bin)
@@ -1818,6 +1892,7 @@ mc_proto_test (bool verbose)
     s_test_array_frames (peer, server);
     s_test_batch (peer, server);
     s_test_take_checked ();
+    s_test_valid_array ();
     zsock_destroy (&peer);
     zsock_destroy (&server);
     if (verbose)

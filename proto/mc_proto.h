@@ -192,7 +192,8 @@ int mc_proto_unpack_checked (const void *data, size_t size, msgpack_zone *zone, 
 //  count in *count; -1 when data does not start with an array header.
 int mc_proto_array_header (const void *data, size_t size, uint32_t *count);
 //  True when data holds exactly one well-formed msgpack value that is an
-//  array of `count` elements.
+//  array of `count` elements: one that mc_proto_unpack takes, told in one
+//  pass over the bytes, without unpacking it.
 bool mc_proto_valid_array (const void *data, size_t size, uint32_t count);
 
 //  Copy a value into pk, renumbering array references. A reference to
