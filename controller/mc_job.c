@@ -293,17 +293,56 @@ mc_job_check_limits (const mc_job_t *self, size_t ntargets, uint64_t frame_bytes
                                    code, err, errlen);
 }
 
+//  A block of packed bytes on the stack, handed to the real packer's writer
+//  when full.
+typedef struct {
+    size_t size;
+    char data [4096];
+} s_block_t;
+
+static int
+s_block_write (void *arg, const char *buf, size_t len)
+{
+    s_block_t *block = arg;
+    assert (len <= sizeof block->data - block->size);
+    for (size_t i = 0; i < len; i++)        //  a few bytes: no call to memcpy
+        block->data [block->size++] = buf [i];
+    return 0;
+}
+
+//  A range's integers, msgpack's own forms (the same bytes as packing them
+//  into pk), written into a block and given to pk a block at a time: each
+//  went through pk's writer, a call and a memcpy of a few bytes.
+static int
+s_pack_range (const mc_submit_t *submit, uint64_t first, uint64_t count, msgpack_packer *pk)
+{
+    s_block_t block;
+    block.size = 0;
+    msgpack_packer local;
+    msgpack_packer_init (&local, &block, s_block_write);
+    int rc = 0;
+    for (uint64_t i = first; i < first + count; i++) {
+        if (sizeof block.data - block.size < 9) {           //  the longest integer: 9 bytes
+            rc |= pk->callback (pk->data, block.data, block.size);
+            block.size = 0;
+        }
+        rc |= msgpack_pack_int64 (&local, (int64_t) ((uint64_t) submit->range_start + i * (uint64_t) submit->range_step));
+    }
+    if (block.size)
+        rc |= pk->callback (pk->data, block.data, block.size);
+    return rc;
+}
+
 int
 mc_job_pack_items (const mc_job_t *self, const mc_task_t *task, msgpack_packer *pk)
 {
     const mc_submit_t *submit = &self->submit;
     int rc = msgpack_pack_array (pk, task->count);
-    for (uint64_t i = task->first; i < task->first + task->count; i++) {
-        if (submit->is_range)
-            rc |= msgpack_pack_int64 (pk, (int64_t) ((uint64_t) submit->range_start + i * (uint64_t) submit->range_step));
-        else
+    if (submit->is_range)
+        rc |= s_pack_range (submit, task->first, task->count, pk);
+    else
+        for (uint64_t i = task->first; i < task->first + task->count; i++)
             rc |= msgpack_pack_object (pk, submit->seq_items [i]);
-    }
     return rc? -1: 0;
 }
 
@@ -702,6 +741,23 @@ s_test_items (void)
     assert (!strcmp (dump, "[6,8,10]"));
     free (dump);
     json_decref (items);
+    //  The same bytes as each integer packed into pk, across blocks, at
+    //  every width, both signs.
+    const int64_t ranges [][2] = { { 0, 1 }, { -200, 1 }, { -40000, 13 }, { 100, 37 }, { -5000000000, 7777777 },
+                                   { INT64_MAX - 3000 * 3, 3 }, { INT64_MIN, 3074457345618258 } };
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges [0]; r++) {
+        mc_submit_t range = { .is_range = true, .range_start = ranges [r][0], .range_step = ranges [r][1] };
+        msgpack_sbuffer one;
+        msgpack_sbuffer_init (&one);
+        msgpack_packer one_pk;
+        msgpack_packer_init (&one_pk, &one, msgpack_sbuffer_write);
+        msgpack_sbuffer_clear (&sb);
+        assert (s_pack_range (&range, 5, 3000, &pk) == 0);
+        for (uint64_t i = 5; i < 3005; i++)
+            msgpack_pack_int64 (&one_pk, (int64_t) ((uint64_t) range.range_start + i * (uint64_t) range.range_step));
+        assert (one.size == sb.size && !memcmp (one.data, sb.data, sb.size) && sb.size > sizeof ((s_block_t *) 0)->data);
+        msgpack_sbuffer_destroy (&one);
+    }
     msgpack_sbuffer_destroy (&sb);
     //  Finished tasks count their items; the job finishes with the last.
     for (uint64_t i = 0; i < 4; i++) {
