@@ -930,12 +930,26 @@ s_scan (const void *data, size_t size, s_refs_t *refs, bool unpackable)
         if (p >= end)
             return false;
         uint8_t b = *p++;
+        #define ONE_BYTE(b) ((b) <= 0x7F || (b) >= 0xE0 || (b) == 0xC0 || (b) == 0xC2 || (b) == 0xC3)
+        if (ONE_BYTE (b)) {
+            //  A value of one byte (a small integer, nil, a bool), and those
+            //  of one byte that follow it in the same container, at once:
+            //  each would take the steps below with no payload and no
+            //  children (a list of results is mostly such).
+            uint64_t n = 1;
+            while (n < left [depth] && p < end && ONE_BYTE (*p))
+                p++, n++;
+            pending -= n;
+            left [depth] -= n;
+            while (depth > 0 && left [depth] == 0)
+                depth--;
+            continue;
+        }
+        #undef ONE_BYTE
         uint64_t payload = 0, children = 0;
         size_t avail = (size_t) (end - p);
         #define BE(n) (avail < (n)? (uint64_t) -1: s_be (p, (n)))
-        if (b <= 0x7F || b >= 0xE0 || b == 0xC0 || b == 0xC2 || b == 0xC3)
-            ;
-        else if ((b & 0xE0) == 0xA0) payload = b & 0x1F;
+        if ((b & 0xE0) == 0xA0) payload = b & 0x1F;
         else if ((b & 0xF0) == 0x90) children = b & 0x0F;
         else if ((b & 0xF0) == 0x80) children = 2 * (uint64_t) (b & 0x0F);
         else switch (b) {
@@ -1542,6 +1556,35 @@ s_valid_array_by_unpack (const void *data, size_t size, uint32_t count)
     return valid;
 }
 
+//  A random value into pk: lists and maps nested up to `depth`, their
+//  values mostly of one byte (as results are), some longer.
+static void
+s_random_value (msgpack_packer *pk, uint64_t *state, int depth)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    uint64_t r = *state >> 20;
+    unsigned n = (unsigned) (r >> 8) % 4;
+    switch (depth > 0? r % 8: 2 + r % 6) {
+        case 0: case 1:
+            msgpack_pack_array (pk, n);
+            for (unsigned i = 0; i < n; i++)
+                s_random_value (pk, state, depth - 1);
+            break;
+        case 2:
+            msgpack_pack_map (pk, n % 2);
+            if (n % 2) {
+                msgpack_pack_nil (pk);
+                s_random_value (pk, state, depth - 1);
+            }
+            break;
+        case 3: msgpack_pack_nil (pk); break;
+        case 4: msgpack_pack_int64 (pk, (int64_t) (r % 300) - 150); break;
+        case 5: msgpack_pack_true (pk); break;
+        case 6: msgpack_pack_str_with_body (pk, "abc", n); break;
+        default: msgpack_pack_uint64 (pk, r); break;
+    }
+}
+
 //  mc_proto_valid_array says what unpacking said, at the unpacker's
 //  nesting bound above all (lists and maps, empty or not, at each depth),
 //  and on random bytes.
@@ -1592,8 +1635,67 @@ s_test_valid_array (void)
         uint32_t count;
         if (mc_proto_array_header (buffer, size, &count) < 0)
             count = 1;
-        assert (mc_proto_valid_array (buffer, size, count) == s_valid_array_by_unpack (buffer, size, count));
+        bool valid = mc_proto_valid_array (buffer, size, count);
+        assert (valid == s_valid_array_by_unpack (buffer, size, count));
+        //  And against msgpack-c alone (the scan is in both of those): what
+        //  it unpacks whole, with no ext value (which the scan checks
+        //  further), is valid.
+        bool ext = false;
+        for (size_t i = 0; i < size; i++)
+            ext |= (buffer [i] >= 0xC7 && buffer [i] <= 0xC9) || (buffer [i] >= 0xD4 && buffer [i] <= 0xD8);
+        msgpack_zone zone;
+        assert (msgpack_zone_init (&zone, 512));
+        msgpack_object obj;
+        size_t off = 0;
+        if (!ext && msgpack_unpack ((const char *) buffer, size, &off, &zone, &obj) == MSGPACK_UNPACK_SUCCESS
+        &&  obj.type == MSGPACK_OBJECT_ARRAY && obj.via.array.size == count && mc_proto_array_header (buffer, size, &count) > 0)
+            assert (valid);
+        msgpack_zone_destroy (&zone);
     }
+    //  Lists made valid, some inside 25 to 40 lists of one (across the
+    //  unpacker's bound), some with a byte changed or cut.
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    size_t whole = 0, refused = 0;
+    for (int round = 0; round < 20000; round++) {
+        msgpack_sbuffer_clear (&sb);
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t count = 1 + (uint32_t) (state >> 40) % 5;
+        msgpack_pack_array (&pk, count);
+        unsigned spine = round % 3 == 0? 25 + (unsigned) (state >> 30) % 16: 0;
+        for (unsigned i = 0; i < spine; i++)
+            msgpack_pack_array (&pk, 1);
+        s_random_value (&pk, &state, 6);
+        for (uint32_t i = 1; i < count; i++)
+            s_random_value (&pk, &state, 6);
+        size_t size = sb.size;
+        if (round % 4 == 1)
+            sb.data [(state >> 8) % size] = (char) (state >> 50);
+        if (round % 4 == 2)
+            size -= (state >> 8) % size;
+        bool valid = mc_proto_valid_array (sb.data, size, count);
+        assert (valid == s_valid_array_by_unpack (sb.data, size, count));
+        bool ext = false;
+        for (size_t i = 0; i < size; i++)
+            ext |= ((uint8_t) sb.data [i] >= 0xC7 && (uint8_t) sb.data [i] <= 0xC9)
+                || ((uint8_t) sb.data [i] >= 0xD4 && (uint8_t) sb.data [i] <= 0xD8);
+        msgpack_zone zone;
+        assert (msgpack_zone_init (&zone, 512));
+        msgpack_object obj;
+        size_t off = 0;
+        uint32_t declared;
+        bool unpacks = msgpack_unpack (sb.data, size, &off, &zone, &obj) == MSGPACK_UNPACK_SUCCESS;
+        if (!ext && unpacks && mc_proto_array_header (sb.data, size, &declared) > 0 && declared == count) {
+            assert (valid);
+            whole++;
+        }
+        refused += round % 4 == 0 && !unpacks;          //  too deep for the unpacker
+        msgpack_zone_destroy (&zone);
+    }
+    assert (whole > 5000 && refused > 100);
+    msgpack_sbuffer_destroy (&sb);
 }
 
 //  Random bytes, and random mutations of valid messages, never crash.
