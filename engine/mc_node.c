@@ -379,17 +379,17 @@ s_note_task (mc_node_t *self, const mc_msg_t *task)
 //  A BATCH of TASKs alone, every one of them well-formed (mc_batch_next
 //  checks each as mc_msg_recv would), goes to the kernel thread whole, as
 //  one message, instead of a message made for each task: true when it went.
-//  Any other batch (another message in it, or one malformed) is for the
-//  caller to take apart.
+//  Any other batch (another message in it, or one malformed, or none) is
+//  for the caller to take apart (checking its messages again: rare).
 static bool
 s_pass_batch (mc_node_t *self, mc_msg_t *msg)
 {
-    size_t offset = 0;
+    size_t offset = 0, tasks = 0;
     mc_msg_t task;
     int code, got;
     while ((got = mc_batch_next (msg, &offset, &task, &code)) == 1 && task.type == MC_TASK)
-        ;
-    if (got != 0 || !msg->zmsg)
+        tasks++;
+    if (got != 0 || tasks == 0 || !msg->zmsg)
         return false;
     //  Checked above: each header is only read again for what it asks here.
     for (offset = 0; mc_batch_next_checked (msg, &offset, &task, &code) == 1; )
