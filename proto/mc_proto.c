@@ -1639,10 +1639,11 @@ s_test_valid_array (void)
         assert (valid == s_valid_array_by_unpack (buffer, size, count));
         //  And against msgpack-c alone (the scan is in both of those): what
         //  it unpacks whole, with no ext value (which the scan checks
-        //  further), is valid.
+        //  further), is valid. (Not given a list or map of 16 or more,
+        //  which may claim more than memory holds: the scan's own reason.)
         bool ext = false;
         for (size_t i = 0; i < size; i++)
-            ext |= (buffer [i] >= 0xC7 && buffer [i] <= 0xC9) || (buffer [i] >= 0xD4 && buffer [i] <= 0xD8);
+            ext |= (buffer [i] >= 0xC7 && buffer [i] <= 0xC9) || (buffer [i] >= 0xD4 && buffer [i] <= 0xDF);
         msgpack_zone zone;
         assert (msgpack_zone_init (&zone, 512));
         msgpack_object obj;
@@ -1678,20 +1679,20 @@ s_test_valid_array (void)
         bool valid = mc_proto_valid_array (sb.data, size, count);
         assert (valid == s_valid_array_by_unpack (sb.data, size, count));
         bool ext = false;
-        for (size_t i = 0; i < size; i++)
+        for (size_t i = 0; i < size; i++)                   //  as above
             ext |= ((uint8_t) sb.data [i] >= 0xC7 && (uint8_t) sb.data [i] <= 0xC9)
-                || ((uint8_t) sb.data [i] >= 0xD4 && (uint8_t) sb.data [i] <= 0xD8);
+                || ((uint8_t) sb.data [i] >= 0xD4 && (uint8_t) sb.data [i] <= 0xDF);
         msgpack_zone zone;
         assert (msgpack_zone_init (&zone, 512));
         msgpack_object obj;
         size_t off = 0;
         uint32_t declared;
-        bool unpacks = msgpack_unpack (sb.data, size, &off, &zone, &obj) == MSGPACK_UNPACK_SUCCESS;
+        bool unpacks = !ext && msgpack_unpack (sb.data, size, &off, &zone, &obj) == MSGPACK_UNPACK_SUCCESS;
         if (!ext && unpacks && mc_proto_array_header (sb.data, size, &declared) > 0 && declared == count) {
             assert (valid);
             whole++;
         }
-        refused += round % 4 == 0 && !unpacks;          //  too deep for the unpacker
+        refused += round % 4 == 0 && !ext && !unpacks;  //  too deep for the unpacker
         msgpack_zone_destroy (&zone);
     }
     assert (whole > 5000 && refused > 100);
