@@ -60,6 +60,23 @@ static int
 s_text_write (const char *buffer, size_t size, void *arg)
 {
     s_text_t *text = arg;
+    if (size <= 8 && sizeof text->data - text->size >= size) {
+        //  Most are a token of a few bytes ("null", ","): no call for them.
+        char *to = text->data + text->size;
+        switch (size) {
+            case 8: to [7] = buffer [7];    //  fall through
+            case 7: to [6] = buffer [6];    //  fall through
+            case 6: to [5] = buffer [5];    //  fall through
+            case 5: to [4] = buffer [4];    //  fall through
+            case 4: to [3] = buffer [3];    //  fall through
+            case 3: to [2] = buffer [2];    //  fall through
+            case 2: to [1] = buffer [1];    //  fall through
+            case 1: to [0] = buffer [0];    //  fall through
+            default: break;
+        }
+        text->size += size;
+        return 0;
+    }
     while (size) {
         if (text->size == sizeof text->data) {
             fwrite (text->data, 1, text->size, stdout);
