@@ -913,6 +913,14 @@ mc_proto_sane (const void *data, size_t size)
     return s_scan (data, size, NULL, false);
 }
 
+//  Bytes of a number, nil or a bool, by its first byte (the value's whole
+//  size is known from it); 0 for anything else.
+static const uint8_t s_scalar_bytes [256] = {
+    [0x00 ... 0x7F] = 1, [0xE0 ... 0xFF] = 1, [0xC0] = 1, [0xC2] = 1, [0xC3] = 1,
+    [0xCC] = 2, [0xD0] = 2, [0xCD] = 3, [0xD1] = 3, [0xCA] = 5, [0xCE] = 5, [0xD2] = 5,
+    [0xCB] = 9, [0xCF] = 9, [0xD3] = 9
+};
+
 //  With unpackable, also refuse what msgpack-c's unpacker would: a list or
 //  map (even an empty one) that starts inside MSGPACK_EMBED_STACK_SIZE
 //  lists and maps still open (its stack of containers being filled).
@@ -930,22 +938,24 @@ s_scan (const void *data, size_t size, s_refs_t *refs, bool unpackable)
         if (p >= end)
             return false;
         uint8_t b = *p++;
-        #define ONE_BYTE(b) ((b) <= 0x7F || (b) >= 0xE0 || (b) == 0xC0 || (b) == 0xC2 || (b) == 0xC3)
-        if (ONE_BYTE (b)) {
-            //  A value of one byte (a small integer, nil, a bool), and those
-            //  of one byte that follow it in the same container, at once:
-            //  each would take the steps below with no payload and no
-            //  children (a list of results is mostly such).
+        size_t len = s_scalar_bytes [b];
+        if (len) {
+            //  A number, nil or a bool, and those that follow it in the same
+            //  container, at once: each would take the steps below with a
+            //  payload of fixed size, no children and no ext (a map's items
+            //  and its results are mostly such).
+            if (len - 1 > (size_t) (end - p))
+                return false;
+            p += len - 1;
             uint64_t n = 1;
-            while (n < left [depth] && p < end && ONE_BYTE (*p))
-                p++, n++;
+            while (n < left [depth] && p < end && (len = s_scalar_bytes [*p]) && len <= (size_t) (end - p))
+                p += len, n++;
             pending -= n;
             left [depth] -= n;
             while (depth > 0 && left [depth] == 0)
                 depth--;
             continue;
         }
-        #undef ONE_BYTE
         uint64_t payload = 0, children = 0;
         size_t avail = (size_t) (end - p);
         #define BE(n) (avail < (n)? (uint64_t) -1: s_be (p, (n)))
@@ -1521,6 +1531,17 @@ s_test_garbage (void)
     assert (!mc_proto_sane (huge_map, sizeof huge_map));
     const uint8_t huge_str [] = { 0xDB, 0xFF, 0xFF, 0xFF, 0xFF, 'a' };
     assert (!mc_proto_sane (huge_str, sizeof huge_str));
+    //  Runs of numbers, nil and bools, taken at once: cut, or followed by
+    //  more than their list holds.
+    struct { const char *bytes; size_t size; bool sane; } runs [] = {
+        { "\x92\xCE\x00\x00\x00\x01\xC0", 7, true }, { "\x92\xCE\x00\x00", 4, false },
+        { "\x92\xCE\x00\x00\x00\x01\xCB\x00", 8, false }, { "\xCE\x00\x00\x00\x01", 5, true },
+        { "\xCE\x00\x00\x00", 4, false }, { "\x91\xCE\x00\x00\x00\x01\xC0", 7, false },
+        { "\x92\x01\x02\x03", 4, false }, { "\x93\x01\xD3\x00\x00\x00\x00\x00\x00\x00\x00\xC3", 12, true },
+        { "\x92\x91\x01\x02", 4, true }, { "\x92\x91\x01", 3, false }, { "\x82\x01\x02\x03\xCC\xFF", 6, true },
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs [0]; i++)
+        assert (mc_proto_sane (runs [i].bytes, runs [i].size) == runs [i].sane);
     uint8_t deep [100];
     memset (deep, 0x91, sizeof deep);
     deep [99] = 0xC0;
