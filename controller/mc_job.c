@@ -293,43 +293,53 @@ mc_job_check_limits (const mc_job_t *self, size_t ntargets, uint64_t frame_bytes
                                    code, err, errlen);
 }
 
-//  A block of packed bytes on the stack, handed to the real packer's writer
-//  when full.
-typedef struct {
-    size_t size;
-    char data [4096];
-} s_block_t;
-
-static int
-s_block_write (void *arg, const char *buf, size_t len)
+//  An integer as msgpack_pack_int64 packs it (the shortest of its forms:
+//  a positive or negative fixint, else uint8 .. uint64 for values >= 0 and
+//  int8 .. int64 below -32), into p: its bytes, at most 9.
+static size_t
+s_put_int64 (uint8_t *p, int64_t d)
 {
-    s_block_t *block = arg;
-    assert (len <= sizeof block->data - block->size);
-    for (size_t i = 0; i < len; i++)        //  a few bytes: no call to memcpy
-        block->data [block->size++] = buf [i];
-    return 0;
+    uint8_t tag;
+    unsigned bytes;
+    if (d < -(1LL << 5)) {
+        tag = d < -(1LL << 31)? 0xd3: d < -(1LL << 15)? 0xd2: d < -(1LL << 7)? 0xd1: 0xd0;
+        bytes = d < -(1LL << 31)? 8: d < -(1LL << 15)? 4: d < -(1LL << 7)? 2: 1;
+    }
+    else
+    if (d < (1LL << 7)) {
+        p [0] = (uint8_t) d;
+        return 1;
+    }
+    else {
+        tag = d < (1LL << 8)? 0xcc: d < (1LL << 16)? 0xcd: d < (1LL << 32)? 0xce: 0xcf;
+        bytes = d < (1LL << 8)? 1: d < (1LL << 16)? 2: d < (1LL << 32)? 4: 8;
+    }
+    p [0] = tag;
+    uint64_t v = (uint64_t) d;
+    for (unsigned i = bytes; i > 0; i--, v >>= 8)
+        p [i] = (uint8_t) (v & 0xFF);
+    return 1 + bytes;
 }
 
-//  A range's integers, msgpack's own forms (the same bytes as packing them
-//  into pk), written into a block and given to pk a block at a time: each
-//  went through pk's writer, a call and a memcpy of a few bytes.
+//  A range's integers, in msgpack's own forms (the same bytes as packing
+//  each into pk), written into a block on the stack and given to pk's
+//  writer a block at a time: each went through that writer, a call and a
+//  memcpy of a few bytes.
 static int
 s_pack_range (const mc_submit_t *submit, uint64_t first, uint64_t count, msgpack_packer *pk)
 {
-    s_block_t block;
-    block.size = 0;
-    msgpack_packer local;
-    msgpack_packer_init (&local, &block, s_block_write);
+    uint8_t block [4096];
+    size_t size = 0;
     int rc = 0;
     for (uint64_t i = first; i < first + count; i++) {
-        if (sizeof block.data - block.size < 9) {           //  the longest integer: 9 bytes
-            rc |= pk->callback (pk->data, block.data, block.size);
-            block.size = 0;
+        if (sizeof block - size < 9) {
+            rc |= pk->callback (pk->data, (const char *) block, size);
+            size = 0;
         }
-        rc |= msgpack_pack_int64 (&local, (int64_t) ((uint64_t) submit->range_start + i * (uint64_t) submit->range_step));
+        size += s_put_int64 (block + size, (int64_t) ((uint64_t) submit->range_start + i * (uint64_t) submit->range_step));
     }
-    if (block.size)
-        rc |= pk->callback (pk->data, block.data, block.size);
+    if (size)
+        rc |= pk->callback (pk->data, (const char *) block, size);
     return rc;
 }
 
@@ -755,9 +765,21 @@ s_test_items (void)
         assert (s_pack_range (&range, 5, 3000, &pk) == 0);
         for (uint64_t i = 5; i < 3005; i++)
             msgpack_pack_int64 (&one_pk, (int64_t) ((uint64_t) range.range_start + i * (uint64_t) range.range_step));
-        assert (one.size == sb.size && !memcmp (one.data, sb.data, sb.size) && sb.size > sizeof ((s_block_t *) 0)->data);
+        assert (one.size == sb.size && !memcmp (one.data, sb.data, sb.size) && sb.size > 4096);
         msgpack_sbuffer_destroy (&one);
     }
+    //  Each form at its edges, as msgpack_pack_int64 packs it.
+    const int64_t edges [] = { 0, 127, 128, 255, 256, 65535, 65536, 4294967295LL, 4294967296LL, INT64_MAX, -1, -32,
+                               -33, -128, -129, -32768, -32769, -2147483648LL, -2147483649LL, INT64_MIN };
+    for (size_t e = 0; e < sizeof edges / sizeof edges [0]; e++)
+        for (int64_t delta = -1; delta <= 1; delta++) {
+            int64_t d = (int64_t) ((uint64_t) edges [e] + (uint64_t) delta);
+            uint8_t mine [9];
+            size_t n = s_put_int64 (mine, d);
+            msgpack_sbuffer_clear (&sb);
+            msgpack_pack_int64 (&pk, d);
+            assert (n == sb.size && !memcmp (mine, sb.data, n));
+        }
     msgpack_sbuffer_destroy (&sb);
     //  Finished tasks count their items; the job finishes with the last.
     for (uint64_t i = 0; i < 4; i++) {
