@@ -48,18 +48,64 @@ mc_cli_fail (const char *fmt, ...)
     return MC_EXIT_FAILED;
 }
 
+//  JSON text on its way to stdout, a block at a time: a large result was a
+//  string built whole first (grown by doubling, copied each time, in pages
+//  freshly faulted in), then printed.
+typedef struct {
+    size_t size;
+    char data [64 << 10];
+} s_text_t;
+
+static int
+s_text_write (const char *buffer, size_t size, void *arg)
+{
+    s_text_t *text = arg;
+    if (size <= 8 && sizeof text->data - text->size >= size) {
+        //  Most are a token of a few bytes ("null", ","): no call for them.
+        char *to = text->data + text->size;
+        switch (size) {
+            case 8: to [7] = buffer [7];    //  fall through
+            case 7: to [6] = buffer [6];    //  fall through
+            case 6: to [5] = buffer [5];    //  fall through
+            case 5: to [4] = buffer [4];    //  fall through
+            case 4: to [3] = buffer [3];    //  fall through
+            case 3: to [2] = buffer [2];    //  fall through
+            case 2: to [1] = buffer [1];    //  fall through
+            case 1: to [0] = buffer [0];    //  fall through
+            default: break;
+        }
+        text->size += size;
+        return 0;
+    }
+    while (size) {
+        if (text->size == sizeof text->data) {
+            fwrite (text->data, 1, text->size, stdout);
+            text->size = 0;
+        }
+        size_t n = size < sizeof text->data - text->size? size: sizeof text->data - text->size;
+        memcpy (text->data + text->size, buffer, n);
+        text->size += n;
+        buffer += n;
+        size -= n;
+    }
+    return 0;
+}
+
 void
 mc_cli_print_json (const json_t *value)
 {
-    char *text = json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!text && value) {
+    static s_text_t text;
+    if (!value)
+        return;
+    text.size = 0;
+    //  (It fails only for want of memory: for a value of less than a block,
+    //  nothing is printed then, as before; for a larger one, its start.)
+    if (json_dump_callback (value, s_text_write, &text, JSON_COMPACT | JSON_ENCODE_ANY)) {
         mc_cli_fail ("out of memory");
         return;
     }
-    if (text) {
-        puts (text);
-        free (text);
-    }
+    fwrite (text.data, 1, text.size, stdout);
+    putchar ('\n');
 }
 
 mc_client_t *

@@ -295,17 +295,66 @@ mc_job_check_limits (const mc_job_t *self, size_t ntargets, uint64_t frame_bytes
                                    code, err, errlen);
 }
 
+//  An integer as msgpack_pack_int64 packs it (the shortest of its forms:
+//  a positive or negative fixint, else uint8 .. uint64 for values >= 0 and
+//  int8 .. int64 below -32), into p: its bytes, at most 9.
+static size_t
+s_put_int64 (uint8_t *p, int64_t d)
+{
+    uint8_t tag;
+    unsigned bytes;
+    if (d < -(1LL << 5)) {
+        tag = d < -(1LL << 31)? 0xd3: d < -(1LL << 15)? 0xd2: d < -(1LL << 7)? 0xd1: 0xd0;
+        bytes = d < -(1LL << 31)? 8: d < -(1LL << 15)? 4: d < -(1LL << 7)? 2: 1;
+    }
+    else
+    if (d < (1LL << 7)) {
+        p [0] = (uint8_t) d;
+        return 1;
+    }
+    else {
+        tag = d < (1LL << 8)? 0xcc: d < (1LL << 16)? 0xcd: d < (1LL << 32)? 0xce: 0xcf;
+        bytes = d < (1LL << 8)? 1: d < (1LL << 16)? 2: d < (1LL << 32)? 4: 8;
+    }
+    p [0] = tag;
+    uint64_t v = (uint64_t) d;
+    for (unsigned i = bytes; i > 0; i--, v >>= 8)
+        p [i] = (uint8_t) (v & 0xFF);
+    return 1 + bytes;
+}
+
+//  A range's integers, in msgpack's own forms (the same bytes as packing
+//  each into pk), written into a block on the stack and given to pk's
+//  writer a block at a time: each went through that writer, a call and a
+//  memcpy of a few bytes.
+static int
+s_pack_range (const mc_submit_t *submit, uint64_t first, uint64_t count, msgpack_packer *pk)
+{
+    uint8_t block [4096];
+    size_t size = 0;
+    int rc = 0;
+    for (uint64_t i = first; i < first + count; i++) {
+        if (sizeof block - size < 9) {
+            rc |= pk->callback (pk->data, (const char *) block, size);
+            size = 0;
+        }
+        size += s_put_int64 (block + size, (int64_t) ((uint64_t) submit->range_start + i * (uint64_t) submit->range_step));
+    }
+    if (size)
+        rc |= pk->callback (pk->data, (const char *) block, size);
+    return rc;
+}
+
 int
 mc_job_pack_items (const mc_job_t *self, const mc_task_t *task, msgpack_packer *pk)
 {
     const mc_submit_t *submit = &self->submit;
     int rc = msgpack_pack_array (pk, task->count);
-    for (uint64_t i = task->first; i < task->first + task->count; i++) {
-        if (submit->is_range)
-            rc |= msgpack_pack_int64 (pk, (int64_t) ((uint64_t) submit->range_start + i * (uint64_t) submit->range_step));
-        else
+    if (submit->is_range)
+        rc |= s_pack_range (submit, task->first, task->count, pk);
+    else
+        for (uint64_t i = task->first; i < task->first + task->count; i++)
             rc |= msgpack_pack_object (pk, submit->seq_items [i]);
-    }
     return rc? -1: 0;
 }
 
@@ -726,6 +775,35 @@ s_test_items (void)
     assert (!strcmp (dump, "[6,8,10]"));
     free (dump);
     json_decref (items);
+    //  The same bytes as each integer packed into pk, across blocks, at
+    //  every width, both signs.
+    const int64_t ranges [][2] = { { 0, 1 }, { -200, 1 }, { -40000, 13 }, { 100, 37 }, { -5000000000, 7777777 },
+                                   { INT64_MAX - 3000 * 3, 3 }, { INT64_MIN, 3074457345618258 } };
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges [0]; r++) {
+        mc_submit_t range = { .is_range = true, .range_start = ranges [r][0], .range_step = ranges [r][1] };
+        msgpack_sbuffer one;
+        msgpack_sbuffer_init (&one);
+        msgpack_packer one_pk;
+        msgpack_packer_init (&one_pk, &one, msgpack_sbuffer_write);
+        msgpack_sbuffer_clear (&sb);
+        assert (s_pack_range (&range, 5, 3000, &pk) == 0);
+        for (uint64_t i = 5; i < 3005; i++)
+            msgpack_pack_int64 (&one_pk, (int64_t) ((uint64_t) range.range_start + i * (uint64_t) range.range_step));
+        assert (one.size == sb.size && !memcmp (one.data, sb.data, sb.size) && sb.size > 4096);
+        msgpack_sbuffer_destroy (&one);
+    }
+    //  Each form at its edges, as msgpack_pack_int64 packs it.
+    const int64_t edges [] = { 0, 127, 128, 255, 256, 65535, 65536, 4294967295LL, 4294967296LL, INT64_MAX, -1, -32,
+                               -33, -128, -129, -32768, -32769, -2147483648LL, -2147483649LL, INT64_MIN };
+    for (size_t e = 0; e < sizeof edges / sizeof edges [0]; e++)
+        for (int64_t delta = -1; delta <= 1; delta++) {
+            int64_t d = (int64_t) ((uint64_t) edges [e] + (uint64_t) delta);
+            uint8_t mine [9];
+            size_t n = s_put_int64 (mine, d);
+            msgpack_sbuffer_clear (&sb);
+            msgpack_pack_int64 (&pk, d);
+            assert (n == sb.size && !memcmp (mine, sb.data, n));
+        }
     msgpack_sbuffer_destroy (&sb);
     //  Finished tasks count their items; the job finishes with the last.
     for (uint64_t i = 0; i < 4; i++) {

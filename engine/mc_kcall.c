@@ -205,16 +205,26 @@ s_names (const mc_kargs_t *args, char *buf, size_t len)
 }
 
 //  Positionals, then keywords, then defaults: 0, or -1 with the error set.
+//  The first `skip` positionals (0, or 1: a map's item) are marked given
+//  but not converted: mc_kcall_invoke_item converts the item of each call.
+//  *early is set when the error came before any positional was converted
+//  (so before the item would be).
 static int
-s_bind (mc_kcall_t *call, const char *kernel, const mc_kargs_t *args)
+s_bind (mc_kcall_t *call, const char *kernel, const mc_kargs_t *args, size_t skip, bool *early)
 {
     char names [512];
     memset (call->slot, 0, args->count * sizeof call->slot [0]);
+    *early = true;
     if (call->argc > args->positional && !args->more)
         return mc_kcall_error (call, "%s: takes %zu positional argument%s%s, got %zu", kernel, args->positional,
                                args->positional == 1? "": "s", args->count > args->positional? " (the rest are name=value)": "",
                                call->argc);
-    for (size_t i = 0; i < call->argc && i < args->positional; i++)
+    *early = false;
+    for (size_t i = 0; i < skip && i < call->argc && i < args->positional; i++) {
+        call->slot [i].raw = call->argv [i];
+        call->slot [i].present = true;
+    }
+    for (size_t i = skip; i < call->argc && i < args->positional; i++)
         if (s_convert (call, kernel, &args->arg [i], call->argv [i], &call->slot [i]))
             return -1;
     uint32_t nkw = call->kwargs && call->kwargs->type == MSGPACK_OBJECT_MAP? call->kwargs->via.map.size: 0;
@@ -352,17 +362,31 @@ s_packed (mc_kcall_t *call, int rc)
     return rc? mc_kcall_error (call, "out of memory building the result"): 0;
 }
 
+//  A value of one byte (msgpack's own form: 0xc0 nil, 0xc2 false, 0xc3
+//  true): into the buffer when it has room (a nil per item of a map added
+//  up to a call of the packer's writer each), else through the packer.
+static int
+s_put_byte (mc_kcall_t *call, uint8_t byte)
+{
+    msgpack_sbuffer *sb = call->out_buffer;
+    if (sb && sb->size < sb->alloc) {
+        sb->data [sb->size++] = (char) byte;
+        return 0;
+    }
+    return byte == 0xc0? msgpack_pack_nil (call->out): byte == 0xc3? msgpack_pack_true (call->out)
+                                                                     : msgpack_pack_false (call->out);
+}
+
 int
 mc_kcall_out_nil (mc_kcall_t *call)
 {
-    return s_owe (call, 0) || s_packed (call, msgpack_pack_nil (call->out))? -1: 0;
+    return s_owe (call, 0) || s_packed (call, s_put_byte (call, 0xc0))? -1: 0;
 }
 
 int
 mc_kcall_out_bool (mc_kcall_t *call, bool value)
 {
-    return s_owe (call, 0) || s_packed (call, value? msgpack_pack_true (call->out): msgpack_pack_false (call->out))?
-           -1: 0;
+    return s_owe (call, 0) || s_packed (call, s_put_byte (call, value? 0xc3: 0xc2))? -1: 0;
 }
 
 int
@@ -552,16 +576,10 @@ mc_kcall_pack_meta (const mc_kcall_t *call, bool is_map, msgpack_sbuffer *meta)
     return rc? -1: 0;
 }
 
-int
-mc_kcall_invoke (mc_kcall_t *call, const mc_kernel_def_t *def, const mc_kargs_t *args)
+//  What a kernel returned (rc) and built: 0, or -1 with the error set.
+static int
+s_returned (mc_kcall_t *call, const mc_kernel_def_t *def, int rc)
 {
-    call->owed = 1;
-    call->error [0] = 0;
-    call->args = args;
-    int rc = s_bind (call, def->name, args);
-    if (rc == 0)
-        rc = def->fn (call);
-    s_unbind (call);
     if (rc) {
         if (!call->error [0])
             mc_kcall_error (call, "%s failed without saying why", def->name);
@@ -573,6 +591,78 @@ mc_kcall_invoke (mc_kcall_t *call, const mc_kernel_def_t *def, const mc_kargs_t 
     if (call->owed)
         return mc_kcall_error (call, "%s returned without building its whole result", def->name);
     return 0;
+}
+
+int
+mc_kcall_invoke (mc_kcall_t *call, const mc_kernel_def_t *def, const mc_kargs_t *args)
+{
+    call->owed = 1;
+    call->error [0] = 0;
+    call->args = args;
+    bool early;
+    int rc = s_bind (call, def->name, args, 0, &early);
+    if (rc == 0)
+        rc = def->fn (call);
+    s_unbind (call);
+    return s_returned (call, def, rc);
+}
+
+//  The arguments of a map's items differ in the item alone, and are bound
+//  in the same order as mc_kcall_invoke binds them: the count of
+//  positionals, the item, the rest. So the count and the rest are checked
+//  and converted once per task here; a failure is kept and told at the
+//  first item, in its place in that order, as the per-call binding would.
+void
+mc_kcall_bind_rest (mc_kcall_t *call, const mc_kernel_def_t *def, const mc_kargs_t *args)
+{
+    assert (call->argc >= 1);
+    call->error [0] = 0;
+    call->args = args;
+    call->item_bound = args->positional >= 1;
+    call->rest_failed = s_bind (call, def->name, args, 1, &call->rest_early) != 0;
+    if (call->rest_failed) {
+        memcpy (call->rest_error, call->error, sizeof call->rest_error);
+        s_unbind (call);
+        memset (call->slot, 0, args->count * sizeof call->slot [0]);
+    }
+}
+
+int
+mc_kcall_invoke_item (mc_kcall_t *call, const mc_kernel_def_t *def)
+{
+    call->owed = 1;
+    call->error [0] = 0;
+    int rc = 0;
+    if (call->rest_failed && call->rest_early)
+        rc = -1;
+    else
+    if (call->item_bound) {
+        mc_kslot_t *slot = &call->slot [0];
+        const mc_karg_t *arg = &call->args->arg [0];
+        if (slot->owned)
+            free ((char *) slot->s);
+        *slot = (mc_kslot_t) { .raw = NULL };
+        if (arg->type == MC_KARG_ANY) {         //  what s_convert does for any, without its calls
+            slot->raw = call->argv [0];
+            slot->present = true;
+        }
+        else
+            rc = s_convert (call, def->name, arg, call->argv [0], slot);
+    }
+    if (rc == 0 && call->rest_failed)
+        rc = -1;
+    if (rc && call->rest_failed && !call->error [0])
+        memcpy (call->error, call->rest_error, sizeof call->error);
+    if (rc == 0)
+        rc = def->fn (call);
+    return s_returned (call, def, rc);
+}
+
+void
+mc_kcall_unbind (mc_kcall_t *call)
+{
+    s_unbind (call);
+    call->rest_failed = false;
 }
 
 //  --------------------------------------------------------------------------
@@ -644,6 +734,37 @@ mc_kcall_try (const mc_kernel_def_t *def, const char *args, const char *kwargs, 
         s_test_result (&result, frames, out, len);
     else
         snprintf (out, len, "%s", call.error);
+    if (call.argc >= 1 && mc_kargs_parse (&parsed, def->args, call.error, sizeof call.error) == 0) {
+        //  The first argument as a map's item, the rest bound once, and
+        //  the result's buffer written to straight: the same bytes and
+        //  frames, or the same error.
+        msgpack_sbuffer again;
+        msgpack_sbuffer_init (&again);
+        msgpack_packer_init (&pk, &again, msgpack_sbuffer_write);
+        zlist_t *frames_again = zlist_new ();
+        assert (frames_again);
+        call.out_frames = frames_again;
+        call.out_buffer = &again;               //  one-byte values put there straight, this time
+        call.meta_count = 0;
+        mc_kcall_bind_rest (&call, def, &parsed);
+        int item_rc = mc_kcall_invoke_item (&call, def);
+        mc_kcall_unbind (&call);
+        assert (item_rc == rc);
+        if (rc == 0) {
+            assert (again.size == result.size && !memcmp (again.data, result.data, again.size)
+                 && zlist_size (frames_again) == zlist_size (frames));
+            for (zframe_t *a = zlist_first (frames), *b = zlist_first (frames_again); a;
+                 a = zlist_next (frames), b = zlist_next (frames_again))
+                assert (zframe_eq (a, b));
+        }
+        else
+            assert (!strncmp (call.error, out, len - 1));      //  (out may hold the start of it)
+        zframe_t *frame;
+        while ((frame = zlist_pop (frames_again)))
+            zframe_destroy (&frame);
+        zlist_destroy (&frames_again);
+        msgpack_sbuffer_destroy (&again);
+    }
     zframe_t *frame;
     while ((frame = zlist_pop (frames)))
         zframe_destroy (&frame);
@@ -712,6 +833,15 @@ s_test_builders (mc_kcall_t *call)
         || mc_kcall_out_str (call, "b", 1) || mc_kcall_out_nil (call);
 }
 
+//  The one-byte values, each (put straight into the buffer by the second
+//  call of mc_kcall_try: the same bytes).
+static int
+s_test_bytes (mc_kcall_t *call)
+{
+    return mc_kcall_out_list (call, 4) || mc_kcall_out_nil (call) || mc_kcall_out_bool (call, true)
+        || mc_kcall_out_bool (call, false) || mc_kcall_out_nil (call);
+}
+
 static int
 s_test_too_many (mc_kcall_t *call)
 {
@@ -748,6 +878,17 @@ s_test_named (mc_kcall_t *call)
         || mc_kcall_out_int (call, mc_kcall_int (call, "n")) || mc_kcall_out_str (call, s, len)
         || mc_kcall_out_bool (call, mc_kcall_bool (call, "b")) || mc_kcall_out_bool (call, mc_kcall_has (call, "l"))
         || mc_kcall_out_bool (call, mc_kcall_has (call, "a"));
+}
+
+//  "item:str * sep:str=-": item, sep and the item's length, as one string.
+static int
+s_test_join (mc_kcall_t *call)
+{
+    size_t len, sep_len;
+    const char *item = mc_kcall_str (call, "item", &len), *sep = mc_kcall_str (call, "sep", &sep_len);
+    char text [64];
+    int n = snprintf (text, sizeof text, "%s%s%zu", item, sep, len);
+    return mc_kcall_out_str (call, text, (size_t) n);
 }
 
 //  A kernel that reads an argument it did not declare.
@@ -798,6 +939,8 @@ mc_kcall_test (bool verbose)
     if (verbose)
         printf ("  builders: %s\n", out);
     assert (!strcmp (out, "{\"a\":[-5,1.5,false,[\"x\",{\"y\":1}]],\"b\":null}"));
+    def.fn = s_test_bytes;
+    assert (mc_kcall_try (&def, "[1]", NULL, 0, out, sizeof out) == 0 && !strcmp (out, "[null,true,false,null]"));
     //  Arguments bound by name: converted, defaulted, refused with reasons.
     mc_kernel_def_t named = { "named", "", "x:float n:int * s:str=hi b:bool=false l:list=nil a:array=nil", s_test_named };
     struct { const char *args, *kwargs, *expect; int rc; } binds [] = {
@@ -817,6 +960,58 @@ mc_kcall_test (bool verbose)
     };
     for (size_t i = 0; i < sizeof binds / sizeof binds [0]; i++)
         mc_kcall_expect (&named, binds [i].args, binds [i].kwargs, 0, binds [i].rc, binds [i].expect, verbose);
+    //  A map's items, the rest bound once: each item converted in turn (a
+    //  string copied for each, and freed), the rest kept; an item that does
+    //  not fit fails in its place.
+    mc_kernel_def_t join = { "join", "", "item:str * sep:str=-", s_test_join };
+    msgpack_sbuffer items_sb, kw_sb, joined;
+    msgpack_sbuffer_init (&items_sb);
+    msgpack_sbuffer_init (&kw_sb);
+    msgpack_sbuffer_init (&joined);
+    msgpack_zone items_zone;
+    msgpack_zone_init (&items_zone, 256);
+    msgpack_object items = mc_kcall_test_value ("[\"a\", \"bb\", \"\", 4]", &items_sb, &items_zone);
+    msgpack_object kw = mc_kcall_test_value ("{\"sep\": \"+\"}", &kw_sb, &items_zone);
+    const msgpack_object *item_argv [1] = { &items.via.array.ptr [0] };
+    msgpack_packer join_pk;
+    msgpack_packer_init (&join_pk, &joined, msgpack_sbuffer_write);
+    mc_kargs_t join_args;
+    assert (mc_kargs_parse (&join_args, join.args, out, sizeof out) == 0);
+    mc_kcall_t each = { .argv = item_argv, .argc = 1, .kwargs = &kw, .out = &join_pk };
+    mc_kcall_bind_rest (&each, &join, &join_args);
+    for (uint32_t i = 0; i < 3; i++) {
+        item_argv [0] = &items.via.array.ptr [i];
+        assert (mc_kcall_invoke_item (&each, &join) == 0);
+    }
+    item_argv [0] = &items.via.array.ptr [3];
+    assert (mc_kcall_invoke_item (&each, &join) == -1 && !strcmp (each.error, "join: item must be a string, got int"));
+    mc_kcall_unbind (&each);
+    char expect [32];
+    size_t at = 0;
+    const char *want [] = { "a+1", "bb+2", "+0" };
+    for (int i = 0; i < 3; i++) {
+        msgpack_object got;
+        size_t was = at;
+        msgpack_unpack_return got_rc = msgpack_unpack (joined.data, joined.size, &at, &items_zone, &got);
+        assert (got_rc == MSGPACK_UNPACK_SUCCESS || got_rc == MSGPACK_UNPACK_EXTRA_BYTES);
+        assert (got.type == MSGPACK_OBJECT_STR && at > was);
+        snprintf (expect, sizeof expect, "%.*s", (int) got.via.str.size, got.via.str.ptr);
+        assert (!strcmp (expect, want [i]));
+    }
+    assert (at == joined.size);
+    //  The rest does not fit: told by the first item, whatever it is.
+    msgpack_sbuffer_clear (&kw_sb);
+    kw = mc_kcall_test_value ("{\"sep\": 1}", &kw_sb, &items_zone);
+    each = (mc_kcall_t) { .argv = item_argv, .argc = 1, .kwargs = &kw, .out = &join_pk };
+    mc_kcall_bind_rest (&each, &join, &join_args);
+    assert (mc_kcall_invoke_item (&each, &join) == -1 && !strcmp (each.error, "join: item must be a string, got int"));
+    item_argv [0] = &items.via.array.ptr [0];
+    assert (mc_kcall_invoke_item (&each, &join) == -1 && !strcmp (each.error, "join: sep must be a string, got int"));
+    mc_kcall_unbind (&each);
+    msgpack_zone_destroy (&items_zone);
+    msgpack_sbuffer_destroy (&items_sb);
+    msgpack_sbuffer_destroy (&kw_sb);
+    msgpack_sbuffer_destroy (&joined);
     mc_kernel_def_t undeclared = { "undeclared", "", "x:float", s_test_undeclared };
     mc_kcall_expect (&undeclared, "[1]", NULL, 0, -1, "kernel bug: mc_kcall_int (\"x\") but its args declare it as float",
                      verbose);

@@ -20,12 +20,19 @@ struct mc_kcall {
     zframe_t *const *frames;        //  what the arguments' array references index
     size_t frame_count;
     msgpack_packer *out;            //  where the result is packed
+    msgpack_sbuffer *out_buffer;    //  the buffer `out` writes to when it is one, else NULL: a
+                                    //  one-byte value (nil, a bool) is put there straight
     zlist_t *out_frames;            //  frames of the result's arrays: the caller owns them
     uint64_t seed, index;
     const volatile int *cancel;     //  nonzero once the engine stops or the task's job is aborted; may be NULL
     const mc_kargs_t *args;         //  the kernel's declared arguments (set by invoke)
     mc_kslot_t slot [MC_KARGS_MAX]; //  their values for this call (set by invoke)
     size_t owed;                    //  values the result still needs (set by invoke)
+    //  Set by mc_kcall_bind_rest for mc_kcall_invoke_item:
+    bool item_bound;                //  the item is a declared argument (slot 0), converted per call
+    bool rest_failed;               //  the rest could not be bound: rest_error says why
+    bool rest_early;                //  ... and the failure comes before the item's conversion
+    char rest_error [1024];
     char error [1024];
     struct { const char *key; double value; } meta [MC_KCALL_META_MAX];
     size_t meta_count;
@@ -43,6 +50,17 @@ mc_kvalue_of (const msgpack_object *obj)
 //  kernel built exactly one value; -1 with call->error set when they did
 //  not, or it failed, or built less or more than that.
 int mc_kcall_invoke (mc_kcall_t *call, const mc_kernel_def_t *def, const mc_kargs_t *args);
+
+//  The same for the items of a map task, whose calls differ in argv [0]
+//  alone: mc_kcall_bind_rest checks and converts the other arguments once
+//  (argv [1 ..), kwargs, defaults; argv [0] must point at an item, any),
+//  then mc_kcall_invoke_item converts argv [0], the item of this call, and
+//  calls the kernel, with the results and errors of mc_kcall_invoke (an
+//  error in the other arguments is told by the first call).
+//  mc_kcall_unbind frees what the binding holds, after the last item.
+void mc_kcall_bind_rest (mc_kcall_t *call, const mc_kernel_def_t *def, const mc_kargs_t *args);
+int mc_kcall_invoke_item (mc_kcall_t *call, const mc_kernel_def_t *def);
+void mc_kcall_unbind (mc_kcall_t *call);
 
 //  Pack the metadata that the calls of a task reported into meta (nothing
 //  when there is none): a map key -> value for an apply, key -> list of

@@ -123,16 +123,27 @@ s_send_results (mc_node_t *self)
     msgpack_sbuffer_init (&batch);
     size_t count = 0;
     for (int n = 0; n < 256 && (zsock_events (self->runner) & ZMQ_POLLIN); n++) {
-        zmsg_t *result = zmsg_recv (self->runner);
-        if (!result)
+        //  Most results are their header alone: it is read as one frame,
+        //  without a zmsg around it; the others are gathered whole.
+        zframe_t *header = zframe_recv (self->runner);
+        if (!header)
             break;
-        zframe_t *header = zmsg_first (result);
-        if (zmsg_size (result) == 1 && zhashx_size (self->streaming) == 0
+        bool more = zframe_more (header);
+        if (!more && zhashx_size (self->streaming) == 0
         &&  mc_batch_append_header (&batch, zframe_data (header), zframe_size (header)) == 0) {
-            zmsg_destroy (&result);
+            zframe_destroy (&header);
             count++;
         }
         else {
+            zmsg_t *result = zmsg_new ();
+            zmsg_append (result, &header);
+            while (more) {
+                zframe_t *frame = zframe_recv (self->runner);
+                if (!frame)
+                    break;
+                more = zframe_more (frame);
+                zmsg_append (result, &frame);
+            }
             s_send_batch (self, &batch, &count);       //  what came before it goes first
             s_send_result (self, &result);
         }
@@ -353,6 +364,46 @@ s_restart (mc_node_t *self)
     mc_error ("cannot restart: %s", strerror (errno));
 }
 
+//  A TASK on its way to the kernel thread: note whether its result is to
+//  go out streamed.
+static void
+s_note_task (mc_node_t *self, const mc_msg_t *task)
+{
+    if (s_wants_stream (task)) {
+        char key [48];
+        s_task_key (key, sizeof key, task->job, task->task);
+        zhashx_insert (self->streaming, key, (void *) 1);
+    }
+}
+
+//  A BATCH of TASKs alone, every one of them well-formed (mc_batch_next
+//  checks each as mc_msg_recv would), goes to the kernel thread whole, as
+//  one message, instead of a message made for each task: true when it went.
+//  Any other batch (another message in it, or one malformed, or none) is
+//  for the caller to take apart (checking its messages again: rare).
+static bool
+s_pass_batch (mc_node_t *self, mc_msg_t *msg)
+{
+    size_t offset = 0, tasks = 0;
+    mc_msg_t task;
+    int code, got;
+    while ((got = mc_batch_next (msg, &offset, &task, &code)) == 1 && task.type == MC_TASK)
+        tasks++;
+    if (got != 0 || tasks == 0 || !msg->zmsg)
+        return false;
+    //  Checked above: each header is only read again for what it asks here.
+    for (offset = 0; mc_batch_next_checked (msg, &offset, &task, &code) == 1; )
+        s_note_task (self, &task);
+    zmsg_t *batch = msg->zmsg;
+    msg->zmsg = NULL;
+    if (zmsg_send (&batch, self->runner)) {
+        mc_error ("out of memory: a batch of tasks is lost");
+        zmsg_destroy (&batch);
+    }
+    self->last_task_us = mc_time_mono_us ();
+    return true;
+}
+
 //  A message from the controller. Returns -1 when told to stop.
 static int
 s_on_controller (mc_node_t *self, mc_msg_t *msg)
@@ -386,11 +437,11 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
             //  In order with the TASKs: the kernel thread loads it between two.
         case MC_TASK: {
             //  Hand the message as it is, frames and all, to the kernel thread.
-            if (s_wants_stream (msg)) {
-                char key [48];
-                s_task_key (key, sizeof key, msg->job, msg->task);
-                zhashx_insert (self->streaming, key, (void *) 1);
-            }
+            //  This thread is where the controller's bytes are checked
+            //  (mc_msg_recv, mc_batch_next scan every bin field and array
+            //  reference); the kernel thread trusts what comes from here and
+            //  does not scan it again (mc_msg_take_checked).
+            s_note_task (self, msg);
             zmsg_t *task = msg->zmsg;
             msg->zmsg = NULL;
             if (!task && (task = zmsg_new ()) && zmsg_addmem (task, msg->raw.ptr, msg->raw.size))
@@ -404,6 +455,8 @@ s_on_controller (mc_node_t *self, mc_msg_t *msg)
             break;
         }
         case MC_BATCH: {
+            if (s_pass_batch (self, msg))
+                break;
             //  Each message in it as if it had come alone.
             size_t offset = 0;
             mc_msg_t inner;

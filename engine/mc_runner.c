@@ -31,7 +31,7 @@ typedef struct {
 //  resolved, a table of the task's and the named values' frames.
 typedef struct {
     mc_msg_t *task;
-    msgpack_zone zone;
+    msgpack_zone *zone;             //  the kernel thread's, cleared after the task
     msgpack_object args;            //  a list
     msgpack_object kwargs;          //  a map
     msgpack_object items;           //  a list of task->count items (a map); nil for an apply
@@ -239,16 +239,30 @@ s_namespace_op (const mc_nsop_t *op, mc_namespace_t *ns, s_task_t *t, s_result_t
 
 //  Does a value hold any ext (array or name) that must be resolved?
 static bool
+s_has_ext (const msgpack_object *obj);
+
+//  The same of the values of a list: scalars are looked at here, without
+//  a call for each (a map's items are mostly scalars).
+static bool
+s_list_has_ext (const msgpack_object *values, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        msgpack_object_type type = values [i].type;
+        if (type == MSGPACK_OBJECT_EXT
+        || ((type == MSGPACK_OBJECT_ARRAY || type == MSGPACK_OBJECT_MAP) && s_has_ext (&values [i])))
+            return true;
+    }
+    return false;
+}
+
+static bool
 s_has_ext (const msgpack_object *obj)
 {
     switch (obj->type) {
         case MSGPACK_OBJECT_EXT:
             return true;
         case MSGPACK_OBJECT_ARRAY:
-            for (uint32_t i = 0; i < obj->via.array.size; i++)
-                if (s_has_ext (&obj->via.array.ptr [i]))
-                    return true;
-            return false;
+            return s_list_has_ext (obj->via.array.ptr, obj->via.array.size);
         case MSGPACK_OBJECT_MAP:
             for (uint32_t i = 0; i < obj->via.map.size; i++)
                 if (s_has_ext (&obj->via.map.ptr [i].val))
@@ -277,10 +291,97 @@ s_resolve_name (void *arg, msgpack_packer *pk, const char *name, size_t len)
     return mc_proto_repack (pk, &value->obj, &how);
 }
 
+//  A bin field of the task: the I/O thread scanned it when it came (see
+//  mc_runner_run), so it is unpacked without a second pre-scan.
 static int
 s_unpack (mc_bytes_t bytes, msgpack_zone *zone, msgpack_object *obj, msgpack_object_type type)
 {
-    return mc_proto_unpack (bytes.ptr, bytes.size, zone, obj) || obj->type != type? -1: 0;
+    return mc_proto_unpack_checked (bytes.ptr, bytes.size, zone, obj) || obj->type != type? -1: 0;
+}
+
+//  Big-endian unsigned integer of n bytes.
+static uint64_t
+s_be (const uint8_t *p, size_t n)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < n; i++)
+        value = value << 8 | p [i];
+    return value;
+}
+
+//  One item that is nil, a bool, an integer or a float64, read at *at into
+//  obj as msgpack-c's unpacker makes it (a signed form that holds a value
+//  >= 0 is a positive integer); *at moves past it. False for anything else.
+static bool
+s_scalar (const uint8_t *p, size_t size, size_t *at, msgpack_object *obj)
+{
+    uint8_t b = p [*at];
+    size_t left = size - *at - 1;
+    if (b <= 0x7F || (b >= 0xCC && b <= 0xCF && left >= (1u << (b - 0xCC)))) {
+        size_t n = b <= 0x7F? 0: 1u << (b - 0xCC);
+        obj->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        obj->via.u64 = n? s_be (p + *at + 1, n): b;
+        *at += 1 + n;
+    }
+    else
+    if (b >= 0xE0 || (b >= 0xD0 && b <= 0xD3 && left >= (1u << (b - 0xD0)))) {
+        size_t n = b >= 0xE0? 0: 1u << (b - 0xD0);
+        uint64_t bits = n? s_be (p + *at + 1, n): b;
+        unsigned width = n? 8 * (unsigned) n: 8;
+        int64_t value = width == 64? (int64_t) bits
+                      : (int64_t) (bits ^ (1ull << (width - 1))) - (int64_t) (1ull << (width - 1));
+        if (value >= 0) {
+            obj->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+            obj->via.u64 = (uint64_t) value;
+        }
+        else {
+            obj->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+            obj->via.i64 = value;
+        }
+        *at += 1 + n;
+    }
+    else
+    if (b == 0xC0 || b == 0xC2 || b == 0xC3) {
+        obj->type = b == 0xC0? MSGPACK_OBJECT_NIL: MSGPACK_OBJECT_BOOLEAN;
+        if (b != 0xC0)
+            obj->via.boolean = b == 0xC3;
+        *at += 1;
+    }
+    else
+    if (b == 0xCB && left >= 8) {
+        uint64_t bits = s_be (p + *at + 1, 8);
+        obj->type = MSGPACK_OBJECT_FLOAT64;
+        memcpy (&obj->via.f64, &bits, 8);
+        *at += 9;
+    }
+    else
+        return false;
+    return true;
+}
+
+//  A map's items, a list: read here when all are scalars (s_scalar), as
+//  the items of a range always are, else unpacked as any value. The same
+//  objects either way; reading was most of the unpacker's time per item.
+static int
+s_unpack_items (mc_bytes_t bytes, msgpack_zone *zone, msgpack_object *items)
+{
+    const uint8_t *p = (const uint8_t *) bytes.ptr;
+    uint32_t count;
+    int head = mc_proto_array_header (p, bytes.size, &count);
+    msgpack_object *each = head > 0 && count? msgpack_zone_malloc (zone, count * sizeof *each): NULL;
+    if (each) {
+        size_t at = (size_t) head;
+        uint32_t i = 0;
+        while (i < count && at < bytes.size && s_scalar (p, bytes.size, &at, &each [i]))
+            i++;
+        if (i == count && at == bytes.size) {
+            items->type = MSGPACK_OBJECT_ARRAY;
+            items->via.array.size = count;
+            items->via.array.ptr = each;
+            return 0;
+        }
+    }
+    return s_unpack (bytes, zone, items, MSGPACK_OBJECT_ARRAY);
 }
 
 //  The task's args, kwargs and items (for a map) into t.
@@ -288,9 +389,9 @@ static int
 s_decode (s_task_t *t, s_result_t *r)
 {
     mc_msg_t *task = t->task;
-    if (s_unpack (task->args, &t->zone, &t->args, MSGPACK_OBJECT_ARRAY)
-    ||  s_unpack (task->kwargs, &t->zone, &t->kwargs, MSGPACK_OBJECT_MAP)
-    ||  (task->count && (s_unpack (task->items, &t->zone, &t->items, MSGPACK_OBJECT_ARRAY)
+    if (s_unpack (task->args, t->zone, &t->args, MSGPACK_OBJECT_ARRAY)
+    ||  s_unpack (task->kwargs, t->zone, &t->kwargs, MSGPACK_OBJECT_MAP)
+    ||  (task->count && (s_unpack_items (task->items, t->zone, &t->items)
                          || t->items.via.array.size != task->count)))
         return s_fail (r, MC_E_BAD_ARGUMENT, "task arguments are malformed");
     return 0;
@@ -312,7 +413,7 @@ s_resolve (mc_namespace_t *ns, s_task_t *t, s_result_t *r)
     msgpack_object all;
     if (msgpack_pack_array (&pk, 3) || mc_proto_repack (&pk, &t->args, &how) || mc_proto_repack (&pk, &t->kwargs, &how)
     ||  (task->count? mc_proto_repack (&pk, &t->items, &how): msgpack_pack_nil (&pk))
-    ||  mc_proto_unpack (t->resolved.data, t->resolved.size, &t->zone, &all)) {
+    ||  mc_proto_unpack (t->resolved.data, t->resolved.size, t->zone, &all)) {
         if (r->status == MC_OK)
             s_fail (r, MC_E_BAD_ARGUMENT, "task arguments cannot be resolved");
         return -1;
@@ -341,19 +442,26 @@ s_call (mc_runner_state_t *state, const mc_kernel_def_t *def, s_task_t *t, s_res
     assert (args);
     int rc = s_packed (r, msgpack_pack_array (&r->pk, (uint32_t) n));
     mc_kcall_t call = { .argv = argv, .argc = argc, .kwargs = &t->kwargs, .frames = t->frames,
-                        .frame_count = t->frame_count, .out = &r->pk, .out_frames = r->frames,
+                        .frame_count = t->frame_count, .out = &r->pk, .out_buffer = &r->out, .out_frames = r->frames,
                         .seed = t->task->seed, .cancel = (const volatile int *) &state->task_cancel };
+    //  A map's calls differ in their item alone: the rest is bound once.
+    if (is_map && rc == 0) {
+        argv [0] = &t->items.via.array.ptr [0];
+        mc_kcall_bind_rest (&call, def, args);
+    }
     for (uint64_t i = 0; rc == 0 && i < n; i++) {
         if (is_map)
             argv [0] = &t->items.via.array.ptr [i];
         call.index = t->task->first + i;
-        if (mc_kcall_invoke (&call, def, args))
+        if (is_map? mc_kcall_invoke_item (&call, def): mc_kcall_invoke (&call, def, args))
             rc = s_fail (r, MC_E_KERNEL_ERROR, "%s", call.error);
         //  A kernel that saw its job's abort returned early, with a partial
         //  value or an error: neither is its result.
         if (atomic_load (&state->task_cancel) && !atomic_load (&state->cancel))
             rc = s_fail (r, MC_E_ABORTED, "aborted by a client while running (the kernel returned at its cancel flag)");
     }
+    if (is_map)
+        mc_kcall_unbind (&call);
     if (rc == 0)
         rc = s_packed (r, mc_kcall_pack_meta (&call, is_map, &r->meta));
     free (argv);
@@ -367,7 +475,7 @@ s_reduce (s_task_t *t, s_result_t *r)
     if (t->task->reduce.size == 0)
         return 0;
     msgpack_object spec;
-    if (mc_proto_unpack (t->task->reduce.ptr, t->task->reduce.size, &t->zone, &spec) || spec.type != MSGPACK_OBJECT_MAP)
+    if (s_unpack (t->task->reduce, t->zone, &spec, MSGPACK_OBJECT_MAP))
         return s_fail (r, MC_E_BAD_ARGUMENT, "task reduce is malformed");
     char err [256];
     int rc = mc_hist_reduce (&spec, &r->out, &r->frames, err, sizeof err);
@@ -391,7 +499,7 @@ s_keep_out (mc_namespace_t *ns, s_task_t *t, s_result_t *r)
     msgpack_object values;
     size_t count;
     zframe_t **outs = mc_proto_frame_array (r->frames, &count);
-    int rc = mc_proto_unpack (r->out.data, r->out.size, &t->zone, &values);
+    int rc = mc_proto_unpack (r->out.data, r->out.size, t->zone, &values);
     if (rc == 0)
         rc = mc_namespace_set (ns, name, is_map? &values: &values.via.array.ptr [0], outs, count, NULL);
     free (outs);
@@ -401,6 +509,12 @@ s_keep_out (mc_namespace_t *ns, s_task_t *t, s_result_t *r)
     msgpack_sbuffer_clear (&r->out);
     return s_pack_nils (r, (uint32_t) (is_map? task->count: 1));
 }
+
+//  The kernel thread keeps a zone and a result buffer from one task to the
+//  next: a fresh block of this size for each task was a malloc that made
+//  glibc consolidate its free lists every time. Bytes kept at most:
+#define S_ZONE_CHUNK (16u << 10)            //  the zone's first chunk (a 100-item map's objects fit)
+#define S_KEEP_OUT (1u << 20)               //  a result buffer larger than this is freed after its task
 
 static void
 s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t *r)
@@ -416,7 +530,12 @@ s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t 
     //  (zlist_new never returns NULL: CZMQ asserts on its allocations.)
     s_task_t t = { .task = task, .frames = task->frames, .frame_count = task->frame_count, .table = zlist_new () };
     t.items.type = MSGPACK_OBJECT_NIL;
-    msgpack_zone_init (&t.zone, 2048);
+    if (!state->zone && !(state->zone = msgpack_zone_new (S_ZONE_CHUNK))) {
+        s_fail (r, MC_E_KERNEL_ERROR, "out of memory");
+        zlist_destroy (&t.table);
+        return;
+    }
+    t.zone = state->zone;
     msgpack_sbuffer_init (&t.resolved);
     if (s_decode (&t, r) == 0) {
         if (namespace_op)
@@ -428,7 +547,7 @@ s_run (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, s_result_t 
     free (t.table_array);
     zlist_destroy (&t.table);
     msgpack_sbuffer_destroy (&t.resolved);
-    msgpack_zone_destroy (&t.zone);
+    msgpack_zone_clear (t.zone);            //  keeps its first chunk for the next task
 }
 
 static void
@@ -563,57 +682,94 @@ s_add_output (s_result_t *r, const mc_capture_t *printed)
         msgpack_sbuffer_destroy (&meta);
 }
 
-int
-mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, void *dest)
+//  One message for the kernel thread: a TASK, LIBRARY or UNLOAD (the
+//  caller resets it). 0, or -1 for anything else.
+static int
+s_run_one (mc_runner_state_t *state, mc_namespace_t *ns, mc_msg_t *task, void *dest)
 {
-    mc_msg_t task;
-    mc_msg_init (&task);
-    int code;
-    if (mc_msg_take (&task, task_p, false, &code)) {
-        mc_msg_reset (&task);
-        return -1;
-    }
-    if (task.type == MC_LIBRARY || task.type == MC_UNLOAD) {
+    if (task->type == MC_LIBRARY || task->type == MC_UNLOAD) {
         //  Between two tasks: the one before ran on the old version.
-        if (mc_library_handle (&task, atomic_load (&state->engine_id), dest))
+        if (mc_library_handle (task, atomic_load (&state->engine_id), dest))
             mc_warn ("runner: cannot answer a library");
-        mc_msg_reset (&task);
         //  What loading it printed (constructors) is no task's output.
         mc_capture_t printed;
         if (mc_capture_take (&printed))
             mc_capture_free (&printed);
         return 0;
     }
-    if (task.type != MC_TASK) {
-        mc_msg_reset (&task);
+    if (task->type != MC_TASK)
         return -1;
-    }
     int64_t started = mc_time_wall_us ();
-    s_result_t r = { .status = MC_OK, .frames = zlist_new (), .frames_owned = true };
-    msgpack_sbuffer_init (&r.out);
+    //  The buffer kept from the last task, empty.
+    s_result_t r = { .status = MC_OK, .frames = zlist_new (), .frames_owned = true, .out = state->out };
+    msgpack_sbuffer_init (&state->out);
     msgpack_packer_init (&r.pk, &r.out, msgpack_sbuffer_write);
     msgpack_sbuffer_init (&r.meta);
-    if (s_task_begin (state, task.job))
+    if (s_task_begin (state, task->job))
         s_fail (&r, MC_E_ABORTED, "aborted by a client before it ran");
     else
-        s_run (state, ns, &task, &r);
+        s_run (state, ns, task, &r);
     s_task_end (state);
     mc_capture_t printed;
     if (mc_capture_take (&printed)) {
         s_add_output (&r, &printed);
         mc_capture_free (&printed);
     }
-    s_send_result (state, &task, &r, started, dest);
+    s_send_result (state, task, &r, started, dest);
     if (r.frames_owned) {
         zframe_t *frame;
         while ((frame = zlist_pop (r.frames)))
             zframe_destroy (&frame);
     }
     zlist_destroy (&r.frames);
-    msgpack_sbuffer_destroy (&r.out);
+    if (r.out.alloc <= S_KEEP_OUT) {
+        msgpack_sbuffer_clear (&r.out);
+        state->out = r.out;
+    }
+    else
+        msgpack_sbuffer_destroy (&r.out);
     msgpack_sbuffer_destroy (&r.meta);
-    mc_msg_reset (&task);
     return 0;
+}
+
+int
+mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, void *dest)
+{
+    mc_msg_t task;
+    mc_msg_init (&task);
+    int code, rc = 0;
+    //  From our own I/O thread, which checked these bytes as they came from
+    //  the controller (mc_msg_recv, mc_batch_next): they are not scanned
+    //  again here, nor when the task's arguments are unpacked.
+    if (mc_msg_take_checked (&task, task_p, &code))
+        rc = -1;
+    else
+    if (task.type == MC_BATCH) {
+        //  Tasks the I/O thread passed on together, run in their order.
+        size_t offset = 0;
+        mc_msg_t inner;
+        int got;
+        while ((got = mc_batch_next_checked (&task, &offset, &inner, &code)) == 1)
+            if (s_run_one (state, ns, &inner, dest))
+                rc = -1;
+        if (got == -2)
+            rc = -1;
+    }
+    else
+        rc = s_run_one (state, ns, &task, dest);
+    mc_msg_reset (&task);
+    return rc;
+}
+
+//  What the kernel thread kept for its next task.
+static void
+s_runner_free (mc_runner_state_t *state)
+{
+    msgpack_sbuffer_destroy (&state->out);
+    msgpack_sbuffer_init (&state->out);
+    if (state->zone)
+        msgpack_zone_free (state->zone);
+    state->zone = NULL;
 }
 
 static void
@@ -637,6 +793,7 @@ s_runner_actor (zsock_t *pipe, void *arg)
             mc_warn ("runner: dropped a message that is not a TASK");
         atomic_store (&state->busy, 0);
     }
+    s_runner_free (state);
     mc_namespace_destroy (&ns);
 }
 
@@ -722,6 +879,68 @@ s_task (s_engine_t *e, const char *kernel, const char *args, const char *kwargs,
     return result;
 }
 
+//  s_unpack_items makes the objects msgpack-c's unpacker makes: lists of
+//  random scalars in every form and width, some with a value that is not
+//  one (then it unpacks them), some cut short.
+static void
+s_test_items (void)
+{
+    uint64_t state = 3;
+    msgpack_zone zone;
+    msgpack_zone_init (&zone, 4096);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    for (int round = 0; round < 20000; round++) {
+        msgpack_sbuffer_clear (&sb);
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t count = (uint32_t) (state >> 33) % 40;
+        msgpack_pack_array (&pk, count);
+        for (uint32_t i = 0; i < count; i++) {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            uint64_t r = state >> 11;
+            int64_t v = (int64_t) r >> (r % 64);                //  every width, both signs
+            switch (r % 13) {
+                case 0: msgpack_pack_nil (&pk); break;
+                case 1: msgpack_pack_true (&pk); break;
+                case 2: msgpack_pack_false (&pk); break;
+                case 3: msgpack_pack_double (&pk, (double) v / 7); break;
+                case 4: msgpack_pack_uint64 (&pk, r); break;
+                case 5: msgpack_pack_fix_int8 (&pk, (int8_t) v); break;    //  signed forms of values >= 0 too
+                case 6: msgpack_pack_fix_int16 (&pk, (int16_t) v); break;
+                case 7: msgpack_pack_fix_int32 (&pk, (int32_t) v); break;
+                case 8: msgpack_pack_fix_int64 (&pk, v); break;
+                case 9: msgpack_pack_fix_uint8 (&pk, (uint8_t) r); break;
+                case 10: (round % 7)? msgpack_pack_int64 (&pk, v): msgpack_pack_str_with_body (&pk, "ab", 2); break;
+                case 11: (round % 5)? msgpack_pack_int64 (&pk, -v): msgpack_pack_float (&pk, 1.5f); break;
+                default: (round % 3)? msgpack_pack_fix_uint16 (&pk, (uint16_t) r): msgpack_pack_array (&pk, 0); break;
+            }
+        }
+        size_t size = sb.size - (round % 11 == 0 && sb.size > 1);      //  cut short
+        mc_bytes_t bytes = { sb.data, size };
+        msgpack_object fast, slow;
+        int got = s_unpack_items (bytes, &zone, &fast);
+        size_t off = 0;
+        bool whole = msgpack_unpack (sb.data, size, &off, &zone, &slow) == MSGPACK_UNPACK_SUCCESS && off == size;
+        assert ((got == 0) == whole);
+        if (!whole)
+            continue;
+        assert (fast.type == MSGPACK_OBJECT_ARRAY && fast.via.array.size == slow.via.array.size);
+        for (uint32_t i = 0; i < fast.via.array.size; i++) {
+            const msgpack_object *a = &fast.via.array.ptr [i], *b = &slow.via.array.ptr [i];
+            assert (a->type == b->type);
+            if (a->type == MSGPACK_OBJECT_FLOAT64 || a->type == MSGPACK_OBJECT_FLOAT32)
+                assert (!memcmp (&a->via.f64, &b->via.f64, sizeof a->via.f64));
+            else
+                assert (msgpack_object_equal (*a, *b));
+        }
+        msgpack_zone_clear (&zone);
+    }
+    msgpack_sbuffer_destroy (&sb);
+    msgpack_zone_destroy (&zone);
+}
+
 static void
 s_expect (json_t *got, const char *expect)
 {
@@ -740,6 +959,7 @@ mc_runner_test (bool verbose)
     if (verbose)
         printf ("\n");
     assert (mc_builtin_register () == 0 && mc_sampler_register () == 0);
+    s_test_items ();
     const char *push = mc_nsop_name (MC_NSOP_PUSH), *scatter = mc_nsop_name (MC_NSOP_SCATTER),
                *pull = mc_nsop_name (MC_NSOP_PULL), *del = mc_nsop_name (MC_NSOP_DEL),
                *names = mc_nsop_name (MC_NSOP_NAMES);
@@ -826,6 +1046,34 @@ mc_runner_test (bool verbose)
     s_expect (s_task (&e, pull, "[\"v\"]", NULL, NULL, NULL, NULL, 0, &status, text), "[[1.0,4.0,9.0,16.0]]");
     s_expect (s_task (&e, "square", "[\"@v\"]", NULL, NULL, NULL, NULL, 0, &status, text),
               "[[1.0,16.0,81.0,256.0]]");
+    //  A BATCH of tasks, as the I/O thread passes one on: a RESULT each, in
+    //  order; one that is no task is refused, the others still run.
+    msgpack_sbuffer batch;
+    msgpack_sbuffer_init (&batch);
+    const char *kernels [3] = { "square", "noop", "square" };
+    for (int i = 0; i < 3; i++) {
+        mc_msg_t one;
+        mc_msg_init (&one);
+        one.type = i == 1? MC_PING: MC_TASK;
+        one.job = 1;
+        one.task = (uint64_t) i;
+        one.kernel.ptr = kernels [i];
+        one.kernel.size = strlen (kernels [i]);
+        one.args.ptr = i? "\x91\x04": "\x91\x03";
+        one.args.size = 2;
+        one.kwargs.ptr = "\x80";
+        one.kwargs.size = 1;
+        assert (mc_batch_append (&batch, &one) == 0);
+    }
+    assert (mc_batch_send (&batch, 3, e.out, NULL) == 0);
+    msgpack_sbuffer_destroy (&batch);
+    wire = zmsg_recv (e.in);
+    assert (mc_runner_run (&e.state, e.ns, &wire, e.in) == -1 && !wire);
+    for (uint64_t i = 0; i < 3; i += 2) {
+        assert (mc_msg_recv (&result, e.out, false, &code) == 0 && result.type == MC_RESULT && result.task == i);
+        assert (result.status == MC_OK && result.data.size == 2 && (uint8_t) result.data.ptr [1] == (i? 16: 9));
+    }
+    mc_msg_reset (&result);
     //  A message that is not a TASK is refused.
     zmsg_t *junk = zmsg_new ();
     zmsg_addstr (junk, "junk");
@@ -853,6 +1101,7 @@ mc_runner_test (bool verbose)
     assert (!s_task_begin (&e.state, 7) && atomic_load (&e.state.task_cancel));
     s_task_end (&e.state);
     assert (atomic_load (&e.state.task_cancel));
+    s_runner_free (&e.state);
     mc_namespace_destroy (&e.ns);
     zsock_destroy (&e.in);
     zsock_destroy (&e.out);

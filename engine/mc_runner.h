@@ -8,6 +8,7 @@
 #define MC_RUNNER_H
 #include "mc_namespace.h"
 #include <czmq.h>
+#include <msgpack.h>
 #include <stdatomic.h>
 
 //  How many aborted jobs an engine remembers, to skip their tasks that
@@ -27,13 +28,21 @@ typedef struct {
     uint64_t running_job;           //  job id + 1 of the task running, 0 when none
     uint64_t aborted [MC_RUNNER_ABORTED_MAX];   //  job id + 1 of jobs aborted, a ring (0: empty)
     size_t aborted_next;            //  where the next goes in the ring
+    //  The kernel thread's alone: what it keeps from one task for the next.
+    msgpack_zone *zone;             //  the arguments' objects (NULL until the first task)
+    msgpack_sbuffer out;            //  an empty buffer for the next result
 } mc_runner_state_t;
 
 //  Start the kernel thread; state is borrowed and must outlive the actor.
 zactor_t *mc_runner_new (mc_runner_state_t *state);
 //  Run one TASK message (taken) against namespace ns and send its RESULT,
-//  with its array frames, to dest. Returns 0, or -1 when the message is not
-//  a TASK (nothing is sent). Used by the actor, and by tests directly.
+//  with its array frames, to dest; a BATCH of them (mc_proto.md §3) runs
+//  each in turn, a RESULT each. LIBRARY and UNLOAD are loaded and answered.
+//  Returns 0, or -1 when the message (or one of the batch) is none of these
+//  (nothing is sent for it). Used by the actor, and by tests directly. The
+//  message must be one this process checked already (the I/O thread's
+//  mc_msg_recv or mc_batch_next; see mc_msg_take_checked): its arguments
+//  are not scanned a second time.
 int mc_runner_run (mc_runner_state_t *state, mc_namespace_t *ns, zmsg_t **task_p, void *dest);
 //  A client aborted job (CANCEL, from the I/O thread): raise the running
 //  task's cancel flag if it is of that job, and skip the job's tasks that

@@ -132,6 +132,10 @@ int mc_batch_send (const msgpack_sbuffer *batch, size_t count, void *sock, zfram
 //  after the last, or -2 with *code set when what comes next is no header,
 //  is a BATCH, or refers to array frames (a batch carries none).
 int mc_batch_next (const mc_msg_t *batch, size_t *offset, mc_msg_t *inner, int *code);
+//  The same for a BATCH whose messages this process has gone through with
+//  mc_batch_next already (see mc_msg_take_checked): their bin fields are
+//  not scanned a second time.
+int mc_batch_next_checked (const mc_msg_t *batch, size_t *offset, mc_msg_t *inner, int *code);
 //  Receive and decode one message. On a ROUTER socket set router=true so
 //  that the routing id is kept in self->routing_id. Every array reference
 //  in the bin fields is checked against the frames that came with it:
@@ -145,6 +149,14 @@ int mc_msg_recv (mc_msg_t *self, void *sock, bool router, int *code);
 //  Decode a message already received (header, then array frames; the
 //  routing id first when router). Takes the zmsg. Returns as mc_msg_recv.
 int mc_msg_take (mc_msg_t *self, zmsg_t **zmsg_p, bool router, int *code);
+//  The same for a message that this process has received and checked
+//  already (with mc_msg_recv, mc_msg_take or mc_batch_next) and then passed
+//  between two of its own threads, as an engine's I/O thread hands a TASK
+//  to its kernel thread: the header is decoded again, but its bin fields
+//  and array references are not scanned a second time, and `streamed` is
+//  not filled. Never for bytes that came from a peer without that check.
+//  Not for a router socket. Returns as mc_msg_take.
+int mc_msg_take_checked (mc_msg_t *self, zmsg_t **zmsg_p, int *code);
 //  The name of a message type, or "?".
 const char *mc_msg_type_name (int type);
 //  The name of an error code, or "?".
@@ -171,12 +183,17 @@ bool mc_proto_sane (const void *data, size_t size);
 //  Unpack peer bytes that must hold exactly one value: the pre-scan above,
 //  then msgpack-c into zone. 0, or -1 for anything else.
 int mc_proto_unpack (const void *data, size_t size, msgpack_zone *zone, msgpack_object *obj);
+//  The same without the pre-scan, for bytes that passed it already: a bin
+//  field of a message checked by mc_msg_recv, mc_msg_take or mc_batch_next
+//  (its bin fields are scanned there), or what this process packed itself.
+int mc_proto_unpack_checked (const void *data, size_t size, msgpack_zone *zone, msgpack_object *obj);
 
 //  Length in bytes of the msgpack array header at data, with its element
 //  count in *count; -1 when data does not start with an array header.
 int mc_proto_array_header (const void *data, size_t size, uint32_t *count);
 //  True when data holds exactly one well-formed msgpack value that is an
-//  array of `count` elements.
+//  array of `count` elements: one that mc_proto_unpack takes, told in one
+//  pass over the bytes, without unpacking it.
 bool mc_proto_valid_array (const void *data, size_t size, uint32_t count);
 
 //  Copy a value into pk, renumbering array references. A reference to

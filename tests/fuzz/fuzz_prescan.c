@@ -1,6 +1,8 @@
 /*  The msgpack pre-scan that stands before every unpack of peer bytes:
     what it passes must unpack within bounded memory, repack with arrays
-    inlined, and convert to JSON, without a sanitizer report. */
+    inlined, and convert to JSON, without a sanitizer report; and
+    mc_proto_valid_array, which does not unpack, must say what unpacking
+    says. */
 #include "mc_proto.h"
 #include "mc_value.h"
 
@@ -11,7 +13,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     msgpack_zone_init (&zone, 1024);
     msgpack_object obj;
     bool sane = mc_proto_sane (data, size);
-    if (mc_proto_unpack (data, size, &zone, &obj) == 0) {
+    bool unpacks = mc_proto_unpack (data, size, &zone, &obj) == 0;
+    uint32_t declared;
+    if (mc_proto_array_header (data, size, &declared) >= 0 && mc_proto_valid_array (data, size, declared) != unpacks)
+        abort ();                   //  the one-pass check must say what unpacking says
+    if (unpacks) {
         if (!sane)
             abort ();               //  unpack must refuse what the scan refuses
         msgpack_sbuffer sb;
