@@ -81,6 +81,8 @@ mc_job_destroy (mc_job_t **self_p)
         return;
     mc_submit_reset (&self->submit);
     mc_transient_destroy (&self->held);
+    for (uint64_t i = 0; self->tasks && i < self->info.tasks; i++)
+        free (self->tasks [i].fails);      //  (a transient job's load-balanced tasks may have failed)
     free (self->tasks);
     size_t cursor = 0;
     for (mc_task_t *task = self->live? mc_idmap_next (self->live, &cursor): NULL; task;
@@ -476,7 +478,7 @@ mc_job_task_finished (mc_job_t *self, mc_task_t *task, bool ok, int64_t run_us)
 {
     assert (task->state == MC_TASK_RUNNING || task->state == MC_TASK_WAITING);
     task->state = ok? MC_TASK_DONE: MC_TASK_FAILED;
-    if (task->fails) {              //  it will not be sent again (and a call to free is no nothing)
+    if (task->fails) {              //  it will not be sent again (the test spares a call to free)
         free (task->fails);
         task->fails = NULL;
     }

@@ -150,8 +150,13 @@ main (int argc, char *argv [])
         for (size_t i = 0; i < mc_ktable_target_count (); i++) {
             const char *name;
             const mc_target_def_t *def = mc_ktable_target_at (i, &name);
-            printf ("target %s: %u-D %s, %d params: %s\n", name, def->dim, def->log? "log density": "density",
-                    def->nparams, def->doc? def->doc: "");
+            char params [32];
+            if (def->nparams < 0)
+                snprintf (params, sizeof params, "any params");
+            else
+                snprintf (params, sizeof params, "%d param%s", def->nparams, def->nparams == 1? "": "s");
+            printf ("target %s: %u-D %s, %s: %s\n", name, def->dim, def->log? "log density": "density",
+                    params, def->doc? def->doc: "");
         }
         return 0;
     }

@@ -164,7 +164,7 @@ s_pack (const mc_msg_t *self, msgpack_sbuffer *buffer)
     const s_layout_t *layout = s_layout ((uint64_t) self->type);
     assert (layout);                        //  we only ever encode our own types
     //  The most it can take: 9 bytes per integer, 5 plus its bytes per string.
-    size_t most = 1 + 3 + 2 + 2;
+    size_t most = 5 + 3 + 2 + 2;          //  array head (up to array32), signature, version, type
     for (int i = 0; i < layout->count; i++) {
         const void *field = (const char *) self + layout->fields [i].offset;
         switch (layout->fields [i].kind) {
