@@ -625,7 +625,8 @@ main (int argc, char *argv [])
     state.controller = controller;
     //  Engines can be added at run time (mcclient engines add): there is
     //  always a launcher, with or without -n.
-    int rc = s_start_engines (&opts, &config, controller, &state)? 1: 0;
+    bool start_failed = s_start_engines (&opts, &config, controller, &state) != 0;
+    int rc = start_failed? 1: 0;
     //  A batch system may keep engines waiting in its queue for longer than
     //  any timeout: the cluster serves those that came, and says what waits.
     mc_controller_set_patient (controller, strcmp (opts.kind, "local") != 0);
@@ -638,6 +639,10 @@ main (int argc, char *argv [])
     mc_info ("stopping");
     mc_controller_stop_engines (controller, 2000);
     if (state.launcher) {
+        //  A start that failed leaves the batch jobs it took up from the
+        //  store to the next start: only its own children and jobs end.
+        if (start_failed)
+            mc_launcher_leave_adopted (state.launcher);
         mc_launcher_stop (state.launcher, 2000);
         mc_launcher_destroy (&state.launcher);
     }

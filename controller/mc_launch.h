@@ -32,8 +32,11 @@ typedef struct {
     //  Ask the batch system about the job (spawn a MC_CHILD_POLL), or NULL.
     void (*poll) (mc_alloc_t *alloc);
     //  Cancel the batch job (spawn a MC_CHILD_CANCEL, or run it and wait
-    //  when wait is true: at shutdown), or NULL when ending the children is enough.
-    void (*cancel) (mc_alloc_t *alloc, bool wait);
+    //  when wait is true: at shutdown), or NULL when ending the children is
+    //  enough. 0 when the command was started (wait false) or the batch
+    //  system cancelled the job or had ended it (wait true); -1 otherwise
+    //  (no job id, the command failed), with a warning.
+    int (*cancel) (mc_alloc_t *alloc, bool wait);
     //  Called at each housekeeping tick while the allocation is not over
     //  (local: start the next batch of engines), or NULL.
     void (*tick) (mc_alloc_t *alloc);

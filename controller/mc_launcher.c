@@ -31,6 +31,8 @@ struct _mc_alloc_t {
     mc_alloc_state_t state;
     char reason [256];
     bool changed;                   //  since the events were last told (mc_launcher_events_t.alloc_changed)
+    bool adopted;                   //  taken up from the store (mc_launcher_adopt)
+    bool left;                      //  left live at stop, for the next controller: its children's exits not heard
 };
 
 typedef struct {
@@ -58,6 +60,7 @@ struct _mc_launcher_t {
     int64_t *restarts_us;               //  monotonic times of the last restarts, a ring of restart_limit
     size_t restart_limit, restart_next;
     bool restarts_stopped;              //  the limit was passed: no more restarts
+    bool leave_adopted;                 //  a start failed: stop leaves the allocations taken up as they are
 };
 
 static bool
@@ -340,6 +343,7 @@ mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, 
     s_alloc_add (self, alloc, info->id, kind, info->engines);
     snprintf (alloc->job, sizeof alloc->job, "%s", info->job? info->job: "");
     alloc->state = info->state;
+    alloc->adopted = true;
     snprintf (alloc->reason, sizeof alloc->reason, "%s", info->reason? info->reason: "");
     bool batch = kind->poll && kind->cancel;
     //  Its controller died while it was submitted: its job may be queued.
@@ -648,6 +652,12 @@ mc_launcher_reap (mc_launcher_t *self)
         mc_alloc_t *alloc = child.alloc;
         if (child.role == MC_CHILD_ENGINE && self->events.engine_exited)
             self->events.engine_exited (self->events.arg, alloc->id, child.pid, status);
+        //  Left for the next controller at stop: a killed sbatch or squeue
+        //  says nothing about its job.
+        if (alloc->left) {
+            free (child.out);
+            continue;
+        }
         bool had_job = *alloc->job != 0;
         alloc->kind->exited (alloc, child.role, child.label, status, child.out? child.out: "");
         free (child.out);
@@ -766,6 +776,12 @@ s_running (const mc_launcher_t *self, mc_child_role_t role)
 }
 
 void
+mc_launcher_leave_adopted (mc_launcher_t *self)
+{
+    self->leave_adopted = true;
+}
+
+void
 mc_launcher_stop (mc_launcher_t *self, int grace_ms)
 {
     s_wait_all (self, mc_time_mono_us () + (int64_t) grace_ms * 1000);
@@ -776,11 +792,34 @@ mc_launcher_stop (mc_launcher_t *self, int grace_ms)
         mc_launcher_reap (self);
         usleep (5000);
     }
+    //  A batch job is cancelled when its batch system says so; one that
+    //  cannot be (no job id yet, scancel or qdel failed), or one taken up
+    //  by a start that failed, is left live in the store: the next
+    //  controller takes it up (or looks for its job), so it is not lost.
     for (size_t i = 0; i < self->alloc_count; i++) {
         mc_alloc_t *alloc = self->allocs [i];
-        if (alloc->kind->cancel && *alloc->job && !s_over (alloc->state)) {
-            alloc->kind->cancel (alloc, true);
+        if (!alloc->kind->cancel || s_over (alloc->state))
+            continue;
+        if (self->leave_adopted && alloc->adopted) {
+            alloc->left = true;
+            mc_warn ("allocation %s (%s job %s): the start failed: left %s for the next controller to take up",
+                     alloc->tag, alloc->kind->name, alloc->job, mc_alloc_state_name (alloc->state));
+        }
+        else
+        if (!*alloc->job) {
+            alloc->left = true;
+            mc_warn ("allocation %s (%s): its job id had not come back when the controller stopped: left %s in the "
+                     "store (the next controller looks for a job named mccluster-%s; else cancel it by hand)",
+                     alloc->tag, alloc->kind->name, mc_alloc_state_name (alloc->state), alloc->tag);
+        }
+        else
+        if (alloc->kind->cancel (alloc, true) == 0)
             mc_alloc_set_state (alloc, MC_ALLOC_CANCELLED, "the controller stopped");
+        else {
+            alloc->left = true;
+            mc_warn ("allocation %s (%s job %s): not cancelled: left %s in the store for the next controller to "
+                     "take up (or cancel it by hand)", alloc->tag, alloc->kind->name, alloc->job,
+                     mc_alloc_state_name (alloc->state));
         }
     }
     if (mc_launcher_children (self)) {
@@ -803,11 +842,12 @@ mc_launcher_stop (mc_launcher_t *self, int grace_ms)
         mc_launcher_reap (self);
         usleep (2000);
     }
-    //  Every allocation is over now (its engines stopped, its job
+    //  Every other allocation is over now (its engines stopped, its job
     //  cancelled): stored so, a controller started after this one has
-    //  nothing to take up.
+    //  nothing of it to take up.
     for (size_t i = 0; i < self->alloc_count; i++)
-        mc_alloc_set_state (self->allocs [i], MC_ALLOC_CANCELLED, "the controller stopped");
+        if (!self->allocs [i]->left)
+            mc_alloc_set_state (self->allocs [i], MC_ALLOC_CANCELLED, "the controller stopped");
     s_tell (self);
 }
 
@@ -1321,6 +1361,33 @@ mc_launcher_test (bool verbose)
     assert (s_alloc (self, 7)->state == MC_ALLOC_ENDED && events.ended == 1);
     assert (events.changed_id == 7 && events.changed_state == MC_ALLOC_ENDED);
     mc_launcher_stop (self, 1000);
+    mc_launcher_destroy (&self);
+
+    //  A clean stop stores `cancelled` only for a job that its batch
+    //  system cancelled: one whose qdel failed stays live in the store.
+    const char *qdel_ok [] = { "qdel=/bin/true", NULL };
+    const char *qdel_bad [] = { "qdel=/bin/ls", NULL };     //  fails saying so (silence is Slurm's qdel on an ended job)
+    mc_alloc_info_t kept = { 10, "pbs", 1, "20", MC_ALLOC_RUNNING, "", qdel_bad };
+    mc_alloc_info_t done = { 11, "pbs", 1, "21", MC_ALLOC_PENDING, "", qdel_ok };
+    self = mc_launcher_new (&setup, &handlers);
+    assert (self);
+    assert (mc_launcher_adopt (self, &kept, err, sizeof err) == 0 && mc_launcher_adopt (self, &done, err, sizeof err) == 0);
+    mc_launcher_stop (self, 100);
+    assert (s_alloc (self, 10)->state == MC_ALLOC_RUNNING && s_alloc (self, 11)->state == MC_ALLOC_CANCELLED);
+    assert (events.changed_id == 11 && events.changed_state == MC_ALLOC_CANCELLED);
+    mc_launcher_destroy (&self);
+    //  A start that failed after taking them up cancels none of them and
+    //  leaves their state as it was (qdel=/bin/true would cancel).
+    memset (&events, 0, sizeof events);
+    self = mc_launcher_new (&setup, &handlers);
+    assert (self);
+    kept.opts = qdel_ok;
+    assert (mc_launcher_adopt (self, &kept, err, sizeof err) == 0 && mc_launcher_adopt (self, &done, err, sizeof err) == 0);
+    size_t changed = events.changed;
+    mc_launcher_leave_adopted (self);
+    mc_launcher_stop (self, 100);
+    assert (s_alloc (self, 10)->state == MC_ALLOC_RUNNING && s_alloc (self, 11)->state == MC_ALLOC_PENDING);
+    assert (events.changed == changed);
     mc_launcher_destroy (&self);
     mc_alloc_state_t state;
     assert (mc_alloc_state_parse ("pending", &state) == 0 && state == MC_ALLOC_PENDING);

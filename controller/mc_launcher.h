@@ -108,8 +108,15 @@ void mc_launcher_release (mc_launcher_t *self, const char *tag);
 int64_t mc_launcher_find_job (const mc_launcher_t *self, const char *job);
 //  Stop everything: wait up to grace_ms for children to exit by
 //  themselves (engines told to stop), cancel every batch job, then
-//  SIGTERM and SIGKILL what remains.
+//  SIGTERM and SIGKILL what remains. Allocations end cancelled, except a
+//  batch one whose job could not be cancelled (no job id yet, scancel or
+//  qdel failed) or that leave_adopted keeps: it stays live in the store
+//  for the next controller, and a warning says so.
 void mc_launcher_stop (mc_launcher_t *self, int grace_ms);
+//  A start failed after allocations were taken up from the store: stop
+//  leaves them as they are (their jobs not cancelled, their stored state
+//  unchanged), and ends only this controller's own children and jobs.
+void mc_launcher_leave_adopted (mc_launcher_t *self);
 //  Start one local engine in place of one of alloc that died, within the
 //  restart limit (the first refusal is logged, and every one after it).
 //  The new process's pid, or -1.
