@@ -405,7 +405,8 @@ mc_controller_alloc_changed (mc_controller_t *self, const mc_alloc_info_t *info)
     //  crash is a job nobody cancels.
     mc_store_t *store = self->server.store;
     if (mc_store_put_alloc (store, &stored, info->opts) || mc_store_flush (store))
-        mc_warn ("allocation a%u: not stored yet: %s", info->id, mc_store_error (store));
+        mc_warn ("allocation a%u: not stored (the store keeps its last state until it changes again): %s", info->id,
+                 mc_store_error (store));
 }
 
 int
