@@ -198,18 +198,22 @@ s_reap (void *arg)
                 mc_error ("%s", err);
         }
     }
-    //  Batch jobs taken up from the store counted towards -n; those that
-    //  turned out over at their first poll (time limit, scancel while no
-    //  controller ran, engines that gave up) are replaced, once.
+    //  Batch jobs taken up from the store counted towards -n; the engines
+    //  of those that turned out over at their first poll (time limit,
+    //  scancel while no controller ran, engines that gave up) are
+    //  replaced, once, up to -n. Allocations stopped meanwhile on purpose
+    //  (engines stop --job, autoscale) are not.
     if (state->taken_due_us && mc_time_mono_us () > state->taken_due_us) {
         state->taken_due_us = 0;
+        size_t lost = mc_launcher_adopted_lost (state->launcher, state->kind);
         size_t requested = mc_launcher_requested (state->launcher);
+        size_t more = requested < state->engines? state->engines - requested: 0;
+        more = lost < more? lost: more;
         char err [1024];
-        if (requested < state->engines) {
-            mc_warn ("the jobs taken up from the store stand for %zu engines of -n %zu: starting %zu more", requested,
-                     state->engines, state->engines - requested);
-            if (mc_launcher_add (state->launcher, state->kind, state->engines - requested, state->opts, err,
-                                 sizeof err) < 0)
+        if (more) {
+            mc_warn ("jobs taken up from the store for %zu engines were over at their first poll: starting %zu more",
+                     lost, more);
+            if (mc_launcher_add (state->launcher, state->kind, more, state->opts, err, sizeof err) < 0)
                 mc_error ("%s", err);
         }
     }

@@ -48,8 +48,9 @@ typedef struct {
     //  For a batch kind: look for the job of an allocation whose controller
     //  died while it was submitted (its job id never came back), and set
     //  it (mc_alloc_set_job) when it is found without a doubt. May run a
-    //  command and wait for it. NULL: the kind cannot.
-    void (*find) (mc_alloc_t *alloc);
+    //  command and wait for it. 0 when the batch system answered (found or
+    //  not), -1 when it could not be asked. NULL: the kind cannot.
+    int (*find) (mc_alloc_t *alloc);
 } mc_launch_kind_t;
 
 extern const mc_launch_kind_t mc_launch_local, mc_launch_slurm, mc_launch_ssh, mc_launch_mpi, mc_launch_pbs;

@@ -150,7 +150,7 @@ s_cancel (mc_alloc_t *alloc, bool wait)
 //  The job of an allocation whose controller died while sbatch ran: the
 //  one job of ours named mccluster-aK (ids are never reused in a profile)
 //  that was submitted from this profile directory (sbatch runs there).
-static void
+static int
 s_find (mc_alloc_t *alloc)
 {
     char name [64], out [8192], profile [PATH_MAX];
@@ -182,6 +182,7 @@ s_find (mc_alloc_t *alloc)
     else
         mc_warn ("%s: no single Slurm job named %s from %s (squeue: %s, %zu found)", mc_alloc_tag (alloc), name, profile,
                  status == 0? "ok": "failed", found);
+    return status == 0? 0: -1;
 }
 
 static const char *const s_keys [] = {

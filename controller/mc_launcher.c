@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,7 +32,7 @@ struct _mc_alloc_t {
     mc_alloc_state_t state;
     char reason [256];
     bool changed;                   //  since the events were last told (mc_launcher_events_t.alloc_changed)
-    bool adopted;                   //  taken up from the store (mc_launcher_adopt)
+    bool adopted;                   //  taken up live from the store (mc_launcher_adopt)
     bool left;                      //  left live at stop, for the next controller: its children's exits not heard
 };
 
@@ -343,12 +344,11 @@ mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, 
     s_alloc_add (self, alloc, info->id, kind, info->engines);
     snprintf (alloc->job, sizeof alloc->job, "%s", info->job? info->job: "");
     alloc->state = info->state;
-    alloc->adopted = true;
     snprintf (alloc->reason, sizeof alloc->reason, "%s", info->reason? info->reason: "");
-    bool batch = kind->poll && kind->cancel;
+    bool batch = kind->poll && kind->cancel, unasked = false;
     //  Its controller died while it was submitted: its job may be queued.
     if (batch && !s_over (alloc->state) && !*alloc->job && kind->find) {
-        kind->find (alloc);
+        unasked = kind->find (alloc) < 0;
         if (*alloc->job)
             mc_warn ("allocation %s: the controller died while it was submitted: its job %s found", alloc->tag,
                      alloc->job);
@@ -367,6 +367,18 @@ mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, 
                  alloc->job, alloc->engines, mc_alloc_state_name (alloc->state));
     }
     else
+    if (batch && unasked) {
+        //  The batch system did not answer (squeue failed): its job may be
+        //  queued, so the row stays submitting, to be looked for again at
+        //  the next start. Its engines count towards -n meanwhile: too few
+        //  engines rather than a second job.
+        alloc->state = MC_ALLOC_SUBMITTING;
+        snprintf (alloc->reason, sizeof alloc->reason, "the controller died while its job was submitted, and the "
+                  "batch system could not be asked for it: looked for again at the next start (or cancel a job "
+                  "named mccluster-%s by hand)", alloc->tag);
+        mc_warn ("allocation %s (%s): %s", alloc->tag, kind->name, alloc->reason);
+    }
+    else
     if (batch) {
         alloc->state = MC_ALLOC_FAILED;
         snprintf (alloc->reason, sizeof alloc->reason, "the controller died while its job was submitted: its job id "
@@ -379,8 +391,22 @@ mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, 
         mc_warn ("allocation %s (%s%s%s, %zu engines): %s", alloc->tag, kind->name, *alloc->job? " ": "", alloc->job,
                  alloc->engines, alloc->reason);
     }
+    alloc->adopted = !s_over (alloc->state);
     s_tell (self);
     return 0;
+}
+
+size_t
+mc_launcher_adopted_lost (const mc_launcher_t *self, const char *kind)
+{
+    size_t lost = 0;
+    for (size_t i = 0; i < self->alloc_count; i++) {
+        const mc_alloc_t *alloc = self->allocs [i];
+        if (alloc->adopted && !strcmp (alloc->kind->name, kind)
+        &&  (alloc->state == MC_ALLOC_ENDED || alloc->state == MC_ALLOC_FAILED))
+            lost += alloc->engines;
+    }
+    return lost;
 }
 
 //  The allocation of this id, or NULL (a binary search: ids grow).
@@ -1359,6 +1385,9 @@ mc_launcher_test (bool verbose)
         usleep (1000);
     }
     assert (s_alloc (self, 7)->state == MC_ALLOC_ENDED && events.ended == 1);
+    //  Only a7, gone from PBS, is made up for: a3 was stopped on purpose,
+    //  a6 was never taken up live.
+    assert (mc_launcher_adopted_lost (self, "pbs") == 1 && mc_launcher_adopted_lost (self, "slurm") == 0);
     assert (events.changed_id == 7 && events.changed_state == MC_ALLOC_ENDED);
     mc_launcher_stop (self, 1000);
     mc_launcher_destroy (&self);
@@ -1389,6 +1418,35 @@ mc_launcher_test (bool verbose)
     assert (s_alloc (self, 10)->state == MC_ALLOC_RUNNING && s_alloc (self, 11)->state == MC_ALLOC_PENDING);
     assert (events.changed == changed);
     mc_launcher_destroy (&self);
+    //  A Slurm allocation whose controller died while sbatch ran, when
+    //  squeue fails (a stand-in first in PATH): it stays submitting, in
+    //  the store and after a clean stop, to be looked for next time.
+    char dir [] = "/tmp/mc-launcher-test-XXXXXX", squeue [64], path [8192];
+    assert (mkdtemp (dir));
+    snprintf (squeue, sizeof squeue, "%s/squeue", dir);
+    FILE *script = fopen (squeue, "w");
+    assert (script);
+    fprintf (script, "#!/bin/sh\necho 'slurm_load_jobs error: Unable to contact slurm controller' >&2\nexit 1\n");
+    fclose (script);
+    assert (chmod (squeue, 0755) == 0);
+    char *old_path = getenv ("PATH")? strdup (getenv ("PATH")): NULL;
+    snprintf (path, sizeof path, "%s:%s", dir, old_path? old_path: "/usr/bin:/bin");
+    setenv ("PATH", path, 1);
+    memset (&events, 0, sizeof events);
+    self = mc_launcher_new (&setup, &handlers);
+    assert (self);
+    mc_alloc_info_t unasked = { 12, "slurm", 2, "", MC_ALLOC_SUBMITTING, "", NULL };
+    assert (mc_launcher_adopt (self, &unasked, err, sizeof err) == 0);
+    assert (s_alloc (self, 12)->state == MC_ALLOC_SUBMITTING && strstr (s_alloc (self, 12)->reason, "next start"));
+    assert (events.changed_id == 12 && events.changed_state == MC_ALLOC_SUBMITTING);
+    mc_launcher_stop (self, 100);
+    assert (s_alloc (self, 12)->state == MC_ALLOC_SUBMITTING);
+    mc_launcher_destroy (&self);
+    if (old_path)
+        setenv ("PATH", old_path, 1);
+    free (old_path);
+    unlink (squeue);
+    rmdir (dir);
     mc_alloc_state_t state;
     assert (mc_alloc_state_parse ("pending", &state) == 0 && state == MC_ALLOC_PENDING);
     assert (mc_alloc_state_parse ("gone", &state) == -1);

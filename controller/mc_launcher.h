@@ -90,6 +90,10 @@ int64_t mc_launcher_add (mc_launcher_t *self, const char *kind, size_t n, const 
 //  told of the change (alloc_changed), not of its engines. 0, or -1 with
 //  err (an unknown kind, an id out of order, no memory).
 int mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, size_t errlen);
+//  Engines of the allocations of kind taken up live from the store that
+//  have ended or failed since (their job over at its first poll), not
+//  counting those stopped on purpose (cancelled).
+size_t mc_launcher_adopted_lost (const mc_launcher_t *self, const char *kind);
 //  Let the next allocation's id be at least next_id (ids are never given
 //  twice in a profile, also past allocations the store has forgotten).
 void mc_launcher_set_next_id (mc_launcher_t *self, uint32_t next_id);

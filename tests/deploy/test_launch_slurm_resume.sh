@@ -153,7 +153,7 @@ wait_for 10 field_is "$A5" state ended && pass "$A5, cancelled by hand meanwhile
 expect "and says why" "$(field "$A5" reason)" "the job has left Slurm's queue"
 made_up () { A6=$(newest); [ "$A6" != "$A5" ] && field_is "$A6" registered 1; }
 wait_for 20 made_up && pass "a new job, $A6 ($(field "$A6" job)), makes up -n 1" || fail "allocations: $(mcj allocations)"
-grep -q "the jobs taken up from the store stand for 0 engines of -n 1: starting 1 more" "$LOG" \
+grep -q "jobs taken up from the store for 1 engines were over at their first poll: starting 1 more" "$LOG" \
     && pass "the log says so" || fail "log: $(grep -i 'taken up' "$LOG")"
 launch_stopped "slurm resume, made up"
 wait_for 15 queue_empty && pass "nothing left in squeue" || fail "squeue: $(timeout 5 squeue -h)"
