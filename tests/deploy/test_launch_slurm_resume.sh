@@ -11,7 +11,8 @@
 # crash; a start that fails after taking up a job (a Slurm option it
 # refuses) leaves that job queued and stored as it was; a job cancelled by
 # hand while no controller ran is ended at the first poll, and -n made up
-# by a new job. Skips (77) unless root with Slurm and munge.
+# by a new job; one still submitting at a clean stop stays in the store.
+# Skips (77) unless root with Slurm and munge.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/hosts.sh"
 . "$(dirname "$0")/launch.sh"
@@ -157,4 +158,21 @@ grep -q "jobs taken up from the store for 1 engines were over at their first pol
     && pass "the log says so" || fail "log: $(grep -i 'taken up' "$LOG")"
 launch_stopped "slurm resume, made up"
 wait_for 15 queue_empty && pass "nothing left in squeue" || fail "squeue: $(timeout 5 squeue -h)"
+
+# 10. A clean stop while sbatch still runs (it waits for the test, past the
+#     controller's 10 s) cancels nothing it could not: the allocation stays
+#     submitting in the store, and the next controller looks for its job
+#     (none: the waiting sbatch was killed), so it is failed, not forgotten.
+rm -f "$SLOW/go"
+PATH="$SLOW:$PATH" start_cluster 0 "${OPTS[@]}"
+ADD=$(mc engines add 1)
+A7=${ADD#allocation }; A7=${A7%%:*}
+expect "$A7 is submitting" "$(field "$A7" state)" submitting
+mc shutdown > /dev/null 2>&1
+wait_for 30 launch_dead "$CTRL_PID" && pass "the controller stopped" || fail "the controller still runs after shutdown"
+grep -q "allocation $A7 (slurm): its job id had not come back when the controller stopped: left submitting" "$LOG" \
+    && pass "and says it left $A7 submitting" || fail "log: $(grep -v '^$' "$LOG" | tail -5)"
+start_cluster 0 "${OPTS[@]}"
+expect "the next controller looked for its job, found none: failed" "$(field "$A7" state)" failed
+launch_stopped "slurm resume, submitting at stop"
 finish
