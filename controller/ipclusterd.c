@@ -198,18 +198,22 @@ s_reap (void *arg)
                 mc_error ("%s", err);
         }
     }
-    //  Batch jobs taken up from the store counted towards -n; those that
-    //  turned out over at their first poll (time limit, scancel while no
-    //  controller ran, engines that gave up) are replaced, once.
+    //  Batch jobs taken up from the store counted towards -n; the engines
+    //  of those that turned out over at their first poll (time limit,
+    //  scancel while no controller ran, engines that gave up) are
+    //  replaced, once, up to -n. Allocations stopped meanwhile on purpose
+    //  (engines stop --job, autoscale) are not.
     if (state->taken_due_us && mc_time_mono_us () > state->taken_due_us) {
         state->taken_due_us = 0;
+        size_t lost = mc_launcher_adopted_lost (state->launcher, state->kind);
         size_t requested = mc_launcher_requested (state->launcher);
+        size_t more = requested < state->engines? state->engines - requested: 0;
+        more = lost < more? lost: more;
         char err [1024];
-        if (requested < state->engines) {
-            mc_warn ("the jobs taken up from the store stand for %zu engines of -n %zu: starting %zu more", requested,
-                     state->engines, state->engines - requested);
-            if (mc_launcher_add (state->launcher, state->kind, state->engines - requested, state->opts, err,
-                                 sizeof err) < 0)
+        if (more) {
+            mc_warn ("jobs taken up from the store for %zu engines were over at their first poll: starting %zu more",
+                     lost, more);
+            if (mc_launcher_add (state->launcher, state->kind, more, state->opts, err, sizeof err) < 0)
                 mc_error ("%s", err);
         }
     }
@@ -625,7 +629,8 @@ main (int argc, char *argv [])
     state.controller = controller;
     //  Engines can be added at run time (mcclient engines add): there is
     //  always a launcher, with or without -n.
-    int rc = s_start_engines (&opts, &config, controller, &state)? 1: 0;
+    bool start_failed = s_start_engines (&opts, &config, controller, &state) != 0;
+    int rc = start_failed? 1: 0;
     //  A batch system may keep engines waiting in its queue for longer than
     //  any timeout: the cluster serves those that came, and says what waits.
     mc_controller_set_patient (controller, strcmp (opts.kind, "local") != 0);
@@ -638,6 +643,10 @@ main (int argc, char *argv [])
     mc_info ("stopping");
     mc_controller_stop_engines (controller, 2000);
     if (state.launcher) {
+        //  A start that failed leaves the batch jobs it took up from the
+        //  store to the next start: only its own children and jobs end.
+        if (start_failed)
+            mc_launcher_leave_adopted (state.launcher);
         mc_launcher_stop (state.launcher, 2000);
         mc_launcher_destroy (&state.launcher);
     }

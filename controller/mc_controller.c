@@ -396,16 +396,14 @@ mc_controller_alloc_ended (mc_controller_t *self, uint32_t alloc, const char *ho
 void
 mc_controller_alloc_changed (mc_controller_t *self, const mc_alloc_info_t *info)
 {
-    mc_store_alloc_t stored = { .id = info->id, .engines = info->engines };
-    snprintf (stored.kind, sizeof stored.kind, "%s", info->kind);
-    snprintf (stored.job, sizeof stored.job, "%s", info->job);
-    snprintf (stored.state, sizeof stored.state, "%s", mc_alloc_state_name (info->state));
-    snprintf (stored.reason, sizeof stored.reason, "%s", info->reason);
+    mc_store_alloc_t stored;
+    mc_resume_alloc_row (info, &stored);
     //  Committed now, not at the next tick: a batch job id lost to a
     //  crash is a job nobody cancels.
     mc_store_t *store = self->server.store;
     if (mc_store_put_alloc (store, &stored, info->opts) || mc_store_flush (store))
-        mc_warn ("allocation a%u: not stored yet: %s", info->id, mc_store_error (store));
+        mc_warn ("allocation a%u: not stored (the store keeps its last state until it changes again): %s", info->id,
+                 mc_store_error (store));
 }
 
 int

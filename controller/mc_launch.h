@@ -32,8 +32,11 @@ typedef struct {
     //  Ask the batch system about the job (spawn a MC_CHILD_POLL), or NULL.
     void (*poll) (mc_alloc_t *alloc);
     //  Cancel the batch job (spawn a MC_CHILD_CANCEL, or run it and wait
-    //  when wait is true: at shutdown), or NULL when ending the children is enough.
-    void (*cancel) (mc_alloc_t *alloc, bool wait);
+    //  when wait is true: at shutdown), or NULL when ending the children is
+    //  enough. 0 when the command was started (wait false) or the batch
+    //  system cancelled the job or had ended it (wait true); -1 otherwise
+    //  (no job id, the command failed), with a warning.
+    int (*cancel) (mc_alloc_t *alloc, bool wait);
     //  Called at each housekeeping tick while the allocation is not over
     //  (local: start the next batch of engines), or NULL.
     void (*tick) (mc_alloc_t *alloc);
@@ -45,8 +48,9 @@ typedef struct {
     //  For a batch kind: look for the job of an allocation whose controller
     //  died while it was submitted (its job id never came back), and set
     //  it (mc_alloc_set_job) when it is found without a doubt. May run a
-    //  command and wait for it. NULL: the kind cannot.
-    void (*find) (mc_alloc_t *alloc);
+    //  command and wait for it. 0 when the batch system answered (found or
+    //  not), -1 when it could not be asked. NULL: the kind cannot.
+    int (*find) (mc_alloc_t *alloc);
 } mc_launch_kind_t;
 
 extern const mc_launch_kind_t mc_launch_local, mc_launch_slurm, mc_launch_ssh, mc_launch_mpi, mc_launch_pbs;

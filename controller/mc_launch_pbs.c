@@ -211,11 +211,11 @@ s_poll (mc_alloc_t *alloc)
     mc_alloc_command (alloc, MC_CHILD_POLL, argv);
 }
 
-static void
+static int
 s_cancel (mc_alloc_t *alloc, bool wait)
 {
     if (!*mc_alloc_job (alloc))
-        return;
+        return -1;
     const char *argv [] = { mc_alloc_opt (alloc, "qdel")? mc_alloc_opt (alloc, "qdel"): "qdel",
                             mc_alloc_job (alloc), NULL };
     mc_spawn_t spawn = { .argv = argv, .capture = true };
@@ -225,13 +225,16 @@ s_cancel (mc_alloc_t *alloc, bool wait)
         if (status != 0 && status != -1 && s_qdel_late (out))
             mc_info ("%s: PBS job %s cancelled (it had ended already)", mc_alloc_tag (alloc), mc_alloc_job (alloc));
         else
-        if (status != 0)
+        if (status != 0) {
             mc_warn ("%s: qdel %s failed: %s", mc_alloc_tag (alloc), mc_alloc_job (alloc), out);
+            return -1;
+        }
         else
             mc_info ("%s: PBS job %s cancelled", mc_alloc_tag (alloc), mc_alloc_job (alloc));
     }
     else
         mc_alloc_command (alloc, MC_CHILD_CANCEL, argv);
+    return 0;
 }
 
 static const char *const s_keys [] = {

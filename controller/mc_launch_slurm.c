@@ -120,29 +120,37 @@ s_poll (mc_alloc_t *alloc)
     mc_alloc_command (alloc, MC_CHILD_POLL, argv);
 }
 
-static void
+static int
 s_cancel (mc_alloc_t *alloc, bool wait)
 {
     if (!*mc_alloc_job (alloc))
-        return;
+        return -1;
     const char *argv [] = { "scancel", mc_alloc_job (alloc), NULL };
     mc_spawn_t spawn = { .argv = argv, .capture = true };
     char out [512];
     if (wait) {
         int status = mc_alloc_run (alloc, &spawn, 10000, out, sizeof out);
-        if (status != 0)
+        //  A job that has ended (or that Slurm has forgotten) is over too.
+        if (status != 0 && status != -1 && (strstr (out, "already completing or completed") ||
+                                            strstr (out, "Invalid job id")))
+            mc_info ("%s: Slurm job %s had ended already", mc_alloc_tag (alloc), mc_alloc_job (alloc));
+        else
+        if (status != 0) {
             mc_warn ("%s: scancel %s failed: %s", mc_alloc_tag (alloc), mc_alloc_job (alloc), out);
+            return -1;
+        }
         else
             mc_info ("%s: Slurm job %s cancelled", mc_alloc_tag (alloc), mc_alloc_job (alloc));
     }
     else
         mc_alloc_command (alloc, MC_CHILD_CANCEL, argv);
+    return 0;
 }
 
 //  The job of an allocation whose controller died while sbatch ran: the
 //  one job of ours named mccluster-aK (ids are never reused in a profile)
 //  that was submitted from this profile directory (sbatch runs there).
-static void
+static int
 s_find (mc_alloc_t *alloc)
 {
     char name [64], out [8192], profile [PATH_MAX];
@@ -174,6 +182,7 @@ s_find (mc_alloc_t *alloc)
     else
         mc_warn ("%s: no single Slurm job named %s from %s (squeue: %s, %zu found)", mc_alloc_tag (alloc), name, profile,
                  status == 0? "ok": "failed", found);
+    return status == 0? 0: -1;
 }
 
 static const char *const s_keys [] = {

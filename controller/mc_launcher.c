@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +32,8 @@ struct _mc_alloc_t {
     mc_alloc_state_t state;
     char reason [256];
     bool changed;                   //  since the events were last told (mc_launcher_events_t.alloc_changed)
+    bool adopted;                   //  taken up live from the store (mc_launcher_adopt)
+    bool left;                      //  left live at stop, for the next controller: its children's exits not heard
 };
 
 typedef struct {
@@ -58,6 +61,7 @@ struct _mc_launcher_t {
     int64_t *restarts_us;               //  monotonic times of the last restarts, a ring of restart_limit
     size_t restart_limit, restart_next;
     bool restarts_stopped;              //  the limit was passed: no more restarts
+    bool leave_adopted;                 //  a start failed: stop leaves the allocations taken up as they are
 };
 
 static bool
@@ -341,10 +345,10 @@ mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, 
     snprintf (alloc->job, sizeof alloc->job, "%s", info->job? info->job: "");
     alloc->state = info->state;
     snprintf (alloc->reason, sizeof alloc->reason, "%s", info->reason? info->reason: "");
-    bool batch = kind->poll && kind->cancel;
+    bool batch = kind->poll && kind->cancel, unasked = false;
     //  Its controller died while it was submitted: its job may be queued.
     if (batch && !s_over (alloc->state) && !*alloc->job && kind->find) {
-        kind->find (alloc);
+        unasked = kind->find (alloc) < 0;
         if (*alloc->job)
             mc_warn ("allocation %s: the controller died while it was submitted: its job %s found", alloc->tag,
                      alloc->job);
@@ -363,6 +367,18 @@ mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, 
                  alloc->job, alloc->engines, mc_alloc_state_name (alloc->state));
     }
     else
+    if (batch && unasked) {
+        //  The batch system did not answer (squeue failed): its job may be
+        //  queued, so the row stays submitting, to be looked for again at
+        //  the next start. Its engines count towards -n meanwhile: too few
+        //  engines rather than a second job.
+        alloc->state = MC_ALLOC_SUBMITTING;
+        snprintf (alloc->reason, sizeof alloc->reason, "the controller died while its job was submitted, and the "
+                  "batch system could not be asked for it: looked for again at the next start (or cancel a job "
+                  "named mccluster-%s by hand)", alloc->tag);
+        mc_warn ("allocation %s (%s): %s", alloc->tag, kind->name, alloc->reason);
+    }
+    else
     if (batch) {
         alloc->state = MC_ALLOC_FAILED;
         snprintf (alloc->reason, sizeof alloc->reason, "the controller died while its job was submitted: its job id "
@@ -375,8 +391,22 @@ mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, 
         mc_warn ("allocation %s (%s%s%s, %zu engines): %s", alloc->tag, kind->name, *alloc->job? " ": "", alloc->job,
                  alloc->engines, alloc->reason);
     }
+    alloc->adopted = !s_over (alloc->state);
     s_tell (self);
     return 0;
+}
+
+size_t
+mc_launcher_adopted_lost (const mc_launcher_t *self, const char *kind)
+{
+    size_t lost = 0;
+    for (size_t i = 0; i < self->alloc_count; i++) {
+        const mc_alloc_t *alloc = self->allocs [i];
+        if (alloc->adopted && !strcmp (alloc->kind->name, kind)
+        &&  (alloc->state == MC_ALLOC_ENDED || alloc->state == MC_ALLOC_FAILED))
+            lost += alloc->engines;
+    }
+    return lost;
 }
 
 //  The allocation of this id, or NULL (a binary search: ids grow).
@@ -648,6 +678,12 @@ mc_launcher_reap (mc_launcher_t *self)
         mc_alloc_t *alloc = child.alloc;
         if (child.role == MC_CHILD_ENGINE && self->events.engine_exited)
             self->events.engine_exited (self->events.arg, alloc->id, child.pid, status);
+        //  Left for the next controller at stop: a killed sbatch or squeue
+        //  says nothing about its job.
+        if (alloc->left) {
+            free (child.out);
+            continue;
+        }
         bool had_job = *alloc->job != 0;
         alloc->kind->exited (alloc, child.role, child.label, status, child.out? child.out: "");
         free (child.out);
@@ -766,6 +802,12 @@ s_running (const mc_launcher_t *self, mc_child_role_t role)
 }
 
 void
+mc_launcher_leave_adopted (mc_launcher_t *self)
+{
+    self->leave_adopted = true;
+}
+
+void
 mc_launcher_stop (mc_launcher_t *self, int grace_ms)
 {
     s_wait_all (self, mc_time_mono_us () + (int64_t) grace_ms * 1000);
@@ -776,11 +818,34 @@ mc_launcher_stop (mc_launcher_t *self, int grace_ms)
         mc_launcher_reap (self);
         usleep (5000);
     }
+    //  A batch job is cancelled when its batch system says so; one that
+    //  cannot be (no job id yet, scancel or qdel failed), or one taken up
+    //  by a start that failed, is left live in the store: the next
+    //  controller takes it up (or looks for its job), so it is not lost.
     for (size_t i = 0; i < self->alloc_count; i++) {
         mc_alloc_t *alloc = self->allocs [i];
-        if (alloc->kind->cancel && *alloc->job && !s_over (alloc->state)) {
-            alloc->kind->cancel (alloc, true);
+        if (!alloc->kind->cancel || s_over (alloc->state))
+            continue;
+        if (self->leave_adopted && alloc->adopted) {
+            alloc->left = true;
+            mc_warn ("allocation %s (%s job %s): the start failed: left %s for the next controller to take up",
+                     alloc->tag, alloc->kind->name, alloc->job, mc_alloc_state_name (alloc->state));
+        }
+        else
+        if (!*alloc->job) {
+            alloc->left = true;
+            mc_warn ("allocation %s (%s): its job id had not come back when the controller stopped: left %s in the "
+                     "store (the next controller looks for a job named mccluster-%s; else cancel it by hand)",
+                     alloc->tag, alloc->kind->name, mc_alloc_state_name (alloc->state), alloc->tag);
+        }
+        else
+        if (alloc->kind->cancel (alloc, true) == 0)
             mc_alloc_set_state (alloc, MC_ALLOC_CANCELLED, "the controller stopped");
+        else {
+            alloc->left = true;
+            mc_warn ("allocation %s (%s job %s): not cancelled: left %s in the store for the next controller to "
+                     "take up (or cancel it by hand)", alloc->tag, alloc->kind->name, alloc->job,
+                     mc_alloc_state_name (alloc->state));
         }
     }
     if (mc_launcher_children (self)) {
@@ -803,11 +868,12 @@ mc_launcher_stop (mc_launcher_t *self, int grace_ms)
         mc_launcher_reap (self);
         usleep (2000);
     }
-    //  Every allocation is over now (its engines stopped, its job
+    //  Every other allocation is over now (its engines stopped, its job
     //  cancelled): stored so, a controller started after this one has
-    //  nothing to take up.
+    //  nothing of it to take up.
     for (size_t i = 0; i < self->alloc_count; i++)
-        mc_alloc_set_state (self->allocs [i], MC_ALLOC_CANCELLED, "the controller stopped");
+        if (!self->allocs [i]->left)
+            mc_alloc_set_state (self->allocs [i], MC_ALLOC_CANCELLED, "the controller stopped");
     s_tell (self);
 }
 
@@ -1319,9 +1385,68 @@ mc_launcher_test (bool verbose)
         usleep (1000);
     }
     assert (s_alloc (self, 7)->state == MC_ALLOC_ENDED && events.ended == 1);
+    //  Only a7, gone from PBS, is made up for: a3 was stopped on purpose,
+    //  a6 was never taken up live.
+    assert (mc_launcher_adopted_lost (self, "pbs") == 1 && mc_launcher_adopted_lost (self, "slurm") == 0);
     assert (events.changed_id == 7 && events.changed_state == MC_ALLOC_ENDED);
     mc_launcher_stop (self, 1000);
     mc_launcher_destroy (&self);
+
+    //  A clean stop stores `cancelled` only for a job that its batch
+    //  system cancelled: one whose qdel failed stays live in the store.
+    const char *qdel_ok [] = { "qdel=/bin/true", NULL };
+    const char *qdel_bad [] = { "qdel=/bin/ls", NULL };     //  fails saying so (silence is Slurm's qdel on an ended job)
+    mc_alloc_info_t kept = { 10, "pbs", 1, "20", MC_ALLOC_RUNNING, "", qdel_bad };
+    mc_alloc_info_t done = { 11, "pbs", 1, "21", MC_ALLOC_PENDING, "", qdel_ok };
+    self = mc_launcher_new (&setup, &handlers);
+    assert (self);
+    assert (mc_launcher_adopt (self, &kept, err, sizeof err) == 0 && mc_launcher_adopt (self, &done, err, sizeof err) == 0);
+    mc_launcher_stop (self, 100);
+    assert (s_alloc (self, 10)->state == MC_ALLOC_RUNNING && s_alloc (self, 11)->state == MC_ALLOC_CANCELLED);
+    assert (events.changed_id == 11 && events.changed_state == MC_ALLOC_CANCELLED);
+    mc_launcher_destroy (&self);
+    //  A start that failed after taking them up cancels none of them and
+    //  leaves their state as it was (qdel=/bin/true would cancel).
+    memset (&events, 0, sizeof events);
+    self = mc_launcher_new (&setup, &handlers);
+    assert (self);
+    kept.opts = qdel_ok;
+    assert (mc_launcher_adopt (self, &kept, err, sizeof err) == 0 && mc_launcher_adopt (self, &done, err, sizeof err) == 0);
+    size_t changed = events.changed;
+    mc_launcher_leave_adopted (self);
+    mc_launcher_stop (self, 100);
+    assert (s_alloc (self, 10)->state == MC_ALLOC_RUNNING && s_alloc (self, 11)->state == MC_ALLOC_PENDING);
+    assert (events.changed == changed);
+    mc_launcher_destroy (&self);
+    //  A Slurm allocation whose controller died while sbatch ran, when
+    //  squeue fails (a stand-in first in PATH): it stays submitting, in
+    //  the store and after a clean stop, to be looked for next time.
+    char dir [] = "/tmp/mc-launcher-test-XXXXXX", squeue [64], path [8192];
+    assert (mkdtemp (dir));
+    snprintf (squeue, sizeof squeue, "%s/squeue", dir);
+    FILE *script = fopen (squeue, "w");
+    assert (script);
+    fprintf (script, "#!/bin/sh\necho 'slurm_load_jobs error: Unable to contact slurm controller' >&2\nexit 1\n");
+    fclose (script);
+    assert (chmod (squeue, 0755) == 0);
+    char *old_path = getenv ("PATH")? strdup (getenv ("PATH")): NULL;
+    snprintf (path, sizeof path, "%s:%s", dir, old_path? old_path: "/usr/bin:/bin");
+    setenv ("PATH", path, 1);
+    memset (&events, 0, sizeof events);
+    self = mc_launcher_new (&setup, &handlers);
+    assert (self);
+    mc_alloc_info_t unasked = { 12, "slurm", 2, "", MC_ALLOC_SUBMITTING, "", NULL };
+    assert (mc_launcher_adopt (self, &unasked, err, sizeof err) == 0);
+    assert (s_alloc (self, 12)->state == MC_ALLOC_SUBMITTING && strstr (s_alloc (self, 12)->reason, "next start"));
+    assert (events.changed_id == 12 && events.changed_state == MC_ALLOC_SUBMITTING);
+    mc_launcher_stop (self, 100);
+    assert (s_alloc (self, 12)->state == MC_ALLOC_SUBMITTING);
+    mc_launcher_destroy (&self);
+    if (old_path)
+        setenv ("PATH", old_path, 1);
+    free (old_path);
+    unlink (squeue);
+    rmdir (dir);
     mc_alloc_state_t state;
     assert (mc_alloc_state_parse ("pending", &state) == 0 && state == MC_ALLOC_PENDING);
     assert (mc_alloc_state_parse ("gone", &state) == -1);

@@ -90,6 +90,10 @@ int64_t mc_launcher_add (mc_launcher_t *self, const char *kind, size_t n, const 
 //  told of the change (alloc_changed), not of its engines. 0, or -1 with
 //  err (an unknown kind, an id out of order, no memory).
 int mc_launcher_adopt (mc_launcher_t *self, const mc_alloc_info_t *info, char *err, size_t errlen);
+//  Engines of the allocations of kind taken up live from the store that
+//  have ended or failed since (their job over at its first poll), not
+//  counting those stopped on purpose (cancelled).
+size_t mc_launcher_adopted_lost (const mc_launcher_t *self, const char *kind);
 //  Let the next allocation's id be at least next_id (ids are never given
 //  twice in a profile, also past allocations the store has forgotten).
 void mc_launcher_set_next_id (mc_launcher_t *self, uint32_t next_id);
@@ -108,8 +112,15 @@ void mc_launcher_release (mc_launcher_t *self, const char *tag);
 int64_t mc_launcher_find_job (const mc_launcher_t *self, const char *job);
 //  Stop everything: wait up to grace_ms for children to exit by
 //  themselves (engines told to stop), cancel every batch job, then
-//  SIGTERM and SIGKILL what remains.
+//  SIGTERM and SIGKILL what remains. Allocations end cancelled, except a
+//  batch one whose job could not be cancelled (no job id yet, scancel or
+//  qdel failed) or that leave_adopted keeps: it stays live in the store
+//  for the next controller, and a warning says so.
 void mc_launcher_stop (mc_launcher_t *self, int grace_ms);
+//  A start failed after allocations were taken up from the store: stop
+//  leaves them as they are (their jobs not cancelled, their stored state
+//  unchanged), and ends only this controller's own children and jobs.
+void mc_launcher_leave_adopted (mc_launcher_t *self);
 //  Start one local engine in place of one of alloc that died, within the
 //  restart limit (the first refusal is logged, and every one after it).
 //  The new process's pid, or -1.

@@ -234,6 +234,16 @@ s_alloc (void *arg, const mc_store_alloc_t *stored, const char *const *opts)
     return 0;
 }
 
+void
+mc_resume_alloc_row (const mc_alloc_info_t *info, mc_store_alloc_t *row)
+{
+    *row = (mc_store_alloc_t) { .id = info->id, .engines = info->engines };
+    snprintf (row->kind, sizeof row->kind, "%s", info->kind);
+    snprintf (row->job, sizeof row->job, "%s", info->job);
+    snprintf (row->state, sizeof row->state, "%s", mc_alloc_state_name (info->state));
+    snprintf (row->reason, sizeof row->reason, "%s", info->reason);
+}
+
 int
 mc_resume_allocations (mc_server_t *server, const char *kind, size_t *taken, char *err, size_t errlen)
 {
@@ -310,11 +320,8 @@ static void
 s_test_alloc_changed (void *arg, const mc_alloc_info_t *info)
 {
     mc_server_t *server = arg;
-    mc_store_alloc_t row = { .id = info->id, .engines = info->engines };
-    snprintf (row.kind, sizeof row.kind, "%s", info->kind);
-    snprintf (row.job, sizeof row.job, "%s", info->job);
-    snprintf (row.state, sizeof row.state, "%s", mc_alloc_state_name (info->state));
-    snprintf (row.reason, sizeof row.reason, "%s", info->reason);
+    mc_store_alloc_t row;
+    mc_resume_alloc_row (info, &row);
     assert (mc_store_put_alloc (server->store, &row, info->opts) == 0);
 }
 

@@ -24,6 +24,9 @@ int mc_resume (mc_server_t *server, size_t *jobs, size_t *kept, size_t *queued, 
 //  that are live again. 0, or -1 with err when the store cannot be read
 //  (an allocation that cannot be taken up is logged, not an error).
 int mc_resume_allocations (mc_server_t *server, const char *kind, size_t *taken, char *err, size_t errlen);
+//  The store's row for what the launcher tells of an allocation
+//  (mc_launcher_events_t.alloc_changed); its options stay info's.
+void mc_resume_alloc_row (const mc_alloc_info_t *info, mc_store_alloc_t *row);
 //  Housekeeping: once engine_grace_ms have passed since the restart, the
 //  direct tasks still waiting for an engine that did not come back fail
 //  with ENGINE_LOST. now is monotonic microseconds.

@@ -1533,13 +1533,18 @@ mc_store_each_library (mc_store_t *self, mc_store_library_fn *fn, void *arg)
 int
 mc_store_put_alloc (mc_store_t *self, const mc_store_alloc_t *alloc, const char *const *opts)
 {
+    //  An option that is not UTF-8 (a Latin-1 path) is left out, and only
+    //  it: JSON cannot hold it (json_dumps refuses a string made with
+    //  json_stringn_nocheck), and losing the whole row would lose the job.
+    //  The next controller takes the allocation up without that option.
     json_t *list = json_array ();
-    for (const char *const *opt = opts; list && opt && *opt; opt++)
-        if (json_array_append_new (list, json_string (*opt))) {
+    for (const char *const *opt = opts; list && opt && *opt; opt++) {
+        json_t *string = json_string (*opt);
+        if (string && json_array_append_new (list, string)) {
             json_decref (list);
             list = NULL;
         }
-    //  (a string that is not UTF-8 is no string to jansson: it is not kept)
+    }
     char *text = list? json_dumps (list, JSON_COMPACT): NULL;
     json_decref (list);
     size_t len [4] = { strlen (alloc->kind), strlen (alloc->job), strlen (alloc->state), strlen (alloc->reason) };
@@ -2173,12 +2178,13 @@ mc_store_test (bool verbose)
     assert (mc_store_each_task_counts (store, 4, s_test_counts, &counts) == 0 && counts.rows == 0);
     mc_store_destroy (&store);
 
-    //  Allocations: kept with their options; after a restart those not
-    //  over come back, the others are forgotten, and ids go on.
+    //  Allocations: kept with their options (one that is not UTF-8 left
+    //  out); after a restart those not over come back, the others are
+    //  forgotten, and ids go on.
     store = mc_store_new (path, err, sizeof err);
     assert (store && mc_store_next_alloc_id (store) == 1);
     mc_store_alloc_t slurm = { .id = 1, .kind = "slurm", .engines = 4, .job = "", .state = "submitting", .reason = "" };
-    const char *slurm_opts [] = { "partition=debug", "sbatch_line=--comment=\"a b\"", NULL };
+    const char *slurm_opts [] = { "partition=debug", "output=/tmp/\xe9t\xe9.log", "sbatch_line=--comment=\"a b\"", NULL };
     assert (mc_store_put_alloc (store, &slurm, slurm_opts) == 0);
     snprintf (slurm.job, sizeof slurm.job, "17");
     snprintf (slurm.state, sizeof slurm.state, "pending");

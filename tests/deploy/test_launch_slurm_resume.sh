@@ -8,9 +8,11 @@
 # second crash cancels a2's job at a clean shutdown; a job whose controller
 # died while sbatch ran (a3) is found by its name and cancelled too, and so
 # is a PBS job (a4, through Slurm's PBS wrappers) taken up after a third
-# crash; a job cancelled by hand while no controller ran is ended at the
-# first poll, and -n made up by a new job. Skips (77) unless root with
-# Slurm and munge.
+# crash; a start that fails after taking up a job (a Slurm option it
+# refuses) leaves that job queued and stored as it was; a job cancelled by
+# hand while no controller ran is ended at the first poll, and -n made up
+# by a new job; one still submitting at a clean stop stays in the store.
+# Skips (77) unless root with Slurm and munge.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/hosts.sh"
 . "$(dirname "$0")/launch.sh"
@@ -29,6 +31,10 @@ field () { mcj allocations | python3 -c "import json,sys
 a=[x for x in json.load(sys.stdin) if x['id']=='$1']
 print(a[0]['$2'] if a else 'none')"; }
 field_is () { [ "$(field "$1" "$2")" == "$3" ]; }
+# The allocation of the highest id ("none" when there is none).
+newest () { mcj allocations | python3 -c "import json,sys
+a=json.load(sys.stdin)
+print(max(a, key=lambda x: int(x['id'][1:]))['id'] if a else 'none')"; }
 crash () { kill -KILL "$CTRL_PID"; wait "$CTRL_PID" 2>/dev/null; }
 
 # 1. Two Slurm engines (job JOB, allocation a1); the controller dies.
@@ -68,13 +74,14 @@ wait_for 10 field_is a1 registered 0 && pass "and its engines are gone" || fail 
 expect "a2 runs on" "$(field a2 state)" running
 
 # 5. A second crash: a2 is taken up, a1 (over) is not listed again. This
-#    controller's sbatch is slow (a wrapper first in its PATH), so that it
-#    can die while a3 is submitted.
+#    controller's sbatch waits (a wrapper first in its PATH) until the
+#    test lets it go, so that the controller dies while a3 is submitted.
 crash
 expect "a2's job outlives its controller" "$(job_state "$JOB2")" RUNNING
 SLOW=$HOSTS_DIR/slow-sbatch
 mkdir -p "$SLOW"
-printf '#!/bin/sh\nsleep 2\nexec %s "$@"\n' "$(command -v sbatch)" > "$SLOW/sbatch"
+rm -f "$SLOW/go"
+printf '#!/bin/sh\nwhile [ ! -e %s/go ]; do sleep 0.05; done\nexec %s "$@"\n' "$SLOW" "$(command -v sbatch)" > "$SLOW/sbatch"
 chmod +x "$SLOW/sbatch"
 PATH="$SLOW:$PATH" start_cluster 1 "${OPTS[@]}"
 expect "a1 is forgotten" "$(field a1 state)" none
@@ -86,8 +93,9 @@ expect "nothing new was submitted" "$(queue_jobs)" "$JOB2"
 #    back): the next one finds the job by its name and profile directory.
 expect_match "engines add 1 is allocation a3" "$(mc engines add 1)" "^allocation a3:"
 expect "a3 is submitting" "$(field a3 state)" submitting
-PIDS+=($(ps -o pid= --ppid "$CTRL_PID"))        # the slow sbatch, stopped by PID at exit
+PIDS+=($(ps -o pid= --ppid "$CTRL_PID"))        # the waiting sbatch, stopped by PID at exit
 crash
+touch "$SLOW/go"                                # now it submits a3's job, with no controller
 named_a3 () { timeout 5 squeue -h --name mccluster-a3 -o %i | grep -q .; }
 wait_for 20 named_a3 && pass "a3's job was queued after its controller died" || fail "no job for a3: $(queue_jobs)"
 JOB3=$(timeout 5 squeue -h --name mccluster-a3 -o %i)
@@ -122,20 +130,48 @@ launch_stopped "slurm resume"
 wait_for 15 queue_empty && pass "a clean shutdown after the restart cancelled jobs ${JOBS[*]}" \
     || fail "squeue: $(timeout 5 squeue -h)"
 
-# 9. Jobs cancelled by hand while no controller ran are over at their first
-#    poll after the restart: -n is made up by a new job, once.
+# 9. A start that fails after taking up a job (hosts= is no Slurm option:
+#    refused once the job is taken up, when -n 2 is made up) leaves the
+#    job queued and its stored state as it was. Then jobs cancelled by
+#    hand while no controller ran are over at their first poll after the
+#    restart: -n is made up by a new job, once.
 start_cluster 1 "${OPTS[@]}"
-JOB5=$(field a5 job)
+A5=$(newest)
+JOB5=$(field "$A5" job)
+[[ "$JOB5" =~ ^[0-9]+$ ]] && pass "$A5 is Slurm job $JOB5" || fail "no job id: $(mcj allocations)"
 crash
+timeout 60 "$BIN/ipclusterd" -n 2 "${OPTS[@]}" --launcher-opt hosts=h1:2 > "$LOG" 2>&1
+expect "a start with a refused option fails" "$?" 1
+grep -q "allocation $A5 (slurm job $JOB5): the start failed: left " "$LOG" \
+    && pass "and says it leaves $A5 for the next controller" || fail "log: $(grep -v '^$' "$LOG" | tail -5)"
+expect_match "job $JOB5 was not cancelled" "$(job_state "$JOB5")" "^(PENDING|RUNNING)$"
 timeout 10 scancel "$JOB5"
 wait_for 15 queue_empty || fail "job $JOB5 still queued: $(timeout 5 squeue -h)"
 start_cluster 1 "${OPTS[@]}"
-wait_for 10 field_is a5 state ended && pass "a5, cancelled by hand meanwhile, is ended at its first poll" \
-    || fail "a5: $(mcj allocations)"
-expect "and says why" "$(field a5 reason)" "the job has left Slurm's queue"
-wait_for 20 field_is a6 registered 1 && pass "a new job, a6 ($(field a6 job)), makes up -n 1" || fail "a6: $(mcj allocations)"
-grep -q "the jobs taken up from the store stand for 0 engines of -n 1: starting 1 more" "$LOG" \
+wait_for 10 field_is "$A5" state ended && pass "$A5, cancelled by hand meanwhile, is ended at its first poll" \
+    || fail "$A5: $(mcj allocations)"
+expect "and says why" "$(field "$A5" reason)" "the job has left Slurm's queue"
+made_up () { A6=$(newest); [ "$A6" != "$A5" ] && field_is "$A6" registered 1; }
+wait_for 20 made_up && pass "a new job, $A6 ($(field "$A6" job)), makes up -n 1" || fail "allocations: $(mcj allocations)"
+grep -q "jobs taken up from the store for 1 engines were over at their first poll: starting 1 more" "$LOG" \
     && pass "the log says so" || fail "log: $(grep -i 'taken up' "$LOG")"
 launch_stopped "slurm resume, made up"
 wait_for 15 queue_empty && pass "nothing left in squeue" || fail "squeue: $(timeout 5 squeue -h)"
+
+# 10. A clean stop while sbatch still runs (it waits for the test, past the
+#     controller's 10 s) cancels nothing it could not: the allocation stays
+#     submitting in the store, and the next controller looks for its job
+#     (none: the waiting sbatch was killed), so it is failed, not forgotten.
+rm -f "$SLOW/go"
+PATH="$SLOW:$PATH" start_cluster 0 "${OPTS[@]}"
+ADD=$(mc engines add 1)
+A7=${ADD#allocation }; A7=${A7%%:*}
+expect "$A7 is submitting" "$(field "$A7" state)" submitting
+mc shutdown > /dev/null 2>&1
+wait_for 30 launch_dead "$CTRL_PID" && pass "the controller stopped" || fail "the controller still runs after shutdown"
+grep -q "allocation $A7 (slurm): its job id had not come back when the controller stopped: left submitting" "$LOG" \
+    && pass "and says it left $A7 submitting" || fail "log: $(grep -v '^$' "$LOG" | tail -5)"
+start_cluster 0 "${OPTS[@]}"
+expect "the next controller looked for its job, found none: failed" "$(field "$A7" state)" failed
+launch_stopped "slurm resume, submitting at stop"
 finish
