@@ -69,6 +69,12 @@ wait_for 10 registered_is $A2 1 && pass "$A2's orphan came back" || fail "$A2: $
 n=$(add 1)
 [ -n "$n" ] && [ "$n" -gt "$k" ] && pass "the next allocation is a$n, after a$k" || fail "engines add: a$n after a$k"
 wait_for 10 registered_is a$n 1 || fail "a$n: $(allocs)"
+# Every orphan still alive is back before the shutdown, which stops the
+# engines it knows (on a loaded machine the last controller may have made
+# one more allocation of its own, whose engine is slower to come back).
+live_orphans () { local p c=0; for p in "${orphans[@]}"; do alive "$p" && c=$((c + 1)); done; echo "$c"; }
+orphans_back () { [ "$(mcj ids | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" -ge $(($(live_orphans) + 1)) ]; }
+wait_for 15 orphans_back || fail "orphans not back: $(allocs)"
 read -ra now < <(engine_pids | tr '\n' ' ')
 PIDS+=("${now[@]}")
 mc shutdown > /dev/null
