@@ -160,6 +160,7 @@ main (int argc, char *argv [])
     snprintf (ipc, sizeof ipc, "ipc:///tmp/bench-latency-%d", (int) getpid ());
     double ipc_rate = s_raw (ipc, count, us, 0, 1);
     double ipc_median = bench_median (us, count);
+    unlink (ipc + strlen ("ipc://"));      //  libzmq leaves the socket file behind
 
     char err [256];
     mc_client_t *client = mc_client_new (NULL, 0, err, sizeof err);
