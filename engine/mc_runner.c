@@ -299,16 +299,6 @@ s_unpack (mc_bytes_t bytes, msgpack_zone *zone, msgpack_object *obj, msgpack_obj
     return mc_proto_unpack_checked (bytes.ptr, bytes.size, zone, obj) || obj->type != type? -1: 0;
 }
 
-//  Big-endian unsigned integer of n bytes.
-static uint64_t
-s_be (const uint8_t *p, size_t n)
-{
-    uint64_t value = 0;
-    for (size_t i = 0; i < n; i++)
-        value = value << 8 | p [i];
-    return value;
-}
-
 //  One item that is nil, a bool, an integer or a float64, read at *at into
 //  obj as msgpack-c's unpacker makes it (a signed form that holds a value
 //  >= 0 is a positive integer); *at moves past it. False for anything else.
@@ -320,13 +310,13 @@ s_scalar (const uint8_t *p, size_t size, size_t *at, msgpack_object *obj)
     if (b <= 0x7F || (b >= 0xCC && b <= 0xCF && left >= (1u << (b - 0xCC)))) {
         size_t n = b <= 0x7F? 0: 1u << (b - 0xCC);
         obj->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-        obj->via.u64 = n? s_be (p + *at + 1, n): b;
+        obj->via.u64 = n? mc_proto_be (p + *at + 1, n): b;
         *at += 1 + n;
     }
     else
     if (b >= 0xE0 || (b >= 0xD0 && b <= 0xD3 && left >= (1u << (b - 0xD0)))) {
         size_t n = b >= 0xE0? 0: 1u << (b - 0xD0);
-        uint64_t bits = n? s_be (p + *at + 1, n): b;
+        uint64_t bits = n? mc_proto_be (p + *at + 1, n): b;
         unsigned width = n? 8 * (unsigned) n: 8;
         int64_t value = width == 64? (int64_t) bits
                       : (int64_t) (bits ^ (1ull << (width - 1))) - (int64_t) (1ull << (width - 1));
@@ -349,7 +339,7 @@ s_scalar (const uint8_t *p, size_t size, size_t *at, msgpack_object *obj)
     }
     else
     if (b == 0xCB && left >= 8) {
-        uint64_t bits = s_be (p + *at + 1, 8);
+        uint64_t bits = mc_proto_be (p + *at + 1, 8);
         obj->type = MSGPACK_OBJECT_FLOAT64;
         memcpy (&obj->via.f64, &bits, 8);
         *at += 9;

@@ -53,9 +53,8 @@ static const s_layout_t s_layouts [] = {
 };
 #define LAYOUTS (sizeof s_layouts / sizeof s_layouts [0])
 
-//  Big-endian unsigned integer of n bytes.
-static uint64_t
-s_be (const uint8_t *p, size_t n)
+uint64_t
+mc_proto_be (const uint8_t *p, size_t n)
 {
     uint64_t value = 0;
     for (size_t i = 0; i < n; i++)
@@ -257,7 +256,7 @@ s_batch_put (msgpack_sbuffer *batch, const mc_msg_t *msg, const void *header, si
     }
     size_t at = was? was: S_BATCH_HEAD;
     s_put_be32 (batch->data + at + 1, (uint32_t) (batch->size - at - sizeof bin));
-    uint32_t count = (uint32_t) s_be ((const uint8_t *) batch->data + 1, 4) + 1;
+    uint32_t count = (uint32_t) mc_proto_be ((const uint8_t *) batch->data + 1, 4) + 1;
     s_put_be32 (batch->data + 1, count);
     return 0;
 }
@@ -324,7 +323,7 @@ s_batch_next (const mc_msg_t *batch, size_t *offset, mc_msg_t *inner, int *code,
     size_t width = p [at] == 0xc4? 1: p [at] == 0xc5? 2: p [at] == 0xc6? 4: 0;
     if (width == 0 || size - at < 1 + width)
         return -2;
-    size_t len = (size_t) s_be (p + at + 1, width);
+    size_t len = (size_t) mc_proto_be (p + at + 1, width);
     at += 1 + width;
     if (len > size - at)
         return -2;
@@ -367,7 +366,7 @@ s_read_be (s_reader_t *r, size_t n, uint64_t *value)
 {
     if ((size_t) (r->end - r->p) < n)
         return false;
-    *value = s_be (r->p, n);
+    *value = mc_proto_be (r->p, n);
     r->p += n;
     return true;
 }
@@ -958,7 +957,7 @@ s_scan (const void *data, size_t size, s_refs_t *refs, bool unpackable)
         }
         uint64_t payload = 0, children = 0;
         size_t avail = (size_t) (end - p);
-        #define BE(n) (avail < (n)? (uint64_t) -1: s_be (p, (n)))
+        #define BE(n) (avail < (n)? (uint64_t) -1: mc_proto_be (p, (n)))
         if ((b & 0xE0) == 0xA0) payload = b & 0x1F;
         else if ((b & 0xF0) == 0x90) children = b & 0x0F;
         else if ((b & 0xF0) == 0x80) children = 2 * (uint64_t) (b & 0x0F);

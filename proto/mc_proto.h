@@ -190,6 +190,8 @@ int mc_proto_unpack_checked (const void *data, size_t size, msgpack_zone *zone, 
 
 //  Length in bytes of the msgpack array header at data, with its element
 //  count in *count; -1 when data does not start with an array header.
+//  The big-endian unsigned integer of n (at most 8) bytes at p.
+uint64_t mc_proto_be (const uint8_t *p, size_t n);
 int mc_proto_array_header (const void *data, size_t size, uint32_t *count);
 //  True when data holds exactly one well-formed msgpack value that is an
 //  array of `count` elements: one that mc_proto_unpack takes, told in one
