@@ -74,7 +74,11 @@ typedef struct {
     const char *kind;               //  --engines
     mc_launcher_t *launcher;
     mc_controller_t *controller;
-    int64_t survivors_due_us;       //  when engines that outlived a crash must be back (0: none)
+    //  The local engines that outlived the last controller (sorted pids),
+    //  watched until each has registered or is gone.
+    int64_t *survivors;
+    bool *survivor_back;
+    size_t survivor_count;
     int64_t taken_due_us;           //  when the batch jobs taken up from the store have been asked about (0: none)
     const char *const *opts;        //  --launcher-opt
     size_t told_registered, told_requested;     //  what s_progress said last
@@ -177,6 +181,42 @@ s_progress (s_state_t *state)
     state->told_us = now;
 }
 
+//  Engines that outlived the last controller counted towards -n: each that
+//  exits without having registered (it was stopping, or gave up) is replaced
+//  by a new one. Those that came back are theirs to keep, so one stopped on
+//  purpose later is not replaced; and no clock decides, so a slow machine
+//  (a busy one, or the sanitizers) does not start more engines than -n.
+static void
+s_watch_survivors (s_state_t *state)
+{
+    mc_controller_seen_pids (state->controller, state->survivors, state->survivor_count, state->survivor_back);
+    size_t lost = 0, waiting = 0;
+    for (size_t i = 0; i < state->survivor_count; i++) {
+        if (state->survivor_back [i])
+            continue;
+        if (kill ((pid_t) state->survivors [i], 0) == 0 || errno != ESRCH)
+            waiting++;
+        else {
+            state->survivor_back [i] = true;        //  settled: gone
+            lost++;
+        }
+    }
+    char err [1024];
+    if (lost && state->launcher) {
+        mc_warn ("%zu engine%s of the last controller exited without coming back: starting %zu in %s place",
+                 lost, lost == 1? "": "s", lost, lost == 1? "its": "their");
+        if (mc_launcher_add (state->launcher, "local", lost, NULL, err, sizeof err) < 0)
+            mc_error ("%s", err);
+    }
+    if (!waiting) {
+        free (state->survivors);
+        free (state->survivor_back);
+        state->survivors = NULL;
+        state->survivor_back = NULL;
+        state->survivor_count = 0;
+    }
+}
+
 //  The controller's tick, and news on the SIGCHLD signalfd.
 static void
 s_reap (void *arg)
@@ -186,18 +226,8 @@ s_reap (void *arg)
         mc_launcher_tick (state->launcher, mc_time_mono_us ());
         s_progress (state);
     }
-    //  Engines that outlived the last controller but did not come back
-    //  (they were stopping, or have given up) are replaced.
-    if (state->survivors_due_us && mc_time_mono_us () > state->survivors_due_us) {
-        state->survivors_due_us = 0;
-        size_t have = mc_controller_engines (state->controller);
-        char err [1024];
-        if (have < state->engines && state->launcher) {
-            mc_warn ("only %zu engines registered: starting %zu more", have, state->engines - have);
-            if (mc_launcher_add (state->launcher, "local", state->engines - have, NULL, err, sizeof err) < 0)
-                mc_error ("%s", err);
-        }
-    }
+    if (state->survivor_count)
+        s_watch_survivors (state);
     //  Batch jobs taken up from the store counted towards -n; the engines
     //  of those that turned out over at their first poll (time limit,
     //  scancel while no controller ran, engines that gave up) are
@@ -408,14 +438,23 @@ s_load_config (const s_options_t *opts, const char *profile, mc_config_t *config
 //  (SIGKILL, a crash): they are reconnecting, and count towards -n. Found
 //  in /proc: ours, and started with this engine file (while no other
 //  controller runs with this profile, every such engine is an orphan; its
-//  new parent may be any subreaper, not only init).
+//  new parent may be any subreaper, not only init). Their pids, sorted, in
+//  state (none when out of memory: they are then not counted).
+static int
+s_cmp_pid (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+    return (x > y) - (x < y);
+}
+
 static size_t
-s_surviving_engines (const char *engine_file)
+s_surviving_engines (s_state_t *state, const char *engine_file)
 {
     DIR *proc = opendir ("/proc");
     if (!proc)
         return 0;
-    size_t count = 0;
+    size_t count = 0, room = 0;
+    int64_t *pids = NULL;
     struct dirent *entry;
     while ((entry = readdir (proc))) {
         char path [300], cmdline [8192];
@@ -434,9 +473,29 @@ s_surviving_engines (const char *engine_file)
             continue;
         cmdline [len] = 0;
         const char *file_arg = argv1 + 1 + strlen ("--file") + 1;
-        count += file_arg < cmdline + len && !strcmp (file_arg, engine_file);
+        if (file_arg >= cmdline + len || strcmp (file_arg, engine_file))
+            continue;
+        if (count == room) {
+            int64_t *grown = realloc (pids, (room = room? 2 * room: 16) * sizeof *pids);
+            if (!grown) {
+                free (pids);
+                closedir (proc);
+                return 0;
+            }
+            pids = grown;
+        }
+        pids [count++] = pid;
     }
     closedir (proc);
+    bool *back = count? calloc (count, sizeof *back): NULL;
+    if (count && !back) {
+        free (pids);
+        return 0;
+    }
+    qsort (pids, count, sizeof *pids, s_cmp_pid);
+    state->survivors = pids;
+    state->survivor_back = back;
+    state->survivor_count = count;
     return count;
 }
 
@@ -505,12 +564,10 @@ s_start_engines (const s_options_t *opts, const mc_config_t *config, mc_controll
     }
     //  And the local engines that outlived it are coming back.
     if (!strcmp (opts->kind, "local")) {
-        size_t surviving = s_surviving_engines (mc_controller_conn_path (controller, MC_ROLE_ENGINE));
+        size_t surviving = s_surviving_engines (state, mc_controller_conn_path (controller, MC_ROLE_ENGINE));
         start = surviving < start? start - surviving: 0;
-        if (surviving) {
+        if (surviving)
             mc_warn ("%zu engines of the last controller are still running: starting %zu more", surviving, start);
-            state->survivors_due_us = mc_time_mono_us () + 2000000;
-        }
     }
     //  ssh counts its engines from its hosts (h1:4,h2:4), -n or not.
     bool ssh = !strcmp (opts->kind, "ssh");
@@ -651,6 +708,8 @@ main (int argc, char *argv [])
         mc_launcher_destroy (&state.launcher);
     }
     mc_controller_destroy (&controller);
+    free (state.survivors);
+    free (state.survivor_back);
     if (chld_fd >= 0)
         close (chld_fd);
     mc_info ("stopped");

@@ -293,6 +293,27 @@ mc_controller_engines (const mc_controller_t *self)
 }
 
 void
+mc_controller_seen_pids (const mc_controller_t *self, const int64_t *pids, size_t count, bool *seen)
+{
+    char host [256] = "";
+    gethostname (host, sizeof host - 1);
+    mc_registry_t *registry = self->server.registry;
+    for (mc_engine_t *e = mc_registry_first (registry); e; e = mc_registry_next (registry, e)) {
+        int64_t pid = mc_engine_pid (e);
+        size_t low = 0, high = count;           //  a binary search
+        while (low < high) {
+            size_t mid = low + (high - low) / 2;
+            if (pids [mid] < pid)
+                low = mid + 1;
+            else
+                high = mid;
+        }
+        if (low < count && pids [low] == pid && !strcmp (mc_engine_host (e), host))
+            seen [low] = true;
+    }
+}
+
+void
 mc_controller_set_tick (mc_controller_t *self, mc_controller_tick_fn *tick, void *arg)
 {
     self->tick_fn = tick;

@@ -30,6 +30,9 @@ const mc_conn_t *mc_controller_conn (const mc_controller_t *self, mc_role_t role
 const char *mc_controller_conn_path (const mc_controller_t *self, mc_role_t role);
 //  How many engines are registered now.
 size_t mc_controller_engines (const mc_controller_t *self);
+//  Of count process ids of this host (sorted), set seen [i] for each that is
+//  a registered engine's: one pass over the engines.
+void mc_controller_seen_pids (const mc_controller_t *self, const int64_t *pids, size_t count, bool *seen);
 void mc_controller_set_tick (mc_controller_t *self, mc_controller_tick_fn *tick, void *arg);
 //  Also run the tick function as soon as fd is readable, once what waits
 //  on it is read (fd is borrowed and non-blocking: ipclusterd's SIGCHLD

@@ -77,4 +77,27 @@ done
 echo "restarts with unfinished jobs resumed: $resumed of $ROUNDS (the direct map unfinished: $direct);" \
      "restart to all engines back (ms): ${t_back[*]}"
 [ $resumed -gt 0 ] && pass "some crashes left jobs to resume" || fail "no crash caught a job unfinished: the test tests nothing"
+
+# An engine that outlived the crash but exits without coming back (here:
+# stopped, then killed a second after the restart) is replaced by one new
+# engine, and the cluster is ready with -n.
+start_cluster 2
+read -ra orphans < <(engine_pids | tr '\n' ' ')
+PIDS+=("${orphans[@]}")
+kill -KILL "$CTRL_PID"; wait "$CTRL_PID" 2>/dev/null
+kill -STOP "${orphans[0]}"
+(sleep 1; kill -KILL "${orphans[0]}") &
+killer=$!
+start_cluster 2
+wait "$killer"
+grep -q "1 engine of the last controller exited without coming back: starting 1 in its place" \
+    "$MCCLUSTER_DIR/ipclusterd.out" && pass "an engine that did not come back is replaced" \
+    || fail "no replacement: $(tail -5 "$MCCLUSTER_DIR/ipclusterd.out")"
+ids=$(mcj ids)
+expect "two engines: the survivor and the replacement" "$(echo "$ids" | tr ',' '\n' | grep -c '[0-9]')" 2
+read -ra now < <(engine_pids | tr '\n' ' ')
+PIDS+=("${now[@]}")
+[[ " ${now[*]} " == *" ${orphans[1]} "* ]] && pass "the survivor that came back is kept" || fail "engines: ${now[*]}"
+mc shutdown > /dev/null
+wait_for 10 bash -c "! kill -0 $CTRL_PID" || fail "controller did not stop"
 finish
