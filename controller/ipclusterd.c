@@ -434,12 +434,6 @@ s_load_config (const s_options_t *opts, const char *profile, mc_config_t *config
     return 0;
 }
 
-//  Engines a controller of this profile started and that outlived it
-//  (SIGKILL, a crash): they are reconnecting, and count towards -n. Found
-//  in /proc: ours, and started with this engine file (while no other
-//  controller runs with this profile, every such engine is an orphan; its
-//  new parent may be any subreaper, not only init). Their pids, sorted, in
-//  state (none when out of memory: they are then not counted).
 static int
 s_cmp_pid (const void *a, const void *b)
 {
@@ -447,6 +441,12 @@ s_cmp_pid (const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+//  Engines a controller of this profile started and that outlived it
+//  (SIGKILL, a crash): they are reconnecting, and count towards -n. Found
+//  in /proc: ours, and started with this engine file (while no other
+//  controller runs with this profile, every such engine is an orphan; its
+//  new parent may be any subreaper, not only init). Their pids, sorted, in
+//  state (none when out of memory: they are then not counted).
 static size_t
 s_surviving_engines (s_state_t *state, const char *engine_file)
 {
