@@ -487,8 +487,10 @@ s_surviving_engines (s_state_t *state, const char *engine_file)
         pids [count++] = pid;
     }
     closedir (proc);
-    bool *back = count? calloc (count, sizeof *back): NULL;
-    if (count && !back) {
+    if (count == 0)
+        return 0;
+    bool *back = calloc (count, sizeof *back);
+    if (!back) {
         free (pids);
         return 0;
     }
