@@ -95,6 +95,31 @@ s_print_added (const json_t *reply)
     printf ("\n");
 }
 
+static void
+s_print_removed (const json_t *reply)
+{
+    printf ("%s removed from %lld engines\n", json_string_value (json_object_get (reply, "name")),
+            (long long) json_integer_value (json_object_get (reply, "engines")));
+}
+
+//  Print a reply to add or remove (as JSON with --json), or the client's
+//  error; the client goes. The exit status.
+static int
+s_answer (mc_client_t *client, json_t *reply, void (*print) (const json_t *))
+{
+    int rc = 0;
+    if (!reply)
+        rc = mc_cli_fail ("%s", mc_client_error (client));
+    else
+    if (mc_cli_json)
+        mc_cli_print_json (reply);
+    else
+        print (reply);
+    json_decref (reply);
+    mc_client_destroy (&client);
+    return rc;
+}
+
 static int
 s_add (int argc, char **argv)
 {
@@ -164,17 +189,7 @@ s_add (int argc, char **argv)
     }
     json_t *reply = mc_client_kernels_add (client, name, bytes, size);
     free (bytes);
-    int rc = 0;
-    if (!reply)
-        rc = mc_cli_fail ("%s", mc_client_error (client));
-    else
-    if (mc_cli_json)
-        mc_cli_print_json (reply);
-    else
-        s_print_added (reply);
-    json_decref (reply);
-    mc_client_destroy (&client);
-    return rc;
+    return s_answer (client, reply, s_print_added);
 }
 
 static int
@@ -187,19 +202,7 @@ s_remove (int argc, char **argv)
     mc_client_t *client = mc_cli_connect ();
     if (!client)
         return MC_EXIT_FAILED;
-    json_t *reply = mc_client_kernels_remove (client, argv [0]);
-    int rc = 0;
-    if (!reply)
-        rc = mc_cli_fail ("%s", mc_client_error (client));
-    else
-    if (mc_cli_json)
-        mc_cli_print_json (reply);
-    else
-        printf ("%s removed from %lld engines\n", json_string_value (json_object_get (reply, "name")),
-                (long long) json_integer_value (json_object_get (reply, "engines")));
-    json_decref (reply);
-    mc_client_destroy (&client);
-    return rc;
+    return s_answer (client, mc_client_kernels_remove (client, argv [0]), s_print_removed);
 }
 
 int
