@@ -6,11 +6,14 @@
 #   launch_workloads NAME      pi and walker on the hosts, bit-identical to the reference
 #   launch_kill_host NAME I    a host dies mid-job: the job finishes with all results
 #   launch_stopped NAME [SIG]  shutdown (or SIGTERM/SIGINT) leaves no engine on the hosts
+#   queue_empty, job_state J   the batch queue (Slurm's, also behind its PBS wrappers)
 
 LAUNCH_PI=(map pi --tasks 16 samples=200000 --seed 7)
 LAUNCH_WALK=(map walker --tasks 8 steps=2000 --seed 1 --reduce hist2d --bins 20x20 --range 0:1,0:1)
 
 now_ms () { echo $(($(date +%s%N) / 1000000)); }
+queue_empty () { [ -z "$(timeout 5 squeue -h 2>&1)" ]; }
+job_state () { timeout 5 squeue -h -j "$1" -o %T 2>/dev/null; }
 
 # launch_reference: the workloads on a local cluster of 2 engines, in a
 # profile of their own (LAUNCH_REF_PI, LAUNCH_REF_WALK).

@@ -20,6 +20,7 @@
 # Skips (77) unless root with the packages.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/hosts.sh"
+. "$(dirname "$0")/launch.sh"
 hosts_init munge munged slurmctld slurmd sbatch squeue scancel scontrol qsub qstat qdel
 HOSTS_TEARDOWN_HOOKS=(cleanup)
 T_START=$SECONDS
@@ -27,7 +28,6 @@ T_START=$SECONDS
 hosts_up 2
 hosts_slurm
 pass "hosts h1 ${HOSTS_ADDR[1]}, h2 ${HOSTS_ADDR[2]} with Slurm up in $((SECONDS - T_START)) s"
-now_ms () { echo $(($(date +%s%N) / 1000000)); }
 
 PI=(map pi --tasks 8 --seed 7 samples=200000)
 WALK=(map walker --tasks 4 steps=3000 thin=3 --seed 3)
@@ -57,7 +57,6 @@ hosts_are () { [ "$(mcj engines | grep -o '"host":"[^"]*"' | sort | tr '\n' ' ')
 engine_count () { mcj ids | tr -d '[]' | tr ',' '\n' | grep -c .; }
 in_squeue () { timeout 5 squeue -h -o %A | grep -qx "$1" || timeout 5 squeue -h -o %F | grep -qx "$1"; }
 not_in_squeue () { ! in_squeue "$1"; }
-queue_empty () { [ -z "$(timeout 5 squeue -h 2>&1)" ]; }
 host_engines () {
     local i pid
     for i in 1 2; do

@@ -15,8 +15,6 @@ HOSTS_CPUS=2
 hosts_up 2
 hosts_slurm
 launch_reference
-queue_empty () { [ -z "$(timeout 5 squeue -h 2>&1)" ]; }
-job_state () { timeout 5 squeue -h -j "$1" -o %T 2>/dev/null; }
 
 T0=$(now_ms)
 #  Launcher options come from the command line and from mccluster.conf.

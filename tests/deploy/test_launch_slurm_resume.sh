@@ -23,9 +23,7 @@ hosts_up 2
 hosts_slurm
 LOG=$MCCLUSTER_DIR/ipclusterd.out
 OPTS=(--ip "$HOSTS_GW" --engines slurm --launcher-opt partition=debug --launcher-opt time=5 --set launcher_poll_ms=300)
-queue_empty () { [ -z "$(timeout 5 squeue -h 2>&1)" ]; }
 queue_jobs () { timeout 5 squeue -h -o %i 2>/dev/null | sort | paste -sd' '; }
-job_state () { timeout 5 squeue -h -j "$1" -o %T 2>/dev/null; }
 job_gone () { local s; s=$(job_state "$1"); [ -z "$s" ] || [ "$s" == CANCELLED ]; }
 field () { mcj allocations | python3 -c "import json,sys
 a=[x for x in json.load(sys.stdin) if x['id']=='$1']
