@@ -297,34 +297,6 @@ mc_job_check_limits (const mc_job_t *self, size_t ntargets, uint64_t frame_bytes
                                    code, err, errlen);
 }
 
-//  An integer as msgpack_pack_int64 packs it (the shortest of its forms:
-//  a positive or negative fixint, else uint8 .. uint64 for values >= 0 and
-//  int8 .. int64 below -32), into p: its bytes, at most 9.
-static size_t
-s_put_int64 (uint8_t *p, int64_t d)
-{
-    uint8_t tag;
-    unsigned bytes;
-    if (d < -(1LL << 5)) {
-        tag = d < -(1LL << 31)? 0xd3: d < -(1LL << 15)? 0xd2: d < -(1LL << 7)? 0xd1: 0xd0;
-        bytes = d < -(1LL << 31)? 8: d < -(1LL << 15)? 4: d < -(1LL << 7)? 2: 1;
-    }
-    else
-    if (d < (1LL << 7)) {
-        p [0] = (uint8_t) d;
-        return 1;
-    }
-    else {
-        tag = d < (1LL << 8)? 0xcc: d < (1LL << 16)? 0xcd: d < (1LL << 32)? 0xce: 0xcf;
-        bytes = d < (1LL << 8)? 1: d < (1LL << 16)? 2: d < (1LL << 32)? 4: 8;
-    }
-    p [0] = tag;
-    uint64_t v = (uint64_t) d;
-    for (unsigned i = bytes; i > 0; i--, v >>= 8)
-        p [i] = (uint8_t) (v & 0xFF);
-    return 1 + bytes;
-}
-
 //  A range's integers, in msgpack's own forms (the same bytes as packing
 //  each into pk), written into a block on the stack and given to pk's
 //  writer a block at a time: each went through that writer, a call and a
@@ -340,7 +312,7 @@ s_pack_range (const mc_submit_t *submit, uint64_t first, uint64_t count, msgpack
             rc |= pk->callback (pk->data, (const char *) block, size);
             size = 0;
         }
-        size += s_put_int64 (block + size, (int64_t) ((uint64_t) submit->range_start + i * (uint64_t) submit->range_step));
+        size += mc_proto_put_int (block + size, (int64_t) ((uint64_t) submit->range_start + i * (uint64_t) submit->range_step));
     }
     if (size)
         rc |= pk->callback (pk->data, (const char *) block, size);
@@ -801,7 +773,7 @@ s_test_items (void)
         for (int64_t delta = -1; delta <= 1; delta++) {
             int64_t d = (int64_t) ((uint64_t) edges [e] + (uint64_t) delta);
             uint8_t mine [9];
-            size_t n = s_put_int64 (mine, d);
+            size_t n = mc_proto_put_int (mine, d);
             msgpack_sbuffer_clear (&sb);
             msgpack_pack_int64 (&pk, d);
             assert (n == sb.size && !memcmp (mine, sb.data, n));

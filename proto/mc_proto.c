@@ -130,6 +130,12 @@ s_put_int (uint8_t *p, int64_t v)
          : v >= INT32_MIN? s_put_be (p, 0xd2, u, 4): s_put_be (p, 0xd3, u, 8);
 }
 
+size_t
+mc_proto_put_int (uint8_t *p, int64_t v)
+{
+    return (size_t) (s_put_int (p, v) - p);
+}
+
 //  A str (bin false) or bin with its bytes.
 static uint8_t *
 s_put_bytes (uint8_t *p, bool bin, mc_bytes_t bytes)

@@ -190,6 +190,9 @@ int mc_proto_unpack_checked (const void *data, size_t size, msgpack_zone *zone, 
 
 //  Length in bytes of the msgpack array header at data, with its element
 //  count in *count; -1 when data does not start with an array header.
+//  An integer in msgpack's shortest form for it (the bytes msgpack_pack_int64
+//  makes), written at p: how many bytes, at most 9.
+size_t mc_proto_put_int (uint8_t *p, int64_t v);
 //  The big-endian unsigned integer of n (at most 8) bytes at p.
 uint64_t mc_proto_be (const uint8_t *p, size_t n);
 int mc_proto_array_header (const void *data, size_t size, uint32_t *count);
